@@ -1,0 +1,38 @@
+#pragma once
+// The `osprey` command line: each command family registers its subcommands on the CLI11 app.
+// Only cli/ knows every module; it wires config → persistence → actors → http.
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/loader.hpp"
+
+namespace osprey::cli {
+
+/// Options every command accepts (--config and the settings flags); collected into a load_request.
+struct common_options {
+  std::optional<std::string> config_file;
+  std::map<std::string, std::string> flags;       ///< dotted key -> raw value
+  std::map<std::string, std::string> flag_names;  ///< dotted key -> flag as typed
+};
+
+/// Adds --config to `cmd` (stored in `opts`).
+void add_config_option(CLI::App& cmd, common_options& opts);
+/// Adds a flag that overrides the setting `key` (e.g. "--port" for "server.port").
+void add_setting_flag(CLI::App& cmd, common_options& opts, const std::string& flag, const std::string& key,
+                      const std::string& help);
+
+/// Loads settings with the process environment and `opts`; prints every error and returns nullopt on failure.
+std::optional<config::loaded_settings> load_settings_or_report(const common_options& opts);
+
+void register_server_commands(CLI::App& app, common_options& opts);
+void register_database_commands(CLI::App& server, common_options& opts);
+void register_config_commands(CLI::App& app, common_options& opts);
+
+/// Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 refused (needs confirmation).
+inline constexpr int exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_refused = 3;
+
+}  // namespace osprey::cli

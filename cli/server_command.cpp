@@ -1,0 +1,129 @@
+// `osprey server start`: wires config → database (migrations, actors) → HTTP, then waits for SIGINT/SIGTERM
+// and shuts down in order: stop accepting, finish in-flight requests, commit queued writes, stop actors.
+#include <caf/all.hpp>
+#include <signal.h>
+
+#include <iostream>
+
+#include "actors/database.hpp"
+#include "cli/commands.hpp"
+#include "domain/version.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "persistence/migrator.hpp"
+
+namespace osprey::cli {
+namespace {
+
+[[noreturn]] void fail(const std::string& message, int code = exit_failure) {
+  std::cerr << "osprey: " << message << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+void migrate_or_fail(const persistence::database_target& target, const persistence::connection_options& options,
+                     bool migrate_on_start) {
+  auto conn = persistence::open_connection(target, options);
+  if (!conn) fail(conn.error().message());
+  persistence::migrator m(**conn);
+  auto plan = m.plan_upgrade("head");
+  if (!plan) fail(plan.error().message());
+  if (plan->empty()) {
+    if (auto s = m.ensure_extensions(); !s) fail(s.message());
+    return;
+  }
+  if (!migrate_on_start)
+    fail("the database schema is " + std::to_string(plan->size()) +
+         " revision(s) behind and database.migrate_on_start is off; run `osprey server database upgrade`");
+  std::cout << "Migrating the database schema (" << plan->size() << " revision(s))...\n";
+  auto s = m.apply(*plan, [](const persistence::migration_step& step) {
+    std::cout << "  applying " << step.rev->id << "  " << step.rev->message << "\n";
+  });
+  if (!s) fail(s.message());
+}
+
+int wait_for_stop_signal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
+}
+
+void run_server(const config::loaded_settings& loaded) {
+  const auto& cfg = loaded.values;
+  auto target = persistence::parse_database_url(cfg.effective_database_url());
+  if (!target) fail(target.error().message(), exit_usage);
+
+  persistence::connection_options conn_options;
+  conn_options.busy_timeout = cfg.database.busy_timeout;
+  conn_options.sqlite_synchronous = cfg.database.sqlite_synchronous;
+  migrate_or_fail(*target, conn_options, cfg.database.migrate_on_start);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask and only
+  // sigwait() below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", std::size_t{2});
+  caf::actor_system system{caf_cfg};
+
+  actors::database_options db_options;
+  db_options.target = *target;
+  db_options.connection = conn_options;
+  db_options.max_batch = cfg.database.group_commit_max_batch;
+  db_options.max_delay = cfg.database.group_commit_max_delay;
+  db_options.readers = cfg.database.readers;
+  auto db = actors::database::start(system, db_options);
+  if (!db) fail(db.error().message());
+
+  http::router routes;
+  http::register_api(routes, http::api_context{*db});
+  http::server_options http_options;
+  http_options.host = cfg.server.host;
+  http_options.port = cfg.server.port;
+  http_options.io_threads = cfg.server.io_threads;
+  http_options.max_body_bytes = cfg.server.max_body_bytes;
+  http_options.keep_alive_timeout = cfg.server.keep_alive_timeout;
+  http::server server(http_options, routes);
+  if (auto s = server.start(); !s) {
+    db->drain_and_stop(system);
+    fail(s.message());
+  }
+  const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
+  std::cout << "Osprey " << osprey_version << " (Prefect API " << prefect_compatible_version << ")\n"
+            << "  listening on http://" << host << ":" << server.bound_port() << "  (API at /api)\n"
+            << "  database     " << target->display << "\n"
+            << "  point Prefect at it: PREFECT_API_URL=http://" << host << ":" << server.bound_port() << "/api\n"
+            << "Press Ctrl+C to stop." << std::endl;
+
+  const int sig = wait_for_stop_signal(signals);
+  std::cout << "Received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << ": stopping (finishing in-flight requests, committing queued writes)..." << std::endl;
+  server.stop(cfg.server.shutdown_grace);
+  db->drain_and_stop(system);
+  std::cout << "Stopped cleanly." << std::endl;
+}
+
+}  // namespace
+
+void register_server_commands(CLI::App& app, common_options& opts) {
+  auto* server = app.add_subcommand("server", "Run the server and manage its database");
+  server->require_subcommand(1);
+  auto* start = server->add_subcommand("start", "Start the API server (foreground; Ctrl+C or SIGTERM stops it)");
+  add_config_option(*start, opts);
+  add_setting_flag(*start, opts, "--host", "server.host", "Address to listen on (default 127.0.0.1)");
+  add_setting_flag(*start, opts, "--port", "server.port", "Port to listen on (default 4200; 0 picks a free one)");
+  add_setting_flag(*start, opts, "--database-url", "database.url",
+                   "sqlite:///path.db or postgresql://user:pass@host:5432/db");
+  add_setting_flag(*start, opts, "--log-level", "logging.level", "debug, info, warning or error");
+  start->callback([&opts] {
+    auto loaded = load_settings_or_report(opts);
+    if (!loaded) throw CLI::RuntimeError(exit_usage);
+    run_server(*loaded);
+  });
+  register_database_commands(*server, opts);
+}
+
+}  // namespace osprey::cli

@@ -1,0 +1,15 @@
+# Warnings are errors in our own code; third-party headers are included as SYSTEM by their imported targets.
+function(osprey_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Werror)
+endfunction()
+
+# osprey_module(NAME SOURCES ... DEPS ...): one folder's library target, osprey::NAME.
+function(osprey_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(osprey_${name} STATIC ${ARG_SOURCES})
+  add_library(osprey::${name} ALIAS osprey_${name})
+  target_include_directories(osprey_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(osprey_${name} PUBLIC ${ARG_DEPS})
+  osprey_warnings(osprey_${name})
+endfunction()

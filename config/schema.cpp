@@ -1,0 +1,217 @@
+#include "config/schema.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <type_traits>
+
+#include "config/loader.hpp"
+
+namespace osprey::config::detail {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+/// How a raw value is echoed in messages: quoted, so empty and space-padded values are visible.
+std::string got(std::string_view raw) {
+  return raw.empty() ? "got an empty value" : "got '" + std::string(raw) + "'";
+}
+
+template <class T>
+struct is_duration : std::false_type {};
+template <class Rep, class Period>
+struct is_duration<std::chrono::duration<Rep, Period>> : std::true_type {};
+
+/// An unsigned integer or a duration counted in the unit its key names (_seconds, _ms, _us).
+/// `get` is a generic lambda returning a reference to the member, for const and non-const settings.
+template <class Get>
+field number_field(std::string key, std::uint64_t min, std::uint64_t max, Get get) {
+  auto apply = [min, max, get](std::string_view raw, settings& into) -> std::optional<std::string> {
+    const auto n = parse_uint(raw);
+    if (!n || *n < min || *n > max) {
+      if (max == std::numeric_limits<std::uint64_t>::max()) {
+        return "expected an integer >= " + std::to_string(min) + ", " + got(raw);
+      }
+      return "expected an integer between " + std::to_string(min) + " and " + std::to_string(max) + ", " +
+             got(raw);
+    }
+    auto& target = get(into);
+    using target_type = std::remove_reference_t<decltype(target)>;
+    if constexpr (is_duration<target_type>::value) {
+      target = target_type{static_cast<typename target_type::rep>(*n)};
+    } else {
+      target = static_cast<target_type>(*n);
+    }
+    return std::nullopt;
+  };
+  auto show = [get](const settings& from) {
+    const auto& value = get(from);
+    if constexpr (is_duration<std::remove_cvref_t<decltype(value)>>::value) {
+      return std::to_string(value.count());
+    } else {
+      return std::to_string(value);
+    }
+  };
+  return {std::move(key), apply, show};
+}
+
+template <class Get>
+field bool_field(std::string key, Get get) {
+  auto apply = [get](std::string_view raw, settings& into) -> std::optional<std::string> {
+    const auto b = parse_bool(raw);
+    if (!b) return "expected a boolean (true/false, yes/no, on/off, 1/0), " + got(raw);
+    get(into) = *b;
+    return std::nullopt;
+  };
+  auto show = [get](const settings& from) { return std::string(get(from) ? "true" : "false"); };
+  return {std::move(key), apply, show};
+}
+
+/// One of a fixed set of words, matched in any case and stored in the spelling given in `choices`.
+template <class Get>
+field choice_field(std::string key, std::vector<std::string> choices, Get get) {
+  auto apply = [choices, get](std::string_view raw, settings& into) -> std::optional<std::string> {
+    for (const auto& choice : choices) {
+      if (lower(choice) == lower(raw)) {
+        get(into) = choice;
+        return std::nullopt;
+      }
+    }
+    std::string list;
+    for (const auto& choice : choices) list += (list.empty() ? "" : ", ") + choice;
+    return "expected one of " + list + ", " + got(raw);
+  };
+  auto show = [get](const settings& from) { return std::string(get(from)); };
+  return {std::move(key), apply, show};
+}
+
+std::optional<std::string> check_host(std::string_view host) {
+  if (host.empty()) return "expected a host name or address, got an empty value";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_database_url(std::string_view url) {
+  if (url.empty()) return std::nullopt;  // empty means the default sqlite file under OSPREY_HOME
+  if (url.starts_with("sqlite:///")) {
+    if (url.size() == std::string_view("sqlite:///").size()) {
+      return "a sqlite URL needs a path: sqlite:////absolute/path.db, sqlite:///relative.db or "
+             "sqlite:///:memory:";
+    }
+    return std::nullopt;
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return std::nullopt;
+  // The URL may carry a password: echo only its redacted form.
+  return "unsupported URL '" + redact_url(std::string(url)) +
+         "': expected sqlite:///PATH, postgresql://... or postgres://...";
+}
+
+template <class Get>
+field text_field(std::string key, std::optional<std::string> (*check)(std::string_view), Get get) {
+  auto apply = [check, get](std::string_view raw, settings& into) -> std::optional<std::string> {
+    if (auto problem = check(raw)) return problem;
+    get(into) = std::string(raw);
+    return std::nullopt;
+  };
+  auto show = [get](const settings& from) { return std::string(get(from)); };
+  return {std::move(key), apply, show};
+}
+
+std::vector<field> build_fields() {
+  constexpr auto day_seconds = 86'400u;
+  constexpr auto any = std::numeric_limits<std::uint64_t>::max();
+  std::vector<field> out;
+  out.push_back(text_field("server.host", check_host, [](auto& s) -> auto& { return s.server.host; }));
+  out.push_back(number_field("server.port", 0, 65535, [](auto& s) -> auto& { return s.server.port; }));
+  out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
+  out.push_back(
+      number_field("server.max_body_bytes", 1, any, [](auto& s) -> auto& { return s.server.max_body_bytes; }));
+  out.push_back(number_field("server.keep_alive_timeout_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.server.keep_alive_timeout; }));
+  out.push_back(number_field("server.request_timeout_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.server.request_timeout; }));
+  out.push_back(number_field("server.shutdown_grace_seconds", 0, day_seconds,
+                             [](auto& s) -> auto& { return s.server.shutdown_grace; }));
+  out.push_back(text_field("database.url", check_database_url, [](auto& s) -> auto& { return s.database.url; }));
+  out.push_back(
+      bool_field("database.migrate_on_start", [](auto& s) -> auto& { return s.database.migrate_on_start; }));
+  out.push_back(number_field("database.timeout_ms", 0, day_seconds * 1000ull,
+                             [](auto& s) -> auto& { return s.database.busy_timeout; }));
+  out.push_back(number_field("database.group_commit.max_batch", 1, 1'000'000,
+                             [](auto& s) -> auto& { return s.database.group_commit_max_batch; }));
+  out.push_back(number_field("database.group_commit.max_delay_us", 0, 10'000'000,
+                             [](auto& s) -> auto& { return s.database.group_commit_max_delay; }));
+  out.push_back(number_field("database.readers", 1, 32, [](auto& s) -> auto& { return s.database.readers; }));
+  out.push_back(choice_field("database.sqlite_synchronous", {"FULL", "NORMAL"},
+                             [](auto& s) -> auto& { return s.database.sqlite_synchronous; }));
+  out.push_back(choice_field("logging.level", {"debug", "info", "warning", "error"},
+                             [](auto& s) -> auto& { return s.logging.level; }));
+  return out;
+}
+
+}  // namespace
+
+const std::vector<field>& fields() {
+  static const std::vector<field> table = build_fields();
+  return table;
+}
+
+const field* find_field(std::string_view key) {
+  for (const auto& f : fields()) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+bool is_section(std::string_view prefix) {
+  return !prefix.empty() && !children(prefix).empty();
+}
+
+std::vector<std::string> children(std::string_view prefix) {
+  std::vector<std::string> out;
+  const std::string start = prefix.empty() ? "" : std::string(prefix) + ".";
+  for (const auto& f : fields()) {
+    if (!f.key.starts_with(start)) continue;
+    const auto rest = std::string_view(f.key).substr(start.size());
+    std::string child(rest.substr(0, rest.find('.')));
+    if (std::find(out.begin(), out.end(), child) == out.end()) out.push_back(std::move(child));
+  }
+  return out;
+}
+
+std::string environment_name(std::string_view key) {
+  std::string name = "OSPREY_" + upper(key);
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  const auto word = lower(text);
+  if (word == "true" || word == "yes" || word == "on" || word == "1") return true;
+  if (word == "false" || word == "no" || word == "off" || word == "0") return false;
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view text) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text.front()))) return std::nullopt;
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end) return std::nullopt;
+  return value;
+}
+
+}  // namespace osprey::config::detail

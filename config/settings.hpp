@@ -1,0 +1,63 @@
+#pragma once
+// The server's effective settings as plain structs. Only config/ reads YAML and the environment;
+// every other module receives these values. Each field states its default.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace osprey::config {
+
+struct server_settings {
+  std::string host = "127.0.0.1";            ///< server.host / OSPREY_HOST / --host (not empty)
+  std::uint16_t port = 4200;                 ///< server.port / OSPREY_PORT / --port (0 = pick a free port)
+  unsigned io_threads = 1;                   ///< server.io_threads: Asio threads serving HTTP (1..64)
+  std::size_t max_body_bytes = 16u << 20;    ///< server.max_body_bytes (>= 1): larger requests get 413
+  std::chrono::seconds keep_alive_timeout{5};    ///< server.keep_alive_timeout_seconds (1..86400)
+  /// server.request_timeout_seconds (1..86400): actor answer deadline (504)
+  std::chrono::seconds request_timeout{60};
+  /// server.shutdown_grace_seconds (0..86400): how long in-flight requests may finish
+  std::chrono::seconds shutdown_grace{30};
+};
+
+struct database_settings {
+  /// database.url / OSPREY_DATABASE_URL, default "" (sqlite at $OSPREY_HOME/osprey.db).
+  /// Accepted schemes: sqlite:///PATH, postgresql://..., postgres://... The sqlite path is the text after
+  /// "sqlite:///" (the SQLAlchemy/Prefect convention), so an absolute path gives four slashes:
+  /// "sqlite:////var/lib/osprey/osprey.db"; "sqlite:///osprey.db" is relative to the working directory;
+  /// "sqlite:///:memory:" is an in-memory database. "postgresql://user:pass@host:5432/db" for PostgreSQL.
+  std::string url;
+  bool migrate_on_start = true;              ///< database.migrate_on_start: upgrade to head at `server start`
+  /// database.timeout_ms (0..86400000): wait for locks / connections
+  std::chrono::milliseconds busy_timeout{60000};
+  /// database.group_commit.max_batch (1..1000000): writes per transaction
+  std::size_t group_commit_max_batch = 1024;
+  /// database.group_commit.max_delay_us (0..10000000): how long a batch waits for more writes
+  std::chrono::microseconds group_commit_max_delay{500};
+  unsigned readers = 2;                      ///< database.readers: read connections beside the writer (1..32)
+  /// database.sqlite_synchronous: FULL (durable) or NORMAL; read case-insensitively, stored upper-case.
+  std::string sqlite_synchronous = "FULL";
+};
+
+struct logging_settings {
+  /// logging.level: debug, info, warning or error; read case-insensitively, stored lower-case.
+  std::string level = "info";
+};
+
+struct settings {
+  /// OSPREY_HOME, default $HOME/.osprey (never ~/.prefect); always absolute after load(). Only the
+  /// environment sets it, because it decides where the default config file is.
+  std::filesystem::path home;
+  server_settings server;
+  database_settings database;
+  logging_settings logging;
+
+  /// The database URL with the default applied: database.url when set, else "sqlite:///" + home/osprey.db,
+  /// e.g. "sqlite:////root/.osprey/osprey.db" (four slashes: the path after "sqlite:///" is absolute).
+  [[nodiscard]] std::string effective_database_url() const;
+};
+
+}  // namespace osprey::config

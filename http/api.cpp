@@ -1,0 +1,57 @@
+#include "http/api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "domain/version.hpp"
+#include "http/routes.hpp"
+
+namespace osprey::http {
+namespace {
+
+// X-PREFECT-API-VERSION, when sent, must be x.y.z and at least 0.8.0 (Prefect's own check).
+std::optional<response> check_api_version(const request& req) {
+  const auto& v = req.header("x-prefect-api-version");
+  if (v.empty()) return std::nullopt;
+  int major = 0, minor = 0, patch = 0;
+  char extra = 0;
+  if (std::sscanf(v.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &extra) != 3)
+    return response::detail(400, "Invalid X-PREFECT-API-VERSION header format: '" + v + "'; expected x.y.z");
+  if (major == 0 && minor < 8)
+    return response::detail(400, "The request specified API version " + v +
+                                     " but this server requires version 0.8.0 or higher.");
+  return std::nullopt;
+}
+
+}  // namespace
+
+void register_openapi_route(router& routes) {
+  routes.add("GET", "/api/openapi.json", "This document", [&routes](request&, responder respond) {
+    nlohmann::json paths = nlohmann::json::object();
+    for (const auto& r : routes.routes()) {
+      std::string method = r.method;
+      for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      paths[r.path_template][method] = {{"summary", r.summary},
+                                        {"responses", {{"default", {{"description", "JSON"}}}}}};
+    }
+    nlohmann::json doc = {{"openapi", "3.1.0"},
+                          {"info", {{"title", "Osprey"}, {"version", osprey_version},
+                                    {"x-prefect-api-version", prefect_api_version}}},
+                          {"paths", paths}};
+    respond(response::json(200, doc.dump()));
+  });
+}
+
+void register_api(router& routes, const api_context& ctx) {
+  router inner;
+  register_admin_routes(inner, ctx);
+  register_flow_routes(inner, ctx);
+  for (const auto& r : inner.routes()) {
+    routes.add(r.method, r.path_template, r.summary, [h = r.h](request& req, responder respond) {
+      if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
+      h(req, std::move(respond));
+    });
+  }
+  register_openapi_route(routes);
+}
+
+}  // namespace osprey::http

@@ -1,0 +1,13 @@
+#pragma once
+// Route groups; each file registers one area of the API. Internal to http/.
+
+#include "http/api.hpp"
+
+namespace osprey::http {
+
+void register_admin_routes(router& routes, const api_context& ctx);
+void register_flow_routes(router& routes, const api_context& ctx);
+/// GET /api/openapi.json, generated from the routes registered so far (call it last).
+void register_openapi_route(router& routes);
+
+}  // namespace osprey::http

@@ -1,0 +1,45 @@
+// Health, readiness, versions and the CSRF stub: what the Prefect client checks before it works.
+#include <nlohmann/json.hpp>
+
+#include "domain/version.hpp"
+#include "http/api_support.hpp"
+#include "http/routes.hpp"
+
+namespace osprey::http {
+
+void register_admin_routes(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/health", "Liveness: true while the server runs",
+             [](request&, responder respond) { respond(response::json(200, "true")); });
+
+  routes.add("GET", "/api/ready", "Readiness: 200 when the database answers, 503 otherwise",
+             [ctx](request&, responder respond) {
+               auto reachable = std::make_shared<bool>(false);
+               ctx.db.read({[reachable](persistence::sql_connection& c) { *reachable = c.ping(); }},
+                           [reachable, respond](const status& s) {
+                             if (s && *reachable) respond(response::json(200, R"({"message":"OK"})"));
+                             else
+                               respond(response::detail(503, "Database is not reachable" +
+                                                                 (s ? std::string() : ": " + s.message())));
+                           });
+             });
+
+  routes.add("GET", "/api/version", "Prefect REST API version",
+             [](request&, responder respond) {
+               respond(response::json(200, nlohmann::json(prefect_api_version).dump()));
+             });
+
+  routes.add("GET", "/api/admin/version", "Server version (a Prefect 3.x version the client accepts)",
+             [](request&, responder respond) {
+               respond(response::json(200, nlohmann::json(prefect_compatible_version).dump()));
+             });
+
+  routes.add("GET", "/api/hello", "Say hello", [](request&, responder respond) {
+    respond(response::json(200, nlohmann::json("\xF0\x9F\x91\x8B").dump()));
+  });
+
+  // CSRF protection is off: the Prefect client reads this 422 text and stops asking for tokens.
+  routes.add("GET", "/api/csrf-token", "CSRF token (422 while CSRF protection is disabled)",
+             [](request&, responder respond) { respond(response::detail(422, "CSRF protection is disabled.")); });
+}
+
+}  // namespace osprey::http

@@ -1,0 +1,60 @@
+#pragma once
+// The HTTP/1.1 server (Boost.Beast, async, keep-alive). Thread-safety: start/stop from one controlling
+// thread; handlers run on the io threads and must not block.
+//
+// Each connection runs on its own strand: requests on one connection are handled one after another (a
+// pipelined request waits for the previous response), while connections proceed in parallel on `io_threads`.
+// Limits: request heads above 64 KiB are answered 431, bodies above max_body_bytes 413, unparsable requests
+// 400, all as {"detail": ...} followed by closing the connection. Responses carry Server, Content-Type and
+// Content-Length (not on 1xx/204/304) plus the handler's extra headers; Connection/Content-Length/
+// Transfer-Encoding among those are ignored (the server frames responses itself).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "domain/status.hpp"
+#include "http/router.hpp"
+
+namespace osprey::http {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 4200;                        ///< 0 picks a free port (see bound_port())
+  unsigned io_threads = 1;
+  std::size_t max_body_bytes = 16u << 20;           ///< larger bodies: 413 {"detail": ...}, connection closed
+  std::chrono::seconds keep_alive_timeout{5};       ///< idle connections (before a request's first byte) close after this
+  std::chrono::seconds read_timeout{30};            ///< a request must arrive completely within this; also bounds
+                                                    ///< writing a response to a client that does not read
+};
+
+class server {
+public:
+  /// `routes` must outlive the server.
+  server(server_options options, const router& routes);
+  ~server();  ///< Calls stop() if needed.
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts the io threads. `host` is an IPv4 or IPv6 literal ("127.0.0.1", "::1", "[::1]") or a
+  /// name resolved once here. Fails (errc::unavailable) when the address cannot be bound, with a message naming
+  /// host and port; errc::failed_precondition when called twice. A server is started at most once.
+  status start();
+
+  /// The port actually bound (useful with port 0). Valid after a successful start().
+  [[nodiscard]] std::uint16_t bound_port() const;
+
+  /// Graceful stop: stops accepting at once, lets in-flight requests finish (their responses are written)
+  /// for up to `grace`, closes idle keep-alive connections, then joins the io threads. Idempotent.
+  /// Connections still open when `grace` ends are closed and their late responses dropped. Returns as soon as
+  /// every connection is closed. Must not be called from a handler (an io thread): it joins them.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace osprey::http

@@ -1,0 +1,24 @@
+#pragma once
+// Named queries for flows. Functions run on a connection the caller owns, inside the caller's transaction,
+// and throw sql_error (the writer/reader that runs them converts it to a status).
+
+#include <optional>
+#include <string>
+
+#include "domain/flow.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+struct flow_upsert {
+  flow stored;
+  bool created = false;  ///< false: a flow with this name already existed and is returned unchanged
+};
+
+/// Inserts `candidate` unless a flow with its name exists (names are unique); returns the stored row.
+flow_upsert upsert_flow(sql_connection& conn, const flow& candidate);
+
+std::optional<flow> find_flow(sql_connection& conn, const flow_id& id);
+std::optional<flow> find_flow_by_name(sql_connection& conn, const std::string& name);
+
+}  // namespace osprey::persistence

@@ -1,0 +1,172 @@
+#include "persistence/sqlite/sqlite_connection.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+namespace osprey::persistence {
+namespace {
+
+sql_error convert(const SQLite::Exception& e, std::string_view sql) {
+  auto k = sql_error::kind::other;
+  switch (e.getErrorCode()) {
+    case SQLITE_CONSTRAINT: k = sql_error::kind::constraint; break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: k = sql_error::kind::busy; break;
+    default: break;
+  }
+  std::string msg = e.what();
+  if (!sql.empty()) msg += " (in: " + std::string(sql.substr(0, 120)) + ")";
+  return sql_error(k, msg);
+}
+
+class sqlite_connection final : public sql_connection {
+public:
+  sqlite_connection(const std::string& path, const connection_options& options)
+      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+            static_cast<int>(options.busy_timeout.count())) {
+    if (path != ":memory:") db_.execAndGet("PRAGMA journal_mode=WAL");
+    db_.exec("PRAGMA foreign_keys=ON");
+    db_.exec("PRAGMA synchronous=" + options.sqlite_synchronous);
+  }
+
+  persistence::dialect dialect() const noexcept override { return dialect::sqlite; }
+
+  void execute_script(const std::string& sql) override {
+    try {
+      db_.exec(sql);
+    } catch (const SQLite::Exception& e) {
+      throw convert(e, sql);
+    }
+  }
+
+  std::int64_t execute(std::string_view sql, const sql_params& params) override {
+    try {
+      auto& st = prepare(sql, params);
+      st.exec();
+      auto changes = static_cast<std::int64_t>(db_.getChanges());
+      st.reset();
+      return changes;
+    } catch (const SQLite::Exception& e) {
+      discard(sql);
+      throw convert(e, sql);
+    }
+  }
+
+  std::vector<sql_row> query(std::string_view sql, const sql_params& params) override {
+    try {
+      auto& st = prepare(sql, params);
+      std::vector<sql_row> rows;
+      const int columns = st.getColumnCount();
+      while (st.executeStep()) {
+        std::vector<sql_value> values;
+        values.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) {
+          auto col = st.getColumn(c);
+          switch (col.getType()) {
+            case SQLITE_INTEGER: values.emplace_back(static_cast<std::int64_t>(col.getInt64())); break;
+            case SQLITE_FLOAT: values.emplace_back(col.getDouble()); break;
+            case SQLITE_NULL: values.emplace_back(std::monostate{}); break;
+            default: values.emplace_back(col.getString()); break;
+          }
+        }
+        rows.emplace_back(std::move(values));
+      }
+      st.reset();
+      return rows;
+    } catch (const SQLite::Exception& e) {
+      discard(sql);
+      throw convert(e, sql);
+    }
+  }
+
+  void begin_write() override { execute_script("BEGIN IMMEDIATE"); }
+  void begin_read() override { execute_script("BEGIN"); }
+  void commit() override { execute_script("COMMIT"); }
+  void rollback() noexcept override {
+    try {
+      if (!db_.getHandle() || sqlite3_get_autocommit(db_.getHandle())) return;
+      db_.exec("ROLLBACK");
+    } catch (...) {
+      // Nothing to undo if the transaction is already gone.
+    }
+  }
+
+  bool ping() noexcept override {
+    try {
+      return db_.execAndGet("SELECT 1").getInt() == 1;
+    } catch (...) {
+      return false;
+    }
+  }
+
+private:
+  // Statements are cached by their text: the hot paths run the same few queries millions of times.
+  SQLite::Statement& prepare(std::string_view sql, const sql_params& params) {
+    auto it = cache_.find(std::string(sql));
+    if (it == cache_.end())
+      it = cache_.emplace(std::string(sql), std::make_unique<SQLite::Statement>(db_, to_sqlite_placeholders(sql)))
+               .first;
+    auto& st = *it->second;
+    st.reset();
+    st.clearBindings();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::monostate>) st.bind(index);
+            else if constexpr (std::is_same_v<T, std::int64_t>) st.bind(index, static_cast<int64_t>(v));
+            else if constexpr (std::is_same_v<T, double>) st.bind(index, v);
+            else if constexpr (std::is_same_v<T, bool>) st.bind(index, v ? 1 : 0);
+            else st.bind(index, v);
+          },
+          params[i]);
+    }
+    return st;
+  }
+
+  void discard(std::string_view sql) { cache_.erase(std::string(sql)); }
+
+  SQLite::Database db_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
+};
+
+}  // namespace
+
+std::string to_sqlite_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  char quote = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+      c = '?';
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+result<std::unique_ptr<sql_connection>> open_sqlite(const database_target& target, const connection_options& options) {
+  try {
+    if (target.sqlite_path != ":memory:") {
+      auto parent = std::filesystem::path(target.sqlite_path).parent_path();
+      std::error_code ec;
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec)
+        return status(errc::unavailable, "cannot create directory '" + parent.string() + "': " + ec.message());
+    }
+    return std::unique_ptr<sql_connection>(std::make_unique<sqlite_connection>(target.sqlite_path, options));
+  } catch (const SQLite::Exception& e) {
+    return status(errc::unavailable, "cannot open SQLite database '" + target.sqlite_path + "': " + e.what());
+  }
+}
+
+}  // namespace osprey::persistence

@@ -1,0 +1,99 @@
+// Defaults, home, and which YAML file is read.
+
+#include <cstdlib>
+
+#include "tests/config/fixture.hpp"
+
+namespace osprey::config::test {
+namespace {
+
+TEST_F(config_test, defaults_when_nothing_is_configured) {
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.server.host, "127.0.0.1");
+  EXPECT_EQ(loaded.values.server.port, 4200);
+  EXPECT_EQ(loaded.values.database.sqlite_synchronous, "FULL");
+  EXPECT_EQ(loaded.values.logging.level, "info");
+  EXPECT_FALSE(loaded.config_file.has_value());
+  EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
+  EXPECT_EQ(loaded.sources.size(), 15u);
+}
+
+TEST_F(config_test, home_comes_from_osprey_home) {
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.home, std::filesystem::path(home));
+  EXPECT_EQ(loaded.home_source.detail, "OSPREY_HOME");
+}
+
+TEST_F(config_test, home_defaults_to_dot_osprey_under_home_never_prefect) {
+  request.environment = {{"HOME", dir.string()}};
+  EXPECT_EQ(load_ok().values.home, dir / ".osprey");
+}
+
+TEST_F(config_test, no_home_at_all_is_an_error) {
+  request.environment = {};
+  EXPECT_TRUE(has_error(load_errors(), "neither OSPREY_HOME nor HOME is set"));
+}
+
+TEST_F(config_test, effective_database_url_defaults_to_sqlite_in_home) {
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.effective_database_url(), "sqlite:///" + home + "/osprey.db");
+  EXPECT_TRUE(loaded.values.effective_database_url().starts_with("sqlite:////"));
+}
+
+TEST_F(config_test, effective_database_url_is_the_configured_url_when_set) {
+  settings values;
+  values.database.url = "postgresql://u@db/osprey";
+  EXPECT_EQ(values.effective_database_url(), "postgresql://u@db/osprey");
+}
+
+TEST_F(config_test, default_config_file_in_osprey_home_is_read) {
+  const auto path = write("home/config.yaml", "server:\n  port: 4301\n");
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.server.port, 4301);
+  EXPECT_EQ(loaded.config_file, path);
+  EXPECT_EQ(loaded.sources.at("server.port").detail, path + ":2");
+}
+
+TEST_F(config_test, osprey_config_names_the_file) {
+  write("home/config.yaml", "server:\n  port: 4301\n");
+  request.environment["OSPREY_CONFIG"] = write("other.yaml", "server:\n  port: 4302\n");
+  EXPECT_EQ(load_ok().values.server.port, 4302);
+}
+
+TEST_F(config_test, config_flag_beats_osprey_config) {
+  request.environment["OSPREY_CONFIG"] = write("other.yaml", "server:\n  port: 4302\n");
+  use_file("server:\n  port: 4303\n");
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.server.port, 4303);
+  EXPECT_EQ(loaded.config_file_source.detail, "--config");
+}
+
+TEST_F(config_test, missing_config_flag_file_is_an_error) {
+  request.config_file = (dir / "absent.yaml").string();
+  EXPECT_TRUE(has_error(load_errors(), "absent.yaml: config file not found (named by --config)"));
+}
+
+TEST_F(config_test, missing_osprey_config_file_is_an_error) {
+  request.environment["OSPREY_CONFIG"] = (dir / "absent.yaml").string();
+  EXPECT_TRUE(has_error(load_errors(), "config file not found (named by environment OSPREY_CONFIG)"));
+}
+
+TEST_F(config_test, empty_file_sets_nothing) {
+  use_file("");
+  EXPECT_EQ(load_ok().values.server.port, 4200);
+}
+
+TEST_F(config_test, notifications_mapping_is_accepted_and_ignored) {
+  use_file("notifications:\n  slack:\n    url: https://hooks.example\nserver:\n  port: 1\n");
+  EXPECT_EQ(load_ok().values.server.port, 1);
+}
+
+TEST_F(config_test, environment_from_process_matches_getenv) {
+  const auto environment = environment_from_process();
+  const char* path = std::getenv("PATH");
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(environment.at("PATH"), path);
+}
+
+}  // namespace
+}  // namespace osprey::config::test
