@@ -1,11 +1,10 @@
 // `osprey server start`: wires config → database (migrations, actors) → HTTP, then waits for SIGINT/SIGTERM
 // and shuts down in order: stop accepting, finish in-flight requests, commit queued writes, stop actors.
-#include <caf/all.hpp>
 #include <signal.h>
 
 #include <iostream>
 
-#include "actors/database.hpp"
+#include "persistence/database.hpp"
 #include "cli/commands.hpp"
 #include "domain/version.hpp"
 #include "http/api.hpp"
@@ -65,17 +64,13 @@ void run_server(const config::loaded_settings& loaded) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  caf::actor_system_config caf_cfg;
-  caf_cfg.set("scheduler.max-threads", std::size_t{2});
-  caf::actor_system system{caf_cfg};
-
-  actors::database_options db_options;
+  persistence::database_options db_options;
   db_options.target = *target;
   db_options.connection = conn_options;
   db_options.max_batch = cfg.database.group_commit_max_batch;
   db_options.max_delay = cfg.database.group_commit_max_delay;
   db_options.readers = cfg.database.readers;
-  auto db = actors::database::start(system, db_options);
+  auto db = persistence::database::start(db_options);
   if (!db) fail(db.error().message());
 
   http::router routes;
@@ -88,7 +83,7 @@ void run_server(const config::loaded_settings& loaded) {
   http_options.keep_alive_timeout = cfg.server.keep_alive_timeout;
   http::server server(http_options, routes);
   if (auto s = server.start(); !s) {
-    db->drain_and_stop(system);
+    db->drain_and_stop();
     fail(s.message());
   }
   const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
@@ -102,7 +97,7 @@ void run_server(const config::loaded_settings& loaded) {
   std::cout << "Received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping (finishing in-flight requests, committing queued writes)..." << std::endl;
   server.stop(cfg.server.shutdown_grace);
-  db->drain_and_stop(system);
+  db->drain_and_stop();
   std::cout << "Stopped cleanly." << std::endl;
 }
 

@@ -4,14 +4,14 @@
 
 #include <functional>
 
-#include "actors/database.hpp"
+#include "persistence/database.hpp"
 #include "domain/time.hpp"
 #include "http/router.hpp"
 
 namespace osprey::http {
 
 struct api_context {
-  actors::database db;
+  persistence::database db;
   const clock* time = &system_clock::instance();
 };
 

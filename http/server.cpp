@@ -445,7 +445,7 @@ private:
 
 completion::~completion() {
   if (done_.load(std::memory_order_acquire)) return;
-  log_error("responder dropped without a response", "answered 500");
+  log_error("responder dropped without a response", "answering 500 if the connection is open");
   send(response::detail(500, "Internal Server Error"));
 }
 

@@ -1,6 +1,6 @@
 -- Osprey schema revision 22274c0a432e (notifications), SQLite, upgrade.
 -- Notification policies and the notification delivery outbox
--- Osprey's own state-change notifications (not part of Prefect's schema).
+-- Osprey state-change notifications (an Osprey feature, not part of the Prefect schema).
 -- notification_policy: which flow run states notify which channels, from config files or the API.
 -- notification_outbox: one delivery per (policy, channel, state, kind), leased and retried by the sender.
 

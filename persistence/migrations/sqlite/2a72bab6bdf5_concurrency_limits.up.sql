@@ -1,7 +1,7 @@
 -- Osprey schema revision 2a72bab6bdf5 (concurrency_limits), SQLite, upgrade.
 -- Tag concurrency limits (v1) and global concurrency limits (v2)
 -- concurrency_limit: legacy v1 tag limits (active_slots is a JSON list of task run ids).
--- concurrency_limit_v2: global limits (tag limits are also mirrored as 'tag:<tag>').
+-- concurrency_limit_v2: global limits (tag limits are also mirrored as tag:<tag>).
 -- The column "limit" is a reserved word and must be quoted in queries.
 
 CREATE TABLE concurrency_limit (

@@ -1,7 +1,7 @@
 -- Osprey schema revision 5d55e5789a1a (events), SQLite, upgrade.
 -- Events and event resources
 -- events.id is the client-assigned event id (duplicates are dropped with ON CONFLICT DO NOTHING).
--- event_resources has one row per resource of an event, resource_role '' for the primary resource.
+-- event_resources has one row per resource of an event, resource_role is empty for the primary resource.
 
 CREATE TABLE events (
     id CHAR(36) NOT NULL,

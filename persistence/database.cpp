@@ -1,0 +1,197 @@
+#include "persistence/database.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace osprey::persistence {
+namespace {
+
+struct queued {
+  std::function<void(sql_connection&)> job;
+  completion done;
+};
+
+status run_in_transaction(sql_connection& conn, bool write, const std::function<void(sql_connection&)>& job) {
+  const char* what = write ? "writing to the database" : "reading from the database";
+  try {
+    write ? conn.begin_write() : conn.begin_read();
+    try {
+      job(conn);
+      conn.commit();
+    } catch (...) {
+      conn.rollback();
+      throw;
+    }
+    return status::ok();
+  } catch (const sql_error& e) {
+    return to_status(e, what);
+  } catch (const std::exception& e) {
+    return {errc::internal, std::string(what) + ": " + e.what()};
+  }
+}
+
+// A queue of jobs served by one or more threads, each owning one connection.
+class job_queue {
+public:
+  void push(queued q) {
+    {
+      std::lock_guard lock(m_);
+      if (!stopping_) {
+        jobs_.push_back(std::move(q));
+        cv_.notify_one();
+        return;
+      }
+    }
+    if (q.done) q.done(status(errc::unavailable, "the database is shutting down"));
+  }
+
+  /// Waits for work; takes up to `max` jobs (waiting up to `linger` for more once one is there). Returns an
+  /// empty batch only when stopping and drained.
+  std::vector<queued> take(std::size_t max, std::chrono::microseconds linger) {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+    if (linger.count() > 0 && !stopping_ && jobs_.size() < max)
+      cv_.wait_for(lock, linger, [&] { return jobs_.size() >= max || stopping_; });
+    std::vector<queued> batch;
+    const std::size_t n = std::min(max, jobs_.size());
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(jobs_.front()));
+      jobs_.pop_front();
+    }
+    return batch;
+  }
+
+  void stop() {
+    std::lock_guard lock(m_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+
+private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<queued> jobs_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+struct database::impl {
+  database_options options;
+  job_queue writes;
+  job_queue reads;
+  std::unique_ptr<sql_connection> writer_conn;
+  std::vector<std::unique_ptr<sql_connection>> reader_conns;
+  std::thread writer;
+  std::vector<std::thread> readers;
+  mutable std::mutex stats_mutex;
+  writer_stats stats;
+  std::once_flag stopped;
+
+  ~impl() { stop(); }
+
+  void stop() {
+    std::call_once(stopped, [this] {
+      writes.stop();
+      reads.stop();
+      if (writer.joinable()) writer.join();
+      for (auto& r : readers)
+        if (r.joinable()) r.join();
+    });
+  }
+
+  // One transaction for the whole batch; callers hear back only after COMMIT. If anything fails, the batch
+  // is rolled back and each job runs alone.
+  void commit_batch(std::vector<queued>& batch) {
+    auto& conn = *writer_conn;
+    bool ok = false;
+    try {
+      conn.begin_write();
+      try {
+        for (auto& q : batch) q.job(conn);
+        conn.commit();
+        ok = true;
+      } catch (...) {
+        conn.rollback();
+        throw;
+      }
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    std::uint64_t committed = 0, failed = 0, transactions = 0;
+    if (ok) {
+      committed = batch.size();
+      transactions = 1;
+      for (auto& q : batch)
+        if (q.done) q.done(status::ok());
+    } else {
+      for (auto& q : batch) {
+        auto s = run_in_transaction(conn, true, q.job);
+        s ? (++committed, ++transactions) : ++failed;
+        if (q.done) q.done(s);
+      }
+    }
+    std::lock_guard lock(stats_mutex);
+    stats.writes += committed;
+    stats.failed_writes += failed;
+    stats.transactions += transactions;
+    stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, batch.size());
+  }
+
+  void writer_loop() {
+    while (true) {
+      auto batch = writes.take(options.max_batch, options.max_delay);
+      if (batch.empty()) return;  // stopping, and everything queued is committed
+      commit_batch(batch);
+    }
+  }
+
+  void reader_loop(sql_connection& conn) {
+    while (true) {
+      auto batch = reads.take(1, std::chrono::microseconds(0));
+      if (batch.empty()) return;
+      auto s = run_in_transaction(conn, false, batch.front().job);
+      if (batch.front().done) batch.front().done(s);
+    }
+  }
+};
+
+result<database> database::start(const database_options& options) {
+  auto state = std::make_shared<impl>();
+  state->options = options;
+  state->options.max_batch = std::max<std::size_t>(1, options.max_batch);
+  auto writer_conn = open_connection(options.target, options.connection);
+  if (!writer_conn) return writer_conn.error();
+  state->writer_conn = std::move(*writer_conn);
+  for (unsigned i = 0; i < std::max(1u, options.readers); ++i) {
+    auto c = open_connection(options.target, options.connection);
+    if (!c) return c.error();
+    state->reader_conns.push_back(std::move(*c));
+  }
+  auto* raw = state.get();
+  state->writer = std::thread([raw] { raw->writer_loop(); });
+  for (auto& c : state->reader_conns) state->readers.emplace_back([raw, conn = c.get()] { raw->reader_loop(*conn); });
+  database db;
+  db.impl_ = std::move(state);
+  return db;
+}
+
+void database::write(write_job job, completion done) const { impl_->writes.push({std::move(job), std::move(done)}); }
+
+void database::read(read_job job, completion done) const { impl_->reads.push({std::move(job), std::move(done)}); }
+
+writer_stats database::stats() const {
+  std::lock_guard lock(impl_->stats_mutex);
+  return impl_->stats;
+}
+
+dialect database::target_dialect() const { return impl_->options.target.dialect; }
+
+void database::drain_and_stop() const { impl_->stop(); }
+
+}  // namespace osprey::persistence

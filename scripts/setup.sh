@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's two commands:
+#   scripts/setup.sh run    install what is missing, build, start the server (SQLite at ~/.osprey/osprey.db)
+#   scripts/setup.sh test   install what is missing, build, start a throwaway PostgreSQL, run every test
+#                           on SQLite and PostgreSQL
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+shift || true
+
+scripts/install-deps.sh
+scripts/build.sh
+
+case "$mode" in
+  run)
+    exec build/osprey server start "$@"
+    ;;
+  test)
+    pgdir=$(mktemp -d /tmp/osprey-test-pg.XXXXXX)
+    chmod 755 "$pgdir"
+    port=${OSPREY_TEST_PG_PORT:-55432}
+    trap 'scripts/test-postgres.sh stop "$pgdir/cluster"; rm -rf "$pgdir"' EXIT
+    OSPREY_TEST_POSTGRES_URL=$(scripts/test-postgres.sh start "$pgdir/cluster" "$port")
+    export OSPREY_TEST_POSTGRES_URL
+    echo "setup: PostgreSQL for tests at $OSPREY_TEST_POSTGRES_URL"
+    # OSPREY_REQUIRE_POSTGRES makes PostgreSQL tests fail instead of skipping if the server is unreachable.
+    export OSPREY_REQUIRE_POSTGRES=1
+    ctest --test-dir build --output-on-failure -j "${JOBS:-2}" --timeout 300 "$@"
+    ;;
+  *)
+    echo "usage: scripts/setup.sh run|test [args]" >&2
+    exit 2
+    ;;
+esac
