@@ -2,6 +2,10 @@
 function(osprey_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Werror)
+  # GCC 12 reports false -Wrestrict errors inside libstdc++'s string code at -O2/-O3 (GCC bug 105329).
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(${target} PRIVATE -Wno-restrict)
+  endif()
 endfunction()
 
 # osprey_module(NAME SOURCES ... DEPS ...): one folder's library target, osprey::NAME.

@@ -35,8 +35,9 @@ struct database_settings {
   std::chrono::milliseconds busy_timeout{60000};
   /// database.group_commit.max_batch (1..1000000): writes per transaction
   std::size_t group_commit_max_batch = 1024;
-  /// database.group_commit.max_delay_us (0..10000000): how long a batch waits for more writes
-  std::chrono::microseconds group_commit_max_delay{500};
+  /// database.group_commit.max_delay_us (0..10000000): how long a batch waits for more writes after the first.
+  /// 0 (default): commit as soon as the writer is free; writes arriving during a commit share the next one.
+  std::chrono::microseconds group_commit_max_delay{0};
   unsigned readers = 2;                      ///< database.readers: read connections beside the writer (1..32)
   /// database.sqlite_synchronous: FULL (durable) or NORMAL; read case-insensitively, stored upper-case.
   std::string sqlite_synchronous = "FULL";
