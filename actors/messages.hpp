@@ -1,55 +1,48 @@
 #pragma once
-// Everything that crosses an actor boundary, in one place: atoms and message types.
-// One grep for "osprey_actors" finds every message the actors exchange.
+// Everything that crosses an actor boundary, in one place: atoms and message types. All messages stay in
+// one process, so domain structs travel as "unsafe" (not serialisable) types.
 
 #include <caf/all.hpp>
 
-#include <cstdint>
 #include <functional>
 
+#include "domain/orchestration.hpp"
+#include "domain/state.hpp"
 #include "domain/status.hpp"
-#include "persistence/sql.hpp"
 
 namespace osprey::actors {
 
-/// Work for the database writer: runs inside the writer's open transaction, on the writer's thread.
-/// It may throw persistence::sql_error (the batch is then retried job by job). It must only write its
-/// outputs into state it owns (e.g. a shared_ptr it captured): it can run twice when a batch is retried.
-struct write_job {
-  std::function<void(persistence::sql_connection&)> apply;
+/// The answer to a proposed transition, sent after the decision was committed (or refused).
+struct transition_outcome {
+  status error;                       ///< not ok: nothing was decided (unknown run, database failure)
+  transition_decision decision;       ///< what the policy decided
+  std::optional<run_state> state;     ///< the run's state after the call (the new one when written)
+  bool written = false;               ///< a state row was committed
 };
 
-/// Work for a database reader: runs inside a read transaction on a reader's thread.
-struct read_job {
-  std::function<void(persistence::sql_connection&)> apply;
-};
-
-/// Called once, on the database actor's thread, after the job's transaction ended: ok means committed.
-using completion = std::function<void(const status&)>;
-
-/// Counters of the writer, for tests, benchmarks and status output.
-struct writer_stats {
-  std::uint64_t writes = 0;         ///< jobs committed
-  std::uint64_t failed_writes = 0;  ///< jobs answered with an error
-  std::uint64_t transactions = 0;   ///< COMMITs issued
-  std::uint64_t largest_batch = 0;
-
-  template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f, writer_stats& x) {
-    return f(caf::meta::type_name("writer_stats"), x.writes, x.failed_writes, x.transactions, x.largest_batch);
-  }
-};
+/// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.
+using transition_callback = std::function<void(const transition_outcome&)>;
 
 }  // namespace osprey::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::write_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::read_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::completion)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::run_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::state_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::flow_run_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::transition_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::run_state>)
 
 CAF_BEGIN_TYPE_ID_BLOCK(osprey_actors, caf::first_custom_type_id)
-CAF_ADD_ATOM(osprey_actors, osprey::actors, write_atom, "write")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, read_atom, "read")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, flush_atom, "flush")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, drain_atom, "drain")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, stats_atom, "stats")
+/// (transition_atom, flow_run_id, transition_request[, transition_callback]) -> transition_outcome
+CAF_ADD_ATOM(osprey_actors, osprey::actors, transition_atom, "transit")
+/// flow-run actor internal: the run's stored state arrived / its write committed.
+CAF_ADD_ATOM(osprey_actors, osprey::actors, loaded_atom, "loaded")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, committed_atom, "committed")
+/// event bus: (subscribe_atom, actor) adds a subscriber of state_change messages; (publish_atom, state_change).
+CAF_ADD_ATOM(osprey_actors, osprey::actors, subscribe_atom, "subscribe")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, publish_atom, "publish")
+/// registry: (count_atom) -> std::size_t live flow-run actors.
+CAF_ADD_ATOM(osprey_actors, osprey::actors, count_atom, "count")
 CAF_END_TYPE_ID_BLOCK(osprey_actors)

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "actors/flow_runs.hpp"
 #include "persistence/database.hpp"
 #include "cli/commands.hpp"
 #include "domain/version.hpp"
@@ -63,6 +64,9 @@ void run_server(const config::loaded_settings& loaded) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Output is only informative: when its reader is gone (`| tee` killed by the same Ctrl+C), a write must fail
+  // quietly rather than raise SIGPIPE and kill the server before it has drained its writes.
+  signal(SIGPIPE, SIG_IGN);
 
   persistence::database_options db_options;
   db_options.target = *target;
@@ -72,6 +76,17 @@ void run_server(const config::loaded_settings& loaded) {
   db_options.readers = cfg.database.readers;
   auto db = persistence::database::start(db_options);
   if (!db) fail(db.error().message());
+
+  // The actor system keeps a reference to its config: both live until the end of this function.
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", std::size_t{2});
+  caf::actor_system system{caf_config};
+  auto event_bus = actors::spawn_event_bus(system);
+  auto flow_runs = actors::spawn_flow_run_registry(system, actors::flow_run_options{*db, event_bus});
+  auto stop_actors = [&] {
+    caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
+  };
 
   http::router routes;
   http::register_api(routes, http::api_context{*db});
@@ -83,6 +98,7 @@ void run_server(const config::loaded_settings& loaded) {
   http_options.keep_alive_timeout = cfg.server.keep_alive_timeout;
   http::server server(http_options, routes);
   if (auto s = server.start(); !s) {
+    stop_actors();
     db->drain_and_stop();
     fail(s.message());
   }
@@ -97,6 +113,7 @@ void run_server(const config::loaded_settings& loaded) {
   std::cout << "Received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping (finishing in-flight requests, committing queued writes)..." << std::endl;
   server.stop(cfg.server.shutdown_grace);
+  stop_actors();
   db->drain_and_stop();
   std::cout << "Stopped cleanly." << std::endl;
 }

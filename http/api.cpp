@@ -22,6 +22,20 @@ std::optional<response> check_api_version(const request& req) {
   return std::nullopt;
 }
 
+// A path parameter holding U+0000 (%00) names nothing that can be stored, and libpq would cut it short.
+std::optional<response> check_path_params(const request& req) {
+  static const std::string message = "Path parameters must not contain the NUL character (%00)";
+  for (const auto& [name, value] : req.path_params) {
+    if (value.find('\0') == std::string::npos) continue;
+    return response::json(422, nlohmann::json{{"detail", message},
+                                              {"exception_message", "Invalid request received."},
+                                              {"exception_detail",
+                                               {{{"loc", {"path", name}}, {"msg", message}, {"type", "string_nul"}}}}}
+                                   .dump());
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void register_openapi_route(router& routes) {
@@ -48,6 +62,7 @@ void register_api(router& routes, const api_context& ctx) {
   for (const auto& r : inner.routes()) {
     routes.add(r.method, r.path_template, r.summary, [h = r.h](request& req, responder respond) {
       if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
+      if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
       h(req, std::move(respond));
     });
   }

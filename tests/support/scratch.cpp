@@ -158,8 +158,9 @@ command_result run_osprey(const std::vector<std::string>& args, const std::map<s
   return result;
 }
 
-daemon::daemon(std::map<std::string, std::string> env_vars, std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {"server", "start", "--port", "0"};
+daemon::daemon(std::map<std::string, std::string> env_vars, std::vector<std::string> extra_args, bool free_port) {
+  std::vector<std::string> args = {"server", "start"};
+  if (free_port) args.insert(args.end(), {"--port", "0"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::tie(pid_, out_fd_) = spawn(args, env_vars);
   fcntl(out_fd_, F_SETFL, O_NONBLOCK);
@@ -205,6 +206,11 @@ std::string daemon::output() {
 
 void daemon::send_signal(int sig) {
   if (pid_ > 0 && !exited_) kill(pid_, sig);
+}
+
+void daemon::close_output() {
+  if (out_fd_ >= 0) close(out_fd_);
+  out_fd_ = -1;  // poll() ignores a negative descriptor, so pump() only reaps the process from now on
 }
 
 int daemon::wait_exit(std::chrono::milliseconds deadline) {

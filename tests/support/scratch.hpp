@@ -90,8 +90,9 @@ command_result run_osprey(const std::vector<std::string>& args, const std::map<s
 /// A running `osprey server start` with its own OSPREY_HOME, on a free port.
 class daemon {
 public:
-  /// Starts and waits until it prints where it listens. `extra_args` follow `server start --port 0`.
-  daemon(std::map<std::string, std::string> env, std::vector<std::string> extra_args = {});
+  /// Starts and waits until it prints where it listens (or exits). `extra_args` follow `server start --port 0`;
+  /// with `free_port` false they follow `server start` alone (the port then comes from them, env or file).
+  daemon(std::map<std::string, std::string> env, std::vector<std::string> extra_args = {}, bool free_port = true);
   ~daemon();  ///< SIGKILLs the process if still running.
   daemon(const daemon&) = delete;
   daemon& operator=(const daemon&) = delete;
@@ -101,6 +102,8 @@ public:
   [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   [[nodiscard]] std::string output();  ///< everything printed so far
   void send_signal(int sig);
+  /// Closes our end of its output pipe, as when whatever reads its output (a `| tee`, a log shipper) goes away.
+  void close_output();
   /// Waits for the process to exit; returns its exit code, or -1 on timeout.
   int wait_exit(std::chrono::milliseconds deadline);
 

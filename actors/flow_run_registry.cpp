@@ -1,0 +1,84 @@
+// Routes each transition to its run's actor, spawning it on demand. An actor that stopped while a request
+// was on its way is replaced and the request re-sent, so idle stops never lose a transition.
+#include <unordered_map>
+
+#include "actors/flow_run_actor.hpp"
+#include "actors/flow_runs.hpp"
+
+namespace osprey::actors {
+namespace {
+
+struct registry_state {
+  flow_run_options options;
+  std::unordered_map<uuid, caf::actor> runs;
+  static inline const char* name = "osprey.flow_run_registry";
+};
+
+using registry_actor = caf::stateful_actor<registry_state>;
+using deliver_fn = std::function<void(const transition_outcome&)>;
+
+caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
+  auto& runs = self->state.runs;
+  if (auto it = runs.find(run.value); it != runs.end()) return it->second;
+  auto a = spawn_flow_run(self->system(), run, self->state.options);
+  self->monitor(a);
+  runs.emplace(run.value, a);
+  return a;
+}
+
+void dispatch(registry_actor* self, const flow_run_id& run, const transition_request& request, deliver_fn deliver,
+              int attempts_left) {
+  auto target = actor_for(self, run);
+  self->request(target, caf::infinite, transition_atom_v, request)
+      .then([deliver](const transition_outcome& outcome) { deliver(outcome); },
+            [self, run, request, deliver, attempts_left, target](const caf::error& err) {
+              // The actor went idle and stopped before our request arrived: forget it, try a fresh one.
+              auto it = self->state.runs.find(run.value);
+              if (it != self->state.runs.end() && it->second == target) self->state.runs.erase(it);
+              if (attempts_left > 0) return dispatch(self, run, request, deliver, attempts_left - 1);
+              transition_outcome failed;
+              failed.error = status(errc::unavailable, "flow run actor unavailable: " + caf::to_string(err));
+              deliver(failed);
+            });
+}
+
+caf::behavior registry(registry_actor* self, flow_run_options options) {
+  self->state.options = std::move(options);
+  self->set_down_handler([self](const caf::down_msg& down) {
+    auto& runs = self->state.runs;
+    for (auto it = runs.begin(); it != runs.end(); ++it)
+      if (it->second.address() == down.source) {
+        runs.erase(it);
+        break;
+      }
+  });
+  // Shutting down the registry shuts down every run actor with it (they would otherwise linger until idle).
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    for (auto& [id, run_actor] : self->state.runs) self->send_exit(run_actor, msg.reason);
+    self->state.runs.clear();
+    self->quit(msg.reason);
+  });
+  return {
+      [self](transition_atom, const flow_run_id& run, const transition_request& request) {
+        auto rp = self->make_response_promise();
+        dispatch(self, run, request, [rp](const transition_outcome& o) mutable { rp.deliver(o); }, 3);
+        return rp;
+      },
+      [self](transition_atom, const flow_run_id& run, const transition_request& request,
+             const transition_callback& done) { dispatch(self, run, request, done, 3); },
+      [self](count_atom) { return self->state.runs.size(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options) {
+  return system.spawn(registry, std::move(options));
+}
+
+void propose_transition(const caf::actor& registry_handle, const flow_run_id& run, transition_request request,
+                        transition_callback done) {
+  caf::anon_send(registry_handle, transition_atom_v, run, std::move(request), std::move(done));
+}
+
+}  // namespace osprey::actors

@@ -1,0 +1,40 @@
+#pragma once
+// Flow-run actors: one actor per active flow run serialises that run's transitions. A registry spawns them
+// on demand and routes each request to the run's actor; an actor idle for `idle_timeout` stops, and the
+// next request rebuilds it from the database (the source of truth).
+//
+// A transition is answered only after its state row is committed (group commit), then published as a
+// state_change on the event bus.
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+
+#include "actors/messages.hpp"
+#include "persistence/database.hpp"
+
+namespace osprey::actors {
+
+/// The event bus: forwards every published state_change to its subscribers, in publication order.
+/// Messages: (subscribe_atom, caf::actor), (publish_atom, state_change).
+caf::actor spawn_event_bus(caf::actor_system& system);
+
+struct flow_run_options {
+  persistence::database db;
+  caf::actor event_bus;
+  transition_policy policy = accept_proposed;
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
+  const clock* time = &system_clock::instance();
+};
+
+/// The registry. Messages:
+///   (transition_atom, flow_run_id, transition_request) -> transition_outcome
+///   (transition_atom, flow_run_id, transition_request, transition_callback)   — for non-actor callers
+///   (count_atom) -> std::size_t                                                — live flow-run actors
+caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options);
+
+/// Sends a transition from outside the actor system; `done` runs once on an actor thread.
+void propose_transition(const caf::actor& registry, const flow_run_id& run, transition_request request,
+                        transition_callback done);
+
+}  // namespace osprey::actors

@@ -1,0 +1,40 @@
+#pragma once
+// Named queries for flow runs and their state history. Run on a connection the caller owns, inside the
+// caller's transaction; throw sql_error.
+
+#include <optional>
+#include <string>
+
+#include "domain/state.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+/// The columns a new flow run needs at least; the rest take their defaults.
+struct new_flow_run {
+  flow_run_id id;
+  flow_id flow;
+  std::string name;
+  timestamp created;
+};
+
+void insert_flow_run(sql_connection& conn, const new_flow_run& run);
+
+struct stored_run_state {
+  bool run_exists = false;
+  std::optional<run_state> current;  ///< nullopt: the run has no state yet
+};
+
+/// The run's current state (the row flow_run.state_id points at).
+stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& run);
+
+/// Appends `state` to the run's history and makes it current, keeping the run's denormalised columns
+/// (state_type, state_name, state_timestamp, run_count, start_time, end_time, total_run_time) in step.
+/// `previous` is the state it replaces (nullopt for the first).
+void record_flow_run_state(sql_connection& conn, const flow_run_id& run, const run_state& state,
+                           const std::optional<run_state>& previous);
+
+/// The run's whole history, oldest first.
+std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run);
+
+}  // namespace osprey::persistence

@@ -1,0 +1,170 @@
+// Flow-run actors: transitions of one run are serialised and committed before they are answered, every
+// committed transition is published in order, and an actor that stopped when idle is rebuilt from the database.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "actors/flow_runs.hpp"
+#include "persistence/flow_run_store.hpp"
+#include "persistence/flow_store.hpp"
+#include "persistence/migrator.hpp"
+#include "tests/support/scratch.hpp"
+
+using namespace osprey;
+using namespace std::chrono_literals;
+using persistence::dialect;
+
+namespace {
+
+// Collects published state changes, for assertions from the test thread.
+struct recorder_state {
+  std::shared_ptr<std::mutex> m;
+  std::shared_ptr<std::vector<state_change>> seen;
+};
+
+caf::behavior recorder(caf::stateful_actor<recorder_state>* self, std::shared_ptr<std::mutex> m,
+                       std::shared_ptr<std::vector<state_change>> seen) {
+  self->state.m = std::move(m);
+  self->state.seen = std::move(seen);
+  return {[self](const state_change& change) {
+    std::lock_guard lock(*self->state.m);
+    self->state.seen->push_back(change);
+  }};
+}
+
+class FlowRunActors : public ::testing::TestWithParam<dialect> {
+protected:
+  void SetUp() override {
+    OSPREY_SKIP_IF_UNAVAILABLE(db_);
+    auto conn = db_.connect();
+    persistence::migrator m(*conn);
+    ASSERT_TRUE(m.reset());
+    flow f{flow_id{new_uuid4()}, clock_.now(), clock_.now(), "etl", {}, nlohmann::json::object()};
+    persistence::upsert_flow(*conn, f);
+    persistence::insert_flow_run(*conn, {run_, f.id, "brave-otter", clock_.now()});
+    persistence::database_options options;
+    options.target = db_.target();
+    database_ = *persistence::database::start(options);
+    caf_config_.set("scheduler.max-threads", std::size_t{2});
+    system_ = std::make_unique<caf::actor_system>(caf_config_);
+    bus_ = actors::spawn_event_bus(*system_);
+    caf::anon_send(bus_, actors::subscribe_atom_v, system_->spawn(recorder, seen_mutex_, seen_));
+  }
+
+  void TearDown() override {
+    if (system_) {
+      caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(bus_, caf::exit_reason::user_shutdown);
+      registry_ = nullptr;
+      bus_ = nullptr;
+      system_.reset();  // waits for every actor
+    }
+    if (database_) database_->drain_and_stop();
+  }
+
+  void start_registry(std::chrono::milliseconds idle = 30s) {
+    actors::flow_run_options options{*database_, bus_, accept_proposed, idle, &clock_};
+    registry_ = actors::spawn_flow_run_registry(*system_, options);
+  }
+
+  actors::transition_outcome transition(state_type type) {
+    caf::scoped_actor self{*system_};
+    actors::transition_outcome out;
+    run_state proposed;
+    proposed.type = type;
+    self->request(registry_, caf::infinite, actors::transition_atom_v, run_, transition_request{proposed, false})
+        .receive([&](const actors::transition_outcome& o) { out = o; },
+                 [&](const caf::error& e) { out.error = status(errc::internal, caf::to_string(e)); });
+    return out;
+  }
+
+  std::size_t live_actors() {
+    caf::scoped_actor self{*system_};
+    std::size_t n = 0;
+    self->request(registry_, caf::infinite, actors::count_atom_v).receive([&](std::size_t c) { n = c; },
+                                                                            [](const caf::error&) {});
+    return n;
+  }
+
+  std::size_t published() {
+    std::lock_guard lock(*seen_mutex_);
+    return seen_->size();
+  }
+
+  osprey::testing::scratch_database db_{GetParam()};
+  system_clock clock_;
+  flow_run_id run_{new_uuid4()};
+  std::optional<persistence::database> database_;
+  caf::actor_system_config caf_config_;  // the actor system keeps a reference to it: it must outlive the system
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor bus_, registry_;
+  std::shared_ptr<std::mutex> seen_mutex_ = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<state_change>> seen_ = std::make_shared<std::vector<state_change>>();
+};
+
+TEST_P(FlowRunActors, AnAcceptedTransitionIsCommittedBeforeItIsAnswered) {
+  start_registry();
+  auto outcome = transition(state_type::running);
+  ASSERT_TRUE(outcome.error) << outcome.error.message();
+  ASSERT_TRUE(outcome.written);
+  auto conn = db_.connect();
+  auto stored = persistence::load_flow_run_state(*conn, run_);
+  ASSERT_TRUE(stored.current);
+  EXPECT_EQ(stored.current->id, outcome.state->id);
+  EXPECT_EQ(stored.current->name, "Running");
+}
+
+TEST_P(FlowRunActors, ConcurrentTransitionsOfOneRunAreSerialisedAndPublishedInOrder) {
+  start_registry();
+  constexpr int n = 100;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < n; ++i) {
+    run_state proposed;
+    proposed.type = i % 2 == 0 ? state_type::running : state_type::pending;
+    actors::propose_transition(registry_, run_, {proposed, false}, [&](const actors::transition_outcome& o) {
+      EXPECT_TRUE(o.error) << o.error.message();
+      ++answered;
+    });
+  }
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return answered == n; }, 60s));
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return published() == n; }, 30s));
+  auto conn = db_.connect();
+  auto history = persistence::flow_run_state_history(*conn, run_);
+  ASSERT_EQ(history.size(), static_cast<std::size_t>(n));
+  std::lock_guard lock(*seen_mutex_);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ((*seen_)[static_cast<std::size_t>(i)].current.id, history[static_cast<std::size_t>(i)].id);
+    if (i > 0) {
+      EXPECT_LT(history[static_cast<std::size_t>(i - 1)].at, history[static_cast<std::size_t>(i)].at);
+      EXPECT_EQ((*seen_)[static_cast<std::size_t>(i)].previous->id, history[static_cast<std::size_t>(i - 1)].id);
+    }
+  }
+  auto run_row = conn->query("SELECT run_count FROM flow_run WHERE id = $1", {persistence::id(run_)});
+  EXPECT_EQ(run_row.front().integer(0), n / 2);
+}
+
+TEST_P(FlowRunActors, AnIdleActorStopsAndIsRebuiltFromTheDatabase) {
+  start_registry(/*idle=*/50ms);
+  auto first = transition(state_type::running);
+  ASSERT_TRUE(first.error);
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return live_actors() == 0; }, 10s));
+  auto second = transition(state_type::completed);
+  ASSERT_TRUE(second.error) << second.error.message();
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return published() == 2; }, 10s));
+  std::lock_guard lock(*seen_mutex_);
+  ASSERT_TRUE((*seen_)[1].previous);
+  EXPECT_EQ((*seen_)[1].previous->id, first.state->id) << "the rebuilt actor did not reload the current state";
+}
+
+TEST_P(FlowRunActors, AnUnknownRunIsNotFound) {
+  start_registry();
+  run_ = flow_run_id{new_uuid4()};
+  auto outcome = transition(state_type::running);
+  EXPECT_EQ(outcome.error.code(), errc::not_found);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dialects, FlowRunActors, ::testing::ValuesIn(osprey::testing::all_dialects()),
+                         osprey::testing::dialect_test_name<::testing::TestParamInfo<dialect>>);
+
+}  // namespace
