@@ -67,6 +67,7 @@ void handle_head(flow_run_actor* self) {
   to_write->id = state_id{new_uuid7(st.options.time->now())};
   to_write->at = next_timestamp(st, st.options.time->now());
   if (to_write->name.empty()) to_write->name = default_state_name(to_write->type);
+  to_write->details["flow_run_id"] = st.run.to_string();
   outcome.state = to_write;
   outcome.written = true;
   st.in_flight = outcome;

@@ -19,10 +19,14 @@ namespace osprey::actors {
 /// Messages: (subscribe_atom, caf::actor), (publish_atom, state_change).
 caf::actor spawn_event_bus(caf::actor_system& system);
 
+/// Decides one transition (pure). Until the flow policy is wired in, the default accepts every proposal.
+using flow_transition_policy =
+    std::function<transition_decision(const std::optional<run_state>& current, const transition_request& request)>;
+
 struct flow_run_options {
   persistence::database db;
   caf::actor event_bus;
-  transition_policy policy = accept_proposed;
+  flow_transition_policy policy = accept_proposed;
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   const clock* time = &system_clock::instance();
 };

@@ -89,7 +89,7 @@ void run_server(const config::loaded_settings& loaded) {
   };
 
   http::router routes;
-  http::register_api(routes, http::api_context{*db});
+  http::register_api(routes, http::api_context{*db, event_bus, flow_runs});
   http::server_options http_options;
   http_options.host = cfg.server.host;
   http_options.port = cfg.server.port;

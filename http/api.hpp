@@ -2,6 +2,8 @@
 // The Prefect-compatible REST API: registers every route on a router. Handlers translate HTTP to calls on
 // the actors and back; they decide nothing themselves and never block.
 
+#include <caf/actor.hpp>
+
 #include <functional>
 
 #include "persistence/database.hpp"
@@ -12,6 +14,8 @@ namespace osprey::http {
 
 struct api_context {
   persistence::database db;
+  caf::actor event_bus;   ///< actors/flow_runs.hpp: spawn_event_bus
+  caf::actor flow_runs;   ///< actors/flow_runs.hpp: spawn_flow_run_registry
   const clock* time = &system_clock::instance();
 };
 

@@ -1,5 +1,6 @@
 #include "http/api_support.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "domain/time.hpp"
@@ -77,6 +78,86 @@ std::optional<nlohmann::json> parse_object_body(const request& req, response& er
     return std::nullopt;
   }
   return body;
+}
+
+const nlohmann::json* body_reader::find(const char* key) {
+  seen_.emplace_back(key);
+  auto it = body_.find(key);
+  return it == body_.end() ? nullptr : &*it;
+}
+
+bool body_reader::fail(const char* key, const std::string& message, const std::string& type) {
+  error_ = validation_error(location_.empty() ? key : location_ + "." + key, message, type);
+  return false;
+}
+
+bool body_reader::required_uuid(const char* key, uuid& out) {
+  auto* v = find(key);
+  if (!v) return fail(key, "Field required", "missing");
+  auto u = v->is_string() ? uuid::parse(v->get<std::string>()) : std::nullopt;
+  if (!u) return fail(key, "Input should be a valid UUID", "uuid_parsing");
+  out = *u;
+  return true;
+}
+
+bool body_reader::optional_uuid(const char* key, std::optional<uuid>& out) {
+  auto* v = find(key);
+  if (!v || v->is_null()) return true;
+  auto u = v->is_string() ? uuid::parse(v->get<std::string>()) : std::nullopt;
+  if (!u) return fail(key, "Input should be a valid UUID", "uuid_parsing");
+  out = *u;
+  return true;
+}
+
+bool body_reader::optional_string(const char* key, std::optional<std::string>& out) {
+  auto* v = find(key);
+  if (!v || v->is_null()) return true;
+  if (!v->is_string()) return fail(key, "Input should be a valid string", "string_type");
+  out = v->get<std::string>();
+  return true;
+}
+
+bool body_reader::optional_bool(const char* key, std::optional<bool>& out) {
+  auto* v = find(key);
+  if (!v || v->is_null()) return true;
+  if (!v->is_boolean()) return fail(key, "Input should be a valid boolean", "bool_type");
+  out = v->get<bool>();
+  return true;
+}
+
+bool body_reader::object(const char* key, nlohmann::json& out) {
+  auto* v = find(key);
+  if (!v || v->is_null()) return true;
+  if (!v->is_object()) return fail(key, "Input should be a valid dictionary", "dict_type");
+  out = *v;
+  return true;
+}
+
+bool body_reader::string_list(const char* key, std::vector<std::string>& out) {
+  auto* v = find(key);
+  if (!v || v->is_null()) return true;
+  if (!v->is_array()) return fail(key, "Input should be a valid list", "list_type");
+  std::vector<std::string> items;
+  for (const auto& item : *v) {
+    if (!item.is_string()) return fail(key, "Input should be a valid string", "string_type");
+    items.push_back(item.get<std::string>());
+  }
+  out = std::move(items);
+  return true;
+}
+
+bool body_reader::any(const char* key, nlohmann::json& out, bool* present) {
+  auto* v = find(key);
+  if (present) *present = v != nullptr;
+  if (v) out = *v;
+  return true;
+}
+
+bool body_reader::finish() {
+  for (const auto& [key, value] : body_.items())
+    if (std::find(seen_.begin(), seen_.end(), key) == seen_.end())
+      return fail(key.c_str(), "Extra inputs are not permitted", "extra_forbidden");
+  return true;
 }
 
 nlohmann::json to_json(const flow& f) {

@@ -28,6 +28,41 @@ response validation_error(const std::string& location, const std::string& messag
 /// non-object body, or a string or key holding U+0000, which PostgreSQL cannot store).
 std::optional<nlohmann::json> parse_object_body(const request& req, response& error);
 
+/// Reads a request object field by field with FastAPI-like validation: each reader returns false and fills
+/// error() on a type mismatch; finish() refuses keys nobody read (extra="forbid").
+///   body_reader in(body); std::optional<std::string> name; uuid flow;
+///   if (!in.required_uuid("flow_id", flow) || !in.optional_string("name", name) || !in.finish())
+///     return respond(in.error());
+class body_reader {
+public:
+  explicit body_reader(const nlohmann::json& body, std::string location = "") : body_(body), location_(std::move(location)) {}
+
+  bool required_uuid(const char* key, uuid& out);
+  bool optional_uuid(const char* key, std::optional<uuid>& out);
+  bool optional_string(const char* key, std::optional<std::string>& out);
+  bool optional_bool(const char* key, std::optional<bool>& out);
+  /// An object (null or absent leaves `out` unchanged).
+  bool object(const char* key, nlohmann::json& out);
+  /// A list of strings (null or absent leaves `out` unchanged).
+  bool string_list(const char* key, std::vector<std::string>& out);
+  /// Any JSON value; `present` tells whether the key was there.
+  bool any(const char* key, nlohmann::json& out, bool* present = nullptr);
+  [[nodiscard]] bool has(const char* key) const { return body_.contains(key); }
+
+  /// Fails on the first key that no reader asked for.
+  bool finish();
+  [[nodiscard]] response error() const { return error_; }
+
+private:
+  const nlohmann::json* find(const char* key);
+  bool fail(const char* key, const std::string& message, const std::string& type);
+
+  const nlohmann::json& body_;
+  std::string location_;
+  std::vector<std::string> seen_;
+  response error_;
+};
+
 /// Prefect's Flow shape.
 nlohmann::json to_json(const flow& f);
 

@@ -25,23 +25,157 @@ constexpr const char* select_history_sql =
     "SELECT id, id, type, name, timestamp, message, state_details, data FROM flow_run_state "
     "WHERE flow_run_id = $1 ORDER BY timestamp";
 
-run_state state_from_row(const sql_row& row) {
+// Reads a state from 7 consecutive columns starting at `first`: id, type, name, timestamp, message,
+// state_details, data.
+run_state state_from_row(const sql_row& row, std::size_t first = 1) {
   run_state s;
-  s.id = state_id{row.id(1)};
-  s.type = parse_state_type(row.text(2)).value_or(state_type::pending);
-  s.name = row.text(3);
-  s.at = row.time(4);
-  if (!row.is_null(5)) s.message = row.text(5);
-  auto details = nlohmann::json::parse(row.is_null(6) ? "{}" : row.text(6), nullptr, false);
+  s.id = state_id{row.id(first)};
+  s.type = parse_state_type(row.text(first + 1)).value_or(state_type::pending);
+  s.name = row.text(first + 2);
+  s.at = row.time(first + 3);
+  if (!row.is_null(first + 4)) s.message = row.text(first + 4);
+  auto details = nlohmann::json::parse(row.is_null(first + 5) ? "{}" : row.text(first + 5), nullptr, false);
   s.details = details.is_object() ? details : nlohmann::json::object();
-  if (!row.is_null(7)) s.data = nlohmann::json::parse(row.text(7), nullptr, false);
+  if (!row.is_null(first + 6)) s.data = nlohmann::json::parse(row.text(first + 6), nullptr, false);
   if (s.data.is_discarded()) s.data = nullptr;
   return s;
+}
+
+constexpr const char* insert_full_run_sql =
+    "INSERT INTO flow_run (id, created, updated, name, flow_id, deployment_id, deployment_version, work_queue_id, "
+    "work_queue_name, flow_version, parameters, idempotency_key, context, empirical_policy, tags, labels, "
+    "parent_task_run_id, infrastructure_document_id, infrastructure_pid, created_by, job_variables, auto_scheduled, "
+    "expected_start_time, next_scheduled_start_time) "
+    "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
+    "ON CONFLICT (flow_id, idempotency_key) DO NOTHING";
+
+constexpr const char* select_run_columns =
+    "SELECT r.id, r.created, r.updated, r.name, r.flow_id, r.deployment_id, r.deployment_version, r.work_queue_id, "
+    "r.work_queue_name, r.flow_version, r.parameters, r.idempotency_key, r.context, r.empirical_policy, r.tags, "
+    "r.labels, r.parent_task_run_id, r.run_count, r.expected_start_time, r.next_scheduled_start_time, r.start_time, "
+    "r.end_time, r.total_run_time, r.auto_scheduled, r.infrastructure_document_id, r.infrastructure_pid, "
+    "r.created_by, r.job_variables, s.id, s.type, s.name, s.timestamp, s.message, s.state_details, s.data "
+    "FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id ";
+
+const std::string select_run_by_id_sql = std::string(select_run_columns) + "WHERE r.id = $1";
+const std::string select_run_by_key_sql =
+    std::string(select_run_columns) + "WHERE r.flow_id = $1 AND r.idempotency_key = $2";
+
+constexpr std::size_t run_state_first_column = 28;
+
+sql_value optional_id(const std::optional<uuid>& u) { return u ? id(*u) : null_value(); }
+sql_value optional_text(const std::optional<std::string>& s) { return s ? text(*s) : null_value(); }
+std::optional<uuid> optional_uuid(const sql_row& row, std::size_t i) {
+  if (row.is_null(i)) return std::nullopt;
+  return row.id(i);
+}
+std::optional<std::string> optional_string(const sql_row& row, std::size_t i) {
+  if (row.is_null(i)) return std::nullopt;
+  return row.text(i);
+}
+nlohmann::json json_column(const sql_row& row, std::size_t i, nlohmann::json fallback) {
+  if (row.is_null(i)) return fallback;
+  auto j = nlohmann::json::parse(row.text(i), nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+flow_run run_from_row(const sql_row& row) {
+  flow_run r;
+  r.id = flow_run_id{row.id(0)};
+  r.created = row.time(1);
+  r.updated = row.time(2);
+  r.name = row.text(3);
+  r.flow = flow_id{row.id(4)};
+  r.deployment_id = optional_uuid(row, 5);
+  r.deployment_version = optional_string(row, 6);
+  r.work_queue_id = optional_uuid(row, 7);
+  r.work_queue_name = optional_string(row, 8);
+  r.flow_version = optional_string(row, 9);
+  r.parameters = json_column(row, 10, nlohmann::json::object());
+  r.idempotency_key = optional_string(row, 11);
+  r.context = json_column(row, 12, nlohmann::json::object());
+  r.empirical_policy = json_column(row, 13, nlohmann::json::object());
+  for (const auto& t : json_column(row, 14, nlohmann::json::array()))
+    if (t.is_string()) r.tags.push_back(t.get<std::string>());
+  r.labels = json_column(row, 15, nlohmann::json::object());
+  r.parent_task_run_id = optional_uuid(row, 16);
+  r.run_count = row.integer(17);
+  r.expected_start_time = row.optional_time(18);
+  r.next_scheduled_start_time = row.optional_time(19);
+  r.start_time = row.optional_time(20);
+  r.end_time = row.optional_time(21);
+  r.total_run_time = row.real(22);
+  r.auto_scheduled = row.boolean(23);
+  r.infrastructure_document_id = optional_uuid(row, 24);
+  r.infrastructure_pid = optional_string(row, 25);
+  r.created_by = json_column(row, 26, nullptr);
+  r.job_variables = json_column(row, 27, nlohmann::json::object());
+  if (!row.is_null(run_state_first_column)) r.state = state_from_row(row, run_state_first_column);
+  return r;
 }
 
 sql_value optional_ts(const std::optional<timestamp>& t) { return t ? ts(*t) : null_value(); }
 
 }  // namespace
+
+flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial) {
+  const auto inserted = conn.execute(
+      insert_full_run_sql,
+      {id(run.id), ts(run.created), text(run.name), id(run.flow), optional_id(run.deployment_id),
+       optional_text(run.deployment_version), optional_id(run.work_queue_id), optional_text(run.work_queue_name),
+       optional_text(run.flow_version), text(run.parameters.dump()), optional_text(run.idempotency_key),
+       text(run.context.dump()), text(run.empirical_policy.dump()), text(nlohmann::json(run.tags).dump()),
+       text(run.labels.dump()), optional_id(run.parent_task_run_id), optional_id(run.infrastructure_document_id),
+       optional_text(run.infrastructure_pid), run.created_by.is_null() ? null_value() : text(run.created_by.dump()),
+       text(run.job_variables.dump()), boolean(run.auto_scheduled), optional_ts(run.expected_start_time),
+       optional_ts(run.next_scheduled_start_time)});
+  if (inserted == 0) {
+    auto rows = conn.query(select_run_by_key_sql, {id(run.flow), optional_text(run.idempotency_key)});
+    if (rows.empty()) throw sql_error(sql_error::kind::constraint, "flow run could not be created");
+    return {run_from_row(rows.front()), false};
+  }
+  record_flow_run_state(conn, run.id, initial, std::nullopt);
+  auto stored = find_flow_run(conn, run.id);
+  if (!stored) throw sql_error(sql_error::kind::other, "flow run vanished after insert");
+  return {std::move(*stored), true};
+}
+
+std::optional<flow_run> find_flow_run(sql_connection& conn, const flow_run_id& run) {
+  auto rows = conn.query(select_run_by_id_sql, {id(run)});
+  if (rows.empty()) return std::nullopt;
+  return run_from_row(rows.front());
+}
+
+bool update_flow_run(sql_connection& conn, const flow_run_id& run, const nlohmann::json& changes, timestamp now) {
+  // Column names come from this fixed list, never from the request.
+  static const std::vector<std::pair<const char*, bool>> columns = {
+      {"name", false},           {"flow_version", false}, {"parameters", true},    {"empirical_policy", true},
+      {"tags", true},            {"infrastructure_pid", false}, {"job_variables", true}};
+  std::string sql = "UPDATE flow_run SET updated = $2";
+  sql_params params = {id(run), ts(now)};
+  for (const auto& [column, is_json] : columns) {
+    auto it = changes.find(column);
+    if (it == changes.end()) continue;
+    params.push_back(it->is_null() ? null_value() : text(is_json || !it->is_string() ? it->dump() : it->get<std::string>()));
+    sql += std::string(", ") + column + " = $" + std::to_string(params.size());
+  }
+  sql += " WHERE id = $1";
+  return conn.execute(sql, params) > 0;
+}
+
+bool merge_flow_run_labels(sql_connection& conn, const flow_run_id& run, const nlohmann::json& labels, timestamp now) {
+  auto rows = conn.query("SELECT labels FROM flow_run WHERE id = $1", {id(run)});
+  if (rows.empty()) return false;
+  auto merged = json_column(rows.front(), 0, nlohmann::json::object());
+  if (!merged.is_object()) merged = nlohmann::json::object();
+  merged.update(labels);
+  conn.execute("UPDATE flow_run SET labels = $2, updated = $3 WHERE id = $1", {id(run), text(merged.dump()), ts(now)});
+  return true;
+}
+
+bool delete_flow_run(sql_connection& conn, const flow_run_id& run) {
+  return conn.execute("DELETE FROM flow_run WHERE id = $1", {id(run)}) > 0;
+}
 
 void insert_flow_run(sql_connection& conn, const new_flow_run& run) {
   conn.execute(insert_run_sql, {id(run.id), ts(run.created), text(run.name), id(run.flow)});

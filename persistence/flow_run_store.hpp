@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "domain/flow_run.hpp"
 #include "domain/state.hpp"
 #include "persistence/sql.hpp"
 
@@ -27,6 +28,28 @@ struct stored_run_state {
 
 /// The run's current state (the row flow_run.state_id points at).
 stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& run);
+
+struct flow_run_created {
+  flow_run stored;
+  bool created = false;  ///< false: a run with the same (flow_id, idempotency_key) existed and is returned
+};
+
+/// Inserts `run` with `initial` as its first state (forced: no orchestration), unless a run with the same
+/// flow and idempotency key exists. Throws sql_error (e.g. conflict when the flow does not exist).
+flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial);
+
+/// The whole run with its current state, or nullopt.
+std::optional<flow_run> find_flow_run(sql_connection& conn, const flow_run_id& run);
+
+/// Applies a FlowRunUpdate (only the keys present: name, flow_version, parameters, empirical_policy, tags,
+/// infrastructure_pid, job_variables). Returns false when the run does not exist.
+bool update_flow_run(sql_connection& conn, const flow_run_id& run, const nlohmann::json& changes, timestamp now);
+
+/// Merges `labels` into the run's labels. Returns false when the run does not exist.
+bool merge_flow_run_labels(sql_connection& conn, const flow_run_id& run, const nlohmann::json& labels, timestamp now);
+
+/// Deletes the run (its states cascade). Returns false when it did not exist.
+bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 
 /// Appends `state` to the run's history and makes it current, keeping the run's denormalised columns
 /// (state_type, state_name, state_timestamp, run_count, start_time, end_time, total_run_time) in step.

@@ -90,11 +90,25 @@ namespace {
 std::string redact_password(const std::string& url) {
   auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return url;
-  auto at = url.find('@', scheme_end + 3);
-  if (at == std::string::npos) return url;
-  auto colon = url.find(':', scheme_end + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  std::string out = url;
+  // user:password@host — the password may itself contain '@', so the host starts after the last '@'
+  // of the authority (which ends at the first '/' or '?').
+  const auto authority_start = scheme_end + 3;
+  auto authority_end = out.find_first_of("/?", authority_start);
+  if (authority_end == std::string::npos) authority_end = out.size();
+  const auto at = out.rfind('@', authority_end);
+  if (at != std::string::npos && at > authority_start) {
+    const auto colon = out.find(':', authority_start);
+    if (colon != std::string::npos && colon < at) out = out.substr(0, colon + 1) + "***" + out.substr(at);
+  }
+  // ...?password=secret&...
+  for (auto p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    const auto value_start = p + 9;
+    const auto value_end = out.find('&', value_start);
+    out = out.substr(0, value_start) + "***" + (value_end == std::string::npos ? "" : out.substr(value_end));
+  }
+  return out;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <latch>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -140,11 +141,6 @@ TEST_P(HttpApiTest, BadInputIsRefusedWithoutA5xxAndChangesNothing) {
       {R"({"name": "x", "tags": "a"})", 422},            // tags not a list
       {R"({"name": ")" + std::string(4000, 'x') + "\"}", 413},  // above server.max_body_bytes
       {"", 422},                                         // no body at all
-      // PostgreSQL cannot store U+0000: it once cut the name short there, and tags/labels gave a 500.
-      {R"({"name": "etl\u0000x"})", 422},
-      {R"({"name": "x", "tags": ["a\u0000"]})", 422},
-      {R"({"name": "x", "labels": {"k\u0000": "v"}})", 422},
-      {R"({"name": "x", "labels": {"k": "v\u0000"}})", 422},
   };
   for (const auto& bad : bad_posts) {
     auto r = post("/api/flows/", bad.body);
@@ -155,7 +151,6 @@ TEST_P(HttpApiTest, BadInputIsRefusedWithoutA5xxAndChangesNothing) {
   auto unknown_route = get("/api/no/such/route");
   EXPECT_EQ(unknown_route.status, 404);
   EXPECT_TRUE(parsed(unknown_route).contains("detail")) << unknown_route.body;
-  EXPECT_EQ(get("/api/flows/name/etl%00x").status, 422);  // once answered with the flow "etl" on PostgreSQL
   EXPECT_EQ(http_request("DELETE", daemon_->base_url() + "/api/health").status, 405);
   EXPECT_EQ(post("/api/flows/", R"({"name": "versioned"})",
                  {"Content-Type: application/json", "X-PREFECT-API-VERSION: garbage"}).status, 400);
@@ -168,11 +163,27 @@ TEST_P(HttpApiTest, BadInputIsRefusedWithoutA5xxAndChangesNothing) {
   EXPECT_EQ(get("/api/health").status, 200);
 }
 
+// PostgreSQL cannot store U+0000: libpq cut "etl\u0000x" to "etl" (a new flow answered as the existing one, and
+// GET .../name/etl%00x found "etl"), and in tags or labels it was a 500.
+TEST_P(HttpApiTest, NulCharactersAreRefusedRatherThanCutShortOrA500) {
+  start();
+  ASSERT_EQ(post_flow({{"name", "etl"}}).status, 201);
+  for (const std::string body : {R"({"name": "etl\u0000x"})", R"({"name": "x", "tags": ["a\u0000"]})",
+                                 R"({"name": "x", "labels": {"k\u0000": "v"}})",
+                                 R"({"name": "x", "labels": {"k": "v\u0000"}})"}) {
+    auto r = post("/api/flows/", body);
+    EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
+  }
+  EXPECT_EQ(get("/api/flows/name/etl%00x").status, 422);
+  EXPECT_EQ(flow_rows(), 1);
+}
+
 std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 
 TEST_P(HttpApiTest, KeepAliveServesManyRequestsOnOneConnection) {
   start();
-  CURL* curl = curl_easy_init();
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
+  CURL* curl = handle.get();
   const std::string url = daemon_->base_url() + "/api/health";
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -187,7 +198,6 @@ TEST_P(HttpApiTest, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_EQ(status, 200);
     connections += opened;
   }
-  curl_easy_cleanup(curl);
   EXPECT_EQ(connections, 1);
 }
 

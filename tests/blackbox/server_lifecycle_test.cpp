@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -51,9 +53,6 @@ private:
   bool ok_ = false;
 };
 
-/// A loopback port that was free a moment ago.
-int free_port() { return bound_socket().port(); }
-
 /// Removes a variable from this process's environment (inherited by spawned daemons) for one scope.
 class without_env {
 public:
@@ -70,6 +69,35 @@ public:
 private:
   const char* name_;
   std::optional<std::string> saved_;
+};
+
+/// A plain TCP connection to 127.0.0.1:port, for clients that misbehave on purpose.
+class raw_connection {
+public:
+  explicit raw_connection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~raw_connection() { close(fd_); }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+  [[nodiscard]] bool connected() const { return connected_; }
+  void send_text(const std::string& text) { (void)::send(fd_, text.data(), text.size(), MSG_NOSIGNAL); }
+  /// The bytes that arrive next ("" after 10 s of silence or when closed).
+  std::string receive() {
+    char buf[4096];
+    const auto n = recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  }
+
+private:
+  int fd_;
+  bool connected_ = false;
 };
 
 void write_file(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
@@ -112,6 +140,12 @@ TEST_P(ServerLifecycleTest, RefusesAnOutdatedSchemaWhenMigrateOnStartIsOff) {
   EXPECT_FALSE(d.started());
   EXPECT_NE(d.wait_exit(30s), 0);
   EXPECT_NE(d.output().find("osprey server database upgrade"), std::string::npos) << d.output();
+  EXPECT_EQ(d.output().find("listening"), std::string::npos) << d.output();
+
+  auto upgrade = run_osprey({"server", "database", "upgrade", "--yes"}, vars);
+  ASSERT_EQ(upgrade.exit_code, 0) << upgrade.out;
+  daemon current(vars);
+  EXPECT_TRUE(current.started()) << current.output();
 }
 
 TEST_P(ServerLifecycleTest, LosesNoAnsweredWriteWhenStoppedMidStream) {
@@ -211,13 +245,30 @@ TEST(ServerLifecycle, StopsCleanlyWhenWhatReadItsOutputIsGone) {
   EXPECT_EQ(d.wait_exit(30s), 0) << "141 is death by SIGPIPE";
 }
 
+TEST(ServerLifecycle, StopsWithinTheGraceDespiteIdleAndStalledClients) {
+  scratch_dir home;
+  daemon d({{"OSPREY_HOME", home.path().string()}, {"OSPREY_SERVER_SHUTDOWN_GRACE_SECONDS", "1"}});
+  ASSERT_TRUE(d.started()) << d.output();
+  raw_connection idle(d.port()), stalled(d.port());
+  ASSERT_TRUE(idle.connected() && stalled.connected());
+  idle.send_text("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(idle.receive().starts_with("HTTP/1.1 200")) << "the idle connection is kept alive";
+  stalled.send_text("POST /api/flows/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na");
+  d.send_signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.output();  // the default grace would be 30 s
+}
+
 // 127.0.0.0/8 is all loopback on Linux, so three hosts tell file, environment and flag apart.
 TEST(ServerLifecycle, TakesHostAndPortFromFlagOverEnvironmentOverFile) {
   without_env no_port("OSPREY_PORT");
   without_env no_host("OSPREY_HOST");
   scratch_dir home;
   const auto config = home.path() / "osprey.yaml";
-  const int file_port = free_port(), env_port = free_port(), flag_port = free_port();
+  int file_port = 0, env_port = 0, flag_port = 0;
+  {
+    bound_socket a, b, c;  // held together, so the three ports differ
+    file_port = a.port(), env_port = b.port(), flag_port = c.port();
+  }
   write_file(config, "server:\n  host: 127.0.0.2\n  port: " + std::to_string(file_port) + "\n");
   const std::map<std::string, std::string> base = {{"OSPREY_HOME", home.path().string()}};
   auto with_env = base;
@@ -272,15 +323,18 @@ TEST(ServerLifecycle, NamesTheAddressWhenThePortIsTaken) {
   EXPECT_NE(d.output().find("127.0.0.1:" + port), std::string::npos) << d.output();
 }
 
-TEST(ServerLifecycle, ExplainsAnUnreachablePostgresqlServer) {
+TEST(ServerLifecycle, ExplainsAnUnreachablePostgresqlServerWithoutShowingThePassword) {
   scratch_dir home;
-  daemon d({{"OSPREY_HOME", home.path().string()}, {"OSPREY_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/x"}});
-  EXPECT_FALSE(d.started());
-  const int code = d.wait_exit(30s);
-  EXPECT_NE(code, 0);
-  EXPECT_LT(code, 128) << "killed by a signal";
-  EXPECT_NE(d.output().find("cannot connect to PostgreSQL at postgresql://nobody@127.0.0.1:1/x"), std::string::npos)
-      << d.output();
+  for (const std::string url : {"postgresql://nobody@127.0.0.1:1/x", "postgresql://nobody:secret@127.0.0.1:1/x"}) {
+    daemon d({{"OSPREY_HOME", home.path().string()}, {"OSPREY_DATABASE_URL", url}});
+    EXPECT_FALSE(d.started());
+    const int code = d.wait_exit(30s);
+    EXPECT_NE(code, 0);
+    EXPECT_LT(code, 128) << "killed by a signal";
+    EXPECT_NE(d.output().find("cannot connect to PostgreSQL at postgresql://nobody"), std::string::npos) << d.output();
+    EXPECT_NE(d.output().find("127.0.0.1:1/x"), std::string::npos) << d.output();
+    EXPECT_EQ(d.output().find("secret"), std::string::npos) << d.output();
+  }
 }
 
 }  // namespace

@@ -1,0 +1,55 @@
+#pragma once
+// A flow run as Prefect models it (FlowRun / FlowRunResponse). JSON-typed fields stay JSON: the server stores
+// and returns them as the client sent them.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/state.hpp"
+#include "domain/time.hpp"
+#include "domain/uuid.hpp"
+
+namespace osprey {
+
+struct flow_run {
+  flow_run_id id;
+  timestamp created;
+  timestamp updated;
+  std::string name;
+  flow_id flow;
+  std::optional<uuid> deployment_id;
+  std::optional<std::string> deployment_version;
+  std::optional<uuid> work_queue_id;
+  std::optional<std::string> work_queue_name;
+  std::optional<std::string> flow_version;
+  nlohmann::json parameters = nlohmann::json::object();
+  std::optional<std::string> idempotency_key;
+  nlohmann::json context = nlohmann::json::object();
+  nlohmann::json empirical_policy = nlohmann::json::object();  ///< FlowRunPolicy as stored (see normalize_flow_run_policy)
+  std::vector<std::string> tags;
+  nlohmann::json labels = nlohmann::json::object();
+  std::optional<uuid> parent_task_run_id;
+  std::int64_t run_count = 0;
+  std::optional<timestamp> expected_start_time;
+  std::optional<timestamp> next_scheduled_start_time;
+  std::optional<timestamp> start_time;
+  std::optional<timestamp> end_time;
+  double total_run_time = 0;  ///< seconds spent RUNNING
+  bool auto_scheduled = false;
+  std::optional<uuid> infrastructure_document_id;
+  std::optional<std::string> infrastructure_pid;
+  nlohmann::json created_by;  ///< null or {id, type, display_value}
+  nlohmann::json job_variables = nlohmann::json::object();
+  std::optional<run_state> state;  ///< current state (joined from flow_run_state)
+};
+
+/// Fills FlowRunPolicy's defaults and its deprecated mirrors the way Prefect's model does:
+/// {max_retries, retry_delay_seconds, retries, retry_delay, pause_keys, resuming, retry_type}.
+nlohmann::json normalize_flow_run_policy(const nlohmann::json& policy);
+
+/// A random two-word run name like Prefect's ("brave-otter"). Thread-safe.
+std::string generate_run_name();
+
+}  // namespace osprey

@@ -1,0 +1,248 @@
+// /api/flow_runs and /api/flow_run_states: create (idempotent by key), read, update, delete, set_state.
+#include <nlohmann/json.hpp>
+
+#include "actors/flow_runs.hpp"
+#include "http/api_support.hpp"
+#include "http/routes.hpp"
+#include "http/shapes.hpp"
+#include "persistence/flow_run_store.hpp"
+
+namespace osprey::http {
+namespace {
+
+std::optional<uuid> path_uuid(request& req, const char* name, responder& respond) {
+  auto id = uuid::parse(req.path_params[name]);
+  if (!id) {
+    nlohmann::json body = {{"detail", "Input should be a valid UUID"},
+                           {"exception_message", "Invalid request received."},
+                           {"exception_detail",
+                            {{{"loc", {"path", name}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}};
+    respond(response::json(422, body.dump()));
+  }
+  return id;
+}
+
+response run_not_found(const uuid& id) {
+  return response::json(404, nlohmann::json{{"detail", "Flow run not found"},
+                                            {"exception_message", "Flow run with id " + id.to_string() + " not found"}}
+                                 .dump());
+}
+
+// FlowRunCreate → a flow_run and its initial state (Pending when none is given).
+bool parse_flow_run_create(const nlohmann::json& body, flow_run& run, run_state& initial, response& error) {
+  body_reader in(body);
+  uuid flow;
+  std::optional<std::string> name;
+  nlohmann::json state_body;
+  bool has_state = false;
+  if (!in.required_uuid("flow_id", flow) || !in.optional_string("name", name) ||
+      !in.optional_string("flow_version", run.flow_version) || !in.object("parameters", run.parameters) ||
+      !in.object("context", run.context) || !in.optional_uuid("parent_task_run_id", run.parent_task_run_id) ||
+      !in.optional_uuid("infrastructure_document_id", run.infrastructure_document_id) ||
+      !in.object("empirical_policy", run.empirical_policy) || !in.string_list("tags", run.tags) ||
+      !in.object("labels", run.labels) || !in.optional_string("idempotency_key", run.idempotency_key) ||
+      !in.optional_string("work_queue_name", run.work_queue_name) || !in.object("job_variables", run.job_variables) ||
+      !in.optional_uuid("deployment_id", run.deployment_id) || !in.any("state", state_body, &has_state)) {
+    error = in.error();
+    return false;
+  }
+  std::optional<std::string> work_pool_name;
+  if (!in.optional_string("work_pool_name", work_pool_name) || !in.finish()) {
+    error = in.error();
+    return false;
+  }
+  if (work_pool_name) {
+    // Work pools arrive with the deployments work; until then a named pool cannot exist.
+    error = response::detail(404, "Work pool '" + *work_pool_name + "' not found.");
+    return false;
+  }
+  run.flow = flow_id{flow};
+  run.name = name && !name->empty() ? *name : generate_run_name();
+  run.empirical_policy = normalize_flow_run_policy(run.empirical_policy);
+  if (has_state && !state_body.is_null()) {
+    auto parsed = parse_state_create(state_body, "state", error);
+    if (!parsed) return false;
+    initial = *parsed;
+  } else {
+    initial.type = state_type::pending;
+    initial.name = default_state_name(state_type::pending);
+  }
+  return true;
+}
+
+void register_create(router& routes, const api_context& ctx) {
+  routes.add("POST", "/api/flow_runs/", "Create a flow run (201 new, 200 when the idempotency key exists)",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               flow_run run;
+               run_state initial;
+               if (!parse_flow_run_create(*body, run, initial, error)) return respond(std::move(error));
+               const auto now = ctx.time->now();
+               run.id = flow_run_id{new_uuid4()};
+               run.created = run.updated = now;
+               initial.id = state_id{new_uuid7(now)};
+               initial.at = now;
+               initial.details["flow_run_id"] = run.id.to_string();
+               if (initial.type == state_type::scheduled && !initial.details.contains("scheduled_time"))
+                 initial.details["scheduled_time"] = format_iso8601(now);
+               run.expected_start_time = now;
+               if (initial.type == state_type::scheduled) {
+                 if (auto t = parse_iso8601(initial.details.value("scheduled_time", std::string())); t) {
+                   run.expected_start_time = *t;
+                   run.next_scheduled_start_time = *t;
+                 }
+               }
+               auto out = std::make_shared<persistence::flow_run_created>();
+               ctx.db.write(
+                   [run, initial, out](persistence::sql_connection& c) {
+                     // The flow must exist: a clear 404 beats a foreign-key conflict.
+                     if (c.query("SELECT 1 FROM flow WHERE id = $1", {persistence::id(run.flow)}).empty())
+                       throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
+                     *out = persistence::create_flow_run(c, run, initial);
+                   },
+                   [ctx, out, run, respond](const status& s) {
+                     if (!s) {
+                       if (s.message().find("missing flow") != std::string::npos)
+                         return respond(response::detail(404, "Flow with id " + run.flow.to_string() + " not found"));
+                       return respond(error_response(s));
+                     }
+                     if (out->created && out->stored.state && ctx.event_bus)
+                       caf::anon_send(ctx.event_bus, actors::publish_atom_v,
+                                      state_change{out->stored.id, std::nullopt, *out->stored.state});
+                     respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
+                   });
+             });
+}
+
+void register_read_update_delete(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/flow_runs/{id}", "Read a flow run", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    auto found = std::make_shared<std::optional<flow_run>>();
+    ctx.db.read([rid = flow_run_id{*id}, found](persistence::sql_connection& c) { *found = persistence::find_flow_run(c, rid); },
+                [ctx, found, respond, rid = *id](const status& s) {
+                  if (!s) return respond(error_response(s));
+                  if (!*found) return respond(run_not_found(rid));
+                  respond(response::json(200, to_json(**found, ctx.time->now()).dump()));
+                });
+  });
+
+  routes.add("PATCH", "/api/flow_runs/{id}", "Update a flow run (only the fields given)", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    response error;
+    auto body = parse_object_body(req, error);
+    if (!body) return respond(std::move(error));
+    body_reader in(*body);
+    std::optional<std::string> name, flow_version, pid;
+    nlohmann::json parameters, policy, job_variables;
+    std::vector<std::string> tags;
+    if (!in.optional_string("name", name) || !in.optional_string("flow_version", flow_version) ||
+        !in.object("parameters", parameters) || !in.object("empirical_policy", policy) || !in.string_list("tags", tags) ||
+        !in.optional_string("infrastructure_pid", pid) || !in.object("job_variables", job_variables) || !in.finish())
+      return respond(in.error());
+    nlohmann::json changes = nlohmann::json::object();
+    for (const char* key : {"name", "flow_version", "parameters", "tags", "infrastructure_pid", "job_variables"})
+      if (body->contains(key) && !(*body)[key].is_null()) changes[key] = (*body)[key];
+    if (body->contains("empirical_policy") && !(*body)["empirical_policy"].is_null())
+      changes["empirical_policy"] = normalize_flow_run_policy(policy);
+    auto updated = std::make_shared<bool>(false);
+    ctx.db.write(
+        [rid = flow_run_id{*id}, changes, updated, now = ctx.time->now()](persistence::sql_connection& c) {
+          *updated = persistence::update_flow_run(c, rid, changes, now);
+        },
+        [updated, respond, rid = *id](const status& s) {
+          if (!s) return respond(error_response(s));
+          respond(*updated ? response::no_content() : run_not_found(rid));
+        });
+  });
+
+  routes.add("PATCH", "/api/flow_runs/{id}/labels", "Merge labels into a flow run", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    response error;
+    auto body = parse_object_body(req, error);
+    if (!body) return respond(std::move(error));
+    auto updated = std::make_shared<bool>(false);
+    ctx.db.write(
+        [rid = flow_run_id{*id}, labels = *body, updated, now = ctx.time->now()](persistence::sql_connection& c) {
+          *updated = persistence::merge_flow_run_labels(c, rid, labels, now);
+        },
+        [updated, respond, rid = *id](const status& s) {
+          if (!s) return respond(error_response(s));
+          respond(*updated ? response::no_content() : run_not_found(rid));
+        });
+  });
+
+  routes.add("DELETE", "/api/flow_runs/{id}", "Delete a flow run", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    auto deleted = std::make_shared<bool>(false);
+    ctx.db.write([rid = flow_run_id{*id}, deleted](persistence::sql_connection& c) { *deleted = persistence::delete_flow_run(c, rid); },
+                 [deleted, respond, rid = *id](const status& s) {
+                   if (!s) return respond(error_response(s));
+                   respond(*deleted ? response::no_content() : run_not_found(rid));
+                 });
+  });
+}
+
+void register_set_state(router& routes, const api_context& ctx) {
+  routes.add("POST", "/api/flow_runs/{id}/set_state", "Propose a new state (orchestrated; 201 when a state was written)",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               body_reader in(*body);
+               nlohmann::json state_body;
+               bool has_state = false;
+               std::optional<bool> force;
+               if (!in.any("state", state_body, &has_state) || !in.optional_bool("force", force) || !in.finish())
+                 return respond(in.error());
+               if (!has_state) return respond(validation_error("state", "Field required", "missing"));
+               auto proposed = parse_state_create(state_body, "state", error);
+               if (!proposed) return respond(std::move(error));
+               actors::propose_transition(
+                   ctx.flow_runs, flow_run_id{*id}, transition_request{*proposed, force.value_or(false)},
+                   [respond, rid = *id](const actors::transition_outcome& outcome) {
+                     if (!outcome.error) {
+                       if (outcome.error.code() == errc::not_found) return respond(run_not_found(rid));
+                       return respond(error_response(outcome.error));
+                     }
+                     respond(response::json(outcome.written ? 201 : 200,
+                                            orchestration_result(outcome.decision, outcome.state).dump()));
+                   });
+             });
+}
+
+void register_states(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/flow_run_states/", "A flow run's states, oldest first (?flow_run_id=)",
+             [ctx](request& req, responder respond) {
+               auto id = uuid::parse(req.query["flow_run_id"]);
+               if (!id) return respond(validation_error("flow_run_id", "Input should be a valid UUID", "uuid_parsing"));
+               auto states = std::make_shared<std::vector<run_state>>();
+               ctx.db.read([rid = flow_run_id{*id}, states](persistence::sql_connection& c) {
+                             *states = persistence::flow_run_state_history(c, rid);
+                           },
+                           [states, respond](const status& s) {
+                             if (!s) return respond(error_response(s));
+                             nlohmann::json out = nlohmann::json::array();
+                             for (const auto& st : *states) out.push_back(to_json(st));
+                             respond(response::json(200, out.dump()));
+                           });
+             });
+}
+
+}  // namespace
+
+void register_flow_run_routes(router& routes, const api_context& ctx) {
+  register_create(routes, ctx);
+  register_read_update_delete(routes, ctx);
+  register_set_state(routes, ctx);
+  register_states(routes, ctx);
+}
+
+}  // namespace osprey::http

@@ -1,0 +1,29 @@
+#pragma once
+// Prefect's JSON shapes for runs and states (responses), and the StateCreate parser (requests).
+// Translation only: nothing here decides anything.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "domain/flow_run.hpp"
+#include "domain/orchestration.hpp"
+#include "domain/state.hpp"
+#include "http/message.hpp"
+
+namespace osprey::http {
+
+/// State: {id, type, name, timestamp, message, data, state_details{...all StateDetails keys}}.
+nlohmann::json to_json(const run_state& s);
+
+/// FlowRunResponse, with the estimates Prefect computes at read time (estimated_run_time,
+/// estimated_start_time_delta) relative to `now`.
+nlohmann::json to_json(const flow_run& run, timestamp now);
+
+/// OrchestrationResult: {state, status, details{type, ...}}.
+nlohmann::json orchestration_result(const transition_decision& decision, const std::optional<run_state>& state);
+
+/// Parses StateCreate {type, name?, message?, data?, state_details?} (unknown keys refused). `location` is the
+/// JSON path used in error messages ("state"). On failure fills `error` (422) and returns nullopt.
+std::optional<run_state> parse_state_create(const nlohmann::json& body, const std::string& location, response& error);
+
+}  // namespace osprey::http
