@@ -37,6 +37,11 @@ void register_admin_routes(router& routes, const api_context& ctx) {
     respond(response::json(200, nlohmann::json("\xF0\x9F\x91\x8B").dump()));
   });
 
+  // No server-wide default result storage block yet: the client falls back to local storage.
+  routes.add("GET", "/api/admin/storage", "Default result storage", [](request&, responder respond) {
+    respond(response::json(200, R"({"default_result_storage_block_id":null})"));
+  });
+
   // CSRF protection is off: the Prefect client reads this 422 text and stops asking for tokens.
   routes.add("GET", "/api/csrf-token", "CSRF token (422 while CSRF protection is disabled)",
              [](request&, responder respond) { respond(response::detail(422, "CSRF protection is disabled.")); });

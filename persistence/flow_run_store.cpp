@@ -146,6 +146,22 @@ std::optional<flow_run> find_flow_run(sql_connection& conn, const flow_run_id& r
   return run_from_row(rows.front());
 }
 
+std::vector<flow_run> select_flow_runs(sql_connection& conn, const std::string& where, const sql_params& params,
+                                       const std::string& order_by, std::int64_t limit, std::int64_t offset) {
+  std::string sql = select_run_columns;
+  if (!where.empty()) sql += "WHERE " + where;
+  sql += " ORDER BY " + order_by + " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
+  std::vector<flow_run> out;
+  for (const auto& row : conn.query(sql, params)) out.push_back(run_from_row(row));
+  return out;
+}
+
+std::int64_t count_flow_runs(sql_connection& conn, const std::string& where, const sql_params& params) {
+  std::string sql = "SELECT count(*) FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id";
+  if (!where.empty()) sql += " WHERE " + where;
+  return conn.query(sql, params).front().integer(0);
+}
+
 bool update_flow_run(sql_connection& conn, const flow_run_id& run, const nlohmann::json& changes, timestamp now) {
   // Column names come from this fixed list, never from the request.
   static const std::vector<std::pair<const char*, bool>> columns = {

@@ -41,6 +41,12 @@ flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, cons
 /// The whole run with its current state, or nullopt.
 std::optional<flow_run> find_flow_run(sql_connection& conn, const flow_run_id& run);
 
+/// Runs matching `where` (SQL over alias `r` for flow_run and `s` for its current flow_run_state, $1.. params;
+/// empty = all), ordered by `order_by`.
+std::vector<flow_run> select_flow_runs(sql_connection& conn, const std::string& where, const sql_params& params,
+                                       const std::string& order_by, std::int64_t limit, std::int64_t offset);
+std::int64_t count_flow_runs(sql_connection& conn, const std::string& where, const sql_params& params);
+
 /// Applies a FlowRunUpdate (only the keys present: name, flow_version, parameters, empirical_policy, tags,
 /// infrastructure_pid, job_variables). Returns false when the run does not exist.
 bool update_flow_run(sql_connection& conn, const flow_run_id& run, const nlohmann::json& changes, timestamp now);

@@ -47,6 +47,22 @@ std::optional<flow> find_flow(sql_connection& conn, const flow_id& fid) {
   return first_flow(conn.query(select_flow_by_id_sql, {id(fid)}));
 }
 
+std::vector<flow> select_flows(sql_connection& conn, const std::string& where, const sql_params& params,
+                               const std::string& order_by, std::int64_t limit, std::int64_t offset) {
+  std::string sql = "SELECT f.id, f.created, f.updated, f.name, f.tags, f.labels FROM flow f";
+  if (!where.empty()) sql += " WHERE " + where;
+  sql += " ORDER BY " + order_by + " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
+  std::vector<flow> out;
+  for (const auto& row : conn.query(sql, params)) out.push_back(flow_from_row(row));
+  return out;
+}
+
+std::int64_t count_flows(sql_connection& conn, const std::string& where, const sql_params& params) {
+  std::string sql = "SELECT count(*) FROM flow f";
+  if (!where.empty()) sql += " WHERE " + where;
+  return conn.query(sql, params).front().integer(0);
+}
+
 std::optional<flow> find_flow_by_name(sql_connection& conn, const std::string& name) {
   return first_flow(conn.query(select_flow_by_name_sql, {text(name)}));
 }

@@ -19,6 +19,11 @@ struct flow_upsert {
 flow_upsert upsert_flow(sql_connection& conn, const flow& candidate);
 
 std::optional<flow> find_flow(sql_connection& conn, const flow_id& id);
+
+/// Flows matching `where` (SQL over alias `f`, $1.. params; empty = all), ordered by `order_by`.
+std::vector<flow> select_flows(sql_connection& conn, const std::string& where, const sql_params& params,
+                               const std::string& order_by, std::int64_t limit, std::int64_t offset);
+std::int64_t count_flows(sql_connection& conn, const std::string& where, const sql_params& params);
 std::optional<flow> find_flow_by_name(sql_connection& conn, const std::string& name);
 
 }  // namespace osprey::persistence
