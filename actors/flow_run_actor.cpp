@@ -1,5 +1,5 @@
 // One actor per active flow run. Requests queue inside the actor and are handled one at a time:
-// decide (pure policy) → write (group commit) → answer → publish. The run's current state is loaded from the
+// decide (Prefect's policy, pure) → write (group commit) → answer → publish. The run is loaded from the
 // database when the actor starts, so a stopped actor loses nothing.
 #include <deque>
 
@@ -10,20 +10,24 @@ namespace osprey::actors {
 namespace {
 
 struct queued_request {
-  transition_request request;
+  transition_call call;
   caf::response_promise promise;
+};
+
+struct pending_write {
+  transition_outcome outcome;
+  std::optional<run_state> previous;
+  flow_transition_result result;
 };
 
 struct flow_run_state {
   flow_run_id run;
   flow_run_options options;
   bool loaded = false;
-  bool run_exists = false;
   status load_error;
-  std::optional<run_state> current;
+  std::optional<osprey::flow_run> record;  ///< nullopt once loaded: the run does not exist
   std::deque<queued_request> queue;
-  bool writing = false;
-  std::optional<transition_outcome> in_flight;  ///< the outcome awaiting its commit
+  std::optional<pending_write> in_flight;  ///< the decision awaiting its commit
   static inline const char* name = "osprey.flow_run";
 };
 
@@ -37,10 +41,15 @@ void answer_head(flow_run_actor* self, const transition_outcome& outcome) {
   st.queue.pop_front();
 }
 
-// States must have strictly increasing timestamps per run (they are unique per run and order the history).
-timestamp next_timestamp(const flow_run_state& st, timestamp proposed_at) {
-  if (st.current && proposed_at <= st.current->at) return st.current->at + std::chrono::microseconds(1);
-  return proposed_at;
+flow_run_snapshot snapshot_of(const osprey::flow_run& r) {
+  flow_run_snapshot s;
+  s.id = r.id;
+  s.counters = persistence::bookkeeping_of(r);
+  s.policy = parse_flow_run_policy(r.empirical_policy);
+  s.deployment_id = r.deployment_id;
+  if (r.parent_task_run_id) s.parent_task_run_id = task_run_id{*r.parent_task_run_id};
+  s.infrastructure_pid = r.infrastructure_pid;
+  return s;
 }
 
 void handle_head(flow_run_actor* self) {
@@ -51,93 +60,103 @@ void handle_head(flow_run_actor* self) {
     outcome.error = st.load_error;
     return answer_head(self, outcome);
   }
-  if (!st.run_exists) {
-    outcome.error = status(errc::not_found, "Flow run " + st.run.to_string() + " not found");
+  if (!st.record) {
+    outcome.error = status(errc::not_found, "Flow run with id " + st.run.to_string() + " not found");
     return answer_head(self, outcome);
   }
-  outcome.decision = head.request.force ? transition_decision{} : st.options.policy(st.current, head.request);
-  std::optional<run_state> to_write;
-  if (outcome.decision.kind == decision_kind::accept) to_write = head.request.proposed;
-  else if (outcome.decision.kind == decision_kind::reject && outcome.decision.replacement)
-    to_write = outcome.decision.replacement;
-  if (!to_write) {
-    outcome.state = st.current;
+  flow_transition_input input;
+  input.current = st.record->state;
+  input.request = head.call.request;
+  input.run = snapshot_of(*st.record);
+  input.now = st.options.time->now();
+  input.client = head.call.client;
+  // Deployment concurrency slots arrive with deployments; until then no run has a deployment limit.
+  auto result = st.options.policy(input);
+  outcome.decision = result.decision;
+  if (!result.written && !result.run_changed) {
+    outcome.state = st.record->state;
     return answer_head(self, outcome);
   }
-  to_write->id = state_id{new_uuid7(st.options.time->now())};
-  to_write->at = next_timestamp(st, st.options.time->now());
-  if (to_write->name.empty()) to_write->name = default_state_name(to_write->type);
-  to_write->details["flow_run_id"] = st.run.to_string();
-  outcome.state = to_write;
-  outcome.written = true;
-  st.in_flight = outcome;
-  st.writing = true;
-  auto previous = st.current;
+  outcome.state = result.written ? result.written : st.record->state;
+  outcome.written = result.written.has_value();
+  nlohmann::json policy = st.record->empirical_policy;
+  merge_flow_run_policy(policy, result.run.policy);
+  st.in_flight = pending_write{outcome, st.record->state, result};
   auto self_handle = caf::actor_cast<caf::actor>(self);
   st.options.db.write(
-      [run = st.run, state = *to_write, previous](persistence::sql_connection& c) {
-        persistence::record_flow_run_state(c, run, state, previous);
+      [run = st.run, result, policy, now = input.now](persistence::sql_connection& c) {
+        persistence::write_flow_transition(c, run, result.written, result.run.counters, policy, now);
+        if (result.effects.parent_task_state && result.run.parent_task_run_id)
+          persistence::force_task_run_state(c, result.run.parent_task_run_id->value, *result.effects.parent_task_state,
+                                            now);
       },
       [self_handle](const status& s) { caf::anon_send(self_handle, committed_atom_v, s); });
 }
 
 void pump(flow_run_actor* self) {
   auto& st = self->state;
-  while (st.loaded && !st.writing && !st.queue.empty()) handle_head(self);
+  while (st.loaded && !st.in_flight && !st.queue.empty()) handle_head(self);
 }
 
 void on_committed(flow_run_actor* self, const status& s) {
   auto& st = self->state;
-  st.writing = false;
-  auto outcome = std::move(*st.in_flight);
+  auto pending = std::move(*st.in_flight);
   st.in_flight.reset();
   if (!s) {
-    outcome.error = s;
-    outcome.written = false;
-    outcome.state = st.current;
-    answer_head(self, outcome);
-  } else {
-    state_change change{st.run, st.current, *outcome.state};
-    st.current = outcome.state;
-    answer_head(self, outcome);
-    if (st.options.event_bus) self->send(st.options.event_bus, publish_atom_v, change);
+    pending.outcome.error = s;
+    pending.outcome.written = false;
+    pending.outcome.state = st.record->state;
+    answer_head(self, pending.outcome);
+    return pump(self);
   }
+  // The database now holds the decision: bring the cached run up to date.
+  auto& r = *st.record;
+  const auto& counters = pending.result.run.counters;
+  r.run_count = counters.run_count;
+  r.start_time = counters.start_time;
+  r.end_time = counters.end_time;
+  r.total_run_time = std::chrono::duration<double>(counters.total_run_time).count();
+  r.expected_start_time = counters.expected_start_time;
+  r.next_scheduled_start_time = counters.next_scheduled_start_time;
+  merge_flow_run_policy(r.empirical_policy, pending.result.run.policy);
+  if (pending.result.written) r.state = pending.result.written;
+  answer_head(self, pending.outcome);
+  if (pending.result.written && st.options.event_bus)
+    self->send(st.options.event_bus, publish_atom_v, state_change{st.run, pending.previous, *pending.result.written});
   pump(self);
 }
 
-caf::behavior flow_run(flow_run_actor* self, flow_run_id run, flow_run_options options) {
+caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_options options) {
   self->state.run = run;
   self->state.options = std::move(options);
   auto self_handle = caf::actor_cast<caf::actor>(self);
   self->state.options.db.read(
       [run, self_handle](persistence::sql_connection& c) {
-        auto stored = persistence::load_flow_run_state(c, run);
-        caf::anon_send(self_handle, loaded_atom_v, status::ok(), stored.run_exists, stored.current);
+        caf::anon_send(self_handle, loaded_atom_v, status::ok(), persistence::find_flow_run(c, run));
       },
       [self_handle](const status& s) {
-        if (!s) caf::anon_send(self_handle, loaded_atom_v, s, false, std::optional<run_state>{});
+        if (!s) caf::anon_send(self_handle, loaded_atom_v, s, std::optional<osprey::flow_run>{});
       });
   const auto idle = self->state.options.idle_timeout;
   return {
-      [self](transition_atom, const transition_request& request) {
+      [self](transition_atom, const transition_call& call) {
         auto rp = self->make_response_promise();
-        self->state.queue.push_back({request, rp});
+        self->state.queue.push_back({call, rp});
         pump(self);
         return rp;
       },
-      [self](loaded_atom, const status& s, bool exists, const std::optional<run_state>& current) {
+      [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record) {
         auto& st = self->state;
         st.loaded = true;
         st.load_error = s;
-        st.run_exists = exists;
-        st.current = current;
+        st.record = record;
         pump(self);
       },
       [self](committed_atom, const status& s) { on_committed(self, s); },
       caf::after(idle) >>
           [self] {
             // Idle: nothing queued and no write in flight. The database holds everything; stop.
-            if (self->state.queue.empty() && !self->state.writing) self->quit();
+            if (self->state.queue.empty() && !self->state.in_flight) self->quit();
           },
   };
 }
@@ -145,7 +164,7 @@ caf::behavior flow_run(flow_run_actor* self, flow_run_id run, flow_run_options o
 }  // namespace
 
 caf::actor spawn_flow_run(caf::actor_system& system, const flow_run_id& run, const flow_run_options& options) {
-  return system.spawn(flow_run, run, options);
+  return system.spawn(flow_run_behavior, run, options);
 }
 
 }  // namespace osprey::actors

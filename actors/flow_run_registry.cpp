@@ -26,7 +26,7 @@ caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
   return a;
 }
 
-void dispatch(registry_actor* self, const flow_run_id& run, const transition_request& request, deliver_fn deliver,
+void dispatch(registry_actor* self, const flow_run_id& run, const transition_call& request, deliver_fn deliver,
               int attempts_left) {
   auto target = actor_for(self, run);
   self->request(target, caf::infinite, transition_atom_v, request)
@@ -59,12 +59,12 @@ caf::behavior registry(registry_actor* self, flow_run_options options) {
     self->quit(msg.reason);
   });
   return {
-      [self](transition_atom, const flow_run_id& run, const transition_request& request) {
+      [self](transition_atom, const flow_run_id& run, const transition_call& request) {
         auto rp = self->make_response_promise();
         dispatch(self, run, request, [rp](const transition_outcome& o) mutable { rp.deliver(o); }, 3);
         return rp;
       },
-      [self](transition_atom, const flow_run_id& run, const transition_request& request,
+      [self](transition_atom, const flow_run_id& run, const transition_call& request,
              const transition_callback& done) { dispatch(self, run, request, done, 3); },
       [self](count_atom) { return self->state.runs.size(); },
   };
@@ -76,7 +76,7 @@ caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options o
   return system.spawn(registry, std::move(options));
 }
 
-void propose_transition(const caf::actor& registry_handle, const flow_run_id& run, transition_request request,
+void propose_transition(const caf::actor& registry_handle, const flow_run_id& run, transition_call request,
                         transition_callback done) {
   caf::anon_send(registry_handle, transition_atom_v, run, std::move(request), std::move(done));
 }

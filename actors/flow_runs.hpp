@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "actors/messages.hpp"
+#include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
 
 namespace osprey::actors {
@@ -19,26 +20,22 @@ namespace osprey::actors {
 /// Messages: (subscribe_atom, caf::actor), (publish_atom, state_change).
 caf::actor spawn_event_bus(caf::actor_system& system);
 
-/// Decides one transition (pure). Until the flow policy is wired in, the default accepts every proposal.
-using flow_transition_policy =
-    std::function<transition_decision(const std::optional<run_state>& current, const transition_request& request)>;
-
 struct flow_run_options {
   persistence::database db;
   caf::actor event_bus;
-  flow_transition_policy policy = accept_proposed;
+  transition_policy policy = orchestrate_flow_transition;  ///< Prefect's CoreFlowPolicy / MinimalFlowPolicy
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   const clock* time = &system_clock::instance();
 };
 
 /// The registry. Messages:
-///   (transition_atom, flow_run_id, transition_request) -> transition_outcome
-///   (transition_atom, flow_run_id, transition_request, transition_callback)   — for non-actor callers
+///   (transition_atom, flow_run_id, transition_call) -> transition_outcome
+///   (transition_atom, flow_run_id, transition_call, transition_callback)      — for non-actor callers
 ///   (count_atom) -> std::size_t                                                — live flow-run actors
 caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options);
 
 /// Sends a transition from outside the actor system; `done` runs once on an actor thread.
-void propose_transition(const caf::actor& registry, const flow_run_id& run, transition_request request,
+void propose_transition(const caf::actor& registry, const flow_run_id& run, transition_call call,
                         transition_callback done);
 
 }  // namespace osprey::actors

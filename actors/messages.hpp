@@ -6,7 +6,9 @@
 
 #include <functional>
 
+#include "domain/client_version.hpp"
 #include "domain/orchestration.hpp"
+#include "domain/flow_run.hpp"
 #include "domain/state.hpp"
 #include "domain/status.hpp"
 
@@ -20,6 +22,12 @@ struct transition_outcome {
   bool written = false;               ///< a state row was committed
 };
 
+/// A proposed transition and who proposes it (two orchestration rules depend on the client's version).
+struct transition_call {
+  transition_request request;
+  client_info client;
+};
+
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.
 using transition_callback = std::function<void(const transition_outcome&)>;
 
@@ -29,13 +37,15 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::run_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::state_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::flow_run_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::transition_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::run_state>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::flow_run>)
 
 CAF_BEGIN_TYPE_ID_BLOCK(osprey_actors, caf::first_custom_type_id)
-/// (transition_atom, flow_run_id, transition_request[, transition_callback]) -> transition_outcome
+/// (transition_atom, flow_run_id, transition_call[, transition_callback]) -> transition_outcome
 CAF_ADD_ATOM(osprey_actors, osprey::actors, transition_atom, "transit")
 /// flow-run actor internal: the run's stored state arrived / its write committed.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, loaded_atom, "loaded")

@@ -125,7 +125,8 @@ void validate_deployment_concurrency_at_running(ctx_t& ctx, flow_work& w) {
     ctx.proposed()->details["deployment_concurrency_lease_id"] = *renewal.new_lease_id;
   } else if (renewal.result == o::lost) {
     auto cancelled = make_server_state(st::cancelled, ctx.now());
-    cancelled.message = "Deployment concurrency slot lost during provisioning - no slots available to continue execution";
+    cancelled.message =
+        "Deployment concurrency slot lost during provisioning - no slots available to continue execution";
     ctx.reject(std::move(cancelled), "Deployment concurrency limit reached after lease expiry.");
   }
 }
@@ -144,7 +145,8 @@ void secure_flow_concurrency_slots(ctx_t& ctx, flow_work& w) {
       return;
     case o::acquired:
       if (!ctx.proposed()->details.is_object()) ctx.proposed()->details = nlohmann::json::object();
-      ctx.proposed()->details["deployment_concurrency_lease_id"] = slot.lease_id ? nlohmann::json(*slot.lease_id) : nullptr;
+      ctx.proposed()->details["deployment_concurrency_lease_id"] =
+          slot.lease_id ? nlohmann::json(*slot.lease_id) : nullptr;
       return;
     case o::full:
       if (slot.strategy == collision_strategy::enqueue) {
@@ -293,7 +295,8 @@ const std::array<flow_rule, 17> core_rules = {{
      bypass_cancelling_with_no_infra},
     {"PreventPendingTransitions", {st::pending, st::cancelling, st::running, st::cancelled}, {st::pending},
      prevent_pending},
-    {"ValidateDeploymentConcurrencyAtRunning", {st::pending}, {st::running}, validate_deployment_concurrency_at_running},
+    {"ValidateDeploymentConcurrencyAtRunning", {st::pending}, {st::running},
+     validate_deployment_concurrency_at_running},
     {"SecureFlowConcurrencySlots", all.without({st::pending, st::running, st::cancelling}), {st::pending},
      secure_flow_concurrency_slots},
     {"RemoveDeploymentConcurrencyLeaseForOldClientVersions", {st::pending}, {st::running, st::cancelling}, nullptr,
@@ -394,7 +397,8 @@ flow_transition_result apply_flow_rules(const flow_transition_input& in, std::sp
   auto release_unused = [&](const std::optional<std::string>& lease) {
     if (lease && lease != written_lease) work.effects.release_leases.push_back(*lease);
   };
-  if (in.deployment_slot.result == deployment_slot_attempt::outcome::acquired) release_unused(in.deployment_slot.lease_id);
+  if (in.deployment_slot.result == deployment_slot_attempt::outcome::acquired)
+    release_unused(in.deployment_slot.lease_id);
   if (in.lease_renewal.result == deployment_lease_renewal::outcome::reacquired)
     release_unused(in.lease_renewal.new_lease_id);
 

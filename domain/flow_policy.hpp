@@ -16,8 +16,10 @@
 //   4. result = orchestrate_flow_transition(input).
 //   5. In one transaction: if `result.written`, insert it (its id, `at` and details are final) and point the run
 //      at it; if `result.run_changed`, update the run's columns from `result.run` (counters and empirical_policy —
-//      `merge_flow_run_policy` keeps keys we do not model). The policy can change without a written state (e.g. a
-//      rejected resume sets `resuming`), so check `run_changed` even then.
+//      `merge_flow_run_policy` keeps keys we do not model; domain/flow_run.hpp's normalize_flow_run_policy then
+//      fills the deprecated mirrors for responses). `counters.total_run_time` is microseconds; the column is
+//      float seconds. The policy can change without a written state (e.g. a rejected resume sets `resuming`),
+//      so check `run_changed` even then. The state_type/state_name/state_timestamp columns come from `written`.
 //   6. After commit, apply `result.effects`: release/revoke deployment leases, force `parent_task_state` onto the
 //      parent task run (task policy with force=true), and publish the state event (prefect.flow-run.<name>)
 //      for the written state (InstrumentFlowRunStateTransitions).

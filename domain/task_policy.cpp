@@ -85,11 +85,12 @@ void secure_task_concurrency_slots(ctx_t& ctx, task_work& w) {
                 "\" is 0 and will deadlock if the task tries to run again.");
       return;
     case o::full:
-      if (slots.legacy_limit)
-        ctx.delay(slots.delay, "Concurrency limit for the " + (slots.tags.empty() ? std::string() : slots.tags.front()) +
-                                   " tag has been reached");
-      else
+      if (slots.legacy_limit) {
+        const std::string tag = slots.tags.empty() ? std::string() : slots.tags.front();
+        ctx.delay(slots.delay, "Concurrency limit for the " + tag + " tag has been reached");
+      } else {
         ctx.delay(slots.delay, "Concurrency limit reached for tags: " + join(slots.tags));
+      }
       return;
   }
 }

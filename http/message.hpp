@@ -11,6 +11,8 @@
 
 namespace osprey::http {
 
+struct websocket_upgrade;  // http/websocket.hpp
+
 struct request {
   std::string method;  ///< upper case: "GET", "POST", ...
   std::string target;  ///< as received, with query: "/api/flows/?x=1"
@@ -29,6 +31,9 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers, e.g. Retry-After
+  /// Set (by router::add_websocket only) to accept a websocket upgrade instead of answering; the other
+  /// fields are then ignored.
+  std::shared_ptr<websocket_upgrade> upgrade;
 
   /// A JSON body (already serialised).
   static response json(int status, std::string body);

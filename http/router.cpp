@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cassert>
+#include <memory>
 #include <string_view>
 
 namespace osprey::http {
@@ -81,6 +82,28 @@ void router::add(std::string method, std::string path_template, std::string summ
   r.summary = std::move(summary);
   r.h = std::move(h);
   routes_.push_back(std::move(r));
+}
+
+void router::add_websocket(std::string path_template, std::string summary, websocket_factory factory,
+                           std::vector<std::string> subprotocols) {
+  auto shared_factory = std::make_shared<const websocket_factory>(std::move(factory));
+  add("GET", std::move(path_template), std::move(summary),
+      [shared_factory, subprotocols = std::move(subprotocols)](request& req, responder respond) {
+        if (!is_websocket_upgrade(req)) {
+          response r = response::detail(426, "WebSocket upgrade required");
+          r.headers.emplace_back("Upgrade", "websocket");
+          return respond(std::move(r));
+        }
+        response r;
+        r.status = 101;
+        r.upgrade = std::make_shared<websocket_upgrade>();
+        r.upgrade->subprotocol = select_subprotocol(req.header("sec-websocket-protocol"), subprotocols);
+        // The request is reused by the connection once it answers: the factory gets its own copy.
+        r.upgrade->start = [shared_factory, req](const std::shared_ptr<websocket_connection>& conn) {
+          return (*shared_factory)(req, conn);
+        };
+        respond(std::move(r));
+      });
 }
 
 void router::dispatch(request& req, responder respond) const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "http/message.hpp"
+#include "http/websocket.hpp"
 
 namespace osprey::http {
 
@@ -14,6 +15,12 @@ class router {
 public:
   /// Registers a route. `summary` appears in GET /api/openapi.json.
   void add(std::string method, std::string path_template, std::string summary, handler h);
+
+  /// Registers a websocket route (http/websocket.hpp) as a GET route: an upgrade request gets the handshake,
+  /// with the first of `subprotocols` the client offers selected, and then `factory` is called; a plain GET
+  /// is answered 426 {"detail": "WebSocket upgrade required"}.
+  void add_websocket(std::string path_template, std::string summary, websocket_factory factory,
+                     std::vector<std::string> subprotocols = {"prefect"});
 
   /// Dispatches: fills request.path_params and calls the handler; answers 404 {"detail":"Not Found"}
   /// when no template matches the path, 405 {"detail":"Method Not Allowed"} when only the method differs.

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
+#include "domain/flow_policy.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
@@ -20,6 +21,13 @@ std::optional<uuid> path_uuid(request& req, const char* name, responder& respond
     respond(response::json(422, body.dump()));
   }
   return id;
+}
+
+client_info client_of(const request& req) {
+  client_info c;
+  c.client_version = parse_prefect_user_agent(req.header("user-agent"));
+  c.api_version = parse_api_version(req.header("x-prefect-api-version"));
+  return c;
 }
 
 response run_not_found(const uuid& id) {
@@ -82,25 +90,31 @@ void register_create(router& routes, const api_context& ctx) {
                const auto now = ctx.time->now();
                run.id = flow_run_id{new_uuid4()};
                run.created = run.updated = now;
-               initial.id = state_id{new_uuid7(now)};
-               initial.at = now;
-               initial.details["flow_run_id"] = run.id.to_string();
-               if (initial.type == state_type::scheduled && !initial.details.contains("scheduled_time"))
-                 initial.details["scheduled_time"] = format_iso8601(now);
-               run.expected_start_time = now;
-               if (initial.type == state_type::scheduled) {
-                 if (auto t = parse_iso8601(initial.details.value("scheduled_time", std::string())); t) {
-                   run.expected_start_time = *t;
-                   run.next_scheduled_start_time = *t;
-                 }
-               }
+               // The initial state is written with force: MinimalFlowPolicy plus the global transforms decide
+               // its details and the run's bookkeeping (expected start, next scheduled start, ...).
+               flow_transition_input input;
+               input.request = transition_request{initial, true};
+               input.run.id = run.id;
+               input.run.policy = parse_flow_run_policy(run.empirical_policy);
+               if (run.parent_task_run_id) input.run.parent_task_run_id = task_run_id{*run.parent_task_run_id};
+               input.run.deployment_id = run.deployment_id;
+               input.now = now;
+               input.client = client_of(req);
+               auto decided = orchestrate_flow_transition(input);
+               if (!decided.written)
+                 return respond(response::detail(409, "The initial state was refused: " + decided.decision.reason));
+               initial = *decided.written;
+               run.expected_start_time = decided.run.counters.expected_start_time;
+               run.next_scheduled_start_time = decided.run.counters.next_scheduled_start_time;
+               merge_flow_run_policy(run.empirical_policy, decided.run.policy);
+               auto counters = decided.run.counters;
                auto out = std::make_shared<persistence::flow_run_created>();
                ctx.db.write(
-                   [run, initial, out](persistence::sql_connection& c) {
+                   [run, initial, counters, out](persistence::sql_connection& c) {
                      // The flow must exist: a clear 404 beats a foreign-key conflict.
                      if (c.query("SELECT 1 FROM flow WHERE id = $1", {persistence::id(run.flow)}).empty())
                        throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
-                     *out = persistence::create_flow_run(c, run, initial);
+                     *out = persistence::create_flow_run(c, run, initial, counters);
                    },
                    [ctx, out, run, respond](const status& s) {
                      if (!s) {
@@ -206,7 +220,8 @@ void register_set_state(router& routes, const api_context& ctx) {
                auto proposed = parse_state_create(state_body, "state", error);
                if (!proposed) return respond(std::move(error));
                actors::propose_transition(
-                   ctx.flow_runs, flow_run_id{*id}, transition_request{*proposed, force.value_or(false)},
+                   ctx.flow_runs, flow_run_id{*id},
+                   actors::transition_call{transition_request{*proposed, force.value_or(false)}, client_of(req)},
                    [respond, rid = *id](const actors::transition_outcome& outcome) {
                      if (!outcome.error) {
                        if (outcome.error.code() == errc::not_found) return respond(run_not_found(rid));

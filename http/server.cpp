@@ -9,6 +9,10 @@
 // `stopped` flag. Responders hold the session only weakly and post under the hub's mutex after checking
 // `stopped`, which is set before the io_context is destroyed; a responder that outlives the server therefore
 // never touches a dead io_context, and one whose connection has closed finds nothing to post to.
+//
+// WebSockets: a route answers an upgrade request with response::upgrade (router::add_websocket); the HTTP
+// session then hands its socket to a `ws_session` and ends. Routes get a `ws_handle`, which holds the
+// ws_session weakly and reaches it under the hub's mutex, exactly like a responder.
 
 #include "http/server.hpp"
 
@@ -18,6 +22,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <future>
 #include <map>
@@ -47,6 +52,12 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+
+#include "http/websocket.hpp"
 
 namespace osprey::http {
 namespace {
@@ -54,6 +65,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
 
 constexpr std::uint32_t header_limit = 64 * 1024;         ///< larger request heads: 431
@@ -127,15 +139,23 @@ void append_number(std::string& out, std::size_t n) {
 }
 
 class session;
+class ws_session;
 
 /// State shared by the server, its sessions and every outstanding responder (see the file comment).
 struct hub {
   std::mutex mutex;
-  std::condition_variable drained;  ///< notified when `sessions` becomes empty while draining
+  std::condition_variable drained;  ///< notified when the last connection closes while draining
   bool draining = false;            ///< stop() has begun: new connections are refused
   bool stopped = false;             ///< the io threads are gone or going: responders drop their responses
   std::uint64_t next_id = 0;
-  std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions;  ///< open connections
+  std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions;       ///< open HTTP connections
+  std::unordered_map<std::uint64_t, std::shared_ptr<ws_session>> websockets;  ///< open websockets
+
+  /// Call with `mutex` held.
+  [[nodiscard]] bool empty() const { return sessions.empty() && websockets.empty(); }
+  void notify_if_drained() {
+    if (draining && empty()) drained.notify_all();
+  }
 };
 
 /// What sessions read; owned by server::impl, which outlives the io threads.
@@ -172,15 +192,15 @@ private:
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, const context& ctx, std::shared_ptr<hub> h, std::uint64_t id)
-      : stream_(std::move(socket)), ctx_(ctx), hub_(std::move(h)), id_(id) {}
+      : stream_(std::move(socket)), executor_(stream_.get_executor()), ctx_(ctx), hub_(std::move(h)), id_(id) {}
 
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_next(); });
+    net::dispatch(executor_, [self = shared_from_this()] { self->read_next(); });
   }
 
   /// Any thread. Closes the connection if it is idle between requests, otherwise after the current response.
   void drain() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(executor_, [self = shared_from_this()] {
       self->draining_ = true;
       if (self->phase_ == phase::idle) self->close();
     });
@@ -188,12 +208,12 @@ public:
 
   /// Any thread. Closes the connection now; a response still to come is dropped.
   void force_close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+    net::post(executor_, [self = shared_from_this()] { self->close(); });
   }
 
   /// Any thread (called by a completion under the hub's mutex, with the io_context alive).
   void deliver(std::uint64_t seq, response r) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), seq, r = std::move(r)]() mutable {
+    net::post(executor_, [self = shared_from_this(), seq, r = std::move(r)]() mutable {
       self->on_response(seq, std::move(r));
     });
   }
@@ -324,8 +344,13 @@ private:
 
   void on_response(std::uint64_t seq, response r) {
     if (phase_ != phase::handling || seq != seq_) return;  // connection closed meanwhile, or a stale answer
+    if (r.upgrade) return upgrade(std::move(r.upgrade));
     write(std::move(r));
   }
+
+  /// Hands the socket to a ws_session, which does the handshake; this session ends here. Bytes the client sent
+  /// after the upgrade request, before our 101, are dropped (clients wait for the 101).
+  void upgrade(std::shared_ptr<websocket_upgrade> accepted);
 
   void write(response r) {
     close_after_ = !keep_alive_ || draining_;
@@ -412,19 +437,23 @@ private:
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();  // cancels the pending operation and the timer
+    forget();
+  }
+
+  /// Removes this session from the hub (it owns no socket any more).
+  void forget() {
     std::shared_ptr<session> self;  // released outside the lock (a running handler still holds another)
-    {
-      std::lock_guard lock(hub_->mutex);
-      const auto it = hub_->sessions.find(id_);
-      if (it != hub_->sessions.end()) {
-        self = std::move(it->second);
-        hub_->sessions.erase(it);
-      }
-      if (hub_->draining && hub_->sessions.empty()) hub_->drained.notify_all();
+    std::lock_guard lock(hub_->mutex);
+    const auto it = hub_->sessions.find(id_);
+    if (it != hub_->sessions.end()) {
+      self = std::move(it->second);
+      hub_->sessions.erase(it);
     }
+    hub_->notify_if_drained();
   }
 
   beast::tcp_stream stream_;
+  const net::any_io_executor executor_;  ///< the connection's strand; stays valid when stream_ moves to a websocket
   const context& ctx_;
   std::shared_ptr<hub> hub_;
   const std::uint64_t id_;
@@ -453,6 +482,388 @@ void completion::send(response r) {
   std::lock_guard lock(hub_->mutex);
   if (hub_->stopped) return;  // the io_context may be gone
   if (auto s = session_.lock()) s->deliver(seq_, std::move(r));
+}
+
+// ---- WebSockets ---------------------------------------------------------------------------------------------
+
+constexpr std::size_t max_close_reason = 123;  ///< RFC 6455: a close frame's payload is at most 125 bytes
+constexpr std::string_view shutting_down_reason = "Server shutting down";
+constexpr std::string_view slow_consumer_reason = "Slow consumer: the outgoing message queue is full";
+
+/// One websocket connection after the upgrade. Strand-only members are touched by its io handlers alone; the
+/// outgoing queue and the close request are shared with other threads (through ws_handle) under `mutex_`.
+///
+/// Order of events: handshake → open (reads delivered to on_message; the queue is written one message at a
+/// time) → a close request (ours, the route's, or server stop) is honoured once the queue before it is written
+/// → closing handshake → finish(): on_close, removal from the hub. Any error tears the socket down and
+/// finishes at once.
+class ws_session : public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(beast::tcp_stream&& stream, const context& ctx, std::shared_ptr<hub> h, std::uint64_t id,
+             std::shared_ptr<websocket_upgrade> accepted, bhttp::request<bhttp::string_body>&& upgrade_request)
+      : ws_(std::move(stream)),
+        executor_(ws_.get_executor()),
+        ctx_(ctx),
+        hub_(std::move(h)),
+        id_(id),
+        accepted_(std::move(accepted)),
+        upgrade_request_(std::move(upgrade_request)),
+        close_timer_(executor_) {}
+
+  void start() {
+    net::dispatch(executor_, [self = shared_from_this()] { self->accept(); });
+  }
+
+  // Thread-safe entry points; callers guarantee the io_context is alive (they hold the hub's mutex and saw
+  // `stopped` false, or run on an io thread).
+
+  bool send(std::string message) {
+    std::unique_lock lock(mutex_);
+    if (ended_ || close_request_) return false;
+    if (queued_bytes_ + message.size() > ctx_.options.websocket_max_queued_bytes) {
+      for (const auto& m : queue_) queued_bytes_ -= m.size();
+      queue_.clear();
+      close_request_.emplace(close_code::policy_violation, std::string(slow_consumer_reason));
+      kick(lock);
+      return false;
+    }
+    queued_bytes_ += message.size();
+    queue_.push_back(std::move(message));
+    kick(lock);
+    return true;
+  }
+
+  void request_close(std::uint16_t code, std::string reason) {
+    if (reason.size() > max_close_reason) reason.resize(max_close_reason);
+    std::unique_lock lock(mutex_);
+    if (ended_ || close_request_) return;
+    close_request_.emplace(code, std::move(reason));
+    kick(lock);
+  }
+
+  void when_drained(std::function<void()> callback) {
+    std::unique_lock lock(mutex_);
+    if (ended_) return;
+    drained_.push_back(std::move(callback));
+    kick(lock);
+  }
+
+  /// Tears the connection down now (server stop after its grace period).
+  void force_close() {
+    net::post(executor_, [self = shared_from_this()] {
+      self->teardown();
+      self->finish(close_code::abnormal, std::string(shutting_down_reason));
+    });
+  }
+
+private:
+  enum class phase { handshake, open, closing, closed };
+
+  /// Schedules pump() unless one is already scheduled. Releases `lock`.
+  void kick(std::unique_lock<std::mutex>& lock) {
+    if (kick_pending_) return;
+    kick_pending_ = true;
+    lock.unlock();
+    net::post(executor_, [self = shared_from_this()] { self->pump(); });
+  }
+
+  void accept() {
+    const auto ping = std::chrono::duration_cast<std::chrono::steady_clock::duration>(ctx_.options.websocket_ping_interval);
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = ctx_.options.read_timeout;
+    timeouts.idle_timeout = 2 * ping;  // Beast pings after half of it and gives up after all of it
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(ctx_.options.websocket_max_message_bytes);
+    ws_.set_option(websocket::stream_base::decorator([sub = accepted_->subprotocol](websocket::response_type& res) {
+      res.set(bhttp::field::server, "osprey");
+      if (!sub.empty()) res.set(bhttp::field::sec_websocket_protocol, sub);
+    }));
+    ws_.async_accept(upgrade_request_, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  }
+
+  void on_accept(beast::error_code ec) {
+    upgrade_request_ = {};
+    if (ec || phase_ != phase::handshake) {  // Beast answered a bad handshake itself; or stop() forced us
+      teardown();
+      return finish(close_code::abnormal, {});
+    }
+    phase_ = phase::open;
+    auto handle = make_handle();
+    try {
+      callbacks_ = accepted_->start(handle);
+    } catch (const std::exception& e) {
+      log_error("websocket factory threw", e.what());
+      request_close(close_code::internal_error, "Internal Server Error");
+    }
+    accepted_.reset();
+    read();
+    pump();
+  }
+
+  std::shared_ptr<websocket_connection> make_handle();
+
+  void read() {
+    ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    if (phase_ == phase::open) {  // after a close request, incoming messages are read and dropped
+      if (!ws_.got_text()) {
+        request_close(close_code::unsupported_data, "Binary messages are not supported");
+      } else if (callbacks_.on_message) {
+        std::string message = beast::buffers_to_string(read_buffer_.data());
+        read_buffer_.consume(read_buffer_.size());
+        try {
+          callbacks_.on_message(std::move(message));
+        } catch (const std::exception& e) {
+          log_error("websocket on_message threw", e.what());
+          request_close(close_code::internal_error, "Internal Server Error");
+        }
+      }
+    }
+    if (phase_ == phase::closed) return;
+    read_buffer_.consume(read_buffer_.size());
+    read();
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (phase_ == phase::closed) return;
+    std::uint16_t code = close_code::abnormal;
+    std::string reason;
+    if (we_closed_) {
+      code = our_close_.first;
+      reason = our_close_.second;
+    } else if (ec == websocket::error::closed) {
+      const auto& peer = ws_.reason();
+      code = peer.code == websocket::close_code::none ? std::uint16_t{1005} : static_cast<std::uint16_t>(peer.code);
+      reason = std::string(peer.reason.data(), peer.reason.size());
+    } else if (ec == websocket::error::message_too_big) {
+      code = close_code::too_big;
+    } else if (ec == websocket::error::bad_frame_payload) {
+      code = close_code::invalid_payload;
+    } else if (ec.category() == websocket::make_error_code(websocket::error::closed).category()) {
+      code = close_code::protocol_error;
+    }
+    teardown();
+    finish(code, std::move(reason));
+  }
+
+  /// Writes the next queued message, or starts the requested close once the queue is empty, or runs the
+  /// drained callbacks.
+  void pump() {
+    std::vector<std::function<void()>> drained;
+    bool start_close = false;
+    bool arm_close_timer = false;
+    {
+      std::lock_guard lock(mutex_);
+      kick_pending_ = false;
+      if (phase_ != phase::open) return;
+      if (close_request_ && !close_timer_armed_) arm_close_timer = close_timer_armed_ = true;
+      if (!writing_) {
+        if (!queue_.empty()) {
+          current_ = std::move(queue_.front());
+          queue_.pop_front();
+          writing_ = true;
+        } else if (close_request_) {
+          start_close = true;
+          our_close_ = *close_request_;
+        } else {
+          drained.swap(drained_);
+        }
+      }
+    }
+    if (arm_close_timer) {
+      // A client that stopped reading keeps a write pending forever: give the close a deadline of its own.
+      close_timer_.expires_after(ctx_.options.read_timeout);
+      close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->phase_ == phase::closed) return;
+        self->teardown();
+        self->finish(self->close_request_code(), {});
+      });
+    }
+    if (writing_ && !write_started_) {
+      write_started_ = true;
+      ws_.text(true);
+      ws_.async_write(net::buffer(current_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+      return;
+    }
+    if (start_close) return begin_close();
+    for (auto& callback : drained) {
+      try {
+        callback();
+      } catch (const std::exception& e) {
+        log_error("websocket drained callback threw", e.what());
+      }
+    }
+  }
+
+  std::uint16_t close_request_code() {
+    std::lock_guard lock(mutex_);
+    return close_request_ ? close_request_->first : close_code::abnormal;
+  }
+
+  void on_write(beast::error_code ec) {
+    {
+      std::lock_guard lock(mutex_);
+      queued_bytes_ -= current_.size();
+      writing_ = false;
+    }
+    write_started_ = false;
+    std::string().swap(current_);  // do not hold a large message while idle
+    if (phase_ == phase::closed) return;
+    if (ec) {
+      teardown();
+      return finish(close_code::abnormal, {});
+    }
+    pump();
+  }
+
+  void begin_close() {
+    phase_ = phase::closing;
+    we_closed_ = true;
+    const websocket::close_reason reason(static_cast<websocket::close_code>(our_close_.first), our_close_.second);
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code ec) {
+      // Success: the peer answered and the socket is shut down; the pending read finishes with an error too.
+      if (ec && self->phase_ != phase::closed) {
+        self->teardown();
+        self->finish(self->our_close_.first, self->our_close_.second);
+      }
+    });
+  }
+
+  void teardown() {
+    auto& lowest = beast::get_lowest_layer(ws_);
+    beast::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest.close();
+  }
+
+  /// Ends the connection exactly once: on_close, then removal from the hub.
+  void finish(std::uint16_t code, std::string reason) {
+    if (phase_ == phase::closed) return;
+    phase_ = phase::closed;
+    close_timer_.cancel();
+    auto callbacks = std::move(callbacks_);
+    callbacks_ = {};
+    std::vector<std::function<void()>> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      ended_ = true;
+      queue_.clear();
+      dropped.swap(drained_);
+    }
+    if (callbacks.on_close) {
+      try {
+        callbacks.on_close(code, reason);
+      } catch (const std::exception& e) {
+        log_error("websocket on_close threw", e.what());
+      }
+    }
+    std::shared_ptr<ws_session> self;  // released outside the lock
+    std::lock_guard lock(hub_->mutex);
+    const auto it = hub_->websockets.find(id_);
+    if (it != hub_->websockets.end()) {
+      self = std::move(it->second);
+      hub_->websockets.erase(it);
+    }
+    hub_->notify_if_drained();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  const net::any_io_executor executor_;  ///< the connection's strand
+  const context& ctx_;
+  std::shared_ptr<hub> hub_;
+  const std::uint64_t id_;
+
+  // Strand only.
+  std::shared_ptr<websocket_upgrade> accepted_;           ///< until the handshake is done
+  bhttp::request<bhttp::string_body> upgrade_request_;    ///< until the handshake is done
+  websocket_callbacks callbacks_;
+  beast::flat_buffer read_buffer_;
+  net::steady_timer close_timer_;
+  std::string current_;  ///< the message being written
+  bool write_started_ = false;
+  bool close_timer_armed_ = false;
+  bool we_closed_ = false;
+  std::pair<std::uint16_t, std::string> our_close_{close_code::abnormal, {}};
+  phase phase_ = phase::handshake;  ///< read under `mutex_` by pump(), written only on the strand
+
+  // Shared with other threads, under mutex_.
+  std::mutex mutex_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;  ///< queue_ plus the message being written
+  bool writing_ = false;
+  bool kick_pending_ = false;
+  bool ended_ = false;
+  std::optional<std::pair<std::uint16_t, std::string>> close_request_;
+  std::vector<std::function<void()>> drained_;
+};
+
+/// What routes hold. It reaches its ws_session only under the hub's mutex with `stopped` false, so it is safe to
+/// use from any thread, after the connection ended, and after the server is gone.
+class ws_handle final : public websocket_connection {
+public:
+  ws_handle(std::weak_ptr<ws_session> s, std::shared_ptr<hub> h, std::string subprotocol)
+      : session_(std::move(s)), hub_(std::move(h)), subprotocol_(std::move(subprotocol)) {}
+
+  bool send_text(std::string message) override {
+    std::lock_guard lock(hub_->mutex);
+    if (hub_->stopped) return false;
+    const auto s = session_.lock();
+    return s && s->send(std::move(message));
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    std::lock_guard lock(hub_->mutex);
+    if (hub_->stopped) return;
+    if (const auto s = session_.lock()) s->request_close(code, std::move(reason));
+  }
+
+  void when_drained(std::function<void()> callback) override {
+    std::lock_guard lock(hub_->mutex);
+    if (hub_->stopped) return;
+    if (const auto s = session_.lock()) s->when_drained(std::move(callback));
+  }
+
+  [[nodiscard]] const std::string& subprotocol() const override { return subprotocol_; }
+
+private:
+  std::weak_ptr<ws_session> session_;
+  std::shared_ptr<hub> hub_;
+  std::string subprotocol_;
+};
+
+std::shared_ptr<websocket_connection> ws_session::make_handle() {
+  return std::make_shared<ws_handle>(weak_from_this(), hub_, accepted_->subprotocol);
+}
+
+void session::upgrade(std::shared_ptr<websocket_upgrade> accepted) {
+  if (!websocket::is_upgrade(parser_->get())) {
+    // Only router::add_websocket sets `upgrade`, and only for upgrade requests.
+    log_error("a route accepted a websocket upgrade for a plain request", req_.path);
+    return write(response::json(500, std::string(exception_body)));
+  }
+  if (draining_) {
+    keep_alive_ = false;
+    return write(response::detail(503, "Server shutting down"));
+  }
+  stream_.expires_never();
+  std::shared_ptr<ws_session> ws;
+  {
+    std::lock_guard lock(hub_->mutex);
+    if (!hub_->draining) {
+      const auto id = hub_->next_id++;
+      ws = std::make_shared<ws_session>(std::move(stream_), ctx_, hub_, id, std::move(accepted), parser_->release());
+      hub_->websockets.emplace(id, ws);
+    }
+  }
+  if (!ws) return close();  // stop() began meanwhile
+  phase_ = phase::closed;   // the socket now belongs to the ws_session
+  forget();
+  ws->start();
 }
 
 std::string host_port(const std::string& host, std::uint16_t port) {
@@ -610,14 +1021,17 @@ void server::stop(std::chrono::milliseconds grace) {
   });
   acceptor_closed.get_future().wait();
 
-  // 2. Idle connections close now, busy ones after their response; wait for them up to `grace`, then close
-  //    whatever is left. Only then do responders stop posting.
+  // 2. Idle connections close now, busy ones after their response, websockets after their queued messages
+  //    (1001); wait for them up to `grace`, then close whatever is left. Only then do responders stop posting.
   {
     std::unique_lock lock(m.h->mutex);
     for (auto& entry : m.h->sessions) entry.second->drain();
-    const auto all_closed = [&m] { return m.h->sessions.empty(); };
+    for (auto& entry : m.h->websockets)
+      entry.second->request_close(close_code::going_away, std::string(shutting_down_reason));
+    const auto all_closed = [&m] { return m.h->empty(); };
     if (!m.h->drained.wait_until(lock, deadline, all_closed)) {
       for (auto& entry : m.h->sessions) entry.second->force_close();
+      for (auto& entry : m.h->websockets) entry.second->force_close();
       m.h->drained.wait_for(lock, force_close_wait, all_closed);
     }
     m.h->stopped = true;
@@ -629,9 +1043,11 @@ void server::stop(std::chrono::milliseconds grace) {
   for (auto& t : m.threads) t.join();
   m.threads.clear();
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> left;
+  std::unordered_map<std::uint64_t, std::shared_ptr<ws_session>> left_websockets;
   {
     std::lock_guard lock(m.h->mutex);
     left.swap(m.h->sessions);
+    left_websockets.swap(m.h->websockets);
   }
 }
 

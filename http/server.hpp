@@ -27,7 +27,14 @@ struct server_options {
   std::size_t max_body_bytes = 16u << 20;           ///< larger bodies: 413 {"detail": ...}, connection closed
   std::chrono::seconds keep_alive_timeout{5};       ///< idle connections (before a request's first byte) close after this
   std::chrono::seconds read_timeout{30};            ///< a request must arrive completely within this; also bounds
-                                                    ///< writing a response to a client that does not read
+                                                    ///< writing a response to a client that does not read, and
+                                                    ///< a websocket's opening and closing handshakes
+  // WebSockets (http/websocket.hpp describes the rules).
+  std::size_t websocket_max_message_bytes = 1536u << 10;  ///< larger incoming messages: close 1009 (an event
+                                                          ///< may serialise to 1 500 000 bytes)
+  std::size_t websocket_max_queued_bytes = 16u << 20;     ///< outgoing queue per connection; beyond: close 1008
+  std::chrono::milliseconds websocket_ping_interval{20000};  ///< ping after this much silence; drop the
+                                                             ///< connection after twice this
 };
 
 class server {
@@ -47,7 +54,8 @@ public:
   [[nodiscard]] std::uint16_t bound_port() const;
 
   /// Graceful stop: stops accepting at once, lets in-flight requests finish (their responses are written)
-  /// for up to `grace`, closes idle keep-alive connections, then joins the io threads. Idempotent.
+  /// for up to `grace`, closes idle keep-alive connections and websockets (1001, after their queued messages),
+  /// then joins the io threads. Idempotent.
   /// Connections still open when `grace` ends are closed and their late responses dropped. Returns as soon as
   /// every connection is closed. Must not be called from a handler (an io thread): it joins them.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));

@@ -89,6 +89,37 @@ nlohmann::json to_json(const flow_run& r, timestamp now) {
   return j;
 }
 
+nlohmann::json to_json(const task_run& t, timestamp now) {
+  nlohmann::json j = t.columns;
+  j["id"] = t.id.to_string();
+  j["created"] = format_iso8601(t.created);
+  j["updated"] = format_iso8601(t.updated);
+  j["flow_run_id"] = t.flow_run_id ? nlohmann::json(t.flow_run_id->to_string()) : nlohmann::json();
+  j["state_id"] = t.state ? nlohmann::json(t.state->id.to_string()) : nlohmann::json();
+  j["state_type"] = t.state ? nlohmann::json(to_string(t.state->type)) : nlohmann::json();
+  j["state_name"] = t.state ? nlohmann::json(t.state->name) : nlohmann::json();
+  j["state"] = t.state ? to_json(*t.state) : nlohmann::json();
+  for (const char* key : {"empirical_policy", "task_inputs", "labels"})
+    if (!j[key].is_object()) j[key] = nlohmann::json::object();
+  if (!j["tags"].is_array()) j["tags"] = nlohmann::json::array();
+  for (const char* key : {"run_count", "flow_run_run_count"})
+    if (!j[key].is_number()) j[key] = 0;
+  if (!j["total_run_time"].is_number()) j["total_run_time"] = 0.0;
+  double estimated = j["total_run_time"].get<double>();
+  if (t.state && t.state->type == state_type::running)
+    estimated += std::chrono::duration<double>(now - t.state->at).count();
+  j["estimated_run_time"] = estimated;
+  double start_delta = 0;
+  auto expected = j["expected_start_time"].is_string() ? parse_iso8601(j["expected_start_time"].get<std::string>()) : std::nullopt;
+  auto started = j["start_time"].is_string() ? parse_iso8601(j["start_time"].get<std::string>()) : std::nullopt;
+  if (expected) {
+    if (started) start_delta = std::max(0.0, std::chrono::duration<double>(*started - *expected).count());
+    else if (*expected < now) start_delta = std::chrono::duration<double>(now - *expected).count();
+  }
+  j["estimated_start_time_delta"] = start_delta;
+  return j;
+}
+
 nlohmann::json orchestration_result(const transition_decision& decision, const std::optional<run_state>& state) {
   nlohmann::json details;
   switch (decision.kind) {

@@ -8,6 +8,7 @@
 #include "domain/flow_run.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/state.hpp"
+#include "domain/task_run.hpp"
 #include "http/message.hpp"
 
 namespace osprey::http {
@@ -18,6 +19,9 @@ nlohmann::json to_json(const run_state& s);
 /// FlowRunResponse, with the estimates Prefect computes at read time (estimated_run_time,
 /// estimated_start_time_delta) relative to `now`.
 nlohmann::json to_json(const flow_run& run, timestamp now);
+
+/// TaskRun, with estimates relative to `now`.
+nlohmann::json to_json(const task_run& run, timestamp now);
 
 /// OrchestrationResult: {state, status, details{type, ...}}.
 nlohmann::json orchestration_result(const transition_decision& decision, const std::optional<run_state>& state);

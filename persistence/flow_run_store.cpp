@@ -14,12 +14,12 @@ constexpr const char* insert_state_sql =
     "INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, message, state_details, data) "
     "VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, $8)";
 
-// Prefect's bookkeeping: run_count counts entries into RUNNING; start_time is the first RUNNING;
-// end_time is set on terminal states; total_run_time accumulates time spent RUNNING.
-constexpr const char* update_run_sql =
-    "UPDATE flow_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5, updated = $5, "
-    "run_count = run_count + $6, start_time = COALESCE(start_time, $7), end_time = $8, "
-    "total_run_time = total_run_time + $9 WHERE id = $1";
+constexpr const char* update_run_state_sql =
+    "UPDATE flow_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5 WHERE id = $1";
+
+constexpr const char* update_run_bookkeeping_sql =
+    "UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
+    "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9 WHERE id = $1";
 
 constexpr const char* select_history_sql =
     "SELECT id, id, type, name, timestamp, message, state_details, data FROM flow_run_state "
@@ -118,7 +118,8 @@ sql_value optional_ts(const std::optional<timestamp>& t) { return t ? ts(*t) : n
 
 }  // namespace
 
-flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial) {
+flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial,
+                                 const run_bookkeeping& counters) {
   const auto inserted = conn.execute(
       insert_full_run_sql,
       {id(run.id), ts(run.created), text(run.name), id(run.flow), optional_id(run.deployment_id),
@@ -134,7 +135,7 @@ flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, cons
     if (rows.empty()) throw sql_error(sql_error::kind::constraint, "flow run could not be created");
     return {run_from_row(rows.front()), false};
   }
-  record_flow_run_state(conn, run.id, initial, std::nullopt);
+  write_flow_transition(conn, run.id, initial, counters, run.empirical_policy, run.created);
   auto stored = find_flow_run(conn, run.id);
   if (!stored) throw sql_error(sql_error::kind::other, "flow run vanished after insert");
   return {std::move(*stored), true};
@@ -206,21 +207,44 @@ stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& ru
   return out;
 }
 
-void record_flow_run_state(sql_connection& conn, const flow_run_id& run, const run_state& state,
-                           const std::optional<run_state>& previous) {
-  conn.execute(insert_state_sql,
-               {id(state.id), ts(state.at), id(run), text(to_string(state.type)), text(state.name),
+void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now) {
+  if (written) {
+    const auto& state = *written;
+    conn.execute(insert_state_sql,
+                 {id(state.id), ts(state.at), id(run), text(to_string(state.type)), text(state.name),
+                  state.message ? text(*state.message) : null_value(), text(state.details.dump()),
+                  state.data.is_null() ? null_value() : text(state.data.dump())});
+    conn.execute(update_run_state_sql, {id(run), id(state.id), text(to_string(state.type)), text(state.name), ts(state.at)});
+  }
+  conn.execute(update_run_bookkeeping_sql,
+               {id(run), ts(now), integer(counters.run_count), optional_ts(counters.start_time),
+                optional_ts(counters.end_time),
+                sql_value(std::chrono::duration<double>(counters.total_run_time).count()),
+                optional_ts(counters.expected_start_time), optional_ts(counters.next_scheduled_start_time),
+                text(policy.dump())});
+}
+
+void force_task_run_state(sql_connection& conn, const uuid& task_run, const run_state& state, timestamp now) {
+  conn.execute("INSERT INTO task_run_state (id, created, updated, task_run_id, type, timestamp, name, message, "
+               "state_details, data) VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9)",
+               {id(state.id), ts(now), id(task_run), text(to_string(state.type)), ts(state.at), text(state.name),
                 state.message ? text(*state.message) : null_value(), text(state.details.dump()),
                 state.data.is_null() ? null_value() : text(state.data.dump())});
-  const bool entering_running = state.type == state_type::running;
-  double ran_seconds = 0;
-  if (previous && previous->type == state_type::running)
-    ran_seconds = std::chrono::duration<double>(state.at - previous->at).count();
-  conn.execute(update_run_sql,
-               {id(run), id(state.id), text(to_string(state.type)), text(state.name), ts(state.at),
-                integer(entering_running ? 1 : 0), entering_running ? ts(state.at) : null_value(),
-                optional_ts(is_terminal(state.type) ? std::optional<timestamp>(state.at) : std::nullopt),
-                sql_value(ran_seconds)});
+  conn.execute("UPDATE task_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5, updated = $6 "
+               "WHERE id = $1",
+               {id(task_run), id(state.id), text(to_string(state.type)), text(state.name), ts(state.at), ts(now)});
+}
+
+run_bookkeeping bookkeeping_of(const flow_run& run) {
+  run_bookkeeping b;
+  b.run_count = static_cast<int>(run.run_count);
+  b.start_time = run.start_time;
+  b.end_time = run.end_time;
+  b.total_run_time = std::chrono::microseconds(static_cast<std::int64_t>(run.total_run_time * 1e6));
+  b.expected_start_time = run.expected_start_time;
+  b.next_scheduled_start_time = run.next_scheduled_start_time;
+  return b;
 }
 
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "domain/flow_run.hpp"
+#include "domain/global_transforms.hpp"
 #include "domain/state.hpp"
 #include "persistence/sql.hpp"
 
@@ -34,9 +35,10 @@ struct flow_run_created {
   bool created = false;  ///< false: a run with the same (flow_id, idempotency_key) existed and is returned
 };
 
-/// Inserts `run` with `initial` as its first state (forced: no orchestration), unless a run with the same
-/// flow and idempotency key exists. Throws sql_error (e.g. conflict when the flow does not exist).
-flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial);
+/// Inserts `run` with `initial` as its first state (already decided by the forced policy, with `counters` from
+/// the global transforms), unless a run with the same flow and idempotency key exists. Throws sql_error.
+flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial,
+                                 const run_bookkeeping& counters);
 
 /// The whole run with its current state, or nullopt.
 std::optional<flow_run> find_flow_run(sql_connection& conn, const flow_run_id& run);
@@ -57,11 +59,18 @@ bool merge_flow_run_labels(sql_connection& conn, const flow_run_id& run, const n
 /// Deletes the run (its states cascade). Returns false when it did not exist.
 bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 
-/// Appends `state` to the run's history and makes it current, keeping the run's denormalised columns
-/// (state_type, state_name, state_timestamp, run_count, start_time, end_time, total_run_time) in step.
-/// `previous` is the state it replaces (nullopt for the first).
-void record_flow_run_state(sql_connection& conn, const flow_run_id& run, const run_state& state,
-                           const std::optional<run_state>& previous);
+/// Stores what orchestration decided: `written` (if any) is appended to the run's history and made current
+/// (state_id, state_type, state_name, state_timestamp), and the bookkeeping columns (run_count, start_time,
+/// end_time, total_run_time, expected_start_time, next_scheduled_start_time) and empirical_policy are set from
+/// `counters` and `policy`.
+void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now);
+
+/// Forces `state` onto a task run (a subflow's parent tracking task): appended to its history and made current.
+void force_task_run_state(sql_connection& conn, const uuid& task_run, const run_state& state, timestamp now);
+
+/// The run's bookkeeping columns as the orchestration rules see them.
+run_bookkeeping bookkeeping_of(const flow_run& run);
 
 /// The run's whole history, oldest first.
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run);

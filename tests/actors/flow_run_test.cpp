@@ -64,7 +64,7 @@ protected:
   }
 
   void start_registry(std::chrono::milliseconds idle = 30s) {
-    actors::flow_run_options options{*database_, bus_, accept_proposed, idle, &clock_};
+    actors::flow_run_options options{*database_, bus_, orchestrate_flow_transition, idle, &clock_};
     registry_ = actors::spawn_flow_run_registry(*system_, options);
   }
 
@@ -73,7 +73,9 @@ protected:
     actors::transition_outcome out;
     run_state proposed;
     proposed.type = type;
-    self->request(registry_, caf::infinite, actors::transition_atom_v, run_, transition_request{proposed, false})
+    // Forced: MinimalFlowPolicy accepts any order of states, which is what these tests need.
+    self->request(registry_, caf::infinite, actors::transition_atom_v, run_,
+                  actors::transition_call{transition_request{proposed, true}, {}})
         .receive([&](const actors::transition_outcome& o) { out = o; },
                  [&](const caf::error& e) { out.error = status(errc::internal, caf::to_string(e)); });
     return out;
@@ -122,7 +124,8 @@ TEST_P(FlowRunActors, ConcurrentTransitionsOfOneRunAreSerialisedAndPublishedInOr
   for (int i = 0; i < n; ++i) {
     run_state proposed;
     proposed.type = i % 2 == 0 ? state_type::running : state_type::pending;
-    actors::propose_transition(registry_, run_, {proposed, false}, [&](const actors::transition_outcome& o) {
+    actors::propose_transition(registry_, run_, {transition_request{proposed, true}, {}},
+                               [&](const actors::transition_outcome& o) {
       EXPECT_TRUE(o.error) << o.error.message();
       ++answered;
     });
@@ -155,6 +158,22 @@ TEST_P(FlowRunActors, AnIdleActorStopsAndIsRebuiltFromTheDatabase) {
   std::lock_guard lock(*seen_mutex_);
   ASSERT_TRUE((*seen_)[1].previous);
   EXPECT_EQ((*seen_)[1].previous->id, first.state->id) << "the rebuilt actor did not reload the current state";
+}
+
+TEST_P(FlowRunActors, TheCoreFlowPolicyDecides) {
+  start_registry();
+  ASSERT_TRUE(transition(state_type::running).written);
+  caf::scoped_actor self{*system_};
+  run_state pending;
+  pending.type = state_type::pending;
+  actors::transition_outcome out;
+  self->request(registry_, caf::infinite, actors::transition_atom_v, run_,
+                actors::transition_call{transition_request{pending, false}, {}})
+      .receive([&](const actors::transition_outcome& o) { out = o; }, [](const caf::error&) {});
+  ASSERT_TRUE(out.error) << out.error.message();
+  EXPECT_EQ(out.decision.kind, decision_kind::abort) << "PreventPendingTransitions: Running -> Pending is aborted";
+  EXPECT_FALSE(out.written);
+  EXPECT_EQ(out.state->name, "Running");
 }
 
 TEST_P(FlowRunActors, AnUnknownRunIsNotFound) {

@@ -30,6 +30,9 @@ std::string error_of(const json& j) {
   return e ? std::string("(parsed)") : e.error().message();
 }
 
+/// [[id, role]] (a brace list of two strings would read as an object).
+json pairs(std::pair<std::string, std::string> p) { return json::array({json::array({p.first, p.second})}); }
+
 event_filter filter(const json& j) {
   auto f = parse_event_filter(j, t0 + 1h);
   EXPECT_TRUE(f) << (f ? "" : f.error().message());
@@ -196,7 +199,7 @@ TEST(EventFilterJson, RoundTrips) {
   const auto f = filter({{"occurred", {{"since", "2026-03-01T00:00:00Z"}, {"until", "2026-03-02T00:00:00Z"}}},
                          {"event", {{"prefix", {"prefect."}}, {"exclude_name", {"prefect.flow-run.Late"}}}},
                          {"resource", {{"id_prefix", {"prefect.flow-run."}}, {"labels", {{"prefect.resource.name", "etl-*"}}}}},
-                         {"related", {{{"role", {"tag"}}, {"resources_in_roles", {{"prefect.flow.1", "flow"}}}}}},
+                         {"related", {{{"role", {"tag"}}, {"resources_in_roles", pairs({"prefect.flow.1", "flow"})}}}},
                          {"any_resource", {{"labels", {{"prefect.resource.id", {"a*", "!b"}}}}}},
                          {"id", {{"id", {"0194f0c6-3f49-7d3a-9a57-0b2d4c6f1e21"}}}},
                          {"order", "ASC"}});
@@ -268,8 +271,8 @@ TEST(EventFilterMatch, RelatedResources) {
   EXPECT_FALSE(matches(filter({{"related", {{"id", {"prefect.task-run.abc"}}}}}), e));  // primary: role ""
   EXPECT_TRUE(matches(filter({{"related", {{"role", {"tag"}}}}}), e));
   EXPECT_FALSE(matches(filter({{"related", {{"role", {"deployment"}}}}}), e));
-  EXPECT_TRUE(matches(filter({{"related", {{"resources_in_roles", {{"prefect.tag.nightly", "tag"}}}}}}), e));
-  EXPECT_FALSE(matches(filter({{"related", {{"resources_in_roles", {{"prefect.tag.nightly", "flow-run"}}}}}}), e));
+  EXPECT_TRUE(matches(filter({{"related", {{"resources_in_roles", pairs({"prefect.tag.nightly", "tag"})}}}}), e));
+  EXPECT_FALSE(matches(filter({{"related", {{"resources_in_roles", pairs({"prefect.tag.nightly", "flow-run"})}}}}), e));
   EXPECT_TRUE(matches(filter({{"related", {{"labels", {{"prefect.resource.id", "prefect.tag.*"},
                                                         {"prefect.resource.role", "tag"}}}}}}), e));
   // A list: every entry must match (possibly different resources).

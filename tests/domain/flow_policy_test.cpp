@@ -387,7 +387,8 @@ TEST(HandlePausingFlows, Decisions) {
   };
   check({
       {"no state", rule, std::nullopt, pause("1"), {}, aborted, "Cannot pause flows with no state.", std::nullopt, ""},
-      {"not running", rule, st(S::pending), pause("1"), {}, rejected, "Cannot pause flows that are not currently running.",
+      {"not running", rule, st(S::pending), pause("1"), {}, rejected,
+       "Cannot pause flows that are not currently running.",
        std::nullopt, ""},
       {"suspend, not running", rule, scheduled_for(t0), pause("1", true, "Suspended"), {}, rejected,
        "Cannot suspend flows that are not currently running.", std::nullopt, ""},

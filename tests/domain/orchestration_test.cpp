@@ -334,7 +334,8 @@ TEST(ClientVersion, ParsesPrefectUserAgents) {
   EXPECT_EQ(parse_prefect_user_agent("prefect/3.0.0rc20 (API 0.8.4)")->text, "3.0.0rc20");
   EXPECT_TRUE(parse_prefect_user_agent("prefect/3.4.12.dev3+g1a2b3c (API 0.8.4)"));
   for (const char* bad : {"", "curl/8.0", "prefect/3.9.1", "prefect/3.9 (API 0.8.4)", "prefect/3.9.1 (API )",
-                          "prefect/3.9.1 (API 0.8.4) extra", "Prefect/3.9.1 (API 0.8.4)", "prefect/3.9.1-RC1 (API 0.8.4)"})
+                          "prefect/3.9.1 (API 0.8.4) extra", "Prefect/3.9.1 (API 0.8.4)",
+                          "prefect/3.9.1-RC1 (API 0.8.4)"})
     EXPECT_FALSE(parse_prefect_user_agent(bad)) << bad;
 }
 

@@ -330,7 +330,8 @@ TEST(BackgroundTaskPolicy, DeferredTasksAreQueued) {
 
   // Parameters travel from Scheduled to Pending.
   r = orchestrate_task_transition(
-      input(st(S::scheduled, {}, {{"deferred", true}, {"task_parameters_id", "p-1"}, {"scheduled_time", format_iso8601(t0)}}),
+      input(st(S::scheduled, {},
+               {{"deferred", true}, {"task_parameters_id", "p-1"}, {"scheduled_time", format_iso8601(t0)}}),
             st(S::pending, {}, {{"deferred", true}})));
   EXPECT_EQ(detail_string(*r.written, "task_parameters_id"), "p-1");
 }

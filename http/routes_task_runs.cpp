@@ -1,0 +1,101 @@
+// /api/task_runs: REST creation (subflow tracking runs), reads and state history. Engine task runs arrive as
+// events and are recorded by the task-run recorder.
+#include <nlohmann/json.hpp>
+
+#include "http/api_support.hpp"
+#include "http/routes.hpp"
+#include "http/shapes.hpp"
+#include "persistence/task_run_store.hpp"
+
+namespace osprey::http {
+namespace {
+
+response task_run_not_found() { return response::detail(404, "Task not found"); }
+
+}  // namespace
+
+void register_task_run_routes(router& routes, const api_context& ctx) {
+  routes.add("POST", "/api/task_runs/", "Create a task run (201 new, 200 when its natural key exists)",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               body_reader in(*body);
+               std::optional<uuid> given_id, flow_run;
+               nlohmann::json state_body;
+               bool has_state = false;
+               if (!in.optional_uuid("id", given_id) || !in.optional_uuid("flow_run_id", flow_run) ||
+                   !in.any("state", state_body, &has_state))
+                 return respond(in.error());
+               nlohmann::json fields = *body;
+               for (const char* handled : {"id", "flow_run_id", "state"}) fields.erase(handled);
+               nlohmann::json columns = nlohmann::json::object();
+               if (auto problem = normalize_task_run_columns(fields, true, columns)) {
+                 auto colon = problem->find(':');
+                 return respond(validation_error(problem->substr(0, colon), problem->substr(colon + 2)));
+               }
+               for (const char* required : {"task_key", "dynamic_key"})
+                 if (!columns.contains(required) || !columns[required].is_string())
+                   return respond(validation_error(required, "Field required", "missing"));
+               if (!columns.contains("name") || !columns["name"].is_string()) columns["name"] = generate_run_name();
+               run_state initial;
+               if (has_state && !state_body.is_null()) {
+                 auto parsed = parse_state_create(state_body, "state", error);
+                 if (!parsed) return respond(std::move(error));
+                 initial = *parsed;
+               } else {
+                 initial.type = state_type::pending;
+                 initial.name = default_state_name(state_type::pending);
+               }
+               const auto now = ctx.time->now();
+               const uuid id = given_id.value_or(new_uuid4());
+               initial.id = state_id{new_uuid7(now)};
+               initial.at = now;
+               initial.details["task_run_id"] = id.to_string();
+               initial.details["flow_run_id"] = flow_run ? nlohmann::json(flow_run->to_string()) : nlohmann::json();
+               if (!columns.contains("expected_start_time")) columns["expected_start_time"] = format_iso8601(now);
+               auto out = std::make_shared<persistence::task_run_created>();
+               ctx.db.write(
+                   [id, flow_run, columns, initial, now, out](persistence::sql_connection& c) {
+                     *out = persistence::create_task_run(c, id, flow_run, columns, initial, now);
+                   },
+                   [ctx, out, respond](const status& s) {
+                     if (!s) {
+                       if (s.code() == errc::conflict)
+                         return respond(response::detail(404, "Flow run not found or task run id already used"));
+                       return respond(error_response(s));
+                     }
+                     respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
+                   });
+             });
+
+  routes.add("GET", "/api/task_runs/{id}", "Read a task run", [ctx](request& req, responder respond) {
+    auto id = uuid::parse(req.path_params["id"]);
+    if (!id) return respond(validation_error("id", "Input should be a valid UUID", "uuid_parsing"));
+    auto found = std::make_shared<std::optional<task_run>>();
+    ctx.db.read([rid = *id, found](persistence::sql_connection& c) { *found = persistence::find_task_run(c, rid); },
+                [ctx, found, respond](const status& s) {
+                  if (!s) return respond(error_response(s));
+                  if (!*found) return respond(task_run_not_found());
+                  respond(response::json(200, to_json(**found, ctx.time->now()).dump()));
+                });
+  });
+
+  routes.add("GET", "/api/task_run_states/", "A task run's states, oldest first (?task_run_id=)",
+             [ctx](request& req, responder respond) {
+               auto id = uuid::parse(req.query["task_run_id"]);
+               if (!id) return respond(validation_error("task_run_id", "Input should be a valid UUID", "uuid_parsing"));
+               auto states = std::make_shared<std::vector<run_state>>();
+               ctx.db.read([rid = *id, states](persistence::sql_connection& c) {
+                             *states = persistence::task_run_state_history(c, rid);
+                           },
+                           [states, respond](const status& s) {
+                             if (!s) return respond(error_response(s));
+                             nlohmann::json out = nlohmann::json::array();
+                             for (const auto& st : *states) out.push_back(to_json(st));
+                             respond(response::json(200, out.dump()));
+                           });
+             });
+}
+
+}  // namespace osprey::http

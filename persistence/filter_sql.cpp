@@ -1,0 +1,536 @@
+#include "persistence/filter_sql.hpp"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace osprey::persistence {
+namespace {
+
+using filters::op;
+
+constexpr const char* always = "1 = 1";
+constexpr const char* never = "1 = 0";
+
+/// `like_` / `startswith_` text as a LIKE pattern: \, % and _ in the user's text match only themselves.
+std::string like_escaped(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + 4);
+  for (char c : s) {
+    if (c == '\\' || c == '%' || c == '_') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+/// Joins conditions with AND / OR. Constant-true parts are dropped from an AND (they bind no parameters, so
+/// nothing bound goes missing); an empty combination is true, as Prefect's `sa.true()`.
+std::string combine(op how, const std::vector<std::string>& parts) {
+  std::vector<const std::string*> kept;
+  for (const auto& p : parts)
+    if (how == op::or_ || p != always) kept.push_back(&p);
+  if (kept.empty()) return always;
+  if (kept.size() == 1) return *kept.front();
+  std::string out = "(";
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (i > 0) out += how == op::and_ ? " AND " : " OR ";
+    out += "(" + *kept[i] + ")";
+  }
+  return out + ")";
+}
+
+/// Builds one WHERE: binds parameters in order and hands out fresh aliases for nested sub-queries (with a
+/// digit, so they never clash with the fixed outer aliases f, r, s, t, d, l).
+class compiler {
+public:
+  explicit compiler(dialect d) : d_(d) {}
+
+  sql_where finish(const std::string& condition) {
+    sql_where out;
+    if (condition != always) out.sql = condition;
+    out.params = std::move(params_);
+    return out;
+  }
+
+  // ---- entities -------------------------------------------------------------------------------------------
+
+  std::string flow(const filters::flow_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.id) parts.push_back(ids(a + ".id", *f.id));
+    if (f.deployment) {
+      std::vector<std::string> sub;
+      if (f.deployment->value) {
+        const auto d = fresh("d");
+        sub.push_back(std::string(*f.deployment->value ? "NOT " : "") + "EXISTS (SELECT 1 FROM deployment " + d +
+                      " WHERE " + d + ".flow_id = " + a + ".id)");
+      }
+      parts.push_back(combine(f.deployment->combine, sub));
+    }
+    if (f.name) parts.push_back(text(a + ".name", *f.name));
+    if (f.tags) parts.push_back(tags(a + ".tags", *f.tags));
+    return combine(f.combine, parts);
+  }
+
+  std::string flow_run(const filters::flow_run_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.id) parts.push_back(ids(a + ".id", *f.id));
+    if (f.name) parts.push_back(text(a + ".name", *f.name));
+    if (f.tags) parts.push_back(tags(a + ".tags", *f.tags));
+    if (f.deployment_id) parts.push_back(ids(a + ".deployment_id", *f.deployment_id));
+    if (f.work_queue_name) parts.push_back(text(a + ".work_queue_name", *f.work_queue_name));
+    if (f.flow_version) parts.push_back(text(a + ".flow_version", *f.flow_version));
+    if (f.state) parts.push_back(state(a, *f.state));
+    // Prefect compares a run's start as COALESCE(start_time, expected_start_time); is_null_ looks at start_time.
+    if (f.start_time)
+      parts.push_back(time("COALESCE(" + a + ".start_time, " + a + ".expected_start_time)", a + ".start_time",
+                           *f.start_time));
+    if (f.end_time) parts.push_back(time(a + ".end_time", a + ".end_time", *f.end_time));
+    if (f.expected_start_time)
+      parts.push_back(time(a + ".expected_start_time", a + ".expected_start_time", *f.expected_start_time));
+    if (f.next_scheduled_start_time)
+      parts.push_back(
+          time(a + ".next_scheduled_start_time", a + ".next_scheduled_start_time", *f.next_scheduled_start_time));
+    if (f.parent_flow_run_id) {
+      // Subflows of the given runs: the parent task run belongs to one of them.
+      std::vector<std::string> sub;
+      if (f.parent_flow_run_id->any) {
+        const auto t = fresh("t");
+        sub.push_back("EXISTS (SELECT 1 FROM task_run " + t + " WHERE " + t + ".id = " + a + ".parent_task_run_id AND " +
+                      in_ids(t + ".flow_run_id", *f.parent_flow_run_id->any) + ")");
+      }
+      parts.push_back(combine(f.parent_flow_run_id->combine, sub));
+    }
+    if (f.parent_task_run_id) parts.push_back(ids(a + ".parent_task_run_id", *f.parent_task_run_id));
+    if (f.idempotency_key) parts.push_back(text(a + ".idempotency_key", *f.idempotency_key));
+    if (f.created_by) parts.push_back(created_by(a + ".created_by", *f.created_by));
+    return combine(f.combine, parts);
+  }
+
+  std::string task_run(const filters::task_run_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.id) parts.push_back(ids(a + ".id", *f.id));
+    if (f.name) parts.push_back(text(a + ".name", *f.name));
+    if (f.tags) parts.push_back(tags(a + ".tags", *f.tags));
+    if (f.state) parts.push_back(state(a, *f.state));
+    if (f.start_time) parts.push_back(time(a + ".start_time", a + ".start_time", *f.start_time));
+    if (f.end_time) parts.push_back(time(a + ".end_time", a + ".end_time", *f.end_time));
+    if (f.expected_start_time)
+      parts.push_back(time(a + ".expected_start_time", a + ".expected_start_time", *f.expected_start_time));
+    if (f.subflow_runs) {
+      std::vector<std::string> sub;
+      if (f.subflow_runs->value) {
+        const auto r = fresh("r");
+        sub.push_back(std::string(*f.subflow_runs->value ? "" : "NOT ") + "EXISTS (SELECT 1 FROM flow_run " + r +
+                      " WHERE " + r + ".parent_task_run_id = " + a + ".id)");
+      }
+      parts.push_back(combine(op::and_, sub));
+    }
+    if (f.flow_run_id) {
+      // Prefect's TaskRunFilterFlowRunId: is_null_ true wins over any_; is_null_ false without any_ means
+      // "has a flow run"; otherwise any_ decides.
+      const auto& c = *f.flow_run_id;
+      std::vector<std::string> sub;
+      if (c.is_null == true) sub.push_back(a + ".flow_run_id IS NULL");
+      else if (c.is_null == false && !c.any) sub.push_back(a + ".flow_run_id IS NOT NULL");
+      else if (c.any) sub.push_back(in_ids(a + ".flow_run_id", *c.any));
+      parts.push_back(combine(c.combine, sub));
+    }
+    return combine(f.combine, parts);
+  }
+
+  std::string deployment(const filters::deployment_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.id) parts.push_back(ids(a + ".id", *f.id));
+    if (f.name) parts.push_back(text(a + ".name", *f.name));
+    if (f.flow_or_deployment_name) {
+      std::vector<std::string> sub;
+      if (f.flow_or_deployment_name->like && !f.flow_or_deployment_name->like->empty()) {
+        const auto& needle = *f.flow_or_deployment_name->like;
+        const auto fl = fresh("f");
+        sub.push_back("(" + contains(a + ".name", needle) + " OR EXISTS (SELECT 1 FROM flow " + fl + " WHERE " + fl +
+                      ".id = " + a + ".flow_id AND " + contains(fl + ".name", needle) + "))");
+      }
+      parts.push_back(combine(op::and_, sub));
+    }
+    if (f.paused) {
+      std::vector<std::string> sub;
+      if (f.paused->value) sub.push_back((*f.paused->value ? "" : "NOT ") + a + ".paused");
+      parts.push_back(combine(op::and_, sub));
+    }
+    if (f.tags) parts.push_back(tags(a + ".tags", *f.tags));
+    if (f.work_queue_name) parts.push_back(text(a + ".work_queue_name", *f.work_queue_name));
+    return combine(f.combine, parts);
+  }
+
+  std::string work_pool(const filters::work_pool_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.id) parts.push_back(ids(a + ".id", *f.id));
+    if (f.name) parts.push_back(text(a + ".name", *f.name));
+    if (f.type) parts.push_back(text(a + ".type", *f.type));
+    return combine(f.combine, parts);
+  }
+
+  std::string work_queue(const filters::work_queue_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.id) parts.push_back(ids(a + ".id", *f.id));
+    if (f.name) parts.push_back(text(a + ".name", *f.name));
+    return combine(f.combine, parts);
+  }
+
+  std::string log(const filters::log_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.level) {
+      std::vector<std::string> sub;
+      if (f.level->ge) sub.push_back(a + ".level >= " + cast(bind(integer(*f.level->ge)), "bigint"));
+      if (f.level->le) sub.push_back(a + ".level <= " + cast(bind(integer(*f.level->le)), "bigint"));
+      parts.push_back(combine(op::and_, sub));
+    }
+    if (f.at) parts.push_back(time(a + ".timestamp", a + ".timestamp", *f.at));
+    if (f.flow_run_id) parts.push_back(ids(a + ".flow_run_id", *f.flow_run_id));
+    if (f.task_run_id) parts.push_back(ids(a + ".task_run_id", *f.task_run_id));
+    if (f.text) {
+      // Prefect adds the text search's clauses to the log filter's own list: include terms (any of), exclude
+      // terms (none of), required terms (all of), each a case-insensitive substring of "<message> <name>".
+      const std::string haystack = "lower(" + a + ".message || ' ' || " + a + ".name)";
+      auto found = [&](const std::string& term) {
+        const auto needle = "lower(" + cast(bind(text_value(term)), "text") + ")";
+        return d_ == dialect::postgresql ? "strpos(" + haystack + ", " + needle + ") > 0"
+                                         : "instr(" + haystack + ", " + needle + ") > 0";
+      };
+      std::vector<std::string> include, exclude, required;
+      for (const auto& term : f.text->include) include.push_back(found(term));
+      for (const auto& term : f.text->exclude) exclude.push_back("NOT " + found(term));
+      for (const auto& term : f.text->required) required.push_back(found(term));
+      if (!include.empty()) parts.push_back(combine(op::or_, include));
+      if (!exclude.empty()) parts.push_back(combine(op::and_, exclude));
+      if (!required.empty()) parts.push_back(combine(op::and_, required));
+    }
+    return combine(f.combine, parts);
+  }
+
+  // ---- cross-entity EXISTS ----------------------------------------------------------------------------------
+
+  /// A work queue row (`queue_id` names it) matching `queues` and whose pool matches `pools`.
+  std::string queue_exists(const std::string& queue_id, const filters::filter_set& fs) {
+    const auto q = fresh("q");
+    const auto p = fresh("p");
+    std::string sql = "EXISTS (SELECT 1 FROM work_queue " + q;
+    if (fs.work_pools) sql += " JOIN work_pool " + p + " ON " + p + ".id = " + q + ".work_pool_id";
+    sql += " WHERE " + q + ".id = " + queue_id;
+    if (fs.work_queues) sql += " AND " + work_queue(*fs.work_queues, q);
+    if (fs.work_pools) sql += " AND " + work_pool(*fs.work_pools, p);
+    return sql + ")";
+  }
+
+  /// A flow run (joined to the outer row by `join`, a condition over the returned alias) matching
+  /// `flow_runs`, with a task run matching `task_runs`.
+  std::string run_exists(const std::string& r, const std::string& join, const filters::filter_set& fs) {
+    std::string sql = "EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + join;
+    if (fs.flow_runs) sql += " AND " + flow_run(*fs.flow_runs, r);
+    if (fs.task_runs) {
+      const auto t = fresh("t");
+      sql += " AND EXISTS (SELECT 1 FROM task_run " + t + " WHERE " + t + ".flow_run_id = " + r + ".id AND " +
+             task_run(*fs.task_runs, t) + ")";
+    }
+    return sql + ")";
+  }
+
+  [[nodiscard]] dialect sql_dialect() const { return d_; }
+  std::string fresh(const char* stem) { return std::string(stem) + std::to_string(++aliases_); }
+
+private:
+  // ---- parameters -------------------------------------------------------------------------------------------
+
+  static sql_value text_value(const std::string& s) { return persistence::text(s); }
+
+  std::string bind(sql_value v) {
+    params_.push_back(std::move(v));
+    return "$" + std::to_string(params_.size());
+  }
+  /// PostgreSQL gets explicit parameter types; SQLite has no `::`.
+  [[nodiscard]] std::string cast(const std::string& placeholder, const char* type) const {
+    return d_ == dialect::postgresql ? placeholder + "::" + type : placeholder;
+  }
+
+  /// The rows of a JSON-array parameter, as a sub-query yielding one text (or uuid) per element.
+  std::string elements(const nlohmann::json& array, bool as_uuid) {
+    const auto p = bind(text_value(array.dump()));
+    if (d_ == dialect::postgresql)
+      return "SELECT jsonb_array_elements_text(" + p + "::jsonb)" + (as_uuid ? "::uuid" : "");
+    const auto e = fresh("e");
+    return "SELECT " + e + ".value FROM json_each(" + p + ") AS " + e;
+  }
+
+  std::string in_ids(const std::string& column, const std::vector<uuid>& values) {
+    if (values.empty()) return never;  // Prefect: IN () matches nothing
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& v : values) array.push_back(v.to_string());
+    return column + " IN (" + elements(array, true) + ")";
+  }
+
+  std::string in_texts(const std::string& column, const std::vector<std::string>& values) {
+    if (values.empty()) return never;
+    return column + " IN (" + elements(nlohmann::json(values), false) + ")";
+  }
+
+  std::string in_states(const std::string& column, const std::vector<state_type>& values) {
+    std::vector<std::string> names;
+    for (auto v : values) names.emplace_back(to_string(v));
+    return in_texts(column, names);
+  }
+
+  std::string pattern(const std::string& column, const std::string& like_pattern) {
+    const auto p = bind(text_value(like_pattern));
+    return column + (d_ == dialect::postgresql ? " ILIKE " + p + "::text" : " LIKE " + p) + " ESCAPE '\\'";
+  }
+  std::string contains(const std::string& column, const std::string& needle) {
+    return pattern(column, "%" + like_escaped(needle) + "%");
+  }
+
+  static std::string null_check(const std::string& column, bool is_null) {
+    return column + (is_null ? " IS NULL" : " IS NOT NULL");
+  }
+
+  // ---- criteria ---------------------------------------------------------------------------------------------
+
+  std::string ids(const std::string& column, const filters::id_criterion& c) {
+    std::vector<std::string> parts;
+    if (c.any) parts.push_back(in_ids(column, *c.any));
+    if (c.not_any && !c.not_any->empty()) parts.push_back(column + " NOT IN (" + elements(ids_json(*c.not_any), true) + ")");
+    if (c.is_null) parts.push_back(null_check(column, *c.is_null));
+    return combine(c.combine, parts);
+  }
+
+  static nlohmann::json ids_json(const std::vector<uuid>& values) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& v : values) array.push_back(v.to_string());
+    return array;
+  }
+
+  std::string text(const std::string& column, const filters::text_criterion& c) {
+    std::vector<std::string> parts;
+    if (c.any) parts.push_back(in_texts(column, *c.any));
+    if (c.not_any && !c.not_any->empty())
+      parts.push_back(column + " NOT IN (" + elements(nlohmann::json(*c.not_any), false) + ")");
+    if (c.like && !c.like->empty()) parts.push_back(contains(column, *c.like));
+    if (c.startswith) {
+      std::vector<std::string> any_prefix;
+      for (const auto& prefix : *c.startswith) any_prefix.push_back(pattern(column, like_escaped(prefix) + "%"));
+      parts.push_back(any_prefix.empty() ? never : combine(op::or_, any_prefix));
+    }
+    if (c.is_null) parts.push_back(null_check(column, *c.is_null));
+    return combine(c.combine, parts);
+  }
+
+  std::string tags(const std::string& column, const filters::tags_criterion& c) {
+    std::vector<std::string> parts;
+    if (c.all && !c.all->empty()) {
+      if (d_ == dialect::postgresql) {
+        parts.push_back(column + " @> " + bind(text_value(nlohmann::json(*c.all).dump())) + "::jsonb");
+      } else {
+        const auto want = fresh("w");
+        const auto have = fresh("h");
+        const auto p = bind(text_value(nlohmann::json(*c.all).dump()));
+        parts.push_back("NOT EXISTS (SELECT 1 FROM json_each(" + p + ") AS " + want + " WHERE " + want +
+                        ".value NOT IN (SELECT " + have + ".value FROM json_each(" + column + ") AS " + have + "))");
+      }
+    }
+    if (c.any) {
+      if (c.any->empty()) {
+        parts.push_back(never);
+      } else if (d_ == dialect::postgresql) {
+        parts.push_back(column + " ?| ARRAY(" + elements(nlohmann::json(*c.any), false) + ")");
+      } else {
+        const auto have = fresh("h");
+        parts.push_back("EXISTS (SELECT 1 FROM json_each(" + column + ") AS " + have + " WHERE " + have + ".value IN (" +
+                        elements(nlohmann::json(*c.any), false) + "))");
+      }
+    }
+    if (c.is_null) {
+      // Prefect stores "no tags" as [] (never NULL).
+      if (d_ == dialect::postgresql) parts.push_back(column + (*c.is_null ? " = " : " <> ") + "'[]'::jsonb");
+      else parts.push_back("json_array_length(" + column + ")" + (*c.is_null ? " = 0" : " <> 0"));
+    }
+    return combine(c.combine, parts);
+  }
+
+  std::string time(const std::string& compared, const std::string& null_column, const filters::time_criterion& c) {
+    std::vector<std::string> parts;
+    if (c.before) parts.push_back(compared + " <= " + cast(bind(ts(*c.before)), "timestamptz"));
+    if (c.after) parts.push_back(compared + " >= " + cast(bind(ts(*c.after)), "timestamptz"));
+    if (c.is_null) parts.push_back(null_check(null_column, *c.is_null));
+    return combine(op::and_, parts);
+  }
+
+  /// A run's current state through its denormalised state_type / state_name columns.
+  std::string state(const std::string& a, const filters::state_criterion& c) {
+    std::vector<std::string> type_parts, name_parts;
+    if (c.type_any) type_parts.push_back(in_states(a + ".state_type", *c.type_any));
+    if (c.type_not_any && !c.type_not_any->empty()) {
+      std::vector<std::string> names;
+      for (auto v : *c.type_not_any) names.emplace_back(to_string(v));
+      type_parts.push_back(a + ".state_type NOT IN (" + elements(nlohmann::json(names), false) + ")");
+    }
+    if (c.name_any) name_parts.push_back(in_texts(a + ".state_name", *c.name_any));
+    if (c.name_not_any && !c.name_not_any->empty())
+      name_parts.push_back(a + ".state_name NOT IN (" + elements(nlohmann::json(*c.name_not_any), false) + ")");
+    std::vector<std::string> parts;
+    if (!type_parts.empty()) parts.push_back(combine(op::and_, type_parts));
+    if (!name_parts.empty()) parts.push_back(combine(op::and_, name_parts));
+    return combine(c.combine, parts);
+  }
+
+  std::string created_by(const std::string& column, const filters::created_by_criterion& c) {
+    auto field = [&](const char* key) {
+      return d_ == dialect::postgresql ? "(" + column + " ->> '" + key + "')"
+                                       : "json_extract(" + column + ", '$." + key + "')";
+    };
+    std::vector<std::string> parts;
+    if (c.id_any) {
+      std::vector<std::string> as_text;
+      for (const auto& u : *c.id_any) as_text.push_back(u.to_string());
+      parts.push_back(in_texts(field("id"), as_text));
+    }
+    if (c.type_any) parts.push_back(in_texts(field("type"), *c.type_any));
+    if (c.is_null) parts.push_back(null_check(column, *c.is_null));
+    return combine(c.combine, parts);
+  }
+
+  dialect d_;
+  sql_params params_;
+  int aliases_ = 0;
+};
+
+}  // namespace
+
+sql_where flow_where(dialect d, const filters::filter_set& fs) {
+  compiler c(d);
+  std::vector<std::string> parts;
+  if (fs.flows) parts.push_back(c.flow(*fs.flows, "f"));
+  if (fs.deployments || fs.work_pools || fs.work_queues) {
+    const auto dep = c.fresh("d");
+    std::string sql = "EXISTS (SELECT 1 FROM deployment " + dep + " WHERE " + dep + ".flow_id = f.id";
+    if (fs.deployments) sql += " AND " + c.deployment(*fs.deployments, dep);
+    if (fs.work_pools || fs.work_queues) sql += " AND " + c.queue_exists(dep + ".work_queue_id", fs);
+    parts.push_back(sql + ")");
+  }
+  if (fs.flow_runs || fs.task_runs) {
+    const auto r = c.fresh("r");
+    parts.push_back(c.run_exists(r, r + ".flow_id = f.id", fs));
+  }
+  return c.finish(combine(op::and_, parts));
+}
+
+sql_where flow_run_where(dialect d, const filters::filter_set& fs) {
+  compiler c(d);
+  std::vector<std::string> parts;
+  if (fs.flow_runs) parts.push_back(c.flow_run(*fs.flow_runs, "r"));
+  if (fs.deployments) {
+    const auto dep = c.fresh("d");
+    parts.push_back("EXISTS (SELECT 1 FROM deployment " + dep + " WHERE " + dep + ".id = r.deployment_id AND " +
+                    c.deployment(*fs.deployments, dep) + ")");
+  }
+  if (fs.work_pools || fs.work_queues) parts.push_back(c.queue_exists("r.work_queue_id", fs));
+  if (fs.flows) {
+    const auto f = c.fresh("f");
+    parts.push_back("EXISTS (SELECT 1 FROM flow " + f + " WHERE " + f + ".id = r.flow_id AND " + c.flow(*fs.flows, f) +
+                    ")");
+  }
+  if (fs.task_runs) {
+    const auto t = c.fresh("t");
+    parts.push_back("EXISTS (SELECT 1 FROM task_run " + t + " WHERE " + t + ".flow_run_id = r.id AND " +
+                    c.task_run(*fs.task_runs, t) + ")");
+  }
+  return c.finish(combine(op::and_, parts));
+}
+
+sql_where task_run_where(dialect d, const filters::filter_set& fs) {
+  compiler c(d);
+  std::vector<std::string> parts;
+  if (fs.task_runs) parts.push_back(c.task_run(*fs.task_runs, "t"));
+  if (fs.flows || fs.flow_runs || fs.deployments || fs.work_pools || fs.work_queues) {
+    const auto r = c.fresh("r");
+    std::string sql = "EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + r + ".id = t.flow_run_id";
+    if (fs.flow_runs) sql += " AND " + c.flow_run(*fs.flow_runs, r);
+    if (fs.flows) {
+      const auto f = c.fresh("f");
+      sql += " AND EXISTS (SELECT 1 FROM flow " + f + " WHERE " + f + ".id = " + r + ".flow_id AND " +
+             c.flow(*fs.flows, f) + ")";
+    }
+    if (fs.deployments) {
+      const auto dep = c.fresh("d");
+      sql += " AND EXISTS (SELECT 1 FROM deployment " + dep + " WHERE " + dep + ".id = " + r + ".deployment_id AND " +
+             c.deployment(*fs.deployments, dep) + ")";
+    }
+    if (fs.work_pools || fs.work_queues) sql += " AND " + c.queue_exists(r + ".work_queue_id", fs);
+    parts.push_back(sql + ")");
+  }
+  return c.finish(combine(op::and_, parts));
+}
+
+sql_where deployment_where(dialect d, const filters::filter_set& fs) {
+  compiler c(d);
+  std::vector<std::string> parts;
+  if (fs.deployments) parts.push_back(c.deployment(*fs.deployments, "d"));
+  if (fs.flows) {
+    const auto f = c.fresh("f");
+    parts.push_back("EXISTS (SELECT 1 FROM flow " + f + " WHERE " + f + ".id = d.flow_id AND " + c.flow(*fs.flows, f) +
+                    ")");
+  }
+  if (fs.flow_runs || fs.task_runs) {
+    const auto r = c.fresh("r");
+    parts.push_back(c.run_exists(r, r + ".deployment_id = d.id", fs));
+  }
+  if (fs.work_pools || fs.work_queues) parts.push_back(c.queue_exists("d.work_queue_id", fs));
+  return c.finish(combine(op::and_, parts));
+}
+
+sql_where log_where(dialect d, const std::optional<filters::log_filter>& filter) {
+  compiler c(d);
+  return c.finish(filter ? c.log(*filter, "l") : std::string(always));
+}
+
+std::string order_by(filters::flow_sort sort) {
+  switch (sort) {
+    case filters::flow_sort::created_desc: return "f.created DESC, f.id DESC";
+    case filters::flow_sort::updated_desc: return "f.updated DESC, f.id DESC";
+    case filters::flow_sort::name_asc: return "f.name ASC";
+    case filters::flow_sort::name_desc: return "f.name DESC";
+  }
+  return "f.name ASC";
+}
+
+std::string order_by(filters::flow_run_sort sort) {
+  using s = filters::flow_run_sort;
+  switch (sort) {
+    case s::id_desc: return "r.id DESC";
+    case s::start_time_asc: return "COALESCE(r.start_time, r.expected_start_time) ASC, r.id ASC";
+    case s::start_time_desc: return "COALESCE(r.start_time, r.expected_start_time) DESC, r.id DESC";
+    case s::expected_start_time_asc: return "r.expected_start_time ASC, r.id ASC";
+    case s::expected_start_time_desc: return "r.expected_start_time DESC, r.id DESC";
+    case s::name_asc: return "r.name ASC, r.id ASC";
+    case s::name_desc: return "r.name DESC, r.id DESC";
+    case s::next_scheduled_start_time_asc: return "r.next_scheduled_start_time ASC, r.id ASC";
+    case s::end_time_desc: return "r.end_time DESC, r.id DESC";
+  }
+  return "r.id DESC";
+}
+
+std::string order_by(filters::task_run_sort sort) {
+  using s = filters::task_run_sort;
+  switch (sort) {
+    case s::id_desc: return "t.id DESC";
+    case s::expected_start_time_asc: return "t.expected_start_time ASC, t.id ASC";
+    case s::expected_start_time_desc: return "t.expected_start_time DESC, t.id DESC";
+    case s::name_asc: return "t.name ASC, t.id ASC";
+    case s::name_desc: return "t.name DESC, t.id DESC";
+    case s::next_scheduled_start_time_asc: return "t.next_scheduled_start_time ASC, t.id ASC";
+    case s::end_time_desc: return "t.end_time DESC, t.id DESC";
+  }
+  return "t.id DESC";
+}
+
+std::string order_by(filters::log_sort sort) {
+  return sort == filters::log_sort::timestamp_desc ? "l.timestamp DESC, l.id DESC" : "l.timestamp ASC, l.id ASC";
+}
+
+}  // namespace osprey::persistence

@@ -1,0 +1,60 @@
+#pragma once
+// Compiles the filter tree of domain/filters.hpp into SQL for either dialect: a WHERE fragment with its
+// parameters, and the ORDER BY of each sort. The one place the filter grammar meets SQL; every filter, count and
+// paginate route goes through it.
+//
+// Every value the user sent travels as a $N parameter, never as SQL text. Lists travel as one JSON-array
+// parameter each (PostgreSQL: jsonb_array_elements_text($N::jsonb); SQLite: json_each($N)), so a statement's text
+// depends only on the filter's shape and the drivers' prepared-statement caches stay small.
+//
+// Dialect notes: tags are JSON arrays (PostgreSQL jsonb `@>` / `?|`; SQLite json_each); like_ is a
+// case-insensitive substring match with %, _ and \ in the user's text escaped (PostgreSQL ILIKE; SQLite LIKE,
+// which folds ASCII case only, as Prefect on SQLite does); SQLite timestamps compare as text, which works
+// because they are stored in one fixed-width UTC format. NULLs sort as each dialect sorts them (PostgreSQL:
+// last ascending, first descending; SQLite the opposite), as they do under Prefect.
+//
+// Pure and thread-safe: nothing here touches a connection.
+
+#include <optional>
+#include <string>
+
+#include "domain/filters.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+/// A WHERE condition (without the keyword) and its parameters, numbered $1.. in the order of `params`.
+/// `sql` is empty when nothing is filtered. Pass both unchanged to select_*/count_* of the matching store.
+struct sql_where {
+  std::string sql;
+  sql_params params;
+};
+
+/// Flows (alias `f`, as select_flows/count_flows use) matching `filters.flows`, having a deployment matching
+/// `deployments` (and, through its work queue, `work_pools` / `work_queues`), and a flow run matching
+/// `flow_runs` with a task run matching `task_runs`.
+sql_where flow_where(dialect d, const filters::filter_set& filters);
+
+/// Flow runs (alias `r`) matching `filters.flow_runs`, whose flow matches `flows`, whose deployment matches
+/// `deployments`, whose work queue matches `work_queues` and its pool `work_pools`, and having a task run
+/// matching `task_runs`.
+sql_where flow_run_where(dialect d, const filters::filter_set& filters);
+
+/// Task runs (alias `t`) matching `filters.task_runs`, whose flow run matches `flow_runs` and, through it, whose
+/// flow, deployment, work queue and pool match the rest.
+sql_where task_run_where(dialect d, const filters::filter_set& filters);
+
+/// Deployments (alias `d`) matching `filters.deployments`, whose flow matches `flows`, having a flow run
+/// matching `flow_runs` (with a task run matching `task_runs`), whose work queue and pool match.
+sql_where deployment_where(dialect d, const filters::filter_set& filters);
+
+/// Logs (alias `l`) matching `filter` (nullopt: all).
+sql_where log_where(dialect d, const std::optional<filters::log_filter>& filter);
+
+/// ORDER BY lists (without the keyword) over the aliases above. Ties are broken by id, so pages are stable.
+std::string order_by(filters::flow_sort sort);
+std::string order_by(filters::flow_run_sort sort);
+std::string order_by(filters::task_run_sort sort);
+std::string order_by(filters::log_sort sort);
+
+}  // namespace osprey::persistence

@@ -1,0 +1,179 @@
+#include "persistence/task_run_store.hpp"
+
+namespace osprey::persistence {
+namespace {
+
+// Binds a normalised column value (see domain/task_run.hpp) with the right SQL type.
+sql_value column_value(const task_run_column& col, const nlohmann::json& v) {
+  if (v.is_null()) return null_value();
+  switch (col.kind) {
+    case task_run_column_kind::text:
+    case task_run_column_kind::datetime: return text(v.get<std::string>());
+    case task_run_column_kind::integer: return integer(v.get<std::int64_t>());
+    case task_run_column_kind::real: return sql_value(v.get<double>());
+    case task_run_column_kind::json: return text(v.dump());
+  }
+  return null_value();
+}
+
+std::string placeholder(std::size_t n) { return "$" + std::to_string(n); }
+
+constexpr const char* insert_state_sql =
+    "INSERT INTO task_run_state (id, created, updated, task_run_id, type, timestamp, name, message, state_details, data) "
+    "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+
+void insert_state(sql_connection& conn, const uuid& task_run, const run_state& s, timestamp now) {
+  conn.execute(insert_state_sql, {id(s.id), ts(now), id(task_run), text(to_string(s.type)), ts(s.at), text(s.name),
+                                  s.message ? text(*s.message) : null_value(), text(s.details.dump()),
+                                  s.data.is_null() ? null_value() : text(s.data.dump())});
+}
+
+std::optional<uuid> id_by_natural_key(sql_connection& conn, const uuid& flow_run, const nlohmann::json& columns) {
+  auto rows = conn.query("SELECT id FROM task_run WHERE flow_run_id = $1 AND task_key = $2 AND dynamic_key = $3",
+                         {id(flow_run), text(columns.value("task_key", "")), text(columns.value("dynamic_key", ""))});
+  if (rows.empty()) return std::nullopt;
+  return rows.front().id(0);
+}
+
+// INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE stored state is older. The conflict target is the id because
+// the natural key was already resolved to the canonical id.
+void upsert_row(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,
+                const nlohmann::json& columns, const run_state& state, timestamp now) {
+  std::string names = "id, created, updated, flow_run_id, state_id, state_type, state_name, state_timestamp";
+  std::string values = "$1, $2, $2, $3, $4, $5, $6, $7";
+  std::string updates =
+      "updated = excluded.updated, state_id = excluded.state_id, state_type = excluded.state_type, "
+      "state_name = excluded.state_name, state_timestamp = excluded.state_timestamp";
+  sql_params params = {id(run_id), ts(now), flow_run_id ? id(*flow_run_id) : null_value(), id(state.id),
+                       text(to_string(state.type)), text(state.name), ts(state.at)};
+  for (const auto& col : task_run_settable_columns()) {
+    auto it = columns.find(col.name);
+    if (it == columns.end()) continue;
+    params.push_back(column_value(col, *it));
+    names += std::string(", ") + col.name;
+    values += ", " + placeholder(params.size());
+    updates += std::string(", ") + col.name + " = excluded." + col.name;
+  }
+  conn.execute("INSERT INTO task_run (" + names + ") VALUES (" + values + ") ON CONFLICT (id) DO UPDATE SET " + updates +
+                   " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp",
+               params);
+}
+
+constexpr const char* select_columns_head =
+    "SELECT t.id, t.created, t.updated, t.flow_run_id, s.id, s.type, s.name, s.timestamp, s.message, "
+    "s.state_details, s.data";
+
+std::string select_columns() {
+  std::string sql = select_columns_head;
+  for (const auto& col : task_run_settable_columns()) sql += std::string(", t.") + col.name;
+  return sql + " FROM task_run t LEFT JOIN task_run_state s ON s.id = t.state_id ";
+}
+
+nlohmann::json parse_json_text(const sql_row& row, std::size_t i) {
+  auto j = nlohmann::json::parse(row.text(i), nullptr, false);
+  return j.is_discarded() ? nlohmann::json() : j;
+}
+
+task_run task_run_from_row(const sql_row& row) {
+  task_run t;
+  t.id = task_run_id{row.id(0)};
+  t.created = row.time(1);
+  t.updated = row.time(2);
+  if (!row.is_null(3)) t.flow_run_id = row.id(3);
+  if (!row.is_null(4)) {
+    run_state s;
+    s.id = state_id{row.id(4)};
+    s.type = parse_state_type(row.text(5)).value_or(state_type::pending);
+    s.name = row.text(6);
+    s.at = row.time(7);
+    if (!row.is_null(8)) s.message = row.text(8);
+    s.details = row.is_null(9) ? nlohmann::json::object() : parse_json_text(row, 9);
+    if (!row.is_null(10)) s.data = parse_json_text(row, 10);
+    t.state = std::move(s);
+  }
+  std::size_t i = 11;
+  for (const auto& col : task_run_settable_columns()) {
+    if (row.is_null(i)) {
+      t.columns[col.name] = nullptr;
+    } else {
+      switch (col.kind) {
+        case task_run_column_kind::text: t.columns[col.name] = row.text(i); break;
+        case task_run_column_kind::datetime: t.columns[col.name] = format_iso8601(row.time(i)); break;
+        case task_run_column_kind::integer: t.columns[col.name] = row.integer(i); break;
+        case task_run_column_kind::real: t.columns[col.name] = row.real(i); break;
+        case task_run_column_kind::json: t.columns[col.name] = parse_json_text(row, i); break;
+      }
+    }
+    ++i;
+  }
+  return t;
+}
+
+}  // namespace
+
+uuid record_task_run_event(sql_connection& conn, const task_run_event& event, timestamp now) {
+  uuid canonical = event.task_run_id;
+  if (event.flow_run_id)
+    if (auto existing = id_by_natural_key(conn, *event.flow_run_id, event.columns)) canonical = *existing;
+  upsert_row(conn, canonical, event.flow_run_id, event.columns, event.state, now);
+  run_state state = event.state;
+  if (!(canonical == event.task_run_id)) state.details["task_run_id"] = canonical.to_string();
+  insert_state(conn, canonical, state, now);
+  return canonical;
+}
+
+task_run_created create_task_run(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,
+                                 const nlohmann::json& columns, const run_state& initial, timestamp now) {
+  if (flow_run_id)
+    if (auto existing = id_by_natural_key(conn, *flow_run_id, columns)) {
+      auto stored = find_task_run(conn, *existing);
+      if (stored) return {std::move(*stored), false};
+    }
+  upsert_row(conn, run_id, flow_run_id, columns, initial, now);
+  insert_state(conn, run_id, initial, now);
+  auto stored = find_task_run(conn, run_id);
+  if (!stored) throw sql_error(sql_error::kind::other, "task run vanished after insert");
+  return {std::move(*stored), true};
+}
+
+std::optional<task_run> find_task_run(sql_connection& conn, const uuid& run_id) {
+  auto rows = conn.query(select_columns() + "WHERE t.id = $1", {id(run_id)});
+  if (rows.empty()) return std::nullopt;
+  return task_run_from_row(rows.front());
+}
+
+std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
+                                       const std::string& order_by, std::int64_t limit, std::int64_t offset) {
+  std::string sql = select_columns();
+  if (!where.empty()) sql += "WHERE " + where;
+  sql += " ORDER BY " + order_by + " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
+  std::vector<task_run> out;
+  for (const auto& row : conn.query(sql, params)) out.push_back(task_run_from_row(row));
+  return out;
+}
+
+std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params) {
+  std::string sql = "SELECT count(*) FROM task_run t LEFT JOIN task_run_state s ON s.id = t.state_id";
+  if (!where.empty()) sql += " WHERE " + where;
+  return conn.query(sql, params).front().integer(0);
+}
+
+std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& task_run_id) {
+  std::vector<run_state> out;
+  for (const auto& row : conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state "
+                                    "WHERE task_run_id = $1 ORDER BY timestamp",
+                                    {id(task_run_id)})) {
+    run_state s;
+    s.id = state_id{row.id(0)};
+    s.type = parse_state_type(row.text(1)).value_or(state_type::pending);
+    s.name = row.text(2);
+    s.at = row.time(3);
+    if (!row.is_null(4)) s.message = row.text(4);
+    s.details = row.is_null(5) ? nlohmann::json::object() : parse_json_text(row, 5);
+    if (!row.is_null(6)) s.data = parse_json_text(row, 6);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace osprey::persistence

@@ -1,0 +1,39 @@
+#pragma once
+// Named queries for task runs: the recorder's upserts (newest state wins, every state kept in history),
+// the REST create (natural-key upsert), and reads.
+
+#include <optional>
+
+#include "domain/task_run.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+/// Records one task-run state event. The row is created, or updated only when the event's state is newer
+/// than the stored one (out-of-order events never overwrite newer rows); columns the event lacks keep their
+/// stored values. A row that already exists under the same (flow_run_id, task_key, dynamic_key) keeps its id
+/// and the state is filed under it. The state itself is always kept in the history (idempotent by state id).
+/// Returns the id the run is stored under.
+uuid record_task_run_event(sql_connection& conn, const task_run_event& event, timestamp now);
+
+struct task_run_created {
+  task_run stored;
+  bool created = false;  ///< false: the natural key existed; the stored run is returned unchanged
+};
+
+/// POST /api/task_runs/: inserts unless (flow_run_id, task_key, dynamic_key) exists, with `initial` forced as
+/// its first state.
+task_run_created create_task_run(sql_connection& conn, const uuid& id, const std::optional<uuid>& flow_run_id,
+                                 const nlohmann::json& columns, const run_state& initial, timestamp now);
+
+std::optional<task_run> find_task_run(sql_connection& conn, const uuid& id);
+
+/// Task runs matching `where` (alias `t` for task_run, `s` for its current state).
+std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
+                                       const std::string& order_by, std::int64_t limit, std::int64_t offset);
+std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params);
+
+/// A task run's states, oldest first.
+std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& task_run);
+
+}  // namespace osprey::persistence
