@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev
   postgresql postgresql-contrib
+  python3 python3-venv   # the real Prefect client for the compatibility tests
 )
 
 missing=()

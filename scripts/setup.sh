@@ -9,6 +9,8 @@ mode=${1:-run}
 shift || true
 
 scripts/install-deps.sh
+# The compatibility tests need the pinned Prefect client; create the venv before configuring so ctest sees it.
+[ "$mode" = test ] && scripts/python-env.sh
 scripts/build.sh
 
 case "$mode" in
