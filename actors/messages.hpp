@@ -10,6 +10,7 @@
 #include "domain/orchestration.hpp"
 #include "domain/flow_run.hpp"
 #include "domain/state.hpp"
+#include "domain/task_run.hpp"
 #include "domain/status.hpp"
 
 namespace osprey::actors {
@@ -53,6 +54,11 @@ CAF_ADD_ATOM(osprey_actors, osprey::actors, committed_atom, "committed")
 /// event bus: (subscribe_atom, actor) adds a subscriber of state_change messages; (publish_atom, state_change).
 CAF_ADD_ATOM(osprey_actors, osprey::actors, subscribe_atom, "subscribe")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, publish_atom, "publish")
+/// task-run recorder: (record_atom, event json); internal: (flush_atom), (recorded_atom, status, events).
+CAF_ADD_ATOM(osprey_actors, osprey::actors, record_atom, "record")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, flush_atom, "flush")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, recorded_atom, "recorded")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, stats_atom, "stats")
 /// registry: (count_atom) -> std::size_t live flow-run actors.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, count_atom, "count")
 CAF_END_TYPE_ID_BLOCK(osprey_actors)

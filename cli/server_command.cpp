@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "actors/flow_runs.hpp"
+#include "actors/task_run_recorder.hpp"
 #include "persistence/database.hpp"
 #include "cli/commands.hpp"
 #include "domain/version.hpp"
@@ -83,13 +84,15 @@ void run_server(const config::loaded_settings& loaded) {
   caf::actor_system system{caf_config};
   auto event_bus = actors::spawn_event_bus(system);
   auto flow_runs = actors::spawn_flow_run_registry(system, actors::flow_run_options{*db, event_bus});
+  auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   auto stop_actors = [&] {
+    caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
   };
 
   http::router routes;
-  http::register_api(routes, http::api_context{*db, event_bus, flow_runs});
+  http::register_api(routes, http::api_context{*db, event_bus, flow_runs, task_run_recorder});
   http::server_options http_options;
   http_options.host = cfg.server.host;
   http_options.port = cfg.server.port;

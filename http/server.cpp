@@ -629,6 +629,7 @@ private:
   }
 
   void on_read_error(beast::error_code ec) {
+    std::fprintf(stderr, "DEBUG on_read_error %s\n", ec.message().c_str());
     if (phase_ == phase::closed) return;
     std::uint16_t code = close_code::abnormal;
     std::string reason;

@@ -1,0 +1,32 @@
+"""Fixtures: one Osprey daemon per session (SQLite in a temp OSPREY_HOME, or OSPREY_COMPAT_DATABASE_URL), the
+REST API it serves, and the real Prefect client and CLI pointed at it."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness import Api, Osprey, Prefect
+
+DEFAULT_BINARY = Path(__file__).resolve().parent.parent / "build" / "osprey"
+
+
+@pytest.fixture(scope="session")
+def osprey(tmp_path_factory):
+    binary = Path(os.environ.get("OSPREY_BINARY", DEFAULT_BINARY))
+    assert binary.is_file(), f"no osprey binary at {binary} (set OSPREY_BINARY)"
+    daemon = Osprey(binary, tmp_path_factory.mktemp("osprey-home"), os.environ.get("OSPREY_COMPAT_DATABASE_URL"))
+    daemon.start()
+    yield daemon
+    code = daemon.stop()
+    assert code == 0, f"osprey exited with {code} on SIGTERM:\n{daemon.output()}"
+
+
+@pytest.fixture(scope="session")
+def api(osprey):
+    return Api(osprey.api_url)
+
+
+@pytest.fixture(scope="session")
+def prefect(osprey, tmp_path_factory):
+    return Prefect(osprey.api_url, tmp_path_factory.mktemp("prefect-home"), tmp_path_factory.mktemp("programs"))

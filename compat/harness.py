@@ -1,0 +1,260 @@
+"""Plumbing for the compatibility suite: the Osprey daemon, Prefect programs and the prefect CLI run against
+it, the REST API as the tests read it, and polling with deadlines (never sleeping as synchronisation)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+LOOPBACK = "127.0.0.1"
+
+
+def wait_until(probe: Callable[[], Any], *, timeout: float = 30, what: str = "a condition") -> Any:
+    """Calls `probe` until it returns something truthy (returned) or `timeout` seconds pass (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    interval = 0.02
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {value!r})")
+        time.sleep(interval)
+        interval = min(interval * 2, 0.25)
+
+
+def tail(path: Path, chars: int = 4000) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return "<no output>"
+    return text[-chars:]
+
+
+class Osprey:
+    """One `osprey server start --port 0` daemon with its own OSPREY_HOME (and database when given)."""
+
+    def __init__(self, binary: Path, home: Path, database_url: str | None = None):
+        self.binary, self.home, self.database_url = binary, home, database_url
+        self.log_path = home / "osprey.log"
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api"
+
+    def start(self, timeout: float = 60) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OSPREY_"))}
+        env["OSPREY_HOME"] = str(self.home)
+        if self.database_url:
+            env["OSPREY_DATABASE_URL"] = self.database_url
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([str(self.binary), "server", "start", "--port", "0"], env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        port = wait_until(self._printed_port, timeout=timeout, what="osprey to print its port")
+        self.url = f"http://{LOOPBACK}:{port}"
+        wait_until(self._healthy, timeout=timeout, what="GET /api/health to answer true")
+
+    def _printed_port(self) -> str | None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"osprey exited with {self.proc.returncode}:\n{tail(self.log_path)}")
+        found = re.search(rf"listening on http://{re.escape(LOOPBACK)}:(\d+)", tail(self.log_path, 100_000))
+        return found.group(1) if found else None
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(self.api_url + "/health", timeout=2, trust_env=False).json() is True
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, then the exit status (killed and -9 after `timeout`)."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -9
+
+    def output(self) -> str:
+        return tail(self.log_path)
+
+
+class Api:
+    """The server's REST API as the assertions read it (plain httpx, no Prefect client involved)."""
+
+    def __init__(self, api_url: str):
+        self.http = httpx.Client(base_url=api_url, timeout=15, trust_env=False)
+        self.api_url = api_url
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = self.http.get(path, params=params)
+        assert r.status_code == 200, f"GET {path} -> {r.status_code} {r.text}"
+        return r.json()
+
+    def post(self, path: str, body: Any) -> Any:
+        r = self.http.post(path, json=body)
+        assert r.status_code in (200, 201), f"POST {path} {body} -> {r.status_code} {r.text}"
+        return r.json()
+
+    def status(self, method: str, path: str, body: Any = None) -> int:
+        return self.http.request(method, path, json=body).status_code
+
+    # Objects -------------------------------------------------------------------------------------------------
+    def flow_run(self, run_id: str) -> dict:
+        return self.get(f"/flow_runs/{run_id}")
+
+    def flow_run_state_names(self, run_id: str) -> list[str]:
+        return [s["name"] for s in self.get("/flow_run_states/", flow_run_id=run_id)]
+
+    def task_run(self, run_id: str) -> dict | None:
+        r = self.http.get(f"/task_runs/{run_id}")
+        assert r.status_code in (200, 404), f"GET /task_runs/{run_id} -> {r.status_code} {r.text}"
+        return r.json() if r.status_code == 200 else None
+
+    def task_run_state_names(self, run_id: str) -> list[str]:
+        return [s["name"] for s in self.get("/task_run_states/", task_run_id=run_id)]
+
+    def task_runs_of(self, flow_run_id: str) -> list[dict]:
+        return self.post("/task_runs/filter", {"task_runs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 200})
+
+    def child_flow_runs(self, parent_task_run_id: str) -> list[dict]:
+        return self.post("/flow_runs/filter", {"flow_runs": {"parent_task_run_id": {"any_": [parent_task_run_id]}},
+                                               "sort": "EXPECTED_START_TIME_ASC"})
+
+    def wait_for_flow_run(self, run_id: str, state_type: str, timeout: float = 30) -> dict:
+        return wait_until(lambda: (run := self.flow_run(run_id))["state_type"] == state_type and run,
+                          timeout=timeout, what=f"flow run {run_id} to reach {state_type}")
+
+    def wait_for_task_runs(self, ids: list[str], state_type: str = "COMPLETED", timeout: float = 30) -> dict[str, dict]:
+        """Waits until every task run exists in `state_type` (the recorder writes them asynchronously)."""
+        found: dict[str, dict] = {}
+
+        def all_recorded() -> bool:
+            for run_id in ids:
+                if run_id not in found and (run := self.task_run(run_id)) and run["state_type"] == state_type:
+                    found[run_id] = run
+            return len(found) == len(ids)
+
+        wait_until(all_recorded, timeout=timeout, what=f"{len(ids)} task runs in {state_type} ({len(found)} so far)")
+        return found
+
+    # Features still being built: fail at once, naming the missing piece, rather than time out. -----------------
+    def require(self, method: str, path: str, feature: str, body: Any = None) -> None:
+        if self.status(method, path, body if body is not None else {}) in (404, 405):
+            pytest.fail(f"needs {feature}: {method} /api{path} is not routed")
+
+    def require_websocket(self, path: str, feature: str) -> None:
+        from websockets.exceptions import InvalidStatus
+        from websockets.sync.client import connect
+
+        url = self.api_url.replace("http://", "ws://", 1) + path
+        try:
+            with connect(url, open_timeout=5, subprotocols=["prefect"]):
+                pass
+        except InvalidStatus as exc:
+            pytest.fail(f"needs {feature}: websocket {path} refused ({exc})")
+
+    def require_events_recorded(self) -> None:
+        self.require_websocket("/events/in", "WS /api/events/in and the task-run recorder")
+
+
+class Program:
+    """A Prefect program (compat/scenarios/<name>.py) running in its own process against Osprey. It reports
+    values through a JSON file (scenarios/_report.py); `report()` reads what it has said so far."""
+
+    def __init__(self, name: str, args: tuple, env: dict, workdir: Path):
+        self.name = name
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.report_path = workdir / f"{name}.json"
+        self.output_path = workdir / f"{name}.out"
+        env = dict(env, OSPREY_COMPAT_REPORT=str(self.report_path))
+        with open(self.output_path, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, str(SCENARIOS / f"{name}.py"), *map(str, args)],
+                                         env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT)
+
+    def report(self) -> dict:
+        try:
+            return json.loads(self.report_path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def wait_for(self, key: str, timeout: float = 60) -> Any:
+        def reported() -> Any:
+            if key in (values := self.report()):
+                return (values[key],)
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}) without reporting {key!r}:\n"
+                                     f"{tail(self.output_path)}")
+            return None
+
+        return wait_until(reported, timeout=timeout, what=f"{self.name} to report {key!r}")[0]
+
+    def finish(self, timeout: float = 120, check: bool = True) -> dict:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.name} still running after {timeout}s:\n{tail(self.output_path)}")
+        if check:
+            assert code == 0, f"{self.name} exited with {code}:\n{tail(self.output_path)}"
+        return self.report()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def output(self) -> str:
+        return tail(self.output_path)
+
+
+class Prefect:
+    """Runs the real Prefect client against one Osprey: programs from compat/scenarios and the prefect CLI."""
+
+    def __init__(self, api_url: str, home: Path, workdir: Path):
+        self.workdir = workdir
+        self.counter = 0
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OSPREY_"))}
+        self.env.update({
+            "PREFECT_API_URL": api_url,
+            "PREFECT_HOME": str(home),
+            "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",   # never let the client start a server of its own
+            "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
+            "PREFECT_CLI_COLORS": "false",
+            "PREFECT_CLI_WRAP_LINES": "false",
+            "COLUMNS": "250",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+        })
+
+    def start(self, name: str, *args: Any) -> Program:
+        self.counter += 1
+        return Program(name, args, self.env, self.workdir / f"{self.counter:03d}-{name}")
+
+    def run(self, name: str, *args: Any, timeout: float = 120) -> dict:
+        """Runs a program to completion (exit 0 asserted) and returns its report."""
+        return self.start(name, *args).finish(timeout=timeout)
+
+    def cli(self, *args: str, timeout: float = 60, expect_exit: int = 0) -> str:
+        """`prefect <args>`; asserts the exit status and returns stdout+stderr."""
+        prefect = Path(sys.executable).with_name("prefect")
+        done = subprocess.run([str(prefect), *args], env=self.env, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=timeout)
+        output = done.stdout + done.stderr
+        assert done.returncode == expect_exit, f"prefect {' '.join(args)} exited {done.returncode}:\n{output}"
+        return output
