@@ -86,6 +86,12 @@ void run_server(const config::loaded_settings& loaded) {
   auto flow_runs = actors::spawn_flow_run_registry(system, actors::flow_run_options{*db, event_bus});
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   auto stop_actors = [&] {
+    {
+      // Hand every event the recorder holds to the writer before it stops; the writer drains after this.
+      caf::scoped_actor self{system};
+      self->request(task_run_recorder, std::chrono::seconds(10), actors::flush_atom_v)
+          .receive([] {}, [](const caf::error&) {});
+    }
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
