@@ -2,6 +2,7 @@
 // events and are recorded by the task-run recorder.
 #include <nlohmann/json.hpp>
 
+#include "actors/task_run_transitions.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
@@ -80,6 +81,34 @@ void register_task_run_routes(router& routes, const api_context& ctx) {
                   respond(response::json(200, to_json(**found, ctx.time->now()).dump()));
                 });
   });
+
+  routes.add("POST", "/api/task_runs/{id}/set_state", "Propose a task-run state (Prefect's task policy)",
+             [ctx](request& req, responder respond) {
+               auto id = uuid::parse(req.path_params["id"]);
+               if (!id) return respond(validation_error("id", "Input should be a valid UUID", "uuid_parsing"));
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               body_reader in(*body);
+               nlohmann::json state_body;
+               bool has_state = false;
+               std::optional<bool> force;
+               if (!in.any("state", state_body, &has_state) || !in.optional_bool("force", force) || !in.finish())
+                 return respond(in.error());
+               if (!has_state) return respond(validation_error("state", "Field required", "missing"));
+               auto proposed = parse_state_create(state_body, "state", error);
+               if (!proposed) return respond(std::move(error));
+               actors::propose_task_transition(ctx.db, *id, transition_request{*proposed, force.value_or(false)}, *ctx.time,
+                                               [respond](const actors::transition_outcome& outcome) {
+                                                 if (!outcome.error) {
+                                                   if (outcome.error.code() == errc::not_found)
+                                                     return respond(task_run_not_found());
+                                                   return respond(error_response(outcome.error));
+                                                 }
+                                                 respond(response::json(outcome.written ? 201 : 200,
+                                                                        orchestration_result(outcome.decision, outcome.state).dump()));
+                                               });
+             });
 
   routes.add("GET", "/api/task_run_states/", "A task run's states, oldest first (?task_run_id=)",
              [ctx](request& req, responder respond) {

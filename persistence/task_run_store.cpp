@@ -158,6 +158,47 @@ std::int64_t count_task_runs(sql_connection& conn, const std::string& where, con
   return conn.query(sql, params).front().integer(0);
 }
 
+void write_task_transition(sql_connection& conn, const uuid& task_run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, int flow_run_run_count, timestamp now) {
+  if (written) {
+    insert_state(conn, task_run, *written, now);
+    conn.execute("UPDATE task_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5 WHERE id = $1",
+                 {id(task_run), id(written->id), text(to_string(written->type)), text(written->name), ts(written->at)});
+  }
+  auto opt = [](const std::optional<timestamp>& t) { return t ? ts(*t) : null_value(); };
+  conn.execute("UPDATE task_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
+               "expected_start_time = $7, next_scheduled_start_time = $8, flow_run_run_count = $9 WHERE id = $1",
+               {id(task_run), ts(now), integer(counters.run_count), opt(counters.start_time), opt(counters.end_time),
+                sql_value(std::chrono::duration<double>(counters.total_run_time).count()),
+                opt(counters.expected_start_time), opt(counters.next_scheduled_start_time), integer(flow_run_run_count)});
+}
+
+std::optional<run_state> find_cached_task_state(sql_connection& conn, const std::string& cache_key, timestamp now) {
+  auto rows = conn.query(
+      "SELECT s.id, s.type, s.name, s.timestamp, s.message, s.state_details, s.data FROM task_run_state_cache c "
+      "JOIN task_run_state s ON s.id = c.task_run_state_id "
+      "WHERE c.cache_key = $1 AND (c.cache_expiration IS NULL OR c.cache_expiration > $2) ORDER BY c.created DESC LIMIT 1",
+      {text(cache_key), ts(now)});
+  if (rows.empty()) return std::nullopt;
+  const auto& row = rows.front();
+  run_state s;
+  s.id = state_id{row.id(0)};
+  s.type = parse_state_type(row.text(1)).value_or(state_type::completed);
+  s.name = row.text(2);
+  s.at = row.time(3);
+  if (!row.is_null(4)) s.message = row.text(4);
+  s.details = row.is_null(5) ? nlohmann::json::object() : parse_json_text(row, 5);
+  if (!row.is_null(6)) s.data = parse_json_text(row, 6);
+  return s;
+}
+
+void insert_task_cache_entry(sql_connection& conn, const std::string& cache_key,
+                             const std::optional<timestamp>& expiration, const state_id& state, timestamp now) {
+  conn.execute("INSERT INTO task_run_state_cache (id, created, updated, cache_key, cache_expiration, task_run_state_id) "
+               "VALUES ($1, $2, $2, $3, $4, $5)",
+               {id(new_uuid4()), ts(now), text(cache_key), expiration ? ts(*expiration) : null_value(), id(state)});
+}
+
 std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& task_run_id) {
   std::vector<run_state> out;
   for (const auto& row : conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state "

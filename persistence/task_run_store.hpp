@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "domain/global_transforms.hpp"
 #include "domain/task_run.hpp"
 #include "persistence/sql.hpp"
 
@@ -32,6 +33,18 @@ std::optional<task_run> find_task_run(sql_connection& conn, const uuid& id);
 std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
                                        const std::string& order_by, std::int64_t limit, std::int64_t offset);
 std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params);
+
+/// Stores an orchestrated task transition: `written` (if any) joins the history and becomes current; the
+/// bookkeeping columns and flow_run_run_count are set.
+void write_task_transition(sql_connection& conn, const uuid& task_run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, int flow_run_run_count, timestamp now);
+
+/// The newest cached state for `cache_key` that has not expired at `now`, with its data.
+std::optional<run_state> find_cached_task_state(sql_connection& conn, const std::string& cache_key, timestamp now);
+
+/// Remembers `state` under `cache_key` until `expiration` (none: forever).
+void insert_task_cache_entry(sql_connection& conn, const std::string& cache_key,
+                             const std::optional<timestamp>& expiration, const state_id& state, timestamp now);
 
 /// A task run's states, oldest first.
 std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& task_run);

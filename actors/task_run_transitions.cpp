@@ -1,0 +1,72 @@
+#include "actors/task_run_transitions.hpp"
+
+#include "domain/task_policy.hpp"
+#include "persistence/flow_run_store.hpp"
+#include "persistence/task_run_store.hpp"
+
+namespace osprey::actors {
+namespace {
+
+run_bookkeeping bookkeeping_of(const task_run& t) {
+  auto time_of = [&](const char* key) -> std::optional<timestamp> {
+    const auto& v = t.columns.value(key, nlohmann::json());
+    return v.is_string() ? parse_iso8601(v.get<std::string>()) : std::nullopt;
+  };
+  run_bookkeeping b;
+  b.run_count = t.columns.value("run_count", nlohmann::json(0)).is_number() ? t.columns["run_count"].get<int>() : 0;
+  b.start_time = time_of("start_time");
+  b.end_time = time_of("end_time");
+  const auto& total = t.columns.value("total_run_time", nlohmann::json(0.0));
+  b.total_run_time = std::chrono::microseconds(static_cast<std::int64_t>((total.is_number() ? total.get<double>() : 0.0) * 1e6));
+  b.expected_start_time = time_of("expected_start_time");
+  b.next_scheduled_start_time = time_of("next_scheduled_start_time");
+  return b;
+}
+
+}  // namespace
+
+void propose_task_transition(const persistence::database& db, const uuid& task_run, const transition_request& request,
+                             const clock& time, transition_callback done) {
+  auto outcome = std::make_shared<transition_outcome>();
+  db.write(
+      [task_run, request, &time, outcome](persistence::sql_connection& c) {
+        *outcome = transition_outcome{};
+        auto stored = persistence::find_task_run(c, task_run);
+        if (!stored) {
+          outcome->error = status(errc::not_found, "Task run with id " + task_run.to_string() + " not found");
+          return;
+        }
+        task_transition_input in;
+        in.current = stored->state;
+        in.request = request;
+        in.now = time.now();
+        in.run.id = task_run_id{task_run};
+        if (stored->flow_run_id) in.run.flow_run = flow_run_id{*stored->flow_run_id};
+        in.run.counters = bookkeeping_of(*stored);
+        const auto& frrc = stored->columns.value("flow_run_run_count", nlohmann::json(0));
+        in.run.flow_run_run_count = frrc.is_number() ? frrc.get<int>() : 0;
+        in.run.policy = parse_task_run_policy(stored->columns.value("empirical_policy", nlohmann::json::object()));
+        if (stored->flow_run_id)
+          if (auto parent = persistence::find_flow_run(c, flow_run_id{*stored->flow_run_id}))
+            in.flow_run = parent_flow_run{parent->id, parent->state, static_cast<int>(parent->run_count)};
+        if (auto key = cache_lookup_key(in)) in.cached_state = persistence::find_cached_task_state(c, *key, in.now);
+        // Tag concurrency limits arrive with the concurrency work; until then no tag is limited.
+        auto result = orchestrate_task_transition(in);
+        outcome->decision = result.decision;
+        outcome->state = result.written ? result.written : stored->state;
+        outcome->written = result.written.has_value();
+        if (result.written || result.run_changed)
+          persistence::write_task_transition(c, task_run, result.written, result.run.counters,
+                                             result.run.flow_run_run_count, in.now);
+        if (result.effects.insert_cache)
+          persistence::insert_task_cache_entry(c, result.effects.insert_cache->cache_key,
+                                               result.effects.insert_cache->cache_expiration,
+                                               result.effects.insert_cache->state, in.now);
+      },
+      [outcome, done](const status& s) {
+        if (!s) outcome->error = s;
+        done(*outcome);
+      });
+}
+
+}  // namespace osprey::actors
