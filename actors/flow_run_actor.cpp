@@ -67,6 +67,27 @@ void handle_head(flow_run_actor* self) {
   flow_transition_input input;
   input.current = st.record->state;
   input.request = head.call.request;
+  if (head.call.resume) {
+    const auto& current = st.record->state;
+    if (!current || current->type != state_type::paused) {
+      outcome.decision = {decision_kind::abort, std::nullopt, "Cannot resume a flow run that is not paused.", {}};
+      return answer_head(self, outcome);
+    }
+    if (current->details.contains("run_input_keyset") && !current->details["run_input_keyset"].is_null()) {
+      // Flow run inputs (wait_for_input) are not stored yet, so the schema the keyset names cannot exist.
+      outcome.decision = {decision_kind::reject, std::nullopt, "Run input schema not found.", {}};
+      outcome.state = current;
+      return answer_head(self, outcome);
+    }
+    run_state proposal;
+    if (detail_flag(*current, "pause_reschedule")) {
+      proposal = make_server_state(state_type::scheduled, st.options.time->now(), "Resuming");
+    } else {
+      proposal.type = state_type::running;
+      proposal.name = default_state_name(state_type::running);
+    }
+    input.request = transition_request{proposal, false};
+  }
   input.run = snapshot_of(*st.record);
   input.now = st.options.time->now();
   input.client = head.call.client;

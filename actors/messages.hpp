@@ -27,6 +27,9 @@ struct transition_outcome {
 struct transition_call {
   transition_request request;
   client_info client;
+  /// POST /api/flow_runs/{id}/resume: the actor builds the proposal from the current (paused) state —
+  /// Running, or Scheduled "Resuming" when the pause asked for a reschedule; `request` is ignored.
+  bool resume = false;
 };
 
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.

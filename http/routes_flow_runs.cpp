@@ -233,6 +233,31 @@ void register_set_state(router& routes, const api_context& ctx) {
              });
 }
 
+void register_resume(router& routes, const api_context& ctx) {
+  routes.add("POST", "/api/flow_runs/{id}/resume", "Resume a paused flow run", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    if (!req.body.empty()) {
+      response error;
+      auto body = parse_object_body(req, error);
+      if (!body) return respond(std::move(error));
+      body_reader in(*body);
+      nlohmann::json run_input;
+      if (!in.any("run_input", run_input) || !in.finish()) return respond(in.error());
+    }
+    actors::transition_call call{{}, client_of(req), true};
+    actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, std::move(call),
+                               [respond, rid = *id](const actors::transition_outcome& outcome) {
+                                 if (!outcome.error) {
+                                   if (outcome.error.code() == errc::not_found) return respond(run_not_found(rid));
+                                   return respond(error_response(outcome.error));
+                                 }
+                                 respond(response::json(outcome.written ? 201 : 200,
+                                                        orchestration_result(outcome.decision, outcome.state).dump()));
+                               });
+  });
+}
+
 void register_states(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/flow_run_states/", "A flow run's states, oldest first (?flow_run_id=)",
              [ctx](request& req, responder respond) {
@@ -257,6 +282,7 @@ void register_flow_run_routes(router& routes, const api_context& ctx) {
   register_create(routes, ctx);
   register_read_update_delete(routes, ctx);
   register_set_state(routes, ctx);
+  register_resume(routes, ctx);
   register_states(routes, ctx);
 }
 

@@ -574,7 +574,10 @@ private:
     timeouts.idle_timeout = 2 * ping;  // Beast pings after half of it and gives up after all of it
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
-    ws_.read_message_max(ctx_.options.websocket_max_message_bytes);
+    // The message size limit is enforced in on_read, not by Beast: when Beast fails a connection itself it
+    // closes the socket with unread data still queued (Boost 1.81 teardown), so the client sees a reset instead
+    // of our close frame. Our close goes through async_close, which reads and discards the rest first.
+    ws_.read_message_max(0);
     ws_.set_option(websocket::stream_base::decorator([sub = accepted_->subprotocol](websocket::response_type& res) {
       res.set(bhttp::field::server, "osprey");
       if (!sub.empty()) res.set(bhttp::field::sec_websocket_protocol, sub);
@@ -603,33 +606,45 @@ private:
 
   std::shared_ptr<websocket_connection> make_handle();
 
+  /// Reads the next piece of a message (never more than the size limit plus one byte in memory).
   void read() {
-    ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    const std::size_t limit = ctx_.options.websocket_max_message_bytes;
+    const std::size_t room = limit + 1 - std::min(limit, read_buffer_.size());
+    ws_.async_read_some(read_buffer_, std::min(room, read_chunk * 4),
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec);
-    if (phase_ == phase::open) {  // after a close request, incoming messages are read and dropped
-      if (!ws_.got_text()) {
-        request_close(close_code::unsupported_data, "Binary messages are not supported");
-      } else if (callbacks_.on_message) {
-        std::string message = beast::buffers_to_string(read_buffer_.data());
-        read_buffer_.consume(read_buffer_.size());
-        try {
-          callbacks_.on_message(std::move(message));
-        } catch (const std::exception& e) {
-          log_error("websocket on_message threw", e.what());
-          request_close(close_code::internal_error, "Internal Server Error");
-        }
+    if (phase_ != phase::open) {  // closing: what still arrives is dropped
+      read_buffer_.consume(read_buffer_.size());
+      return read();
+    }
+    if (read_buffer_.size() > ctx_.options.websocket_max_message_bytes) {
+      read_buffer_.consume(read_buffer_.size());
+      // No further read: the close handshake discards the rest of the message.
+      return request_close(close_code::too_big, "Message too big: the limit is " +
+                                                    std::to_string(ctx_.options.websocket_max_message_bytes) + " bytes");
+    }
+    if (!ws_.is_message_done()) return read();
+    if (!ws_.got_text()) {
+      read_buffer_.consume(read_buffer_.size());
+      return request_close(close_code::unsupported_data, "Binary messages are not supported");
+    }
+    std::string message = beast::buffers_to_string(read_buffer_.data());
+    read_buffer_.consume(read_buffer_.size());
+    if (callbacks_.on_message) {
+      try {
+        callbacks_.on_message(std::move(message));
+      } catch (const std::exception& e) {
+        log_error("websocket on_message threw", e.what());
+        request_close(close_code::internal_error, "Internal Server Error");
       }
     }
-    if (phase_ == phase::closed) return;
-    read_buffer_.consume(read_buffer_.size());
-    read();
+    if (phase_ != phase::closed) read();
   }
 
   void on_read_error(beast::error_code ec) {
-    std::fprintf(stderr, "DEBUG on_read_error %s\n", ec.message().c_str());
     if (phase_ == phase::closed) return;
     std::uint16_t code = close_code::abnormal;
     std::string reason;
@@ -727,11 +742,9 @@ private:
     we_closed_ = true;
     const websocket::close_reason reason(static_cast<websocket::close_code>(our_close_.first), our_close_.second);
     ws_.async_close(reason, [self = shared_from_this()](beast::error_code ec) {
-      // Success: the peer answered and the socket is shut down; the pending read finishes with an error too.
-      if (ec && self->phase_ != phase::closed) {
-        self->teardown();
-        self->finish(self->our_close_.first, self->our_close_.second);
-      }
+      // Success: the peer answered and the socket is shut down (a pending read ends with an error too).
+      if (ec) self->teardown();
+      self->finish(self->our_close_.first, self->our_close_.second);
     });
   }
 

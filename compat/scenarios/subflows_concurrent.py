@@ -24,6 +24,10 @@ async def parent():
     return await asyncio.gather(*[child(i) for i in range(10)])
 
 
+async def main():
+    state = await parent(return_state=True)
+    report(flow_run_id=state.state_details.flow_run_id, children=await state.result())
+
+
 if __name__ == "__main__":
-    state = asyncio.run(parent(return_state=True))
-    report(flow_run_id=state.state_details.flow_run_id, children=asyncio.run(state.result()))
+    asyncio.run(main())
