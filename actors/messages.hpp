@@ -4,9 +4,13 @@
 
 #include <caf/all.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "domain/client_version.hpp"
+#include "domain/event.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/flow_run.hpp"
 #include "domain/state.hpp"
@@ -35,6 +39,19 @@ struct transition_call {
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.
 using transition_callback = std::function<void(const transition_outcome&)>;
 
+// ---- events (actors/event_bus.hpp) ----
+
+/// Events published together (one client message, one POST, one state change).
+using event_batch = std::vector<event>;
+/// An event as delivered to subscribers: shared and immutable, one copy however many subscribers see it.
+using shared_event = std::shared_ptr<const event>;
+/// A subscriber outside the actor system (e.g. a websocket stream): called on the bus's thread for every new
+/// event, in the order the bus publishes them. Must not block and should not throw (exceptions are logged).
+using event_sink = std::function<void(const shared_event&)>;
+/// Completion of a publication: ok once the events are stored (repeated ids included), or why storing failed.
+/// Runs on a database or actor thread.
+using publish_callback = std::function<void(const status&)>;
+
 }  // namespace osprey::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::run_state)
@@ -47,6 +64,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::run_state>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::flow_run>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::event_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::event_sink)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::publish_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::flow_run_event_info)
 
 CAF_BEGIN_TYPE_ID_BLOCK(osprey_actors, caf::first_custom_type_id)
 /// (transition_atom, flow_run_id, transition_call[, transition_callback]) -> transition_outcome
@@ -54,9 +75,15 @@ CAF_ADD_ATOM(osprey_actors, osprey::actors, transition_atom, "transit")
 /// flow-run actor internal: the run's stored state arrived / its write committed.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, loaded_atom, "loaded")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, committed_atom, "committed")
-/// event bus: (subscribe_atom, actor) adds a subscriber of state_change messages; (publish_atom, state_change).
+/// event bus (actors/event_bus.hpp): (subscribe_atom, actor) adds a subscriber of state_change messages;
+/// (publish_atom, state_change[, flow_run_event_info]) forwards it and emits its prefect.flow-run.* event;
+/// (publish_atom, event_batch[, publish_callback]) stores and delivers client events;
+/// (subscribe_atom, std::uint64_t token, event_sink) / (unsubscribe_atom, token) for event subscribers;
+/// internal: (stored_atom, event_batch) — newly stored events, ready for delivery.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, subscribe_atom, "subscribe")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, publish_atom, "publish")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, unsubscribe_atom, "unsub")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, stored_atom, "stored")
 /// task-run recorder: (record_atom, event json); internal: (flush_atom), (recorded_atom, status, events).
 CAF_ADD_ATOM(osprey_actors, osprey::actors, record_atom, "record")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, flush_atom, "flush")

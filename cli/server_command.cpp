@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
 #include "actors/task_run_recorder.hpp"
 #include "persistence/database.hpp"
@@ -82,7 +83,7 @@ void run_server(const config::loaded_settings& loaded) {
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system system{caf_config};
-  auto event_bus = actors::spawn_event_bus(system);
+  auto event_bus = actors::spawn_event_bus(system, actors::event_bus_options{*db});
   auto flow_runs = actors::spawn_flow_run_registry(system, actors::flow_run_options{*db, event_bus});
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   auto stop_actors = [&] {

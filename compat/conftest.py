@@ -17,6 +17,7 @@ def osprey(tmp_path_factory):
     assert binary.is_file(), f"no osprey binary at {binary} (set OSPREY_BINARY)"
     daemon = Osprey(binary, tmp_path_factory.mktemp("osprey-home"), os.environ.get("OSPREY_COMPAT_DATABASE_URL"))
     daemon.start()
+    print(f"\nosprey {binary} on {daemon.url}, database {daemon.database}")
     yield daemon
     code = daemon.stop()
     assert code == 0, f"osprey exited with {code} on SIGTERM:\n{daemon.output()}"
@@ -30,3 +31,10 @@ def api(osprey):
 @pytest.fixture(scope="session")
 def prefect(osprey, tmp_path_factory):
     return Prefect(osprey.api_url, tmp_path_factory.mktemp("prefect-home"), tmp_path_factory.mktemp("programs"))
+
+
+@pytest.fixture(autouse=True)
+def no_program_outlives_its_test(request):
+    yield
+    if "prefect" in request.fixturenames:
+        request.getfixturevalue("prefect").kill_leftovers()

@@ -66,6 +66,10 @@ class Osprey:
         port = wait_until(self._printed_port, timeout=timeout, what="osprey to print its port")
         self.url = f"http://{LOOPBACK}:{port}"
         wait_until(self._healthy, timeout=timeout, what="GET /api/health to answer true")
+        banner = re.search(r"^\s*database\s+(\S+)", tail(self.log_path, 100_000), re.MULTILINE)
+        scheme = "postgres" if self.database_url else "sqlite"
+        assert banner and banner.group(1).startswith(scheme), f"osprey is not on {scheme}:\n{self.output()}"
+        self.database = banner.group(1)
 
     def _printed_port(self) -> str | None:
         if self.proc.poll() is not None:
@@ -229,6 +233,7 @@ class Prefect:
     def __init__(self, api_url: str, home: Path, workdir: Path):
         self.workdir = workdir
         self.counter = 0
+        self.programs: list[Program] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OSPREY_"))}
         self.env.update({
             "PREFECT_API_URL": api_url,
@@ -244,7 +249,15 @@ class Prefect:
 
     def start(self, name: str, *args: Any) -> Program:
         self.counter += 1
-        return Program(name, args, self.env, self.workdir / f"{self.counter:03d}-{name}")
+        program = Program(name, args, self.env, self.workdir / f"{self.counter:03d}-{name}")
+        self.programs.append(program)
+        return program
+
+    def kill_leftovers(self) -> None:
+        """Kills programs a failed test left running."""
+        for program in self.programs:
+            program.kill()
+        self.programs.clear()
 
     def run(self, name: str, *args: Any, timeout: float = 120) -> dict:
         """Runs a program to completion (exit 0 asserted) and returns its report."""

@@ -57,8 +57,23 @@ status read_labels(const json& v, const std::string& where, bool related, resour
   return status::ok();
 }
 
+/// PostgreSQL cannot store U+0000 in text or jsonb, so no stored string may hold it.
+bool holds_nul(const json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items())
+      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
+  }
+  if (value.is_array()) {
+    for (const auto& item : value)
+      if (holds_nul(item)) return true;
+  }
+  return false;
+}
+
 result<event> read_event(const json& j, bool with_received) {
   if (!j.is_object()) return status(errc::invalid_argument, "event: Input should be a JSON object");
+  if (holds_nul(j)) return status(errc::invalid_argument, "event: Strings must not contain the NUL character (\\u0000)");
   event e;
   const auto field = [&j](const char* name) -> const json* {
     const auto it = j.find(name);
@@ -259,6 +274,7 @@ bool labels_match(const label_patterns& labels, const resource_labels& r, bool r
       if (!patterns.empty() && !contains(patterns, role_of(r))) return false;
       continue;
     }
+    if (label == resource_id_label && patterns.empty()) continue;  // Prefect's SQL: no ids, no constraint
     if (!label_matches(patterns, label_of(r, label))) return false;
   }
   return true;

@@ -71,7 +71,8 @@ nlohmann::json to_json(const event& e);
 
 /// Label name → glob patterns, any of which may match. Patterns use `*` and `?` (everything else is literal,
 /// as in the SQL translation); a leading `!` negates one pattern. A missing label never matches, not even a
-/// negated pattern; a label with no patterns matches nothing.
+/// negated pattern; a label with no patterns matches nothing, except prefect.resource.id (and, in related and
+/// any_resource filters, prefect.resource.role), where no patterns means no constraint, as in Prefect's SQL.
 using label_patterns = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
 struct event_resource_criteria {

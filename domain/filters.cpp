@@ -555,7 +555,11 @@ std::optional<query<Sort>> parse_query(const json& body, body_kind kind, accepte
   if (accepted.work_pools) fields.push_back(sub("work_pools", fs.work_pools, error, work_pool_fields));
   if (accepted.work_pool_queues) fields.push_back(sub("work_pool_queues", fs.work_queues, error, work_queue_fields));
   if (accepted.ignore_work_queues) fields.push_back({"work_queues", [](const json&, const path&) { return true; }});
-  if (kind != body_kind::count) {
+  if (kind == body_kind::count) {
+    // Count takes filters only; paging keys sent along (as to the filter route) are ignored, as Prefect does.
+    for (const char* key : {"sort", "limit", "offset", "page"})
+      fields.push_back({key, [](const json&, const path&) { return true; }});
+  } else {
     fields.push_back({"sort", [&](const json& v, const path& where) {
                         return v.is_null() || read_enum(v, where, sort_names, q.sort, error);
                       }});

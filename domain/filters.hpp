@@ -266,7 +266,8 @@ struct filter_error {
 ///   flow_runs routes: flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues
 ///   task_runs routes: flows, flow_runs, task_runs, deployments
 ///   logs/filter:      logs, sort, limit, offset
-/// plus sort/limit/offset (filter) or sort/limit/page (paginate); count takes filters only.
+/// plus sort/limit/offset (filter) or sort/limit/page (paginate); count takes filters only (sort, limit, offset
+/// and page are accepted there and ignored, as Prefect ignores them).
 std::optional<flow_query> parse_flow_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 std::optional<flow_run_query> parse_flow_run_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 std::optional<task_run_query> parse_task_run_query(const nlohmann::json& body, body_kind kind, filter_error& error);

@@ -1,4 +1,4 @@
-// The filter, count and paginate routes of flows and flow runs, and POST /api/logs/filter. Each parses its body
+// The filter, count and paginate routes of flows, flow runs and task runs, and POST /api/logs/filter. Each parses its body
 // with domain/filters.hpp (422 on anything Prefect would refuse), compiles it with persistence/filter_sql.hpp
 // inside a read job on the connection's own dialect, and renders the rows.
 #include <memory>
@@ -14,6 +14,7 @@
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 #include "persistence/log_store.hpp"
+#include "persistence/task_run_store.hpp"
 
 namespace osprey::http {
 namespace {
@@ -32,7 +33,12 @@ std::optional<json> filter_body(const request& req, response& error) {
 response refusal(const filters::filter_error& e) {
   if (e.plain_detail) return response::detail(422, e.message);
   json loc = json::array({"body"});
-  for (const auto& part : e.location) loc.push_back(part);
+  for (const auto& part : e.location) {
+    // List positions are numbers in pydantic's locations.
+    const bool index =
+        !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
+    loc.push_back(index ? json(std::stoll(part)) : json(part));
+  }
   return response::json(422, json{{"detail", e.describe()},
                                   {"exception_message", "Invalid request received."},
                                   {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}
@@ -81,68 +87,46 @@ struct found_rows {
   std::int64_t count = 0;
 };
 
-void register_flow_filters(router& routes, const api_context& ctx) {
-  using kind = filters::body_kind;
-  for (auto k : {kind::filter, kind::count, kind::paginate}) {
-    const char* path = k == kind::filter ? "/api/flows/filter" : k == kind::count ? "/api/flows/count" : "/api/flows/paginate";
-    const char* summary = k == kind::filter  ? "Flows matching a filter (sort, limit, offset)"
-                          : k == kind::count ? "How many flows match a filter"
-                                             : "A page of flows matching a filter ({results, count, limit, pages, page})";
-    routes.add("POST", path, summary, [ctx, k](request& req, responder respond) {
-      auto q = parsed_query(req, respond, [k](const json& b, filters::filter_error& e) {
-        return filters::parse_flow_query(b, k, e);
-      });
-      if (!q) return;
-      auto out = std::make_shared<found_rows<flow>>();
-      ctx.db.read(
-          [q = std::move(*q), k, out](persistence::sql_connection& c) {
-            const auto where = persistence::flow_where(c.dialect(), q.filters);
-            if (k != kind::count)
-              out->rows = persistence::select_flows(c, where.sql, where.params, persistence::order_by(q.sort),
-                                                    q.window.limit, q.window.offset);
-            if (k != kind::filter) out->count = persistence::count_flows(c, where.sql, where.params);
-          },
-          [out, k, window = q->window, respond](const status& s) {
-            if (!s) return respond(error_response(s));
-            if (k == kind::count) return respond(response::json(200, json(out->count).dump()));
-            json results = json::array();
-            for (const auto& f : out->rows) results.push_back(to_json(f));
-            if (k == kind::filter) return respond(response::json(200, results.dump()));
-            respond(response::json(200, page_json(std::move(results), out->count, window).dump()));
-          });
-    });
-  }
-}
+/// How one kind of object is queried: parse the body, compile the filters, select and count rows, render one.
+template <class Row, class Query>
+struct queryable {
+  const char* base;  ///< "/api/flow_runs"
+  const char* noun;  ///< "flow runs"
+  std::optional<Query> (*parse)(const json&, filters::body_kind, filters::filter_error&);
+  persistence::sql_where (*where)(persistence::dialect, const filters::filter_set&);
+  std::vector<Row> (*select)(persistence::sql_connection&, const std::string&, const persistence::sql_params&,
+                             const std::string&, std::int64_t, std::int64_t);
+  std::int64_t (*count)(persistence::sql_connection&, const std::string&, const persistence::sql_params&);
+  json (*render)(const Row&, timestamp now);
+};
 
-void register_flow_run_filters(router& routes, const api_context& ctx) {
+/// POST <base>/filter, <base>/count and <base>/paginate for one kind of object.
+template <class Row, class Query>
+void register_query_routes(router& routes, const api_context& ctx, const queryable<Row, Query>& q) {
   using kind = filters::body_kind;
   for (auto k : {kind::filter, kind::count, kind::paginate}) {
-    const char* path = k == kind::filter  ? "/api/flow_runs/filter"
-                       : k == kind::count ? "/api/flow_runs/count"
-                                          : "/api/flow_runs/paginate";
-    const char* summary = k == kind::filter  ? "Flow runs matching a filter (sort, limit, offset)"
-                          : k == kind::count ? "How many flow runs match a filter"
-                                             : "A page of flow runs matching a filter ({results, count, limit, pages, page})";
-    routes.add("POST", path, summary, [ctx, k](request& req, responder respond) {
-      auto q = parsed_query(req, respond, [k](const json& b, filters::filter_error& e) {
-        return filters::parse_flow_run_query(b, k, e);
-      });
-      if (!q) return;
-      auto out = std::make_shared<found_rows<flow_run>>();
+    const std::string path = std::string(q.base) + (k == kind::filter ? "/filter" : k == kind::count ? "/count" : "/paginate");
+    const std::string summary = k == kind::filter  ? std::string("Read ") + q.noun + " matching a filter (sort, limit, offset)"
+                                : k == kind::count ? std::string("Count ") + q.noun + " matching a filter"
+                                                   : std::string("A page of ") + q.noun + " ({results, count, limit, pages, page})";
+    routes.add("POST", path, summary, [ctx, k, q](request& req, responder respond) {
+      auto query = parsed_query(req, respond, [k, q](const json& b, filters::filter_error& e) { return q.parse(b, k, e); });
+      if (!query) return;
+      auto out = std::make_shared<found_rows<Row>>();
       ctx.db.read(
-          [q = std::move(*q), k, out](persistence::sql_connection& c) {
-            const auto where = persistence::flow_run_where(c.dialect(), q.filters);
+          [query = std::move(*query), k, q, out](persistence::sql_connection& c) {
+            const auto where = q.where(c.dialect(), query.filters);
             if (k != kind::count)
-              out->rows = persistence::select_flow_runs(c, where.sql, where.params, persistence::order_by(q.sort),
-                                                        q.window.limit, q.window.offset);
-            if (k != kind::filter) out->count = persistence::count_flow_runs(c, where.sql, where.params);
+              out->rows = q.select(c, where.sql, where.params, persistence::order_by(query.sort), query.window.limit,
+                                   query.window.offset);
+            if (k != kind::filter) out->count = q.count(c, where.sql, where.params);
           },
-          [ctx, out, k, window = q->window, respond](const status& s) {
+          [ctx, out, k, q, window = query->window, respond](const status& s) {
             if (!s) return respond(error_response(s));
             if (k == kind::count) return respond(response::json(200, json(out->count).dump()));
             const auto now = ctx.time->now();
             json results = json::array();
-            for (const auto& r : out->rows) results.push_back(to_json(r, now));
+            for (const auto& row : out->rows) results.push_back(q.render(row, now));
             if (k == kind::filter) return respond(response::json(200, results.dump()));
             respond(response::json(200, page_json(std::move(results), out->count, window).dump()));
           });
@@ -176,8 +160,23 @@ void register_log_filter(router& routes, const api_context& ctx) {
 }  // namespace
 
 void register_filter_routes(router& routes, const api_context& ctx) {
-  register_flow_filters(routes, ctx);
-  register_flow_run_filters(routes, ctx);
+  register_query_routes(routes, ctx,
+                        queryable<flow, filters::flow_query>{"/api/flows", "flows", filters::parse_flow_query,
+                                                             persistence::flow_where, persistence::select_flows,
+                                                             persistence::count_flows,
+                                                             [](const flow& f, timestamp) { return to_json(f); }});
+  register_query_routes(
+      routes, ctx,
+      queryable<flow_run, filters::flow_run_query>{"/api/flow_runs", "flow runs", filters::parse_flow_run_query,
+                                                   persistence::flow_run_where, persistence::select_flow_runs,
+                                                   persistence::count_flow_runs,
+                                                   [](const flow_run& r, timestamp now) { return to_json(r, now); }});
+  register_query_routes(
+      routes, ctx,
+      queryable<task_run, filters::task_run_query>{"/api/task_runs", "task runs", filters::parse_task_run_query,
+                                                   persistence::task_run_where, persistence::select_task_runs,
+                                                   persistence::count_task_runs,
+                                                   [](const task_run& t, timestamp now) { return to_json(t, now); }});
   register_log_filter(routes, ctx);
 }
 

@@ -592,9 +592,9 @@ private:
       return finish(close_code::abnormal, {});
     }
     phase_ = phase::open;
-    auto handle = make_handle();
+    handle_ = make_handle();
     try {
-      callbacks_ = accepted_->start(handle);
+      callbacks_ = accepted_->start(handle_);
     } catch (const std::exception& e) {
       log_error("websocket factory threw", e.what());
       request_close(close_code::internal_error, "Internal Server Error");
@@ -633,7 +633,7 @@ private:
     }
     std::string message = beast::buffers_to_string(read_buffer_.data());
     read_buffer_.consume(read_buffer_.size());
-    if (callbacks_.on_message) {
+    if (callbacks_.on_message && !close_requested()) {  // after close(), messages are read and dropped
       try {
         callbacks_.on_message(std::move(message));
       } catch (const std::exception& e) {
@@ -716,6 +716,11 @@ private:
     }
   }
 
+  bool close_requested() {
+    std::lock_guard lock(mutex_);
+    return close_request_.has_value();
+  }
+
   std::uint16_t close_request_code() {
     std::lock_guard lock(mutex_);
     return close_request_ ? close_request_->first : close_code::abnormal;
@@ -762,6 +767,7 @@ private:
     close_timer_.cancel();
     auto callbacks = std::move(callbacks_);
     callbacks_ = {};
+    handle_.reset();
     std::vector<std::function<void()>> dropped;
     {
       std::lock_guard lock(mutex_);
@@ -796,6 +802,7 @@ private:
   std::shared_ptr<websocket_upgrade> accepted_;           ///< until the handshake is done
   bhttp::request<bhttp::string_body> upgrade_request_;    ///< until the handshake is done
   websocket_callbacks callbacks_;
+  std::shared_ptr<websocket_connection> handle_;  ///< kept while open, so routes may hold it weakly
   beast::flat_buffer read_buffer_;
   net::steady_timer close_timer_;
   std::string current_;  ///< the message being written

@@ -44,8 +44,9 @@ inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
 }  // namespace close_code
 
-/// A route's handle on one websocket connection. Thread-safe; every method returns at once. The handle may
-/// outlive the connection and the server: it then does nothing (send_text returns false).
+/// A route's handle on one websocket connection. Thread-safe; every method returns at once. The server holds
+/// the handle until the connection ends, so callbacks may capture it weakly. It may outlive the connection and
+/// the server: it then does nothing (send_text returns false).
 class websocket_connection {
 public:
   virtual ~websocket_connection() = default;
@@ -55,12 +56,13 @@ public:
   virtual bool send_text(std::string message) = 0;
 
   /// Closes with `code` and `reason` (at most 123 bytes; longer reasons are cut) after the messages already
-  /// queued were sent. Later calls, and sends after it, are ignored.
+  /// queued were sent. Later calls, and sends after it, are ignored; messages that arrive after it are dropped
+  /// (on_message is not called for them).
   virtual void close(std::uint16_t code, std::string reason) = 0;
 
-  /// Calls `callback` once, on an io thread, when every message queued so far has been written (at once, from
-  /// the io thread, if the queue is empty) — or when the connection has ended. For producers that must not
-  /// outrun the client (e.g. a backfill sent in pages).
+  /// Calls `callback` once, on an io thread, when the outgoing queue is next empty (so after every message
+  /// queued so far was written). For producers that must not outrun the client (e.g. a backfill sent in
+  /// pages). If the connection closes first (or a close was requested), the callback is dropped uncalled.
   virtual void when_drained(std::function<void()> callback) = 0;
 
   /// The selected subprotocol, "" when none.

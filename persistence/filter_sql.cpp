@@ -234,7 +234,6 @@ public:
     return sql + ")";
   }
 
-  [[nodiscard]] dialect sql_dialect() const { return d_; }
   std::string fresh(const char* stem) { return std::string(stem) + std::to_string(++aliases_); }
 
 private:

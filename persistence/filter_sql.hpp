@@ -51,7 +51,8 @@ sql_where deployment_where(dialect d, const filters::filter_set& filters);
 /// Logs (alias `l`) matching `filter` (nullopt: all).
 sql_where log_where(dialect d, const std::optional<filters::log_filter>& filter);
 
-/// ORDER BY lists (without the keyword) over the aliases above. Ties are broken by id, so pages are stable.
+/// ORDER BY lists (without the keyword) over the aliases above, as Prefect's sort enums define them; where the
+/// sort key is not unique, ties are broken by id so that pages are stable.
 std::string order_by(filters::flow_sort sort);
 std::string order_by(filters::flow_run_sort sort);
 std::string order_by(filters::task_run_sort sort);

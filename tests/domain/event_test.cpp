@@ -98,6 +98,9 @@ TEST(EventParse, RefusesBadEventsWithTheFieldInTheMessage) {
   j["payload"] = json::array();
   EXPECT_EQ(error_of(j), "payload: Input should be a valid dictionary");
   j = sample_event();
+  j["payload"] = {{"text", std::string("a\0b", 3)}};
+  EXPECT_EQ(error_of(j), "event: Strings must not contain the NUL character (\\u0000)");
+  j = sample_event();
   j["follows"] = 7;
   EXPECT_EQ(error_of(j), "follows: Input should be a valid UUID string");
 }

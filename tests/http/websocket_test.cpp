@@ -24,6 +24,7 @@ struct observed {
   std::mutex mutex;
   std::vector<std::pair<std::uint16_t, std::string>> closes;  ///< on_close calls
   std::shared_ptr<websocket_connection> last;                 ///< the latest connection's handle
+  std::vector<std::string> messages;                          ///< what /ws/echo's on_message got
 
   std::size_t close_count() {
     std::lock_guard lock(mutex);
@@ -47,7 +48,11 @@ protected:
       }
       websocket_callbacks cb;
       std::weak_ptr<websocket_connection> weak = conn;
-      cb.on_message = [weak](std::string message) {
+      cb.on_message = [this, weak](std::string message) {
+        {
+          std::lock_guard lock(seen_.mutex);
+          seen_.messages.push_back(message);
+        }
         auto c = weak.lock();
         if (!c) return;
         if (message.starts_with("close ")) {
@@ -81,6 +86,14 @@ protected:
                             return websocket_callbacks{};
                           },
                           {"prefect", "other"});
+    // /ws/weak: holds its handle only weakly (regression: the server must keep it alive while open).
+    routes_.add_websocket("/ws/weak", "weak echo", [](const request&, const std::shared_ptr<websocket_connection>& conn) {
+      websocket_callbacks cb;
+      cb.on_message = [weak = std::weak_ptr<websocket_connection>(conn)](std::string message) {
+        if (auto c = weak.lock()) c->send_text("weak: " + message);
+      };
+      return cb;
+    });
     routes_.add("GET", "/plain", "plain", [](request&, responder respond) { respond(response::json(200, "{}")); });
   }
 
@@ -142,6 +155,14 @@ TEST_F(WebSocketTest, EchoesMessagesInOrder) {
   EXPECT_EQ(ws.read(), big);
 }
 
+TEST_F(WebSocketTest, HandleStaysAliveWhileOpenSoRoutesMayHoldItWeakly) {
+  start();
+  ws_client ws;
+  ASSERT_TRUE(ws.connect(port_, "/ws/weak"));
+  ASSERT_TRUE(ws.send("hello"));
+  EXPECT_EQ(ws.read(), "weak: hello");
+}
+
 TEST_F(WebSocketTest, RouteClosesWithItsCodeAndReason) {
   start();
   ws_client ws;
@@ -156,6 +177,18 @@ TEST_F(WebSocketTest, RouteClosesWithItsCodeAndReason) {
   ASSERT_TRUE(wait_until([&] { return seen_.close_count() == 1; }, 5s));
   EXPECT_EQ(seen_.first_close(), (std::pair<std::uint16_t, std::string>{1008, "Expected 'auth' message"}));
   EXPECT_FALSE(seen_.last->send_text("too late"));
+}
+
+TEST_F(WebSocketTest, MessagesAfterTheRouteClosedAreDropped) {
+  start();
+  ws_client ws;
+  ASSERT_TRUE(ws.connect(port_, "/ws/echo"));
+  ASSERT_TRUE(ws.send("close 4001 enough"));
+  ASSERT_TRUE(ws.send("after the close"));
+  EXPECT_EQ(ws.wait_closed().code, 4001);
+  ASSERT_TRUE(wait_until([&] { return seen_.close_count() == 1; }, 5s));
+  std::lock_guard lock(seen_.mutex);
+  EXPECT_EQ(seen_.messages, std::vector<std::string>{"close 4001 enough"});
 }
 
 TEST_F(WebSocketTest, ClientCloseReachesTheRoute) {

@@ -1,0 +1,43 @@
+#pragma once
+// The event bus: one actor through which every event passes. Client events (WS /api/events/in, POST
+// /api/events) and the server's own prefect.flow-run.<State> events (from every state_change a flow-run actor
+// publishes) are stored in `events`/`event_resources` first, then delivered to the subscribers — so a
+// subscriber that subscribes and then reads the store (the /api/events/out backfill) misses nothing: an event
+// committed before the subscription is in the store, one committed after it is delivered.
+//
+// Duplicates by id are dropped: the store keeps the first copy (ON CONFLICT DO NOTHING) and only new events
+// are delivered; without a store (tests), a memory of the last `recent_ids` ids does the same. If storing
+// fails the events are still delivered (the live stream does not depend on the database) and logged.
+//
+// The state_change path of actors/flow_runs.hpp is unchanged: actor subscribers still get every state_change.
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+
+#include "actors/messages.hpp"
+#include "persistence/database.hpp"
+
+namespace osprey::actors {
+
+struct event_bus_options {
+  std::optional<persistence::database> db;  ///< where events are stored; none: delivered only (tests)
+  const clock* time = &system_clock::instance();  ///< stamps `received` and `recorded`
+  std::size_t recent_ids = 16384;  ///< ids remembered for de-duplication besides the store
+};
+
+/// Spawns the bus. (actors/flow_runs.hpp's spawn_event_bus(system) is this with default options: no store.)
+caf::actor spawn_event_bus(caf::actor_system& system, event_bus_options options);
+
+/// Subscribes `sink` to every new event from now on; returns the token that unsubscribes it. Thread-safe,
+/// non-blocking; the subscription takes effect before any publication sent after this call returns.
+std::uint64_t subscribe_events(const caf::actor& bus, event_sink sink);
+/// Ends a subscription; the sink may still be called for events the bus was already delivering.
+void unsubscribe_events(const caf::actor& bus, std::uint64_t token);
+
+/// Publishes client events (already validated): the bus stamps `received` where unset, stores the new ones
+/// and delivers them. `done` (optional) runs once they are stored. Thread-safe, non-blocking.
+void publish_events(const caf::actor& bus, event_batch events, publish_callback done = {});
+
+}  // namespace osprey::actors

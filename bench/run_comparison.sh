@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Osprey against the real Prefect server, same machine, same run, same load generator (bench/api_bench):
+# Osprey on SQLite, Osprey on PostgreSQL, Prefect on SQLite (its default) and Prefect on PostgreSQL, one server at
+# a time, each with a fresh home directory and database on free loopback ports. Prints a side-by-side table with
+# ratios; the raw JSON of every run stays in $OUT.
+#
+#   bench/run_comparison.sh [BUILD_DIR]          (default build-bench; it builds nothing)
+#
+# Build first (Release, the way the figures in docs/benchmarks.md were taken):
+#   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DOSPREY_BUILD_TESTS=OFF
+#   cmake --build build-bench --target osprey api_bench
+# Settings (environment): CLIENTS="1 16" (one bench per level, same server), SECONDS_PER_RUN=20, WARMUP=3,
+#   TASKS=5, LOGS=10, CONFIGS="osprey-sqlite osprey-postgres prefect-sqlite prefect-postgres", OUT=<dir>
+#   (default: a new /tmp/osprey-comparison.* directory, kept). The Prefect server comes from .venv (created
+#   with scripts/python-env.sh when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${1:-build-bench}
+osprey="$root/$build/osprey"
+bench="$root/$build/bench/api_bench"
+for exe in "$osprey" "$bench"; do
+  [ -x "$exe" ] || { echo "run_comparison: $exe missing; build it first (see the header of $0)" >&2; exit 1; }
+done
+[ -x .venv/bin/prefect ] || scripts/python-env.sh
+CLIENTS=${CLIENTS:-"1 16"}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+WARMUP=${WARMUP:-3}
+TASKS=${TASKS:-5}
+LOGS=${LOGS:-10}
+CONFIGS=${CONFIGS:-"osprey-sqlite osprey-postgres prefect-sqlite prefect-postgres"}
+OUT=${OUT:-$(mktemp -d /tmp/osprey-comparison.XXXXXX)}
+mkdir -p "$OUT"
+work=$(mktemp -d /tmp/osprey-comparison-work.XXXXXX)
+[ "$(id -u)" -eq 0 ] && chmod 755 "$work"   # the postgres account must reach its cluster directory
+
+server_pid=""
+pg_dir=""
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM -- "-$server_pid" 2>/dev/null || true   # its own process group: the CLI and its children
+    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+cleanup() {
+  stop_server
+  [ -n "$pg_dir" ] && scripts/test-postgres.sh stop "$pg_dir" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_healthy() {  # URL LOG
+  for _ in $(seq 240); do
+    curl -sf "$1/health" >/dev/null 2>&1 && return 0
+    kill -0 "$server_pid" 2>/dev/null || { echo "run_comparison: server exited; its log:" >&2; tail -30 "$2" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "run_comparison: $1 not healthy after 120 s" >&2
+  tail -30 "$2" >&2
+  exit 1
+}
+
+postgres_url() {  # DATABASE -> URL of a fresh database in the throwaway cluster
+  if [ -z "$pg_dir" ]; then
+    pg_dir="$work/pg"
+    pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
+  fi
+  psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  echo "${pg_admin%/postgres}/$1"
+}
+
+start_server() {  # CONFIG PORT
+  local config=$1 port=$2 home="$work/$1" log="$OUT/$1.server.log"
+  mkdir -p "$home"
+  case "$config" in
+    osprey-sqlite)
+      OSPREY_HOME="$home" setsid "$osprey" server start --host 127.0.0.1 --port "$port" --log-level warning \
+        >"$log" 2>&1 &
+      ;;
+    osprey-postgres)
+      local url; url=$(postgres_url osprey_bench)
+      OSPREY_HOME="$home" setsid "$osprey" server start --host 127.0.0.1 --port "$port" --log-level warning \
+        --database-url "$url" >"$log" 2>&1 &
+      ;;
+    prefect-sqlite|prefect-postgres)
+      local db="sqlite+aiosqlite:///$home/prefect.db"
+      if [ "$config" = prefect-postgres ]; then db=$(postgres_url prefect_bench); db="postgresql+asyncpg://${db#postgresql://}"; fi
+      PREFECT_HOME="$home" PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_SERVER_UI_ENABLED=false \
+        PREFECT_API_DATABASE_CONNECTION_URL="$db" PREFECT_LOGGING_LEVEL=WARNING \
+        setsid "$root/.venv/bin/prefect" server start --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
+      ;;
+    *) echo "run_comparison: unknown configuration $config" >&2; exit 2 ;;
+  esac
+  server_pid=$!
+  wait_healthy "http://127.0.0.1:$port/api" "$log"
+}
+
+{
+  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+  echo "osprey: $("$osprey" --version 2>/dev/null || echo "$build/osprey") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  echo "prefect: $(.venv/bin/python -c 'import prefect; print(prefect.__version__)')"
+  echo "bench: clients ${CLIENTS}; ${SECONDS_PER_RUN} s after ${WARMUP} s warm-up; ${TASKS} tasks and ${LOGS} logs per flow run"
+} | tee "$OUT/environment.txt"
+
+for config in $CONFIGS; do
+  port=$(free_port)
+  echo "== $config (port $port)" >&2
+  start_server "$config" "$port"
+  for clients in $CLIENTS; do
+    echo "   $clients clients; load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    "$bench" --url "http://127.0.0.1:$port/api" --clients "$clients" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
+      --tasks-per-run "$TASKS" --logs-per-run "$LOGS" --label "$config" --json \
+      >"$OUT/$config.c$clients.json" 2>"$OUT/$config.c$clients.stderr" ||
+      echo "   (api_bench reported a problem: $(tail -1 "$OUT/$config.c$clients.stderr"))" >&2
+    echo "$(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/$config.c$clients.loadavg"
+  done
+  stop_server
+done
+
+.venv/bin/python - "$OUT" $CONFIGS <<'EOF'
+import json, os, sys
+out, configs = sys.argv[1], sys.argv[2:]
+runs = {}
+for name in sorted(os.listdir(out)):
+    if name.endswith(".json"):
+        config, clients = name[:-5].rsplit(".c", 1)
+        runs[(config, int(clients))] = json.load(open(os.path.join(out, name)))
+rows = [
+    ("flow runs/s (full lifecycle)", lambda r: r["flow_runs_per_s"], "hi"),
+    ("flow-run transitions/s", lambda r: r["flow_run_transitions_per_s"], "hi"),
+    ("  create p50 ms", lambda r: r["ops"]["flow_run_create"]["p50_ms"], "lo"),
+    ("  create p99 ms", lambda r: r["ops"]["flow_run_create"]["p99_ms"], "lo"),
+    ("  set_state p50 ms", lambda r: max(r["ops"]["set_state_running"]["p50_ms"], r["ops"]["set_state_completed"]["p50_ms"]), "lo"),
+    ("  set_state p99 ms", lambda r: max(r["ops"]["set_state_running"]["p99_ms"], r["ops"]["set_state_completed"]["p99_ms"]), "lo"),
+    ("task-run events sent/s", lambda r: r["events_sent_per_s"], "hi"),
+    ("task-run events recorded/s", lambda r: r["events_recorded_per_s"], "hi"),
+    ("  events sent→pong p50 ms", lambda r: r["ops"]["task_run_events"]["p50_ms"], "lo"),
+    ("  events sent→pong p99 ms", lambda r: r["ops"]["task_run_events"]["p99_ms"], "lo"),
+    ("  event→visible p50 ms", lambda r: r["ops"]["event_to_visible"]["p50_ms"], "lo"),
+    ("  event→visible p99 ms", lambda r: r["ops"]["event_to_visible"]["p99_ms"], "lo"),
+    ("  drain after last event s", lambda r: r["events_drain_s"], "lo"),
+    ("logs/s", lambda r: r["logs_per_s"], "hi"),
+    ("  log batch p50 ms", lambda r: r["ops"]["logs_batch"]["p50_ms"], "lo"),
+    ("  log batch p99 ms", lambda r: r["ops"]["logs_batch"]["p99_ms"], "lo"),
+    ("errors (gave up)", lambda r: sum(o["errors"] for o in r["ops"].values()), None),
+    ("retries (408/429/5xx)", lambda r: sum(o["retries"] for o in r["ops"].values()), None),
+    ("task runs recorded / sent", lambda r: f'{r["task_runs_recorded"]}/{r["task_runs_sent"]}', None),
+    ("client CPU (cores)", lambda r: r["client_cpu_cores"], None),
+]
+def fmt(v):
+    if v is None: return "—"
+    if isinstance(v, str): return v
+    if isinstance(v, int): return str(v)
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
+def ratio(a, b, better):
+    if better is None or not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not a or not b: return "—"
+    return f"{a / b:.1f}×" if better == "hi" else f"{b / a:.1f}×"
+levels = sorted({c for _, c in runs})
+for clients in levels:
+    present = [c for c in configs if (c, clients) in runs]
+    candidates = [("osprey-sqlite", "prefect-sqlite"), ("osprey-postgres", "prefect-postgres")]
+    if "prefect-postgres" not in present:
+        candidates.append(("osprey-postgres", "prefect-sqlite"))
+    pairs = [(o, p) for o, p in candidates if o in present and p in present]
+    head = ["metric"] + present + [f"{o} ÷ {p}" for o, p in pairs]
+    print(f"\n### {clients} client(s)\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for label, get, better in rows:
+        vals = {}
+        for c in present:
+            try: vals[c] = get(runs[(c, clients)])
+            except (KeyError, TypeError): vals[c] = None
+        cells = [label] + [fmt(vals[c]) for c in present] + [ratio(vals[o], vals[p], better) for o, p in pairs]
+        print("| " + " | ".join(cells) + " |")
+print(f"\n(ratios: higher is better for Osprey; for latencies the ratio is Prefect's / Osprey's. Raw JSON: {out})")
+EOF

@@ -1,0 +1,285 @@
+#include "persistence/event_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <utility>
+
+namespace osprey::persistence {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* insert_event_sql =
+    "INSERT INTO events (id, occurred, event, resource_id, resource, related_resource_ids, related, payload, "
+    "received, recorded, follows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING";
+constexpr const char* insert_event_resource_sql =
+    "INSERT INTO event_resources (id, occurred, resource_id, resource_role, resource, event_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6)";
+constexpr const char* select_events_sql =
+    "SELECT events.id, events.occurred, events.event, events.resource, events.related, events.payload, "
+    "events.received, events.follows FROM events WHERE ";
+constexpr const char* count_events_sql = "SELECT COUNT(*) FROM events WHERE ";
+constexpr const char* order_ascending_sql = " ORDER BY events.occurred ASC, events.id ASC";
+constexpr const char* order_descending_sql = " ORDER BY events.occurred DESC, events.id DESC";
+/// Events whose resources (alias er) match the conditions that follow, within the filter's time window.
+constexpr const char* resource_subquery_sql =
+    "events.id IN (SELECT er.event_id FROM event_resources er WHERE er.occurred >= $1 AND er.occurred <= $2";
+
+/// Builds a WHERE clause for one dialect. Parameters $1 and $2 are always the time window.
+class where_builder {
+public:
+  where_builder(dialect d, const event_filter& f) : dialect_(d) {
+    param(ts(f.since));
+    param(ts(f.until));
+  }
+
+  std::string param(sql_value v) {
+    params_.push_back(std::move(v));
+    return "$" + std::to_string(params_.size());
+  }
+
+  std::string json_param(const json& values) { return param(text(values.dump())); }
+
+  /// The rows of a JSON array parameter as a one-column relation of text, named `alias.v`.
+  std::string elements(const json& values, const char* alias) {
+    const std::string p = json_param(values);
+    if (dialect_ == dialect::sqlite) return "(SELECT value AS v FROM json_each(" + p + ")) " + alias;
+    return "jsonb_array_elements_text(CAST(" + p + " AS JSONB)) AS " + alias + "(v)";
+  }
+
+  std::string in_list(const std::string& column, const std::vector<std::string>& values) {
+    return column + " IN (SELECT l.v FROM " + elements(values, "l") + ")";
+  }
+
+  std::string starts_with_any(const std::string& column, const std::vector<std::string>& prefixes) {
+    return "EXISTS (SELECT 1 FROM " + elements(prefixes, "p") + " WHERE substr(" + column + ", 1, length(p.v)) = p.v)";
+  }
+
+  /// Label patterns as in domain::label_matches: any pattern matches; "!" negates one; a missing value
+  /// (NULL) never matches; no patterns match nothing.
+  std::string glob_any(const std::string& value, const std::vector<std::string>& patterns) {
+    json positive = json::array();
+    json negative = json::array();
+    for (const auto& pattern : patterns) {
+      if (pattern.starts_with('!')) negative.push_back(translate_glob(pattern.substr(1)));
+      else positive.push_back(translate_glob(pattern));
+    }
+    std::vector<std::string> alternatives;
+    const char* op = dialect_ == dialect::sqlite ? " GLOB " : " LIKE ";
+    if (!positive.empty())
+      alternatives.push_back("EXISTS (SELECT 1 FROM " + elements(positive, "g") + " WHERE " + value + op + "g.v)");
+    if (!negative.empty())
+      alternatives.push_back("EXISTS (SELECT 1 FROM " + elements(negative, "g") + " WHERE NOT (" + value + op + "g.v))");
+    if (alternatives.empty()) return "1 = 0";
+    std::string out = "(" + value + " IS NOT NULL AND (" + alternatives[0];
+    if (alternatives.size() > 1) out += " OR " + alternatives[1];
+    return out + "))";
+  }
+
+  /// The value of one label of an event_resources row (NULL when absent).
+  std::string label_value(const std::string& label) {
+    const std::string p = param(text(label));
+    if (dialect_ == dialect::sqlite) return "(SELECT value FROM json_each(er.resource) WHERE key = " + p + ")";
+    return "(er.resource ->> CAST(" + p + " AS TEXT))";
+  }
+
+  /// Conditions on event_resources rows for label patterns; prefect.resource.id and (when `role_column`)
+  /// prefect.resource.role are columns there, not labels. (Every parameter made must appear in the SQL: SQLite
+  /// counts parameters by the highest number used, and PostgreSQL cannot type an unused one.)
+  void label_conditions(const label_patterns& labels, bool role_column, std::vector<std::string>& out) {
+    for (const auto& [label, patterns] : labels) {
+      // As in Prefect: no values for the id or role column means no constraint, for any other label nothing.
+      const bool column = label == resource_id_label || (role_column && label == resource_role_label);
+      if (patterns.empty()) {
+        if (!column) out.push_back("1 = 0");
+      } else if (label == resource_id_label) {
+        out.push_back(glob_any("er.resource_id", patterns));
+      } else if (column) {
+        out.push_back(in_list("er.resource_role", patterns));
+      } else {
+        out.push_back(glob_any(label_value(label), patterns));
+      }
+    }
+  }
+
+  std::string resource_subquery(const std::vector<std::string>& conditions) {
+    std::string out = resource_subquery_sql;
+    for (const auto& c : conditions) out += " AND " + c;
+    return out + ")";
+  }
+
+  std::string ids(const std::vector<uuid>& values) {
+    json list = json::array();
+    for (const auto& id : values) list.push_back(id.to_string());
+    if (dialect_ == dialect::sqlite) return "events.id IN (SELECT l.v FROM " + elements(list, "l") + ")";
+    return "events.id IN (SELECT CAST(l.v AS UUID) FROM " + elements(list, "l") + ")";
+  }
+
+  std::string pairs(const std::vector<std::pair<std::string, std::string>>& values) {
+    json list = json::array();
+    for (const auto& [id, role] : values) list.push_back({id, role});
+    const std::string p = json_param(list);
+    if (dialect_ == dialect::sqlite)
+      return "EXISTS (SELECT 1 FROM json_each(" + p +
+             ") r WHERE er.resource_id = json_extract(r.value, '$[0]') AND er.resource_role = json_extract(r.value, '$[1]'))";
+    return "EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(" + p +
+           " AS JSONB)) AS r(v) WHERE er.resource_id = r.v ->> 0 AND er.resource_role = r.v ->> 1)";
+  }
+
+  [[nodiscard]] sql_params& params() { return params_; }
+
+private:
+  /// A `*`/`?` glob as the dialect's pattern: SQLite GLOB (only `[` needs escaping) or PostgreSQL LIKE
+  /// (backslash escapes `%`, `_` and itself). Both are case-sensitive.
+  [[nodiscard]] std::string translate_glob(const std::string& glob) const {
+    std::string out;
+    for (const char c : glob) {
+      if (dialect_ == dialect::sqlite) {
+        if (c == '[') out += "[[]";
+        else out.push_back(c);
+      } else if (c == '\\' || c == '%' || c == '_') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (c == '*') {
+        out.push_back('%');
+      } else if (c == '?') {
+        out.push_back('_');
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  dialect dialect_;
+  sql_params params_;
+};
+
+/// The WHERE clause (without "WHERE") of `f`, with its parameters in `b`.
+std::string where_clause(const event_filter& f, where_builder& b) {
+  std::vector<std::string> clauses = {"events.occurred >= $1", "events.occurred <= $2"};
+  if (!f.prefixes.empty()) clauses.push_back(b.starts_with_any("events.event", f.prefixes));
+  if (!f.exclude_prefixes.empty()) clauses.push_back("NOT " + b.starts_with_any("events.event", f.exclude_prefixes));
+  if (!f.names.empty()) clauses.push_back(b.in_list("events.event", f.names));
+  if (!f.exclude_names.empty()) clauses.push_back("NOT " + b.in_list("events.event", f.exclude_names));
+  if (!f.ids.empty()) clauses.push_back(b.ids(f.ids));
+  if (f.resource) {
+    const auto& c = *f.resource;
+    if (!c.ids.empty()) clauses.push_back(b.in_list("events.resource_id", c.ids));
+    if (!c.id_prefixes.empty()) clauses.push_back(b.starts_with_any("events.resource_id", c.id_prefixes));
+    if (!c.labels.empty()) {
+      std::vector<std::string> conditions = {"er.resource_role = ''"};
+      b.label_conditions(c.labels, false, conditions);
+      clauses.push_back(b.resource_subquery(conditions));
+    }
+  }
+  for (const auto& c : f.related) {
+    std::vector<std::string> conditions;
+    if (!c.ids.empty()) conditions.push_back(b.in_list("er.resource_id", c.ids));
+    if (c.roles.empty()) conditions.push_back("er.resource_role <> ''");
+    else conditions.push_back(b.in_list("er.resource_role", c.roles));
+    if (!c.resources_in_roles.empty()) conditions.push_back(b.pairs(c.resources_in_roles));
+    b.label_conditions(c.labels, true, conditions);
+    clauses.push_back(b.resource_subquery(conditions));
+  }
+  for (const auto& c : f.any_resource) {
+    std::vector<std::string> conditions;
+    if (!c.ids.empty()) conditions.push_back(b.in_list("er.resource_id", c.ids));
+    if (!c.id_prefixes.empty()) conditions.push_back(b.starts_with_any("er.resource_id", c.id_prefixes));
+    b.label_conditions(c.labels, true, conditions);
+    clauses.push_back(b.resource_subquery(conditions));
+  }
+  std::string out;
+  for (const auto& clause : clauses) {
+    if (!out.empty()) out += " AND ";
+    out += clause;
+  }
+  return out;
+}
+
+resource_labels labels_from(const json& j) {
+  resource_labels out;
+  if (!j.is_object()) return out;
+  for (const auto& [key, value] : j.items())
+    if (value.is_string()) out.emplace(key, value.get<std::string>());
+  return out;
+}
+
+json parse_column(const sql_row& row, std::size_t i, const json& fallback) {
+  if (row.is_null(i)) return fallback;
+  auto j = json::parse(row.text(i), nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+event event_from_row(const sql_row& row) {
+  event e;
+  e.id = row.id(0);
+  e.occurred = row.time(1);
+  e.name = row.text(2);
+  e.resource = labels_from(parse_column(row, 3, json::object()));
+  const json related = parse_column(row, 4, json::array());
+  if (related.is_array())
+    for (const auto& r : related) e.related.push_back(labels_from(r));
+  e.payload = parse_column(row, 5, json::object());
+  e.received = row.time(6);
+  if (!row.is_null(7)) e.follows = row.id(7);
+  return e;
+}
+
+/// A resource's labels as event_resources stores them: without its id and role (those are columns).
+json stored_labels(const resource_labels& labels) {
+  json out = json::object();
+  for (const auto& [key, value] : labels)
+    if (key != resource_id_label && key != resource_role_label) out[key] = value;
+  return out;
+}
+
+void insert_resource(sql_connection& conn, const event& e, const resource_labels& labels, const std::string& role) {
+  conn.execute(insert_event_resource_sql,
+               {id(new_uuid4()), ts(e.occurred), text(labels.at(std::string(resource_id_label))), text(role),
+                text(stored_labels(labels).dump()), id(e.id)});
+}
+
+}  // namespace
+
+std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& events, timestamp recorded) {
+  std::vector<bool> inserted;
+  inserted.reserve(events.size());
+  for (const auto& e : events) {
+    json related = json::array();
+    json related_ids = json::array();
+    for (const auto& r : e.related) {
+      related.push_back(r);
+      related_ids.push_back(r.at(std::string(resource_id_label)));
+    }
+    const auto changed = conn.execute(
+        insert_event_sql,
+        {id(e.id), ts(e.occurred), text(e.name), text(e.resource_id()), text(json(e.resource).dump()),
+         text(related_ids.dump()), text(related.dump()), text(e.payload.dump()), ts(e.received.value_or(recorded)),
+         ts(recorded), e.follows ? id(*e.follows) : null_value()});
+    inserted.push_back(changed > 0);
+    if (changed == 0) continue;
+    insert_resource(conn, e, e.resource, "");
+    for (const auto& r : e.related) insert_resource(conn, e, r, r.at(std::string(resource_role_label)));
+  }
+  return inserted;
+}
+
+std::vector<event> query_events(sql_connection& conn, const event_filter& filter, std::int64_t limit,
+                                std::int64_t offset) {
+  where_builder b(conn.dialect(), filter);
+  std::string sql = select_events_sql + where_clause(filter, b);
+  sql += filter.order == event_order::ascending ? order_ascending_sql : order_descending_sql;
+  sql += " LIMIT " + b.param(integer(limit)) + " OFFSET " + b.param(integer(offset));
+  std::vector<event> out;
+  for (const auto& row : conn.query(sql, b.params())) out.push_back(event_from_row(row));
+  return out;
+}
+
+std::int64_t count_events(sql_connection& conn, const event_filter& filter) {
+  where_builder b(conn.dialect(), filter);
+  const auto rows = conn.query(count_events_sql + where_clause(filter, b), b.params());
+  return rows.empty() ? 0 : rows.front().integer(0);
+}
+
+}  // namespace osprey::persistence

@@ -1,0 +1,31 @@
+#pragma once
+// Named queries for events (tables `events` and `event_resources`, migration 5d55e5789a1a). Functions run on a
+// connection the caller owns, inside the caller's transaction, and throw sql_error.
+//
+// Filters (domain/event.hpp) become SQL that selects exactly what domain::matches() accepts. Lists travel as
+// one JSON-array parameter each (json_each on SQLite, jsonb_array_elements_text on PostgreSQL), so a query's
+// text depends only on which criteria are present, not on how many values they hold: PostgreSQL's per-connection
+// prepared-statement cache stays small.
+
+#include <cstdint>
+#include <vector>
+
+#include "domain/event.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+/// Stores the events not stored yet (by id; a repeated id — stored earlier or earlier in `events` — is
+/// skipped) with one event_resources row per resource. Every event must have `received` set. Returns, per
+/// input event, whether it was new.
+std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& events, timestamp recorded);
+
+/// Events matching `filter` in its order (occurred, then id, both ascending or both descending), at most
+/// `limit` of them after skipping `offset`.
+std::vector<event> query_events(sql_connection& conn, const event_filter& filter, std::int64_t limit,
+                                std::int64_t offset);
+
+/// How many events match `filter`.
+std::int64_t count_events(sql_connection& conn, const event_filter& filter);
+
+}  // namespace osprey::persistence
