@@ -5,6 +5,7 @@
 
 #include "actors/flow_run_actor.hpp"
 #include "persistence/flow_run_store.hpp"
+#include "persistence/flow_store.hpp"
 
 namespace osprey::actors {
 namespace {
@@ -26,6 +27,7 @@ struct flow_run_state {
   bool loaded = false;
   status load_error;
   std::optional<osprey::flow_run> record;  ///< nullopt once loaded: the run does not exist
+  std::string flow_name;                   ///< for the prefect.flow-run.* events (and notifications)
   std::deque<queued_request> queue;
   std::optional<pending_write> in_flight;  ///< the decision awaiting its commit
   static inline const char* name = "osprey.flow_run";
@@ -142,8 +144,16 @@ void on_committed(flow_run_actor* self, const status& s) {
   merge_flow_run_policy(r.empirical_policy, pending.result.run.policy);
   if (pending.result.written) r.state = pending.result.written;
   answer_head(self, pending.outcome);
-  if (pending.result.written && st.options.event_bus)
-    self->send(st.options.event_bus, publish_atom_v, state_change{st.run, pending.previous, *pending.result.written});
+  if (pending.result.written && st.options.event_bus) {
+    flow_run_event_info info;
+    info.name = r.name;
+    info.run_count = static_cast<int>(r.run_count);
+    info.flow = r.flow;
+    info.flow_name = st.flow_name;
+    info.deployment = r.deployment_id;
+    info.tags = r.tags;
+    self->send(st.options.event_bus, publish_atom_v, state_change{st.run, pending.previous, *pending.result.written}, info);
+  }
   pump(self);
 }
 
@@ -153,10 +163,14 @@ caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_
   auto self_handle = caf::actor_cast<caf::actor>(self);
   self->state.options.db.read(
       [run, self_handle](persistence::sql_connection& c) {
-        caf::anon_send(self_handle, loaded_atom_v, status::ok(), persistence::find_flow_run(c, run));
+        auto record = persistence::find_flow_run(c, run);
+        std::string flow_name;
+        if (record)
+          if (auto f = persistence::find_flow(c, record->flow)) flow_name = f->name;
+        caf::anon_send(self_handle, loaded_atom_v, status::ok(), record, flow_name);
       },
       [self_handle](const status& s) {
-        if (!s) caf::anon_send(self_handle, loaded_atom_v, s, std::optional<osprey::flow_run>{});
+        if (!s) caf::anon_send(self_handle, loaded_atom_v, s, std::optional<osprey::flow_run>{}, std::string());
       });
   const auto idle = self->state.options.idle_timeout;
   return {
@@ -166,8 +180,9 @@ caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_
         pump(self);
         return rp;
       },
-      [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record) {
+      [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record, const std::string& flow_name) {
         auto& st = self->state;
+        st.flow_name = flow_name;
         st.loaded = true;
         st.load_error = s;
         st.record = record;

@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -94,6 +95,8 @@ struct shared_state {
   bool events_enabled = true;
   steady::time_point measure_start, measure_end;
   std::atomic<unsigned> clients_running{0};
+  steady::time_point clients_finished_at{};  ///< written by the last client to stop
+  double client_cpu_at_finish = 0;           ///< process CPU seconds then
   std::atomic<unsigned> errors_printed{0};
   std::mutex probe_mutex;
   std::optional<probe> probe_slot;
@@ -275,7 +278,21 @@ asio::awaitable<void> run_events(shared_state& sh, client_state& me, event_strea
   if (!co_await events.checkpoint(started, measured ? &me.ops[task_events] : nullptr)) ++me.ops[task_events].errors;
 }
 
+double cpu_seconds();
+
+/// Counts a client out when its coroutine ends, whichever way.
+struct client_exit {
+  shared_state& sh;
+  ~client_exit() {
+    if (--sh.clients_running == 0) {
+      sh.clients_finished_at = steady::now();
+      sh.client_cpu_at_finish = cpu_seconds();
+    }
+  }
+};
+
 asio::awaitable<void> run_client(shared_state& sh, client_state& me) {
+  const client_exit exit_guard{sh};
   const auto executor = co_await asio::this_coro::executor;
   http_client http(executor, sh.where, sh.endpoints);
   samples unmeasured;
@@ -285,7 +302,6 @@ asio::awaitable<void> run_client(shared_state& sh, client_state& me) {
   if (flow) flow_id = nlohmann::json::parse(flow->body, nullptr, false).value("id", "");
   if (flow_id.empty()) {
     me.fatal = "could not create the flow";
-    --sh.clients_running;
     co_return;
   }
   std::shared_ptr<event_stream> events;
@@ -293,7 +309,6 @@ asio::awaitable<void> run_client(shared_state& sh, client_state& me) {
     events = std::make_shared<event_stream>(executor);
     if (auto problem = co_await events->open(sh.where, sh.endpoints); !problem.empty()) {
       me.fatal = "events websocket: " + problem;
-      --sh.clients_running;
       co_return;
     }
   }
@@ -341,42 +356,51 @@ asio::awaitable<void> run_client(shared_state& sh, client_state& me) {
     me.events_done = steady::now();
     co_await events->close();
   }
-  --sh.clients_running;
 }
 
-/// Follows one recently finished task run at a time until it reads back COMPLETED.
+/// Takes one recently finished task run every `sample_every` and polls the oldest one not yet seen until it
+/// reads back COMPLETED. Servers record events roughly in arrival order, so while the oldest is not visible
+/// the newer ones are not either: one GET per poll however large the backlog, and the latency distribution
+/// stays fair when the server falls behind. Keeps following the samples taken after the clients stopped,
+/// up to --drain-timeout.
 asio::awaitable<void> run_sampler(shared_state& sh) {
+  constexpr auto sample_every = 50ms;
   const auto executor = co_await asio::this_coro::executor;
   http_client http(executor, sh.where, sh.endpoints);
   asio::steady_timer pause(executor);
-  while (sh.clients_running > 0) {
-    std::optional<probe> next;
-    {
+  std::deque<probe> waiting;
+  auto next_sample = steady::now();
+  std::optional<steady::time_point> give_up_at;
+  for (;;) {
+    const auto now = steady::now();
+    if (sh.clients_running == 0 && !give_up_at)
+      give_up_at = now + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(sh.opt.drain_timeout));
+    if (now >= next_sample && !give_up_at) {
       std::lock_guard lock(sh.probe_mutex);
-      next.swap(sh.probe_slot);
-    }
-    if (!next) {
-      pause.expires_after(2ms);
-      co_await pause.async_wait(nothrow);
-      continue;
-    }
-    for (;;) {
-      auto r = co_await http.request(bhttp::verb::get, sh.path("/task_runs/" + next->task_run_id), "");
-      if (r.status == 200) {
-        const auto body = nlohmann::json::parse(r.body, nullptr, false);
-        if (body.is_object() && body.value("state_type", nlohmann::json()) == "COMPLETED") {
-          if (next->measured) sh.sampler.ms.push_back(elapsed_ms(next->sent, steady::now()));
-          break;
-        }
+      if (sh.probe_slot) {
+        waiting.push_back(*sh.probe_slot);
+        sh.probe_slot.reset();
+        next_sample = now + sample_every;
       }
-      if (sh.clients_running == 0) break;
-      if (steady::now() - next->sent > 60s) {
-        if (next->measured) ++sh.sampler.errors;
-        break;
-      }
-      pause.expires_after(2ms);
-      co_await pause.async_wait(nothrow);
     }
+    if (waiting.empty() && give_up_at) break;
+    if (give_up_at && now > *give_up_at) {
+      for (const auto& p : waiting) sh.sampler.errors += p.measured ? 1 : 0;
+      break;
+    }
+    if (!waiting.empty()) {
+      auto r = co_await http.request(bhttp::verb::get, sh.path("/task_runs/" + waiting.front().task_run_id), "");
+      const auto body = r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false) : nlohmann::json();
+      if (body.is_object() && body.value("state_type", nlohmann::json()) == "COMPLETED") {
+        if (waiting.front().measured) sh.sampler.ms.push_back(elapsed_ms(waiting.front().sent, steady::now()));
+        waiting.pop_front();
+        continue;  // the next one may be visible already
+      }
+    }
+    // Poll more slowly the longer the oldest sample has waited: the error stays a few percent of the latency.
+    const auto age = waiting.empty() ? steady::duration{} : steady::now() - waiting.front().sent;
+    pause.expires_after(std::clamp<steady::duration>(age / 20, 2ms, 50ms));
+    co_await pause.async_wait(nothrow);
   }
 }
 
@@ -531,13 +555,13 @@ int main(int argc, char** argv) {
   const double cpu_before = cpu_seconds();
   sh.clients_running = sh.opt.clients;
   for (auto& c : sh.clients) asio::co_spawn(asio::make_strand(io), run_client(sh, c), asio::detached);
-  if (sh.events_enabled) asio::co_spawn(asio::make_strand(io), run_sampler(sh), asio::detached);
+  if (sh.events_enabled) asio::co_spawn(asio::make_strand(io), run_sampler(sh), asio::detached);  // ends after the clients
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < sh.opt.threads; ++i) threads.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
-  const auto clients_done = steady::now();
-  const double client_cpu = cpu_seconds() - cpu_before;
+  const auto clients_done = sh.clients_finished_at;
+  const double client_cpu = sh.client_cpu_at_finish - cpu_before;
   const double wall = elapsed_ms(t0, clients_done) / 1000.0;
 
   if (sh.events_enabled) {
@@ -580,9 +604,11 @@ int main(int argc, char** argv) {
                           {"tasks_per_run", sh.opt.tasks_per_run}, {"logs_per_run", sh.opt.logs_per_run},
                           {"events_enabled", sh.events_enabled}};
     for (std::size_t i = 0; i < op_count; ++i)
-      out["ops"][op_keys[i]] = {{"count", f[i].count}, {"per_s", f[i].per_second}, {"p50_ms", f[i].p50},
-                                {"p99_ms", f[i].p99}, {"max_ms", f[i].max}, {"errors", f[i].errors},
-                                {"retries", f[i].retries}};
+      out["ops"][op_keys[i]] = {{"count", f[i].count}, {"per_s", f[i].per_second},
+                                {"p50_ms", f[i].count ? nlohmann::json(f[i].p50) : nlohmann::json()},
+                                {"p99_ms", f[i].count ? nlohmann::json(f[i].p99) : nlohmann::json()},
+                                {"max_ms", f[i].count ? nlohmann::json(f[i].max) : nlohmann::json()},
+                                {"errors", f[i].errors}, {"retries", f[i].retries}};
     out["flow_runs_per_s"] = runs_per_s;
     out["flow_run_transitions_per_s"] = transitions_per_s;
     out["events_sent"] = events;

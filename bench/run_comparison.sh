@@ -10,7 +10,8 @@
 #   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DOSPREY_BUILD_TESTS=OFF
 #   cmake --build build-bench --target osprey api_bench
 # Settings (environment): CLIENTS="1 16" (one bench per level, same server), SECONDS_PER_RUN=20, WARMUP=3,
-#   TASKS=5, LOGS=10, CONFIGS="osprey-sqlite osprey-postgres prefect-sqlite prefect-postgres", OUT=<dir>
+#   TASKS=5, LOGS=10, CONFIGS="osprey-sqlite osprey-sqlite-normal osprey-postgres prefect-sqlite prefect-postgres",
+#   OUT=<dir>
 #   (default: a new /tmp/osprey-comparison.* directory, kept). The Prefect server comes from .venv (created
 #   with scripts/python-env.sh when missing).
 set -euo pipefail
@@ -28,7 +29,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 WARMUP=${WARMUP:-3}
 TASKS=${TASKS:-5}
 LOGS=${LOGS:-10}
-CONFIGS=${CONFIGS:-"osprey-sqlite osprey-postgres prefect-sqlite prefect-postgres"}
+CONFIGS=${CONFIGS:-"osprey-sqlite osprey-sqlite-normal osprey-postgres prefect-sqlite prefect-postgres"}
 OUT=${OUT:-$(mktemp -d /tmp/osprey-comparison.XXXXXX)}
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/osprey-comparison-work.XXXXXX)
@@ -68,13 +69,30 @@ wait_healthy() {  # URL LOG
   exit 1
 }
 
-postgres_url() {  # DATABASE -> URL of a fresh database in the throwaway cluster
-  if [ -z "$pg_dir" ]; then
-    pg_dir="$work/pg"
-    pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
-  fi
+pg_admin=""
+start_postgres() {  # one throwaway cluster for every PostgreSQL configuration (idle while the others run)
+  pg_dir="$work/pg"
+  pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
+}
+
+postgres_url() {  # DATABASE -> URL of a fresh database in the throwaway cluster (call start_postgres first)
   psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
   echo "${pg_admin%/postgres}/$1"
+}
+
+cpu_ticks() {  # PID... -> user+system clock ticks of these processes (all their threads)
+  local total=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+server_ticks() { cpu_ticks $(ps -s "$server_pid" -o pid=); }  # the server's session: Prefect's CLI runs uvicorn as a child
+db_ticks() {  # the PostgreSQL cluster: postmaster and its backends (0 without one)
+  [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ] || { echo 0; return; }
+  local postmaster; postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+  cpu_ticks "$postmaster" $(ps --ppid "$postmaster" -o pid=)
 }
 
 start_server() {  # CONFIG PORT
@@ -84,6 +102,10 @@ start_server() {  # CONFIG PORT
     osprey-sqlite)
       OSPREY_HOME="$home" setsid "$osprey" server start --host 127.0.0.1 --port "$port" --log-level warning \
         >"$log" 2>&1 &
+      ;;
+    osprey-sqlite-normal)  # like Prefect's SQLite setting: synchronous=NORMAL, no fsync per commit in WAL mode
+      OSPREY_HOME="$home" OSPREY_DATABASE_SQLITE_SYNCHRONOUS=NORMAL setsid "$osprey" server start --host 127.0.0.1 \
+        --port "$port" --log-level warning >"$log" 2>&1 &
       ;;
     osprey-postgres)
       local url; url=$(postgres_url osprey_bench)
@@ -107,20 +129,29 @@ start_server() {  # CONFIG PORT
   echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
   echo "osprey: $("$osprey" --version 2>/dev/null || echo "$build/osprey") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   echo "prefect: $(.venv/bin/python -c 'import prefect; print(prefect.__version__)')"
+  sync_ms=$(cd "$work" && { /usr/bin/time -f %e dd if=/dev/zero of=fsync-probe bs=4k count=200 oflag=dsync 2>&1 >/dev/null | tail -1; } )
+  echo "fsync: $(awk -v s="$sync_ms" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per 4 KiB O_DSYNC write (dd, 200 writes)"
+  rm -f "$work/fsync-probe"
   echo "bench: clients ${CLIENTS}; ${SECONDS_PER_RUN} s after ${WARMUP} s warm-up; ${TASKS} tasks and ${LOGS} logs per flow run"
 } | tee "$OUT/environment.txt"
 
+case " $CONFIGS " in *-postgres*) start_postgres ;; esac
 for config in $CONFIGS; do
   port=$(free_port)
   echo "== $config (port $port)" >&2
   start_server "$config" "$port"
   for clients in $CLIENTS; do
     echo "   $clients clients; load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    server0=$(server_ticks) db0=$(db_ticks) wall0=$(date +%s.%N)
     "$bench" --url "http://127.0.0.1:$port/api" --clients "$clients" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
       --tasks-per-run "$TASKS" --logs-per-run "$LOGS" --label "$config" --json \
       >"$OUT/$config.c$clients.json" 2>"$OUT/$config.c$clients.stderr" ||
       echo "   (api_bench reported a problem: $(tail -1 "$OUT/$config.c$clients.stderr"))" >&2
-    echo "$(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/$config.c$clients.loadavg"
+    server1=$(server_ticks) db1=$(db_ticks) wall1=$(date +%s.%N)
+    awk -v s=$((server1 - server0)) -v d=$((db1 - db0)) -v hz="$(getconf CLK_TCK)" -v w0="$wall0" -v w1="$wall1" \
+      -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+        printf "{\"server_cpu_s\": %.2f, \"db_cpu_s\": %.2f, \"wall_s\": %.2f, \"loadavg_after\": \"%s\"}\n", s / hz, d / hz, w1 - w0, load }' \
+      >"$OUT/$config.c$clients.cpu"
   done
   stop_server
 done
@@ -132,7 +163,12 @@ runs = {}
 for name in sorted(os.listdir(out)):
     if name.endswith(".json"):
         config, clients = name[:-5].rsplit(".c", 1)
-        runs[(config, int(clients))] = json.load(open(os.path.join(out, name)))
+        run = json.load(open(os.path.join(out, name)))
+        cpu = os.path.join(out, name[:-5] + ".cpu")
+        if os.path.exists(cpu):
+            run["cpu"] = json.load(open(cpu))
+            run["cpu"]["cores"] = (run["cpu"]["server_cpu_s"] + run["cpu"]["db_cpu_s"]) / run["cpu"]["wall_s"]
+        runs[(config, int(clients))] = run
 rows = [
     ("flow runs/s (full lifecycle)", lambda r: r["flow_runs_per_s"], "hi"),
     ("flow-run transitions/s", lambda r: r["flow_run_transitions_per_s"], "hi"),
@@ -142,17 +178,20 @@ rows = [
     ("  set_state p99 ms", lambda r: max(r["ops"]["set_state_running"]["p99_ms"], r["ops"]["set_state_completed"]["p99_ms"]), "lo"),
     ("task-run events sent/s", lambda r: r["events_sent_per_s"], "hi"),
     ("task-run events recorded/s", lambda r: r["events_recorded_per_s"], "hi"),
-    ("  events sent→pong p50 ms", lambda r: r["ops"]["task_run_events"]["p50_ms"], "lo"),
-    ("  events sent→pong p99 ms", lambda r: r["ops"]["task_run_events"]["p99_ms"], "lo"),
+    ("  events sent→pong p50 ms", lambda r: r["ops"]["task_run_events"]["p50_ms"], None),
+    ("  events sent→pong p99 ms", lambda r: r["ops"]["task_run_events"]["p99_ms"], None),
     ("  event→visible p50 ms", lambda r: r["ops"]["event_to_visible"]["p50_ms"], "lo"),
     ("  event→visible p99 ms", lambda r: r["ops"]["event_to_visible"]["p99_ms"], "lo"),
-    ("  drain after last event s", lambda r: r["events_drain_s"], "lo"),
+    ("  drain after last event s", lambda r: r["events_drain_s"], None),
     ("logs/s", lambda r: r["logs_per_s"], "hi"),
     ("  log batch p50 ms", lambda r: r["ops"]["logs_batch"]["p50_ms"], "lo"),
     ("  log batch p99 ms", lambda r: r["ops"]["logs_batch"]["p99_ms"], "lo"),
     ("errors (gave up)", lambda r: sum(o["errors"] for o in r["ops"].values()), None),
     ("retries (408/429/5xx)", lambda r: sum(o["retries"] for o in r["ops"].values()), None),
-    ("task runs recorded / sent", lambda r: f'{r["task_runs_recorded"]}/{r["task_runs_sent"]}', None),
+    ("task runs recorded / sent", lambda r: f"{r['task_runs_recorded'] if r['task_runs_recorded'] is not None else 'n/a'}/{r['task_runs_sent']}", None),
+    ("server CPU (cores, incl. PostgreSQL)", lambda r: r["cpu"]["cores"], None),
+    ("server CPU ms per flow run", lambda r: 1000 * r["cpu"]["cores"] / r["flow_runs_per_s"], "lo"),
+    ("load average after", lambda r: r["cpu"]["loadavg_after"], None),
     ("client CPU (cores)", lambda r: r["client_cpu_cores"], None),
 ]
 def fmt(v):
@@ -166,7 +205,8 @@ def ratio(a, b, better):
 levels = sorted({c for _, c in runs})
 for clients in levels:
     present = [c for c in configs if (c, clients) in runs]
-    candidates = [("osprey-sqlite", "prefect-sqlite"), ("osprey-postgres", "prefect-postgres")]
+    candidates = [("osprey-sqlite", "prefect-sqlite"), ("osprey-sqlite-normal", "prefect-sqlite"),
+                  ("osprey-postgres", "prefect-postgres")]
     if "prefect-postgres" not in present:
         candidates.append(("osprey-postgres", "prefect-sqlite"))
     pairs = [(o, p) for o, p in candidates if o in present and p in present]

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
-import pytest
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 LOOPBACK = "127.0.0.1"
 
 
-def wait_until(probe: Callable[[], Any], *, timeout: float = 30, what: str = "a condition") -> Any:
-    """Calls `probe` until it returns something truthy (returned) or `timeout` seconds pass (AssertionError)."""
+def wait_until(probe: Callable[[], Any], *, timeout: float = 30, what: str | Callable[[], str] = "a condition") -> Any:
+    """Calls `probe` until it returns something truthy (returned) or `timeout` seconds pass (AssertionError naming
+    `what`, a string or a function giving one)."""
     deadline = time.monotonic() + timeout
     interval = 0.02
     while True:
@@ -29,6 +29,7 @@ def wait_until(probe: Callable[[], Any], *, timeout: float = 30, what: str = "a 
         if value:
             return value
         if time.monotonic() >= deadline:
+            what = what() if callable(what) else what
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {value!r})")
         time.sleep(interval)
         interval = min(interval * 2, 0.25)
@@ -102,7 +103,6 @@ class Api:
 
     def __init__(self, api_url: str):
         self.http = httpx.Client(base_url=api_url, timeout=15, trust_env=False)
-        self.api_url = api_url
 
     def get(self, path: str, **params: Any) -> Any:
         r = self.http.get(path, params=params)
@@ -117,7 +117,6 @@ class Api:
     def status(self, method: str, path: str, body: Any = None) -> int:
         return self.http.request(method, path, json=body).status_code
 
-    # Objects -------------------------------------------------------------------------------------------------
     def flow_run(self, run_id: str) -> dict:
         return self.get(f"/flow_runs/{run_id}")
 
@@ -153,27 +152,9 @@ class Api:
                     found[run_id] = run
             return len(found) == len(ids)
 
-        wait_until(all_recorded, timeout=timeout, what=f"{len(ids)} task runs in {state_type} ({len(found)} so far)")
+        wait_until(all_recorded, timeout=timeout,
+                   what=lambda: f"{len(ids)} task runs in {state_type} ({len(found)} so far)")
         return found
-
-    # Features still being built: fail at once, naming the missing piece, rather than time out. -----------------
-    def require(self, method: str, path: str, feature: str, body: Any = None) -> None:
-        if self.status(method, path, body if body is not None else {}) in (404, 405):
-            pytest.fail(f"needs {feature}: {method} /api{path} is not routed")
-
-    def require_websocket(self, path: str, feature: str) -> None:
-        from websockets.exceptions import InvalidStatus
-        from websockets.sync.client import connect
-
-        url = self.api_url.replace("http://", "ws://", 1) + path
-        try:
-            with connect(url, open_timeout=5, subprotocols=["prefect"]):
-                pass
-        except InvalidStatus as exc:
-            pytest.fail(f"needs {feature}: websocket {path} refused ({exc})")
-
-    def require_events_recorded(self) -> None:
-        self.require_websocket("/events/in", "WS /api/events/in and the task-run recorder")
 
 
 class Program:
@@ -244,6 +225,7 @@ class Prefect:
             "PREFECT_CLI_WRAP_LINES": "false",
             "COLUMNS": "250",
             "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1",
         })
 

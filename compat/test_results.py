@@ -3,8 +3,6 @@ metadata into state.data; the server must hand it back verbatim so State.result(
 
 import pytest
 
-needs_recorder = pytest.mark.xfail(reason="needs WS /api/events/in and the task-run recorder", strict=False)
-
 
 @pytest.fixture(scope="module")
 def run(prefect):
@@ -28,16 +26,12 @@ def test_flow_result_is_readable_from_the_api_state(run, prefect):
     assert read["result"] == run["flow_result"] == {"from": "flow", "answer": 42}
 
 
-@needs_recorder
 def test_task_state_data_round_trips(run, api):
-    api.require_events_recorded()
     recorded = api.wait_for_task_runs([run["task_run_id"]])[run["task_run_id"]]
     assert_result_record(recorded["state"]["data"], run["task_storage_key"])
 
 
-@needs_recorder
 def test_task_result_is_readable_from_the_api_state(run, api, prefect):
-    api.require_events_recorded()
     api.wait_for_task_runs([run["task_run_id"]])
     read = prefect.run("read_result", "task_run", run["task_run_id"])
     assert read["result"] == run["task_result"] == {"from": "task", "items": [1, 2, 3]}

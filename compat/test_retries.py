@@ -5,8 +5,6 @@ import uuid
 
 import pytest
 
-needs_recorder = pytest.mark.xfail(reason="needs WS /api/events/in and the task-run recorder", strict=False)
-
 
 @pytest.fixture(scope="module")
 def flow_retries(prefect):
@@ -40,9 +38,7 @@ def test_task_retries_happen_in_the_client(task_retries, api):
     assert api.flow_run(task_retries["flow_run_id"])["state_type"] == "COMPLETED"
 
 
-@needs_recorder
 def test_task_retry_history_is_recorded(task_retries, api):
-    api.require_events_recorded()
     task_run_id = task_retries["task_run_id"]
     api.wait_for_task_runs([task_run_id])
     assert api.task_run_state_names(task_run_id) == ["Pending", "Running", "Retrying", "Retrying", "Completed"]
@@ -56,9 +52,7 @@ def test_second_flow_attempt_gets_the_cached_task_result(cached, api):
     assert (flow_run["state_type"], flow_run["run_count"]) == ("COMPLETED", 2)
 
 
-@needs_recorder
 def test_cached_task_run_is_recorded_as_cached(cached, api):
-    api.require_events_recorded()
     first, second = cached["attempts"]
     recorded = api.wait_for_task_runs([first["task_run_id"], second["task_run_id"]])
     assert recorded[first["task_run_id"]]["state_name"] == "Completed"

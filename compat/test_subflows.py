@@ -33,10 +33,28 @@ def test_each_subflow_is_linked_to_a_tracking_task_run_of_the_parent(concurrent,
         assert [r["id"] for r in api.child_flow_runs(tracking_id)] == [child["flow_run_id"]]
 
 
-@pytest.mark.xfail(reason="needs WS /api/events/in, the task-run recorder and POST /api/task_runs/filter",
-                   strict=False)
+def test_the_tracking_task_run_mirrors_every_child_state(concurrent, parent_retry, api):
+    tracking_id = api.flow_run(concurrent["children"][0]["flow_run_id"])["parent_task_run_id"]
+    assert api.task_run_state_names(tracking_id) == ["Pending", "Pending", "Running", "Completed"]
+    tracking_id = api.flow_run(parent_retry["children"][0])["parent_task_run_id"]
+    assert api.task_run_state_names(tracking_id) == [
+        "Pending", "Pending", "Running", "Failed", "Pending", "Running", "Completed"]
+
+
+@pytest.mark.xfail(reason="Osprey incompatibility: states forced onto a tracking task run skip Prefect's "
+                          "GlobalTaskPolicy bookkeeping (persistence::force_task_run_state)", strict=False)
+def test_the_tracking_task_run_keeps_run_bookkeeping(parent_retry, api):
+    tracking_id = api.flow_run(parent_retry["children"][0])["parent_task_run_id"]
+    tracking = api.task_run(tracking_id)
+    states = api.get("/task_run_states/", task_run_id=tracking_id)
+    running = [s["timestamp"] for s in states if s["type"] == "RUNNING"]
+    assert tracking["run_count"] == 2
+    assert tracking["start_time"] == running[0]
+    assert tracking["end_time"] == states[-1]["timestamp"]
+    assert tracking["total_run_time"] > 0
+
+
 def test_each_subflow_ran_its_ten_tasks(concurrent, api):
-    api.require_events_recorded()
     for child in concurrent["children"]:
         api.wait_for_task_runs(child["task_run_ids"])
         assert sorted(r["id"] for r in api.task_runs_of(child["flow_run_id"])) == sorted(child["task_run_ids"])

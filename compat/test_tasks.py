@@ -3,8 +3,6 @@ server only as events (WS /api/events/in → task-run recorder)."""
 
 import pytest
 
-needs_recorder = pytest.mark.xfail(reason="needs WS /api/events/in and the task-run recorder", strict=False)
-
 
 @pytest.fixture(scope="module")
 def run(prefect):
@@ -19,25 +17,18 @@ def test_the_flow_completes_with_every_task_result(run, api):
     assert api.flow_run(run["flow_run_id"])["state_type"] == "COMPLETED"
 
 
-@needs_recorder
 def test_every_task_run_is_recorded_completed(run, api):
-    api.require_events_recorded()
     recorded = api.wait_for_task_runs(run["task_run_ids"])
     assert {r["flow_run_id"] for r in recorded.values()} == {run["flow_run_id"]}
     assert {r["state_name"] for r in recorded.values()} == {"Completed"}
 
 
-@needs_recorder
 def test_every_task_run_has_its_full_state_history(run, api):
-    api.require_events_recorded()
     api.wait_for_task_runs(run["task_run_ids"])
     for task_run_id in run["task_run_ids"]:
         assert api.task_run_state_names(task_run_id) == ["Pending", "Running", "Completed"], task_run_id
 
 
-@pytest.mark.xfail(reason="needs the task-run recorder and POST /api/task_runs/filter", strict=False)
 def test_task_runs_filter_by_flow_run_returns_them_all(run, api):
-    api.require_events_recorded()
-    api.require("POST", "/task_runs/filter", "POST /api/task_runs/filter")
     api.wait_for_task_runs(run["task_run_ids"])
     assert sorted(r["id"] for r in api.task_runs_of(run["flow_run_id"])) == sorted(run["task_run_ids"])

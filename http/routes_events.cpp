@@ -266,7 +266,8 @@ public:
     const auto j = json::parse(message, nullptr, false);
     if (!j.is_object() || j.value("type", json()) != "filter")
       return c->close(close_code::protocol_error, "Expected 'filter' message");
-    const auto backfill = j.value("backfill", json(true));
+    auto backfill = j.value("backfill", json(true));  // absent: true; null: false (Python's truthiness)
+    if (backfill.is_null()) backfill = false;
     if (!backfill.is_boolean()) return c->close(close_code::protocol_error, "Invalid filter: backfill must be a boolean");
     const timestamp now = ctx_.time->now();
     auto filter = parse_event_filter(j.value("filter", json(nullptr)), now);

@@ -2,11 +2,13 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
+#include "domain/event.hpp"
 #include "domain/flow_policy.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
 #include "persistence/flow_run_store.hpp"
+#include "persistence/flow_store.hpp"
 
 namespace osprey::http {
 namespace {
@@ -108,23 +110,33 @@ void register_create(router& routes, const api_context& ctx) {
                run.next_scheduled_start_time = decided.run.counters.next_scheduled_start_time;
                merge_flow_run_policy(run.empirical_policy, decided.run.policy);
                auto counters = decided.run.counters;
+               auto parent_task_state = decided.effects.parent_task_state;
                auto out = std::make_shared<persistence::flow_run_created>();
+               auto flow_name = std::make_shared<std::string>();
                ctx.db.write(
-                   [run, initial, counters, out](persistence::sql_connection& c) {
+                   [run, initial, counters, parent_task_state, out, now](persistence::sql_connection& c) {
                      // The flow must exist: a clear 404 beats a foreign-key conflict.
                      if (c.query("SELECT 1 FROM flow WHERE id = $1", {persistence::id(run.flow)}).empty())
                        throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
                      *out = persistence::create_flow_run(c, run, initial, counters);
+                     // UpdateSubflowParentTask applies to a subflow's first state too (Prefect's create_flow_run
+                     // sets it through set_flow_run_state): copy it onto the parent's tracking task run.
+                     if (out->created && parent_task_state && run.parent_task_run_id)
+                       persistence::force_task_run_state(c, *run.parent_task_run_id, *parent_task_state, now);
                    },
-                   [ctx, out, run, respond](const status& s) {
+                   [ctx, out, run, flow_name, respond](const status& s) {
                      if (!s) {
                        if (s.message().find("missing flow") != std::string::npos)
                          return respond(response::detail(404, "Flow with id " + run.flow.to_string() + " not found"));
                        return respond(error_response(s));
                      }
-                     if (out->created && out->stored.state && ctx.event_bus)
+                     if (out->created && out->stored.state && ctx.event_bus) {
+                       flow_run_event_info info{out->stored.name, static_cast<int>(out->stored.run_count),
+                                                out->stored.flow, *flow_name, out->stored.deployment_id, {},
+                                                out->stored.tags};
                        caf::anon_send(ctx.event_bus, actors::publish_atom_v,
-                                      state_change{out->stored.id, std::nullopt, *out->stored.state});
+                                      state_change{out->stored.id, std::nullopt, *out->stored.state}, info);
+                     }
                      respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
                    });
              });

@@ -8,6 +8,9 @@
 // 400, all as {"detail": ...} followed by closing the connection. Responses carry Server, Content-Type and
 // Content-Length (not on 1xx/204/304) plus the handler's extra headers; Connection/Content-Length/
 // Transfer-Encoding among those are ignored (the server frames responses itself).
+//
+// WebSocket routes (router::add_websocket) are upgraded on the same io threads; http/websocket.hpp states
+// their rules (subprotocol, message limit, keepalive, backpressure, close codes).
 
 #include <chrono>
 #include <cstdint>

@@ -203,6 +203,34 @@ TEST_P(EventsTest, SubscribersGetLiveEventsAndBackfill) {
   EXPECT_EQ(next_event(*out)["id"], later["id"]);
 }
 
+TEST_P(EventsTest, LongBackfillComesInPagesWithoutLossOrRepeats) {
+  const std::string name = "blackbox.many." + new_uuid4().to_string();
+  const std::string occurred = format_iso8601(system_clock::instance().now() - 10s);
+  json batch = json::array();
+  std::set<std::string> sent;
+  for (int i = 0; i < 600; ++i) {
+    json e = make_event(name, "blackbox.many");
+    if (i < 300) e["occurred"] = occurred;  // one instant shared by more events than a page holds
+    sent.insert(e["id"].get<std::string>());
+    batch.push_back(std::move(e));
+  }
+  ASSERT_EQ(post("/api/events", batch).status, 204);
+  auto out = subscribe({name});
+  std::set<std::string> received;
+  std::string previous_occurred;
+  for (int i = 0; i < 600; ++i) {
+    const json e = next_event(*out);
+    ASSERT_FALSE(e.is_null()) << "after " << i << " events";
+    received.insert(e["id"].get<std::string>());
+    EXPECT_LE(previous_occurred, e["occurred"].get<std::string>());  // oldest first
+    previous_occurred = e["occurred"];
+  }
+  EXPECT_EQ(received, sent);
+  const json live = make_event(name, "blackbox.many");
+  ASSERT_EQ(post("/api/events", json::array({live})).status, 204);
+  EXPECT_EQ(next_event(*out)["id"], live["id"]);
+}
+
 TEST_P(EventsTest, FlowRunStateChangesReachSubscribersAsEvents) {
   auto out = subscribe({"prefect.flow-run.Pending", "prefect.flow-run.Running"});
   const auto flow = post("/api/flows/", {{"name", "events-" + new_uuid4().to_string()}});
