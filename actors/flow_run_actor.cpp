@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "actors/flow_run_actor.hpp"
+#include "actors/task_run_transitions.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 
@@ -110,8 +111,8 @@ void handle_head(flow_run_actor* self) {
       [run = st.run, result, policy, now = input.now](persistence::sql_connection& c) {
         persistence::write_flow_transition(c, run, result.written, result.run.counters, policy, now);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
-          persistence::force_task_run_state(c, result.run.parent_task_run_id->value, *result.effects.parent_task_state,
-                                            now);
+          decide_task_transition(c, result.run.parent_task_run_id->value,
+                                 transition_request{*result.effects.parent_task_state, true}, now);
       },
       [self_handle](const status& s) { caf::anon_send(self_handle, committed_atom_v, s); });
 }

@@ -25,48 +25,53 @@ run_bookkeeping bookkeeping_of(const task_run& t) {
 
 }  // namespace
 
+transition_outcome decide_task_transition(persistence::sql_connection& c, const uuid& task_run,
+                                          const transition_request& request, timestamp now) {
+  transition_outcome outcome;
+  auto stored = persistence::find_task_run(c, task_run);
+  if (!stored) {
+    outcome.error = status(errc::not_found, "Task run with id " + task_run.to_string() + " not found");
+    return outcome;
+  }
+  task_transition_input in;
+  in.current = stored->state;
+  in.request = request;
+  in.now = now;
+  in.run.id = task_run_id{task_run};
+  if (stored->flow_run_id) in.run.flow_run = flow_run_id{*stored->flow_run_id};
+  in.run.counters = bookkeeping_of(*stored);
+  const auto& frrc = stored->columns.value("flow_run_run_count", nlohmann::json(0));
+  in.run.flow_run_run_count = frrc.is_number() ? frrc.get<int>() : 0;
+  in.run.policy = parse_task_run_policy(stored->columns.value("empirical_policy", nlohmann::json::object()));
+  if (stored->flow_run_id)
+    if (auto parent = persistence::find_flow_run(c, flow_run_id{*stored->flow_run_id}))
+      in.flow_run = parent_flow_run{parent->id, parent->state, static_cast<int>(parent->run_count)};
+  if (auto key = cache_lookup_key(in)) in.cached_state = persistence::find_cached_task_state(c, *key, in.now);
+  // Tag concurrency limits arrive with the concurrency work; until then no tag is limited.
+  auto result = orchestrate_task_transition(in);
+  outcome.decision = result.decision;
+  outcome.state = result.written ? result.written : stored->state;
+  outcome.written = result.written.has_value();
+  if (result.written || result.run_changed)
+    persistence::write_task_transition(c, task_run, result.written, result.run.counters, result.run.flow_run_run_count,
+                                       in.now);
+  if (result.effects.insert_cache)
+    persistence::insert_task_cache_entry(c, result.effects.insert_cache->cache_key,
+                                         result.effects.insert_cache->cache_expiration,
+                                         result.effects.insert_cache->state, in.now);
+  return outcome;
+}
+
 void propose_task_transition(const persistence::database& db, const uuid& task_run, const transition_request& request,
                              const clock& time, transition_callback done) {
   auto outcome = std::make_shared<transition_outcome>();
-  db.write(
-      [task_run, request, &time, outcome](persistence::sql_connection& c) {
-        *outcome = transition_outcome{};
-        auto stored = persistence::find_task_run(c, task_run);
-        if (!stored) {
-          outcome->error = status(errc::not_found, "Task run with id " + task_run.to_string() + " not found");
-          return;
-        }
-        task_transition_input in;
-        in.current = stored->state;
-        in.request = request;
-        in.now = time.now();
-        in.run.id = task_run_id{task_run};
-        if (stored->flow_run_id) in.run.flow_run = flow_run_id{*stored->flow_run_id};
-        in.run.counters = bookkeeping_of(*stored);
-        const auto& frrc = stored->columns.value("flow_run_run_count", nlohmann::json(0));
-        in.run.flow_run_run_count = frrc.is_number() ? frrc.get<int>() : 0;
-        in.run.policy = parse_task_run_policy(stored->columns.value("empirical_policy", nlohmann::json::object()));
-        if (stored->flow_run_id)
-          if (auto parent = persistence::find_flow_run(c, flow_run_id{*stored->flow_run_id}))
-            in.flow_run = parent_flow_run{parent->id, parent->state, static_cast<int>(parent->run_count)};
-        if (auto key = cache_lookup_key(in)) in.cached_state = persistence::find_cached_task_state(c, *key, in.now);
-        // Tag concurrency limits arrive with the concurrency work; until then no tag is limited.
-        auto result = orchestrate_task_transition(in);
-        outcome->decision = result.decision;
-        outcome->state = result.written ? result.written : stored->state;
-        outcome->written = result.written.has_value();
-        if (result.written || result.run_changed)
-          persistence::write_task_transition(c, task_run, result.written, result.run.counters,
-                                             result.run.flow_run_run_count, in.now);
-        if (result.effects.insert_cache)
-          persistence::insert_task_cache_entry(c, result.effects.insert_cache->cache_key,
-                                               result.effects.insert_cache->cache_expiration,
-                                               result.effects.insert_cache->state, in.now);
-      },
-      [outcome, done](const status& s) {
-        if (!s) outcome->error = s;
-        done(*outcome);
-      });
+  db.write([task_run, request, &time, outcome](persistence::sql_connection& c) {
+             *outcome = decide_task_transition(c, task_run, request, time.now());
+           },
+           [outcome, done](const status& s) {
+             if (!s) outcome->error = s;
+             done(*outcome);
+           });
 }
 
 }  // namespace osprey::actors

@@ -41,8 +41,6 @@ def test_the_tracking_task_run_mirrors_every_child_state(concurrent, parent_retr
         "Pending", "Pending", "Running", "Failed", "Pending", "Running", "Completed"]
 
 
-@pytest.mark.xfail(reason="Osprey incompatibility: states forced onto a tracking task run skip Prefect's "
-                          "GlobalTaskPolicy bookkeeping (persistence::force_task_run_state)", strict=False)
 def test_the_tracking_task_run_keeps_run_bookkeeping(parent_retry, api):
     tracking_id = api.flow_run(parent_retry["children"][0])["parent_task_run_id"]
     tracking = api.task_run(tracking_id)

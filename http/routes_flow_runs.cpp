@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
+#include "actors/task_run_transitions.hpp"
 #include "domain/event.hpp"
 #include "domain/flow_policy.hpp"
 #include "http/api_support.hpp"
@@ -114,15 +115,17 @@ void register_create(router& routes, const api_context& ctx) {
                auto out = std::make_shared<persistence::flow_run_created>();
                auto flow_name = std::make_shared<std::string>();
                ctx.db.write(
-                   [run, initial, counters, parent_task_state, out, now](persistence::sql_connection& c) {
+                   [run, initial, counters, parent_task_state, out, flow_name, now](persistence::sql_connection& c) {
                      // The flow must exist: a clear 404 beats a foreign-key conflict.
-                     if (c.query("SELECT 1 FROM flow WHERE id = $1", {persistence::id(run.flow)}).empty())
-                       throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
+                     auto f = persistence::find_flow(c, run.flow);
+                     if (!f) throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
+                     *flow_name = f->name;
                      *out = persistence::create_flow_run(c, run, initial, counters);
                      // UpdateSubflowParentTask applies to a subflow's first state too (Prefect's create_flow_run
                      // sets it through set_flow_run_state): copy it onto the parent's tracking task run.
                      if (out->created && parent_task_state && run.parent_task_run_id)
-                       persistence::force_task_run_state(c, *run.parent_task_run_id, *parent_task_state, now);
+                       actors::decide_task_transition(c, *run.parent_task_run_id, transition_request{*parent_task_state, true},
+                                                     now);
                    },
                    [ctx, out, run, flow_name, respond](const status& s) {
                      if (!s) {

@@ -225,17 +225,6 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                 text(policy.dump())});
 }
 
-void force_task_run_state(sql_connection& conn, const uuid& task_run, const run_state& state, timestamp now) {
-  conn.execute("INSERT INTO task_run_state (id, created, updated, task_run_id, type, timestamp, name, message, "
-               "state_details, data) VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {id(state.id), ts(now), id(task_run), text(to_string(state.type)), ts(state.at), text(state.name),
-                state.message ? text(*state.message) : null_value(), text(state.details.dump()),
-                state.data.is_null() ? null_value() : text(state.data.dump())});
-  conn.execute("UPDATE task_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5, updated = $6 "
-               "WHERE id = $1",
-               {id(task_run), id(state.id), text(to_string(state.type)), text(state.name), ts(state.at), ts(now)});
-}
-
 run_bookkeeping bookkeeping_of(const flow_run& run) {
   run_bookkeeping b;
   b.run_count = static_cast<int>(run.run_count);

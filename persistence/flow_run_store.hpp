@@ -66,9 +66,6 @@ bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
                            const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now);
 
-/// Forces `state` onto a task run (a subflow's parent tracking task): appended to its history and made current.
-void force_task_run_state(sql_connection& conn, const uuid& task_run, const run_state& state, timestamp now);
-
 /// The run's bookkeeping columns as the orchestration rules see them.
 run_bookkeeping bookkeeping_of(const flow_run& run);
 
