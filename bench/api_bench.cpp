@@ -16,11 +16,13 @@
 // Like the Prefect client, requests answered 408/429/502/503 (or failing in transport) are retried with
 // backoff, up to 5 times; the latency then includes the retries.
 //
-// Events have no per-event answer, so two more figures say when the server has *recorded* them: a sampler
-// polls GET /api/task_runs/{id} for one recently finished task at a time ("event_to_visible": Completed
+// Events have no per-event answer, so two more figures say when the server has *recorded* them: every 50 ms a
+// sampler takes a just-finished task run and polls GET /api/task_runs/{id} ("event_to_visible": its Completed
 // event written → the task run reads back COMPLETED), and after the clients stop, the benchmark waits (up to
 // --drain-timeout) until every client's last task run reads back COMPLETED, then counts this benchmark's
-// COMPLETED task runs with POST /api/task_runs/count when the server has it.
+// COMPLETED task runs with POST /api/task_runs/count when the server has it. A Prefect-style websocket server
+// may answer pings before its application has read the frames, so "task_run_events" (→ pong) is not a
+// recording latency.
 //
 // Only ops of runs that started after the warm-up count; throughput = count / (end of the last measured run −
 // end of warm-up). Loopback targets only (127.0.0.0/8, ::1, localhost).
@@ -98,8 +100,9 @@ struct shared_state {
   steady::time_point clients_finished_at{};  ///< written by the last client to stop
   double client_cpu_at_finish = 0;           ///< process CPU seconds then
   std::atomic<unsigned> errors_printed{0};
+  std::atomic<bool> want_probe{false};  ///< set by the sampler; the next client to finish a task run clears it
   std::mutex probe_mutex;
-  std::optional<probe> probe_slot;
+  std::deque<probe> offered;  ///< probes handed to the sampler (guarded by probe_mutex)
   samples sampler;  ///< event_visible; the sampler's strand only
   std::vector<client_state> clients;
   // Drain phase results.
@@ -270,9 +273,9 @@ asio::awaitable<void> run_events(shared_state& sh, client_state& me, event_strea
     }
     ++me.task_runs_total;
     me.last_task_run = t.id;
-    if (i + 1 == sh.opt.tasks_per_run) {
+    if (sh.want_probe.exchange(false)) {
       std::lock_guard lock(sh.probe_mutex);
-      if (!sh.probe_slot) sh.probe_slot = probe{t.id, steady::now(), measured};
+      sh.offered.push_back(probe{t.id, steady::now(), measured});
     }
   }
   if (!co_await events.checkpoint(started, measured ? &me.ops[task_events] : nullptr)) ++me.ops[task_events].errors;
@@ -358,7 +361,7 @@ asio::awaitable<void> run_client(shared_state& sh, client_state& me) {
   }
 }
 
-/// Takes one recently finished task run every `sample_every` and polls the oldest one not yet seen until it
+/// Asks for the next task run a client finishes every `sample_every` and polls the oldest one not yet seen until it
 /// reads back COMPLETED. Servers record events roughly in arrival order, so while the oldest is not visible
 /// the newer ones are not either: one GET per poll however large the backlog, and the latency distribution
 /// stays fair when the server falls behind. Keeps following the samples taken after the clients stopped,
@@ -376,12 +379,13 @@ asio::awaitable<void> run_sampler(shared_state& sh) {
     if (sh.clients_running == 0 && !give_up_at)
       give_up_at = now + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(sh.opt.drain_timeout));
     if (now >= next_sample && !give_up_at) {
+      sh.want_probe = true;
+      next_sample = now + sample_every;
+    }
+    {
       std::lock_guard lock(sh.probe_mutex);
-      if (sh.probe_slot) {
-        waiting.push_back(*sh.probe_slot);
-        sh.probe_slot.reset();
-        next_sample = now + sample_every;
-      }
+      waiting.insert(waiting.end(), sh.offered.begin(), sh.offered.end());
+      sh.offered.clear();
     }
     if (waiting.empty() && give_up_at) break;
     if (give_up_at && now > *give_up_at) {

@@ -3,9 +3,10 @@
 function(osprey_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     -Wold-style-cast -Wcast-align -Woverloaded-virtual -Werror)
-  # GCC 12 reports false -Wrestrict errors inside libstdc++'s string code at -O2/-O3 (GCC bug 105329).
+  # GCC 12 reports false -Wrestrict errors inside libstdc++'s string code at -O2/-O3 (GCC bug 105329), and
+  # false -Wmaybe-uninitialized on std::optional and nlohmann::json members after inlining (GCC bug 107138).
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-    target_compile_options(${target} PRIVATE -Wno-restrict)
+    target_compile_options(${target} PRIVATE -Wno-restrict -Wno-maybe-uninitialized)
   endif()
 endfunction()
 

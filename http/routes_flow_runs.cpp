@@ -260,7 +260,9 @@ void register_resume(router& routes, const api_context& ctx) {
       nlohmann::json run_input;
       if (!in.any("run_input", run_input) || !in.finish()) return respond(in.error());
     }
-    actors::transition_call call{{}, client_of(req), true};
+    actors::transition_call call;
+    call.client = client_of(req);
+    call.resume = true;
     actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, std::move(call),
                                [respond, rid = *id](const actors::transition_outcome& outcome) {
                                  if (!outcome.error) {
