@@ -118,7 +118,13 @@ void report_error(shared_state& sh, const char* what, const reply& r) {
                r.status ? ("HTTP " + std::to_string(r.status)).c_str() : "", r.body.c_str());
 }
 
-bool retryable(const reply& r) { return r.status == 0 || r.status == 408 || r.status == 429 || r.status == 502 || r.status == 503; }
+bool retryable(const reply& r) {
+  return r.status == 0 || r.status == 408 || r.status == 429 || r.status == 502 || r.status == 503;
+}
+
+steady::duration seconds_to_duration(double s) {
+  return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
+}
 
 /// One request with the Prefect client's retry policy; records its latency (from the first attempt to the
 /// final answer) in `into` when `measured`. nullopt (and an error counted) when the final answer is not 2xx or
@@ -220,7 +226,8 @@ std::string task_event(const task_context& t, const state_step& s, const std::st
   e += R"(,"payload":{"intended":{"from":)" + (s.from_type ? "\"" + std::string(s.from_type) + "\"" : "null") +
        R"(,"to":")" + s.type + R"("},"initial_state":)";
   if (s.from_type)
-    e += std::string(R"({"type":")") + s.from_type + R"(","name":")" + s.from_name + R"(","message":"","state_details":{}})";
+    e += std::string(R"({"type":")") + s.from_type + R"(","name":")" + s.from_name +
+         R"(","message":"","state_details":{}})";
   else
     e += "null";
   e += std::string(R"(,"validated_state":{"type":")") + s.type + R"(","name":")" + s.name +
@@ -377,7 +384,7 @@ asio::awaitable<void> run_sampler(shared_state& sh) {
   for (;;) {
     const auto now = steady::now();
     if (sh.clients_running == 0 && !give_up_at)
-      give_up_at = now + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(sh.opt.drain_timeout));
+      give_up_at = now + seconds_to_duration(sh.opt.drain_timeout);
     if (now >= next_sample && !give_up_at) {
       sh.want_probe = true;
       next_sample = now + sample_every;
@@ -415,7 +422,7 @@ asio::awaitable<void> run_drain(shared_state& sh) {
   asio::steady_timer pause(executor);
   steady::time_point sent_all{};
   for (const auto& c : sh.clients) sent_all = std::max(sent_all, c.events_done);
-  const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(sh.opt.drain_timeout));
+  const auto deadline = steady::now() + seconds_to_duration(sh.opt.drain_timeout);
   bool all = true;
   for (const auto& c : sh.clients) {
     if (c.last_task_run.empty()) continue;
@@ -433,7 +440,8 @@ asio::awaitable<void> run_drain(shared_state& sh) {
     if (!all) break;
   }
   if (all) sh.drain_seconds = std::max(0.0, elapsed_ms(sent_all, steady::now()) / 1000.0);
-  const std::string filter = R"({"task_runs":{"tags":{"all_":[")" + sh.tag + R"("]},"state":{"type":{"any_":["COMPLETED"]}}}})";
+  const std::string filter =
+      R"({"task_runs":{"tags":{"all_":[")" + sh.tag + R"("]},"state":{"type":{"any_":["COMPLETED"]}}}})";
   auto count = co_await http.request(bhttp::verb::post, sh.path("/task_runs/count"), filter);
   if (count.status == 200) sh.recorded_task_runs = std::atoll(count.body.c_str());
 }
@@ -526,13 +534,19 @@ int main(int argc, char** argv) {
 
   asio::io_context io(static_cast<int>(sh.opt.threads));
   {
+    // Only loopback literals and "localhost" are looked up at all: no name ever goes to DNS.
+    boost::system::error_code literal_error;
+    const auto literal = asio::ip::make_address(sh.where.host, literal_error);
+    if (literal_error ? sh.where.host != "localhost" : !is_loopback(literal))
+      usage(("refusing " + sh.where.host + ": only loopback targets (127.0.0.0/8, ::1, localhost)").c_str());
     tcp::resolver resolver(io);
     boost::system::error_code ec;
     sh.endpoints = resolver.resolve(sh.where.host, sh.where.port, ec);
     if (ec || sh.endpoints.empty()) usage(("cannot resolve " + sh.where.host + ": " + ec.message()).c_str());
     for (const auto& e : sh.endpoints)
       if (!is_loopback(e.endpoint().address()))
-        usage(("refusing " + e.endpoint().address().to_string() + ": only loopback targets (127.0.0.0/8, ::1)").c_str());
+        usage(("refusing " + e.endpoint().address().to_string() + ": only loopback targets (127.0.0.0/8, ::1)")
+                  .c_str());
   }
   sh.tag = "bench-" + uuid4().substr(0, 8);
   sh.task_key = "bench_task-" + uuid4().substr(0, 8);
@@ -553,13 +567,13 @@ int main(int argc, char** argv) {
 
   sh.clients.resize(sh.opt.clients);
   const auto t0 = steady::now();
-  const auto seconds = [](double s) { return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s)); };
-  sh.measure_start = t0 + seconds(sh.opt.warmup);
-  sh.measure_end = sh.measure_start + seconds(sh.opt.seconds);
+  sh.measure_start = t0 + seconds_to_duration(sh.opt.warmup);
+  sh.measure_end = sh.measure_start + seconds_to_duration(sh.opt.seconds);
   const double cpu_before = cpu_seconds();
   sh.clients_running = sh.opt.clients;
   for (auto& c : sh.clients) asio::co_spawn(asio::make_strand(io), run_client(sh, c), asio::detached);
-  if (sh.events_enabled) asio::co_spawn(asio::make_strand(io), run_sampler(sh), asio::detached);  // ends after the clients
+  // The sampler outlives the clients: it follows its last samples up to --drain-timeout.
+  if (sh.events_enabled) asio::co_spawn(asio::make_strand(io), run_sampler(sh), asio::detached);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < sh.opt.threads; ++i) threads.emplace_back([&] { io.run(); });
   io.run();
@@ -600,7 +614,8 @@ int main(int argc, char** argv) {
       sh.drain_seconds >= 0 && window > 0 ? static_cast<double>(events) / (window + sh.drain_seconds) : 0;
   const double logs_per_s = window > 0 ? static_cast<double>(logs) / window : 0;
 
-  for (const auto& [why_stopped, n] : fatal) std::fprintf(stderr, "api_bench: %u client(s) stopped: %s\n", n, why_stopped.c_str());
+  for (const auto& [why_stopped, n] : fatal)
+    std::fprintf(stderr, "api_bench: %u client(s) stopped: %s\n", n, why_stopped.c_str());
 
   if (sh.opt.json) {
     nlohmann::json out = {{"label", sh.opt.label}, {"url", sh.opt.url}, {"clients", sh.opt.clients},
@@ -641,7 +656,8 @@ int main(int argc, char** argv) {
   std::printf("flow runs completed/s       %10.1f\n", runs_per_s);
   std::printf("flow-run transitions/s      %10.1f  (create PENDING + RUNNING + COMPLETED)\n", transitions_per_s);
   if (sh.events_enabled) {
-    std::printf("task-run events sent/s      %10.1f  (%llu events)\n", events_per_s, static_cast<unsigned long long>(events));
+    std::printf("task-run events sent/s      %10.1f  (%llu events)\n", events_per_s,
+                static_cast<unsigned long long>(events));
     if (sh.drain_seconds >= 0)
       std::printf("all events recorded         %10.2f s after the last was confirmed; recorded events/s %.1f\n",
                   sh.drain_seconds, events_recorded_per_s);

@@ -91,7 +91,8 @@ public:
           auto res = parser.release();
           reply out{res.result_int(), std::move(res.body()), {}, 0};
           if (auto it = res.find(bhttp::field::retry_after); it != res.end())
-            out.retry_after_seconds = static_cast<unsigned>(std::strtoul(std::string(it->value()).c_str(), nullptr, 10));
+            out.retry_after_seconds =
+                static_cast<unsigned>(std::strtoul(std::string(it->value()).c_str(), nullptr, 10));
           if (!res.keep_alive()) close();
           co_return out;
         }
@@ -151,7 +152,8 @@ public:
         co_return "HTTP " + std::to_string(upgrade.result_int()) + " on the websocket upgrade";
       co_return "handshake: " + handshake_error.message();
     }
-    auto [auth_error, auth_sent] = co_await ws_.async_write(asio::buffer(std::string_view(R"({"type":"auth","token":null})")), nothrow);
+    constexpr std::string_view auth = R"({"type":"auth","token":null})";
+    auto [auth_error, auth_sent] = co_await ws_.async_write(asio::buffer(auth), nothrow);
     if (auth_error) co_return "auth: " + auth_error.message();
     beast::flat_buffer answer;
     auto [read_error, read] = co_await ws_.async_read(answer, nothrow);

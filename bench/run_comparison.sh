@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Osprey against the real Prefect server, same machine, same run, same load generator (bench/api_bench):
-# Osprey on SQLite, Osprey on PostgreSQL, Prefect on SQLite (its default) and Prefect on PostgreSQL, one server at
-# a time, each with a fresh home directory and database on free loopback ports. Prints a side-by-side table with
-# ratios; the raw JSON of every run stays in $OUT.
+# Osprey on SQLite (durable: synchronous=FULL, and synchronous=NORMAL as Prefect runs SQLite), Osprey on PostgreSQL,
+# Prefect on SQLite (its default) and Prefect on PostgreSQL; one server at a time, each with a fresh home directory
+# and database on free loopback ports. Prints side-by-side tables with ratios and stops everything it started; the
+# raw JSON of every run, the servers' logs and CPU use stay in $OUT.
 #
 #   bench/run_comparison.sh [BUILD_DIR]          (default build-bench; it builds nothing)
 #
@@ -46,7 +47,9 @@ stop_server() {
     server_pid=""
   fi
 }
+bench_pid=""
 cleanup() {
+  [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null || true
   stop_server
   [ -n "$pg_dir" ] && scripts/test-postgres.sh stop "$pg_dir" || true
   rm -rf "$work"
@@ -143,10 +146,13 @@ for config in $CONFIGS; do
   for clients in $CLIENTS; do
     echo "   $clients clients; load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     server0=$(server_ticks) db0=$(db_ticks) wall0=$(date +%s.%N)
+    # In the background and waited for, so that an interrupt stops the comparison at once (see cleanup).
     "$bench" --url "http://127.0.0.1:$port/api" --clients "$clients" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
       --tasks-per-run "$TASKS" --logs-per-run "$LOGS" --label "$config" --json \
-      >"$OUT/$config.c$clients.json" 2>"$OUT/$config.c$clients.stderr" ||
-      echo "   (api_bench reported a problem: $(tail -1 "$OUT/$config.c$clients.stderr"))" >&2
+      >"$OUT/$config.c$clients.json" 2>"$OUT/$config.c$clients.stderr" &
+    bench_pid=$!
+    wait "$bench_pid" || echo "   (api_bench reported a problem: $(tail -1 "$OUT/$config.c$clients.stderr"))" >&2
+    bench_pid=""
     server1=$(server_ticks) db1=$(db_ticks) wall1=$(date +%s.%N)
     awk -v s=$((server1 - server0)) -v d=$((db1 - db0)) -v hz="$(getconf CLK_TCK)" -v w0="$wall0" -v w1="$wall1" \
       -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
