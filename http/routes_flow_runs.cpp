@@ -223,28 +223,12 @@ void register_set_state(router& routes, const api_context& ctx) {
                auto id = path_uuid(req, "id", respond);
                if (!id) return;
                response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               body_reader in(*body);
-               nlohmann::json state_body;
-               bool has_state = false;
-               std::optional<bool> force;
-               if (!in.any("state", state_body, &has_state) || !in.optional_bool("force", force) || !in.finish())
-                 return respond(in.error());
-               if (!has_state) return respond(validation_error("state", "Field required", "missing"));
-               auto proposed = parse_state_create(state_body, "state", error);
-               if (!proposed) return respond(std::move(error));
-               actors::propose_transition(
-                   ctx.flow_runs, flow_run_id{*id},
-                   actors::transition_call{transition_request{*proposed, force.value_or(false)}, client_of(req)},
-                   [respond, rid = *id](const actors::transition_outcome& outcome) {
-                     if (!outcome.error) {
-                       if (outcome.error.code() == errc::not_found) return respond(run_not_found(rid));
-                       return respond(error_response(outcome.error));
-                     }
-                     respond(response::json(outcome.written ? 201 : 200,
-                                            orchestration_result(outcome.decision, outcome.state).dump()));
-                   });
+               auto request = parse_set_state_body(req, error);
+               if (!request) return respond(std::move(error));
+               actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, actors::transition_call{*request, client_of(req)},
+                                          [respond, rid = *id](const actors::transition_outcome& outcome) {
+                                            respond(transition_response(outcome, run_not_found(rid)));
+                                          });
              });
 }
 
@@ -265,12 +249,7 @@ void register_resume(router& routes, const api_context& ctx) {
     call.resume = true;
     actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, std::move(call),
                                [respond, rid = *id](const actors::transition_outcome& outcome) {
-                                 if (!outcome.error) {
-                                   if (outcome.error.code() == errc::not_found) return respond(run_not_found(rid));
-                                   return respond(error_response(outcome.error));
-                                 }
-                                 respond(response::json(outcome.written ? 201 : 200,
-                                                        orchestration_result(outcome.decision, outcome.state).dump()));
+                                 respond(transition_response(outcome, run_not_found(rid)));
                                });
   });
 }

@@ -87,26 +87,11 @@ void register_task_run_routes(router& routes, const api_context& ctx) {
                auto id = uuid::parse(req.path_params["id"]);
                if (!id) return respond(validation_error("id", "Input should be a valid UUID", "uuid_parsing"));
                response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               body_reader in(*body);
-               nlohmann::json state_body;
-               bool has_state = false;
-               std::optional<bool> force;
-               if (!in.any("state", state_body, &has_state) || !in.optional_bool("force", force) || !in.finish())
-                 return respond(in.error());
-               if (!has_state) return respond(validation_error("state", "Field required", "missing"));
-               auto proposed = parse_state_create(state_body, "state", error);
-               if (!proposed) return respond(std::move(error));
-               actors::propose_task_transition(ctx.db, *id, transition_request{*proposed, force.value_or(false)}, *ctx.time,
+               auto request = parse_set_state_body(req, error);
+               if (!request) return respond(std::move(error));
+               actors::propose_task_transition(ctx.db, *id, *request, *ctx.time,
                                                [respond](const actors::transition_outcome& outcome) {
-                                                 if (!outcome.error) {
-                                                   if (outcome.error.code() == errc::not_found)
-                                                     return respond(task_run_not_found());
-                                                   return respond(error_response(outcome.error));
-                                                 }
-                                                 respond(response::json(outcome.written ? 201 : 200,
-                                                                        orchestration_result(outcome.decision, outcome.state).dump()));
+                                                 respond(transition_response(outcome, task_run_not_found()));
                                                });
              });
 

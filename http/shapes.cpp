@@ -190,4 +190,29 @@ std::optional<run_state> parse_state_create(const nlohmann::json& body, const st
   return s;
 }
 
+std::optional<transition_request> parse_set_state_body(const request& req, response& error) {
+  auto body = parse_object_body(req, error);
+  if (!body) return std::nullopt;
+  body_reader in(*body);
+  nlohmann::json state_body;
+  bool has_state = false;
+  std::optional<bool> force;
+  if (!in.any("state", state_body, &has_state) || !in.optional_bool("force", force) || !in.finish()) {
+    error = in.error();
+    return std::nullopt;
+  }
+  if (!has_state) {
+    error = validation_error("state", "Field required", "missing");
+    return std::nullopt;
+  }
+  auto proposed = parse_state_create(state_body, "state", error);
+  if (!proposed) return std::nullopt;
+  return transition_request{*proposed, force.value_or(false)};
+}
+
+response transition_response(const actors::transition_outcome& outcome, const response& not_found) {
+  if (!outcome.error) return outcome.error.code() == errc::not_found ? not_found : error_response(outcome.error);
+  return response::json(outcome.written ? 201 : 200, orchestration_result(outcome.decision, outcome.state).dump());
+}
+
 }  // namespace osprey::http

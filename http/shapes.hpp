@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "actors/messages.hpp"
 #include "domain/flow_run.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/state.hpp"
@@ -29,5 +30,12 @@ nlohmann::json orchestration_result(const transition_decision& decision, const s
 /// Parses StateCreate {type, name?, message?, data?, state_details?} (unknown keys refused). `location` is the
 /// JSON path used in error messages ("state"). On failure fills `error` (422) and returns nullopt.
 std::optional<run_state> parse_state_create(const nlohmann::json& body, const std::string& location, response& error);
+
+/// Parses a set_state body {state: StateCreate, force?: bool} (unknown keys refused). On failure fills `error`.
+std::optional<transition_request> parse_set_state_body(const request& req, response& error);
+
+/// The answer to an orchestrated transition: 201 with the OrchestrationResult when a state was written, 200
+/// otherwise; `not_found` when the run does not exist; the mapped error for anything else.
+response transition_response(const actors::transition_outcome& outcome, const response& not_found);
 
 }  // namespace osprey::http

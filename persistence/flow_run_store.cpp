@@ -1,5 +1,7 @@
 #include "persistence/flow_run_store.hpp"
 
+#include "persistence/state_columns.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -24,22 +26,6 @@ constexpr const char* update_run_bookkeeping_sql =
 constexpr const char* select_history_sql =
     "SELECT id, id, type, name, timestamp, message, state_details, data FROM flow_run_state "
     "WHERE flow_run_id = $1 ORDER BY timestamp";
-
-// Reads a state from 7 consecutive columns starting at `first`: id, type, name, timestamp, message,
-// state_details, data.
-run_state state_from_row(const sql_row& row, std::size_t first = 1) {
-  run_state s;
-  s.id = state_id{row.id(first)};
-  s.type = parse_state_type(row.text(first + 1)).value_or(state_type::pending);
-  s.name = row.text(first + 2);
-  s.at = row.time(first + 3);
-  if (!row.is_null(first + 4)) s.message = row.text(first + 4);
-  auto details = nlohmann::json::parse(row.is_null(first + 5) ? "{}" : row.text(first + 5), nullptr, false);
-  s.details = details.is_object() ? details : nlohmann::json::object();
-  if (!row.is_null(first + 6)) s.data = nlohmann::json::parse(row.text(first + 6), nullptr, false);
-  if (s.data.is_discarded()) s.data = nullptr;
-  return s;
-}
 
 constexpr const char* insert_full_run_sql =
     "INSERT INTO flow_run (id, created, updated, name, flow_id, deployment_id, deployment_version, work_queue_id, "
@@ -110,7 +96,7 @@ flow_run run_from_row(const sql_row& row) {
   r.infrastructure_pid = optional_string(row, 25);
   r.created_by = json_column(row, 26, nullptr);
   r.job_variables = json_column(row, 27, nlohmann::json::object());
-  if (!row.is_null(run_state_first_column)) r.state = state_from_row(row, run_state_first_column);
+  if (!row.is_null(run_state_first_column)) r.state = state_from_columns(row, run_state_first_column);
   return r;
 }
 
@@ -203,7 +189,7 @@ stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& ru
   stored_run_state out;
   if (rows.empty()) return out;
   out.run_exists = true;
-  if (!rows.front().is_null(1)) out.current = state_from_row(rows.front());
+  if (!rows.front().is_null(1)) out.current = state_from_columns(rows.front(), 1);
   return out;
 }
 
@@ -238,7 +224,7 @@ run_bookkeeping bookkeeping_of(const flow_run& run) {
 
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run) {
   std::vector<run_state> out;
-  for (const auto& row : conn.query(select_history_sql, {id(run)})) out.push_back(state_from_row(row));
+  for (const auto& row : conn.query(select_history_sql, {id(run)})) out.push_back(state_from_columns(row, 1));
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "persistence/task_run_store.hpp"
 
+#include "persistence/state_columns.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -80,17 +82,7 @@ task_run task_run_from_row(const sql_row& row) {
   t.created = row.time(1);
   t.updated = row.time(2);
   if (!row.is_null(3)) t.flow_run_id = row.id(3);
-  if (!row.is_null(4)) {
-    run_state s;
-    s.id = state_id{row.id(4)};
-    s.type = parse_state_type(row.text(5)).value_or(state_type::pending);
-    s.name = row.text(6);
-    s.at = row.time(7);
-    if (!row.is_null(8)) s.message = row.text(8);
-    s.details = row.is_null(9) ? nlohmann::json::object() : parse_json_text(row, 9);
-    if (!row.is_null(10)) s.data = parse_json_text(row, 10);
-    t.state = std::move(s);
-  }
+  if (!row.is_null(4)) t.state = state_from_columns(row, 4);
   std::size_t i = 11;
   for (const auto& col : task_run_settable_columns()) {
     if (row.is_null(i)) {
@@ -180,16 +172,7 @@ std::optional<run_state> find_cached_task_state(sql_connection& conn, const std:
       "WHERE c.cache_key = $1 AND (c.cache_expiration IS NULL OR c.cache_expiration > $2) ORDER BY c.created DESC LIMIT 1",
       {text(cache_key), ts(now)});
   if (rows.empty()) return std::nullopt;
-  const auto& row = rows.front();
-  run_state s;
-  s.id = state_id{row.id(0)};
-  s.type = parse_state_type(row.text(1)).value_or(state_type::completed);
-  s.name = row.text(2);
-  s.at = row.time(3);
-  if (!row.is_null(4)) s.message = row.text(4);
-  s.details = row.is_null(5) ? nlohmann::json::object() : parse_json_text(row, 5);
-  if (!row.is_null(6)) s.data = parse_json_text(row, 6);
-  return s;
+  return state_from_columns(rows.front(), 0);
 }
 
 void insert_task_cache_entry(sql_connection& conn, const std::string& cache_key,
@@ -203,17 +186,8 @@ std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& 
   std::vector<run_state> out;
   for (const auto& row : conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state "
                                     "WHERE task_run_id = $1 ORDER BY timestamp",
-                                    {id(task_run_id)})) {
-    run_state s;
-    s.id = state_id{row.id(0)};
-    s.type = parse_state_type(row.text(1)).value_or(state_type::pending);
-    s.name = row.text(2);
-    s.at = row.time(3);
-    if (!row.is_null(4)) s.message = row.text(4);
-    s.details = row.is_null(5) ? nlohmann::json::object() : parse_json_text(row, 5);
-    if (!row.is_null(6)) s.data = parse_json_text(row, 6);
-    out.push_back(std::move(s));
-  }
+                                    {id(task_run_id)}))
+    out.push_back(state_from_columns(row, 0));
   return out;
 }
 
