@@ -40,10 +40,7 @@ void flush(recorder_actor* self) {
   write(self, std::move(batch));
 }
 
-}  // namespace
-
-caf::actor spawn_task_run_recorder(caf::actor_system& system, persistence::database db, const clock* time) {
-  return system.spawn([db, time](recorder_actor* self) -> caf::behavior {
+caf::behavior task_run_recorder(recorder_actor* self, persistence::database db, const clock* time) {
     self->state.db = db;
     self->state.time = time;
     return {
@@ -78,7 +75,14 @@ caf::actor spawn_task_run_recorder(caf::actor_system& system, persistence::datab
         },
         [self](stats_atom) { return self->state.stats; },
     };
-  });
+}
+
+}  // namespace
+
+// Spawned with its arguments rather than as a capturing lambda: CAF 0.17 binds a reference to a null
+// argument tuple when an actor takes none (undefined behaviour that UBSan reports).
+caf::actor spawn_task_run_recorder(caf::actor_system& system, persistence::database db, const clock* time) {
+  return system.spawn(task_run_recorder, std::move(db), time);
 }
 
 }  // namespace osprey::actors
