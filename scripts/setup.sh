@@ -28,6 +28,8 @@ case "$mode" in
     # OSPREY_REQUIRE_POSTGRES makes PostgreSQL tests fail instead of skipping if the server is unreachable.
     export OSPREY_REQUIRE_POSTGRES=1
     ctest --test-dir build --output-on-failure -j "${JOBS:-2}" --timeout 300 "$@"
+    # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (OSPREY_SKIP_SANITIZERS=1 skips).
+    [ "${OSPREY_SKIP_SANITIZERS:-0}" = 1 ] || scripts/sanitize.sh
     ;;
   *)
     echo "usage: scripts/setup.sh run|test [args]" >&2
