@@ -16,22 +16,8 @@ struct queued {
 };
 
 status run_in_transaction(sql_connection& conn, bool write, const std::function<void(sql_connection&)>& job) {
-  const char* what = write ? "writing to the database" : "reading from the database";
-  try {
-    write ? conn.begin_write() : conn.begin_read();
-    try {
-      job(conn);
-      conn.commit();
-    } catch (...) {
-      conn.rollback();
-      throw;
-    }
-    return status::ok();
-  } catch (const sql_error& e) {
-    return to_status(e, what);
-  } catch (const std::exception& e) {
-    return {errc::internal, std::string(what) + ": " + e.what()};
-  }
+  return in_transaction(conn, write ? transaction_kind::write : transaction_kind::read,
+                        write ? "writing to the database" : "reading from the database", job);
 }
 
 // A queue of jobs served by one or more threads, each owning one connection.

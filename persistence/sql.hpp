@@ -123,12 +123,14 @@ struct connection_options {
 result<std::unique_ptr<sql_connection>> open_connection(const database_target& target,
                                                         const connection_options& options = {});
 
-/// Runs `body(conn)` inside one write transaction; commits on return, rolls back on throw. Converts
-/// sql_error into a status with `context`.
+enum class transaction_kind { read, write };
+
+/// Runs `body(conn)` inside one transaction; commits on return, rolls back on throw. Converts sql_error (and any
+/// other exception) into a status prefixed with `context`.
 template <class Fn>
-status in_write_transaction(sql_connection& conn, const std::string& context, Fn&& body) {
+status in_transaction(sql_connection& conn, transaction_kind kind, const std::string& context, Fn&& body) {
   try {
-    conn.begin_write();
+    kind == transaction_kind::write ? conn.begin_write() : conn.begin_read();
     try {
       body(conn);
       conn.commit();
@@ -139,7 +141,14 @@ status in_write_transaction(sql_connection& conn, const std::string& context, Fn
     return status::ok();
   } catch (const sql_error& e) {
     return to_status(e, context);
+  } catch (const std::exception& e) {
+    return {errc::internal, context + ": " + e.what()};
   }
+}
+
+template <class Fn>
+status in_write_transaction(sql_connection& conn, const std::string& context, Fn&& body) {
+  return in_transaction(conn, transaction_kind::write, context, std::forward<Fn>(body));
 }
 
 }  // namespace osprey::persistence
