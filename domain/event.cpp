@@ -1,5 +1,7 @@
 #include "domain/event.hpp"
 
+#include "domain/json_text.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -57,19 +59,6 @@ status read_labels(const json& v, const std::string& where, bool related, resour
   return status::ok();
 }
 
-/// PostgreSQL cannot store U+0000 in text or jsonb, so no stored string may hold it.
-bool holds_nul(const json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items())
-      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
-  }
-  if (value.is_array()) {
-    for (const auto& item : value)
-      if (holds_nul(item)) return true;
-  }
-  return false;
-}
 
 result<event> read_event(const json& j, bool with_received) {
   if (!j.is_object()) return status(errc::invalid_argument, "event: Input should be a JSON object");

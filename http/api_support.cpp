@@ -1,5 +1,7 @@
 #include "http/api_support.hpp"
 
+#include "domain/json_text.hpp"
+
 #include <algorithm>
 #include <iostream>
 
@@ -44,24 +46,6 @@ response validation_error(const std::string& location, const std::string& messag
                          {"exception_detail", nlohmann::json::array({{{"loc", loc}, {"msg", message}, {"type", type}}})}};
   return response::json(422, body.dump());
 }
-
-namespace {
-
-// PostgreSQL cannot store U+0000 in text or jsonb (libpq even cuts text at it), so no stored string may hold it.
-bool holds_nul(const nlohmann::json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items())
-      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
-  }
-  if (value.is_array()) {
-    for (const auto& item : value)
-      if (holds_nul(item)) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 std::optional<nlohmann::json> parse_object_body(const request& req, response& error) {
   auto body = nlohmann::json::parse(req.body, nullptr, false);
