@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "actors/flow_run_actor.hpp"
+#include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
@@ -53,6 +54,22 @@ flow_run_snapshot snapshot_of(const osprey::flow_run& r) {
   if (r.parent_task_run_id) s.parent_task_run_id = task_run_id{*r.parent_task_run_id};
   s.infrastructure_pid = r.infrastructure_pid;
   return s;
+}
+
+constexpr std::chrono::seconds notification_lease{300};
+
+notification_facts facts_of(const flow_run_state& st, const run_state& written) {
+  const auto& r = *st.record;
+  notification_facts f;
+  f.run = st.run;
+  f.run_name = r.name;
+  f.flow = r.flow;
+  f.flow_name = st.flow_name;
+  f.tags = r.tags;
+  f.deployment_id = r.deployment_id;
+  f.parameters = r.parameters;
+  f.state = written;
+  return f;
 }
 
 void handle_head(flow_run_actor* self) {
@@ -107,14 +124,31 @@ void handle_head(flow_run_actor* self) {
   merge_flow_run_policy(policy, result.run.policy);
   st.in_flight = pending_write{outcome, st.record->state, result};
   auto self_handle = caf::actor_cast<caf::actor>(self);
+  // Notifications are matched and written in the same transaction as the state (a transactional outbox):
+  // no committed state misses its alerts, no rolled-back one sends any.
+  std::shared_ptr<const notification_rules> rules;
+  if (st.options.notifications && result.written) rules = st.options.notifications->current();
+  std::optional<notification_facts> facts;
+  if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, *result.written);
+  auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
   st.options.db.write(
-      [run = st.run, result, policy, now = input.now](persistence::sql_connection& c) {
+      [run = st.run, result, policy, now = input.now, rules, facts, enqueued,
+       owner = st.options.notification_owner](persistence::sql_connection& c) {
         persistence::write_flow_transition(c, run, result.written, result.run.counters, policy, now);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, now);
+        enqueued->clear();  // a job may run twice (batch retry): only the last run's output counts
+        if (facts) {
+          auto f = *facts;
+          if (f.deployment_id) f.deployment_name = deployment_name_of(c, *f.deployment_id);
+          *enqueued = enqueue_notifications(c, *rules, f, now, owner, notification_lease);
+        }
       },
-      [self_handle](const status& s) { caf::anon_send(self_handle, committed_atom_v, s); });
+      [self_handle, enqueued, dispatcher = st.options.notification_dispatcher](const status& s) {
+        if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));
+        caf::anon_send(self_handle, committed_atom_v, s);
+      });
 }
 
 void pump(flow_run_actor* self) {

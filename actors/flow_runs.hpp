@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "actors/messages.hpp"
+#include "actors/notification_rules.hpp"
 #include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
 
@@ -26,6 +27,11 @@ struct flow_run_options {
   transition_policy policy = orchestrate_flow_transition;  ///< Prefect's CoreFlowPolicy / MinimalFlowPolicy
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   const clock* time = &system_clock::instance();
+  /// Notification policies matched inside each transition's transaction (none: no notifications), and the
+  /// dispatcher that receives the outbox jobs once committed, leased to `notification_owner`.
+  std::shared_ptr<policy_book> notifications{};
+  caf::actor notification_dispatcher{};
+  std::string notification_owner = "osprey";
 };
 
 /// The registry. Messages:

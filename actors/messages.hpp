@@ -91,4 +91,13 @@ CAF_ADD_ATOM(osprey_actors, osprey::actors, recorded_atom, "recorded")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, stats_atom, "stats")
 /// registry: (count_atom) -> std::size_t live flow-run actors.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, count_atom, "count")
+/// notifications (actors/notification_dispatcher.hpp): (enqueued_atom, outbox_jobs) hands committed jobs to the
+/// dispatcher; (deliver_atom, outbox_job) to a notifier actor; (sent_atom, delivery_result) back;
+/// (sweep_atom) looks for due jobs in the outbox.
+CAF_ADD_ATOM(osprey_actors, osprey::actors, enqueued_atom, "enqueued")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, deliver_atom, "deliver")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, sent_atom, "sent")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, sweep_atom, "sweep")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, reply_atom, "reply")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, tick_atom, "tick")
 CAF_END_TYPE_ID_BLOCK(osprey_actors)

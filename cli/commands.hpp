@@ -31,6 +31,7 @@ std::optional<config::loaded_settings> load_settings_or_report(const common_opti
 void register_server_commands(CLI::App& app, common_options& opts);
 void register_database_commands(CLI::App& server, common_options& opts);
 void register_config_commands(CLI::App& app, common_options& opts);
+void register_notifications_commands(CLI::App& app, common_options& opts);
 
 /// Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 refused (needs confirmation).
 inline constexpr int exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_refused = 3;

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   osprey::cli::add_config_option(app, opts);
   osprey::cli::register_server_commands(app, opts);
   osprey::cli::register_config_commands(app, opts);
+  osprey::cli::register_notifications_commands(app, opts);
   // Commands run as CLI11 callbacks and report failure by throwing CLI::RuntimeError(exit code).
   try {
     auto args = join_negative_revisions(argc, argv);

@@ -6,6 +6,8 @@
 
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
+#include "actors/notification_dispatcher.hpp"
+#include "cli/notification_wiring.hpp"
 #include "actors/task_run_recorder.hpp"
 #include "persistence/database.hpp"
 #include "cli/commands.hpp"
@@ -43,13 +45,17 @@ void migrate_or_fail(const persistence::database_target& target, const persisten
   if (!s) fail(s.message());
 }
 
-int wait_for_stop_signal(const sigset_t& signals) {
-  int sig = 0;
-  sigwait(&signals, &sig);
-  return sig;
+/// Waits for SIGINT or SIGTERM; each SIGHUP in between runs `reload`.
+int wait_for_stop_signal(const sigset_t& signals, const std::function<void()>& reload) {
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) return sig;
+    reload();
+  }
 }
 
-void run_server(const config::loaded_settings& loaded) {
+void run_server(const config::loaded_settings& loaded, const common_options& opts) {
   const auto& cfg = loaded.values;
   auto target = persistence::parse_database_url(cfg.effective_database_url());
   if (!target) fail(target.error().message(), exit_usage);
@@ -65,6 +71,7 @@ void run_server(const config::loaded_settings& loaded) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Output is only informative: when its reader is gone (`| tee` killed by the same Ctrl+C), a write must fail
   // quietly rather than raise SIGPIPE and kill the server before it has drained its writes.
@@ -84,7 +91,25 @@ void run_server(const config::loaded_settings& loaded) {
   caf_config.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system system{caf_config};
   auto event_bus = actors::spawn_event_bus(system, actors::event_bus_options{*db});
-  auto flow_runs = actors::spawn_flow_run_registry(system, actors::flow_run_options{*db, event_bus});
+  auto transport = notifiers::transport::start();
+  if (!transport) {
+    db->drain_and_stop();
+    fail(transport.error().message());
+  }
+  auto rules = load_notification_rules(*db, cfg.notifications);
+  if (!rules) {
+    transport->stop();
+    db->drain_and_stop();
+    fail(rules.error().message());
+  }
+  auto book = std::make_shared<actors::policy_book>(*rules);
+  actors::dispatcher_options dispatch_options{*db, book, *transport, lease_owner_name()};
+  auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
+  actors::flow_run_options run_options{*db, event_bus};
+  run_options.notifications = book;
+  run_options.notification_dispatcher = dispatcher;
+  run_options.notification_owner = dispatch_options.owner;
+  auto flow_runs = actors::spawn_flow_run_registry(system, run_options);
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   auto stop_actors = [&] {
     {
@@ -96,10 +121,16 @@ void run_server(const config::loaded_settings& loaded) {
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
+    // Deliveries still in flight stay pending in the outbox and are sent again after the next start.
+    caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+    transport->stop();
   };
 
   http::router routes;
-  http::register_api(routes, http::api_context{*db, event_bus, flow_runs, task_run_recorder});
+  http::api_context api{*db, event_bus, flow_runs, task_run_recorder};
+  api.notifications = book;
+  api.notification_dispatcher = dispatcher;
+  http::register_api(routes, api);
   http::server_options http_options;
   http_options.host = cfg.server.host;
   http_options.port = cfg.server.port;
@@ -116,10 +147,11 @@ void run_server(const config::loaded_settings& loaded) {
   std::cout << "Osprey " << osprey_version << " (Prefect API " << prefect_compatible_version << ")\n"
             << "  listening on http://" << host << ":" << server.bound_port() << "  (API at /api)\n"
             << "  database     " << target->display << "\n"
+            << "  " << describe_notifications(*book->current()) << "\n"
             << "  point Prefect at it: PREFECT_API_URL=http://" << host << ":" << server.bound_port() << "/api\n"
             << "Press Ctrl+C to stop." << std::endl;
 
-  const int sig = wait_for_stop_signal(signals);
+  const int sig = wait_for_stop_signal(signals, [&] { reload_notifications(opts, *db, *book, dispatcher); });
   std::cout << "Received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping (finishing in-flight requests, committing queued writes)..." << std::endl;
   server.stop(cfg.server.shutdown_grace);
@@ -143,7 +175,7 @@ void register_server_commands(CLI::App& app, common_options& opts) {
   start->callback([&opts] {
     auto loaded = load_settings_or_report(opts);
     if (!loaded) throw CLI::RuntimeError(exit_usage);
-    run_server(*loaded);
+    run_server(*loaded, opts);
   });
   register_database_commands(*server, opts);
 }

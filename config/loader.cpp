@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/notifications_internal.hpp"
 #include "config/schema.hpp"
 
 extern char** environ;  // POSIX; declared by no standard header
@@ -42,20 +43,18 @@ bool is_variable_name(std::string_view name) {
   return true;
 }
 
+}  // namespace
+
+// Shared with the notifications parser (notifications_internal.hpp).
+namespace detail {
+
 std::string join(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& word : words) out += (out.empty() ? "" : ", ") + word;
   return out;
 }
 
-/// The result of replacing `${VAR}` in one scalar: the text, or what was wrong with it.
-struct expansion {
-  std::string text;
-  std::string error;  ///< empty on success
-};
-
-/// Replaces every `${NAME}` with its value; `$${` writes a literal `${`; a lone `$` stays as it is.
-/// Reports all unset names of the value at once.
+/// A lone `$` stays as it is; all unset names of the value are reported at once.
 expansion expand(std::string_view raw, const environment_map& environment) {
   expansion out;
   std::vector<std::string> unset;
@@ -101,6 +100,14 @@ const char* node_kind(const YAML::Node& node) {
   }
   return "nothing";
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::expand;
+using detail::join;
+using detail::node_kind;
 
 /// One load() call: the settings being built, where each value came from, and every problem found.
 class loader {
@@ -237,10 +244,9 @@ private:
         continue;
       }
       if (prefix.empty() && key == "notifications") {
-        // Reserved for notifier settings (a later feature): accepted and ignored, so newer files load.
-        if (!value.IsMap() && !value.IsNull()) {
-          fail(key, where, std::string("expected a mapping, got ") + node_kind(value));
-        }
+        // Lists of channels and policies do not fit the flat field table; the section has its own parser.
+        detail::parse_notifications(value, where, file_, request_.environment, result_.values.notifications,
+                                    errors_);
         continue;
       }
       if (const auto* f = detail::find_field(key)) {

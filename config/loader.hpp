@@ -6,8 +6,9 @@
 // OSPREY_HOME defaults to $HOME/.osprey; only the environment sets it, since it locates the config file.
 //
 // YAML: nested mappings whose dotted paths are the keys listed in settings.hpp (server.port is
-// `server: {port: 4200}`). Unknown keys at any level are errors. The top-level `notifications` mapping is
-// reserved for notifier settings and is accepted and ignored for now, so newer config files still load.
+// `server: {port: 4200}`). Unknown keys at any level are errors. The top-level `notifications` mapping
+// (channels and policies, notification_settings.hpp) has its own parser and may name another file with
+// `file:`; it is set from YAML only, never from the environment or flags.
 // `${VAR}` inside YAML scalar values is replaced from the environment (an unset VAR is an error);
 // `$${` writes a literal `${`. Environment variables and flags are taken literally.
 //
@@ -76,7 +77,9 @@ std::map<std::string, std::string> environment_from_process();
 
 /// `osprey config view`: the home directory and config file first, then one line per setting,
 /// "key = value  # source", aligned; sources read "default", "FILE:LINE", "env VAR" or "flag --x".
-/// database.url shows the effective URL (the default applied) with its password as "***".
+/// database.url shows the effective URL (the default applied) with its password as "***". A last block lists
+/// notifications.enabled/ui_url/retry, each channel (type and target; secrets as "<secret>") and each policy
+/// (match and channels).
 std::string render_view(const loaded_settings& loaded);
 
 /// Replaces the password of a URL like scheme://user:pass@host/... with "***", and the value of a

@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 
+#include "config/notification_settings.hpp"
+
 namespace osprey::config {
 
 struct server_settings {
@@ -55,6 +57,9 @@ struct settings {
   server_settings server;
   database_settings database;
   logging_settings logging;
+  /// The `notifications:` section (or the file it names); YAML only, no environment or flags. Default: enabled,
+  /// no channels, no policies. See notification_settings.hpp.
+  notification_settings notifications;
 
   /// The database URL with the default applied: database.url when set, else "sqlite:///" + home/osprey.db,
   /// e.g. "sqlite:////root/.osprey/osprey.db" (four slashes: the path after "sqlite:///" is absolute).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -53,6 +55,113 @@ struct view_line {
   std::string from;
 };
 
+std::string show_duration(std::chrono::milliseconds d) {
+  constexpr std::pair<std::int64_t, const char*> units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+  for (const auto& [ms, suffix] : units) {
+    if (d.count() != 0 && d.count() % ms == 0) return std::to_string(d.count() / ms) + suffix;
+  }
+  return std::to_string(d.count()) + "ms";
+}
+
+std::string show_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return "[" + out + "]";
+}
+
+/// "type key=value ..." with the channel's target but none of its secrets (shown as <secret>).
+std::string show_channel(const channel_settings& c) {
+  std::string out = to_string(c.type);
+  const auto add = [&out](const std::string& name, const std::string& value) {
+    if (!value.empty()) out += " " + name + "=" + value;
+  };
+  const auto secret = [&add](const std::string& name, const std::string& value) {
+    add(name, value.empty() ? "" : "<secret>");
+  };
+  const auto per_state = [&add](const std::string& name, const std::vector<std::pair<std::string, std::string>>& map) {
+    std::vector<std::string> items;
+    for (const auto& [state, value] : map) items.push_back(state + ": " + value);
+    if (!items.empty()) add(name, show_list(items));
+  };
+  switch (c.type) {
+    case channel_type::slack: secret("url", c.url); break;
+    case channel_type::teams:
+      secret("url", c.url);
+      add("payload", c.payload);
+      break;
+    case channel_type::pagerduty:
+    case channel_type::opsgenie:
+      add(c.api_url.empty() ? "region" : "api_url", c.api_url.empty() ? c.region : redact_url(c.api_url));
+      secret("routing_key", c.routing_key);
+      secret("api_key", c.api_key);
+      per_state("severity", c.severity);
+      per_state("priority", c.priority);
+      if (!c.responders.empty()) {
+        std::vector<std::string> responders;
+        for (const auto& r : c.responders) responders.push_back(r.type + ":" + r.name);
+        add("responders", show_list(responders));
+      }
+      if (!c.tags.empty()) add("tags", show_list(c.tags));
+      break;
+    case channel_type::twilio:
+      add("api_url", redact_url(c.api_url));
+      secret("auth_token", c.auth_token);
+      add("from", c.from);
+      add("to", show_list(c.to));
+      break;
+    case channel_type::smtp:
+      add("host", c.host);
+      add("port", std::to_string(c.port));
+      add("tls", c.tls == smtp_tls::starttls ? "starttls" : c.tls == smtp_tls::implicit ? "implicit" : "none");
+      add("username", c.username);
+      secret("password", c.password);
+      add("ca_file", c.ca_file);
+      add("from", c.from);
+      add("to", show_list(c.to));
+      break;
+  }
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%g/s", c.limit.per_second);
+  add("rate_limit", std::string(rate) + " burst " + std::to_string(c.limit.burst));
+  add("timeout", show_duration(c.timeout));
+  return out;
+}
+
+std::string show_policy(const notification_policy& p) {
+  const std::pair<const char*, const std::vector<std::string>*> criteria[] = {
+      {"state_names", &p.match.state_names}, {"state_types", &p.match.state_types},
+      {"tags_any", &p.match.tags_any},       {"tags_none", &p.match.tags_none},
+      {"flows", &p.match.flows},             {"deployments", &p.match.deployments}};
+  std::string match;
+  for (const auto& [name, values] : criteria) {
+    if (!values->empty()) match += std::string(match.empty() ? "" : " ") + name + "=" + show_list(*values);
+  }
+  std::string out = "match " + (match.empty() ? std::string("everything") : match);
+  out += "; channels " + show_list(p.channels);
+  if (!p.is_active) out += "; disabled";
+  return out;
+}
+
+/// The notifications section: one line per setting, channel and policy; secrets never shown.
+std::vector<view_line> notification_lines(const notification_settings& n) {
+  const std::string from = n.file.empty() ? "default" : n.file;
+  std::vector<view_line> out;
+  out.push_back({"notifications.enabled", n.enabled ? "true" : "false", from});
+  out.push_back({"notifications.ui_url", n.ui_url.empty() ? "(none: links use http://ephemeral-prefect/api)" : n.ui_url,
+                 from});
+  out.push_back({"notifications.retry",
+                 "initial " + show_duration(n.retry.initial) + ", max " + show_duration(n.retry.max) + ", max_age " +
+                     show_duration(n.retry.max_age),
+                 from});
+  for (const auto& c : n.channels) {
+    out.push_back({"notifications.channels." + c.name, show_channel(c), c.where.empty() ? from : c.where});
+  }
+  for (const auto& p : n.policies) out.push_back({"notifications.policies." + p.name, show_policy(p), from});
+  // Belt and braces: a secret pasted into a non-secret field (a `from`, a tag) is still hidden.
+  for (auto& line : out) line.value = redact_secrets(n, std::move(line.value));
+  return out;
+}
+
 }  // namespace
 
 std::string redact_url(const std::string& url) {
@@ -93,21 +202,26 @@ std::string render_view(const loaded_settings& loaded) {
     }
   }
 
-  // One column layout for both blocks; a very long value (a URL) only pushes its own comment.
+  auto notifications = notification_lines(values.notifications);
+
+  // One column layout for all blocks; a very long key (a policy name) or value (a URL) only pushes its own line.
+  constexpr std::size_t max_key_column = 40;
   constexpr std::size_t max_value_column = 40;
   std::size_t key_width = 0;
   std::size_t value_width = 0;
-  for (const auto* block : {&header, &body}) {
+  for (const auto* block : {&header, &body, &notifications}) {
     for (const auto& line : *block) {
-      key_width = std::max(key_width, line.key.size());
+      if (line.key.size() <= max_key_column) key_width = std::max(key_width, line.key.size());
       if (line.value.size() <= max_value_column) value_width = std::max(value_width, line.value.size());
     }
   }
   std::string out;
-  for (const auto* block : {&header, &body}) {
-    if (block == &body) out += '\n';
+  for (const auto* block : {&header, &body, &notifications}) {
+    if (block != &header) out += '\n';
     for (const auto& line : *block) {
-      std::string text = line.key + std::string(key_width - line.key.size(), ' ') + " = " + line.value;
+      std::string text = line.key;
+      if (line.key.size() < key_width) text += std::string(key_width - line.key.size(), ' ');
+      text += " = " + line.value;
       if (line.value.size() < value_width) text += std::string(value_width - line.value.size(), ' ');
       out += text + "  # " + line.from + '\n';
     }

@@ -5,6 +5,9 @@
 #include <caf/actor.hpp>
 
 #include <functional>
+#include <memory>
+
+#include "actors/notification_rules.hpp"
 
 #include "persistence/database.hpp"
 #include "domain/time.hpp"
@@ -18,6 +21,10 @@ struct api_context {
   caf::actor flow_runs;   ///< actors/flow_runs.hpp: spawn_flow_run_registry
   caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
   const clock* time = &system_clock::instance();
+  /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
+  /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
+  std::shared_ptr<actors::policy_book> notifications{};
+  caf::actor notification_dispatcher{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

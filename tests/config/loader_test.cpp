@@ -83,9 +83,13 @@ TEST_F(config_test, empty_file_sets_nothing) {
   EXPECT_EQ(load_ok().values.server.port, 4200);
 }
 
-TEST_F(config_test, notifications_mapping_is_accepted_and_ignored) {
-  use_file("notifications:\n  slack:\n    url: https://hooks.example\nserver:\n  port: 1\n");
-  EXPECT_EQ(load_ok().values.server.port, 1);
+TEST_F(config_test, notifications_section_loads_beside_other_settings) {
+  use_file("notifications:\n  channels:\n    - {name: s, type: slack, url: https://hooks.example/x}\n"
+           "server:\n  port: 1\n");
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.server.port, 1);
+  ASSERT_EQ(loaded.values.notifications.channels.size(), 1u);
+  EXPECT_EQ(loaded.values.notifications.channels[0].name, "s");
 }
 
 TEST_F(config_test, environment_from_process_matches_getenv) {

@@ -1,0 +1,187 @@
+// The dispatcher: routes outbox jobs to notifier actors and records their verdicts (see the header).
+#include <iostream>
+#include <map>
+#include <random>
+#include <unordered_set>
+
+#include "actors/notification_dispatcher.hpp"
+
+namespace osprey::actors {
+namespace {
+
+constexpr std::chrono::seconds lease_length{300};
+constexpr std::int64_t sweep_batch = 500;
+
+struct dispatcher_state {
+  dispatcher_options options;
+  std::map<config::channel_type, caf::actor> notifiers;
+  std::unordered_set<uuid> in_flight;
+  dispatcher_stats stats;
+  bool sweeping = false;
+  bool sweep_again = false;
+  std::mt19937_64 random{std::random_device{}()};
+  static inline const char* name = "osprey.notification_dispatcher";
+};
+
+using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
+
+/// Exponential backoff from retry.initial, doubled per attempt, capped at retry.max; "equal jitter" (half
+/// fixed, half random) spreads retries without ever retrying at once; never earlier than Retry-After.
+std::chrono::milliseconds backoff(dispatcher_state& st, std::int64_t attempts,
+                                  std::optional<std::chrono::seconds> retry_after) {
+  const auto& retry = st.options.book->current()->settings.retry;
+  const auto shift = std::min<std::int64_t>(std::max<std::int64_t>(attempts - 1, 0), 30);
+  auto base = std::min<std::int64_t>(retry.initial.count() << shift, retry.max.count());
+  base = std::max<std::int64_t>(base, 1);
+  std::uniform_int_distribution<std::int64_t> half(0, base / 2);
+  std::chrono::milliseconds wait(base - base / 2 + half(st.random));
+  if (retry_after) wait = std::max<std::chrono::milliseconds>(wait, *retry_after);
+  return wait;
+}
+
+void sweep(dispatcher_actor* self);
+
+caf::actor notifier_for(dispatcher_actor* self, config::channel_type type) {
+  auto& st = self->state;
+  auto it = st.notifiers.find(type);
+  if (it != st.notifiers.end()) return it->second;
+  auto actor = spawn_notifier_actor(self->system(), type, st.options.book, st.options.transport,
+                                    caf::actor_cast<caf::actor>(self));
+  self->link_to(actor);
+  st.notifiers.emplace(type, actor);
+  return actor;
+}
+
+void record(dispatcher_actor* self, const delivery_result& result) {
+  auto& st = self->state;
+  const auto now = st.options.time->now();
+  const auto rules = st.options.book->current();
+  const std::string reason = config::redact_secrets(rules->settings, result.reason);
+  std::optional<std::chrono::milliseconds> earliest_retry;
+  for (const auto& job : result.jobs) {
+    st.in_flight.erase(job.id);
+    const auto attempts = job.attempts + 1;
+    auto outcome = result.outcome;
+    std::string error = reason;
+    if (outcome == notifiers::verdict::retry && now - job.created >= rules->settings.retry.max_age) {
+      outcome = notifiers::verdict::dead;
+      error = "gave up after " + std::to_string(attempts) + " attempts (retry.max_age reached): " + reason;
+    }
+    persistence::write_job write;
+    if (outcome == notifiers::verdict::delivered) {
+      ++st.stats.delivered;
+      write = [id = job.id, attempts, now](persistence::sql_connection& c) {
+        persistence::mark_delivered(c, id, attempts, now);
+      };
+    } else if (outcome == notifiers::verdict::retry) {
+      ++st.stats.retried;
+      const auto wait = backoff(st, attempts, result.retry_after);
+      earliest_retry = earliest_retry ? std::min(*earliest_retry, wait) : wait;
+      auto payload = job.payload;
+      if (result.jobs.size() == 1) payload["parts_done"] = result.parts_done;
+      std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
+                << job.channel_name << ") failed, retrying in " << wait.count() << " ms: " << error << "\n";
+      write = [id = job.id, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
+               payload, now](persistence::sql_connection& c) {
+        persistence::mark_retry(c, id, attempts, next, error, payload, now);
+      };
+    } else {
+      ++st.stats.dead;
+      std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
+                << job.channel_name << ") is dead: " << error << "\n";
+      write = [id = job.id, attempts, error, now](persistence::sql_connection& c) {
+        persistence::mark_dead(c, id, attempts, error, now);
+      };
+    }
+    st.options.db.write(std::move(write), [](const status& s) {
+      if (!s) std::cerr << "osprey: recording a notification outcome failed: " << s.message() << "\n";
+    });
+  }
+  // Retries scheduled here are found by a sweep when due (the outbox, not memory, holds them).
+  if (earliest_retry) self->delayed_send(self, *earliest_retry + std::chrono::milliseconds(5), sweep_atom_v);
+}
+
+void route(dispatcher_actor* self, persistence::outbox_job job) {
+  auto& st = self->state;
+  if (!st.in_flight.insert(job.id).second) return;  // already on its way
+  const auto rules = st.options.book->current();
+  const auto* channel = rules->settings.find_channel(job.channel_name);
+  if (!channel) {
+    delivery_result dead;
+    dead.reason = "channel '" + job.channel_name + "' is not configured (notifications.channels)";
+    dead.jobs.push_back(std::move(job));
+    return record(self, dead);
+  }
+  self->send(notifier_for(self, channel->type), deliver_atom_v, std::move(job));
+}
+
+void sweep(dispatcher_actor* self) {
+  auto& st = self->state;
+  if (st.sweeping) {
+    st.sweep_again = true;
+    return;
+  }
+  st.sweeping = true;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  auto leased = std::make_shared<outbox_jobs>();
+  const auto now = st.options.time->now();
+  auto due = std::make_shared<bool>(false);
+  // A cheap read first: leasing is a write (a commit, an fsync), so it only happens when something is due.
+  st.options.db.read(
+      [due, now](persistence::sql_connection& c) {
+        const auto next = persistence::next_due_time(c);
+        *due = next && *next <= now;
+      },
+      [self = handle, db = st.options.db, owner = st.options.owner, now, due, leased](const status& s) {
+        if (!s || !*due) {
+          caf::anon_send(self, enqueued_atom_v, outbox_jobs{}, true);
+          return;
+        }
+        db.write(
+            [owner, now, leased](persistence::sql_connection& c) {
+              *leased = persistence::lease_due_jobs(c, owner, now, now + lease_length, sweep_batch);
+            },
+            [self, leased](const status&) { caf::anon_send(self, enqueued_atom_v, std::move(*leased), true); });
+      });
+}
+
+caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_options options) {
+  self->state.options = std::move(options);
+  self->set_down_handler([](const caf::down_msg&) {});
+  self->state.options.db.write(
+      [](persistence::sql_connection& c) { persistence::release_all_leases(c); },
+      [self = caf::actor_cast<caf::actor>(self)](const status&) { caf::anon_send(self, sweep_atom_v); });
+  self->delayed_send(self, self->state.options.sweep_interval, tick_atom_v);
+  return {
+      [self](enqueued_atom, outbox_jobs& jobs) {
+        for (auto& j : jobs) route(self, std::move(j));
+      },
+      // The end of a sweep: its jobs (maybe none); a full batch means more may be waiting.
+      [self](enqueued_atom, outbox_jobs& jobs, bool) {
+        auto& st = self->state;
+        st.sweeping = false;
+        const bool full = static_cast<std::int64_t>(jobs.size()) >= sweep_batch;
+        for (auto& j : jobs) route(self, std::move(j));
+        if (full || std::exchange(st.sweep_again, false)) sweep(self);
+      },
+      [self](sweep_atom) { sweep(self); },
+      [self](tick_atom) {
+        sweep(self);
+        self->delayed_send(self, self->state.options.sweep_interval, tick_atom_v);
+      },
+      [self](sent_atom, delivery_result& result) { record(self, result); },
+      [self](stats_atom) {
+        auto s = self->state.stats;
+        s.in_flight = self->state.in_flight.size();
+        return s;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options) {
+  return system.spawn(dispatcher_behavior, std::move(options));
+}
+
+}  // namespace osprey::actors

@@ -1,0 +1,65 @@
+#include "cli/notification_wiring.hpp"
+
+#include <unistd.h>
+
+#include <future>
+#include <iostream>
+
+#include "actors/messages.hpp"
+#include "persistence/notification_store.hpp"
+
+namespace osprey::cli {
+
+result<std::shared_ptr<const actors::notification_rules>> load_notification_rules(
+    const persistence::database& db, const config::notification_settings& settings) {
+  std::promise<status> written;
+  db.write(
+      [policies = settings.policies](persistence::sql_connection& c) {
+        persistence::sync_file_policies(c, policies, system_clock::instance().now());
+      },
+      [&written](const status& s) { written.set_value(s); });
+  if (auto s = written.get_future().get(); !s) return s.with_context("storing the notification policies");
+  std::vector<notification_policy> stored;
+  std::promise<status> read;
+  db.read([&stored](persistence::sql_connection& c) { stored = persistence::list_policies(c); },
+          [&read](const status& s) { read.set_value(s); });
+  if (auto s = read.get_future().get(); !s) return s.with_context("reading the notification policies");
+  return actors::notification_rules::combine(settings, stored);
+}
+
+void reload_notifications(const common_options& opts, const persistence::database& db, actors::policy_book& book,
+                          const caf::actor& dispatcher) {
+  std::cout << "Received SIGHUP: reloading the notification settings..." << std::endl;
+  auto loaded = load_settings_or_report(opts);
+  if (!loaded) {
+    std::cerr << "osprey: reload refused; the running notification settings stay in force" << std::endl;
+    return;
+  }
+  auto rules = load_notification_rules(db, loaded->values.notifications);
+  if (!rules) {
+    std::cerr << "osprey: reload failed (" << rules.error().message()
+              << "); the running notification settings stay in force" << std::endl;
+    return;
+  }
+  book.replace(*rules);
+  caf::anon_send(dispatcher, actors::sweep_atom_v);
+  std::cout << "Reloaded: " << describe_notifications(**rules)
+            << " (other settings take effect at the next start)" << std::endl;
+}
+
+std::string describe_notifications(const actors::notification_rules& rules) {
+  const auto& s = rules.settings;
+  if (s.channels.empty() && rules.policies.empty()) return "notifications none configured";
+  std::string text = "notifications " + std::to_string(s.channels.size()) + " channel(s), " +
+                     std::to_string(rules.policies.size()) + " active policy(ies)";
+  if (!s.enabled) text += " (disabled: notifications.enabled is false)";
+  return text;
+}
+
+std::string lease_owner_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+}  // namespace osprey::cli

@@ -1,0 +1,96 @@
+#pragma once
+// Named queries for notification policies and the delivery outbox. Run on a connection the caller owns,
+// inside the caller's transaction; throw sql_error.
+//
+// The outbox is written in the same transaction as the state change that caused it (a transactional
+// outbox), so a committed state never lacks its notifications and a rolled-back one never has any.
+// Rows move pending -> delivered | dead; a pending row may carry a lease (lease_owner, lease_expires_at)
+// while one sender works on it. One server owns a database, so at start every lease is released.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/notification.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+/// One outbox row.
+struct outbox_job {
+  uuid id;
+  timestamp created;
+  std::string policy_name;
+  std::string channel_name;
+  std::optional<flow_run_id> flow_run;
+  std::optional<state_id> state;
+  std::string state_name;
+  std::string dedup_key;
+  std::string kind = "trigger";  ///< trigger | resolve | test
+  /// {"title", "message", "values": {template values}, "parts_done": [request indexes already delivered]}
+  nlohmann::json payload = nlohmann::json::object();
+  std::string status = "pending";  ///< pending | delivered | dead
+  std::int64_t attempts = 0;
+  timestamp next_attempt_at;
+  std::optional<std::string> lease_owner;
+  std::optional<timestamp> lease_expires_at;
+  std::optional<std::string> last_error;
+  std::optional<timestamp> delivered_at;
+};
+
+/// Inserts the jobs; a job whose (policy, channel, state, kind) already exists is skipped (a replayed
+/// transition must not notify twice). Returns the jobs actually inserted.
+std::vector<outbox_job> insert_outbox_jobs(sql_connection& conn, const std::vector<outbox_job>& jobs);
+
+/// Trigger jobs with `dedup_key` not yet followed by a resolve job of the same channel: the alerts a
+/// recovery should close.
+std::vector<outbox_job> open_alerts(sql_connection& conn, const std::string& dedup_key);
+
+/// Releases every lease (at server start: the previous process is gone). Returns the rows released.
+std::int64_t release_all_leases(sql_connection& conn);
+
+/// Leases up to `limit` pending jobs due at `now` that nobody holds (or whose lease expired), oldest due
+/// first, to `owner` until `lease_until`; returns them.
+std::vector<outbox_job> lease_due_jobs(sql_connection& conn, const std::string& owner, timestamp now,
+                                       timestamp lease_until, std::int64_t limit);
+
+/// The earliest next_attempt_at of an unleased pending job, if any.
+std::optional<timestamp> next_due_time(sql_connection& conn);
+
+void mark_delivered(sql_connection& conn, const uuid& job, std::int64_t attempts, timestamp now);
+/// Back to pending without a lease, due at `next_attempt`; `payload` records parts already delivered.
+void mark_retry(sql_connection& conn, const uuid& job, std::int64_t attempts, timestamp next_attempt,
+                const std::string& error, const nlohmann::json& payload, timestamp now);
+void mark_dead(sql_connection& conn, const uuid& job, std::int64_t attempts, const std::string& error, timestamp now);
+
+/// Moves a dead (or pending) job back to pending, due now, attempts reset. False when no such job.
+bool requeue_job(sql_connection& conn, const uuid& job, timestamp now);
+
+/// Jobs with `status` ("" = any), newest first.
+std::vector<outbox_job> list_outbox(sql_connection& conn, const std::string& status, std::int64_t limit);
+std::optional<outbox_job> find_outbox_job(sql_connection& conn, const uuid& job);
+
+struct outbox_counts {
+  std::int64_t pending = 0;
+  std::int64_t delivered = 0;
+  std::int64_t dead = 0;
+};
+outbox_counts count_outbox(sql_connection& conn);
+
+// --- policies ---------------------------------------------------------------------------------------------
+
+/// Every stored policy, by name.
+std::vector<notification_policy> list_policies(sql_connection& conn);
+std::optional<notification_policy> find_policy(sql_connection& conn, const uuid& id);
+/// Inserts a policy (its id must be set). Throws sql_error kind constraint when the name is taken.
+void insert_policy(sql_connection& conn, const notification_policy& policy, timestamp now);
+/// Replaces the stored policy with the same id. False when there is none.
+bool update_policy(sql_connection& conn, const notification_policy& policy, timestamp now);
+bool delete_policy(sql_connection& conn, const uuid& id);
+/// Makes the stored `source = 'file'` policies exactly `policies` (inserting, updating, deleting by name);
+/// ids of policies that already existed are kept. An API policy with a file policy's name is replaced.
+void sync_file_policies(sql_connection& conn, const std::vector<notification_policy>& policies, timestamp now);
+
+}  // namespace osprey::persistence
