@@ -44,10 +44,11 @@ def tail(path: Path, chars: int = 4000) -> str:
 
 
 class Osprey:
-    """One `osprey server start --port 0` daemon with its own OSPREY_HOME (and database when given)."""
+    """One `osprey server start --port 0` daemon with its own OSPREY_HOME (and database and `--config` file when
+    given)."""
 
-    def __init__(self, binary: Path, home: Path, database_url: str | None = None):
-        self.binary, self.home, self.database_url = binary, home, database_url
+    def __init__(self, binary: Path, home: Path, database_url: str | None = None, config: Path | None = None):
+        self.binary, self.home, self.database_url, self.config = binary, home, database_url, config
         self.log_path = home / "osprey.log"
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -62,7 +63,8 @@ class Osprey:
         if self.database_url:
             env["OSPREY_DATABASE_URL"] = self.database_url
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([str(self.binary), "server", "start", "--port", "0"], env=env,
+            config = ["--config", str(self.config)] if self.config else []
+            self.proc = subprocess.Popen([str(self.binary), "server", "start", "--port", "0", *config], env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         port = wait_until(self._printed_port, timeout=timeout, what="osprey to print its port")
         self.url = f"http://{LOOPBACK}:{port}"

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -226,12 +227,25 @@ private:
   CURLcode rc_ = CURLE_OK;
 };
 
+/// Hosts never reached through a proxy: loopback always (receivers and relays on this machine must not be
+/// sent elsewhere by an http_proxy variable), plus whatever no_proxy/NO_PROXY already lists.
+const char* no_proxy_hosts() {
+  static const std::string hosts = [] {
+    std::string list = "localhost,127.0.0.1,::1";
+    for (const char* name : {"no_proxy", "NO_PROXY"})
+      if (const char* v = std::getenv(name); v && *v) return list + "," + v;
+    return list;
+  }();
+  return hosts.c_str();
+}
+
 CURLcode configure_common(exchange& ex, const std::string& url, const char* protocols) {
   const auto total = std::max(ex.timeout, std::chrono::milliseconds(1));  // 0 would mean "no limit"
   const auto connect = std::min(total, max_connect_timeout);
   return options(ex.easy)
       .set(CURLOPT_URL, url.c_str())
       .set(CURLOPT_PROTOCOLS_STR, protocols)
+      .set(CURLOPT_NOPROXY, no_proxy_hosts())
       .set(CURLOPT_NOSIGNAL, 1L)
       .set(CURLOPT_FOLLOWLOCATION, 0L)
       .set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect.count()))
