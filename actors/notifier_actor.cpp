@@ -23,6 +23,8 @@ struct lane {
 
 struct send_in_flight {
   outbox_jobs jobs;
+  /// The notifier that built the requests judges their replies, even if a reload removed its channel since.
+  std::shared_ptr<const notifiers::notifier> notifier;
   std::size_t outstanding = 0;
   std::vector<int> parts_done;
   std::optional<notifiers::classification> worst;  ///< dead beats retry; the first failure's reason is kept
@@ -37,23 +39,23 @@ struct notifier_state {
   std::map<std::uint64_t, send_in_flight> sends;
   std::uint64_t next_send = 0;
   std::shared_ptr<const notification_rules> built_for;  ///< the rules the cached notifiers were made from
-  std::map<std::string, std::unique_ptr<notifiers::notifier>> cache;
+  std::map<std::string, std::shared_ptr<const notifiers::notifier>> cache;
   static inline const char* name = "osprey.notifier";
 };
 
 using notifier_actor = caf::stateful_actor<notifier_state>;
 
-const notifiers::notifier* notifier_for(notifier_actor* self, const std::string& channel) {
+std::shared_ptr<const notifiers::notifier> notifier_for(notifier_actor* self, const std::string& channel) {
   auto& st = self->state;
   auto rules = st.book->current();
   if (rules != st.built_for) {
     st.cache.clear();
     st.built_for = rules;
   }
-  if (auto it = st.cache.find(channel); it != st.cache.end()) return it->second.get();
+  if (auto it = st.cache.find(channel); it != st.cache.end()) return it->second;
   const auto* settings = rules->settings.find_channel(channel);
   if (!settings) return nullptr;
-  return st.cache.emplace(channel, notifiers::make_notifier(*settings)).first->second.get();
+  return st.cache.emplace(channel, notifiers::make_notifier(*settings)).first->second;
 }
 
 notifiers::delivery_kind kind_of(const std::string& kind) {
@@ -93,7 +95,7 @@ void report(notifier_actor* self, delivery_result result) {
 
 void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jobs) {
   auto& st = self->state;
-  const auto* notifier = notifier_for(self, channel);
+  auto notifier = notifier_for(self, channel);
   if (!notifier) {
     report(self, {std::move(jobs), notifiers::verdict::dead, std::nullopt,
                   "channel '" + channel + "' is not configured (notifications.channels)", {}});
@@ -108,6 +110,7 @@ void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jo
   const auto id = st.next_send++;
   auto& send = st.sends[id];
   send.jobs = std::move(jobs);
+  send.notifier = notifier;
   send.parts_done = done;
   auto handle = caf::actor_cast<caf::actor>(self);
   for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -159,9 +162,7 @@ void on_reply(notifier_actor* self, std::uint64_t id, int part, const notifiers:
   auto it = st.sends.find(id);
   if (it == st.sends.end()) return;
   auto& send = it->second;
-  const auto* notifier = notifier_for(self, send.jobs.front().channel_name);
-  auto verdict = notifier ? notifier->classify(r)
-                          : notifiers::classification{notifiers::verdict::dead, std::nullopt, "channel removed"};
+  auto verdict = send.notifier->classify(r);
   if (verdict.outcome == notifiers::verdict::delivered) {
     send.parts_done.push_back(part);
   } else if (!send.worst || (verdict.outcome == notifiers::verdict::dead &&

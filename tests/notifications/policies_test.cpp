@@ -170,6 +170,55 @@ TEST_P(NotificationPolicies, AnApiPolicyAlertsAtOnceAndCanBeReadPausedFilteredAn
   (void)quiet;
 }
 
+TEST_P(NotificationPolicies, EveryFieldRoundTrips) {
+  const json body = {{"name", "everything"},
+                     {"is_active", true},
+                     {"state_names", {"Failed", "Crashed"}},
+                     {"tags", {"prod"}},
+                     {"channels", {"pager", "slack-ops"}},
+                     {"message_template", "{flow_name}: {flow_run_state_name}"},
+                     {"match", {{"state_types", {"failed"}}, {"tags_none", {"canary"}}, {"flows", {"etl"}},
+                                {"deployments", {"nightly"}}}},
+                     {"resolve_on", {"Completed"}},
+                     {"dedup_scope", "deployment"},
+                     {"send_resolved", true},
+                     {"group_wait_seconds", 1.5}};
+  auto created = raw("POST", policies_path, body.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto policy = json::parse(created.body);
+  EXPECT_EQ(policy["state_names"], json({"Failed", "Crashed"}));
+  EXPECT_EQ(policy["tags"], json({"prod"}));
+  EXPECT_EQ(policy["channels"], json({"pager", "slack-ops"}));
+  EXPECT_EQ(policy["match"]["state_names"], json({"Failed", "Crashed"}));
+  EXPECT_EQ(policy["match"]["tags_any"], json({"prod"}));
+  EXPECT_EQ(policy["match"]["state_types"], json({"FAILED"}));  // as Prefect spells state types
+  EXPECT_EQ(policy["match"]["tags_none"], json({"canary"}));
+  EXPECT_EQ(policy["match"]["flows"], json({"etl"}));
+  EXPECT_EQ(policy["match"]["deployments"], json({"nightly"}));
+  EXPECT_EQ(policy["resolve_on"], json({"Completed"}));
+  EXPECT_EQ(policy["dedup_scope"], "deployment");
+  EXPECT_EQ(policy["send_resolved"], true);
+  EXPECT_EQ(policy["group_wait_seconds"], 1.5);
+  const std::string id = policy.at("id");
+  EXPECT_EQ(call("GET", policies_path + id), policy);
+  json listed;
+  for (const auto& p : policies())
+    if (p["name"] == "everything") listed = p;
+  EXPECT_EQ(listed, policy);
+
+  // PATCH changes what it names, and only that; a null template goes back to the default.
+  ASSERT_EQ(raw("PATCH", policies_path + id, R"({"message_template": null, "dedup_scope": "flow_run"})").status, 204);
+  auto expected = policy;
+  expected["message_template"] = nullptr;
+  expected["dedup_scope"] = "flow_run";
+  EXPECT_EQ(call("GET", policies_path + id), expected);
+
+  // A policy without a name gets one.
+  auto unnamed = call("POST", policies_path, {{"channels", {"pager"}}});
+  EXPECT_EQ(unnamed["name"].get<std::string>().rfind("api-", 0), 0u) << unnamed;
+  EXPECT_EQ(call("GET", policies_path + unnamed["id"].get<std::string>()), unnamed);
+}
+
 TEST_P(NotificationPolicies, FilePoliciesAreListedButReadOnly) {
   auto listed = policies();
   ASSERT_EQ(listed.size(), 1u) << listed.dump(1);
@@ -261,8 +310,11 @@ TEST_P(NotificationPolicies, BadBodiesAre422AndStoreNothing) {
   EXPECT_EQ(again.status, 409) << again.body;
   EXPECT_NE(json::parse(again.body)["detail"].get<std::string>().find("twice"), std::string::npos) << again.body;
   EXPECT_EQ(policy_names(), (std::vector<std::string>{"from-file", "twice"}));
-  for (const auto& p : policies())
-    if (p["name"] == "twice") EXPECT_EQ(p["channels"], json({"pager"}));  // the first one stays
+  for (const auto& p : policies()) {
+    if (p["name"] == "twice") {
+      EXPECT_EQ(p["channels"], json({"pager"}));  // the first one stays
+    }
+  }
 
   // A bad PATCH is 422 too and leaves the stored policy as it was; renaming onto a taken name is 409.
   auto other = call("POST", policies_path, {{"name", "other"}, {"channels", {"pager"}}});
@@ -285,6 +337,12 @@ TEST_P(NotificationPolicies, BadBodiesAre422AndStoreNothing) {
   }
   EXPECT_EQ(raw("POST", "/api/notifications/outbox/not-a-uuid/retry").status, 422);
   EXPECT_EQ(raw("POST", "/api/notifications/outbox/" + some_uuid + "/retry").status, 404);
+
+  // Bad outbox queries too.
+  for (const char* query : {"?status=lost", "?limit=0", "?limit=abc", "?limit=99999999999999999999", "?limit=10001"}) {
+    auto r = raw("GET", std::string("/api/notifications/outbox") + query);
+    EXPECT_EQ(r.status, 422) << query << ": " << r.body;
+  }
 
   // Bad filters are 422 as well.
   for (const auto& body : {R"({"flow_run_notification_policy_filter": {"is_active": {"eq_": "yes"}}})",

@@ -210,6 +210,24 @@ TEST_P(NotificationReload, APendingJobWhoseChannelWasRemovedGoesDeadNamingIt) {
   EXPECT_EQ(b_.count(), 0u);  // the job keeps its channel; it is not moved to another
 }
 
+TEST_P(NotificationReload, ADeliveryInFlightWhenItsChannelIsRemovedIsRecordedAsItsAnswerSays) {
+  // C takes 3 s to answer 200: the reload that removes chan-c lands while the request is in flight.
+  c_.set_default({200, {}, "ok", 3000ms});
+  write_config(slack_channel("chan-b", b_) + slack_channel("chan-c", c_), policy_to("chan-c"));
+  start();
+  const auto run = failing_run();
+  ASSERT_TRUE(c_.wait_for(1, 20s)) << daemon_->output();
+  write_config(slack_channel("chan-b", b_), policy_to("chan-b"));
+  ASSERT_TRUE(reload_and_wait_for("Reloaded")) << daemon_->output();
+  ASSERT_EQ(jobs_of(run).at(0)["status"], "pending") << "the answer came before the reload; the test proves nothing";
+
+  const auto jobs = settled_jobs_of(run, 1);
+  // Slack answered 200 "ok": the message was delivered, whatever the settings say now. Recording it as dead
+  // would invite a manual retry, and a duplicate message.
+  EXPECT_EQ(jobs[0]["status"], "delivered") << jobs[0];
+  EXPECT_EQ(c_.count(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(D, NotificationReload, ::testing::ValuesIn(all_dialects()),
                          dialect_test_name<::testing::TestParamInfo<dialect>>);
 
