@@ -11,6 +11,8 @@ namespace {
 struct registry_state {
   flow_run_options options;
   std::unordered_map<uuid, caf::actor> runs;
+  /// actor id -> run, so a stopped actor is forgotten in O(1) (thousands stop every second under load).
+  std::unordered_map<caf::actor_id, uuid> run_of;
   static inline const char* name = "osprey.flow_run_registry";
 };
 
@@ -23,6 +25,7 @@ caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
   auto a = spawn_flow_run(self->system(), run, self->state.options);
   self->monitor(a);
   runs.emplace(run.value, a);
+  self->state.run_of.emplace(a.id(), run.value);
   return a;
 }
 
@@ -45,17 +48,19 @@ void dispatch(registry_actor* self, const flow_run_id& run, const transition_cal
 caf::behavior registry(registry_actor* self, flow_run_options options) {
   self->state.options = std::move(options);
   self->set_down_handler([self](const caf::down_msg& down) {
-    auto& runs = self->state.runs;
-    for (auto it = runs.begin(); it != runs.end(); ++it)
-      if (it->second.address() == down.source) {
-        runs.erase(it);
-        break;
-      }
+    auto& st = self->state;
+    const auto found = st.run_of.find(down.source.id());
+    if (found == st.run_of.end()) return;
+    // The run may already have a newer actor (dispatch replaced this one): only forget this one.
+    if (auto it = st.runs.find(found->second); it != st.runs.end() && it->second.id() == down.source.id())
+      st.runs.erase(it);
+    st.run_of.erase(found);
   });
   // Shutting down the registry shuts down every run actor with it (they would otherwise linger until idle).
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& [id, run_actor] : self->state.runs) self->send_exit(run_actor, msg.reason);
     self->state.runs.clear();
+    self->state.run_of.clear();
     self->quit(msg.reason);
   });
   return {
