@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/loader.hpp"
+#include "persistence/sql.hpp"
 
 namespace osprey::cli {
 
@@ -27,6 +28,16 @@ void add_setting_flag(CLI::App& cmd, common_options& opts, const std::string& fl
 
 /// Loads settings with the process environment and `opts`; prints every error and returns nullopt on failure.
 std::optional<config::loaded_settings> load_settings_or_report(const common_options& opts);
+
+/// The configured database, opened for a one-off command (no writer threads).
+struct configured_database {
+  config::loaded_settings loaded;
+  persistence::database_target target;
+  std::unique_ptr<persistence::sql_connection> conn;
+};
+/// Loads the settings and opens their database; on failure prints why and throws CLI::RuntimeError with
+/// exit_usage (bad settings or URL) or exit_failure (unreachable database).
+configured_database open_configured_database(const common_options& opts);
 
 void register_server_commands(CLI::App& app, common_options& opts);
 void register_database_commands(CLI::App& server, common_options& opts);

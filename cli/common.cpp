@@ -39,4 +39,23 @@ std::optional<config::loaded_settings> load_settings_or_report(const common_opti
   return std::move(outcome.loaded);
 }
 
+configured_database open_configured_database(const common_options& opts) {
+  auto loaded = load_settings_or_report(opts);
+  if (!loaded) throw CLI::RuntimeError(exit_usage);
+  auto target = persistence::parse_database_url(loaded->values.effective_database_url());
+  if (!target) {
+    std::cerr << "osprey: " << target.error().message() << "\n";
+    throw CLI::RuntimeError(exit_usage);
+  }
+  persistence::connection_options options;
+  options.busy_timeout = loaded->values.database.busy_timeout;
+  options.sqlite_synchronous = loaded->values.database.sqlite_synchronous;
+  auto conn = persistence::open_connection(*target, options);
+  if (!conn) {
+    std::cerr << "osprey: " << conn.error().message() << "\n";
+    throw CLI::RuntimeError(exit_failure);
+  }
+  return {std::move(*loaded), std::move(*target), std::move(*conn)};
+}
+
 }  // namespace osprey::cli

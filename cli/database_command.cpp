@@ -29,29 +29,6 @@ bool confirmed(bool yes, const std::string& question) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-struct open_database {
-  persistence::database_target target;
-  std::unique_ptr<persistence::sql_connection> conn;
-};
-
-open_database connect_or_exit(const common_options& opts) {
-  auto loaded = load_settings_or_report(opts);
-  if (!loaded) throw CLI::RuntimeError(exit_usage);
-  auto target = persistence::parse_database_url(loaded->values.effective_database_url());
-  if (!target) {
-    std::cerr << "osprey: " << target.error().message() << "\n";
-    throw CLI::RuntimeError(exit_usage);
-  }
-  persistence::connection_options options;
-  options.busy_timeout = loaded->values.database.busy_timeout;
-  options.sqlite_synchronous = loaded->values.database.sqlite_synchronous;
-  auto conn = persistence::open_connection(*target, options);
-  if (!conn) {
-    std::cerr << "osprey: " << conn.error().message() << "\n";
-    throw CLI::RuntimeError(exit_failure);
-  }
-  return {*target, std::move(*conn)};
-}
 
 void fail_if(const status& s) {
   if (s) return;
@@ -100,7 +77,7 @@ void register_database_commands(CLI::App& server, common_options& opts) {
   reset->add_flag("-y,--yes", flags->yes, "Do not ask for confirmation");
   add_config_option(*reset, opts);
   reset->callback([&opts, flags] {
-    auto db_conn = connect_or_exit(opts);
+    auto db_conn = open_configured_database(opts);
     if (!confirmed(flags->yes, "Reset the database at " + db_conn.target.display + "? This deletes all data."))
       throw CLI::RuntimeError(exit_refused);
     persistence::migrator m(*db_conn.conn);
@@ -116,7 +93,7 @@ void register_database_commands(CLI::App& server, common_options& opts) {
   upgrade->add_flag("--dry-run", flags->dry_run, "Print the SQL that would run; change nothing");
   add_config_option(*upgrade, opts);
   upgrade->callback([&opts, flags] {
-    auto db_conn = connect_or_exit(opts);
+    auto db_conn = open_configured_database(opts);
     persistence::migrator m(*db_conn.conn);
     auto plan = m.plan_upgrade(flags->revision.empty() ? "head" : flags->revision);
     if (!plan) fail_if(plan.error());
@@ -135,7 +112,7 @@ void register_database_commands(CLI::App& server, common_options& opts) {
   downgrade->add_flag("--dry-run", flags->dry_run, "Print the SQL that would run; change nothing");
   add_config_option(*downgrade, opts);
   downgrade->callback([&opts, flags] {
-    auto db_conn = connect_or_exit(opts);
+    auto db_conn = open_configured_database(opts);
     persistence::migrator m(*db_conn.conn);
     auto plan = m.plan_downgrade(flags->revision.empty() ? "-1" : flags->revision);
     if (!plan) fail_if(plan.error());
@@ -151,7 +128,7 @@ void register_database_commands(CLI::App& server, common_options& opts) {
   auto* status_cmd = db->add_subcommand("status", "Show the current revision and the pending ones");
   add_config_option(*status_cmd, opts);
   status_cmd->callback([&opts] {
-    auto db_conn = connect_or_exit(opts);
+    auto db_conn = open_configured_database(opts);
     persistence::migrator m(*db_conn.conn);
     auto st = m.status();
     if (!st) fail_if(st.error());

@@ -319,29 +319,11 @@ struct outbox_flags {
   std::string retry_id;
 };
 
-struct outbox_database {
-  config::loaded_settings loaded;
-  std::unique_ptr<persistence::sql_connection> conn;
-};
-
 /// Opens the configured database and checks its schema is at head; reports and throws the exit code otherwise.
-outbox_database open_outbox_database(const common_options& opts) {
-  auto loaded = load_settings_or_report(opts);
-  if (!loaded) throw CLI::RuntimeError(exit_usage);
-  auto target = persistence::parse_database_url(loaded->values.effective_database_url());
-  if (!target) {
-    std::cerr << "osprey: " << target.error().message() << "\n";
-    throw CLI::RuntimeError(exit_usage);
-  }
-  persistence::connection_options options;
-  options.busy_timeout = loaded->values.database.busy_timeout;
-  options.sqlite_synchronous = loaded->values.database.sqlite_synchronous;
-  auto conn = persistence::open_connection(*target, options);
-  if (!conn) {
-    std::cerr << "osprey: " << conn.error().message() << "\n";
-    throw CLI::RuntimeError(exit_failure);
-  }
-  auto st = persistence::migrator(**conn).status();
+configured_database open_outbox_database(const common_options& opts) {
+  auto db = open_configured_database(opts);
+  const auto* target = &db.target;
+  auto st = persistence::migrator(*db.conn).status();
   if (!st) {
     std::cerr << "osprey: " << st.error().message() << "\n";
     throw CLI::RuntimeError(exit_failure);
@@ -357,7 +339,7 @@ outbox_database open_outbox_database(const common_options& opts) {
               << st->pending.size() << " revision(s) pending); run `osprey server database upgrade` first\n";
     throw CLI::RuntimeError(exit_failure);
   }
-  return {std::move(*loaded), std::move(*conn)};
+  return db;
 }
 
 void fail_on(const status& s) {

@@ -11,22 +11,8 @@
 #include "config/schema.hpp"
 
 namespace osprey::config::detail {
-namespace {
 
 namespace fs = std::filesystem;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string got(std::string_view raw) {
-  return raw.empty() ? "got an empty value" : "got '" + std::string(raw) + "'";
-}
-
-}  // namespace
 
 const entry* mapping::find(std::string_view name) const {
   for (const auto& e : entries) {

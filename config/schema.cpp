@@ -10,7 +10,6 @@
 #include "config/loader.hpp"
 
 namespace osprey::config::detail {
-namespace {
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -19,16 +18,17 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+std::string got(std::string_view raw) {
+  return raw.empty() ? "got an empty value" : "got '" + std::string(raw) + "'";
+}
+
+namespace {
+
 std::string upper(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
-}
-
-/// How a raw value is echoed in messages: quoted, so empty and space-padded values are visible.
-std::string got(std::string_view raw) {
-  return raw.empty() ? "got an empty value" : "got '" + std::string(raw) + "'";
 }
 
 template <class T>

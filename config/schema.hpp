@@ -44,4 +44,9 @@ std::optional<bool> parse_bool(std::string_view text);
 /// Plain decimal digits that fit in 64 bits; nullopt otherwise (signs, spaces, hex are rejected).
 std::optional<std::uint64_t> parse_uint(std::string_view text);
 
+/// Lower-cased ASCII copy of `text`.
+std::string lower(std::string_view text);
+/// How a raw value is echoed in messages: quoted, so empty and space-padded values are visible.
+std::string got(std::string_view raw);
+
 }  // namespace osprey::config::detail
