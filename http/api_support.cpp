@@ -47,6 +47,18 @@ response validation_error(const std::string& location, const std::string& messag
   return response::json(422, body.dump());
 }
 
+std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond) {
+  auto id = uuid::parse(req.path_params[name]);
+  if (!id) {
+    nlohmann::json body = {{"detail", "Input should be a valid UUID"},
+                           {"exception_message", "Invalid request received."},
+                           {"exception_detail",
+                            {{{"loc", {"path", name}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}};
+    respond(response::json(422, body.dump()));
+  }
+  return id;
+}
+
 std::optional<nlohmann::json> parse_object_body(const request& req, response& error) {
   auto body = nlohmann::json::parse(req.body, nullptr, false);
   if (body.is_discarded()) {

@@ -8,6 +8,7 @@
 
 #include "domain/flow.hpp"
 #include "domain/status.hpp"
+#include "domain/uuid.hpp"
 #include "http/message.hpp"
 
 namespace osprey::http {
@@ -23,6 +24,9 @@ response error_response(const status& s);
 /// "exception_detail": [{"loc": [...], "msg": msg, "type": type}]}.
 response validation_error(const std::string& location, const std::string& message,
                           const std::string& type = "value_error");
+
+/// The path parameter `name` as a UUID; when it is not one, answers 422 (loc ["path", name]) and returns nullopt.
+std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond);
 
 /// Parses a JSON object body. On failure returns nullopt and fills `error` (422 for malformed JSON, a
 /// non-object body, or a string or key holding U+0000, which PostgreSQL cannot store).

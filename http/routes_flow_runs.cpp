@@ -14,18 +14,6 @@
 namespace osprey::http {
 namespace {
 
-std::optional<uuid> path_uuid(request& req, const char* name, responder& respond) {
-  auto id = uuid::parse(req.path_params[name]);
-  if (!id) {
-    nlohmann::json body = {{"detail", "Input should be a valid UUID"},
-                           {"exception_message", "Invalid request received."},
-                           {"exception_detail",
-                            {{{"loc", {"path", name}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}};
-    respond(response::json(422, body.dump()));
-  }
-  return id;
-}
-
 client_info client_of(const request& req) {
   client_info c;
   c.client_version = parse_prefect_user_agent(req.header("user-agent"));

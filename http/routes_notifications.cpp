@@ -130,7 +130,7 @@ bool read_policy(const nlohmann::json& body, notification_policy& p, const actor
     }
   }
   if (p.name.empty()) p.name = "api-" + p.id->to_string().substr(0, 8);
-  if (rules.find_policy(p.name) && rules.find_policy(p.name)->source == "file") {
+  if (const auto* same_name = rules.find_policy(p.name); same_name && same_name->source == "file") {
     error = response::detail(409, "A policy named '" + p.name + "' comes from the config file; choose another name");
     return false;
   }
@@ -151,12 +151,6 @@ void change_policies(const api_context& ctx, std::function<bool(persistence::sql
         if (s) book->replace(actors::notification_rules::combine(book->current()->settings, *stored));
         done(s, *found);
       });
-}
-
-std::optional<uuid> path_id(request& req, const responder& respond) {
-  auto id = uuid::parse(req.path_params["id"]);
-  if (!id) respond(validation_error("id", "Input should be a valid UUID", "uuid_parsing"));
-  return id;
 }
 
 }  // namespace
@@ -187,7 +181,7 @@ void register_notification_routes(router& routes, const api_context& ctx) {
 
   routes.add("GET", "/api/flow_run_notification_policies/{id}", "Read a notification policy",
              [ctx](request& req, responder respond) {
-               auto id = path_id(req, respond);
+               auto id = path_uuid(req, "id", respond);
                if (!id) return;
                auto found = std::make_shared<std::optional<notification_policy>>();
                ctx.db.read([id = *id, found](persistence::sql_connection& c) { *found = persistence::find_policy(c, id); },
@@ -200,7 +194,7 @@ void register_notification_routes(router& routes, const api_context& ctx) {
 
   routes.add("PATCH", "/api/flow_run_notification_policies/{id}", "Update a notification policy (204)",
              [ctx](request& req, responder respond) {
-               auto id = path_id(req, respond);
+               auto id = path_uuid(req, "id", respond);
                if (!id) return;
                response error;
                auto body = parse_object_body(req, error);
@@ -233,7 +227,7 @@ void register_notification_routes(router& routes, const api_context& ctx) {
 
   routes.add("DELETE", "/api/flow_run_notification_policies/{id}", "Delete a notification policy (204)",
              [ctx](request& req, responder respond) {
-               auto id = path_id(req, respond);
+               auto id = path_uuid(req, "id", respond);
                if (!id) return;
                auto file_policy = std::make_shared<bool>(false);
                change_policies(
@@ -326,7 +320,7 @@ void register_notification_routes(router& routes, const api_context& ctx) {
 
   routes.add("POST", "/api/notifications/outbox/{id}/retry", "Send a dead (or pending) delivery again now",
              [ctx](request& req, responder respond) {
-               auto id = path_id(req, respond);
+               auto id = path_uuid(req, "id", respond);
                if (!id) return;
                auto requeued = std::make_shared<bool>(false);
                ctx.db.write([id = *id, requeued, now = ctx.time->now()](persistence::sql_connection& c) {
