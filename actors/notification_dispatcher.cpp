@@ -16,7 +16,6 @@ struct dispatcher_state {
   dispatcher_options options;
   std::map<config::channel_type, caf::actor> notifiers;
   std::unordered_set<uuid> in_flight;
-  dispatcher_stats stats;
   bool sweeping = false;
   bool sweep_again = false;
   std::mt19937_64 random{std::random_device{}()};
@@ -38,8 +37,6 @@ std::chrono::milliseconds backoff(dispatcher_state& st, std::int64_t attempts,
   if (retry_after) wait = std::max<std::chrono::milliseconds>(wait, *retry_after);
   return wait;
 }
-
-void sweep(dispatcher_actor* self);
 
 caf::actor notifier_for(dispatcher_actor* self, config::channel_type type) {
   auto& st = self->state;
@@ -69,12 +66,10 @@ void record(dispatcher_actor* self, const delivery_result& result) {
     }
     persistence::write_job write;
     if (outcome == notifiers::verdict::delivered) {
-      ++st.stats.delivered;
       write = [id = job.id, attempts, now](persistence::sql_connection& c) {
         persistence::mark_delivered(c, id, attempts, now);
       };
     } else if (outcome == notifiers::verdict::retry) {
-      ++st.stats.retried;
       const auto wait = backoff(st, attempts, result.retry_after);
       earliest_retry = earliest_retry ? std::min(*earliest_retry, wait) : wait;
       auto payload = job.payload;
@@ -86,7 +81,6 @@ void record(dispatcher_actor* self, const delivery_result& result) {
         persistence::mark_retry(c, id, attempts, next, error, payload, now);
       };
     } else {
-      ++st.stats.dead;
       std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
                 << job.channel_name << ") is dead: " << error << "\n";
       write = [id = job.id, attempts, error, now](persistence::sql_connection& c) {
@@ -147,7 +141,6 @@ void sweep(dispatcher_actor* self) {
 
 caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_options options) {
   self->state.options = std::move(options);
-  self->set_down_handler([](const caf::down_msg&) {});
   self->state.options.db.write(
       [](persistence::sql_connection& c) { persistence::release_all_leases(c); },
       [self = caf::actor_cast<caf::actor>(self)](const status&) { caf::anon_send(self, sweep_atom_v); });
@@ -170,11 +163,6 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_options opt
         self->delayed_send(self, self->state.options.sweep_interval, tick_atom_v);
       },
       [self](sent_atom, delivery_result& result) { record(self, result); },
-      [self](stats_atom) {
-        auto s = self->state.stats;
-        s.in_flight = self->state.in_flight.size();
-        return s;
-      },
   };
 }
 

@@ -50,15 +50,7 @@ struct dispatcher_options {
 /// process and sweeps the outbox. Messages:
 ///   (enqueued_atom, outbox_jobs)  — jobs committed and leased to `owner`, to deliver now
 ///   (sweep_atom)                  — look for due jobs now (e.g. after `osprey notifications outbox retry`)
-///   (stats_atom) -> dispatcher_stats
 caf::actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options);
-
-struct dispatcher_stats {
-  std::uint64_t delivered = 0;
-  std::uint64_t retried = 0;
-  std::uint64_t dead = 0;
-  std::uint64_t in_flight = 0;
-};
 
 /// A notifier actor for one backend; spawned by the dispatcher. (deliver_atom, outbox_job) sends one job
 /// and answers the dispatcher with (sent_atom, delivery_result).
@@ -71,5 +63,4 @@ caf::actor spawn_notifier_actor(caf::actor_system& system, config::channel_type 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::persistence::outbox_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::outbox_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::delivery_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::dispatcher_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::notifiers::reply)

@@ -40,6 +40,16 @@ persistence::outbox_job job_for(const notification_policy& policy, const std::st
   return j;
 }
 
+/// Whether any channel of `policy` would take a resolve job: only then is the outbox searched for open alerts
+/// (this runs for every completed run, inside the writer's transaction).
+bool can_resolve(const notification_rules& rules, const notification_policy& policy) {
+  if (policy.send_resolved) return true;
+  return std::any_of(policy.channels.begin(), policy.channels.end(), [&](const std::string& name) {
+    const auto* channel = rules.settings.find_channel(name);
+    return channel && channel_resolves(channel->type);
+  });
+}
+
 bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
@@ -83,7 +93,7 @@ std::vector<persistence::outbox_job> enqueue_notifications(persistence::sql_conn
     if (trigger)
       for (const auto& channel : policy.channels)
         jobs.push_back(job_for(policy, channel, facts, "trigger", payload_for(policy, values, false), now, owner, lease));
-    if (!resolve) continue;
+    if (!resolve || !can_resolve(rules, policy)) continue;
     std::set<std::string> resolved;
     for (const auto& open : persistence::open_alerts(conn, dedup_key_for(policy, facts))) {
       if (open.policy_name != policy.name || !resolved.insert(open.channel_name).second) continue;
