@@ -81,6 +81,15 @@ protected:
     return out;
   }
 
+  actors::edit_outcome edit(actors::flow_run_edit change) {
+    caf::scoped_actor self{*system_};
+    actors::edit_outcome out;
+    self->request(registry_, caf::infinite, actors::edit_atom_v, run_, std::move(change))
+        .receive([&](const actors::edit_outcome& o) { out = o; },
+                 [&](const caf::error& e) { out.error = status(errc::internal, caf::to_string(e)); });
+    return out;
+  }
+
   std::size_t live_actors() {
     caf::scoped_actor self{*system_};
     std::size_t n = 0;
@@ -174,6 +183,39 @@ TEST_P(FlowRunActors, TheCoreFlowPolicyDecides) {
   EXPECT_EQ(out.decision.kind, decision_kind::abort) << "PreventPendingTransitions: Running -> Pending is aborted";
   EXPECT_FALSE(out.written);
   EXPECT_EQ(out.state->name, "Running");
+}
+
+TEST_P(FlowRunActors, AnEditIsAppliedByTheRunsActorInOrderWithItsTransitions) {
+  start_registry();
+  ASSERT_TRUE(transition(state_type::running).written);
+  auto renamed = edit({actors::flow_run_edit::kind::update, {{"name", "calm-heron"}, {"tags", {"x"}}}});
+  ASSERT_TRUE(renamed.error) << renamed.error.message();
+  EXPECT_TRUE(renamed.found);
+  auto labelled = edit({actors::flow_run_edit::kind::merge_labels, {{"team", "data"}}});
+  ASSERT_TRUE(labelled.error) << labelled.error.message();
+  ASSERT_TRUE(transition(state_type::completed).written);
+  auto stored = persistence::find_flow_run(*db_.connect(), run_);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->name, "calm-heron");
+  EXPECT_EQ(stored->tags, std::vector<std::string>{"x"});
+  EXPECT_EQ(stored->labels["team"], "data");
+  EXPECT_EQ(stored->state->name, "Completed");
+}
+
+TEST_P(FlowRunActors, ADeletedRunsActorStopsAndTheRunStaysDeleted) {
+  start_registry();
+  ASSERT_TRUE(transition(state_type::running).written);
+  auto deleted = edit({actors::flow_run_edit::kind::remove, nlohmann::json::object()});
+  ASSERT_TRUE(deleted.error) << deleted.error.message();
+  EXPECT_TRUE(deleted.found);
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return live_actors() == 0; }, 10s));
+  EXPECT_EQ(transition(state_type::completed).error.code(), errc::not_found);
+  auto again = edit({actors::flow_run_edit::kind::remove, nlohmann::json::object()});
+  ASSERT_TRUE(again.error) << again.error.message();
+  EXPECT_FALSE(again.found);
+  auto conn = db_.connect();
+  EXPECT_FALSE(persistence::find_flow_run(*conn, run_));
+  EXPECT_TRUE(persistence::flow_run_state_history(*conn, run_).empty());
 }
 
 TEST_P(FlowRunActors, AnUnknownRunIsNotFound) {
