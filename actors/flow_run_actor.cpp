@@ -1,7 +1,8 @@
 // One actor per active flow run. Requests queue inside the actor and are handled one at a time:
 // a transition: decide (Prefect's policy, pure) → write (group commit) → answer → publish;
 // an edit of the run's columns: write (group commit) → refresh the cached run from what was stored → answer.
-// The run is loaded from the database when the actor starts, so a stopped actor loses nothing.
+// The run is loaded from the database when the actor starts, so a stopped actor loses nothing; an actor whose
+// load failed answers what it holds with the failure and stops (the next request brings a fresh load).
 #include <deque>
 #include <variant>
 
@@ -29,7 +30,6 @@ struct flow_run_state {
   flow_run_id run;
   flow_run_options options;
   bool loaded = false;
-  status load_error;
   std::optional<osprey::flow_run> record;  ///< nullopt once loaded: the run does not exist
   std::string flow_name;                   ///< for the prefect.flow-run.* events (and notifications)
   std::deque<queued_request> queue;
@@ -79,10 +79,6 @@ notification_facts facts_of(const flow_run_state& st, const run_state& written) 
 void handle_transition(flow_run_actor* self, const transition_call& call) {
   auto& st = self->state;
   transition_outcome outcome;
-  if (!st.load_error.is_ok()) {
-    outcome.error = st.load_error;
-    return answer_head(self, outcome);
-  }
   if (!st.record) {
     outcome.error = status(errc::not_found, "Flow run with id " + st.run.to_string() + " not found");
     return answer_head(self, outcome);
@@ -158,7 +154,6 @@ void handle_transition(flow_run_actor* self, const transition_call& call) {
 // exactly what is stored.
 void handle_edit(flow_run_actor* self, const flow_run_edit& edit) {
   auto& st = self->state;
-  if (!st.load_error.is_ok()) return answer_head(self, edit_outcome{st.load_error, false});
   if (!st.record) return answer_head(self, edit_outcome{status::ok(), false});
   st.editing = true;
   auto found = std::make_shared<bool>(false);
@@ -188,6 +183,20 @@ void handle_head(flow_run_actor* self) {
 void pump(flow_run_actor* self) {
   auto& st = self->state;
   while (st.loaded && !st.in_flight && !st.editing && !st.queue.empty()) handle_head(self);
+}
+
+// Answers everything queued with `why`, unhandled.
+void refuse_all(flow_run_actor* self, const status& why) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    if (std::holds_alternative<flow_run_edit>(st.queue.front().work)) {
+      answer_head(self, edit_outcome{why, false});
+    } else {
+      transition_outcome refused;
+      refused.error = why;
+      answer_head(self, refused);
+    }
+  }
 }
 
 void on_edited(flow_run_actor* self, const status& s, bool found, std::optional<osprey::flow_run> stored) {
@@ -270,9 +279,14 @@ caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_
       },
       [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record, const std::string& flow_name) {
         auto& st = self->state;
+        if (!s) {
+          // The failure is not kept: what waits gets it (503 when the database was busy or locked), and the
+          // actor stops, so the registry builds a fresh one — with a fresh load — for the next request.
+          refuse_all(self, s);
+          return self->quit();
+        }
         st.flow_name = flow_name;
         st.loaded = true;
-        st.load_error = s;
         st.record = record;
         pump(self);
       },

@@ -1,5 +1,5 @@
 // Routes each transition and edit to its run's actor, spawning it on demand. An actor that stopped while a
-// request was on its way (idle, deleted run) is replaced and the request re-sent, so stopped
+// request was on its way (idle, failed load, deleted run) is replaced and the request re-sent, so stopped
 // actors never lose a request.
 #include <unordered_map>
 

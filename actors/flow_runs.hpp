@@ -2,8 +2,9 @@
 // Flow-run actors: one actor per active flow run serialises every write of that run — its transitions and
 // the edits of its own columns (PATCH, labels, DELETE) — so the copy of the run it keeps is never stale. A
 // registry spawns them on demand and routes each request to the run's actor; an actor idle for `idle_timeout`
-// stops, and the next request rebuilds it from the database (the source of truth). An actor whose run was
-// deleted answers what it holds with 404 and stops.
+// stops, and the next request rebuilds it from the database (the source of truth). An actor whose load failed
+// answers what it holds with that error and stops, so the next request tries a fresh load; an actor whose run
+// was deleted answers what it holds with 404 and stops.
 //
 // A transition is answered only after its state row is committed (group commit), then published as a
 // state_change on the event bus. An edit is answered after its COMMIT.

@@ -218,6 +218,53 @@ TEST_P(FlowRunActors, ADeletedRunsActorStopsAndTheRunStaysDeleted) {
   EXPECT_TRUE(persistence::flow_run_state_history(*conn, run_).empty());
 }
 
+// A run's first load fails for a real reason: on PostgreSQL a lock the readers time out on (busy → 503), on
+// SQLite (whose WAL readers never wait on a lock) its table briefly hidden. `lift()` removes the cause.
+class load_blocker {
+public:
+  explicit load_blocker(const osprey::testing::scratch_database& db) : conn_(db.connect()) {
+    if (conn_->dialect() == dialect::postgresql) {
+      conn_->begin_write();
+      conn_->execute("LOCK TABLE flow_run IN ACCESS EXCLUSIVE MODE");
+    } else {
+      conn_->execute_script("ALTER TABLE flow_run RENAME TO flow_run_hidden");
+    }
+  }
+  ~load_blocker() { lift(); }
+  void lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    if (conn_->dialect() == dialect::postgresql)
+      conn_->rollback();
+    else
+      conn_->execute_script("ALTER TABLE flow_run_hidden RENAME TO flow_run");
+  }
+
+private:
+  std::unique_ptr<persistence::sql_connection> conn_;
+  bool lifted_ = false;
+};
+
+TEST_P(FlowRunActors, AnActorWhoseLoadFailedIsRebuiltOnceTheCauseIsGone) {
+  // Readers give up on a lock after 300 ms instead of a minute.
+  database_->drain_and_stop();
+  persistence::database_options options;
+  options.target = db_.target();
+  options.connection.busy_timeout = 300ms;
+  database_ = *persistence::database::start(options);
+  start_registry();
+  load_blocker blocker(db_);
+  auto refused = transition(state_type::running);
+  ASSERT_FALSE(refused.error);
+  if (GetParam() == dialect::postgresql) {
+    EXPECT_EQ(refused.error.code(), errc::unavailable) << refused.error.message();
+  }
+  blocker.lift();
+  actors::transition_outcome accepted;
+  EXPECT_TRUE(osprey::testing::wait_until([&] { return (accepted = transition(state_type::running)).written; }, 10s))
+      << "still refused: " << accepted.error.message();
+}
+
 TEST_P(FlowRunActors, AnUnknownRunIsNotFound) {
   start_registry();
   run_ = flow_run_id{new_uuid4()};
