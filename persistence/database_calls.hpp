@@ -7,10 +7,12 @@
 //       ctx.db,
 //       [id](persistence::sql_connection& c) -> result<flow> {
 //         auto found = persistence::find_flow(c, id);
-//         if (!found) return status(errc::not_found, "Flow not found");
+//         if (!found) return status(errc::not_found, "Flow not found");  // an outcome, not an exception
 //         return std::move(*found);
 //       },
-//       [respond](result<flow> f) { respond(f ? response::json(200, to_json(*f).dump()) : error_response(f.error())); });
+//       [respond](const result<flow>& f) {
+//         respond(f ? response::json(200, to_json(*f).dump()) : error_response(f.error()));
+//       });
 //
 // The contract, on top of persistence/database.hpp's:
 // - A job returns T, result<T>, status or nothing. T is deduced from the job; the callback gets result<T>
@@ -65,6 +67,14 @@ private:
 /// The callback type for services that hand a job's value on (declare it in headers; lambdas convert).
 template <class T>
 using result_callback = std::function<void(result<T>)>;
+
+/// `value`, or errc::not_found with `message` when there is none: the usual answer of a job that looks one
+/// object up (`return persistence::or_not_found(find_flow(c, id), "Flow not found");`).
+template <class T>
+result<T> or_not_found(std::optional<T> value, std::string message) {
+  if (!value) return status(errc::not_found, std::move(message));
+  return std::move(*value);
+}
 
 namespace detail {
 
