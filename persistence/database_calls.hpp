@@ -17,7 +17,8 @@
 // The contract, on top of persistence/database.hpp's:
 // - A job returns T, result<T>, status or nothing. T is deduced from the job; the callback gets result<T>
 //   (a `status` for jobs returning status or nothing) exactly once, on the database thread, after the
-//   job's transaction has ended. Keep the callback short, as database.hpp asks of completions.
+//   job's transaction has ended (once the database is shutting down: at once, on the calling thread, with
+//   errc::unavailable). Keep the callback short, as database.hpp asks of completions.
 // - The callback gets the job's return value from its LAST run. A write job may run twice (its batch failed
 //   and is retried job by job): each run replaces the value, so a job returns its output and never
 //   appends to state outside itself.
