@@ -34,7 +34,8 @@ status renamed_conflict(const status& s, std::string message) {
 
 std::optional<policy_problem> check_api_policy(notification_policy& p, const notification_rules& rules) {
   if (p.channels.empty())
-    return policy_problem{"channels", {errc::invalid_argument, "Name at least one channel from notifications.channels"}};
+    return policy_problem{"channels",
+                          {errc::invalid_argument, "Name at least one channel from notifications.channels"}};
   for (const auto& c : p.channels) {
     if (rules.settings.find_channel(c)) continue;
     std::string known;
