@@ -90,7 +90,9 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system system{caf_config};
-  auto event_bus = actors::spawn_event_bus(system, actors::event_bus_options{*db});
+  actors::event_bus_options bus_options;
+  bus_options.db = *db;
+  auto event_bus = actors::spawn_event_bus(system, bus_options);
   auto transport = notifiers::transport::start();
   if (!transport) {
     db->drain_and_stop();
@@ -113,10 +115,11 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   auto stop_actors = [&] {
     {
-      // Hand every event the recorder holds to the writer before it stops; the writer drains after this.
+      // Hand every event the recorder and the bus hold (including writes the database refused and that wait
+      // for a retry) to the writer before they stop; the writer drains after this.
       caf::scoped_actor self{system};
-      self->request(task_run_recorder, std::chrono::seconds(10), actors::flush_atom_v)
-          .receive([] {}, [](const caf::error&) {});
+      for (const auto& holder : {task_run_recorder, event_bus})
+        self->request(holder, std::chrono::seconds(10), actors::flush_atom_v).receive([] {}, [](const caf::error&) {});
     }
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
