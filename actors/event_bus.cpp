@@ -4,6 +4,7 @@
 #include <atomic>
 #include <deque>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,7 +40,7 @@ struct event_bus_state {
   std::deque<uuid> recent_order;                             ///< the last delivered ids, oldest first
   std::unordered_set<uuid> recent;
   std::uint64_t next_write = 1;
-  std::unordered_map<std::uint64_t, unstored> writing;       ///< handed to the writer, by write number
+  std::unordered_map<std::uint64_t, std::vector<unstored>> writing;  ///< handed to the writer, by write number
   std::deque<unstored> waiting;                              ///< refused, to be tried again (oldest first)
   bool retry_scheduled = false;
   bool refusing = false;                                     ///< a refusal was logged and not yet made good
@@ -85,20 +86,23 @@ void finish(publication& p, const status& s) {
 
 /// Whether some event the store refused is still waiting or being written again.
 bool holds_refused(const event_bus_state& st) {
-  return !st.waiting.empty() ||
-         std::any_of(st.writing.begin(), st.writing.end(), [](const auto& w) { return w.second.failures > 0; });
+  return !st.waiting.empty() || std::any_of(st.writing.begin(), st.writing.end(), [](const auto& w) {
+           return std::any_of(w.second.begin(), w.second.end(), [](const unstored& u) { return u.failures > 0; });
+         });
 }
 
-/// Hands `u` to the writer; its end comes back as (stored_atom, write number, status).
-void store(bus_actor* self, unstored u) {
+/// Hands `group` to the writer as one job; its end comes back as (stored_atom, write number, status).
+void store(bus_actor* self, std::vector<unstored> group) {
   auto& st = self->state;
   const auto number = st.next_write++;
   auto bus = caf::actor_cast<caf::actor>(self);
   const timestamp now = st.options.time->now();
-  auto job = [events = u.events, inserted = u.inserted, now](persistence::sql_connection& c) {
-    *inserted = persistence::insert_events(c, *events, now);
+  std::vector<std::pair<std::shared_ptr<const event_batch>, std::shared_ptr<std::vector<bool>>>> parts;
+  for (const auto& u : group) parts.emplace_back(u.events, u.inserted);
+  auto job = [parts = std::move(parts), now](persistence::sql_connection& c) {
+    for (const auto& [events, inserted] : parts) *inserted = persistence::insert_events(c, *events, now);
   };
-  st.writing.emplace(number, std::move(u));
+  st.writing.emplace(number, std::move(group));
   st.options.db->write(std::move(job),
                        [bus, number](const status& s) { caf::anon_send(bus, stored_atom_v, number, s); });
 }
@@ -110,38 +114,54 @@ void schedule_retry(bus_actor* self, unsigned failures) {
   self->delayed_send(self, st.options.retry.delay_after(failures), retry_atom_v);
 }
 
-/// Every refused write goes to the writer again now.
+/// Every refused event goes to the writer again now, in one job: while the database is locked each job
+/// costs the writer a lock timeout, so one per waiting publication would hold it up that many times.
 void retry_waiting(bus_actor* self) {
-  auto waiting = std::move(self->state.waiting);
-  self->state.waiting.clear();
-  for (auto& u : waiting) store(self, std::move(u));
+  auto& st = self->state;
+  if (st.waiting.empty()) return;
+  std::vector<unstored> group(std::make_move_iterator(st.waiting.begin()), std::make_move_iterator(st.waiting.end()));
+  st.waiting.clear();
+  store(self, std::move(group));
 }
 
-/// The store refused `u`: deliver its events now (once), and keep them for the next try.
-void refused(bus_actor* self, unstored u, const status& s) {
+/// The store refused `group`: deliver its events now (once), and keep them for the next try.
+void refused(bus_actor* self, std::vector<unstored> group, const status& s) {
   auto& st = self->state;
-  if (!u.delivered) deliver(self, *u.events);
-  u.delivered = true;
-  ++u.failures;
+  std::size_t events = 0;
+  unsigned failures = 0;
+  for (auto& u : group) {
+    if (!u.delivered) deliver(self, *u.events);
+    u.delivered = true;
+    failures = std::max(failures, ++u.failures);
+    events += u.events->size();
+  }
   if (!st.refusing) {
-    std::cerr << "osprey: storing " << u.events->size() << " event(s) failed (delivered; retrying until stored): "
+    std::cerr << "osprey: storing " << events << " event(s) failed (delivered; retrying until stored): "
               << s.message() << "\n";
     st.refusing = true;
   }
-  const unsigned failures = u.failures;
-  if (s.code() != errc::unavailable && u.events->size() > 1) {
-    // Not a lock or a lost connection: perhaps one bad event. Each is tried on its own from now on.
-    u.owner->parts += u.events->size() - 1;
-    for (const auto& e : *u.events)
-      st.waiting.push_back({std::make_shared<const event_batch>(1, e), u.owner, u.failures, true});
-  } else if (st.options.retry.gives_up(s, u.failures)) {
-    std::cerr << "osprey: giving up storing event " << u.events->front().id.to_string() << " after " << u.failures
-              << " attempts: " << s.message() << "\n";
-    finish(*u.owner, s);
+  if (s.code() != errc::unavailable && events > 1) {
+    // Not a lock or a lost connection: perhaps one bad event. Each is written on its own now, so the bad one
+    // cannot hold back the others.
+    for (auto& u : group) {
+      u.owner->parts += u.events->size() - 1;
+      for (const auto& e : *u.events)
+        store(self, {unstored{std::make_shared<const event_batch>(1, e), u.owner, u.failures, true}});
+    }
+    return;
+  }
+  for (auto& u : group) {
+    if (st.options.retry.gives_up(s, u.failures)) {
+      std::cerr << "osprey: giving up storing event " << u.events->front().id.to_string() << " after "
+                << u.failures << " attempts: " << s.message() << "\n";
+      finish(*u.owner, s);
+    } else {
+      st.waiting.push_back(std::move(u));
+    }
+  }
+  if (st.waiting.empty()) {
     if (!holds_refused(st)) st.refusing = false;
     return;
-  } else {
-    st.waiting.push_back(std::move(u));
   }
   schedule_retry(self, failures);
 }
@@ -150,21 +170,24 @@ void on_stored(bus_actor* self, std::uint64_t number, const status& s) {
   auto& st = self->state;
   auto found = st.writing.find(number);
   if (found == st.writing.end()) return;  // cannot happen: every write is registered before it is handed over
-  unstored u = std::move(found->second);
+  auto group = std::move(found->second);
   st.writing.erase(found);
-  if (!s) return refused(self, std::move(u), s);
-  if (!u.delivered) {
+  if (!s) return refused(self, std::move(group), s);
+  bool retried = false;
+  for (const auto& u : group) {
+    retried = retried || u.failures > 0;
+    if (u.delivered) continue;
     event_batch fresh;
     const auto& inserted = *u.inserted;
     for (std::size_t i = 0; i < u.events->size() && i < inserted.size(); ++i)
       if (inserted[i]) fresh.push_back((*u.events)[i]);
     deliver(self, fresh);
   }
-  if (u.failures > 0 && !holds_refused(st)) {
+  if (retried && !holds_refused(st)) {
     std::cerr << "osprey: storing events works again; every refused event is stored\n";
     st.refusing = false;
   }
-  finish(*u.owner, status::ok());
+  for (const auto& u : group) finish(*u.owner, status::ok());
 }
 
 /// Stores `events` (when there is a store), then delivers those that were new.
@@ -180,7 +203,7 @@ void store_and_deliver(bus_actor* self, event_batch events, publish_callback don
   }
   auto owner = std::make_shared<publication>();
   owner->done = std::move(done);
-  store(self, {std::make_shared<const event_batch>(std::move(events)), std::move(owner)});
+  store(self, {unstored{std::make_shared<const event_batch>(std::move(events)), std::move(owner)}});
 }
 
 void publish_state_change(bus_actor* self, const state_change& change, const flow_run_event_info& info) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <iostream>
 
 #include "persistence/task_run_store.hpp"
@@ -45,11 +46,20 @@ void flush(recorder_actor* self) {
   write(self, std::move(batch));
 }
 
-/// Every refused write goes to the writer again now.
+/// Every refused event goes to the writer again now, in one job sorted by time: while the database is locked
+/// each job costs the writer a lock timeout, so one per refused batch would hold it up that many times.
 void retry_waiting(recorder_actor* self) {
-  auto waiting = std::move(self->state.waiting);
-  self->state.waiting.clear();
-  for (auto& [events, failures] : waiting) write(self, std::move(events), failures);
+  auto& st = self->state;
+  if (st.waiting.empty()) return;
+  std::vector<task_run_event> events;
+  std::uint32_t failures = 0;
+  for (auto& [batch, refusals] : st.waiting) {
+    events.insert(events.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+    failures = std::max(failures, refusals);
+  }
+  st.waiting.clear();
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.state.at < b.state.at; });
+  write(self, std::move(events), failures);
 }
 
 /// A write of `events` ended with `s`; it had been refused `failures` times before.

@@ -211,6 +211,30 @@ TEST_P(EventBus, AnEventRefusedWhileTheDatabaseIsLockedIsDeliveredAtOnceAndStore
   EXPECT_EQ(log.names(), (std::vector<std::string>{"test.locked", "test.sentinel"})) << "delivered once only";
 }
 
+TEST_P(EventBus, EveryPublicationRefusedWhileLockedIsStoredOnceAndDeliveredOnceInOrder) {
+  start_bus(true);
+  sink_log log;
+  actors::subscribe_events(bus_, log.sink());
+  auto locker = db_.connect();
+  lock_events(*locker);
+  constexpr int n = 20;
+  std::vector<std::string> names;
+  auto done = std::make_shared<std::atomic<int>>(0);
+  for (int i = 0; i < n; ++i) {
+    names.push_back("test.burst." + std::to_string(i));
+    actors::publish_events(bus_, {make_event(names.back())}, [done](const status& s) {
+      EXPECT_TRUE(s) << s.message();
+      ++*done;
+    });
+  }
+  ASSERT_TRUE(refused(2));
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return log.size() == n; }, 30s));
+  locker->commit();
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return *done == n; }, 60s));
+  for (const auto& name : names) EXPECT_EQ(stored(name), 1) << name;
+  EXPECT_EQ(log.names(), names);
+}
+
 TEST_P(EventBus, AnEventStillRefusedAtShutdownIsHandedToTheWriterBeforeItDrains) {
   actors::write_retry never_again;  // no retry comes due during the test: only the shutdown can store it
   never_again.first_delay = never_again.max_delay = 1h;
