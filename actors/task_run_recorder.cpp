@@ -19,6 +19,7 @@ struct recorder_state {
   /// Refused writes to try again, oldest first, with how often each was refused.
   std::deque<std::pair<std::vector<task_run_event>, std::uint32_t>> waiting;
   bool retry_scheduled = false;
+  bool refusing = false;  ///< a refusal was logged and not yet made good
   recorder_stats stats;
   static inline const char* name = "osprey.task_run_recorder";
 };
@@ -67,6 +68,10 @@ void recorded(recorder_actor* self, const status& s, const std::vector<task_run_
   auto& st = self->state;
   if (s) {
     st.stats.recorded += events.size();
+    if (failures > 0 && st.refusing && st.waiting.empty()) {
+      std::cerr << "osprey: task-run recorder: writing works again; every refused event is stored\n";
+      st.refusing = false;
+    }
     return;
   }
   ++st.stats.refused;
@@ -81,9 +86,10 @@ void recorded(recorder_actor* self, const status& s, const std::vector<task_run_
               << " after " << failures + 1 << " attempts: " << s.message() << "\n";
     return;
   }
-  if (failures == 0)
+  if (!st.refusing)
     std::cerr << "osprey: task-run recorder: writing " << events.size() << " event(s) failed (retrying until stored): "
               << s.message() << "\n";
+  st.refusing = true;
   st.waiting.emplace_back(events, failures + 1);
   if (!st.retry_scheduled) {
     st.retry_scheduled = true;
