@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "config/loader.hpp"
+#include "domain/json_text.hpp"
 
 namespace osprey::config::detail {
 
@@ -139,6 +140,8 @@ std::vector<field> build_fields() {
   out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
   out.push_back(
       number_field("server.max_body_bytes", 1, any, [](auto& s) -> auto& { return s.server.max_body_bytes; }));
+  out.push_back(number_field("server.json_max_depth", 1, largest_json_max_depth,
+                             [](auto& s) -> auto& { return s.server.json_max_depth; }));
   out.push_back(number_field("server.keep_alive_timeout_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.server.keep_alive_timeout; }));
   out.push_back(number_field("server.request_timeout_seconds", 1, day_seconds,

@@ -18,6 +18,9 @@ struct server_settings {
   std::uint16_t port = 4200;                 ///< server.port / OSPREY_PORT / --port (0 = pick a free port)
   unsigned io_threads = 1;                   ///< server.io_threads: Asio threads serving HTTP (1..64)
   std::size_t max_body_bytes = 16u << 20;    ///< server.max_body_bytes (>= 1): larger requests get 413
+  /// server.json_max_depth (1..1000): how deep JSON in a body or websocket message may nest; deeper gets 422
+  /// (websocket: close 1007). Default 128.
+  std::size_t json_max_depth = 128;
   std::chrono::seconds keep_alive_timeout{5};    ///< server.keep_alive_timeout_seconds (1..86400)
   /// server.request_timeout_seconds (1..86400): actor answer deadline (504)
   std::chrono::seconds request_timeout{60};

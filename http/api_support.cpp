@@ -59,12 +59,23 @@ std::optional<uuid> path_uuid(request& req, const char* name, const responder& r
   return id;
 }
 
-std::optional<nlohmann::json> parse_object_body(const request& req, response& error) {
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) {
-    error = validation_error("", "Request body is not valid JSON", "json_invalid");
-    return std::nullopt;
+std::optional<nlohmann::json> parse_json_body(const request& req, response& error) {
+  auto parsed = parse_json(req.body, req.json_max_depth);
+  switch (parsed.error) {
+    case parsed_json::problem::none: return std::move(parsed.value);
+    case parsed_json::problem::syntax:
+      error = validation_error("", "Request body is not valid JSON", "json_invalid");
+      return std::nullopt;
+    case parsed_json::problem::too_deep:
+      // pydantic's JSON parser reports its recursion limit with this type too.
+      error = validation_error("", "Request body is not valid JSON: " + too_deep_message(req.json_max_depth),
+                               "json_invalid");
+      return std::nullopt;
   }
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> object_body(nlohmann::json body, response& error) {
   if (!body.is_object()) {
     error = validation_error("", "Request body must be a JSON object", "model_type");
     return std::nullopt;
@@ -74,6 +85,12 @@ std::optional<nlohmann::json> parse_object_body(const request& req, response& er
     return std::nullopt;
   }
   return body;
+}
+
+std::optional<nlohmann::json> parse_object_body(const request& req, response& error) {
+  auto body = parse_json_body(req, error);
+  if (!body) return std::nullopt;
+  return object_body(std::move(*body), error);
 }
 
 const nlohmann::json* body_reader::find(const char* key) {

@@ -340,6 +340,7 @@ private:
     }
     req_.body = std::move(msg.body());
     req_.path_params.clear();
+    req_.json_max_depth = ctx_.options.json_max_depth;
   }
 
   void on_response(std::uint64_t seq, response r) {

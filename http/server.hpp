@@ -28,6 +28,8 @@ struct server_options {
   std::uint16_t port = 4200;                        ///< 0 picks a free port (see bound_port())
   unsigned io_threads = 1;
   std::size_t max_body_bytes = 16u << 20;           ///< larger bodies: 413 {"detail": ...}, connection closed
+  /// Handed to handlers as request::json_max_depth (bodies and websocket messages); the server parses no JSON.
+  std::size_t json_max_depth = default_json_max_depth;
   std::chrono::seconds keep_alive_timeout{5};       ///< idle connections (before a request's first byte) close after this
   std::chrono::seconds read_timeout{30};            ///< a request must arrive completely within this; also bounds
                                                     ///< writing a response to a client that does not read, and
