@@ -3,6 +3,7 @@
 #include "domain/json_text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "domain/time.hpp"
@@ -57,6 +58,19 @@ std::optional<uuid> path_uuid(request& req, const char* name, const responder& r
     respond(response::json(422, body.dump()));
   }
   return id;
+}
+
+std::optional<response> refuse_non_json_body(const request& req) {
+  if (req.body.empty()) return std::nullopt;
+  std::string type = req.header("content-type");
+  type.resize(std::min(type.find(';'), type.size()));
+  const auto first = type.find_first_not_of(" \t");
+  type = first == std::string::npos ? std::string() : type.substr(first, type.find_last_not_of(" \t") - first + 1);
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"))) return std::nullopt;
+  return response::detail(415, "Unsupported Media Type: a request body must be JSON (Content-Type: application/json), " +
+                                   (type.empty() ? std::string("but none was declared") : "not '" + type + "'"));
 }
 
 std::optional<nlohmann::json> parse_json_body(const request& req, response& error) {

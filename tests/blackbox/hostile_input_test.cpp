@@ -1,6 +1,6 @@
 // Hostile input against the built daemon, on SQLite and PostgreSQL: deeply nested JSON in every kind of body
-// and websocket message. Each case names what broke before its fix; the server must answer 4xx (or close the
-// websocket with a code) and stay up.
+// and websocket message; bodies and websocket handshakes a web page could send cross-site. Each case names what
+// broke before its fix; the server must answer 4xx (or close the websocket with a code) and stay up.
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -119,6 +119,54 @@ TEST_P(HostileInputTest, TheNestingLimitIsASetting) {
   const auto deeper = send("POST", "/api/flows/filter", R"({"flows": {"name": {"any_": [["x"]]}}})");
   EXPECT_EQ(deeper.status, 422) << deeper.body;
   EXPECT_EQ(parsed(deeper)["detail"], "Request body is not valid JSON: JSON nested deeper than 4 levels is not accepted");
+}
+
+// Bodies were parsed as JSON whatever their type, so any web page could write to a local server with a
+// text/plain or form POST (no CORS preflight for those). Only declared JSON is read now.
+TEST_P(HostileInputTest, BodiesThatAreNotDeclaredJsonGet415) {
+  start();
+  const std::string body = R"({"name": "csrf"})";
+  for (const std::string type : {"Content-Type: text/plain", "Content-Type: text/plain;charset=UTF-8",
+                                 "Content-Type: application/x-www-form-urlencoded", "Content-Type: multipart/form-data",
+                                 "Content-Type:" /* curl then sends none */, "Content-Type: application/jsonp"}) {
+    const auto r = send("POST", "/api/flows/", body, {type});
+    EXPECT_EQ(r.status, 415) << type << " -> " << r.body;
+    EXPECT_TRUE(parsed(r).value("detail", "").starts_with("Unsupported Media Type")) << type << " -> " << r.body;
+  }
+  EXPECT_EQ(send("GET", "/api/flows/name/csrf", "").status, 404);  // nothing was written
+  EXPECT_EQ(send("POST", "/api/logs/", "[]", {"Content-Type: text/plain"}).status, 415);
+  EXPECT_EQ(send("POST", "/api/events", "[]", {"Content-Type: text/plain"}).status, 415);
+
+  for (const std::string type : {"Content-Type: application/json; charset=utf-8", "Content-Type: Application/JSON",
+                                 "Content-Type: application/merge-patch+json"}) {
+    const auto r = send("POST", "/api/flows/", body, {type});
+    EXPECT_TRUE(r.status == 201 || r.status == 200) << type << " -> " << r.body;
+  }
+  // No body, no type: optional bodies keep working.
+  EXPECT_EQ(send("POST", "/api/flows/filter", "", {"Content-Type:"}).status, 200);
+}
+
+// Websockets have no same-origin protection: a page on any site could stream events in or read them out.
+TEST_P(HostileInputTest, EventWebsocketsRefuseForeignBrowserOrigins) {
+  start({{"OSPREY_SERVER_ALLOWED_ORIGINS", "https://ui.example.com, http://10.0.0.5:8080"}});
+  for (const std::string path : {"/api/events/in", "/api/events/out"}) {
+    for (const std::string origin : {"http://evil.example", "null", "http://127.0.0.1:1"}) {
+      ws_client ws;
+      ws.set_origin(origin);
+      EXPECT_FALSE(ws.connect(port(), path)) << path << " " << origin;
+      EXPECT_EQ(ws.handshake_status(), 403u) << path << " " << origin;
+    }
+    for (const std::string& origin : std::vector<std::string>{"" /* the Prefect client sends none */,
+                                                              "http://127.0.0.1:" + std::to_string(port()),
+                                                              "https://ui.example.com"}) {
+      ws_client ws;
+      ws.set_origin(origin);
+      ASSERT_TRUE(ws.connect(port(), path)) << path << " " << origin;
+      ASSERT_TRUE(ws.send(R"({"type":"auth","token":null})"));
+      EXPECT_EQ(ws.read(), R"({"type":"auth_success"})") << path << " " << origin;
+    }
+  }
+  EXPECT_TRUE(healthy());
 }
 
 INSTANTIATE_TEST_SUITE_P(D, HostileInputTest, ::testing::ValuesIn(all_dialects()),
