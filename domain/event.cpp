@@ -288,14 +288,25 @@ bool any_resource_matches(const event_any_resource_criteria& c, const resource_l
   return labels_match(c.labels, r, true);
 }
 
-/// Prefect's truncated_to: long text keeps its head and tail around a note of what was left out.
+/// Prefect's truncated_to: long text keeps its head and tail around a note of what was left out. Lengths count
+/// characters (code points) as Python's len() does, and cuts fall between characters.
 std::string truncated(const std::string& text, std::size_t limit) {
-  if (text.size() <= limit) return text;
+  const auto starts_character = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
+  const auto length = static_cast<std::size_t>(std::count_if(text.begin(), text.end(), starts_character));
+  if (length <= limit) return text;
   const std::size_t half = limit / 2;
-  const std::size_t omitted = text.size() - 2 * half;
-  std::string out = text.substr(0, half) + "..." + std::to_string(omitted) + " additional characters..." +
-                    text.substr(text.size() - half);
-  return out.size() < text.size() ? out : text;
+  // Byte offsets of the character after the first `half` and of the first of the last `half`.
+  std::size_t head = 0, tail = text.size(), seen = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!starts_character(text[i])) continue;
+    if (seen == half) head = i;
+    if (seen == length - half) tail = i;
+    ++seen;
+  }
+  const std::size_t omitted = length - 2 * half;
+  const std::string note = "..." + std::to_string(omitted) + " additional characters...";
+  if (2 * half + note.size() >= length) return text;  // not shorter (the note is ASCII: one byte a character)
+  return text.substr(0, head) + note + text.substr(tail);
 }
 
 json state_payload(const run_state& s) {

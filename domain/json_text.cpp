@@ -34,6 +34,14 @@ std::string too_deep_message(std::size_t max_depth) {
   return "JSON nested deeper than " + std::to_string(max_depth) + " levels is not accepted";
 }
 
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes;
+  // Back up over continuation bytes (10xxxxxx) to the start of the character that would be cut.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
 bool holds_nul(const nlohmann::json& value) {
   std::vector<const nlohmann::json*> pending{&value};
   while (!pending.empty()) {

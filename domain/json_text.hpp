@@ -1,5 +1,5 @@
 #pragma once
-// Reading JSON from clients, and checks on JSON the server will store.
+// Reading JSON from clients, checks on JSON the server will store, and cutting text safely.
 //
 // Nesting is bounded where text becomes a value: nlohmann's parser is iterative, but copying, comparing and
 // serialising a value recurse once per level, so a document nested 20 000 deep would overflow a thread's stack
@@ -35,6 +35,11 @@ parsed_json parse_json(std::string_view text, std::size_t max_depth);
 
 /// The message for a too_deep document, naming the limit.
 std::string too_deep_message(std::size_t max_depth);
+
+/// The longest prefix of `text` at most `max_bytes` long that does not end inside a UTF-8 sequence. Messages are
+/// shortened with it, never at a raw byte offset: cutting valid UTF-8 this way leaves valid UTF-8 (a cut
+/// character would make the message unserialisable as JSON, and a websocket close reason invalid).
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
 
 /// True when any string or object key in `value` holds U+0000. PostgreSQL cannot store it in text or jsonb
 /// (libpq even cuts text at it), so no stored string may hold it. Walks with an explicit stack: any depth is

@@ -35,13 +35,17 @@ const std::vector<task_run_column>& task_run_settable_columns() {
   return columns;
 }
 
-std::optional<std::string> normalize_task_run_columns(const nlohmann::json& fields, bool strict, nlohmann::json& columns) {
-  if (!fields.is_object()) return "task run fields must be an object";
+std::optional<task_run_field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
+                                                                 nlohmann::json& columns) {
+  if (!fields.is_object()) return task_run_field_problem{"", "Input should be a valid dictionary", "dict_type"};
   const auto& known = task_run_settable_columns();
   for (const auto& [key, value] : fields.items()) {
+    const auto refuse = [&key](const char* message, const char* type) {
+      return task_run_field_problem{key, message, type};
+    };
     auto col = std::find_if(known.begin(), known.end(), [&](const task_run_column& c) { return key == c.name; });
     if (col == known.end()) {
-      if (strict) return key + ": Extra inputs are not permitted";
+      if (strict) return refuse("Extra inputs are not permitted", "extra_forbidden");
       continue;
     }
     if (value.is_null()) {
@@ -50,26 +54,26 @@ std::optional<std::string> normalize_task_run_columns(const nlohmann::json& fiel
     }
     switch (col->kind) {
       case task_run_column_kind::text:
-        if (!value.is_string()) return key + ": Input should be a valid string";
+        if (!value.is_string()) return refuse("Input should be a valid string", "string_type");
         columns[key] = value;
         break;
       case task_run_column_kind::integer:
-        if (!value.is_number_integer()) return key + ": Input should be a valid integer";
+        if (!value.is_number_integer()) return refuse("Input should be a valid integer", "int_type");
         columns[key] = value;
         break;
       case task_run_column_kind::real:
-        if (!value.is_number()) return key + ": Input should be a valid number";
+        if (!value.is_number()) return refuse("Input should be a valid number", "float_type");
         columns[key] = value.get<double>();
         break;
       case task_run_column_kind::datetime: {
         auto t = value.is_string() ? parse_iso8601(value.get<std::string>()) : std::nullopt;
-        if (!t) return key + ": Input should be a valid datetime";
+        if (!t) return refuse("Input should be a valid datetime", "datetime_parsing");
         columns[key] = format_iso8601(*t);
         break;
       }
       case task_run_column_kind::json:
-        if (key == "tags" && !value.is_array()) return key + ": Input should be a valid list";
-        if (key != "tags" && !value.is_object()) return key + ": Input should be a valid dictionary";
+        if (key == "tags" && !value.is_array()) return refuse("Input should be a valid list", "list_type");
+        if (key != "tags" && !value.is_object()) return refuse("Input should be a valid dictionary", "dict_type");
         columns[key] = value;
         break;
     }
@@ -124,7 +128,7 @@ result<task_run_event> task_run_event_from_json(const nlohmann::json& event) {
   out.state.details["flow_run_id"] = out.flow_run_id ? nlohmann::json(out.flow_run_id->to_string()) : nlohmann::json();
   out.state.data = validated.value("data", nlohmann::json());
   if (auto problem = normalize_task_run_columns(payload.value("task_run", nlohmann::json::object()), false, out.columns))
-    return bad("payload.task_run." + *problem);
+    return bad("payload.task_run" + (problem->field.empty() ? "" : "." + problem->field) + ": " + problem->message);
   for (const char* required : {"name", "task_key", "dynamic_key"})
     if (!out.columns.contains(required) || !out.columns[required].is_string())
       return bad(std::string("payload.task_run.") + required + " is missing");

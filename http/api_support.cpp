@@ -24,6 +24,10 @@ int http_status_for(errc code) {
   return 500;
 }
 
+std::string dump_lenient(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 response error_response(const status& s) {
   const int code = http_status_for(s.code());
   if (code == 500) {
@@ -32,7 +36,7 @@ response error_response(const status& s) {
   }
   if (code == 503) {
     // Prefect's clients retry 503s; this body matches the real server's.
-    auto r = response::json(503, nlohmann::json{{"exception_message", "Service Unavailable"}, {"detail", s.message()}}.dump());
+    auto r = response::json(503, dump_lenient({{"exception_message", "Service Unavailable"}, {"detail", s.message()}}));
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
@@ -45,7 +49,7 @@ response validation_error(const std::string& location, const std::string& messag
   nlohmann::json body = {{"detail", message},
                          {"exception_message", "Invalid request received."},
                          {"exception_detail", nlohmann::json::array({{{"loc", loc}, {"msg", message}, {"type", type}}})}};
-  return response::json(422, body.dump());
+  return response::json(422, dump_lenient(body));
 }
 
 std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond) {
@@ -55,7 +59,7 @@ std::optional<uuid> path_uuid(request& req, const char* name, const responder& r
                            {"exception_message", "Invalid request received."},
                            {"exception_detail",
                             {{{"loc", {"path", name}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}};
-    respond(response::json(422, body.dump()));
+    respond(response::json(422, dump_lenient(body)));
   }
   return id;
 }

@@ -17,6 +17,10 @@ namespace osprey::http {
 /// timeout 504, failed_precondition 409, internal 500).
 int http_status_for(errc code);
 
+/// `j` as JSON text, with invalid UTF-8 in its strings replaced (U+FFFD) rather than thrown about. Error bodies
+/// echo client text: building them must never fail (a throw there turned a 422 into a 500).
+std::string dump_lenient(const nlohmann::json& j);
+
 /// An error response with {"detail": message}; internal errors hide their message (logged instead).
 response error_response(const status& s);
 

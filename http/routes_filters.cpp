@@ -41,10 +41,9 @@ response refusal(const filters::filter_error& e) {
         !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
     loc.push_back(index ? json(std::stoll(part)) : json(part));
   }
-  return response::json(422, json{{"detail", e.describe()},
-                                  {"exception_message", "Invalid request received."},
-                                  {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}
-                                 .dump());
+  return response::json(422, dump_lenient({{"detail", e.describe()},
+                                           {"exception_message", "Invalid request received."},
+                                           {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}));
 }
 
 /// Parses the body with `parse(body, error)`; on failure answers and returns nullopt.

@@ -30,10 +30,8 @@ void register_create(router& routes, const api_context& ctx) {
                nlohmann::json fields = *body;
                for (const char* handled : {"id", "flow_run_id", "state"}) fields.erase(handled);
                nlohmann::json columns = nlohmann::json::object();
-               if (auto problem = normalize_task_run_columns(fields, true, columns)) {
-                 auto colon = problem->find(':');
-                 return respond(validation_error(problem->substr(0, colon), problem->substr(colon + 2)));
-               }
+               if (auto problem = normalize_task_run_columns(fields, true, columns))
+                 return respond(validation_error(problem->field, problem->message, problem->type));
                for (const char* required : {"task_key", "dynamic_key"})
                  if (!columns.contains(required) || !columns[required].is_string())
                    return respond(validation_error(required, "Field required", "missing"));

@@ -57,6 +57,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 
+#include "domain/json_text.hpp"
 #include "http/websocket.hpp"
 
 namespace osprey::http {
@@ -536,7 +537,8 @@ public:
   }
 
   void request_close(std::uint16_t code, std::string reason) {
-    if (reason.size() > max_close_reason) reason.resize(max_close_reason);
+    // Cut between characters: a close reason must be valid UTF-8, or the client fails the connection (1007).
+    if (reason.size() > max_close_reason) reason.resize(utf8_prefix(reason, max_close_reason).size());
     std::unique_lock lock(mutex_);
     if (ended_ || close_request_) return;
     close_request_.emplace(code, std::move(reason));

@@ -56,8 +56,8 @@ public:
   /// the message would overflow the outgoing queue (the connection is then closed with 1008).
   virtual bool send_text(std::string message) = 0;
 
-  /// Closes with `code` and `reason` (at most 123 bytes; longer reasons are cut) after the messages already
-  /// queued were sent. Later calls, and sends after it, are ignored; messages that arrive after it are dropped
+  /// Closes with `code` and `reason` (at most 123 bytes; longer reasons are cut between characters) after the
+  /// messages already queued were sent. Later calls, and sends after it, are ignored; messages that arrive after it are dropped
   /// (on_message is not called for them).
   virtual void close(std::uint16_t code, std::string reason) = 0;
 

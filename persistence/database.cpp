@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -14,6 +15,19 @@ struct queued {
   std::function<void(sql_connection&)> job;
   completion done;
 };
+
+/// Runs a completion. One that throws (a bug in its caller, e.g. a response that cannot be serialised) is
+/// logged; it must not end the database thread, which would stop every later write or read.
+void answer(const completion& done, const status& s) noexcept {
+  if (!done) return;
+  try {
+    done(s);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "osprey: a database completion threw: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "osprey: a database completion threw a non-standard exception\n");
+  }
+}
 
 status run_in_transaction(sql_connection& conn, bool write, const std::function<void(sql_connection&)>& job) {
   return in_transaction(conn, write ? transaction_kind::write : transaction_kind::read,
@@ -32,7 +46,7 @@ public:
         return;
       }
     }
-    if (q.done) q.done(status(errc::unavailable, "the database is shutting down"));
+    answer(q.done, status(errc::unavailable, "the database is shutting down"));
   }
 
   /// Waits for work; takes up to `max` jobs (waiting up to `linger` for more once one is there). Returns an
@@ -113,13 +127,12 @@ struct database::impl {
     if (ok) {
       committed = batch.size();
       transactions = 1;
-      for (auto& q : batch)
-        if (q.done) q.done(status::ok());
+      for (auto& q : batch) answer(q.done, status::ok());
     } else {
       for (auto& q : batch) {
         auto s = run_in_transaction(conn, true, q.job);
         s ? (++committed, ++transactions) : ++failed;
-        if (q.done) q.done(s);
+        answer(q.done, s);
       }
     }
     std::lock_guard lock(stats_mutex);
@@ -142,7 +155,7 @@ struct database::impl {
       auto batch = reads.take(1, std::chrono::microseconds(0));
       if (batch.empty()) return;
       auto s = run_in_transaction(conn, false, batch.front().job);
-      if (batch.front().done) batch.front().done(s);
+      answer(batch.front().done, s);
     }
   }
 };

@@ -24,7 +24,8 @@ using write_job = std::function<void(sql_connection&)>;
 /// Work run inside a read transaction on a reader thread.
 using read_job = std::function<void(sql_connection&)>;
 /// Called exactly once on the database thread when the job's transaction has ended: ok means committed
-/// (durable per the connection's settings). Keep it short: it delays the next batch.
+/// (durable per the connection's settings). Keep it short: it delays the next batch. An exception escaping it
+/// is logged and swallowed (the thread goes on serving).
 using completion = std::function<void(const status&)>;
 
 struct database_options {

@@ -1,5 +1,7 @@
 #include "persistence/postgres/postgres_connection.hpp"
 
+#include "domain/json_text.hpp"
+
 #include <pqxx/pqxx>
 
 #include <unordered_map>
@@ -88,7 +90,7 @@ private:
       pqxx::nontransaction tx(conn_);
       return fn(tx);
     } catch (const pqxx::sql_error& e) {
-      throw sql_error(classify(e.sqlstate()), first_line(e.what()) + " (in: " + std::string(sql.substr(0, 120)) + ")");
+      throw sql_error(classify(e.sqlstate()), first_line(e.what()) + " (in: " + std::string(utf8_prefix(sql, 120)) + ")");
     } catch (const pqxx::broken_connection& e) {
       prepared_.clear();
       throw sql_error(sql_error::kind::busy, "connection lost: " + first_line(e.what()));

@@ -1,9 +1,12 @@
 #include "persistence/sqlite/sqlite_connection.hpp"
 
+#include "domain/json_text.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <string>
 #include <unordered_map>
 
 namespace osprey::persistence {
@@ -18,7 +21,7 @@ sql_error convert(const SQLite::Exception& e, std::string_view sql) {
     default: break;
   }
   std::string msg = e.what();
-  if (!sql.empty()) msg += " (in: " + std::string(sql.substr(0, 120)) + ")";
+  if (!sql.empty()) msg += " (in: " + std::string(utf8_prefix(sql, 120)) + ")";
   return sql_error(k, msg);
 }
 

@@ -169,6 +169,25 @@ TEST_P(HostileInputTest, EventWebsocketsRefuseForeignBrowserOrigins) {
   EXPECT_TRUE(healthy());
 }
 
+// {"a:\u00a3": 1} was a 500: the error text "a:£: Extra inputs..." was split at its first ':' and cut inside
+// the '£', and dumping the cut text as JSON threw. Error details carry whole keys now.
+TEST_P(HostileInputTest, NonAsciiKeysComeBackWholeInErrors) {
+  start();
+  const auto task_run = send("POST", "/api/task_runs/", R"({"a:\u00a3": 1, "task_key": "k", "dynamic_key": "0"})");
+  EXPECT_EQ(task_run.status, 422) << task_run.body;
+  const auto detail = parsed(task_run)["exception_detail"][0];
+  EXPECT_EQ(detail["loc"], (json{"body", "a:\u00a3"})) << task_run.body;
+  EXPECT_EQ(detail["msg"], "Extra inputs are not permitted");
+  EXPECT_EQ(detail["type"], "extra_forbidden");
+
+  for (const std::string path : {"/api/flows/", "/api/flow_runs/filter", "/api/flows/filter", "/api/task_runs/filter"}) {
+    const auto r = send("POST", path, R"({"\u00e9:\u20ac:\ud83d\ude00": 1})");
+    EXPECT_EQ(r.status, 422) << path << " -> " << r.body;
+    EXPECT_NE(r.body.find("\u00e9:\u20ac:\U0001F600"), std::string::npos) << path << " -> " << r.body;
+  }
+  EXPECT_TRUE(healthy());
+}
+
 INSTANTIATE_TEST_SUITE_P(D, HostileInputTest, ::testing::ValuesIn(all_dialects()),
                          dialect_test_name<::testing::TestParamInfo<dialect>>);
 

@@ -382,3 +382,23 @@ TEST(FlowRunStateEvent, LongMessagesAreShortenedInTheMiddle) {
   EXPECT_TRUE(m.ends_with("zzz"));
   EXPECT_NE(m.find("...20000 additional characters..."), std::string::npos);
 }
+
+// The cut fell at a byte offset, inside a character: the event then failed to serialise (and to store).
+// Like Prefect, lengths are characters, and cuts fall between them.
+TEST(FlowRunStateEvent, MessagesAreMeasuredAndCutInCharacters) {
+  std::string euros;
+  for (int i = 0; i < 40'000; ++i) euros += "\u20ac";  // 120 000 bytes, 40 000 characters: under the limit
+  state_change change{flow_run_id{new_uuid4()}, std::nullopt, state_at(state_type::failed, t0)};
+  change.current.message = euros;
+  EXPECT_TRUE(flow_run_state_event(change).resource.at("prefect.state-message") == euros);
+
+  const std::string long_message = euros + euros + euros + "!";  // 120 001 characters
+  change.current.message = long_message;
+  const event e = flow_run_state_event(change);
+  const std::string& m = e.resource.at("prefect.state-message");
+  // The first and the last 50 000 characters (3 bytes each, but the final '!') around the note.
+  EXPECT_TRUE(m == long_message.substr(0, 3 * 50'000) + "...20001 additional characters..." +
+                       long_message.substr(3 * 70'001))
+      << m.size() << " bytes";
+  EXPECT_NO_THROW((void)to_json(e).dump());
+}

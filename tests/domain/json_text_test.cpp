@@ -64,3 +64,15 @@ TEST(ParseEventText, RefusesDeepEvents) {
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().message(), "event: JSON nested deeper than 64 levels is not accepted");
 }
+
+TEST(Utf8Prefix, CutsBetweenCharacters) {
+  const std::string text = "a\u00a3\u20ac\U0001F600";  // 1 + 2 + 3 + 4 bytes
+  EXPECT_EQ(utf8_prefix(text, 100), text);
+  EXPECT_EQ(utf8_prefix(text, 10), text);
+  EXPECT_EQ(utf8_prefix(text, 9), "a\u00a3\u20ac");
+  EXPECT_EQ(utf8_prefix(text, 6), "a\u00a3\u20ac");
+  EXPECT_EQ(utf8_prefix(text, 5), "a\u00a3");
+  EXPECT_EQ(utf8_prefix(text, 2), "a");
+  EXPECT_EQ(utf8_prefix(text, 1), "a");
+  EXPECT_EQ(utf8_prefix(text, 0), "");
+}

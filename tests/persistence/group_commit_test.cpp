@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "persistence/database.hpp"
@@ -126,6 +127,19 @@ TEST_P(GroupCommit, AFailingWriteDoesNotSinkItsBatch) {
   EXPECT_EQ(ok, 99);
   EXPECT_EQ(conflicts, 1);
   EXPECT_EQ(count_flows(), 99);
+}
+
+// A completion that threw (say, serialising a response) ended the writer thread, and with it the server.
+TEST_P(GroupCommit, ACompletionThatThrowsDoesNotStopTheDatabase) {
+  auto& database = start();
+  database.write(insert_flow("thrower"), [](const status&) { throw std::runtime_error("cannot serialise"); });
+  database.read([](persistence::sql_connection&) {}, [](const status&) { throw std::runtime_error("nor this"); });
+  std::atomic<int> answered{0};
+  database.write(insert_flow("after"), [&](const status& s) { answered += s ? 1 : 100; });
+  database.read([](persistence::sql_connection&) {}, [&](const status& s) { answered += s ? 1 : 100; });
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return answered >= 2; }, 30s));
+  EXPECT_EQ(answered, 2);
+  EXPECT_EQ(count_flows(), 2);
 }
 
 TEST_P(GroupCommit, DrainCommitsEverythingQueued) {
