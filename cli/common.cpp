@@ -50,6 +50,7 @@ configured_database open_configured_database(const common_options& opts) {
   persistence::connection_options options;
   options.busy_timeout = loaded->values.database.busy_timeout;
   options.sqlite_synchronous = loaded->values.database.sqlite_synchronous;
+  options.sqlite_max_size_mb = loaded->values.database.sqlite_max_size_mb;
   auto conn = persistence::open_connection(*target, options);
   if (!conn) {
     std::cerr << "osprey: " << conn.error().message() << "\n";

@@ -63,6 +63,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   persistence::connection_options conn_options;
   conn_options.busy_timeout = cfg.database.busy_timeout;
   conn_options.sqlite_synchronous = cfg.database.sqlite_synchronous;
+  conn_options.sqlite_max_size_mb = cfg.database.sqlite_max_size_mb;
   migrate_or_fail(*target, conn_options, cfg.database.migrate_on_start);
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and only

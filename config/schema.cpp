@@ -200,6 +200,8 @@ std::vector<field> build_fields() {
   out.push_back(number_field("database.readers", 1, 32, [](auto& s) -> auto& { return s.database.readers; }));
   out.push_back(choice_field("database.sqlite_synchronous", {"FULL", "NORMAL"},
                              [](auto& s) -> auto& { return s.database.sqlite_synchronous; }));
+  out.push_back(number_field("database.sqlite_max_size_mb", 0, 1ull << 24,
+                             [](auto& s) -> auto& { return s.database.sqlite_max_size_mb; }));
   out.push_back(choice_field("logging.level", {"debug", "info", "warning", "error"},
                              [](auto& s) -> auto& { return s.logging.level; }));
   return out;

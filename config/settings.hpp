@@ -52,6 +52,9 @@ struct database_settings {
   unsigned readers = 2;                      ///< database.readers: read connections beside the writer (1..32)
   /// database.sqlite_synchronous: FULL (durable) or NORMAL; read case-insensitively, stored upper-case.
   std::string sqlite_synchronous = "FULL";
+  /// database.sqlite_max_size_mb (0..16777216): the SQLite file may grow to this size; writes that need more
+  /// are refused as on a full disk (503, /api/ready 503) until rows are deleted. 0 (default): no cap.
+  std::uint64_t sqlite_max_size_mb = 0;
 };
 
 struct logging_settings {

@@ -11,8 +11,10 @@ void register_admin_routes(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/health", "Liveness: true while the server runs",
              [](request&, responder respond) { respond(response::json(200, "true")); });
 
-  routes.add("GET", "/api/ready", "Readiness: 200 when the database answers, 503 otherwise",
+  routes.add("GET", "/api/ready", "Readiness: 200 when the database answers and takes writes, 503 otherwise",
              [ctx](request&, responder respond) {
+               // Reads may still work on a full disk; what a client needs, writing, does not.
+               if (ctx.db.disk_full()) return respond(response::detail(503, std::string(persistence::disk_full_message)));
                auto reachable = std::make_shared<bool>(false);
                ctx.db.read({[reachable](persistence::sql_connection& c) { *reachable = c.ping(); }},
                            [reachable, respond](const status& s) {

@@ -1,6 +1,7 @@
 #include "persistence/database.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -92,6 +93,18 @@ struct database::impl {
   mutable std::mutex stats_mutex;
   writer_stats stats;
   std::once_flag stopped;
+  std::atomic<bool> disk_full{false};  ///< written by the writer thread only
+
+  /// Writer thread, after each transaction: a disk-full episode starts with the first write refused for lack
+  /// of space and ends with the next write that commits. Each end is logged once, not every refused write.
+  void note_outcome(const status& s) {
+    if (is_disk_full(s)) {
+      if (!disk_full.exchange(true))
+        std::fprintf(stderr, "osprey: %s; every write gets 503 until then\n", s.message().c_str());
+    } else if (s && disk_full.exchange(false)) {
+      std::fprintf(stderr, "osprey: the database accepts writes again (disk space was freed)\n");
+    }
+  }
 
   ~impl() { stop(); }
 
@@ -127,11 +140,13 @@ struct database::impl {
     if (ok) {
       committed = batch.size();
       transactions = 1;
+      note_outcome(status::ok());
       for (auto& q : batch) answer(q.done, status::ok());
     } else {
       for (auto& q : batch) {
         auto s = run_in_transaction(conn, true, q.job);
         s ? (++committed, ++transactions) : ++failed;
+        note_outcome(s);
         answer(q.done, s);
       }
     }
@@ -190,6 +205,8 @@ writer_stats database::stats() const {
 }
 
 dialect database::target_dialect() const { return impl_->options.target.dialect; }
+
+bool database::disk_full() const { return impl_->disk_full.load(); }
 
 void database::drain_and_stop() const { impl_->stop(); }
 

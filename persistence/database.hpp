@@ -61,6 +61,11 @@ public:
   [[nodiscard]] writer_stats stats() const;
   [[nodiscard]] dialect target_dialect() const;
 
+  /// True from a write refused for lack of disk space (is_disk_full(status); answered 503) until the next
+  /// write that commits. The start and the end of each such episode are logged once (stderr). Readiness
+  /// (GET /api/ready) reports it.
+  [[nodiscard]] bool disk_full() const;
+
   /// Commits every write queued before the call, answers it, and stops all threads. Blocks; idempotent.
   void drain_and_stop() const;
 

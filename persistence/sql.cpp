@@ -80,9 +80,14 @@ status to_status(const sql_error& e, const std::string& context) {
   switch (e.what_kind()) {
     case sql_error::kind::constraint: return {errc::conflict, context + ": " + e.what()};
     case sql_error::kind::busy: return {errc::unavailable, context + ": " + e.what()};
+    case sql_error::kind::disk_full: return {errc::unavailable, std::string(disk_full_message) + " (" + e.what() + ")"};
     case sql_error::kind::other: break;
   }
   return {errc::internal, context + ": " + e.what()};
+}
+
+bool is_disk_full(const status& s) {
+  return s.code() == errc::unavailable && s.message().starts_with(disk_full_message);
 }
 
 namespace {

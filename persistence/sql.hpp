@@ -64,7 +64,10 @@ class sql_error : public std::runtime_error {
 public:
   enum class kind {
     constraint,   ///< unique / foreign key / check violated → errc::conflict
-    busy,         ///< lock timeout, serialization failure, connection lost → errc::unavailable
+    busy,         ///< lock timeout, serialization failure, connection lost, other lack of resources
+                  ///< (PostgreSQL class 53) → errc::unavailable
+    disk_full,    ///< no room to write: SQLite SQLITE_FULL (also past database.sqlite_max_size_mb) or an I/O
+                  ///< error with ENOSPC, PostgreSQL 53100 → errc::unavailable with disk_full_message
     other,        ///< syntax, type, anything else → errc::internal
   };
   sql_error(kind k, const std::string& message) : std::runtime_error(message), kind_(k) {}
@@ -74,8 +77,16 @@ private:
   kind kind_;
 };
 
-/// Maps a caught sql_error to the project's status vocabulary, with `context` prepended.
+/// Maps a caught sql_error to the project's status vocabulary, with `context` prepended; a disk_full error
+/// becomes errc::unavailable with disk_full_message and the driver's words in parentheses instead.
 status to_status(const sql_error& e, const std::string& context);
+
+/// How a write refused for lack of disk space is answered (HTTP 503) and reported.
+inline constexpr std::string_view disk_full_message =
+    "The database is out of disk space; writes are refused until space is freed";
+
+/// True for a status to_status() made of a disk_full sql_error.
+bool is_disk_full(const status& s);
 
 /// One database connection. Not thread-safe: each connection is owned by one thread/actor at a time.
 class sql_connection {
@@ -117,6 +128,9 @@ result<database_target> parse_database_url(const std::string& url);
 struct connection_options {
   std::chrono::milliseconds busy_timeout{60000};
   std::string sqlite_synchronous = "FULL";  ///< FULL: each commit is durable on power loss
+  /// SQLite: the database file may grow to this many MiB (PRAGMA max_page_count); a write that needs more
+  /// fails as on a full disk (sql_error::kind::disk_full). 0: no cap. A file already larger keeps its size.
+  std::uint64_t sqlite_max_size_mb = 0;
 };
 
 /// Opens a connection (creating the SQLite file and its directory when missing). Errors name the target.

@@ -4,17 +4,21 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+
 #include <unordered_map>
 
 namespace osprey::persistence {
 namespace {
 
-// SQLSTATE classes decide what the caller should do: 23 = integrity (conflict), 40 = rollback
-// (serialization/deadlock), 08 = connection, 57 = operator intervention, 55P03 = lock timeout: retry later.
+// SQLSTATE classes decide what the caller should do: 23 = integrity (conflict), 53100 = disk full (retry once
+// space is freed), 40 = rollback (serialization/deadlock), 08 = connection, 53 = other insufficient resources
+// (memory, connections), 57 = operator intervention, 55P03 = lock timeout: retry later.
 sql_error::kind classify(const std::string& sqlstate) {
   if (sqlstate.rfind("23", 0) == 0) return sql_error::kind::constraint;
-  if (sqlstate.rfind("40", 0) == 0 || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57", 0) == 0 ||
-      sqlstate == "55P03")
+  if (sqlstate == "53100") return sql_error::kind::disk_full;
+  if (sqlstate.rfind("40", 0) == 0 || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 ||
+      sqlstate.rfind("57", 0) == 0 || sqlstate == "55P03")
     return sql_error::kind::busy;
   return sql_error::kind::other;
 }
@@ -90,7 +94,14 @@ private:
       pqxx::nontransaction tx(conn_);
       return fn(tx);
     } catch (const pqxx::sql_error& e) {
-      throw sql_error(classify(e.sqlstate()), first_line(e.what()) + " (in: " + std::string(utf8_prefix(sql, 120)) + ")");
+      const auto kind = classify(e.sqlstate());
+      if (kind == sql_error::kind::disk_full) {
+        // This text reaches clients (in the 503's detail): the server's first line only, no SQL.
+        std::string text = first_line(e.what());
+        text.resize(std::min(text.find('\n'), text.size()));
+        throw sql_error(kind, text);
+      }
+      throw sql_error(kind, first_line(e.what()) + " (in: " + std::string(utf8_prefix(sql, 120)) + ")");
     } catch (const pqxx::broken_connection& e) {
       prepared_.clear();
       throw sql_error(sql_error::kind::busy, "connection lost: " + first_line(e.what()));

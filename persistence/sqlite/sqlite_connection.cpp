@@ -5,6 +5,9 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <unordered_map>
@@ -12,12 +15,17 @@
 namespace osprey::persistence {
 namespace {
 
-sql_error convert(const SQLite::Exception& e, std::string_view sql) {
+sql_error convert(const SQLite::Exception& e, std::string_view sql, sqlite3* handle) {
   auto k = sql_error::kind::other;
-  switch (e.getErrorCode()) {
+  switch (e.getErrorCode() & 0xFF) {  // the primary code, should extended codes be on
     case SQLITE_CONSTRAINT: k = sql_error::kind::constraint; break;
     case SQLITE_BUSY:
     case SQLITE_LOCKED: k = sql_error::kind::busy; break;
+    case SQLITE_FULL: return sql_error(sql_error::kind::disk_full, e.what());
+    case SQLITE_IOERR:  // a failed write of the WAL or the shared-memory index on a full file system
+      if (handle && sqlite3_system_errno(handle) == ENOSPC)
+        return sql_error(sql_error::kind::disk_full, std::string(e.what()) + ": No space left on device");
+      break;
     default: break;
   }
   std::string msg = e.what();
@@ -33,6 +41,11 @@ public:
     if (path != ":memory:") db_.execAndGet("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA foreign_keys=ON");
     db_.exec("PRAGMA synchronous=" + options.sqlite_synchronous);
+    if (options.sqlite_max_size_mb > 0) {
+      const auto page_size = static_cast<std::uint64_t>(db_.execAndGet("PRAGMA page_size").getInt64());
+      const auto pages = (options.sqlite_max_size_mb << 20) / std::max<std::uint64_t>(page_size, 512);
+      db_.execAndGet("PRAGMA max_page_count=" + std::to_string(pages));
+    }
   }
 
   persistence::dialect dialect() const noexcept override { return dialect::sqlite; }
@@ -41,7 +54,7 @@ public:
     try {
       db_.exec(sql);
     } catch (const SQLite::Exception& e) {
-      throw convert(e, sql);
+      throw convert(e, sql, db_.getHandle());
     }
   }
 
@@ -54,7 +67,7 @@ public:
       return changes;
     } catch (const SQLite::Exception& e) {
       discard(sql);
-      throw convert(e, sql);
+      throw convert(e, sql, db_.getHandle());
     }
   }
 
@@ -81,7 +94,7 @@ public:
       return rows;
     } catch (const SQLite::Exception& e) {
       discard(sql);
-      throw convert(e, sql);
+      throw convert(e, sql, db_.getHandle());
     }
   }
 
