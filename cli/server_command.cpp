@@ -111,6 +111,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   run_options.notification_owner = dispatch_options.owner;
   auto flow_runs = actors::spawn_flow_run_registry(system, run_options);
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
+  const slot_wait_caps slot_waits{static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
+                                  static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};
   auto stop_actors = [&] {
     {
       // Hand every event the recorder holds to the writer before it stops; the writer drains after this.
@@ -130,6 +132,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   http::api_context api{*db, event_bus, flow_runs, task_run_recorder};
   api.notifications = book;
   api.notification_dispatcher = dispatcher;
+  api.concurrency_waits = slot_waits;
   http::register_api(routes, api);
   http::server_options http_options;
   http_options.host = cfg.server.host;
