@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include "domain/flow.hpp"
 
@@ -17,7 +18,8 @@ constexpr double occupancy_samples_multiplier = 2;
 // reading is a little older than the row's `updated`; that counts as no time passed, not negative time.
 std::int64_t decayed(double rate, timestamp since, timestamp now) {
   const double seconds = std::max(0.0, seconds_between(since, now));
-  return static_cast<std::int64_t>(std::floor(rate * seconds));
+  const double slots = std::floor(rate * seconds);
+  return slots < 9e18 ? static_cast<std::int64_t>(slots) : std::numeric_limits<std::int64_t>::max();
 }
 
 double denied_decay_rate(const concurrency_limit& l, const slot_wait_caps& caps) {
@@ -57,8 +59,14 @@ status validate_limit(const concurrency_limit& l) {
     if (value >= 0) return status::ok();
     return {errc::invalid_argument, std::string(field) + ": Input should be greater than or equal to 0"};
   };
-  for (const auto& s : {non_negative("limit", l.limit), non_negative("active_slots", l.active_slots),
-                        non_negative("denied_slots", l.denied_slots),
+  const auto fits = [](const char* field, std::int64_t value) -> status {
+    if (value <= max_slot_count) return status::ok();
+    return {errc::invalid_argument,
+            std::string(field) + ": Input should be less than or equal to " + std::to_string(max_slot_count)};
+  };
+  for (const auto& s : {non_negative("limit", l.limit), fits("limit", l.limit),
+                        non_negative("active_slots", l.active_slots), fits("active_slots", l.active_slots),
+                        non_negative("denied_slots", l.denied_slots), fits("denied_slots", l.denied_slots),
                         non_negative("slot_decay_per_second", l.slot_decay_per_second)})
     if (!s) return s;
   return status::ok();
@@ -120,7 +128,7 @@ acquire_decision decide_acquire(const std::vector<concurrency_limit>& limits, st
   d.verdict = acquire_verdict::locked;
   for (const auto* l : active) {
     auto next = *l;
-    next.denied_slots = denied_slots_after_decay(*l, now, caps) + slots;
+    next.denied_slots = std::min(denied_slots_after_decay(*l, now, caps) + slots, max_slot_count);
     next.updated = now;
     d.changed.push_back(std::move(next));
   }
@@ -132,7 +140,8 @@ acquire_decision decide_acquire(const std::vector<concurrency_limit>& limits, st
     const double cap = caps.for_limit(blocking->name);
     d.retry_after_average = std::min(std::min(blocking->avg_slot_occupancy_seconds, cap) * blocked, cap);
   } else {
-    d.retry_after_average = blocked / blocking->slot_decay_per_second;
+    // A decay too slow to matter would otherwise ask for an endless wait.
+    d.retry_after_average = std::min(blocked / blocking->slot_decay_per_second, max_lease_seconds);
   }
   return d;
 }

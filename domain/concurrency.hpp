@@ -71,11 +71,13 @@ struct slot_wait_caps {
 /// Lease durations the API accepts, in seconds (Prefect: 60 <= lease_duration <= 86400).
 inline constexpr double min_lease_seconds = 60;
 inline constexpr double max_lease_seconds = 86400;
+/// The largest slot count stored (PostgreSQL INTEGER columns); larger limits are refused, denied slots stop here.
+inline constexpr std::int64_t max_slot_count = 2147483647;
 /// The TTL of leases taken through the v1 API, whose clients cannot renew (Prefect: ~100 years).
 inline constexpr std::chrono::hours v1_lease_ttl{24 * 365 * 100};
 
 /// Checks a limit's fields as ConcurrencyLimitV2Create/Update do (name like any Prefect name; limit,
-/// active_slots and denied_slots >= 0; slot_decay_per_second >= 0). Fails with invalid_argument whose message
+/// active_slots and denied_slots >= 0 and, unlike Prefect, <= max_slot_count; slot_decay_per_second >= 0). Fails with invalid_argument whose message
 /// starts with the offending field name and ": ".
 status validate_limit(const concurrency_limit& l);
 

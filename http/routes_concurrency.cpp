@@ -147,11 +147,15 @@ void register_concurrency_routes(router& routes, const api_context& ctx) {
                     clock = ctx.time](persistence::sql_connection& c) {
                      outcome->reset();
                      auto l = find_by_id_or_name(c, key);
-                     if (!l) return outcome->emplace(response::detail(404, not_found_detail)), void();
-                     response err;
-                     if (!read_limit(body, *l, false, err)) return outcome->emplace(std::move(err)), void();
-                     l->updated = clock->now();
-                     persistence::update_limit(c, *l);
+                     response refusal;
+                     if (!l) {
+                       outcome->emplace(response::detail(404, not_found_detail));
+                     } else if (!read_limit(body, *l, false, refusal)) {
+                       outcome->emplace(std::move(refusal));  // not expected: the body passed the probe above
+                     } else {
+                       l->updated = clock->now();  // Prefect's onupdate: the decays restart here
+                       persistence::update_limit(c, *l);
+                     }
                    },
                    [outcome, respond](const status& s) {
                      if (s.code() == errc::conflict) return respond(fields::integrity_conflict());

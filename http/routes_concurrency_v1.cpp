@@ -77,6 +77,9 @@ void register_concurrency_v1_routes(router& routes, const api_context& ctx) {
                candidate.name = "tag:" + tag;
                candidate.limit = limit;
                if (auto s = validate_object_name(tag); !s) return respond(validation_error("tag", s.message()));
+               if (limit > max_slot_count)
+                 return respond(validation_error("concurrency_limit", "Input should be less than or equal to " +
+                                                                          std::to_string(max_slot_count)));
                auto view = std::make_shared<tag_limit_view>();
                auto created = std::make_shared<bool>(false);
                ctx.db.write([candidate, view, created](persistence::sql_connection& c) {

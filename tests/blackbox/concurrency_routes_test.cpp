@@ -128,6 +128,8 @@ TEST_P(ConcurrencyRoutes, BadInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(post("/", {{"limit", 1}}).status, 422);
   EXPECT_EQ(post("/", {{"name", "x"}, {"limit", 1}, {"avg_slot_occupancy_seconds", 1}}).status, 422);
   EXPECT_EQ(post("/", {{"name", "x"}, {"limit", "many"}}).status, 422);
+  EXPECT_EQ(post("/", {{"name", "x"}, {"limit", 2147483648LL}}).status, 422);  // no 500 from PostgreSQL
+  EXPECT_EQ(post("/", {{"name", "x"}, {"limit", 1.5}}).status, 422);
   EXPECT_EQ(call("PATCH", "/db", {{"limit", -3}}).status, 422);
   EXPECT_EQ(call("PATCH", "/db", {{"slot_decay_per_second", -1}}).status, 422);
 

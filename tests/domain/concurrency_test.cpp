@@ -136,6 +136,15 @@ TEST(ConcurrencyRetryAfter, ARateLimitWaitsOneDecayPeriodPerBlockingSlot) {
   EXPECT_DOUBLE_EQ(decide_acquire({l}, 1, acquire_mode::rate_limit, t0, caps).retry_after_average, 2 * 2.0);
 }
 
+TEST(ConcurrencyDecay, AnAbsurdDecayRateEmptiesTheLimitWithoutOverflow) {
+  EXPECT_EQ(active_slots_after_decay(limit("api", 10, 5, 1e300), t0 + 1s), 0);
+}
+
+TEST(ConcurrencyRetryAfter, AnAlmostZeroDecayWaitsAtMostADay) {
+  auto l = limit("api", 1, 1, 1e-300);
+  EXPECT_DOUBLE_EQ(decide_acquire({l}, 1, acquire_mode::rate_limit, t0, caps).retry_after_average, 86400);
+}
+
 TEST(ConcurrencyRetryAfter, TheMostCrowdedLimitDecides) {
   auto roomy = limit("roomy", 10, 10);
   roomy.avg_slot_occupancy_seconds = 1;
@@ -186,6 +195,7 @@ TEST(ConcurrencyValidation, RefusesNegativeNumbersAndBadNames) {
   EXPECT_FALSE(validate_limit(decaying_backwards));
   EXPECT_FALSE(validate_limit(limit("", 1)));
   EXPECT_FALSE(validate_limit(limit("a/b", 1)));
+  EXPECT_FALSE(validate_limit(limit("db", 2147483648)));  // PostgreSQL's INTEGER ends at 2^31 - 1
   EXPECT_EQ(parse_acquire_mode("rate_limit"), acquire_mode::rate_limit);
   EXPECT_FALSE(parse_acquire_mode("fast"));
 }
