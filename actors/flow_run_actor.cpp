@@ -1,7 +1,10 @@
 // One actor per active flow run. Requests queue inside the actor and are handled one at a time:
-// decide (Prefect's policy, pure) → write (group commit) → answer → publish. The run is loaded from the
-// database when the actor starts, so a stopped actor loses nothing.
+// a transition: decide (Prefect's policy, pure) → write (group commit) → answer → publish;
+// an edit of the run's columns: write (group commit) → refresh the cached run from what was stored → answer.
+// The run is loaded from the database when the actor starts, so a stopped actor loses nothing; an actor whose
+// load failed answers what it holds with the failure and stops (the next request brings a fresh load).
 #include <deque>
+#include <variant>
 
 #include "actors/flow_run_actor.hpp"
 #include "actors/notification_dispatcher.hpp"
@@ -13,7 +16,7 @@ namespace osprey::actors {
 namespace {
 
 struct queued_request {
-  transition_call call;
+  std::variant<transition_call, flow_run_edit> work;
   caf::response_promise promise;
 };
 
@@ -27,11 +30,11 @@ struct flow_run_state {
   flow_run_id run;
   flow_run_options options;
   bool loaded = false;
-  status load_error;
   std::optional<osprey::flow_run> record;  ///< nullopt once loaded: the run does not exist
   std::string flow_name;                   ///< for the prefect.flow-run.* events (and notifications)
   std::deque<queued_request> queue;
   std::optional<pending_write> in_flight;  ///< the decision awaiting its commit
+  bool editing = false;                    ///< an edit awaiting its commit
   static inline const char* name = "osprey.flow_run";
 };
 
@@ -39,7 +42,8 @@ using flow_run_actor = caf::stateful_actor<flow_run_state>;
 
 void pump(flow_run_actor* self);
 
-void answer_head(flow_run_actor* self, const transition_outcome& outcome) {
+template <class Outcome>
+void answer_head(flow_run_actor* self, const Outcome& outcome) {
   auto& st = self->state;
   st.queue.front().promise.deliver(outcome);
   st.queue.pop_front();
@@ -72,22 +76,17 @@ notification_facts facts_of(const flow_run_state& st, const run_state& written) 
   return f;
 }
 
-void handle_head(flow_run_actor* self) {
+void handle_transition(flow_run_actor* self, const transition_call& call) {
   auto& st = self->state;
-  auto& head = st.queue.front();
   transition_outcome outcome;
-  if (!st.load_error.is_ok()) {
-    outcome.error = st.load_error;
-    return answer_head(self, outcome);
-  }
   if (!st.record) {
     outcome.error = status(errc::not_found, "Flow run with id " + st.run.to_string() + " not found");
     return answer_head(self, outcome);
   }
   flow_transition_input input;
   input.current = st.record->state;
-  input.request = head.call.request;
-  if (head.call.resume) {
+  input.request = call.request;
+  if (call.resume) {
     const auto& current = st.record->state;
     if (!current || current->type != state_type::paused) {
       outcome.decision = {decision_kind::abort, std::nullopt, "Cannot resume a flow run that is not paused.", {}};
@@ -110,7 +109,7 @@ void handle_head(flow_run_actor* self) {
   }
   input.run = snapshot_of(*st.record);
   input.now = st.options.time->now();
-  input.client = head.call.client;
+  input.client = call.client;
   // Deployment concurrency slots arrive with deployments; until then no run has a deployment limit.
   auto result = st.options.policy(input);
   outcome.decision = result.decision;
@@ -151,9 +150,66 @@ void handle_head(flow_run_actor* self) {
       });
 }
 
+// The edit is written, then the run is read back in the same transaction: after COMMIT the actor's copy is
+// exactly what is stored.
+void handle_edit(flow_run_actor* self, const flow_run_edit& edit) {
+  auto& st = self->state;
+  if (!st.record) return answer_head(self, edit_outcome{status::ok(), false});
+  st.editing = true;
+  auto found = std::make_shared<bool>(false);
+  auto stored = std::make_shared<std::optional<osprey::flow_run>>();
+  st.options.db.write(
+      [run = st.run, edit, found, stored, now = st.options.time->now()](persistence::sql_connection& c) {
+        switch (edit.what) {
+          case flow_run_edit::kind::update: *found = persistence::update_flow_run(c, run, edit.changes, now); break;
+          case flow_run_edit::kind::merge_labels:
+            *found = persistence::merge_flow_run_labels(c, run, edit.changes, now);
+            break;
+          case flow_run_edit::kind::remove: *found = persistence::delete_flow_run(c, run); break;
+        }
+        *stored = persistence::find_flow_run(c, run);
+      },
+      [self_handle = caf::actor_cast<caf::actor>(self), found, stored](const status& s) {
+        caf::anon_send(self_handle, edited_atom_v, s, *found, std::move(*stored));
+      });
+}
+
+void handle_head(flow_run_actor* self) {
+  const auto& work = self->state.queue.front().work;
+  if (const auto* edit = std::get_if<flow_run_edit>(&work)) return handle_edit(self, *edit);
+  handle_transition(self, std::get<transition_call>(work));
+}
+
 void pump(flow_run_actor* self) {
   auto& st = self->state;
-  while (st.loaded && !st.in_flight && !st.queue.empty()) handle_head(self);
+  while (st.loaded && !st.in_flight && !st.editing && !st.queue.empty()) handle_head(self);
+}
+
+// Answers everything queued with `why`, unhandled.
+void refuse_all(flow_run_actor* self, const status& why) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    if (std::holds_alternative<flow_run_edit>(st.queue.front().work)) {
+      answer_head(self, edit_outcome{why, false});
+    } else {
+      transition_outcome refused;
+      refused.error = why;
+      answer_head(self, refused);
+    }
+  }
+}
+
+void on_edited(flow_run_actor* self, const status& s, bool found, std::optional<osprey::flow_run> stored) {
+  auto& st = self->state;
+  st.editing = false;
+  if (s) st.record = std::move(stored);  // a failed write changed nothing: keep the copy
+  answer_head(self, edit_outcome{s, s && found});
+  pump(self);
+  if (!st.record) {
+    // The run is gone (deleted): everything queued was answered 404 above. Stop, so the registry forgets
+    // this actor and a later request loads the run afresh.
+    self->quit();
+  }
 }
 
 void on_committed(flow_run_actor* self, const status& s) {
@@ -215,19 +271,33 @@ caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_
         pump(self);
         return rp;
       },
+      [self](edit_atom, const flow_run_edit& edit) {
+        auto rp = self->make_response_promise();
+        self->state.queue.push_back({edit, rp});
+        pump(self);
+        return rp;
+      },
       [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record, const std::string& flow_name) {
         auto& st = self->state;
+        if (!s) {
+          // The failure is not kept: what waits gets it (503 when the database was busy or locked), and the
+          // actor stops, so the registry builds a fresh one — with a fresh load — for the next request.
+          refuse_all(self, s);
+          return self->quit();
+        }
         st.flow_name = flow_name;
         st.loaded = true;
-        st.load_error = s;
         st.record = record;
         pump(self);
       },
       [self](committed_atom, const status& s) { on_committed(self, s); },
+      [self](edited_atom, const status& s, bool found, const std::optional<osprey::flow_run>& stored) {
+        on_edited(self, s, found, stored);
+      },
       caf::after(idle) >>
           [self] {
             // Idle: nothing queued and no write in flight. The database holds everything; stop.
-            if (self->state.queue.empty() && !self->state.in_flight) self->quit();
+            if (self->state.queue.empty() && !self->state.in_flight && !self->state.editing) self->quit();
           },
   };
 }

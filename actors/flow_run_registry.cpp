@@ -1,5 +1,6 @@
-// Routes each transition to its run's actor, spawning it on demand. An actor that stopped while a request
-// was on its way is replaced and the request re-sent, so idle stops never lose a transition.
+// Routes each transition and edit to its run's actor, spawning it on demand. An actor that stopped while a
+// request was on its way (idle, failed load, deleted run) is replaced and the request re-sent, so stopped
+// actors never lose a request.
 #include <unordered_map>
 
 #include "actors/flow_run_actor.hpp"
@@ -17,7 +18,9 @@ struct registry_state {
 };
 
 using registry_actor = caf::stateful_actor<registry_state>;
-using deliver_fn = std::function<void(const transition_outcome&)>;
+
+/// How many times a request follows its run to a fresh actor when the one it was sent to had stopped.
+constexpr int resends = 3;
 
 caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
   auto& runs = self->state.runs;
@@ -29,17 +32,20 @@ caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
   return a;
 }
 
-void dispatch(registry_actor* self, const flow_run_id& run, const transition_call& request, deliver_fn deliver,
-              int attempts_left) {
+// Sends (atom, request) to the run's actor and hands its answer (`Outcome`: transition_outcome or
+// edit_outcome) to `deliver`.
+template <class Outcome, class Atom, class Request>
+void dispatch(registry_actor* self, const flow_run_id& run, Atom atom, const Request& request,
+              std::function<void(const Outcome&)> deliver, int attempts_left) {
   auto target = actor_for(self, run);
-  self->request(target, caf::infinite, transition_atom_v, request)
-      .then([deliver](const transition_outcome& outcome) { deliver(outcome); },
-            [self, run, request, deliver, attempts_left, target](const caf::error& err) {
-              // The actor went idle and stopped before our request arrived: forget it, try a fresh one.
+  self->request(target, caf::infinite, atom, request)
+      .then([deliver](const Outcome& outcome) { deliver(outcome); },
+            [self, run, atom, request, deliver, attempts_left, target](const caf::error& err) {
+              // The actor stopped before our request arrived: forget it, try a fresh one (which loads the run).
               auto it = self->state.runs.find(run.value);
               if (it != self->state.runs.end() && it->second == target) self->state.runs.erase(it);
-              if (attempts_left > 0) return dispatch(self, run, request, deliver, attempts_left - 1);
-              transition_outcome failed;
+              if (attempts_left > 0) return dispatch<Outcome>(self, run, atom, request, deliver, attempts_left - 1);
+              Outcome failed;
               failed.error = status(errc::unavailable, "flow run actor unavailable: " + caf::to_string(err));
               deliver(failed);
             });
@@ -66,11 +72,23 @@ caf::behavior registry(registry_actor* self, flow_run_options options) {
   return {
       [self](transition_atom, const flow_run_id& run, const transition_call& request) {
         auto rp = self->make_response_promise();
-        dispatch(self, run, request, [rp](const transition_outcome& o) mutable { rp.deliver(o); }, 3);
+        dispatch<transition_outcome>(self, run, transition_atom_v, request,
+                                     [rp](const transition_outcome& o) mutable { rp.deliver(o); }, resends);
         return rp;
       },
       [self](transition_atom, const flow_run_id& run, const transition_call& request,
-             const transition_callback& done) { dispatch(self, run, request, done, 3); },
+             const transition_callback& done) {
+        dispatch<transition_outcome>(self, run, transition_atom_v, request, done, resends);
+      },
+      [self](edit_atom, const flow_run_id& run, const flow_run_edit& edit) {
+        auto rp = self->make_response_promise();
+        dispatch<edit_outcome>(self, run, edit_atom_v, edit, [rp](const edit_outcome& o) mutable { rp.deliver(o); },
+                               resends);
+        return rp;
+      },
+      [self](edit_atom, const flow_run_id& run, const flow_run_edit& edit, const edit_callback& done) {
+        dispatch<edit_outcome>(self, run, edit_atom_v, edit, done, resends);
+      },
       [self](count_atom) { return self->state.runs.size(); },
   };
 }
@@ -84,6 +102,10 @@ caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options o
 void propose_transition(const caf::actor& registry_handle, const flow_run_id& run, transition_call request,
                         transition_callback done) {
   caf::anon_send(registry_handle, transition_atom_v, run, std::move(request), std::move(done));
+}
+
+void edit_flow_run(const caf::actor& registry_handle, const flow_run_id& run, flow_run_edit edit, edit_callback done) {
+  caf::anon_send(registry_handle, edit_atom_v, run, std::move(edit), std::move(done));
 }
 
 }  // namespace osprey::actors

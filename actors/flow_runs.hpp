@@ -1,10 +1,13 @@
 #pragma once
-// Flow-run actors: one actor per active flow run serialises that run's transitions. A registry spawns them
-// on demand and routes each request to the run's actor; an actor idle for `idle_timeout` stops, and the
-// next request rebuilds it from the database (the source of truth).
+// Flow-run actors: one actor per active flow run serialises every write of that run — its transitions and
+// the edits of its own columns (PATCH, labels, DELETE) — so the copy of the run it keeps is never stale. A
+// registry spawns them on demand and routes each request to the run's actor; an actor idle for `idle_timeout`
+// stops, and the next request rebuilds it from the database (the source of truth). An actor whose load failed
+// answers what it holds with that error and stops, so the next request tries a fresh load; an actor whose run
+// was deleted answers what it holds with 404 and stops.
 //
 // A transition is answered only after its state row is committed (group commit), then published as a
-// state_change on the event bus.
+// state_change on the event bus. An edit is answered after its COMMIT.
 
 #include <caf/fwd.hpp>
 
@@ -37,11 +40,16 @@ struct flow_run_options {
 /// The registry. Messages:
 ///   (transition_atom, flow_run_id, transition_call) -> transition_outcome
 ///   (transition_atom, flow_run_id, transition_call, transition_callback)      — for non-actor callers
+///   (edit_atom, flow_run_id, flow_run_edit) -> edit_outcome
+///   (edit_atom, flow_run_id, flow_run_edit, edit_callback)                     — for non-actor callers
 ///   (count_atom) -> std::size_t                                                — live flow-run actors
 caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options);
 
 /// Sends a transition from outside the actor system; `done` runs once on an actor thread.
 void propose_transition(const caf::actor& registry, const flow_run_id& run, transition_call call,
                         transition_callback done);
+
+/// Sends an edit of the run's columns from outside the actor system; `done` runs once on an actor thread.
+void edit_flow_run(const caf::actor& registry, const flow_run_id& run, flow_run_edit edit, edit_callback done);
 
 }  // namespace osprey::actors

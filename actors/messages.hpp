@@ -39,6 +39,25 @@ struct transition_call {
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.
 using transition_callback = std::function<void(const transition_outcome&)>;
 
+/// A change to a flow run's own columns (PATCH, labels, DELETE). The run's actor applies it in order with the
+/// run's transitions, so its copy of the run — what transitions write back and what events and alerts name —
+/// never goes stale.
+struct flow_run_edit {
+  enum class kind { update, merge_labels, remove };
+  kind what = kind::update;
+  /// update: the FlowRunUpdate keys given (see persistence::update_flow_run); merge_labels: the labels to merge.
+  nlohmann::json changes = nlohmann::json::object();
+};
+
+/// The answer to an edit, sent after its COMMIT.
+struct edit_outcome {
+  status error;        ///< not ok: nothing changed (database failure, actor unavailable)
+  bool found = false;  ///< false: the run does not exist, nothing changed
+};
+
+/// Completion of an edit for callers outside the actor system; runs on an actor thread.
+using edit_callback = std::function<void(const edit_outcome&)>;
+
 // ---- events (actors/event_bus.hpp) ----
 
 /// Events published together (one client message, one POST, one state change).
@@ -62,6 +81,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::flow_run_edit)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::edit_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::edit_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::run_state>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::flow_run>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::event_batch)
@@ -72,9 +94,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::flow_run_event_info)
 CAF_BEGIN_TYPE_ID_BLOCK(osprey_actors, caf::first_custom_type_id)
 /// (transition_atom, flow_run_id, transition_call[, transition_callback]) -> transition_outcome
 CAF_ADD_ATOM(osprey_actors, osprey::actors, transition_atom, "transit")
-/// flow-run actor internal: the run's stored state arrived / its write committed.
+/// (edit_atom, flow_run_id, flow_run_edit[, edit_callback]) -> edit_outcome
+CAF_ADD_ATOM(osprey_actors, osprey::actors, edit_atom, "edit")
+/// flow-run actor internal: the run's stored state arrived / its transition committed / its edit committed.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, loaded_atom, "loaded")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, committed_atom, "committed")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, edited_atom, "edited")
 /// event bus (actors/event_bus.hpp): (subscribe_atom, actor) adds a subscriber of state_change messages;
 /// (publish_atom, state_change[, flow_run_event_info]) forwards it and emits its prefect.flow-run.* event;
 /// (publish_atom, event_batch[, publish_callback]) stores and delivers client events;

@@ -133,6 +133,16 @@ void register_create(router& routes, const api_context& ctx) {
              });
 }
 
+// Writes to a run's own columns go through the run's actor, which applies them in order with the run's
+// transitions and keeps its copy of the run current (a direct write would be overwritten or misreported by it).
+void edit_run(const api_context& ctx, const uuid& id, actors::flow_run_edit edit, responder respond) {
+  actors::edit_flow_run(ctx.flow_runs, flow_run_id{id}, std::move(edit),
+                        [respond = std::move(respond), id](const actors::edit_outcome& outcome) {
+                          if (!outcome.error) return respond(error_response(outcome.error));
+                          respond(outcome.found ? response::no_content() : run_not_found(id));
+                        });
+}
+
 void register_read_update_delete(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/flow_runs/{id}", "Read a flow run", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
@@ -165,15 +175,7 @@ void register_read_update_delete(router& routes, const api_context& ctx) {
       if (body->contains(key) && !(*body)[key].is_null()) changes[key] = (*body)[key];
     if (body->contains("empirical_policy") && !(*body)["empirical_policy"].is_null())
       changes["empirical_policy"] = normalize_flow_run_policy(policy);
-    auto updated = std::make_shared<bool>(false);
-    ctx.db.write(
-        [rid = flow_run_id{*id}, changes, updated, now = ctx.time->now()](persistence::sql_connection& c) {
-          *updated = persistence::update_flow_run(c, rid, changes, now);
-        },
-        [updated, respond, rid = *id](const status& s) {
-          if (!s) return respond(error_response(s));
-          respond(*updated ? response::no_content() : run_not_found(rid));
-        });
+    edit_run(ctx, *id, {actors::flow_run_edit::kind::update, std::move(changes)}, std::move(respond));
   });
 
   routes.add("PATCH", "/api/flow_runs/{id}/labels", "Merge labels into a flow run", [ctx](request& req, responder respond) {
@@ -182,26 +184,13 @@ void register_read_update_delete(router& routes, const api_context& ctx) {
     response error;
     auto body = parse_object_body(req, error);
     if (!body) return respond(std::move(error));
-    auto updated = std::make_shared<bool>(false);
-    ctx.db.write(
-        [rid = flow_run_id{*id}, labels = *body, updated, now = ctx.time->now()](persistence::sql_connection& c) {
-          *updated = persistence::merge_flow_run_labels(c, rid, labels, now);
-        },
-        [updated, respond, rid = *id](const status& s) {
-          if (!s) return respond(error_response(s));
-          respond(*updated ? response::no_content() : run_not_found(rid));
-        });
+    edit_run(ctx, *id, {actors::flow_run_edit::kind::merge_labels, std::move(*body)}, std::move(respond));
   });
 
   routes.add("DELETE", "/api/flow_runs/{id}", "Delete a flow run", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
     if (!id) return;
-    auto deleted = std::make_shared<bool>(false);
-    ctx.db.write([rid = flow_run_id{*id}, deleted](persistence::sql_connection& c) { *deleted = persistence::delete_flow_run(c, rid); },
-                 [deleted, respond, rid = *id](const status& s) {
-                   if (!s) return respond(error_response(s));
-                   respond(*deleted ? response::no_content() : run_not_found(rid));
-                 });
+    edit_run(ctx, *id, {actors::flow_run_edit::kind::remove, nlohmann::json::object()}, std::move(respond));
   });
 }
 

@@ -81,6 +81,15 @@ protected:
     return out;
   }
 
+  actors::edit_outcome edit(actors::flow_run_edit change) {
+    caf::scoped_actor self{*system_};
+    actors::edit_outcome out;
+    self->request(registry_, caf::infinite, actors::edit_atom_v, run_, std::move(change))
+        .receive([&](const actors::edit_outcome& o) { out = o; },
+                 [&](const caf::error& e) { out.error = status(errc::internal, caf::to_string(e)); });
+    return out;
+  }
+
   std::size_t live_actors() {
     caf::scoped_actor self{*system_};
     std::size_t n = 0;
@@ -174,6 +183,86 @@ TEST_P(FlowRunActors, TheCoreFlowPolicyDecides) {
   EXPECT_EQ(out.decision.kind, decision_kind::abort) << "PreventPendingTransitions: Running -> Pending is aborted";
   EXPECT_FALSE(out.written);
   EXPECT_EQ(out.state->name, "Running");
+}
+
+TEST_P(FlowRunActors, AnEditIsAppliedByTheRunsActorInOrderWithItsTransitions) {
+  start_registry();
+  ASSERT_TRUE(transition(state_type::running).written);
+  auto renamed = edit({actors::flow_run_edit::kind::update, {{"name", "calm-heron"}, {"tags", {"x"}}}});
+  ASSERT_TRUE(renamed.error) << renamed.error.message();
+  EXPECT_TRUE(renamed.found);
+  auto labelled = edit({actors::flow_run_edit::kind::merge_labels, {{"team", "data"}}});
+  ASSERT_TRUE(labelled.error) << labelled.error.message();
+  ASSERT_TRUE(transition(state_type::completed).written);
+  auto stored = persistence::find_flow_run(*db_.connect(), run_);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->name, "calm-heron");
+  EXPECT_EQ(stored->tags, std::vector<std::string>{"x"});
+  EXPECT_EQ(stored->labels["team"], "data");
+  EXPECT_EQ(stored->state->name, "Completed");
+}
+
+TEST_P(FlowRunActors, ADeletedRunsActorStopsAndTheRunStaysDeleted) {
+  start_registry();
+  ASSERT_TRUE(transition(state_type::running).written);
+  auto deleted = edit({actors::flow_run_edit::kind::remove, nlohmann::json::object()});
+  ASSERT_TRUE(deleted.error) << deleted.error.message();
+  EXPECT_TRUE(deleted.found);
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return live_actors() == 0; }, 10s));
+  EXPECT_EQ(transition(state_type::completed).error.code(), errc::not_found);
+  auto again = edit({actors::flow_run_edit::kind::remove, nlohmann::json::object()});
+  ASSERT_TRUE(again.error) << again.error.message();
+  EXPECT_FALSE(again.found);
+  auto conn = db_.connect();
+  EXPECT_FALSE(persistence::find_flow_run(*conn, run_));
+  EXPECT_TRUE(persistence::flow_run_state_history(*conn, run_).empty());
+}
+
+// A run's first load fails for a real reason: on PostgreSQL a lock the readers time out on (busy → 503), on
+// SQLite (whose WAL readers never wait on a lock) its table briefly hidden. `lift()` removes the cause.
+class load_blocker {
+public:
+  explicit load_blocker(const osprey::testing::scratch_database& db) : conn_(db.connect()) {
+    if (conn_->dialect() == dialect::postgresql) {
+      conn_->begin_write();
+      conn_->execute("LOCK TABLE flow_run IN ACCESS EXCLUSIVE MODE");
+    } else {
+      conn_->execute_script("ALTER TABLE flow_run RENAME TO flow_run_hidden");
+    }
+  }
+  ~load_blocker() { lift(); }
+  void lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    if (conn_->dialect() == dialect::postgresql)
+      conn_->rollback();
+    else
+      conn_->execute_script("ALTER TABLE flow_run_hidden RENAME TO flow_run");
+  }
+
+private:
+  std::unique_ptr<persistence::sql_connection> conn_;
+  bool lifted_ = false;
+};
+
+TEST_P(FlowRunActors, AnActorWhoseLoadFailedIsRebuiltOnceTheCauseIsGone) {
+  // Readers give up on a lock after 300 ms instead of a minute.
+  database_->drain_and_stop();
+  persistence::database_options options;
+  options.target = db_.target();
+  options.connection.busy_timeout = 300ms;
+  database_ = *persistence::database::start(options);
+  start_registry();
+  load_blocker blocker(db_);
+  auto refused = transition(state_type::running);
+  ASSERT_FALSE(refused.error);
+  if (GetParam() == dialect::postgresql) {
+    EXPECT_EQ(refused.error.code(), errc::unavailable) << refused.error.message();
+  }
+  blocker.lift();
+  actors::transition_outcome accepted;
+  EXPECT_TRUE(osprey::testing::wait_until([&] { return (accepted = transition(state_type::running)).written; }, 10s))
+      << "still refused: " << accepted.error.message();
 }
 
 TEST_P(FlowRunActors, AnUnknownRunIsNotFound) {
