@@ -2,9 +2,9 @@
 #include "actors/lease_reaper.hpp"
 
 #include <iostream>
-#include <memory>
 
 #include "persistence/concurrency_store.hpp"
+#include "persistence/database_calls.hpp"
 
 namespace osprey::actors {
 namespace {
@@ -27,24 +27,23 @@ void pass(reaper_actor* self) {
     return;
   }
   st.busy = true;
-  auto found = std::make_shared<bool>(false);
   auto me = caf::actor_cast<caf::actor>(self);
   auto options = st.options;
-  options.db.read(
-      [found, clock = options.time](persistence::sql_connection& c) {
-        *found = persistence::any_expired_lease(c, clock->now());
-      },
-      [found, me, options](const status& s) {
-        if (!s) std::cerr << "osprey: lease reaper: looking for expired leases failed: " << s.message() << "\n";
-        if (!s || !*found) return caf::anon_send(me, committed_atom_v, std::size_t{0});
-        auto reaped = std::make_shared<std::size_t>(0);
-        options.db.write(
-            [reaped, options](persistence::sql_connection& c) {
-              *reaped = persistence::reap_expired_leases(c, options.time->now(), options.caps, options.batch);
+  persistence::read_value(
+      options.db,
+      [clock = options.time](persistence::sql_connection& c) { return persistence::any_expired_lease(c, clock->now()); },
+      [me, options](const result<bool>& found) {
+        if (!found) std::cerr << "osprey: lease reaper: looking for expired leases failed: " << found.error().message() << "\n";
+        if (!found || !*found) return caf::anon_send(me, committed_atom_v, std::size_t{0});
+        persistence::write_value(
+            options.db,
+            [options](persistence::sql_connection& c) {
+              return persistence::reap_expired_leases(c, options.time->now(), options.caps, options.batch);
             },
-            [reaped, me](const status& done) {
-              if (!done) std::cerr << "osprey: lease reaper: releasing expired leases failed: " << done.message() << "\n";
-              caf::anon_send(me, committed_atom_v, done ? *reaped : std::size_t{0});
+            [me](const result<std::size_t>& reaped) {
+              if (!reaped)
+                std::cerr << "osprey: lease reaper: releasing expired leases failed: " << reaped.error().message() << "\n";
+              caf::anon_send(me, committed_atom_v, reaped ? *reaped : std::size_t{0});
             });
       });
 }
