@@ -267,6 +267,7 @@ private:
   }
 
   void leaf(const detail::field& f, const YAML::Node& value, const std::string& where) {
+    if (f.list && value.IsSequence()) return list_leaf(f, value, where);
     if (!value.IsScalar() && !value.IsNull()) {
       fail(f.key, where, std::string("expected a single value, got ") + node_kind(value));
       return;
@@ -278,6 +279,28 @@ private:
       return;
     }
     apply(f, expanded.text, {source::kind::file, where}, where);
+  }
+
+  /// A YAML list for a list setting: its items, each a single value, joined as the comma-separated text.
+  void list_leaf(const detail::field& f, const YAML::Node& items, const std::string& where) {
+    std::string joined;
+    for (const auto& item : items) {
+      if (!item.IsScalar()) {
+        fail(f.key, where, std::string("expected a list of single values, got an item that is ") + node_kind(item));
+        return;
+      }
+      const auto expanded = expand(item.Scalar(), request_.environment);
+      if (!expanded.error.empty()) {
+        fail(f.key, where, expanded.error);
+        return;
+      }
+      if (expanded.text.find(',') != std::string::npos) {
+        fail(f.key, where, "a list item may not contain ',', got '" + expanded.text + "'");
+        return;
+      }
+      joined += (joined.empty() ? "" : ", ") + expanded.text;
+    }
+    apply(f, joined, {source::kind::file, where}, where);
   }
 
   void apply_environment() {

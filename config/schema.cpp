@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "config/loader.hpp"
+#include "domain/json_text.hpp"
 
 namespace osprey::config::detail {
 
@@ -130,6 +131,44 @@ field text_field(std::string key, std::optional<std::string> (*check)(std::strin
   return {std::move(key), apply, show};
 }
 
+/// Comma-separated items, each checked by `check`; "" is the empty list.
+template <class Get>
+field list_field(std::string key, std::optional<std::string> (*check)(std::string_view), Get get) {
+  auto apply = [check, get](std::string_view raw, settings& into) -> std::optional<std::string> {
+    std::vector<std::string> items;
+    while (!raw.empty()) {
+      const auto comma = raw.find(',');
+      std::string_view item = raw.substr(0, comma);
+      raw = comma == std::string_view::npos ? std::string_view() : raw.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;
+      if (auto problem = check(item)) return problem;
+      items.emplace_back(item);
+    }
+    get(into) = std::move(items);
+    return std::nullopt;
+  };
+  auto show = [get](const settings& from) {
+    std::string out;
+    for (const auto& item : get(from)) out += (out.empty() ? "" : ", ") + item;
+    return out;
+  };
+  return {std::move(key), apply, show, true};
+}
+
+/// An origin as browsers send it: http(s)://host[:port], no path.
+std::optional<std::string> check_origin(std::string_view origin) {
+  const auto separator = origin.find("://");
+  const auto scheme = lower(origin.substr(0, separator));
+  std::string_view rest = separator == std::string_view::npos ? std::string_view() : origin.substr(separator + 3);
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  if ((scheme == "http" || scheme == "https") && !rest.empty() && rest.find_first_of("/?#@ ") == std::string_view::npos)
+    return std::nullopt;
+  return "expected origins such as https://ui.example.com or http://10.0.0.5:8080 (scheme, host, optional port; "
+         "no path), " + got(origin);
+}
+
 std::vector<field> build_fields() {
   constexpr auto day_seconds = 86'400u;
   constexpr auto any = std::numeric_limits<std::uint64_t>::max();
@@ -139,6 +178,10 @@ std::vector<field> build_fields() {
   out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
   out.push_back(
       number_field("server.max_body_bytes", 1, any, [](auto& s) -> auto& { return s.server.max_body_bytes; }));
+  out.push_back(number_field("server.json_max_depth", 1, largest_json_max_depth,
+                             [](auto& s) -> auto& { return s.server.json_max_depth; }));
+  out.push_back(list_field("server.allowed_origins", check_origin,
+                           [](auto& s) -> auto& { return s.server.allowed_origins; }));
   out.push_back(number_field("server.keep_alive_timeout_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.server.keep_alive_timeout; }));
   out.push_back(number_field("server.request_timeout_seconds", 1, day_seconds,

@@ -21,6 +21,9 @@ struct field {
   std::function<std::optional<std::string>(std::string_view raw, settings& into)> apply;
   /// The current value as text, e.g. "4200", "true", "FULL".
   std::function<std::string(const settings&)> show;
+  /// A list setting: YAML may give a list (its items are joined with ", "), the environment and flags give
+  /// the items comma-separated.
+  bool list = false;
 };
 
 /// Every setting, in the order `config view` prints them. Built once; safe to read from any thread.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "config/notification_settings.hpp"
 
@@ -18,6 +19,14 @@ struct server_settings {
   std::uint16_t port = 4200;                 ///< server.port / OSPREY_PORT / --port (0 = pick a free port)
   unsigned io_threads = 1;                   ///< server.io_threads: Asio threads serving HTTP (1..64)
   std::size_t max_body_bytes = 16u << 20;    ///< server.max_body_bytes (>= 1): larger requests get 413
+  /// server.json_max_depth (1..1000): how deep JSON in a body or websocket message may nest; deeper gets 422
+  /// (websocket: close 1007). Default 128.
+  std::size_t json_max_depth = 128;
+  /// server.allowed_origins: browser origins ("https://ui.example.com", "http://10.0.0.5:8080") allowed to
+  /// open websockets besides the server's own (http://<host or loopback>:<port>). A YAML list, or
+  /// comma-separated in OSPREY_SERVER_ALLOWED_ORIGINS. Default: empty (same origin only). Clients that send no
+  /// Origin (the Prefect client) are always allowed.
+  std::vector<std::string> allowed_origins;
   std::chrono::seconds keep_alive_timeout{5};    ///< server.keep_alive_timeout_seconds (1..86400)
   /// server.request_timeout_seconds (1..86400): actor answer deadline (504)
   std::chrono::seconds request_timeout{60};

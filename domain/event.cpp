@@ -320,13 +320,15 @@ const std::string& event::resource_id() const {
 
 result<event> parse_event(const nlohmann::json& j) { return read_event(j, false); }
 
-result<event> parse_event_text(std::string_view text) {
+result<event> parse_event_text(std::string_view text, std::size_t max_depth) {
   if (text.size() > max_event_bytes)
     return status(errc::invalid_argument, "event: larger than the maximum event size of " +
                                               std::to_string(max_event_bytes) + " bytes");
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return status(errc::invalid_argument, "event: not valid JSON");
-  return read_event(j, false);
+  auto parsed = parse_json(text, max_depth);
+  if (parsed.error == parsed_json::problem::too_deep)
+    return status(errc::invalid_argument, "event: " + too_deep_message(max_depth));
+  if (!parsed.ok()) return status(errc::invalid_argument, "event: not valid JSON");
+  return read_event(parsed.value, false);
 }
 
 result<event> parse_received_event(const nlohmann::json& j) { return read_event(j, true); }

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/json_text.hpp"
 #include "domain/state.hpp"
 #include "domain/status.hpp"
 #include "domain/time.hpp"
@@ -57,8 +58,9 @@ struct event {
 /// server stamps its own). Errors are errc::invalid_argument with a message that starts with the offending
 /// field: "resource: the prefect.resource.id label is required".
 result<event> parse_event(const nlohmann::json& j);
-/// Same, from the text of one message; also refuses text larger than max_event_bytes and invalid JSON.
-result<event> parse_event_text(std::string_view text);
+/// Same, from the text of one message; also refuses text larger than max_event_bytes, invalid JSON and JSON
+/// nested deeper than `max_depth` (domain/json_text.hpp).
+result<event> parse_event_text(std::string_view text, std::size_t max_depth = default_json_max_depth);
 /// A stored or streamed ReceivedEvent (as written by to_json) back into an event, keeping `received`.
 result<event> parse_received_event(const nlohmann::json& j);
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/version.hpp"
+#include "http/api_support.hpp"
 #include "http/routes.hpp"
 
 namespace osprey::http {
@@ -71,6 +72,7 @@ void register_api(router& routes, const api_context& ctx) {
     routes.add(r.method, r.path_template, r.summary, [h = r.h](request& req, responder respond) {
       if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
       if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
+      if (auto refusal = refuse_non_json_body(req)) return respond(std::move(*refusal));
       h(req, std::move(respond));
     });
   }

@@ -3,6 +3,7 @@
 #include "domain/json_text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "domain/time.hpp"
@@ -59,12 +60,36 @@ std::optional<uuid> path_uuid(request& req, const char* name, const responder& r
   return id;
 }
 
-std::optional<nlohmann::json> parse_object_body(const request& req, response& error) {
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) {
-    error = validation_error("", "Request body is not valid JSON", "json_invalid");
-    return std::nullopt;
+std::optional<response> refuse_non_json_body(const request& req) {
+  if (req.body.empty()) return std::nullopt;
+  std::string type = req.header("content-type");
+  type.resize(std::min(type.find(';'), type.size()));
+  const auto first = type.find_first_not_of(" \t");
+  type = first == std::string::npos ? std::string() : type.substr(first, type.find_last_not_of(" \t") - first + 1);
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"))) return std::nullopt;
+  return response::detail(415, "Unsupported Media Type: a request body must be JSON (Content-Type: application/json), " +
+                                   (type.empty() ? std::string("but none was declared") : "not '" + type + "'"));
+}
+
+std::optional<nlohmann::json> parse_json_body(const request& req, response& error) {
+  auto parsed = parse_json(req.body, req.json_max_depth);
+  switch (parsed.error) {
+    case parsed_json::problem::none: return std::move(parsed.value);
+    case parsed_json::problem::syntax:
+      error = validation_error("", "Request body is not valid JSON", "json_invalid");
+      return std::nullopt;
+    case parsed_json::problem::too_deep:
+      // pydantic's JSON parser reports its recursion limit with this type too.
+      error = validation_error("", "Request body is not valid JSON: " + too_deep_message(req.json_max_depth),
+                               "json_invalid");
+      return std::nullopt;
   }
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> object_body(nlohmann::json body, response& error) {
   if (!body.is_object()) {
     error = validation_error("", "Request body must be a JSON object", "model_type");
     return std::nullopt;
@@ -74,6 +99,12 @@ std::optional<nlohmann::json> parse_object_body(const request& req, response& er
     return std::nullopt;
   }
   return body;
+}
+
+std::optional<nlohmann::json> parse_object_body(const request& req, response& error) {
+  auto body = parse_json_body(req, error);
+  if (!body) return std::nullopt;
+  return object_body(std::move(*body), error);
 }
 
 const nlohmann::json* body_reader::find(const char* key) {

@@ -28,8 +28,22 @@ response validation_error(const std::string& location, const std::string& messag
 /// The path parameter `name` as a UUID; when it is not one, answers 422 (loc ["path", name]) and returns nullopt.
 std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond);
 
-/// Parses a JSON object body. On failure returns nullopt and fills `error` (422 for malformed JSON, a
-/// non-object body, or a string or key holding U+0000, which PostgreSQL cannot store).
+/// 415 {"detail": ...} for a request whose body is not declared JSON: a non-empty body needs Content-Type
+/// application/json or application/<anything>+json (parameters such as charset allowed). Why: a web page can
+/// send text/plain, form and untyped bodies to any server without a CORS preflight, so a server without auth
+/// that parsed them as JSON could be written to by any page its user visits. Requests without a body pass
+/// (POST routes whose body is optional are called without one). nullopt: the request may proceed.
+std::optional<response> refuse_non_json_body(const request& req);
+
+/// Parses a JSON body of any shape. On failure returns nullopt and fills `error`: 422 json_invalid for malformed
+/// JSON or JSON nested deeper than req.json_max_depth (refused while parsing; see domain/json_text.hpp).
+std::optional<nlohmann::json> parse_json_body(const request& req, response& error);
+
+/// `body` when it is an object with no string or key holding U+0000 (which PostgreSQL cannot store); else
+/// nullopt with a 422 in `error`.
+std::optional<nlohmann::json> object_body(nlohmann::json body, response& error);
+
+/// parse_json_body, then object_body.
 std::optional<nlohmann::json> parse_object_body(const request& req, response& error);
 
 /// Reads a request object field by field with FastAPI-like validation: each reader returns false and fills

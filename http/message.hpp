@@ -2,12 +2,15 @@
 // Plain request/response types shared by the Beast server and the route handlers, so that handlers
 // never include Beast (it is expensive to compile and is an implementation detail of the transport).
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "domain/json_text.hpp"
 
 namespace osprey::http {
 
@@ -21,6 +24,9 @@ struct request {
   std::map<std::string, std::string> headers;      ///< header names lower-cased
   std::string body;
   std::map<std::string, std::string> path_params;  ///< filled by the router: {"id": "..."}
+  /// How deep JSON in this request's body (or, for a websocket, in its messages) may nest; the server sets it
+  /// from server_options::json_max_depth. Handlers parse with domain/json_text.hpp's parse_json and this limit.
+  std::size_t json_max_depth = default_json_max_depth;
 
   /// The header's value, or "" when absent. `name` must be lower case.
   [[nodiscard]] const std::string& header(const std::string& name) const;

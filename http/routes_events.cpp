@@ -96,10 +96,11 @@ std::string encode_cursor(const page_cursor& c) {
       dump(json{{"filter", to_json(c.filter)}, {"count", c.total}, {"page_size", c.page_size}, {"offset", c.offset}}));
 }
 
-std::optional<page_cursor> decode_cursor(const std::string& token, timestamp now) {
+std::optional<page_cursor> decode_cursor(const std::string& token, timestamp now, std::size_t max_depth) {
   const auto text = base64url_decode(token);
   if (!text || text->empty()) return std::nullopt;
-  const auto j = json::parse(*text, nullptr, false);
+  const auto parsed = parse_json(*text, max_depth);  // the client hands the token back: it is client input
+  const auto& j = parsed.value;
   if (!j.is_object()) return std::nullopt;
   const auto number = [&j](const char* key) -> std::optional<std::int64_t> {
     const auto it = j.find(key);
@@ -153,8 +154,10 @@ void answer_page(const api_context& ctx, const request& req, page_cursor cursor,
 
 void create_events(const api_context& ctx, request& req, responder respond) {
   if (!ctx.event_bus) return respond(error_response(status(errc::unavailable, "the event bus is not running")));
-  const auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return respond(validation_error("", "Request body is not valid JSON", "json_invalid"));
+  response error;
+  const auto parsed = parse_json_body(req, error);
+  if (!parsed) return respond(std::move(error));
+  const auto& body = *parsed;
   if (!body.is_array()) return respond(validation_error("", "Input should be a valid list of events", "list_type"));
   actors::event_batch events;
   const timestamp now = ctx.time->now();
@@ -200,7 +203,7 @@ void read_next_page(const api_context& ctx, request& req, responder respond) {
                                                  {"exception_message", "Invalid request received."},
                                                  {"exception_detail",
                                                   {{{"loc", {"query", "page-token"}}, {"msg", "Field required"}, {"type", "missing"}}}}})));
-  auto cursor = decode_cursor(it->second, ctx.time->now());
+  auto cursor = decode_cursor(it->second, ctx.time->now(), req.json_max_depth);
   if (!cursor) return respond(response::detail(403, "Forbidden"));
   answer_page(ctx, req, std::move(*cursor), false, std::move(respond));
 }
@@ -211,12 +214,14 @@ void read_next_page(const api_context& ctx, request& req, responder respond) {
 /// handshake message itself it answers (or closes) and returns false.
 class auth_gate {
 public:
-  explicit auth_gate(const websocket_connection& conn) : open_(conn.subprotocol().empty()) {}
+  auth_gate(const websocket_connection& conn, std::size_t max_depth)
+      : open_(conn.subprotocol().empty()), max_depth_(max_depth) {}
 
   /// Consumes `message` if the handshake is not done yet. True: the message is for the route.
   bool pass(const std::string& message, websocket_connection& conn) {
     if (open_) return true;
-    const auto j = json::parse(message, nullptr, false);
+    const auto parsed = parse_json(message, max_depth_);
+    const auto& j = parsed.value;
     if (!j.is_object() || j.value("type", json()) != "auth") {
       conn.close(close_code::policy_violation, "Expected 'auth' message");
       return false;
@@ -229,21 +234,24 @@ public:
 
 private:
   bool open_;
+  std::size_t max_depth_;
 };
 
-websocket_callbacks events_in(const api_context& ctx, const std::shared_ptr<websocket_connection>& conn) {
+websocket_callbacks events_in(const api_context& ctx, const request& req,
+                              const std::shared_ptr<websocket_connection>& conn) {
   struct state {
-    explicit state(const websocket_connection& c) : gate(c) {}
+    state(const websocket_connection& c, std::size_t depth) : gate(c, depth), max_depth(depth) {}
     auth_gate gate;  // touched only by on_message, which never runs concurrently for one connection
+    std::size_t max_depth;
   };
-  auto st = std::make_shared<state>(*conn);
+  auto st = std::make_shared<state>(*conn, req.json_max_depth);
   std::weak_ptr<websocket_connection> weak = conn;
   websocket_callbacks cb;
   cb.on_message = [ctx, st, weak](std::string message) {
     auto c = weak.lock();
     if (!c || !st->gate.pass(message, *c)) return;
     if (!ctx.event_bus) return c->close(close_code::internal_error, "The event bus is not running");
-    auto e = parse_event_text(message);
+    auto e = parse_event_text(message, st->max_depth);
     if (!e) {
       std::string reason = "Invalid event: " + e.error().message();
       return c->close(close_code::invalid_payload, std::move(reason));
@@ -259,14 +267,18 @@ websocket_callbacks events_in(const api_context& ctx, const std::shared_ptr<webs
 /// pages from the store, both filtered; ids already sent by the backfill are not sent again live.
 class event_stream : public std::enable_shared_from_this<event_stream> {
 public:
-  event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c)
-      : ctx_(std::move(ctx)), conn_(std::move(conn)), gate_(c) {}
+  event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c,
+               std::size_t max_depth)
+      : ctx_(std::move(ctx)), conn_(std::move(conn)), gate_(c, max_depth), max_depth_(max_depth) {}
 
   void on_message(const std::string& message) {
     auto c = conn_.lock();
     if (!c || !gate_.pass(message, *c)) return;
     if (subscribed_) return;  // after the filter, clients send nothing; ignore anything they do
-    const auto j = json::parse(message, nullptr, false);
+    const auto parsed = parse_json(message, max_depth_);
+    if (parsed.error == parsed_json::problem::too_deep)
+      return c->close(close_code::invalid_payload, "Invalid filter: " + too_deep_message(max_depth_));
+    const auto& j = parsed.value;
     if (!j.is_object() || j.value("type", json()) != "filter")
       return c->close(close_code::protocol_error, "Expected 'filter' message");
     auto backfill = j.value("backfill", json(true));  // absent: true; null: false (Python's truthiness)
@@ -387,6 +399,7 @@ private:
   const api_context ctx_;
   const std::weak_ptr<websocket_connection> conn_;
   auth_gate gate_;              ///< on_message only
+  const std::size_t max_depth_;  ///< of incoming messages (request::json_max_depth)
   bool subscribed_ = false;     ///< on_message only (and on_close, which never overlaps it)
   std::uint64_t token_ = 0;
 
@@ -400,8 +413,9 @@ private:
   std::int64_t skip_at_since_ = 0;
 };
 
-websocket_callbacks events_out(const api_context& ctx, const std::shared_ptr<websocket_connection>& conn) {
-  auto stream = std::make_shared<event_stream>(ctx, conn, *conn);
+websocket_callbacks events_out(const api_context& ctx, const request& req,
+                               const std::shared_ptr<websocket_connection>& conn) {
+  auto stream = std::make_shared<event_stream>(ctx, conn, *conn, req.json_max_depth);
   websocket_callbacks cb;
   cb.on_message = [stream](std::string message) { stream->on_message(message); };
   cb.on_close = [stream](std::uint16_t, const std::string&) { stream->on_close(); };
@@ -412,12 +426,12 @@ websocket_callbacks events_out(const api_context& ctx, const std::shared_ptr<web
 
 void register_event_routes(router& routes, const api_context& ctx) {
   routes.add_websocket("/api/events/in", "Stream events in (WebSocket)",
-                       [ctx](const request&, const std::shared_ptr<websocket_connection>& conn) {
-                         return events_in(ctx, conn);
+                       [ctx](const request& req, const std::shared_ptr<websocket_connection>& conn) {
+                         return events_in(ctx, req, conn);
                        });
   routes.add_websocket("/api/events/out", "Stream filtered events out, with backfill (WebSocket)",
-                       [ctx](const request&, const std::shared_ptr<websocket_connection>& conn) {
-                         return events_out(ctx, conn);
+                       [ctx](const request& req, const std::shared_ptr<websocket_connection>& conn) {
+                         return events_out(ctx, req, conn);
                        });
   routes.add("POST", "/api/events", "Record a batch of events (204)",
              [ctx](request& req, responder respond) { create_events(ctx, req, std::move(respond)); });

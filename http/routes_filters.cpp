@@ -24,8 +24,10 @@ using nlohmann::json;
 // FastAPI reads an absent or `null` body as "every parameter at its default"; so do we.
 std::optional<json> filter_body(const request& req, response& error) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  if (json::parse(req.body, nullptr, false).is_null()) return json::object();
-  return parse_object_body(req, error);
+  auto body = parse_json_body(req, error);
+  if (!body) return std::nullopt;
+  if (body->is_null()) return json::object();
+  return object_body(std::move(*body), error);
 }
 
 // A refused body as Prefect answers it: the LimitBody HTTPException as {"detail"}; everything else as a

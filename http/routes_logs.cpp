@@ -60,15 +60,16 @@ bool parse_log(const nlohmann::json& item, std::size_t index, timestamp now, log
 
 void register_log_routes(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/logs/", "Store a batch of run logs (201)", [ctx](request& req, responder respond) {
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) return respond(validation_error("", "Request body is not valid JSON", "json_invalid"));
+    response error;
+    auto parsed = parse_json_body(req, error);
+    if (!parsed) return respond(std::move(error));
+    const auto& body = *parsed;
     if (!body.is_array()) return respond(validation_error("", "Input should be a valid list", "list_type"));
     std::vector<log_record> logs;
     logs.reserve(body.size());
     const auto now = ctx.time->now();
     for (std::size_t i = 0; i < body.size(); ++i) {
       log_record l;
-      response error;
       if (!parse_log(body[i], i, now, l, error)) return respond(std::move(error));
       logs.push_back(std::move(l));
     }

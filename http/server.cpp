@@ -162,6 +162,7 @@ struct hub {
 struct context {
   const server_options& options;
   const router& routes;
+  origin_policy origins;  ///< complete (with the bound port) before the io threads start
 };
 
 /// One request's completion, shared by every copy of its responder. The first complete() wins; later calls are
@@ -340,6 +341,7 @@ private:
     }
     req_.body = std::move(msg.body());
     req_.path_params.clear();
+    req_.json_max_depth = ctx_.options.json_max_depth;
   }
 
   void on_response(std::uint64_t seq, response r) {
@@ -871,6 +873,11 @@ void session::upgrade(std::shared_ptr<websocket_upgrade> accepted) {
     keep_alive_ = false;
     return write(response::detail(503, "Server shutting down"));
   }
+  if (const auto& origin = req_.header("origin"); !origin_allowed(origin, ctx_.origins)) {
+    keep_alive_ = false;
+    return write(response::detail(403, "Origin '" + origin + "' may not open websockets on this server "
+                                       "(allowed: its own origin and server.allowed_origins)"));
+  }
   stream_.expires_never();
   std::shared_ptr<ws_session> ws;
   {
@@ -897,7 +904,7 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 struct server::impl {
   impl(server_options o, const router& r)
       : options(std::move(o)),
-        ctx{options, r},
+        ctx{options, r, {options.host, options.port, options.allowed_origins}},
         ioc(static_cast<int>(options.io_threads == 0 ? 1 : options.io_threads)),
         acceptor(net::make_strand(ioc)),
         accept_timer(acceptor.get_executor()) {}
@@ -977,7 +984,7 @@ status server::start() {
   if (!ec) m.acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) m.acceptor.bind(endpoint, ec);
   if (!ec) m.acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (!ec) m.port = m.acceptor.local_endpoint(ec).port();
+  if (!ec) m.port = m.ctx.origins.port = m.acceptor.local_endpoint(ec).port();
   if (ec) {
     beast::error_code ignored;
     m.acceptor.close(ignored);

@@ -10,13 +10,15 @@
 // Transfer-Encoding among those are ignored (the server frames responses itself).
 //
 // WebSocket routes (router::add_websocket) are upgraded on the same io threads; http/websocket.hpp states
-// their rules (subprotocol, message limit, keepalive, backpressure, close codes).
+// their rules (subprotocol, message limit, keepalive, backpressure, close codes). An upgrade whose Origin
+// header origin_allowed() refuses is answered 403 {"detail": ...} instead (a cross-site guard).
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "domain/status.hpp"
 #include "http/router.hpp"
@@ -28,6 +30,8 @@ struct server_options {
   std::uint16_t port = 4200;                        ///< 0 picks a free port (see bound_port())
   unsigned io_threads = 1;
   std::size_t max_body_bytes = 16u << 20;           ///< larger bodies: 413 {"detail": ...}, connection closed
+  /// Handed to handlers as request::json_max_depth (bodies and websocket messages); the server parses no JSON.
+  std::size_t json_max_depth = default_json_max_depth;
   std::chrono::seconds keep_alive_timeout{5};       ///< idle connections (before a request's first byte) close after this
   std::chrono::seconds read_timeout{30};            ///< a request must arrive completely within this; also bounds
                                                     ///< writing a response to a client that does not read, and
@@ -38,6 +42,9 @@ struct server_options {
   std::size_t websocket_max_queued_bytes = 16u << 20;     ///< outgoing queue per connection; beyond: close 1008
   std::chrono::milliseconds websocket_ping_interval{20000};  ///< ping after this much silence; drop the
                                                              ///< connection after twice this
+  /// Browser origins allowed to open websockets besides the server's own (origin_policy in websocket.hpp);
+  /// any other Origin is answered 403 before the upgrade. Default: none.
+  std::vector<std::string> allowed_origins;
 };
 
 class server {

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/message.hpp"
@@ -84,6 +85,29 @@ struct websocket_upgrade {
   std::string subprotocol;  ///< sent back in Sec-WebSocket-Protocol when not empty
   std::function<websocket_callbacks(const std::shared_ptr<websocket_connection>& conn)> start;
 };
+
+/// Who may open a websocket, judged by the Origin header that browsers send with every websocket handshake.
+/// Websockets are not covered by the same-origin policy, and the server has no auth: without this check any
+/// web page its user visits could stream events into (or out of) a local server.
+struct origin_policy {
+  std::string listen_host;  ///< server_options::host: "127.0.0.1", "::1" or "[::1]", "0.0.0.0", a name
+  std::uint16_t port = 0;   ///< the port the server is bound to
+  std::vector<std::string> allowed;  ///< further origins, e.g. "https://ui.example.com" or "http://10.0.0.5:8080"
+};
+
+/// Whether a handshake whose Origin header is `origin` may proceed:
+/// - no Origin ("", what Python clients such as Prefect's send) — allowed;
+/// - http://<host>:<port> on the server's own port where host is the listen host or a loopback name
+///   (localhost, 127.0.0.1, [::1]) — allowed: a page served by this server (the UI, later);
+/// - an origin listed in `allowed` (scheme, host and port compared; host in any case, default ports implied)
+///   — allowed;
+/// - anything else, including "null" and unparsable values — refused. A page on another port of the same host
+///   is another origin (refused), and so is a DNS name resolving to loopback (DNS rebinding).
+bool origin_allowed(std::string_view origin, const origin_policy& policy);
+
+/// Whether `text` is an origin origin_allowed can compare: http(s)://host[:port] with no path (a trailing "/"
+/// is ignored), e.g. "https://ui.example.com".
+bool is_valid_origin(std::string_view text);
 
 /// Whether `req` asks for a websocket upgrade (GET with Upgrade: websocket and Connection: upgrade).
 bool is_websocket_upgrade(const request& req);

@@ -109,6 +109,21 @@ TEST_F(config_test, unknown_flag_key_is_an_error) {
   EXPECT_TRUE(has_error(load_errors(), "flag --server.colour: server.colour: unknown setting"));
 }
 
+TEST_F(config_test, json_nesting_limit_stays_within_what_sqlite_json_reads) {
+  use_file("server:\n  json_max_depth: 1001\n");
+  EXPECT_TRUE(has_error(load_errors(), "server.json_max_depth: expected an integer between 1 and 1000, got '1001'"));
+  request.config_file.reset();
+  request.environment["OSPREY_SERVER_JSON_MAX_DEPTH"] = "64";
+  EXPECT_EQ(load_ok().values.server.json_max_depth, 64u);
+}
+
+TEST_F(config_test, allowed_origins_must_be_origins) {
+  use_file("server:\n  allowed_origins: [https://ui.example.com/app]\n");
+  EXPECT_TRUE(has_error(load_errors(), ":2: server.allowed_origins: expected origins such as https://ui.example.com"));
+  use_file("server:\n  allowed_origins: [[a]]\n");
+  EXPECT_TRUE(has_error(load_errors(), "server.allowed_origins: expected a list of single values"));
+}
+
 TEST_F(config_test, error_text_has_where_key_and_message) {
   const config_error error{"server.port", "a.yaml:7", "expected an integer"};
   EXPECT_EQ(error.to_string(), "a.yaml:7: server.port: expected an integer");

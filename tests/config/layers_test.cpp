@@ -43,6 +43,17 @@ TEST_F(config_test, environment_names_are_dotted_keys_upper_cased) {
   EXPECT_EQ(loaded.values.logging.level, "debug");
 }
 
+TEST_F(config_test, allowed_origins_are_a_yaml_list_or_comma_separated) {
+  use_file("server:\n  allowed_origins:\n    - https://ui.example.com\n    - http://10.0.0.5:8080\n");
+  EXPECT_EQ(load_ok().values.server.allowed_origins,
+            (std::vector<std::string>{"https://ui.example.com", "http://10.0.0.5:8080"}));
+  request.environment["OSPREY_SERVER_ALLOWED_ORIGINS"] = " https://a.example ,http://b.example:81,";
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.server.allowed_origins, (std::vector<std::string>{"https://a.example", "http://b.example:81"}));
+  request.environment["OSPREY_SERVER_ALLOWED_ORIGINS"] = "";
+  EXPECT_TRUE(load_ok().values.server.allowed_origins.empty());
+}
+
 TEST_F(config_test, short_aliases_set_host_and_port) {
   request.environment["OSPREY_HOST"] = "0.0.0.0";
   request.environment["OSPREY_PORT"] = "4400";

@@ -140,6 +140,31 @@ TEST_F(WebSocketTest, HandshakeSelectsThePrefectSubprotocolWhenOffered) {
   EXPECT_EQ(c.read(), "room red subprotocol ''");
 }
 
+// Websockets have no same-origin protection: any web page could stream into a local server. A browser's
+// handshake from another origin is refused with 403 before the route sees it.
+TEST_F(WebSocketTest, ForeignBrowserOriginsAreRefusedBeforeTheUpgrade) {
+  server_options options;
+  options.allowed_origins = {"https://ui.example.com"};
+  start(options);
+  ws_client foreign;
+  foreign.set_origin("https://evil.example");
+  EXPECT_FALSE(foreign.connect(port_, "/ws/echo"));
+  EXPECT_EQ(foreign.handshake_status(), 403u);
+  {
+    std::lock_guard lock(seen_.mutex);
+    EXPECT_EQ(seen_.last, nullptr);  // the route was never started
+  }
+  for (const std::string& origin :
+       std::vector<std::string>{"", "http://localhost:" + std::to_string(port_), "https://ui.example.com"}) {
+    ws_client allowed;
+    allowed.set_origin(origin);
+    ASSERT_TRUE(allowed.connect(port_, "/ws/echo")) << origin;
+    EXPECT_TRUE(allowed.send("hi"));
+    EXPECT_EQ(allowed.read(), "hi");
+  }
+  EXPECT_TRUE(healthy());
+}
+
 TEST_F(WebSocketTest, EchoesMessagesInOrder) {
   start();
   ws_client ws;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace osprey::testing {
 
@@ -39,6 +40,9 @@ public:
     boost::beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
+  /// Sends `origin` as the Origin header of the next handshake, as a browser would ("" sends none, the default).
+  void set_origin(std::string origin) { origin_ = std::move(origin); }
+
   /// Connects to ws://127.0.0.1:<port><target> offering `subprotocols` ("a, b"; "" offers none). False on
   /// failure; handshake_status() then holds the HTTP status of a declined upgrade (0 if none arrived).
   bool connect(std::uint16_t port, const std::string& target, const std::string& subprotocols = "prefect",
@@ -54,8 +58,9 @@ public:
     });
     if (!done || ec) return false;
     ws_.set_option(boost::beast::websocket::stream_base::decorator(
-        [subprotocols](boost::beast::websocket::request_type& req) {
+        [subprotocols, origin = origin_](boost::beast::websocket::request_type& req) {
           if (!subprotocols.empty()) req.set(boost::beast::http::field::sec_websocket_protocol, subprotocols);
+          if (!origin.empty()) req.set(boost::beast::http::field::origin, origin);
         }));
     done = run(deadline, [&](auto finish) {
       ws_.async_handshake(response_, "127.0.0.1:" + std::to_string(port), target,
@@ -175,6 +180,7 @@ private:
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_{ioc_};
   boost::beast::websocket::response_type response_;
   unsigned handshake_status_ = 0;
+  std::string origin_;
   std::string subprotocol_;
   close_info closed_;
   std::size_t pings_ = 0;
