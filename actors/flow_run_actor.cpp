@@ -9,6 +9,7 @@
 #include "actors/flow_run_actor.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
+#include "domain/run_bookkeeping.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 
@@ -31,6 +32,7 @@ struct pending_write {
   transition_outcome outcome;
   std::optional<run_state> previous;
   flow_transition_result result;
+  flow_run_changes changes;  ///< what the write job stores; applied to the cached run after COMMIT
 };
 
 struct flow_run_state {
@@ -60,17 +62,6 @@ void answer_head(run_actor self, const transition_outcome& outcome) {
 void answer_head(run_actor self, const edit_outcome& outcome) {
   std::get<queued_edit>(self->state.queue.front()).promise.deliver(outcome);
   self->state.queue.pop_front();
-}
-
-flow_run_snapshot snapshot_of(const osprey::flow_run& r) {
-  flow_run_snapshot s;
-  s.id = r.id;
-  s.counters = persistence::bookkeeping_of(r);
-  s.policy = parse_flow_run_policy(r.empirical_policy);
-  s.deployment_id = r.deployment_id;
-  if (r.parent_task_run_id) s.parent_task_run_id = task_run_id{*r.parent_task_run_id};
-  s.infrastructure_pid = r.infrastructure_pid;
-  return s;
 }
 
 constexpr std::chrono::seconds notification_lease{300};
@@ -132,9 +123,8 @@ void handle_transition(run_actor self, const transition_call& call) {
   }
   outcome.state = result.written ? result.written : st.record->state;
   outcome.written = result.written.has_value();
-  nlohmann::json policy = st.record->empirical_policy;
-  merge_flow_run_policy(policy, result.run.policy);
-  st.in_flight = pending_write{outcome, st.record->state, result};
+  auto changes = changes_of(*st.record, result);
+  st.in_flight = pending_write{outcome, st.record->state, result, changes};
   flow_run_actor_with_internals self_handle{self};
   // Notifications are matched and written in the same transaction as the state (a transactional outbox):
   // no committed state misses its alerts, no rolled-back one sends any.
@@ -144,9 +134,9 @@ void handle_transition(run_actor self, const transition_call& call) {
   if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, *result.written);
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
   st.options.db.write(
-      [run = st.run, result, policy, now = input.now, rules, facts, enqueued,
+      [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
-        persistence::write_flow_transition(c, run, result.written, result.run.counters, policy, now);
+        persistence::write_flow_transition(c, run, changes.written, changes.counters, changes.empirical_policy, now);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, now);
@@ -238,15 +228,7 @@ void on_committed(run_actor self, const status& s) {
   }
   // The database now holds the decision: bring the cached run up to date.
   auto& r = *st.record;
-  const auto& counters = pending.result.run.counters;
-  r.run_count = counters.run_count;
-  r.start_time = counters.start_time;
-  r.end_time = counters.end_time;
-  r.total_run_time = std::chrono::duration<double>(counters.total_run_time).count();
-  r.expected_start_time = counters.expected_start_time;
-  r.next_scheduled_start_time = counters.next_scheduled_start_time;
-  merge_flow_run_policy(r.empirical_policy, pending.result.run.policy);
-  if (pending.result.written) r.state = pending.result.written;
+  apply_changes(r, pending.changes);
   answer_head(self, pending.outcome);
   if (pending.result.written && st.options.event_bus) {
     flow_run_event_info info;

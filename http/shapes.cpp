@@ -1,5 +1,6 @@
 #include "http/shapes.hpp"
 
+#include "domain/run_bookkeeping.hpp"
 #include "http/api_support.hpp"
 
 namespace osprey::http {
