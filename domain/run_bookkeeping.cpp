@@ -84,6 +84,26 @@ run_bookkeeping bookkeeping_of(const flow_run& run) {
   return b;
 }
 
+run_bookkeeping bookkeeping_of(const task_run& run) {
+  const auto& columns = run.columns;
+  auto time_of = [&](const char* key) -> std::optional<timestamp> {
+    auto it = columns.find(key);
+    return it != columns.end() && it->is_string() ? parse_iso8601(it->get<std::string>()) : std::nullopt;
+  };
+  auto number_of = [&](const char* key) -> double {
+    auto it = columns.find(key);
+    return it != columns.end() && it->is_number() ? it->get<double>() : 0.0;
+  };
+  run_bookkeeping b;
+  b.run_count = static_cast<int>(number_of("run_count"));
+  b.start_time = time_of("start_time");
+  b.end_time = time_of("end_time");
+  b.total_run_time = run_time_from_seconds(number_of("total_run_time"));
+  b.expected_start_time = time_of("expected_start_time");
+  b.next_scheduled_start_time = time_of("next_scheduled_start_time");
+  return b;
+}
+
 flow_run_snapshot snapshot_of(const flow_run& run) {
   flow_run_snapshot s;
   s.id = run.id;

@@ -14,6 +14,7 @@
 #include "domain/flow_run.hpp"
 #include "domain/global_transforms.hpp"
 #include "domain/state.hpp"
+#include "domain/task_run.hpp"
 
 namespace osprey {
 
@@ -42,6 +43,8 @@ nlohmann::json normalize_flow_run_policy(const nlohmann::json& policy);
 
 /// The run's bookkeeping columns as the global transforms see them.
 run_bookkeeping bookkeeping_of(const flow_run& run);
+/// The same for a task run, from its stored columns (absent or mistyped ones read as zero / none).
+run_bookkeeping bookkeeping_of(const task_run& run);
 /// Everything orchestration reads of the run besides its current state: the bookkeeping, the parsed
 /// empirical_policy, deployment, parent task run (subflows) and infrastructure pid.
 flow_run_snapshot snapshot_of(const flow_run& run);

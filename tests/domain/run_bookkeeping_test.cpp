@@ -99,6 +99,30 @@ TEST(RunBookkeeping, BookkeepingOfARunAndBackTable) {
   }
 }
 
+TEST(RunBookkeeping, BookkeepingOfATaskRunFromItsColumnsTable) {
+  struct row {
+    const char* label;
+    nlohmann::json columns;
+    run_bookkeeping expected;
+  };
+  const std::vector<row> rows = {
+      {"no columns: nothing run", nlohmann::json::object(), {}},
+      {"every column",
+       {{"run_count", 2}, {"start_time", format_iso8601(t0 + 1s)}, {"end_time", format_iso8601(t0 + 9s)},
+        {"total_run_time", 7.000001}, {"expected_start_time", format_iso8601(t0)},
+        {"next_scheduled_start_time", format_iso8601(t0 + 60s)}},
+       {2, t0 + 1s, t0 + 9s, 7'000'001us, t0, t0 + 60s}},
+      {"mistyped or null columns read as none",
+       {{"run_count", "two"}, {"start_time", 5}, {"end_time", nullptr}, {"total_run_time", "long"}}, {}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.label);
+    task_run run;
+    run.columns = r.columns;
+    expect_bookkeeping_eq(bookkeeping_of(run), r.expected);
+  }
+}
+
 TEST(RunBookkeeping, SnapshotOfARunTable) {
   struct row {
     const char* label;
