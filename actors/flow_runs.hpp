@@ -20,8 +20,8 @@
 
 namespace osprey::actors {
 
-/// The event bus: forwards every published state_change to its subscribers, in publication order.
-/// Messages: (subscribe_atom, caf::actor), (publish_atom, state_change).
+/// The event bus with default options: nothing stored (tests). Its messages and the bus the server runs (with
+/// its store) are in actors/event_bus.hpp; flow-run actors publish each committed state_change to it.
 caf::actor spawn_event_bus(caf::actor_system& system);
 
 struct flow_run_options {

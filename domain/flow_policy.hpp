@@ -19,9 +19,10 @@
 //      brings an in-memory copy of the run up to date after COMMIT. The policy can change without a written
 //      state (e.g. a rejected resume sets `resuming`), so check `run_changed` even then. The
 //      state_type/state_name/state_timestamp columns come from `written`.
-//   6. After commit, apply `result.effects`: release/revoke deployment leases, force `parent_task_state` onto the
-//      parent task run (task policy with force=true), and publish the state event (prefect.flow-run.<name>)
-//      for the written state (InstrumentFlowRunStateTransitions).
+//   6. Apply `result.effects`: in the same transaction, force `parent_task_state` onto the parent task run (task
+//      policy with force=true; Prefect does it in the same session); after commit, release/revoke deployment
+//      leases and publish the state event (prefect.flow-run.<name>) for the written state
+//      (InstrumentFlowRunStateTransitions).
 //   7. Answer: status = decision.kind; details = {reason, delay_seconds for WAIT}; state = `written`, or the
 //      current state when nothing was written. HTTP 201 when a state was written, else 200.
 

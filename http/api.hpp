@@ -18,7 +18,7 @@ namespace osprey::http {
 
 struct api_context {
   persistence::database db;
-  caf::actor event_bus;   ///< actors/flow_runs.hpp: spawn_event_bus
+  caf::actor event_bus;   ///< actors/event_bus.hpp: spawn_event_bus
   actors::flow_run_registry_actor flow_runs;  ///< actors/flow_runs.hpp: spawn_flow_run_registry
   caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
   const clock* time = &system_clock::instance();

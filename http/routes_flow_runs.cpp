@@ -1,4 +1,5 @@
-// /api/flow_runs and /api/flow_run_states: create (idempotent by key), read, update, delete, set_state.
+// /api/flow_runs and /api/flow_run_states: create (idempotent by key), read, update, labels, delete, set_state,
+// resume, state history. Every write to an existing run goes through its actor (actors/flow_runs.hpp).
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
