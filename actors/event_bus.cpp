@@ -4,6 +4,9 @@
 #include <atomic>
 #include <deque>
 #include <iostream>
+#include <iterator>
+#include <memory>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -14,12 +17,33 @@
 namespace osprey::actors {
 namespace {
 
+/// The completion of one publication, shared by its parts when a refused batch is retried event by event.
+struct publication {
+  publish_callback done;
+  std::size_t parts = 1;
+  status error;  ///< why a part was given up, if one was
+};
+
+/// Events on their way into the store.
+struct unstored {
+  std::shared_ptr<const event_batch> events;
+  std::shared_ptr<publication> owner;
+  unsigned failures = 0;   ///< refusals so far
+  bool delivered = false;  ///< delivered already (a refusal does not hold up the live stream)
+  std::shared_ptr<std::vector<bool>> inserted = std::make_shared<std::vector<bool>>();  ///< set by the write job
+};
+
 struct event_bus_state {
   event_bus_options options;
   std::vector<caf::actor> subscribers;                       ///< state_change subscribers
   std::vector<std::pair<std::uint64_t, event_sink>> sinks;   ///< event subscribers, by token
   std::deque<uuid> recent_order;                             ///< the last delivered ids, oldest first
   std::unordered_set<uuid> recent;
+  std::uint64_t next_write = 1;
+  std::unordered_map<std::uint64_t, std::vector<unstored>> writing;  ///< handed to the writer, by write number
+  std::deque<unstored> waiting;                              ///< refused, to be tried again (oldest first)
+  bool retry_scheduled = false;
+  bool refusing = false;                                     ///< a refusal was logged and not yet made good
   static inline const char* name = "osprey.event_bus";
 };
 
@@ -55,6 +79,117 @@ void deliver(bus_actor* self, const event_batch& events) {
   }
 }
 
+void finish(publication& p, const status& s) {
+  if (!s) p.error = s;
+  if (--p.parts == 0 && p.done) p.done(p.error);
+}
+
+/// Whether some event the store refused is still waiting or being written again.
+bool holds_refused(const event_bus_state& st) {
+  return !st.waiting.empty() || std::any_of(st.writing.begin(), st.writing.end(), [](const auto& w) {
+           return std::any_of(w.second.begin(), w.second.end(), [](const unstored& u) { return u.failures > 0; });
+         });
+}
+
+/// Hands `group` to the writer as one job; its end comes back as (stored_atom, write number, status).
+void store(bus_actor* self, std::vector<unstored> group) {
+  auto& st = self->state;
+  const auto number = st.next_write++;
+  auto bus = caf::actor_cast<caf::actor>(self);
+  const timestamp now = st.options.time->now();
+  std::vector<std::pair<std::shared_ptr<const event_batch>, std::shared_ptr<std::vector<bool>>>> parts;
+  for (const auto& u : group) parts.emplace_back(u.events, u.inserted);
+  auto job = [parts = std::move(parts), now](persistence::sql_connection& c) {
+    for (const auto& [events, inserted] : parts) *inserted = persistence::insert_events(c, *events, now);
+  };
+  st.writing.emplace(number, std::move(group));
+  st.options.db->write(std::move(job),
+                       [bus, number](const status& s) { caf::anon_send(bus, stored_atom_v, number, s); });
+}
+
+void schedule_retry(bus_actor* self, unsigned failures) {
+  auto& st = self->state;
+  if (st.retry_scheduled) return;
+  st.retry_scheduled = true;
+  self->delayed_send(self, st.options.retry.delay_after(failures), retry_atom_v);
+}
+
+/// Every refused event goes to the writer again now, in one job: while the database is locked each job
+/// costs the writer a lock timeout, so one per waiting publication would hold it up that many times.
+void retry_waiting(bus_actor* self) {
+  auto& st = self->state;
+  if (st.waiting.empty()) return;
+  std::vector<unstored> group(std::make_move_iterator(st.waiting.begin()), std::make_move_iterator(st.waiting.end()));
+  st.waiting.clear();
+  store(self, std::move(group));
+}
+
+/// The store refused `group`: deliver its events now (once), and keep them for the next try.
+void refused(bus_actor* self, std::vector<unstored> group, const status& s) {
+  auto& st = self->state;
+  std::size_t events = 0;
+  unsigned failures = 0;
+  for (auto& u : group) {
+    if (!u.delivered) deliver(self, *u.events);
+    u.delivered = true;
+    failures = std::max(failures, ++u.failures);
+    events += u.events->size();
+  }
+  if (!st.refusing) {
+    std::cerr << "osprey: storing " << events << " event(s) failed (delivered; retrying until stored): "
+              << s.message() << "\n";
+    st.refusing = true;
+  }
+  if (s.code() != errc::unavailable && events > 1) {
+    // Not a lock or a lost connection: perhaps one bad event. Each is written on its own now, so the bad one
+    // cannot hold back the others.
+    for (auto& u : group) {
+      u.owner->parts += u.events->size() - 1;
+      for (const auto& e : *u.events)
+        store(self, {unstored{std::make_shared<const event_batch>(1, e), u.owner, u.failures, true}});
+    }
+    return;
+  }
+  for (auto& u : group) {
+    if (st.options.retry.gives_up(s, u.failures)) {
+      std::cerr << "osprey: giving up storing event " << u.events->front().id.to_string() << " after "
+                << u.failures << " attempts: " << s.message() << "\n";
+      finish(*u.owner, s);
+    } else {
+      st.waiting.push_back(std::move(u));
+    }
+  }
+  if (st.waiting.empty()) {
+    if (!holds_refused(st)) st.refusing = false;
+    return;
+  }
+  schedule_retry(self, failures);
+}
+
+void on_stored(bus_actor* self, std::uint64_t number, const status& s) {
+  auto& st = self->state;
+  auto found = st.writing.find(number);
+  if (found == st.writing.end()) return;  // cannot happen: every write is registered before it is handed over
+  auto group = std::move(found->second);
+  st.writing.erase(found);
+  if (!s) return refused(self, std::move(group), s);
+  bool retried = false;
+  for (const auto& u : group) {
+    retried = retried || u.failures > 0;
+    if (u.delivered) continue;
+    event_batch fresh;
+    const auto& inserted = *u.inserted;
+    for (std::size_t i = 0; i < u.events->size() && i < inserted.size(); ++i)
+      if (inserted[i]) fresh.push_back((*u.events)[i]);
+    deliver(self, fresh);
+  }
+  if (retried && !holds_refused(st)) {
+    std::cerr << "osprey: storing events works again; every refused event is stored\n";
+    st.refusing = false;
+  }
+  for (const auto& u : group) finish(*u.owner, status::ok());
+}
+
 /// Stores `events` (when there is a store), then delivers those that were new.
 void store_and_deliver(bus_actor* self, event_batch events, publish_callback done) {
   auto& st = self->state;
@@ -66,24 +201,9 @@ void store_and_deliver(bus_actor* self, event_batch events, publish_callback don
     if (done) done(status::ok());
     return;
   }
-  auto batch = std::make_shared<const event_batch>(std::move(events));
-  auto inserted = std::make_shared<std::vector<bool>>();
-  auto bus = caf::actor_cast<caf::actor>(self);
-  st.options.db->write(
-      [batch, inserted, now](persistence::sql_connection& c) { *inserted = persistence::insert_events(c, *batch, now); },
-      [batch, inserted, bus, done](const status& s) {
-        event_batch fresh;
-        if (s) {
-          for (std::size_t i = 0; i < batch->size() && i < inserted->size(); ++i)
-            if ((*inserted)[i]) fresh.push_back((*batch)[i]);
-        } else {
-          std::cerr << "osprey: storing " << batch->size() << " event(s) failed (delivering them anyway): "
-                    << s.message() << "\n";
-          fresh = *batch;
-        }
-        if (!fresh.empty()) caf::anon_send(bus, stored_atom_v, std::move(fresh));
-        if (done) done(s);
-      });
+  auto owner = std::make_shared<publication>();
+  owner->done = std::move(done);
+  store(self, {unstored{std::make_shared<const event_batch>(std::move(events)), std::move(owner)}});
 }
 
 void publish_state_change(bus_actor* self, const state_change& change, const flow_run_event_info& info) {
@@ -93,6 +213,17 @@ void publish_state_change(bus_actor* self, const state_change& change, const flo
 
 caf::behavior event_bus(bus_actor* self, event_bus_options options) {
   self->state.options = std::move(options);
+  // Refused events still waiting go to the writer before the bus stops; the writer drains after this.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (!st.waiting.empty()) {
+      std::size_t n = 0;
+      for (const auto& u : st.waiting) n += u.events->size();
+      std::cerr << "osprey: handing " << n << " refused event(s) to the writer before stopping\n";
+      retry_waiting(self);
+    }
+    self->quit(msg.reason);
+  });
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(), [&](const caf::actor& a) { return a.address() == down.source; }),
@@ -111,7 +242,12 @@ caf::behavior event_bus(bus_actor* self, event_bus_options options) {
       [self](publish_atom, event_batch& events, const publish_callback& done) {
         store_and_deliver(self, std::move(events), done);
       },
-      [self](stored_atom, const event_batch& events) { deliver(self, events); },
+      [self](stored_atom, std::uint64_t number, const status& s) { on_stored(self, number, s); },
+      [self](retry_atom) {
+        self->state.retry_scheduled = false;
+        retry_waiting(self);
+      },
+      [self](flush_atom) { retry_waiting(self); },
       [self](subscribe_atom, std::uint64_t token, const event_sink& sink) {
         self->state.sinks.emplace_back(token, sink);
       },

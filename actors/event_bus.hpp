@@ -6,8 +6,14 @@
 // committed before the subscription is in the store, one committed after it is delivered.
 //
 // Duplicates by id are dropped: the store keeps the first copy (ON CONFLICT DO NOTHING) and only new events
-// are delivered; without a store (tests), a memory of the last `recent_ids` ids does the same. If storing
-// fails the events are still delivered (the live stream does not depend on the database) and logged.
+// are delivered; without a store (tests), a memory of the last `recent_ids` ids does the same.
+//
+// An accepted event is never dropped: when the database refuses a write (locked past its lock timeout, the
+// connection lost) the events are delivered at once — the live stream does not wait for the database — and
+// kept; the bus tries the write again with backoff (`retry`) until it commits, and only then runs the
+// publication's `done`. At shutdown a (flush_atom) request, and at the latest the exit message, hands every
+// event still waiting to the writer, which commits it before the process ends. Only an event the database
+// refuses for another reason than being busy (a row it can never take) is given up after a few tries.
 //
 // The state_change path of actors/flow_runs.hpp is unchanged: actor subscribers still get every state_change.
 
@@ -17,6 +23,7 @@
 #include <optional>
 
 #include "actors/messages.hpp"
+#include "actors/write_retry.hpp"
 #include "persistence/database.hpp"
 
 namespace osprey::actors {
@@ -25,6 +32,7 @@ struct event_bus_options {
   std::optional<persistence::database> db;  ///< where events are stored; none: delivered only (tests)
   const clock* time = &system_clock::instance();  ///< stamps `received` and `recorded`
   std::size_t recent_ids = 16384;  ///< ids remembered for de-duplication besides the store
+  write_retry retry;               ///< how refused writes are tried again
 };
 
 /// Spawns the bus. (actors/flow_runs.hpp's spawn_event_bus(system) is this with default options: no store.)
@@ -37,7 +45,8 @@ std::uint64_t subscribe_events(const caf::actor& bus, event_sink sink);
 void unsubscribe_events(const caf::actor& bus, std::uint64_t token);
 
 /// Publishes client events (already validated): the bus stamps `received` where unset, stores the new ones
-/// and delivers them. `done` (optional) runs once they are stored. Thread-safe, non-blocking.
+/// and delivers them. `done` (optional) runs once they are stored — after a refusal, once a retry commits.
+/// Thread-safe, non-blocking.
 void publish_events(const caf::actor& bus, event_batch events, publish_callback done = {});
 
 }  // namespace osprey::actors

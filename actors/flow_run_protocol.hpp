@@ -79,12 +79,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<osprey::flow_run>)
 
 // Type IDs: actors/messages.hpp's block starts at caf::first_custom_type_id; each protocol header takes the
 // next hundred (this one +100, the next +200, ...), so blocks never overlap once CAF assigns ids to atoms.
+// Atoms several actors use (committed_atom here) are defined once, in actors/messages.hpp.
 CAF_BEGIN_TYPE_ID_BLOCK(osprey_flow_runs, caf::first_custom_type_id + 100)
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, transition_atom, "transit")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, edit_atom, "edit")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, count_atom, "count")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, loaded_atom, "loaded")
-CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, committed_atom, "committed")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, edited_atom, "edited")
 CAF_END_TYPE_ID_BLOCK(osprey_flow_runs)
 

@@ -47,19 +47,25 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::publish_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::flow_run_event_info)
 
 CAF_BEGIN_TYPE_ID_BLOCK(osprey_actors, caf::first_custom_type_id)
+/// shared: a write job of the actor's own ended — the flow-run actor's transition (actors/flow_run_protocol.hpp),
+/// the lease reaper's pass (actors/lease_reaper.hpp).
+CAF_ADD_ATOM(osprey_actors, osprey::actors, committed_atom, "committed")
 /// event bus (actors/event_bus.hpp): (subscribe_atom, actor) adds a subscriber of state_change messages;
 /// (publish_atom, state_change[, flow_run_event_info]) forwards it and emits its prefect.flow-run.* event;
 /// (publish_atom, event_batch[, publish_callback]) stores and delivers client events;
 /// (subscribe_atom, std::uint64_t token, event_sink) / (unsubscribe_atom, token) for event subscribers;
-/// internal: (stored_atom, event_batch) — newly stored events, ready for delivery.
+/// (flush_atom) hands every event waiting for a retry to the writer at once (shutdown);
+/// internal: (stored_atom, write number, status) — a write ended; (retry_atom) — try refused writes again.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, subscribe_atom, "subscribe")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, publish_atom, "publish")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, unsubscribe_atom, "unsub")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, stored_atom, "stored")
-/// task-run recorder: (record_atom, event json); internal: (flush_atom), (recorded_atom, status, events).
+/// task-run recorder: (record_atom, event json); (flush_atom) hands everything held to the writer (shutdown);
+/// internal: (tick_atom) writes the batch, (recorded_atom, status, events, failures), (retry_atom).
 CAF_ADD_ATOM(osprey_actors, osprey::actors, record_atom, "record")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, flush_atom, "flush")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, recorded_atom, "recorded")
+CAF_ADD_ATOM(osprey_actors, osprey::actors, retry_atom, "retry")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, stats_atom, "stats")
 /// notifications (actors/notification_dispatcher.hpp): (enqueued_atom, outbox_jobs) hands committed jobs to the
 /// dispatcher; (deliver_atom, outbox_job) to a notifier actor; (sent_atom, delivery_result) back;

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "actors/notification_dispatcher.hpp"
+#include "persistence/database_calls.hpp"
 
 namespace osprey::actors {
 namespace {
@@ -117,25 +118,27 @@ void sweep(dispatcher_actor* self) {
   }
   st.sweeping = true;
   auto handle = caf::actor_cast<caf::actor>(self);
-  auto leased = std::make_shared<outbox_jobs>();
   const auto now = st.options.time->now();
-  auto due = std::make_shared<bool>(false);
   // A cheap read first: leasing is a write (a commit, an fsync), so it only happens when something is due.
-  st.options.db.read(
-      [due, now](persistence::sql_connection& c) {
+  persistence::read_value(
+      st.options.db,
+      [now](persistence::sql_connection& c) {
         const auto next = persistence::next_due_time(c);
-        *due = next && *next <= now;
+        return next && *next <= now;
       },
-      [self = handle, db = st.options.db, owner = st.options.owner, now, due, leased](const status& s) {
-        if (!s || !*due) {
+      [self = handle, db = st.options.db, owner = st.options.owner, now](result<bool> due) {
+        if (!due || !*due) {
           caf::anon_send(self, enqueued_atom_v, outbox_jobs{}, true);
           return;
         }
-        db.write(
-            [owner, now, leased](persistence::sql_connection& c) {
-              *leased = persistence::lease_due_jobs(c, owner, now, now + lease_length, sweep_batch);
+        persistence::write_value(
+            db,
+            [owner, now](persistence::sql_connection& c) {
+              return persistence::lease_due_jobs(c, owner, now, now + lease_length, sweep_batch);
             },
-            [self, leased](const status&) { caf::anon_send(self, enqueued_atom_v, std::move(*leased), true); });
+            [self](result<outbox_jobs> leased) {
+              caf::anon_send(self, enqueued_atom_v, leased ? std::move(*leased) : outbox_jobs{}, true);
+            });
       });
 }
 

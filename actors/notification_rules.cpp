@@ -10,9 +10,10 @@ bool channel_resolves(config::channel_type t) {
   return t == config::channel_type::pagerduty || t == config::channel_type::opsgenie;
 }
 
-nlohmann::json payload_for(const notification_policy& policy, const nlohmann::json& values, bool resolve) {
-  const std::string title = render_template(default_title_template(), values);
-  return {{"title", resolve ? "Resolved: " + title : title},
+/// The stored title is the plain rendered title for every kind: the notifier adds what marks a resolve
+/// ("Recovered: ", notifiers::headline), so prefixing it here too made "Recovered: Resolved: ...".
+nlohmann::json payload_for(const notification_policy& policy, const nlohmann::json& values) {
+  return {{"title", render_template(default_title_template(), values)},
           {"message", render_template(policy.message_template ? std::string_view(*policy.message_template)
                                                               : default_message_template(),
                                       values)},
@@ -92,14 +93,14 @@ std::vector<persistence::outbox_job> enqueue_notifications(persistence::sql_conn
     const auto values = template_values(facts, policy.name, rules.settings.ui_url);
     if (trigger)
       for (const auto& channel : policy.channels)
-        jobs.push_back(job_for(policy, channel, facts, "trigger", payload_for(policy, values, false), now, owner, lease));
+        jobs.push_back(job_for(policy, channel, facts, "trigger", payload_for(policy, values), now, owner, lease));
     if (!resolve || !can_resolve(rules, policy)) continue;
     std::set<std::string> resolved;
     for (const auto& open : persistence::open_alerts(conn, dedup_key_for(policy, facts))) {
       if (open.policy_name != policy.name || !resolved.insert(open.channel_name).second) continue;
       const auto* channel = rules.settings.find_channel(open.channel_name);
       if (!channel || !(channel_resolves(channel->type) || policy.send_resolved)) continue;
-      jobs.push_back(job_for(policy, open.channel_name, facts, "resolve", payload_for(policy, values, true), now,
+      jobs.push_back(job_for(policy, open.channel_name, facts, "resolve", payload_for(policy, values), now,
                              owner, lease));
     }
   }

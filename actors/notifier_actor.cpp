@@ -3,6 +3,7 @@
 // notifier and sends them through the transport, then reports the verdict to the dispatcher.
 #include <deque>
 #include <map>
+#include <string_view>
 
 #include "actors/notification_dispatcher.hpp"
 
@@ -11,6 +12,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 constexpr std::size_t max_folded_messages = 20;  // a folded message lists this many runs, then counts the rest
+constexpr std::string_view legacy_resolve_prefix = "Resolved: ";
 
 struct lane {
   double tokens = 0;
@@ -72,6 +74,9 @@ notifiers::notification notification_of(const outbox_jobs& jobs) {
   n.policy_name = first.policy_name;
   n.dedup_key = first.dedup_key;
   n.title = first.payload.value("title", "");
+  // Resolve rows enqueued by older versions carry a "Resolved: " prefix; headline() adds "Recovered: ".
+  if (n.kind == notifiers::delivery_kind::resolve && n.title.starts_with(legacy_resolve_prefix))
+    n.title.erase(0, legacy_resolve_prefix.size());
   n.message = first.payload.value("message", "");
   if (auto v = first.payload.find("values"); v != first.payload.end()) n.values = *v;
   n.created = first.created;

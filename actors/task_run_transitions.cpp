@@ -1,6 +1,7 @@
 #include "actors/task_run_transitions.hpp"
 
 #include "domain/task_policy.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/task_run_store.hpp"
 
@@ -64,14 +65,19 @@ transition_outcome decide_task_transition(persistence::sql_connection& c, const 
 
 void propose_task_transition(const persistence::database& db, const uuid& task_run, const transition_request& request,
                              const clock& time, transition_callback done) {
-  auto outcome = std::make_shared<transition_outcome>();
-  db.write([task_run, request, &time, outcome](persistence::sql_connection& c) {
-             *outcome = decide_task_transition(c, task_run, request, time.now());
-           },
-           [outcome, done](const status& s) {
-             if (!s) outcome->error = s;
-             done(*outcome);
-           });
+  persistence::write_value(
+      db,
+      [task_run, request, &time](persistence::sql_connection& c) {
+        return decide_task_transition(c, task_run, request, time.now());
+      },
+      [done](result<transition_outcome> outcome) {
+        if (!outcome) {
+          transition_outcome failed;
+          failed.error = outcome.error();
+          return done(failed);
+        }
+        done(*outcome);
+      });
 }
 
 }  // namespace osprey::actors

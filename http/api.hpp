@@ -9,6 +9,7 @@
 
 #include "actors/flow_run_protocol.hpp"
 #include "actors/notification_rules.hpp"
+#include "domain/concurrency.hpp"
 
 #include "persistence/database.hpp"
 #include "domain/time.hpp"
@@ -26,6 +27,8 @@ struct api_context {
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
   std::shared_ptr<actors::policy_book> notifications{};
   caf::actor notification_dispatcher{};
+  /// Caps on the Retry-After of a refused concurrency slot (config concurrency.*_slot_wait_seconds).
+  slot_wait_caps concurrency_waits{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

@@ -19,6 +19,7 @@
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/websocket.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/event_store.hpp"
 
 namespace osprey::http {
@@ -129,14 +130,16 @@ void answer_page(const api_context& ctx, const request& req, page_cursor cursor,
     std::vector<event> events;
     std::int64_t total = 0;
   };
-  auto out = std::make_shared<page>();
-  ctx.db.read(
-      [cursor, first, out](persistence::sql_connection& c) {
-        out->total = first ? persistence::count_events(c, cursor.filter) : cursor.total;
-        out->events = persistence::query_events(c, cursor.filter, cursor.page_size, cursor.offset);
+  persistence::read_value(
+      ctx.db,
+      [cursor, first](persistence::sql_connection& c) {
+        page p;
+        p.total = first ? persistence::count_events(c, cursor.filter) : cursor.total;
+        p.events = persistence::query_events(c, cursor.filter, cursor.page_size, cursor.offset);
+        return p;
       },
-      [cursor, out, host = req.header("host"), respond](const status& s) mutable {
-        if (!s) return respond(error_response(s));
+      [cursor, host = req.header("host"), respond](const result<page>& out) mutable {
+        if (!out) return respond(error_response(out.error()));
         json events = json::array();
         for (const auto& e : out->events) events.push_back(to_json(e));
         cursor.total = out->total;
@@ -340,25 +343,24 @@ private:
       page_filter.since = next_since_;
       skip = skip_at_since_;
     }
-    auto out = std::make_shared<std::vector<event>>();
-    auto self = shared_from_this();
-    ctx_.db.read(
-        [page_filter, skip, out](persistence::sql_connection& c) {
-          *out = persistence::query_events(c, page_filter, backfill_page_size, skip);
+    persistence::read_value(
+        ctx_.db,
+        [page_filter, skip](persistence::sql_connection& c) {
+          return persistence::query_events(c, page_filter, backfill_page_size, skip);
         },
-        [self, out](const status& s) { self->on_backfill_page(s, *out); });
+        [self = shared_from_this()](const result<std::vector<event>>& page) { self->on_backfill_page(page); });
   }
 
   /// Database thread.
-  void on_backfill_page(const status& s, const std::vector<event>& page) {
+  void on_backfill_page(const result<std::vector<event>>& page) {
     std::shared_ptr<websocket_connection> c;
     {
       std::lock_guard lock(mutex_);
       if (closed_) return;
       c = conn_.lock();
       if (!c) return;
-      if (!s) return fail(close_code::internal_error, "Reading the event backfill failed");
-      for (const auto& e : page) {
+      if (!page) return fail(close_code::internal_error, "Reading the event backfill failed");
+      for (const auto& e : *page) {
         backfilled_.insert(e.id);
         if (e.occurred == next_since_) {
           ++skip_at_since_;
@@ -368,7 +370,7 @@ private:
         }
         c->send_text(event_message(e));
       }
-      if (static_cast<std::int64_t>(page.size()) < backfill_page_size) {
+      if (static_cast<std::int64_t>(page->size()) < backfill_page_size) {
         // Done: release what arrived live meanwhile, then stream live.
         backfilling_ = false;
         while (!pending_.empty()) {

@@ -1,7 +1,6 @@
 // The filter, count and paginate routes of flows, flow runs and task runs, and POST /api/logs/filter. Each parses its body
 // with domain/filters.hpp (422 on anything Prefect would refuse), compiles it with persistence/filter_sql.hpp
 // inside a read job on the connection's own dialect, and renders the rows.
-#include <memory>
 #include <utility>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +9,7 @@
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/filter_sql.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
@@ -80,7 +80,7 @@ json log_json(const log_record& l) {
               {"task_run_id", optional_id(l.task_run_id)}};
 }
 
-/// What a flow or flow-run read job fills in; `count` only for count and paginate.
+/// What a filter, count or paginate read job returns; `count` only for count and paginate.
 template <class Row>
 struct found_rows {
   std::vector<Row> rows;
@@ -112,17 +112,20 @@ void register_query_routes(router& routes, const api_context& ctx, const queryab
     routes.add("POST", path, summary, [ctx, k, q](request& req, responder respond) {
       auto query = parsed_query(req, respond, [k, q](const json& b, filters::filter_error& e) { return q.parse(b, k, e); });
       if (!query) return;
-      auto out = std::make_shared<found_rows<Row>>();
-      ctx.db.read(
-          [query = std::move(*query), k, q, out](persistence::sql_connection& c) {
+      const auto window = query->window;
+      persistence::read_value(
+          ctx.db,
+          [query = std::move(*query), k, q](persistence::sql_connection& c) {
             const auto where = q.where(c.dialect(), query.filters);
+            found_rows<Row> out;
             if (k != kind::count)
-              out->rows = q.select(c, where.sql, where.params, persistence::order_by(query.sort), query.window.limit,
-                                   query.window.offset);
-            if (k != kind::filter) out->count = q.count(c, where.sql, where.params);
+              out.rows = q.select(c, where.sql, where.params, persistence::order_by(query.sort), query.window.limit,
+                                  query.window.offset);
+            if (k != kind::filter) out.count = q.count(c, where.sql, where.params);
+            return out;
           },
-          [ctx, out, k, q, window = query->window, respond](const status& s) {
-            if (!s) return respond(error_response(s));
+          [ctx, k, q, window, respond](const result<found_rows<Row>>& out) {
+            if (!out) return respond(error_response(out.error()));
             if (k == kind::count) return respond(response::json(200, json(out->count).dump()));
             const auto now = ctx.time->now();
             json results = json::array();
@@ -141,17 +144,17 @@ void register_log_filter(router& routes, const api_context& ctx) {
                  return filters::parse_log_query(b, e);
                });
                if (!q) return;
-               auto out = std::make_shared<std::vector<log_record>>();
-               ctx.db.read(
-                   [q = std::move(*q), out](persistence::sql_connection& c) {
+               persistence::read_value(
+                   ctx.db,
+                   [q = std::move(*q)](persistence::sql_connection& c) {
                      const auto where = persistence::log_where(c.dialect(), q.logs);
-                     *out = persistence::select_logs(c, where.sql, where.params, persistence::order_by(q.sort),
+                     return persistence::select_logs(c, where.sql, where.params, persistence::order_by(q.sort),
                                                      q.window.limit, q.window.offset);
                    },
-                   [out, respond](const status& s) {
-                     if (!s) return respond(error_response(s));
+                   [respond](const result<std::vector<log_record>>& logs) {
+                     if (!logs) return respond(error_response(logs.error()));
                      json results = json::array();
-                     for (const auto& l : *out) results.push_back(log_json(l));
+                     for (const auto& l : *logs) results.push_back(log_json(l));
                      respond(response::json(200, results.dump()));
                    });
              });

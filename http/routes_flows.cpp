@@ -4,6 +4,7 @@
 #include "domain/uuid.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/flow_store.hpp"
 
 namespace osprey::http {
@@ -62,15 +63,12 @@ std::optional<flow> parse_flow_create(const nlohmann::json& body, response& erro
   return f;
 }
 
-void answer_flow(const responder& respond, const status& s, const std::optional<flow>& found) {
-  if (!s) return respond(error_response(s));
-  if (!found) return respond(response::detail(404, "Flow not found"));
-  respond(response::json(200, to_json(*found).dump()));
+/// 200 with the flow, or the error (404 "Flow not found").
+void answer_flow(const responder& respond, const result<flow>& found) {
+  respond(found ? response::json(200, to_json(*found).dump()) : error_response(found.error()));
 }
 
-}  // namespace
-
-void register_flow_routes(router& routes, const api_context& ctx) {
+void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flows/", "Create a flow, or return the existing flow of that name (201 new, 200 existing)",
              [ctx](request& req, responder respond) {
                response error;
@@ -80,40 +78,48 @@ void register_flow_routes(router& routes, const api_context& ctx) {
                if (!candidate) return respond(std::move(error));
                candidate->id = flow_id{new_uuid4()};
                candidate->created = candidate->updated = ctx.time->now();
-               auto out = std::make_shared<persistence::flow_upsert>();
-               ctx.db.write({[candidate = std::move(*candidate), out](persistence::sql_connection& c) {
-                              *out = persistence::upsert_flow(c, candidate);
-                            }},
-                            [out, respond](const status& s) {
-                              if (!s) return respond(error_response(s));
-                              respond(response::json(out->created ? 201 : 200, to_json(out->stored).dump()));
-                            });
+               persistence::write_value(
+                   ctx.db,
+                   [candidate = std::move(*candidate)](persistence::sql_connection& c) {
+                     return persistence::upsert_flow(c, candidate);
+                   },
+                   [respond](result<persistence::flow_upsert> out) {
+                     if (!out) return respond(error_response(out.error()));
+                     respond(response::json(out->created ? 201 : 200, to_json(out->stored).dump()));
+                   });
              });
+}
 
+void register_read(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/flows/{id}", "Read a flow by id", [ctx](request& req, responder respond) {
-    auto id = uuid::parse(req.path_params["id"]);
-    if (!id) {
-      auto r = validation_error("id", "Input should be a valid UUID", "uuid_parsing");
-      // The id is a path parameter, not part of the body.
-      r.body = nlohmann::json{{"detail", "Input should be a valid UUID"},
-                              {"exception_message", "Invalid request received."},
-                              {"exception_detail",
-                               {{{"loc", {"path", "id"}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}}
-                   .dump();
-      return respond(std::move(r));
-    }
-    auto found = std::make_shared<std::optional<flow>>();
-    ctx.db.read({[fid = flow_id{*id}, found](persistence::sql_connection& c) { *found = persistence::find_flow(c, fid); }},
-                [found, respond](const status& s) { answer_flow(respond, s, *found); });
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    persistence::read_value(
+        ctx.db,
+        [fid = flow_id{*id}](persistence::sql_connection& c) {
+          return persistence::or_not_found(persistence::find_flow(c, fid), "Flow not found");
+        },
+        [respond](const result<flow>& found) { answer_flow(respond, found); });
   });
+}
 
+void register_read_by_name(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/flows/name/{name}", "Read a flow by name", [ctx](request& req, responder respond) {
-    auto found = std::make_shared<std::optional<flow>>();
-    ctx.db.read({[name = req.path_params["name"], found](persistence::sql_connection& c) {
-                  *found = persistence::find_flow_by_name(c, name);
-                }},
-                [found, respond](const status& s) { answer_flow(respond, s, *found); });
+    persistence::read_value(
+        ctx.db,
+        [name = req.path_params["name"]](persistence::sql_connection& c) {
+          return persistence::or_not_found(persistence::find_flow_by_name(c, name), "Flow not found");
+        },
+        [respond](const result<flow>& found) { answer_flow(respond, found); });
   });
+}
+
+}  // namespace
+
+void register_flow_routes(router& routes, const api_context& ctx) {
+  register_create(routes, ctx);
+  register_read(routes, ctx);
+  register_read_by_name(routes, ctx);
 }
 
 }  // namespace osprey::http

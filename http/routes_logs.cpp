@@ -4,6 +4,7 @@
 #include "domain/log_record.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/log_store.hpp"
 
 namespace osprey::http {
@@ -72,11 +73,9 @@ void register_log_routes(router& routes, const api_context& ctx) {
       logs.push_back(std::move(l));
     }
     if (logs.empty()) return respond(response::json(201, "null"));
-    ctx.db.write([logs = std::move(logs)](persistence::sql_connection& c) { persistence::insert_logs(c, logs); },
-                 [respond](const status& s) {
-                   if (!s) return respond(error_response(s));
-                   respond(response::json(201, "null"));
-                 });
+    persistence::write_value(
+        ctx.db, [logs = std::move(logs)](persistence::sql_connection& c) { persistence::insert_logs(c, logs); },
+        [respond](const status& s) { respond(s ? response::json(201, "null") : error_response(s)); });
   });
 }
 

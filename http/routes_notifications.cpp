@@ -1,17 +1,17 @@
 // /api/flow_run_notification_policies (Prefect 2's shape where it fits) and /api/notifications/outbox.
-// Policies from the config file are listed but read-only here; API policies are stored in the database and
-// take effect at once (the policy book is replaced after the commit).
+// The routes translate; the rules (file policies are read-only, channels must be configured, ...) and the
+// policy book's update live in actors/notification_policies.hpp.
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/notification_policies.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/notification_store.hpp"
 
 namespace osprey::http {
 namespace {
-
-constexpr const char* not_found_detail = "flow run notification policy not found";
 
 nlohmann::json to_json(const notification_policy& p) {
   return {{"id", p.id ? nlohmann::json(p.id->to_string()) : nlohmann::json(nullptr)},
@@ -53,10 +53,9 @@ nlohmann::json to_json(const persistence::outbox_job& j) {
           {"title", j.payload.value("title", "")}};
 }
 
-/// Reads a policy body onto `p` (create: from defaults; PATCH: from the stored policy). Checks channels
-/// against the configured ones, state types and the template.
-bool read_policy(const nlohmann::json& body, notification_policy& p, const actors::notification_rules& rules,
-                 response& error) {
+/// Reads a policy body onto `p` (create: from defaults; PATCH: from the stored policy): the shape of every
+/// field; what the values must be is the service's check (answer_problem).
+bool read_policy(const nlohmann::json& body, notification_policy& p, response& error) {
   body_reader in(body);
   std::optional<std::string> name, message_template, scope;
   std::optional<bool> active, send_resolved;
@@ -108,55 +107,24 @@ bool read_policy(const nlohmann::json& body, notification_policy& p, const actor
     }
     p.group_wait = std::chrono::milliseconds(static_cast<std::int64_t>(group_wait.get<double>() * 1000));
   }
-  if (p.channels.empty()) {
-    error = validation_error("channels", block ? "Osprey sends through the channels of its config file "
-                                                "(notifications.channels), not blocks: name them in 'channels'"
-                                              : "Name at least one channel from notifications.channels");
-    return false;
-  }
-  for (const auto& c : p.channels) {
-    if (!rules.settings.find_channel(c)) {
-      std::string known;
-      for (const auto& ch : rules.settings.channels) known += (known.empty() ? "" : ", ") + ch.name;
-      error = validation_error("channels", "Unknown channel '" + c + "' (configured: " +
-                                               (known.empty() ? "none" : known) + ")");
-      return false;
-    }
-  }
-  if (p.message_template) {
-    if (auto s = validate_template(*p.message_template); !s) {
-      error = validation_error("message_template", s.message());
-      return false;
-    }
-  }
-  if (p.name.empty()) p.name = "api-" + p.id->to_string().substr(0, 8);
-  if (const auto* same_name = rules.find_policy(p.name); same_name && same_name->source == "file") {
-    error = response::detail(409, "A policy named '" + p.name + "' comes from the config file; choose another name");
+  if (block && p.channels.empty()) {
+    // Prefect 2 clients send a block; say what Osprey wants instead.
+    error = validation_error("channels", "Osprey sends through the channels of its config file "
+                                         "(notifications.channels), not blocks: name them in 'channels'");
     return false;
   }
   return true;
 }
 
-/// Runs `change` in a write transaction, then replaces the policy book with the stored policies.
-void change_policies(const api_context& ctx, std::function<bool(persistence::sql_connection&)> change,
-                     std::function<void(const status&, bool)> done) {
-  auto stored = std::make_shared<std::vector<notification_policy>>();
-  auto found = std::make_shared<bool>(false);
-  ctx.db.write(
-      [change, stored, found](persistence::sql_connection& c) {
-        *found = change(c);
-        *stored = persistence::list_policies(c);
-      },
-      [book = ctx.notifications, stored, found, done](const status& s) {
-        if (s) book->replace(actors::notification_rules::combine(book->current()->settings, *stored));
-        done(s, *found);
-      });
+/// A refused policy: a field's value as a validation error (422 with its location), anything else by its code.
+response answer_problem(const actors::policy_problem& problem) {
+  if (!problem.field.empty()) return validation_error(problem.field, problem.why.message());
+  return error_response(problem.why);
 }
 
-}  // namespace
+actors::policy_service policies_of(const api_context& ctx) { return {ctx.db, ctx.notifications}; }
 
-void register_notification_routes(router& routes, const api_context& ctx) {
-  if (!ctx.notifications) return;
+void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_run_notification_policies/", "Create a notification policy (201)",
              [ctx](request& req, responder respond) {
                response error;
@@ -165,33 +133,27 @@ void register_notification_routes(router& routes, const api_context& ctx) {
                notification_policy p;
                p.source = "api";
                p.id = new_uuid4();
-               if (!read_policy(*body, p, *ctx.notifications->current(), error)) return respond(std::move(error));
-               change_policies(
-                   ctx, [p, now = ctx.time->now()](persistence::sql_connection& c) {
-                     persistence::insert_policy(c, p, now);
-                     return true;
-                   },
-                   [p, respond](const status& s, bool) {
-                     if (s.code() == errc::conflict)
-                       return respond(response::detail(409, "A policy named '" + p.name + "' already exists"));
-                     if (!s) return respond(error_response(s));
-                     respond(response::json(201, to_json(p).dump()));
-                   });
+               if (!read_policy(*body, p, error)) return respond(std::move(error));
+               const auto service = policies_of(ctx);
+               if (auto problem = service.check(p)) return respond(answer_problem(*problem));
+               service.create(std::move(p), ctx.time->now(), [respond](const result<notification_policy>& created) {
+                 respond(created ? response::json(201, to_json(*created).dump()) : error_response(created.error()));
+               });
              });
+}
 
+void register_read(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/flow_run_notification_policies/{id}", "Read a notification policy",
              [ctx](request& req, responder respond) {
                auto id = path_uuid(req, "id", respond);
                if (!id) return;
-               auto found = std::make_shared<std::optional<notification_policy>>();
-               ctx.db.read([id = *id, found](persistence::sql_connection& c) { *found = persistence::find_policy(c, id); },
-                           [found, respond](const status& s) {
-                             if (!s) return respond(error_response(s));
-                             if (!*found) return respond(response::detail(404, not_found_detail));
-                             respond(response::json(200, to_json(**found).dump()));
-                           });
+               policies_of(ctx).find(*id, [respond](const result<notification_policy>& found) {
+                 respond(found ? response::json(200, to_json(*found).dump()) : error_response(found.error()));
+               });
              });
+}
 
+void register_update(router& routes, const api_context& ctx) {
   routes.add("PATCH", "/api/flow_run_notification_policies/{id}", "Update a notification policy (204)",
              [ctx](request& req, responder respond) {
                auto id = path_uuid(req, "id", respond);
@@ -199,57 +161,34 @@ void register_notification_routes(router& routes, const api_context& ctx) {
                response error;
                auto body = parse_object_body(req, error);
                if (!body) return respond(std::move(error));
-               auto found = std::make_shared<std::optional<notification_policy>>();
-               ctx.db.read(
-                   [id = *id, found](persistence::sql_connection& c) { *found = persistence::find_policy(c, id); },
-                   [ctx, found, body = *body, respond](const status& s) {
-                     if (!s) return respond(error_response(s));
-                     if (!*found) return respond(response::detail(404, not_found_detail));
-                     auto p = **found;
-                     if (p.source == "file")
-                       return respond(response::detail(409, "Policy '" + p.name +
-                                                                "' comes from the config file; edit the file and "
-                                                                "reload (SIGHUP) instead"));
+               const auto service = policies_of(ctx);
+               // The body applies to the stored policy, so it is read first (file policies are refused there).
+               service.find_editable(
+                   *id, [ctx, service, body = std::move(*body), respond](result<notification_policy> stored) {
+                     if (!stored) return respond(error_response(stored.error()));
+                     auto p = std::move(*stored);
                      response err;
-                     if (!read_policy(body, p, *ctx.notifications->current(), err)) return respond(std::move(err));
-                     change_policies(
-                         ctx, [p, now = ctx.time->now()](persistence::sql_connection& c) {
-                           return persistence::update_policy(c, p, now);
-                         },
-                         [respond](const status& st, bool updated) {
-                           if (st.code() == errc::conflict) return respond(response::detail(409, "That name is taken"));
-                           if (!st) return respond(error_response(st));
-                           if (!updated) return respond(response::detail(404, not_found_detail));
-                           respond(response::no_content());
-                         });
+                     if (!read_policy(body, p, err)) return respond(std::move(err));
+                     if (auto problem = service.check(p)) return respond(answer_problem(*problem));
+                     service.update(std::move(p), ctx.time->now(), [respond](const status& s) {
+                       respond(s ? response::no_content() : error_response(s));
+                     });
                    });
              });
+}
 
+void register_delete(router& routes, const api_context& ctx) {
   routes.add("DELETE", "/api/flow_run_notification_policies/{id}", "Delete a notification policy (204)",
              [ctx](request& req, responder respond) {
                auto id = path_uuid(req, "id", respond);
                if (!id) return;
-               auto file_policy = std::make_shared<bool>(false);
-               change_policies(
-                   ctx, [id = *id, file_policy](persistence::sql_connection& c) {
-                     auto p = persistence::find_policy(c, id);
-                     if (!p) return false;
-                     if (p->source == "file") {
-                       *file_policy = true;
-                       return true;
-                     }
-                     return persistence::delete_policy(c, id);
-                   },
-                   [respond, file_policy](const status& s, bool deleted) {
-                     if (!s) return respond(error_response(s));
-                     if (*file_policy)
-                       return respond(response::detail(
-                           409, "This policy comes from the config file; remove it there and reload (SIGHUP)"));
-                     if (!deleted) return respond(response::detail(404, not_found_detail));
-                     respond(response::no_content());
-                   });
+               policies_of(ctx).remove(*id, [respond](const status& s) {
+                 respond(s ? response::no_content() : error_response(s));
+               });
              });
+}
 
+void register_filter(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_run_notification_policies/filter", "List notification policies",
              [ctx](request& req, responder respond) {
                response error;
@@ -267,29 +206,24 @@ void register_notification_routes(router& routes, const api_context& ctx) {
                  return respond(in.error());
                body_reader f(filter, "flow_run_notification_policy_filter");
                if (!f.object("is_active", active_filter) || !f.finish()) return respond(f.error());
-               std::optional<bool> active;
+               actors::policy_filter wanted;
                body_reader a(active_filter, "flow_run_notification_policy_filter.is_active");
-               if (!a.optional_bool("eq_", active) || !a.finish()) return respond(a.error());
+               if (!a.optional_bool("eq_", wanted.active) || !a.finish()) return respond(a.error());
                if (!limit.is_number_integer() || limit.get<std::int64_t>() < 0 || !offset.is_number_integer() ||
                    offset.get<std::int64_t>() < 0)
                  return respond(validation_error("limit", "limit and offset must be non-negative integers"));
-               auto found = std::make_shared<std::vector<notification_policy>>();
-               ctx.db.read([found](persistence::sql_connection& c) { *found = persistence::list_policies(c); },
-                           [found, active, lim = limit.get<std::int64_t>(), off = offset.get<std::int64_t>(),
-                            respond](const status& s) {
-                             if (!s) return respond(error_response(s));
-                             nlohmann::json out = nlohmann::json::array();
-                             std::int64_t index = 0;
-                             for (const auto& p : *found) {
-                               if (active && p.is_active != *active) continue;
-                               if (index++ < off) continue;
-                               if (static_cast<std::int64_t>(out.size()) >= lim) break;
-                               out.push_back(to_json(p));
-                             }
-                             respond(response::json(200, out.dump()));
-                           });
+               wanted.limit = limit.get<std::int64_t>();
+               wanted.offset = offset.get<std::int64_t>();
+               policies_of(ctx).list(wanted, [respond](const result<std::vector<notification_policy>>& found) {
+                 if (!found) return respond(error_response(found.error()));
+                 nlohmann::json out = nlohmann::json::array();
+                 for (const auto& p : *found) out.push_back(to_json(p));
+                 respond(response::json(200, out.dump()));
+               });
              });
+}
 
+void register_outbox(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/notifications/outbox", "Notification deliveries (?status=pending|delivered|dead&limit=N)",
              [ctx](request& req, responder respond) {
                const auto status_filter = req.query.count("status") ? req.query.at("status") : std::string();
@@ -306,34 +240,51 @@ void register_notification_routes(router& routes, const api_context& ctx) {
                  if (limit < 1 || limit > 10000)
                    return respond(validation_error("limit", "Expected an integer between 1 and 10000"));
                }
-               auto jobs = std::make_shared<std::vector<persistence::outbox_job>>();
-               ctx.db.read([jobs, status_filter, limit](persistence::sql_connection& c) {
-                 *jobs = persistence::list_outbox(c, status_filter, limit);
-               },
-                           [jobs, respond](const status& s) {
-                             if (!s) return respond(error_response(s));
-                             nlohmann::json out = nlohmann::json::array();
-                             for (const auto& j : *jobs) out.push_back(to_json(j));
-                             respond(response::json(200, out.dump()));
-                           });
+               persistence::read_value(
+                   ctx.db,
+                   [status_filter, limit](persistence::sql_connection& c) {
+                     return persistence::list_outbox(c, status_filter, limit);
+                   },
+                   [respond](const result<std::vector<persistence::outbox_job>>& jobs) {
+                     if (!jobs) return respond(error_response(jobs.error()));
+                     nlohmann::json out = nlohmann::json::array();
+                     for (const auto& j : *jobs) out.push_back(to_json(j));
+                     respond(response::json(200, out.dump()));
+                   });
              });
+}
 
+void register_outbox_retry(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/notifications/outbox/{id}/retry", "Send a dead (or pending) delivery again now",
              [ctx](request& req, responder respond) {
                auto id = path_uuid(req, "id", respond);
                if (!id) return;
-               auto requeued = std::make_shared<bool>(false);
-               ctx.db.write([id = *id, requeued, now = ctx.time->now()](persistence::sql_connection& c) {
-                 *requeued = persistence::requeue_job(c, id, now);
-               },
-                            [requeued, respond, dispatcher = ctx.notification_dispatcher](const status& s) {
-                              if (!s) return respond(error_response(s));
-                              if (!*requeued)
-                                return respond(response::detail(404, "No pending or dead delivery with that id"));
-                              caf::anon_send(dispatcher, actors::sweep_atom_v);
-                              respond(response::no_content());
-                            });
+               persistence::write_value(
+                   ctx.db,
+                   [id = *id, now = ctx.time->now()](persistence::sql_connection& c) -> status {
+                     if (!persistence::requeue_job(c, id, now))
+                       return {errc::not_found, "No pending or dead delivery with that id"};
+                     return status::ok();
+                   },
+                   [respond, dispatcher = ctx.notification_dispatcher](const status& s) {
+                     if (!s) return respond(error_response(s));
+                     caf::anon_send(dispatcher, actors::sweep_atom_v);  // the dispatcher finds it due now
+                     respond(response::no_content());
+                   });
              });
+}
+
+}  // namespace
+
+void register_notification_routes(router& routes, const api_context& ctx) {
+  if (!ctx.notifications) return;
+  register_create(routes, ctx);
+  register_read(routes, ctx);
+  register_update(routes, ctx);
+  register_delete(routes, ctx);
+  register_filter(routes, ctx);
+  register_outbox(routes, ctx);
+  register_outbox_retry(routes, ctx);
 }
 
 }  // namespace osprey::http

@@ -6,16 +6,15 @@
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/task_run_store.hpp"
 
 namespace osprey::http {
 namespace {
 
-response task_run_not_found() { return response::detail(404, "Task not found"); }
+constexpr const char* task_run_not_found = "Task not found";
 
-}  // namespace
-
-void register_task_run_routes(router& routes, const api_context& ctx) {
+void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/task_runs/", "Create a task run (201 new, 200 when its natural key exists)",
              [ctx](request& req, responder respond) {
                response error;
@@ -55,33 +54,36 @@ void register_task_run_routes(router& routes, const api_context& ctx) {
                initial.details["task_run_id"] = id.to_string();
                initial.details["flow_run_id"] = flow_run ? nlohmann::json(flow_run->to_string()) : nlohmann::json();
                if (!columns.contains("expected_start_time")) columns["expected_start_time"] = format_iso8601(now);
-               auto out = std::make_shared<persistence::task_run_created>();
-               ctx.db.write(
-                   [id, flow_run, columns, initial, now, out](persistence::sql_connection& c) {
-                     *out = persistence::create_task_run(c, id, flow_run, columns, initial, now);
+               persistence::write_value(
+                   ctx.db,
+                   [id, flow_run, columns, initial, now](persistence::sql_connection& c) {
+                     return persistence::create_task_run(c, id, flow_run, columns, initial, now);
                    },
-                   [ctx, out, respond](const status& s) {
-                     if (!s) {
-                       if (s.code() == errc::conflict)
-                         return respond(response::detail(404, "Flow run not found or task run id already used"));
-                       return respond(error_response(s));
-                     }
+                   [ctx, respond](result<persistence::task_run_created> out) {
+                     if (!out && out.error().code() == errc::conflict)
+                       return respond(response::detail(404, "Flow run not found or task run id already used"));
+                     if (!out) return respond(error_response(out.error()));
                      respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
                    });
              });
+}
 
+void register_read(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/task_runs/{id}", "Read a task run", [ctx](request& req, responder respond) {
     auto id = uuid::parse(req.path_params["id"]);
     if (!id) return respond(validation_error("id", "Input should be a valid UUID", "uuid_parsing"));
-    auto found = std::make_shared<std::optional<task_run>>();
-    ctx.db.read([rid = *id, found](persistence::sql_connection& c) { *found = persistence::find_task_run(c, rid); },
-                [ctx, found, respond](const status& s) {
-                  if (!s) return respond(error_response(s));
-                  if (!*found) return respond(task_run_not_found());
-                  respond(response::json(200, to_json(**found, ctx.time->now()).dump()));
-                });
+    persistence::read_value(
+        ctx.db,
+        [rid = *id](persistence::sql_connection& c) {
+          return persistence::or_not_found(persistence::find_task_run(c, rid), task_run_not_found);
+        },
+        [ctx, respond](const result<task_run>& found) {
+          respond(found ? response::json(200, to_json(*found, ctx.time->now()).dump()) : error_response(found.error()));
+        });
   });
+}
 
+void register_set_state(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/task_runs/{id}/set_state", "Propose a task-run state (Prefect's task policy)",
              [ctx](request& req, responder respond) {
                auto id = uuid::parse(req.path_params["id"]);
@@ -89,27 +91,37 @@ void register_task_run_routes(router& routes, const api_context& ctx) {
                response error;
                auto request = parse_set_state_body(req, error);
                if (!request) return respond(std::move(error));
-               actors::propose_task_transition(ctx.db, *id, *request, *ctx.time,
-                                               [respond](const actors::transition_outcome& outcome) {
-                                                 respond(transition_response(outcome, task_run_not_found()));
-                                               });
+               actors::propose_task_transition(
+                   ctx.db, *id, *request, *ctx.time, [respond](const actors::transition_outcome& outcome) {
+                     respond(transition_response(outcome, response::detail(404, task_run_not_found)));
+                   });
              });
+}
 
+void register_states(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/task_run_states/", "A task run's states, oldest first (?task_run_id=)",
              [ctx](request& req, responder respond) {
                auto id = uuid::parse(req.query["task_run_id"]);
                if (!id) return respond(validation_error("task_run_id", "Input should be a valid UUID", "uuid_parsing"));
-               auto states = std::make_shared<std::vector<run_state>>();
-               ctx.db.read([rid = *id, states](persistence::sql_connection& c) {
-                             *states = persistence::task_run_state_history(c, rid);
-                           },
-                           [states, respond](const status& s) {
-                             if (!s) return respond(error_response(s));
-                             nlohmann::json out = nlohmann::json::array();
-                             for (const auto& st : *states) out.push_back(to_json(st));
-                             respond(response::json(200, out.dump()));
-                           });
+               persistence::read_value(
+                   ctx.db,
+                   [rid = *id](persistence::sql_connection& c) { return persistence::task_run_state_history(c, rid); },
+                   [respond](const result<std::vector<run_state>>& states) {
+                     if (!states) return respond(error_response(states.error()));
+                     nlohmann::json out = nlohmann::json::array();
+                     for (const auto& st : *states) out.push_back(to_json(st));
+                     respond(response::json(200, out.dump()));
+                   });
              });
+}
+
+}  // namespace
+
+void register_task_run_routes(router& routes, const api_context& ctx) {
+  register_create(routes, ctx);
+  register_read(routes, ctx);
+  register_set_state(routes, ctx);
+  register_states(routes, ctx);
 }
 
 }  // namespace osprey::http

@@ -21,6 +21,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <string>
@@ -37,9 +38,12 @@ namespace {
 
 constexpr std::size_t max_body = 2048;
 constexpr std::chrono::milliseconds max_connect_timeout{5000};
-/// Requests to one host beyond this wait in libcurl for a free connection: keep-alive connections are
-/// reused instead of opening one per request (a burst of 1000 would otherwise open 1000 sockets).
-constexpr long max_host_connections = 16;
+/// Requests to one host (scheme, host, port) in flight at once; more wait in the engine's own queue, so
+/// keep-alive connections are reused instead of opening one per request (a burst of 1000 would otherwise
+/// open 1000 sockets). The queue is ours, not libcurl's (CURLMOPT_MAX_HOST_CONNECTIONS): libcurl starts a
+/// request's CURLOPT_TIMEOUT_MS when the handle is added, so requests parked there for a connection timed
+/// out without ever being sent, and some the receiver had accepted were reported failed and sent again.
+constexpr std::size_t max_host_connections = 16;
 constexpr long connection_cache_size = 64;
 constexpr std::size_t max_idle_handles = 64;
 constexpr std::size_t max_header_count = 100;
@@ -96,10 +100,14 @@ std::string strip_urls(std::string text) {
   return text;
 }
 
+const std::string& url_of(const request& req) {
+  return std::visit([](const auto& r) -> const std::string& { return r.url; }, req);
+}
+
 // The parts of the request that may be secret: the URL's userinfo, path, query and fragment, and passwords.
 std::vector<std::string> secrets_of(const request& req) {
   std::vector<std::string> secrets;
-  const std::string& url = std::visit([](const auto& r) -> const std::string& { return r.url; }, req);
+  const std::string& url = url_of(req);
   secrets.push_back(url);
   if (CURLU* u = curl_url()) {
     if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
@@ -142,9 +150,32 @@ std::string describe(CURLcode code, const char* error_buffer, const request& req
   return strip_urls(std::move(text));
 }
 
+/// "scheme://host:port" of `url`: what the per-host connection limit counts. An unparsable URL is its own
+/// key (configuring it fails anyway).
+std::string host_key(const std::string& url) {
+  std::string key = url;
+  if (CURLU* u = curl_url()) {
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+      char* scheme = nullptr;
+      char* host = nullptr;
+      char* port = nullptr;
+      if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+          curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+          curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        key = std::string(scheme) + "://" + host + ":" + port;
+      curl_free(scheme);
+      curl_free(host);
+      curl_free(port);
+    }
+    curl_url_cleanup(u);
+  }
+  return key;
+}
+
 /// One request on its way: everything libcurl points into lives here until the easy handle is removed.
 struct exchange {
   request req;
+  std::string host;  ///< host_key of the URL: the connection slot it holds
   std::chrono::milliseconds timeout{0};
   reply_callback done;
   CURL* easy = nullptr;
@@ -359,7 +390,6 @@ public:
     auto e = std::make_shared<engine>();
     e->multi_ = curl_multi_init();
     if (e->multi_ == nullptr) return status(errc::internal, "curl_multi_init failed");
-    curl_multi_setopt(e->multi_, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
     curl_multi_setopt(e->multi_, CURLMOPT_MAXCONNECTS, connection_cache_size);
     e->thread_ = std::thread([e] { e->run(); });
     e->thread_id_ = e->thread_.get_id();  // read by the thread only after a send(), ordered by mu_
@@ -431,7 +461,34 @@ private:
     abandon(incoming);
   }
 
+  /// Starts `p` when its host has a free connection slot, else queues it behind the host's others.
   void begin(pending p) {
+    std::string key = host_key(url_of(p.req));
+    auto& host = hosts_[key];
+    if (host.active >= max_host_connections) {
+      host.waiting.push_back(std::move(p));
+      return;
+    }
+    if (start(std::move(p), key)) ++host.active;
+    else if (host.active == 0 && host.waiting.empty()) hosts_.erase(key);
+  }
+
+  /// A request to `key` ended: its slot goes to the next one waiting for that host.
+  void release(const std::string& key) {
+    auto found = hosts_.find(key);
+    if (found == hosts_.end()) return;  // cannot happen: a started request holds a slot of its host
+    auto& host = found->second;
+    --host.active;
+    while (host.active < max_host_connections && !host.waiting.empty()) {
+      pending next = std::move(host.waiting.front());
+      host.waiting.pop_front();
+      if (start(std::move(next), key)) ++host.active;
+    }
+    if (host.active == 0 && host.waiting.empty()) hosts_.erase(found);
+  }
+
+  /// Hands `p` to libcurl: its timeouts start now. False (and `done` answered) when it could not start.
+  bool start(pending p, const std::string& key) {
     CURL* easy = nullptr;
     if (!idle_.empty()) {
       easy = idle_.back();
@@ -441,21 +498,23 @@ private:
     }
     if (easy == nullptr) {
       deliver(p.done, failed(CURLE_FAILED_INIT, "curl_easy_init failed"));
-      return;
+      return false;
     }
     auto ex = std::make_unique<exchange>(std::move(p.req), p.timeout, std::move(p.done));
     ex->easy = easy;
+    ex->host = key;
     if (CURLcode rc = configure(*ex); rc != CURLE_OK) {
       recycle(easy);
       deliver(ex->done, failed(rc, describe(rc, "", ex->req)));
-      return;
+      return false;
     }
     if (CURLMcode mc = curl_multi_add_handle(multi_, easy); mc != CURLM_OK) {
       recycle(easy);
       deliver(ex->done, failed(CURLE_FAILED_INIT, std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc)));
-      return;
+      return false;
     }
     active_.emplace(easy, std::move(ex));
+    return true;
   }
 
   void collect() {
@@ -477,6 +536,7 @@ private:
         ex->rep.error = describe(code, ex->error_buffer, ex->req);
       }
       recycle(easy);
+      release(ex->host);
       deliver(ex->done, std::move(ex->rep));
     }
   }
@@ -503,6 +563,10 @@ private:
     active.clear();
     for (auto& p : incoming) deliver(p.done, stopped_reply());
     incoming.clear();
+    auto hosts = std::move(hosts_);
+    hosts_.clear();
+    for (auto& [key, host] : hosts)
+      for (auto& p : host.waiting) deliver(p.done, stopped_reply());
     for (CURL* easy : idle_) curl_easy_cleanup(easy);
     idle_.clear();
     curl_multi_cleanup(multi_);
@@ -530,6 +594,12 @@ private:
   // Transport thread only:
   std::unordered_map<CURL*, std::unique_ptr<exchange>> active_;
   std::vector<CURL*> idle_;
+  /// Per host_key: requests handed to libcurl, and those waiting for one of them to end (oldest first).
+  struct host_slots {
+    std::size_t active = 0;
+    std::deque<pending> waiting;
+  };
+  std::unordered_map<std::string, host_slots> hosts_;
 };
 
 }  // namespace

@@ -4,8 +4,9 @@
 // that thread; keep them short (hand the reply to an actor).
 //
 // Rules for every request: no redirects followed (a 3xx is reported as is), connect timeout 5 s (or the
-// total timeout if shorter) and the request's total timeout, keep-alive connections reused (at most 16 per
-// host; further requests to that host wait in libcurl for a free one, their timeout running), User-Agent
+// total timeout if shorter) and the request's total timeout, keep-alive connections reused (at most 16
+// requests in flight per host; further requests to that host wait in the transport's queue, in order, and
+// both timeouts start only when a request leaves the queue: time spent waiting never counts), User-Agent
 // "osprey/<version>", only http/https (smtp/smtps for SMTP) protocols, TLS peer and host verified, no
 // "Expect: 100-continue" round trip. At most 2 KiB of each reply body is kept. Proxies come from the usual
 // environment variables (libcurl's default).

@@ -1,6 +1,7 @@
 // The event bus on SQLite and PostgreSQL: events are stored before they are delivered, each id once; state
 // changes still reach actor subscribers and become stored prefect.flow-run.<State> events; unsubscribing stops
-// delivery; without a store, recent ids are still de-duplicated.
+// delivery; without a store, recent ids are still de-duplicated; an event the database refuses while it is
+// locked is delivered at once and stored once the lock is gone, or handed to the writer at shutdown.
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -65,6 +66,8 @@ protected:
     }
     persistence::database_options options;
     options.target = db_.target();
+    // Short, so a test holding a write lock makes the bus's writes time out quickly.
+    options.connection.busy_timeout = 300ms;
     database_ = *persistence::database::start(options);
     caf_config_.set("scheduler.max-threads", std::size_t{2});
     system_ = std::make_unique<caf::actor_system>(caf_config_);
@@ -79,10 +82,23 @@ protected:
     if (database_) database_->drain_and_stop();
   }
 
-  void start_bus(bool with_store) {
+  void start_bus(bool with_store, actors::write_retry retry = {}) {
     actors::event_bus_options options;
     if (with_store) options.db = *database_;
+    options.retry = retry;
     bus_ = actors::spawn_event_bus(*system_, options);
+  }
+
+  /// Holds the write lock of `events` on `conn` (a second connection) until conn->commit(): SQLite's database
+  /// write lock, PostgreSQL's table lock. The bus's writes then fail once the lock timeout passes.
+  void lock_events(persistence::sql_connection& conn) {
+    conn.begin_write();
+    if (GetParam() == dialect::postgresql) conn.execute("LOCK TABLE events IN EXCLUSIVE MODE", {});
+  }
+
+  /// Waits until the writer has refused `n` jobs.
+  bool refused(std::uint64_t n) {
+    return osprey::testing::wait_until([&] { return database_->stats().failed_writes >= n; }, 30s);
   }
 
   /// Publishes and waits until the events are stored.
@@ -167,6 +183,77 @@ TEST_P(EventBus, WithoutAStoreRecentIdsAreStillDeduplicated) {
   ASSERT_TRUE(osprey::testing::wait_until([&] { return log.size() == 2; }, 10s));
   EXPECT_EQ(log.names(), (std::vector<std::string>{"test.memory", "test.other"}));
   EXPECT_EQ(stored("test.memory"), 0);
+}
+
+TEST_P(EventBus, AnEventRefusedWhileTheDatabaseIsLockedIsDeliveredAtOnceAndStoredAfterwards) {
+  start_bus(true);
+  sink_log log;
+  actors::subscribe_events(bus_, log.sink());
+  auto locker = db_.connect();
+  lock_events(*locker);
+  auto done = std::make_shared<std::atomic<int>>(0);
+  auto outcome = std::make_shared<status>();
+  actors::publish_events(bus_, {make_event("test.locked")}, [done, outcome](const status& s) {
+    *outcome = s;
+    *done = 1;
+  });
+  // Refused past the lock timeout, twice (the writer retries a failed batch job by job, then the bus retries).
+  ASSERT_TRUE(refused(4)) << "the bus did not retry the refused write";
+  EXPECT_TRUE(osprey::testing::wait_until([&] { return log.size() == 1; }, 10s)) << "the live stream waits for the store";
+  EXPECT_EQ(*done, 0) << "a publication is done only once stored";
+  locker->commit();
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return stored("test.locked") == 1; }, 30s));
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return *done == 1; }, 10s));
+  EXPECT_TRUE(*outcome) << outcome->message();
+  const event sentinel = make_event("test.sentinel");
+  publish({sentinel});
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return log.size() == 2; }, 10s));
+  EXPECT_EQ(log.names(), (std::vector<std::string>{"test.locked", "test.sentinel"})) << "delivered once only";
+}
+
+TEST_P(EventBus, EveryPublicationRefusedWhileLockedIsStoredOnceAndDeliveredOnceInOrder) {
+  start_bus(true);
+  sink_log log;
+  actors::subscribe_events(bus_, log.sink());
+  auto locker = db_.connect();
+  lock_events(*locker);
+  constexpr int n = 20;
+  std::vector<std::string> names;
+  auto done = std::make_shared<std::atomic<int>>(0);
+  for (int i = 0; i < n; ++i) {
+    names.push_back("test.burst." + std::to_string(i));
+    actors::publish_events(bus_, {make_event(names.back())}, [done](const status& s) {
+      EXPECT_TRUE(s) << s.message();
+      ++*done;
+    });
+  }
+  ASSERT_TRUE(refused(2));
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return log.size() == n; }, 30s));
+  locker->commit();
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return *done == n; }, 60s));
+  for (const auto& name : names) EXPECT_EQ(stored(name), 1) << name;
+  EXPECT_EQ(log.names(), names);
+}
+
+TEST_P(EventBus, AnEventStillRefusedAtShutdownIsHandedToTheWriterBeforeItDrains) {
+  actors::write_retry never_again;  // no retry comes due during the test: only the shutdown can store it
+  never_again.first_delay = never_again.max_delay = 1h;
+  start_bus(true, never_again);
+  auto locker = db_.connect();
+  lock_events(*locker);
+  actors::publish_events(bus_, {make_event("test.at-shutdown")});
+  ASSERT_TRUE(refused(1));
+  locker->commit();
+  // The server's shutdown: flush, stop the bus, drain the writer.
+  {
+    caf::scoped_actor self{*system_};
+    bool flushed = false;
+    self->request(bus_, 10s, actors::flush_atom_v).receive([&] { flushed = true; }, [](const caf::error&) {});
+    EXPECT_TRUE(flushed);
+  }
+  caf::anon_send_exit(bus_, caf::exit_reason::user_shutdown);
+  database_->drain_and_stop();
+  EXPECT_EQ(stored("test.at-shutdown"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(D, EventBus, ::testing::ValuesIn(osprey::testing::all_dialects()),

@@ -108,6 +108,8 @@ TEST_P(NotificationRules, RecoveryResolvesOpenAlertsOnceOnChannelsThatResolve) {
   EXPECT_EQ(resolves[0].kind, "resolve");
   EXPECT_EQ(resolves[0].channel_name, "pager");
   EXPECT_EQ(resolves[0].dedup_key, "osprey/failures/" + run_.to_string());
+  // The plain title: the notifier marks a resolve itself ("Recovered: ...").
+  EXPECT_EQ(resolves[0].payload["title"], "Flow run etl/odd-bee entered state Completed");
   // Already resolved: a later Completed state closes nothing more.
   EXPECT_TRUE(enqueue(facts("Completed", state_type::completed)).empty());
   // A new failure opens the alert again, and the next recovery resolves it again (with a recovery message).

@@ -1,5 +1,6 @@
 // The task-run recorder: client task-run events become rows; the newest state wins whatever the arrival
-// order; replays are idempotent; every state is kept in the history.
+// order; replays are idempotent; every state is kept in the history; an event refused while the database is
+// locked is written once the lock is gone, or at the latest when the recorder stops.
 #include <gtest/gtest.h>
 
 #include "actors/task_run_recorder.hpp"
@@ -27,6 +28,8 @@ protected:
     persistence::insert_flow_run(*conn, {flow_run_, f.id, "brave-otter", clock_.now()});
     persistence::database_options options;
     options.target = db_.target();
+    // Short, so a test holding a write lock makes the recorder's writes time out quickly.
+    options.connection.busy_timeout = 300ms;
     database_ = *persistence::database::start(options);
     caf_config_.set("scheduler.max-threads", std::size_t{2});
     system_ = std::make_unique<caf::actor_system>(caf_config_);
@@ -70,6 +73,13 @@ protected:
     self->request(recorder_, caf::infinite, actors::stats_atom_v)
         .receive([&](const actors::recorder_stats& s) { out = s; }, [](const caf::error&) {});
     return out;
+  }
+
+  /// Holds the write lock of task runs on `conn` (a second connection) until conn->commit(): SQLite's
+  /// database write lock, PostgreSQL's table lock. The recorder's writes then fail once the lock timeout passes.
+  void lock_task_runs(persistence::sql_connection& conn) {
+    conn.begin_write();
+    if (GetParam() == dialect::postgresql) conn.execute("LOCK TABLE task_run IN EXCLUSIVE MODE", {});
   }
 
   bool settled(std::uint64_t n) {
@@ -147,6 +157,43 @@ TEST_P(TaskRunRecorder, MalformedAndForeignEventsAreIgnored) {
   EXPECT_EQ(stats().rejected, 1u);
   auto conn = db_.connect();
   EXPECT_EQ(persistence::count_task_runs(*conn, "", {}), 0);
+}
+
+TEST_P(TaskRunRecorder, AnEventRefusedWhileTheDatabaseIsLockedIsWrittenOnceTheLockIsGone) {
+  const uuid task = new_uuid7(clock_.now());
+  auto locker = db_.connect();
+  lock_task_runs(*locker);
+  record(event(task, "RUNNING", "Running", clock_.now()));
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return stats().refused >= 2; }, 30s)) << "the write was not retried";
+  EXPECT_EQ(stats().rejected, 0u);
+  locker->commit();
+  ASSERT_TRUE(settled(1));
+  EXPECT_EQ(stats().rejected, 0u);
+  auto conn = db_.connect();
+  ASSERT_TRUE(persistence::find_task_run(*conn, task));
+  EXPECT_EQ(persistence::find_task_run(*conn, task)->state->name, "Running");
+}
+
+TEST_P(TaskRunRecorder, AnEventStillRefusedWhenTheRecorderStopsIsHandedToTheWriterBeforeItDrains) {
+  const uuid task = new_uuid7(clock_.now());
+  actors::write_retry never_again;  // no retry comes due during the test: only the shutdown can write it
+  never_again.first_delay = never_again.max_delay = 1h;
+  caf::anon_send_exit(recorder_, caf::exit_reason::user_shutdown);
+  recorder_ = actors::spawn_task_run_recorder(*system_, *database_, &clock_, never_again);
+  auto locker = db_.connect();
+  lock_task_runs(*locker);
+  record(event(task, "RUNNING", "Running", clock_.now()));
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return stats().refused >= 1; }, 30s));
+  locker->commit();
+  {
+    caf::scoped_actor self{*system_};
+    self->monitor(recorder_);
+    caf::anon_send_exit(recorder_, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+  database_->drain_and_stop();
+  auto conn = db_.connect();
+  EXPECT_TRUE(persistence::find_task_run(*conn, task));
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, TaskRunRecorder, ::testing::ValuesIn(osprey::testing::all_dialects()),

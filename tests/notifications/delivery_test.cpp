@@ -198,6 +198,63 @@ TEST_P(NotificationDelivery, RecoveryResolvesPagerDutyAndClosesOpsgenie) {
   EXPECT_EQ(slack_.count(), 1u);
 }
 
+/// The value of `field` in a form-encoded body, percent-decoded.
+std::string form_field(const std::string& body, const std::string& field) {
+  auto at = body.find(field + "=");
+  if (at == std::string::npos) return {};
+  at += field.size() + 1;
+  const auto end = body.find('&', at);
+  const auto raw = body.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size()) {
+      out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += raw[i] == '+' ? ' ' : raw[i];
+    }
+  }
+  return out;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Regression: recovery messages to Slack, Teams, SMTP and Twilio were titled "Recovered: Resolved: ...".
+TEST_P(NotificationDelivery, RecoveryMessagesToChatMailAndSmsAreTitledRecoveredOnce) {
+  teams_.set_default({202, {}, ""});
+  twilio_.set_default({201, {}, R"({"sid":"SM1","status":"queued"})"});
+  start(config("    - name: recoveries\n"
+               "      match: {state_types: [FAILED]}\n"
+               "      send_resolved: true\n"
+               "      channels: [slack-ops, teams-ops, sms, mail]\n"));
+  const auto run = failing_run({});
+  for (auto* r : {&slack_, &teams_, &twilio_}) ASSERT_TRUE(r->wait_for(1, 20s));
+  ASSERT_TRUE(smtp_.wait_for(1, 20s));
+  set_state(run, "COMPLETED", true);
+  for (auto* r : {&slack_, &teams_, &twilio_}) ASSERT_TRUE(r->wait_for(2, 20s));
+  ASSERT_TRUE(smtp_.wait_for(2, 20s));
+  ASSERT_TRUE(wait_until([&] { return outbox_settled(8); }, 20s)) << outbox().dump(1);
+
+  const std::string failed = "Flow run etl/odd-bee entered state Failed";
+  const std::string recovered = "Recovered: Flow run etl/odd-bee entered state Completed";
+  const std::string url = "http://127.0.0.1:4200/flow-runs/flow-run/" + run;
+  const auto slack = slack_.requests();
+  EXPECT_EQ(first_line(json::parse(slack.at(0).body)["text"]), failed);
+  EXPECT_EQ(first_line(json::parse(slack.at(1).body)["text"]), recovered);
+  const auto teams = teams_.requests();
+  const auto card_title = [](const std::string& body) {
+    return json::parse(body)["attachments"][0]["content"]["body"][0]["text"].get<std::string>();
+  };
+  EXPECT_EQ(card_title(teams.at(0).body), failed);
+  EXPECT_EQ(card_title(teams.at(1).body), recovered);
+  const auto sms = twilio_.requests();
+  EXPECT_EQ(form_field(sms.at(0).body, "Body"), failed + " " + url);
+  EXPECT_EQ(form_field(sms.at(1).body, "Body"), recovered + " " + url);
+  const auto mails = smtp_.mails();
+  EXPECT_NE(mails.at(0).data.find("\r\nSubject: " + failed + "\r\n"), std::string::npos) << mails.at(0).data;
+  EXPECT_NE(mails.at(1).data.find("\r\nSubject: " + recovered + "\r\n"), std::string::npos) << mails.at(1).data;
+}
+
 TEST_P(NotificationDelivery, RetriesHonourRetryAfterAndPermanentFailuresGoToDeadLetters) {
   pagerduty_.script({429, {{"Retry-After", "1"}}, R"({"status":"throttled"})"});
   pagerduty_.script({500, {}, "upstream error"});

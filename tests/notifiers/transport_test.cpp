@@ -253,6 +253,30 @@ TEST_F(TransportTest, ConcurrentRequestsAllArriveOverFewConnections) {
   EXPECT_EQ(http_.connections(), before);
 }
 
+// Regression: with ~800 alerts waiting after a restart, requests queued behind the per-host connection
+// limit "timed out" before they were sent, and alerts the receiver had already accepted were sent again.
+TEST_F(TransportTest, TimeQueuedBehindTheConnectionLimitDoesNotCountAgainstTheTimeout) {
+  // 10 rounds of 16 connections at 150 ms each: the last request waits ~1.4 s for a connection, longer than
+  // its 1 s timeout, which still leaves each request more than six times what it needs.
+  constexpr std::size_t n = 160;
+  http_.set_default({200, {}, "slow ok", 150ms});
+  std::vector<std::future<reply>> answers;
+  answers.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) answers.push_back(start_send(post("/q/" + std::to_string(i)), 1000ms));
+
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(reply_deadline), std::future_status::ready);
+    reply rep = answer.get();
+    EXPECT_EQ(rep.transport_error, 0) << rep.error;
+    EXPECT_EQ(rep.status, 200);
+  }
+  ASSERT_EQ(http_.count(), n);
+  std::vector<int> seen(n, 0);
+  for (const auto& r : http_.requests()) ++seen.at(std::stoul(r.target.substr(3)));
+  for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(seen[i], 1) << "request " << i;
+  EXPECT_LE(http_.connections(), 16U) << "at most 16 connections to one host";
+}
+
 TEST_F(TransportTest, StopAbandonsRequestsInFlightPromptly) {
   http_.set_default({200, {}, "late", 10s});
   std::vector<std::future<reply>> answers;
@@ -271,6 +295,22 @@ TEST_F(TransportTest, StopAbandonsRequestsInFlightPromptly) {
     EXPECT_EQ(rep.error, "transport stopped");
   }
   EXPECT_EQ(transport_.in_flight(), 0U);
+}
+
+TEST_F(TransportTest, StopAlsoAbandonsRequestsWaitingForAConnection) {
+  http_.set_default({200, {}, "late", 10s});
+  std::vector<std::future<reply>> answers;
+  for (int i = 0; i < 20; ++i) answers.push_back(start_send(post("/hang"), 30s));  // 16 in flight, 4 waiting
+  ASSERT_TRUE(http_.wait_for(16, 10s));
+  EXPECT_EQ(transport_.in_flight(), 20U);
+
+  transport_.stop();
+
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(0s), std::future_status::ready) << "callbacks run before stop() returns";
+    EXPECT_EQ(answer.get().error, "transport stopped");
+  }
+  EXPECT_EQ(http_.count(), 16U) << "the waiting ones were never sent";
 }
 
 TEST_F(TransportTest, SendAfterStopAnswersAtOnce) {
