@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "actors/flow_run_protocol.hpp"
 #include "actors/notification_rules.hpp"
 #include "domain/concurrency.hpp"
 
@@ -18,8 +19,8 @@ namespace osprey::http {
 
 struct api_context {
   persistence::database db;
-  caf::actor event_bus;   ///< actors/flow_runs.hpp: spawn_event_bus
-  caf::actor flow_runs;   ///< actors/flow_runs.hpp: spawn_flow_run_registry
+  caf::actor event_bus;   ///< actors/event_bus.hpp: spawn_event_bus
+  actors::flow_run_registry_actor flow_runs;  ///< actors/flow_runs.hpp: spawn_flow_run_registry
   caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
   const clock* time = &system_clock::instance();
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
