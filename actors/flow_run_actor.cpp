@@ -9,21 +9,30 @@
 #include "actors/flow_run_actor.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
+#include "domain/run_bookkeeping.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 
 namespace osprey::actors {
 namespace {
 
-struct queued_request {
-  std::variant<transition_call, flow_run_edit> work;
-  caf::response_promise promise;
+struct queued_transition {
+  transition_call call;
+  caf::typed_response_promise<transition_outcome> promise;
 };
+
+struct queued_edit {
+  flow_run_edit edit;
+  caf::typed_response_promise<edit_outcome> promise;
+};
+
+using queued_request = std::variant<queued_transition, queued_edit>;
 
 struct pending_write {
   transition_outcome outcome;
   std::optional<run_state> previous;
   flow_transition_result result;
+  flow_run_changes changes;  ///< what the write job stores; applied to the cached run after COMMIT
 };
 
 struct flow_run_state {
@@ -38,26 +47,21 @@ struct flow_run_state {
   static inline const char* name = "osprey.flow_run";
 };
 
-using flow_run_actor = caf::stateful_actor<flow_run_state>;
+using run_actor = flow_run_actor_with_internals::stateful_pointer<flow_run_state>;
 
-void pump(flow_run_actor* self);
+void pump(run_actor self);
 
-template <class Outcome>
-void answer_head(flow_run_actor* self, const Outcome& outcome) {
-  auto& st = self->state;
-  st.queue.front().promise.deliver(outcome);
-  st.queue.pop_front();
+// Answers the request at the head of the queue and drops it. The head is a transition when a transition_outcome
+// answers it and an edit when an edit_outcome does: only handle_head's branch for that kind (and refuse_all,
+// which looks) gets here, so std::get cannot throw.
+void answer_head(run_actor self, const transition_outcome& outcome) {
+  std::get<queued_transition>(self->state.queue.front()).promise.deliver(outcome);
+  self->state.queue.pop_front();
 }
 
-flow_run_snapshot snapshot_of(const osprey::flow_run& r) {
-  flow_run_snapshot s;
-  s.id = r.id;
-  s.counters = persistence::bookkeeping_of(r);
-  s.policy = parse_flow_run_policy(r.empirical_policy);
-  s.deployment_id = r.deployment_id;
-  if (r.parent_task_run_id) s.parent_task_run_id = task_run_id{*r.parent_task_run_id};
-  s.infrastructure_pid = r.infrastructure_pid;
-  return s;
+void answer_head(run_actor self, const edit_outcome& outcome) {
+  std::get<queued_edit>(self->state.queue.front()).promise.deliver(outcome);
+  self->state.queue.pop_front();
 }
 
 constexpr std::chrono::seconds notification_lease{300};
@@ -76,7 +80,7 @@ notification_facts facts_of(const flow_run_state& st, const run_state& written) 
   return f;
 }
 
-void handle_transition(flow_run_actor* self, const transition_call& call) {
+void handle_transition(run_actor self, const transition_call& call) {
   auto& st = self->state;
   transition_outcome outcome;
   if (!st.record) {
@@ -119,10 +123,9 @@ void handle_transition(flow_run_actor* self, const transition_call& call) {
   }
   outcome.state = result.written ? result.written : st.record->state;
   outcome.written = result.written.has_value();
-  nlohmann::json policy = st.record->empirical_policy;
-  merge_flow_run_policy(policy, result.run.policy);
-  st.in_flight = pending_write{outcome, st.record->state, result};
-  auto self_handle = caf::actor_cast<caf::actor>(self);
+  auto changes = changes_of(*st.record, result);
+  st.in_flight = pending_write{outcome, st.record->state, result, changes};
+  flow_run_actor_with_internals self_handle{self};
   // Notifications are matched and written in the same transaction as the state (a transactional outbox):
   // no committed state misses its alerts, no rolled-back one sends any.
   std::shared_ptr<const notification_rules> rules;
@@ -131,9 +134,9 @@ void handle_transition(flow_run_actor* self, const transition_call& call) {
   if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, *result.written);
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
   st.options.db.write(
-      [run = st.run, result, policy, now = input.now, rules, facts, enqueued,
+      [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
-        persistence::write_flow_transition(c, run, result.written, result.run.counters, policy, now);
+        persistence::write_flow_transition(c, run, changes.written, changes.counters, changes.empirical_policy, now);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, now);
@@ -152,7 +155,7 @@ void handle_transition(flow_run_actor* self, const transition_call& call) {
 
 // The edit is written, then the run is read back in the same transaction: after COMMIT the actor's copy is
 // exactly what is stored.
-void handle_edit(flow_run_actor* self, const flow_run_edit& edit) {
+void handle_edit(run_actor self, const flow_run_edit& edit) {
   auto& st = self->state;
   if (!st.record) return answer_head(self, edit_outcome{status::ok(), false});
   st.editing = true;
@@ -169,27 +172,27 @@ void handle_edit(flow_run_actor* self, const flow_run_edit& edit) {
         }
         *stored = persistence::find_flow_run(c, run);
       },
-      [self_handle = caf::actor_cast<caf::actor>(self), found, stored](const status& s) {
+      [self_handle = flow_run_actor_with_internals{self}, found, stored](const status& s) {
         caf::anon_send(self_handle, edited_atom_v, s, *found, std::move(*stored));
       });
 }
 
-void handle_head(flow_run_actor* self) {
-  const auto& work = self->state.queue.front().work;
-  if (const auto* edit = std::get_if<flow_run_edit>(&work)) return handle_edit(self, *edit);
-  handle_transition(self, std::get<transition_call>(work));
+void handle_head(run_actor self) {
+  const auto& head = self->state.queue.front();
+  if (const auto* queued = std::get_if<queued_edit>(&head)) return handle_edit(self, queued->edit);
+  handle_transition(self, std::get<queued_transition>(head).call);
 }
 
-void pump(flow_run_actor* self) {
+void pump(run_actor self) {
   auto& st = self->state;
   while (st.loaded && !st.in_flight && !st.editing && !st.queue.empty()) handle_head(self);
 }
 
 // Answers everything queued with `why`, unhandled.
-void refuse_all(flow_run_actor* self, const status& why) {
+void refuse_all(run_actor self, const status& why) {
   auto& st = self->state;
   while (!st.queue.empty()) {
-    if (std::holds_alternative<flow_run_edit>(st.queue.front().work)) {
+    if (std::holds_alternative<queued_edit>(st.queue.front())) {
       answer_head(self, edit_outcome{why, false});
     } else {
       transition_outcome refused;
@@ -199,7 +202,7 @@ void refuse_all(flow_run_actor* self, const status& why) {
   }
 }
 
-void on_edited(flow_run_actor* self, const status& s, bool found, std::optional<osprey::flow_run> stored) {
+void on_edited(run_actor self, const status& s, bool found, std::optional<osprey::flow_run> stored) {
   auto& st = self->state;
   st.editing = false;
   if (s) st.record = std::move(stored);  // a failed write changed nothing: keep the copy
@@ -212,7 +215,7 @@ void on_edited(flow_run_actor* self, const status& s, bool found, std::optional<
   }
 }
 
-void on_committed(flow_run_actor* self, const status& s) {
+void on_committed(run_actor self, const status& s) {
   auto& st = self->state;
   auto pending = std::move(*st.in_flight);
   st.in_flight.reset();
@@ -225,15 +228,7 @@ void on_committed(flow_run_actor* self, const status& s) {
   }
   // The database now holds the decision: bring the cached run up to date.
   auto& r = *st.record;
-  const auto& counters = pending.result.run.counters;
-  r.run_count = counters.run_count;
-  r.start_time = counters.start_time;
-  r.end_time = counters.end_time;
-  r.total_run_time = std::chrono::duration<double>(counters.total_run_time).count();
-  r.expected_start_time = counters.expected_start_time;
-  r.next_scheduled_start_time = counters.next_scheduled_start_time;
-  merge_flow_run_policy(r.empirical_policy, pending.result.run.policy);
-  if (pending.result.written) r.state = pending.result.written;
+  apply_changes(r, pending.changes);
   answer_head(self, pending.outcome);
   if (pending.result.written && st.options.event_bus) {
     flow_run_event_info info;
@@ -243,15 +238,17 @@ void on_committed(flow_run_actor* self, const status& s) {
     info.flow_name = st.flow_name;
     info.deployment = r.deployment_id;
     info.tags = r.tags;
-    self->send(st.options.event_bus, publish_atom_v, state_change{st.run, pending.previous, *pending.result.written}, info);
+    // anon_send: the bus is not typed yet, and a typed actor may send() only to typed actors.
+    caf::anon_send(st.options.event_bus, publish_atom_v, state_change{st.run, pending.previous, *pending.result.written}, info);
   }
   pump(self);
 }
 
-caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_options options) {
+flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, flow_run_id run,
+                                                              flow_run_options options) {
   self->state.run = run;
   self->state.options = std::move(options);
-  auto self_handle = caf::actor_cast<caf::actor>(self);
+  flow_run_actor_with_internals self_handle{self};
   self->state.options.db.read(
       [run, self_handle](persistence::sql_connection& c) {
         auto record = persistence::find_flow_run(c, run);
@@ -266,14 +263,14 @@ caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_
   const auto idle = self->state.options.idle_timeout;
   return {
       [self](transition_atom, const transition_call& call) {
-        auto rp = self->make_response_promise();
-        self->state.queue.push_back({call, rp});
+        auto rp = self->make_response_promise<transition_outcome>();
+        self->state.queue.push_back(queued_transition{call, rp});
         pump(self);
         return rp;
       },
       [self](edit_atom, const flow_run_edit& edit) {
-        auto rp = self->make_response_promise();
-        self->state.queue.push_back({edit, rp});
+        auto rp = self->make_response_promise<edit_outcome>();
+        self->state.queue.push_back(queued_edit{edit, rp});
         pump(self);
         return rp;
       },
@@ -304,8 +301,8 @@ caf::behavior flow_run_behavior(flow_run_actor* self, flow_run_id run, flow_run_
 
 }  // namespace
 
-caf::actor spawn_flow_run(caf::actor_system& system, const flow_run_id& run, const flow_run_options& options) {
-  return system.spawn(flow_run_behavior, run, options);
+flow_run_actor spawn_flow_run(caf::actor_system& system, const flow_run_id& run, const flow_run_options& options) {
+  return system.spawn(flow_run_behavior, run, options);  // the registry sees only the public messages
 }
 
 }  // namespace osprey::actors

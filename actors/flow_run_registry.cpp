@@ -11,18 +11,18 @@ namespace {
 
 struct registry_state {
   flow_run_options options;
-  std::unordered_map<uuid, caf::actor> runs;
+  std::unordered_map<uuid, flow_run_actor> runs;
   /// actor id -> run, so a stopped actor is forgotten in O(1) (thousands stop every second under load).
   std::unordered_map<caf::actor_id, uuid> run_of;
   static inline const char* name = "osprey.flow_run_registry";
 };
 
-using registry_actor = caf::stateful_actor<registry_state>;
+using registry_actor = flow_run_registry_actor::stateful_pointer<registry_state>;
 
 /// How many times a request follows its run to a fresh actor when the one it was sent to had stopped.
 constexpr int resends = 3;
 
-caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
+flow_run_actor actor_for(registry_actor self, const flow_run_id& run) {
   auto& runs = self->state.runs;
   if (auto it = runs.find(run.value); it != runs.end()) return it->second;
   auto a = spawn_flow_run(self->system(), run, self->state.options);
@@ -35,7 +35,7 @@ caf::actor actor_for(registry_actor* self, const flow_run_id& run) {
 // Sends (atom, request) to the run's actor and hands its answer (`Outcome`: transition_outcome or
 // edit_outcome) to `deliver`.
 template <class Outcome, class Atom, class Request>
-void dispatch(registry_actor* self, const flow_run_id& run, Atom atom, const Request& request,
+void dispatch(registry_actor self, const flow_run_id& run, Atom atom, const Request& request,
               std::function<void(const Outcome&)> deliver, int attempts_left) {
   auto target = actor_for(self, run);
   self->request(target, caf::infinite, atom, request)
@@ -51,7 +51,7 @@ void dispatch(registry_actor* self, const flow_run_id& run, Atom atom, const Req
             });
 }
 
-caf::behavior registry(registry_actor* self, flow_run_options options) {
+flow_run_registry_actor::behavior_type registry(registry_actor self, flow_run_options options) {
   self->state.options = std::move(options);
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& st = self->state;
@@ -71,7 +71,7 @@ caf::behavior registry(registry_actor* self, flow_run_options options) {
   });
   return {
       [self](transition_atom, const flow_run_id& run, const transition_call& request) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<transition_outcome>();
         dispatch<transition_outcome>(self, run, transition_atom_v, request,
                                      [rp](const transition_outcome& o) mutable { rp.deliver(o); }, resends);
         return rp;
@@ -81,7 +81,7 @@ caf::behavior registry(registry_actor* self, flow_run_options options) {
         dispatch<transition_outcome>(self, run, transition_atom_v, request, done, resends);
       },
       [self](edit_atom, const flow_run_id& run, const flow_run_edit& edit) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<edit_outcome>();
         dispatch<edit_outcome>(self, run, edit_atom_v, edit, [rp](const edit_outcome& o) mutable { rp.deliver(o); },
                                resends);
         return rp;
@@ -95,16 +95,17 @@ caf::behavior registry(registry_actor* self, flow_run_options options) {
 
 }  // namespace
 
-caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options) {
+flow_run_registry_actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options) {
   return system.spawn(registry, std::move(options));
 }
 
-void propose_transition(const caf::actor& registry_handle, const flow_run_id& run, transition_call request,
+void propose_transition(const flow_run_registry_actor& registry_handle, const flow_run_id& run, transition_call request,
                         transition_callback done) {
   caf::anon_send(registry_handle, transition_atom_v, run, std::move(request), std::move(done));
 }
 
-void edit_flow_run(const caf::actor& registry_handle, const flow_run_id& run, flow_run_edit edit, edit_callback done) {
+void edit_flow_run(const flow_run_registry_actor& registry_handle, const flow_run_id& run, flow_run_edit edit,
+                   edit_callback done) {
   caf::anon_send(registry_handle, edit_atom_v, run, std::move(edit), std::move(done));
 }
 

@@ -13,15 +13,15 @@
 
 #include <chrono>
 
-#include "actors/messages.hpp"
+#include "actors/flow_run_protocol.hpp"
 #include "actors/notification_rules.hpp"
 #include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
 
 namespace osprey::actors {
 
-/// The event bus: forwards every published state_change to its subscribers, in publication order.
-/// Messages: (subscribe_atom, caf::actor), (publish_atom, state_change).
+/// The event bus with default options: nothing stored (tests). Its messages and the bus the server runs (with
+/// its store) are in actors/event_bus.hpp; flow-run actors publish each committed state_change to it.
 caf::actor spawn_event_bus(caf::actor_system& system);
 
 struct flow_run_options {
@@ -37,19 +37,15 @@ struct flow_run_options {
   std::string notification_owner = "osprey";
 };
 
-/// The registry. Messages:
-///   (transition_atom, flow_run_id, transition_call) -> transition_outcome
-///   (transition_atom, flow_run_id, transition_call, transition_callback)      — for non-actor callers
-///   (edit_atom, flow_run_id, flow_run_edit) -> edit_outcome
-///   (edit_atom, flow_run_id, flow_run_edit, edit_callback)                     — for non-actor callers
-///   (count_atom) -> std::size_t                                                — live flow-run actors
-caf::actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options);
+/// Spawns the registry; its messages and replies are flow_run_registry_actor's (actors/flow_run_protocol.hpp).
+flow_run_registry_actor spawn_flow_run_registry(caf::actor_system& system, flow_run_options options);
 
 /// Sends a transition from outside the actor system; `done` runs once on an actor thread.
-void propose_transition(const caf::actor& registry, const flow_run_id& run, transition_call call,
+void propose_transition(const flow_run_registry_actor& registry, const flow_run_id& run, transition_call call,
                         transition_callback done);
 
 /// Sends an edit of the run's columns from outside the actor system; `done` runs once on an actor thread.
-void edit_flow_run(const caf::actor& registry, const flow_run_id& run, flow_run_edit edit, edit_callback done);
+void edit_flow_run(const flow_run_registry_actor& registry, const flow_run_id& run, flow_run_edit edit,
+                   edit_callback done);
 
 }  // namespace osprey::actors

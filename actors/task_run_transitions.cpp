@@ -1,30 +1,12 @@
 #include "actors/task_run_transitions.hpp"
 
+#include "domain/run_bookkeeping.hpp"
 #include "domain/task_policy.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/task_run_store.hpp"
 
 namespace osprey::actors {
-namespace {
-
-run_bookkeeping bookkeeping_of(const task_run& t) {
-  auto time_of = [&](const char* key) -> std::optional<timestamp> {
-    const auto& v = t.columns.value(key, nlohmann::json());
-    return v.is_string() ? parse_iso8601(v.get<std::string>()) : std::nullopt;
-  };
-  run_bookkeeping b;
-  b.run_count = t.columns.value("run_count", nlohmann::json(0)).is_number() ? t.columns["run_count"].get<int>() : 0;
-  b.start_time = time_of("start_time");
-  b.end_time = time_of("end_time");
-  const auto& total = t.columns.value("total_run_time", nlohmann::json(0.0));
-  b.total_run_time = std::chrono::microseconds(static_cast<std::int64_t>((total.is_number() ? total.get<double>() : 0.0) * 1e6));
-  b.expected_start_time = time_of("expected_start_time");
-  b.next_scheduled_start_time = time_of("next_scheduled_start_time");
-  return b;
-}
-
-}  // namespace
 
 transition_outcome decide_task_transition(persistence::sql_connection& c, const uuid& task_run,
                                           const transition_request& request, timestamp now) {

@@ -3,7 +3,7 @@
 // policy (domain), store — all inside one writer job. The writer runs jobs one at a time, so the load and
 // the write cannot interleave with another transition of the same run.
 
-#include "actors/messages.hpp"
+#include "actors/flow_run_protocol.hpp"  // transition_outcome, transition_callback
 #include "persistence/database.hpp"
 
 namespace osprey::actors {

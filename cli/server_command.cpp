@@ -6,6 +6,7 @@
 
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
+#include "actors/lease_reaper.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "cli/notification_wiring.hpp"
 #include "actors/task_run_recorder.hpp"
@@ -114,6 +115,15 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   run_options.notification_owner = dispatch_options.owner;
   auto flow_runs = actors::spawn_flow_run_registry(system, run_options);
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
+  const slot_wait_caps slot_waits{static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
+                                  static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};
+  caf::actor lease_reaper;
+  if (cfg.services.lease_reaper_enabled) {
+    actors::lease_reaper_options reaper_options{*db};
+    reaper_options.interval = cfg.services.lease_reaper_interval;
+    reaper_options.caps = slot_waits;
+    lease_reaper = actors::spawn_lease_reaper(system, reaper_options);
+  }
   auto stop_actors = [&] {
     {
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
@@ -125,6 +135,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
+    if (lease_reaper) caf::anon_send_exit(lease_reaper, caf::exit_reason::user_shutdown);
     // Deliveries still in flight stay pending in the outbox and are sent again after the next start.
     caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
     transport->stop();
@@ -134,6 +145,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   http::api_context api{*db, event_bus, flow_runs, task_run_recorder};
   api.notifications = book;
   api.notification_dispatcher = dispatcher;
+  api.concurrency_waits = slot_waits;
   http::register_api(routes, api);
   http::server_options http_options;
   http_options.host = cfg.server.host;

@@ -204,6 +204,14 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.database.sqlite_max_size_mb; }));
   out.push_back(choice_field("logging.level", {"debug", "info", "warning", "error"},
                              [](auto& s) -> auto& { return s.logging.level; }));
+  out.push_back(number_field("concurrency.tag_slot_wait_seconds", 0, day_seconds,
+                             [](auto& s) -> auto& { return s.concurrency.tag_slot_wait; }));
+  out.push_back(number_field("concurrency.maximum_slot_wait_seconds", 0, day_seconds,
+                             [](auto& s) -> auto& { return s.concurrency.maximum_slot_wait; }));
+  out.push_back(bool_field("services.concurrency_lease_reaper.enabled",
+                           [](auto& s) -> auto& { return s.services.lease_reaper_enabled; }));
+  out.push_back(number_field("services.concurrency_lease_reaper.interval_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.lease_reaper_interval; }));
   return out;
 }
 

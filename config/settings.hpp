@@ -57,6 +57,25 @@ struct database_settings {
   std::uint64_t sqlite_max_size_mb = 0;
 };
 
+/// Prefect's global concurrency limits (the Retry-After of a refused slot) and the lease reaper.
+struct concurrency_settings {
+  /// concurrency.tag_slot_wait_seconds (0..86400): longest Retry-After for a full "tag:" limit without decay
+  /// (Prefect's server.tasks.tag_concurrency_slot_wait_seconds, default 10)
+  std::chrono::seconds tag_slot_wait{10};
+  /// concurrency.maximum_slot_wait_seconds (0..86400): the same for every other limit (Prefect's
+  /// server.concurrency.maximum_concurrency_slot_wait_seconds, default 30)
+  std::chrono::seconds maximum_slot_wait{30};
+};
+
+/// Background services.
+struct services_settings {
+  /// services.concurrency_lease_reaper.enabled: release the slots of expired concurrency leases (Prefect's
+  /// repossessor). Default true.
+  bool lease_reaper_enabled = true;
+  /// services.concurrency_lease_reaper.interval_seconds (1..86400): how often it looks. Default 15 (Prefect's).
+  std::chrono::seconds lease_reaper_interval{15};
+};
+
 struct logging_settings {
   /// logging.level: debug, info, warning or error; read case-insensitively, stored lower-case.
   std::string level = "info";
@@ -69,6 +88,8 @@ struct settings {
   server_settings server;
   database_settings database;
   logging_settings logging;
+  concurrency_settings concurrency;
+  services_settings services;
   /// The `notifications:` section (or the file it names); YAML only, no environment or flags. Default: enabled,
   /// no channels, no policies. See notification_settings.hpp.
   notification_settings notifications;

@@ -320,39 +320,7 @@ const std::array<flow_rule, 4> minimal_rules = {{
     {"ReleaseFlowConcurrencySlots", all, all, nullptr, release_flow_concurrency_slots, nullptr, true},
 }};
 
-std::optional<double> json_number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
 }  // namespace
-
-flow_run_policy parse_flow_run_policy(const nlohmann::json& j) {
-  flow_run_policy p;
-  if (!j.is_object()) return p;
-  if (auto r = json_number(j, "retries")) p.retries = static_cast<int>(*r);
-  p.retry_delay = json_number(j, "retry_delay");
-  if (auto it = j.find("pause_keys"); it != j.end() && it->is_array())
-    for (const auto& k : *it)
-      if (k.is_string()) p.pause_keys.insert(k.get<std::string>());
-  if (auto it = j.find("resuming"); it != j.end() && it->is_boolean()) p.resuming = it->get<bool>();
-  if (auto it = j.find("retry_type"); it != j.end() && it->is_string()) p.retry_type = it->get<std::string>();
-  return p;
-}
-
-void merge_flow_run_policy(nlohmann::json& stored, const flow_run_policy& p) {
-  if (!stored.is_object()) stored = nlohmann::json::object();
-  stored["retries"] = p.retries ? nlohmann::json(*p.retries) : nlohmann::json(nullptr);
-  if (p.retry_delay && *p.retry_delay == std::floor(*p.retry_delay))
-    stored["retry_delay"] = static_cast<std::int64_t>(*p.retry_delay);  // Prefect's field is an int
-  else
-    stored["retry_delay"] = p.retry_delay ? nlohmann::json(*p.retry_delay) : nlohmann::json(nullptr);
-  stored["pause_keys"] = nlohmann::json::array();
-  for (const auto& k : p.pause_keys) stored["pause_keys"].push_back(k);
-  stored["resuming"] = p.resuming;
-  stored["retry_type"] = p.retry_type ? nlohmann::json(*p.retry_type) : nlohmann::json(nullptr);
-}
 
 deployment_concurrency_plan plan_deployment_concurrency(const flow_transition_input& in) {
   deployment_concurrency_plan plan;

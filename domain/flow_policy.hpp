@@ -5,9 +5,8 @@
 // `orchestrate_flow_transition`, then writes back what the result says.
 //
 // Integration contract for the flow-run actor (one call per queued request, serialised per run):
-//   1. Load the run: current state (with `data`), and the flow_run_snapshot columns — run_count, start_time,
-//      end_time, total_run_time, expected_start_time, next_scheduled_start_time, empirical_policy (JSON →
-//      `parse_flow_run_policy`), deployment_id, parent_task_run_id, infrastructure_pid.
+//   1. Load the run: current state (with `data`), and the flow_run_snapshot — `snapshot_of(run)`
+//      (domain/run_bookkeeping.hpp) reads it from the stored flow_run.
 //   2. Build flow_transition_input: the request (proposal + force), `now` from the injected clock, client_info from
 //      the User-Agent and X-Prefect-Api-Version headers (domain/client_version.hpp).
 //   3. Deployment concurrency (only for runs with a deployment): call `plan_deployment_concurrency(input)`; if it
@@ -15,14 +14,15 @@
 //      `input.deployment_slot` / `input.lease_renewal`. Runs without a deployment skip this step.
 //   4. result = orchestrate_flow_transition(input).
 //   5. In one transaction: if `result.written`, insert it (its id, `at` and details are final) and point the run
-//      at it; if `result.run_changed`, update the run's columns from `result.run` (counters and empirical_policy —
-//      `merge_flow_run_policy` keeps keys we do not model; domain/flow_run.hpp's normalize_flow_run_policy then
-//      fills the deprecated mirrors for responses). `counters.total_run_time` is microseconds; the column is
-//      float seconds. The policy can change without a written state (e.g. a rejected resume sets `resuming`),
-//      so check `run_changed` even then. The state_type/state_name/state_timestamp columns come from `written`.
-//   6. After commit, apply `result.effects`: release/revoke deployment leases, force `parent_task_state` onto the
-//      parent task run (task policy with force=true), and publish the state event (prefect.flow-run.<name>)
-//      for the written state (InstrumentFlowRunStateTransitions).
+//      at it; if `result.run_changed`, update the run's columns from `result.run` — `changes_of(run, result)`
+//      (domain/run_bookkeeping.hpp) gives the counters and the merged empirical_policy, and `apply_changes`
+//      brings an in-memory copy of the run up to date after COMMIT. The policy can change without a written
+//      state (e.g. a rejected resume sets `resuming`), so check `run_changed` even then. The
+//      state_type/state_name/state_timestamp columns come from `written`.
+//   6. Apply `result.effects`: in the same transaction, force `parent_task_state` onto the parent task run (task
+//      policy with force=true; Prefect does it in the same session); after commit, release/revoke deployment
+//      leases and publish the state event (prefect.flow-run.<name>) for the written state
+//      (InstrumentFlowRunStateTransitions).
 //   7. Answer: status = decision.kind; details = {reason, delay_seconds for WAIT}; state = `written`, or the
 //      current state when nothing was written. HTTP 201 when a state was written, else 200.
 
@@ -51,11 +51,7 @@ struct flow_run_policy {
   friend bool operator==(const flow_run_policy&, const flow_run_policy&) = default;
 };
 
-/// Reads the fields above from stored/received JSON; absent, null or mistyped fields take their defaults.
-flow_run_policy parse_flow_run_policy(const nlohmann::json& j);
-/// Writes the fields above into `stored` (an object; replaced by one if not), keeping every other key
-/// (max_retries, retry_delay_seconds, ...). `pause_keys` is written as a sorted array.
-void merge_flow_run_policy(nlohmann::json& stored, const flow_run_policy& policy);
+// Its JSON form (parse, merge into the stored object) is in domain/run_bookkeeping.hpp.
 
 /// The flow-run fields the rules and transforms read and update.
 struct flow_run_snapshot {

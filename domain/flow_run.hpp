@@ -1,6 +1,7 @@
 #pragma once
 // A flow run as Prefect models it (FlowRun / FlowRunResponse). JSON-typed fields stay JSON: the server stores
-// and returns them as the client sent them.
+// and returns them as the client sent them. What orchestration reads from and writes back to a run is converted
+// in domain/run_bookkeeping.hpp, nowhere else.
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,7 +28,7 @@ struct flow_run {
   nlohmann::json parameters = nlohmann::json::object();
   std::optional<std::string> idempotency_key;
   nlohmann::json context = nlohmann::json::object();
-  nlohmann::json empirical_policy = nlohmann::json::object();  ///< FlowRunPolicy as stored (see normalize_flow_run_policy)
+  nlohmann::json empirical_policy = nlohmann::json::object();  ///< FlowRunPolicy as stored (run_bookkeeping.hpp)
   std::vector<std::string> tags;
   nlohmann::json labels = nlohmann::json::object();
   std::optional<uuid> parent_task_run_id;
@@ -36,7 +37,7 @@ struct flow_run {
   std::optional<timestamp> next_scheduled_start_time;
   std::optional<timestamp> start_time;
   std::optional<timestamp> end_time;
-  double total_run_time = 0;  ///< seconds spent RUNNING
+  double total_run_time = 0;  ///< seconds spent RUNNING (orchestration counts µs: run_bookkeeping.hpp)
   bool auto_scheduled = false;
   std::optional<uuid> infrastructure_document_id;
   std::optional<std::string> infrastructure_pid;
@@ -44,10 +45,6 @@ struct flow_run {
   nlohmann::json job_variables = nlohmann::json::object();
   std::optional<run_state> state;  ///< current state (joined from flow_run_state)
 };
-
-/// Fills FlowRunPolicy's defaults and its deprecated mirrors the way Prefect's model does:
-/// {max_retries, retry_delay_seconds, retries, retry_delay, pause_keys, resuming, retry_type}.
-nlohmann::json normalize_flow_run_policy(const nlohmann::json& policy);
 
 /// A random two-word run name like Prefect's ("brave-otter"). Thread-safe.
 std::string generate_run_name();

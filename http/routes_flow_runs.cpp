@@ -1,10 +1,12 @@
-// /api/flow_runs and /api/flow_run_states: create (idempotent by key), read, update, delete, set_state.
+// /api/flow_runs and /api/flow_run_states: create (idempotent by key), read, update, labels, delete, set_state,
+// resume, state history. Every write to an existing run goes through its actor (actors/flow_runs.hpp).
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
 #include "actors/task_run_transitions.hpp"
 #include "domain/event.hpp"
 #include "domain/flow_policy.hpp"
+#include "domain/run_bookkeeping.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
@@ -85,20 +87,16 @@ void register_create(router& routes, const api_context& ctx) {
                // its details and the run's bookkeeping (expected start, next scheduled start, ...).
                flow_transition_input input;
                input.request = transition_request{initial, true};
-               input.run.id = run.id;
-               input.run.policy = parse_flow_run_policy(run.empirical_policy);
-               if (run.parent_task_run_id) input.run.parent_task_run_id = task_run_id{*run.parent_task_run_id};
-               input.run.deployment_id = run.deployment_id;
+               input.run = snapshot_of(run);
                input.now = now;
                input.client = client_of(req);
                auto decided = orchestrate_flow_transition(input);
                if (!decided.written)
                  return respond(response::detail(409, "The initial state was refused: " + decided.decision.reason));
                initial = *decided.written;
-               run.expected_start_time = decided.run.counters.expected_start_time;
-               run.next_scheduled_start_time = decided.run.counters.next_scheduled_start_time;
-               merge_flow_run_policy(run.empirical_policy, decided.run.policy);
-               auto counters = decided.run.counters;
+               auto changes = changes_of(run, decided);
+               apply_changes(run, changes);
+               auto counters = changes.counters;
                auto parent_task_state = decided.effects.parent_task_state;
                auto out = std::make_shared<persistence::flow_run_created>();
                auto flow_name = std::make_shared<std::string>();

@@ -1,5 +1,6 @@
 #include "http/shapes.hpp"
 
+#include "domain/run_bookkeeping.hpp"
 #include "http/api_support.hpp"
 
 namespace osprey::http {
@@ -40,14 +41,7 @@ nlohmann::json to_json(const run_state& s) {
 }
 
 nlohmann::json to_json(const flow_run& r, timestamp now) {
-  double estimated_run_time = r.total_run_time;
-  if (r.state && r.state->type == state_type::running)
-    estimated_run_time += std::chrono::duration<double>(now - r.state->at).count();
-  double start_delta = 0;
-  if (r.expected_start_time) {
-    if (r.start_time) start_delta = std::max(0.0, std::chrono::duration<double>(*r.start_time - *r.expected_start_time).count());
-    else if (*r.expected_start_time < now) start_delta = std::chrono::duration<double>(now - *r.expected_start_time).count();
-  }
+  const auto counters = bookkeeping_of(r);
   nlohmann::json j = {
       {"id", r.id.to_string()},
       {"created", format_iso8601(r.created)},
@@ -75,8 +69,8 @@ nlohmann::json to_json(const flow_run& r, timestamp now) {
       {"start_time", optional_json(r.start_time)},
       {"end_time", optional_json(r.end_time)},
       {"total_run_time", r.total_run_time},
-      {"estimated_run_time", estimated_run_time},
-      {"estimated_start_time_delta", start_delta},
+      {"estimated_run_time", run_time_seconds(estimated_run_time(counters, r.state, now))},
+      {"estimated_start_time_delta", run_time_seconds(estimated_start_time_delta(counters, r.state, now))},
       {"auto_scheduled", r.auto_scheduled},
       {"infrastructure_document_id", optional_json(r.infrastructure_document_id)},
       {"infrastructure_pid", optional_json(r.infrastructure_pid)},
@@ -105,18 +99,9 @@ nlohmann::json to_json(const task_run& t, timestamp now) {
   for (const char* key : {"run_count", "flow_run_run_count"})
     if (!j[key].is_number()) j[key] = 0;
   if (!j["total_run_time"].is_number()) j["total_run_time"] = 0.0;
-  double estimated = j["total_run_time"].get<double>();
-  if (t.state && t.state->type == state_type::running)
-    estimated += std::chrono::duration<double>(now - t.state->at).count();
-  j["estimated_run_time"] = estimated;
-  double start_delta = 0;
-  auto expected = j["expected_start_time"].is_string() ? parse_iso8601(j["expected_start_time"].get<std::string>()) : std::nullopt;
-  auto started = j["start_time"].is_string() ? parse_iso8601(j["start_time"].get<std::string>()) : std::nullopt;
-  if (expected) {
-    if (started) start_delta = std::max(0.0, std::chrono::duration<double>(*started - *expected).count());
-    else if (*expected < now) start_delta = std::chrono::duration<double>(now - *expected).count();
-  }
-  j["estimated_start_time_delta"] = start_delta;
+  const auto counters = bookkeeping_of(t);
+  j["estimated_run_time"] = run_time_seconds(estimated_run_time(counters, t.state, now));
+  j["estimated_start_time_delta"] = run_time_seconds(estimated_start_time_delta(counters, t.state, now));
   return j;
 }
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "actors/messages.hpp"
+#include "actors/flow_run_protocol.hpp"
 #include "domain/flow_run.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/state.hpp"

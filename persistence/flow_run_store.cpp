@@ -1,5 +1,6 @@
 #include "persistence/flow_run_store.hpp"
 
+#include "domain/run_bookkeeping.hpp"
 #include "persistence/state_columns.hpp"
 
 namespace osprey::persistence {
@@ -200,7 +201,7 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                            const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now) {
   sql_params params{id(run), ts(now), integer(counters.run_count), optional_ts(counters.start_time),
                     optional_ts(counters.end_time),
-                    sql_value(std::chrono::duration<double>(counters.total_run_time).count()),
+                    sql_value(run_time_seconds(counters.total_run_time)),
                     optional_ts(counters.expected_start_time), optional_ts(counters.next_scheduled_start_time),
                     text(policy.dump())};
   if (!written) {
@@ -214,17 +215,6 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                 state.data.is_null() ? null_value() : text(state.data.dump())});
   params.insert(params.end(), {id(state.id), text(to_string(state.type)), text(state.name), ts(state.at)});
   conn.execute(update_run_state_and_bookkeeping_sql, params);
-}
-
-run_bookkeeping bookkeeping_of(const flow_run& run) {
-  run_bookkeeping b;
-  b.run_count = static_cast<int>(run.run_count);
-  b.start_time = run.start_time;
-  b.end_time = run.end_time;
-  b.total_run_time = std::chrono::microseconds(static_cast<std::int64_t>(run.total_run_time * 1e6));
-  b.expected_start_time = run.expected_start_time;
-  b.next_scheduled_start_time = run.next_scheduled_start_time;
-  return b;
 }
 
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run) {

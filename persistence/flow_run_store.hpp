@@ -62,12 +62,9 @@ bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 /// Stores what orchestration decided: `written` (if any) is appended to the run's history and made current
 /// (state_id, state_type, state_name, state_timestamp), and the bookkeeping columns (run_count, start_time,
 /// end_time, total_run_time, expected_start_time, next_scheduled_start_time) and empirical_policy are set from
-/// `counters` and `policy`.
+/// `counters` and `policy` (domain/run_bookkeeping.hpp's changes_of gives all three).
 void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
                            const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now);
-
-/// The run's bookkeeping columns as the orchestration rules see them.
-run_bookkeeping bookkeeping_of(const flow_run& run);
 
 /// The run's whole history, oldest first.
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run);

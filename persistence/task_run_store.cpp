@@ -1,5 +1,6 @@
 #include "persistence/task_run_store.hpp"
 
+#include "domain/run_bookkeeping.hpp"
 #include "persistence/state_columns.hpp"
 
 namespace osprey::persistence {
@@ -161,7 +162,7 @@ void write_task_transition(sql_connection& conn, const uuid& task_run, const std
   conn.execute("UPDATE task_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
                "expected_start_time = $7, next_scheduled_start_time = $8, flow_run_run_count = $9 WHERE id = $1",
                {id(task_run), ts(now), integer(counters.run_count), opt(counters.start_time), opt(counters.end_time),
-                sql_value(std::chrono::duration<double>(counters.total_run_time).count()),
+                sql_value(run_time_seconds(counters.total_run_time)),
                 opt(counters.expected_start_time), opt(counters.next_scheduled_start_time), integer(flow_run_run_count)});
 }
 

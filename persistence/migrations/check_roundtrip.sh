@@ -172,6 +172,8 @@ INSERT INTO artifact (id, key, flow_run_id, data) VALUES ('$(id 41)', 'report', 
 UPDATE flow_run_state SET result_artifact_id = '$(id 41)' WHERE id = '$(id 21)';
 INSERT INTO concurrency_limit_v2 (id, name, \"limit\") VALUES ('$(id 50)', 'deployment:x', 2);
 INSERT INTO concurrency_limit (id, tag, concurrency_limit) VALUES ('$(id 51)', 'db', 3);
+INSERT INTO concurrency_lease (id, resource_ids, slots, holder, expiration)
+  VALUES ('$(id 52)', '[\"$(id 50)\"]', 1, '{\"type\": \"task_run\", \"id\": \"$(id 30)\"}', '$T0');
 INSERT INTO block_type (id, name, slug) VALUES ('$(id 60)', 'Secret', 'secret');
 INSERT INTO block_schema (id, checksum, block_type_id) VALUES ('$(id 61)', 'sha256:abc', '$(id 60)');
 INSERT INTO block_document (id, name, block_type_id, block_schema_id) VALUES ('$(id 62)', 'storage', '$(id 60)', '$(id 61)');
@@ -201,6 +203,7 @@ expect "SELECT run_count, total_run_time = 0, auto_scheduled = false, parameters
 expect "SELECT status, is_paused = false FROM work_pool WHERE id = '$(id 10)';" "NOT_READY|$TRUE"
 expect "SELECT status, enforce_parameter_schema FROM deployment WHERE id = '$(id 70)';" "NOT_READY|$TRUE"
 expect "SELECT status, attempts FROM notification_outbox WHERE id = '$(id 101)';" "pending|0"
+expect "SELECT slots, CAST(resource_ids AS TEXT) LIKE '%$(id 50)%' FROM concurrency_lease WHERE expiration <= '$T0';" "1|$TRUE"
 if [[ $DIALECT == sqlite ]]; then
   expect "SELECT length(created), created GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*.[0-9][0-9][0-9][0-9][0-9][0-9]Z'
           FROM flow WHERE id = '$(id 1)';" "27|1"
@@ -278,6 +281,7 @@ expect "SELECT count(*) FROM log WHERE flow_run_id = '$(id 20)' AND timestamp >=
 # downgrade everything with a full graph of rows present
 sql "DELETE FROM log; DELETE FROM events; DELETE FROM event_resources; DELETE FROM variable; DELETE FROM configuration;
      DELETE FROM notification_outbox; DELETE FROM notification_policy; DELETE FROM concurrency_limit;
+     DELETE FROM concurrency_lease;
      DELETE FROM artifact;" >/dev/null
 seed || fail "re-seeding data failed"
 echo "   smoke test done, downgrading with data present"

@@ -109,7 +109,8 @@ protected:
   std::optional<persistence::database> database_;
   caf::actor_system_config caf_config_;  // the actor system keeps a reference to it: it must outlive the system
   std::unique_ptr<caf::actor_system> system_;
-  caf::actor bus_, registry_;
+  caf::actor bus_;
+  actors::flow_run_registry_actor registry_;
   std::shared_ptr<std::mutex> seen_mutex_ = std::make_shared<std::mutex>();
   std::shared_ptr<std::vector<state_change>> seen_ = std::make_shared<std::vector<state_change>>();
 };

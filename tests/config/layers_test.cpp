@@ -126,5 +126,15 @@ TEST_F(config_test, environment_values_are_taken_literally) {
   EXPECT_EQ(load_ok().values.server.host, "${HOST_NAME}");
 }
 
+TEST_F(config_test, concurrency_waits_and_the_lease_reaper_come_from_file_and_environment) {
+  use_file("concurrency:\n  tag_slot_wait_seconds: 2\nservices:\n  concurrency_lease_reaper:\n    enabled: false\n");
+  request.environment["OSPREY_SERVICES_CONCURRENCY_LEASE_REAPER_INTERVAL_SECONDS"] = "3";
+  const auto loaded = load_ok();
+  EXPECT_EQ(loaded.values.concurrency.tag_slot_wait, std::chrono::seconds(2));
+  EXPECT_EQ(loaded.values.concurrency.maximum_slot_wait, std::chrono::seconds(30));
+  EXPECT_FALSE(loaded.values.services.lease_reaper_enabled);
+  EXPECT_EQ(loaded.values.services.lease_reaper_interval, std::chrono::seconds(3));
+}
+
 }  // namespace
 }  // namespace osprey::config::test

@@ -568,28 +568,6 @@ TEST(FlowWrittenState, SubflowsPointAtTheirParentTask) {
   EXPECT_FALSE(orchestrate_flow_transition(in).effects.parent_task_state);
 }
 
-TEST(FlowRunPolicyJson, RoundTripsAndKeepsUnknownKeys) {
-  nlohmann::json stored = {{"max_retries", 0}, {"retry_delay_seconds", 0.0}, {"retries", 2}, {"retry_delay", 10},
-                           {"pause_keys", {"b", "a"}}, {"resuming", false}, {"retry_type", nullptr}};
-  auto p = parse_flow_run_policy(stored);
-  EXPECT_EQ(p.retries, 2);
-  EXPECT_EQ(p.retry_delay, 10.0);
-  EXPECT_EQ(p.pause_keys, (std::set<std::string>{"a", "b"}));
-  p.retry_type = "in_process";
-  p.resuming = true;
-  merge_flow_run_policy(stored, p);
-  EXPECT_EQ(stored["max_retries"], 0);
-  EXPECT_EQ(stored["retry_delay"], 10);
-  EXPECT_TRUE(stored["retry_delay"].is_number_integer());
-  EXPECT_EQ(stored["pause_keys"], nlohmann::json({"a", "b"}));
-  EXPECT_EQ(stored["retry_type"], "in_process");
-  EXPECT_EQ(stored["resuming"], true);
-  EXPECT_EQ(parse_flow_run_policy(stored), p);
-
-  EXPECT_EQ(parse_flow_run_policy(nlohmann::json::object()), flow_run_policy{});
-  EXPECT_EQ(parse_flow_run_policy({{"retries", "x"}, {"pause_keys", 3}}), flow_run_policy{});
-}
-
 // --- whole-policy sequences ------------------------------------------------------------------------------------
 
 namespace {
