@@ -155,8 +155,11 @@ bool reader::finish() {
 
 std::optional<json> optional_object_body(const request& req, response& error) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  if (json::parse(req.body, nullptr, false).is_null()) return json::object();
-  return parse_object_body(req, error);
+  // One parse, through the depth-limited parser every other body goes through.
+  auto parsed = parse_json_body(req, error);
+  if (!parsed) return std::nullopt;
+  if (parsed->is_null()) return json::object();
+  return object_body(std::move(*parsed), error);
 }
 
 json limit_json(const concurrency_limit& l) {
