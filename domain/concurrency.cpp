@@ -53,23 +53,23 @@ double slot_wait_caps::for_limit(const std::string& name) const {
   return name.starts_with("tag:") ? tag_seconds : other_seconds;
 }
 
-status validate_limit(const concurrency_limit& l) {
-  if (auto s = validate_object_name(l.name); !s) return {errc::invalid_argument, "name: " + s.message()};
-  const auto non_negative = [](const char* field, auto value) -> status {
-    if (value >= 0) return status::ok();
-    return {errc::invalid_argument, std::string(field) + ": Input should be greater than or equal to 0"};
+std::optional<field_problem> validate_limit(const concurrency_limit& l) {
+  if (auto s = validate_object_name(l.name); !s) return field_problem{"name", s.message(), "value_error"};
+  const auto non_negative = [](const char* field, auto value) -> std::optional<field_problem> {
+    if (value >= 0) return std::nullopt;
+    return field_problem{field, "Input should be greater than or equal to 0", "value_error"};
   };
-  const auto fits = [](const char* field, std::int64_t value) -> status {
-    if (value <= max_slot_count) return status::ok();
-    return {errc::invalid_argument,
-            std::string(field) + ": Input should be less than or equal to " + std::to_string(max_slot_count)};
+  const auto fits = [](const char* field, std::int64_t value) -> std::optional<field_problem> {
+    if (value <= max_slot_count) return std::nullopt;
+    return field_problem{field, "Input should be less than or equal to " + std::to_string(max_slot_count),
+                         "value_error"};
   };
-  for (const auto& s : {non_negative("limit", l.limit), fits("limit", l.limit),
-                        non_negative("active_slots", l.active_slots), fits("active_slots", l.active_slots),
-                        non_negative("denied_slots", l.denied_slots), fits("denied_slots", l.denied_slots),
-                        non_negative("slot_decay_per_second", l.slot_decay_per_second)})
-    if (!s) return s;
-  return status::ok();
+  for (const auto& problem : {non_negative("limit", l.limit), fits("limit", l.limit),
+                              non_negative("active_slots", l.active_slots), fits("active_slots", l.active_slots),
+                              non_negative("denied_slots", l.denied_slots), fits("denied_slots", l.denied_slots),
+                              non_negative("slot_decay_per_second", l.slot_decay_per_second)})
+    if (problem) return problem;
+  return std::nullopt;
 }
 
 std::optional<acquire_mode> parse_acquire_mode(const std::string& text) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/field_problem.hpp"
 #include "domain/status.hpp"
 #include "domain/time.hpp"
 #include "domain/uuid.hpp"
@@ -77,9 +78,9 @@ inline constexpr std::int64_t max_slot_count = 2147483647;
 inline constexpr std::chrono::hours v1_lease_ttl{24 * 365 * 100};
 
 /// Checks a limit's fields as ConcurrencyLimitV2Create/Update do (name like any Prefect name; limit,
-/// active_slots and denied_slots >= 0 and, unlike Prefect, <= max_slot_count; slot_decay_per_second >= 0). Fails with invalid_argument whose message
-/// starts with the offending field name and ": ".
-status validate_limit(const concurrency_limit& l);
+/// active_slots and denied_slots >= 0 and, unlike Prefect, <= max_slot_count; slot_decay_per_second >= 0).
+/// Returns the first problem, if any.
+std::optional<field_problem> validate_limit(const concurrency_limit& l);
 
 /// "concurrency" / "rate_limit"; nullopt for anything else.
 std::optional<acquire_mode> parse_acquire_mode(const std::string& text);

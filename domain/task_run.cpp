@@ -35,13 +35,13 @@ const std::vector<task_run_column>& task_run_settable_columns() {
   return columns;
 }
 
-std::optional<task_run_field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
-                                                                 nlohmann::json& columns) {
-  if (!fields.is_object()) return task_run_field_problem{"", "Input should be a valid dictionary", "dict_type"};
+std::optional<field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
+                                                       nlohmann::json& columns) {
+  if (!fields.is_object()) return field_problem{"", "Input should be a valid dictionary", "dict_type"};
   const auto& known = task_run_settable_columns();
   for (const auto& [key, value] : fields.items()) {
     const auto refuse = [&key](const char* message, const char* type) {
-      return task_run_field_problem{key, message, type};
+      return field_problem{key, message, type};
     };
     auto col = std::find_if(known.begin(), known.end(), [&](const task_run_column& c) { return key == c.name; });
     if (col == known.end()) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/field_problem.hpp"
 #include "domain/state.hpp"
 #include "domain/status.hpp"
 #include "domain/time.hpp"
@@ -42,18 +43,10 @@ bool is_recordable_task_run_event(const nlohmann::json& event);
 /// when it is malformed (missing ids, validated_state, task_key...).
 result<task_run_event> task_run_event_from_json(const nlohmann::json& event);
 
-/// A refused task-run field: the key as given (whole: keys may hold any character), pydantic's message and
-/// error type. `field` is "" when the fields as a whole are refused.
-struct task_run_field_problem {
-  std::string field;
-  std::string message;  ///< "Input should be a valid string"
-  std::string type;     ///< "string_type"
-};
-
 /// Normalises TaskRunCreate / payload.task_run fields into `columns` (unknown keys are ignored when
 /// `strict` is false, refused when true). Returns the first problem.
-std::optional<task_run_field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
-                                                                 nlohmann::json& columns);
+std::optional<field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
+                                                       nlohmann::json& columns);
 
 /// A stored task run with its current state (TaskRun response).
 struct task_run {

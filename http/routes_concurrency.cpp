@@ -31,9 +31,8 @@ bool read_limit(const json& body, concurrency_limit& l, bool create, response& e
     error = in.error();
     return false;
   }
-  if (auto s = validate_limit(l); !s) {
-    const auto colon = s.message().find(": ");
-    error = validation_error(s.message().substr(0, colon), s.message().substr(colon + 2));
+  if (auto problem = validate_limit(l)) {
+    error = validation_error(problem->field, problem->message, problem->type);
     return false;
   }
   return true;

@@ -72,8 +72,8 @@ void register_create(router& routes, const api_context& ctx) {
                candidate.name = "tag:" + tag;
                candidate.limit = limit;
                if (auto s = validate_object_name(tag); !s) return respond(validation_error("tag", s.message()));
-               if (auto s = validate_limit(candidate); !s)
-                 return respond(validation_error("concurrency_limit", s.message().substr(s.message().find(": ") + 2)));
+               if (auto problem = validate_limit(candidate))
+                 return respond(validation_error("concurrency_limit", problem->message, problem->type));
                persistence::write_value(
                    ctx.db,
                    [candidate](persistence::sql_connection& c) {
