@@ -14,7 +14,7 @@
 #include <chrono>
 
 #include "actors/messages.hpp"
-#include "actors/notification_rules.hpp"
+#include "notifications/rules.hpp"
 #include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
 
@@ -32,7 +32,7 @@ struct flow_run_options {
   const clock* time = &system_clock::instance();
   /// Notification policies matched inside each transition's transaction (none: no notifications), and the
   /// dispatcher that receives the outbox jobs once committed, leased to `notification_owner`.
-  std::shared_ptr<policy_book> notifications{};
+  std::shared_ptr<notifications::policy_book> notifications{};
   caf::actor notification_dispatcher{};
   std::string notification_owner = "osprey";
 };

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "actors/messages.hpp"
-#include "actors/notification_rules.hpp"
+#include "notifications/rules.hpp"
 #include "notifiers/transport.hpp"
 #include "persistence/database.hpp"
 
@@ -38,7 +38,7 @@ struct delivery_result {
 
 struct dispatcher_options {
   persistence::database db;
-  std::shared_ptr<policy_book> book;
+  std::shared_ptr<notifications::policy_book> book;
   notifiers::transport transport;
   std::string owner;  ///< this server's lease owner id
   const clock* time = &system_clock::instance();
@@ -55,7 +55,7 @@ caf::actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_o
 /// A notifier actor for one backend; spawned by the dispatcher. (deliver_atom, outbox_job) sends one job
 /// and answers the dispatcher with (sent_atom, delivery_result).
 caf::actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
-                                std::shared_ptr<policy_book> book, notifiers::transport transport,
+                                std::shared_ptr<notifications::policy_book> book, notifiers::transport transport,
                                 caf::actor dispatcher);
 
 }  // namespace osprey::actors

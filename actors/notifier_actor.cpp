@@ -34,13 +34,13 @@ struct send_in_flight {
 
 struct notifier_state {
   config::channel_type backend = config::channel_type::slack;
-  std::shared_ptr<policy_book> book;
+  std::shared_ptr<notifications::policy_book> book;
   notifiers::transport transport;
   caf::actor dispatcher;
   std::map<std::string, lane> lanes;
   std::map<std::uint64_t, send_in_flight> sends;
   std::uint64_t next_send = 0;
-  std::shared_ptr<const notification_rules> built_for;  ///< the rules the cached notifiers were made from
+  std::shared_ptr<const notifications::notification_rules> built_for;  ///< the rules the cached notifiers were made from
   std::map<std::string, std::shared_ptr<const notifiers::notifier>> cache;
   static inline const char* name = "osprey.notifier";
 };
@@ -189,7 +189,8 @@ void on_reply(notifier_actor* self, std::uint64_t id, int part, const notifiers:
   report(self, std::move(result));
 }
 
-caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backend, std::shared_ptr<policy_book> book,
+caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backend,
+                                std::shared_ptr<notifications::policy_book> book,
                                 notifiers::transport transport, caf::actor dispatcher) {
   auto& st = self->state;
   st.backend = backend;
@@ -229,7 +230,7 @@ caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backe
 }  // namespace
 
 caf::actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
-                                std::shared_ptr<policy_book> book, notifiers::transport transport,
+                                std::shared_ptr<notifications::policy_book> book, notifiers::transport transport,
                                 caf::actor dispatcher) {
   return system.spawn(notifier_behavior, backend, std::move(book), std::move(transport), std::move(dispatcher));
 }

@@ -104,7 +104,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     db->drain_and_stop();
     fail(rules.error().message());
   }
-  auto book = std::make_shared<actors::policy_book>(*rules);
+  auto book = std::make_shared<notifications::policy_book>(*rules);
   actors::dispatcher_options dispatch_options{*db, book, *transport, lease_owner_name()};
   auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
   actors::flow_run_options run_options{*db, event_bus};

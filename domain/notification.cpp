@@ -107,6 +107,27 @@ bool matches(const state_match& match, const notification_facts& facts) {
          });
 }
 
+notification_decision decide_notification(const notification_policy& policy, const notification_facts& facts) {
+  return {matches(policy.match, facts), contains(policy.resolve_on, facts.state.name)};
+}
+
+bool sends_resolve(const notification_policy& policy, bool channel_closes_alerts) {
+  return channel_closes_alerts || policy.send_resolved;
+}
+
+std::string dedup_key_for(const notification_policy& policy, const notification_facts& facts) {
+  if (policy.scope == dedup_scope::deployment && facts.deployment_id)
+    return "osprey/" + policy.name + "/deployment/" + facts.deployment_id->to_string();
+  return "osprey/" + policy.name + "/" + facts.run.to_string();
+}
+
+notification_text render_notification(const notification_policy& policy, const nlohmann::json& values) {
+  return {render_template(default_title_template(), values),
+          render_template(policy.message_template ? std::string_view(*policy.message_template)
+                                                  : default_message_template(),
+                          values)};
+}
+
 const std::vector<std::string>& template_placeholders() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out = {

@@ -1,6 +1,7 @@
 #pragma once
 // Notification policies as the domain sees them: which flow-run state changes notify which channels, and
-// the text they carry. Pure: matching and template rendering only; delivery lives in notifiers/ and actors/.
+// the text they carry. Pure: matching, what a policy decides for a state change, alert identity and template
+// rendering. Writing the outbox rows lives in notifications/, delivery in actors/ and notifiers/.
 //
 // Templates use Prefect 2's `{placeholder}` syntax ("{flow_name}/{flow_run_name} is {flow_run_state_name}").
 // `{{` and `}}` write literal braces. An unknown placeholder is an error when the template is validated
@@ -63,6 +64,31 @@ struct notification_facts {
 
 /// Whether the run and its new state satisfy every criterion of `match` (see state_match).
 bool matches(const state_match& match, const notification_facts& facts);
+
+/// What one policy does about one committed state change.
+struct notification_decision {
+  bool trigger = false;  ///< the policy's match holds: notify each of its channels
+  bool resolve = false;  ///< the state is named in resolve_on: close the alerts the policy opened
+};
+notification_decision decide_notification(const notification_policy& policy, const notification_facts& facts);
+
+/// Whether a resolve goes to a channel: always to one that closes alerts itself (PagerDuty, Opsgenie), to the
+/// others (chat, mail, SMS) only when the policy sends a recovery message (send_resolved).
+bool sends_resolve(const notification_policy& policy, bool channel_closes_alerts);
+
+/// The alert identity a policy uses for a run: "osprey/<policy>/<flow run id>", or ".../deployment/<id>" for
+/// deployment-scoped policies (runs without a deployment fall back to the run). Repeats and the resolve of an
+/// alert carry it, so the service folds them (PagerDuty dedup_key, Opsgenie alias, e-mail thread).
+std::string dedup_key_for(const notification_policy& policy, const notification_facts& facts);
+
+/// What a notification says, rendered from the policy's templates when the state change commits.
+struct notification_text {
+  /// The plain rendered title for every kind: the notifier adds what marks a resolve or a test
+  /// ("Recovered: ", notifiers::headline), so it is never prefixed here.
+  std::string title;
+  std::string message;  ///< the policy's message_template, or default_message_template
+};
+notification_text render_notification(const notification_policy& policy, const nlohmann::json& values);
 
 /// Shell-style glob: `*` any run of characters, `?` one character, everything else literal.
 bool glob_match(std::string_view pattern, std::string_view text);

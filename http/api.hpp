@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "actors/notification_rules.hpp"
+#include "notifications/rules.hpp"
 
 #include "persistence/database.hpp"
 #include "domain/time.hpp"
@@ -23,7 +23,7 @@ struct api_context {
   const clock* time = &system_clock::instance();
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
-  std::shared_ptr<actors::policy_book> notifications{};
+  std::shared_ptr<notifications::policy_book> notifications{};
   caf::actor notification_dispatcher{};
 };
 

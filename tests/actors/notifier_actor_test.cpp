@@ -20,7 +20,7 @@ TEST(NotifierActor, AResolveRowEnqueuedByAnOlderVersionIsTitledRecoveredOnce) {
   chat.type = config::channel_type::slack;
   chat.url = slack.base_url() + "/hook";
   settings.channels = {chat};
-  auto book = std::make_shared<actors::policy_book>(actors::notification_rules::combine(settings, {}));
+  auto book = std::make_shared<notifications::policy_book>(notifications::notification_rules::combine(settings, {}));
   auto transport = notifiers::transport::start();
   ASSERT_TRUE(transport) << transport.error().message();
   caf::actor_system_config caf_config;

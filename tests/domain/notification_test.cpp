@@ -111,6 +111,56 @@ TEST(Matches, RunWithoutDeploymentNeverMatchesADeploymentList) {
   EXPECT_TRUE(matches(only(&state_match::deployments, {}), facts));
 }
 
+TEST(DecideNotification, TriggerWhenTheMatchHoldsResolveWhenTheStateIsNamedInResolveOn) {
+  notification_policy p;
+  p.match.state_types = {"FAILED"};
+  p.resolve_on = {"Completed", "Failed"};
+  auto facts = failed_prod_run();
+  auto d = decide_notification(p, facts);
+  EXPECT_TRUE(d.trigger);
+  EXPECT_TRUE(d.resolve);
+  facts.state.type = state_type::completed;
+  facts.state.name = "Completed";
+  d = decide_notification(p, facts);
+  EXPECT_FALSE(d.trigger);
+  EXPECT_TRUE(d.resolve);
+  p.resolve_on.clear();  // never resolves
+  d = decide_notification(p, facts);
+  EXPECT_FALSE(d.trigger);
+  EXPECT_FALSE(d.resolve);
+}
+
+TEST(SendsResolve, ToChannelsThatCloseAlertsAndToOthersOnlyWithSendResolved) {
+  notification_policy p;
+  EXPECT_TRUE(sends_resolve(p, /*channel_closes_alerts=*/true));
+  EXPECT_FALSE(sends_resolve(p, false));
+  p.send_resolved = true;
+  EXPECT_TRUE(sends_resolve(p, false));
+}
+
+TEST(DedupKey, PerRunOrPerDeploymentWithTheRunAsFallback) {
+  notification_policy p;
+  p.name = "failures";
+  auto facts = failed_prod_run();
+  EXPECT_EQ(dedup_key_for(p, facts), "osprey/failures/6b1d6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e");
+  p.scope = dedup_scope::deployment;
+  EXPECT_EQ(dedup_key_for(p, facts), "osprey/failures/deployment/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee");
+  facts.deployment_id.reset();
+  EXPECT_EQ(dedup_key_for(p, facts), "osprey/failures/6b1d6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e");
+}
+
+TEST(RenderNotification, TheDefaultTitleAndThePolicysMessageTemplate) {
+  notification_policy p;
+  const auto values = template_values(failed_prod_run(), "p", "https://ui");
+  auto text = render_notification(p, values);
+  EXPECT_EQ(text.title, "Flow run etl-daily/clever-otter entered state Failed");
+  EXPECT_EQ(text.message, render_template(default_message_template(), values));
+  p.message_template = "{flow_name} is {flow_run_state_name}";
+  text = render_notification(p, values);
+  EXPECT_EQ(text.title, "Flow run etl-daily/clever-otter entered state Failed");
+  EXPECT_EQ(text.message, "etl-daily is Failed");
+}
+
 TEST(ValidateTemplate, Table) {
   struct row {
     const char* tmpl;
