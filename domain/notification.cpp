@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "domain/glob.hpp"
+
 namespace osprey {
 namespace {
 
@@ -70,29 +72,6 @@ piece next_piece(std::string_view tmpl, std::size_t pos) {
 }
 
 }  // namespace
-
-bool glob_match(std::string_view pattern, std::string_view text) {
-  // Greedy with one backtrack point (the last `*`): a later `*` supersedes earlier ones, so the work is
-  // O(pattern * text) at worst, never exponential.
-  std::size_t p = 0, t = 0;
-  std::size_t star = std::string_view::npos, star_text = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_text = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_text;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 bool matches(const state_match& match, const notification_facts& facts) {
   const auto& state = facts.state;

@@ -90,9 +90,6 @@ struct notification_text {
 };
 notification_text render_notification(const notification_policy& policy, const nlohmann::json& values);
 
-/// Shell-style glob: `*` any run of characters, `?` one character, everything else literal.
-bool glob_match(std::string_view pattern, std::string_view text);
-
 /// The placeholders a template may use, sorted: Prefect 2's set plus deployment_name, deployment_id,
 /// flow_run_tags and policy_name.
 const std::vector<std::string>& template_placeholders();
