@@ -73,13 +73,13 @@ void record(dispatcher_actor* self, const delivery_result& result) {
     } else if (outcome == notifiers::verdict::retry) {
       const auto wait = backoff(st, attempts, result.retry_after);
       earliest_retry = earliest_retry ? std::min(*earliest_retry, wait) : wait;
-      auto payload = job.payload;
-      if (result.jobs.size() == 1) payload["parts_done"] = result.parts_done;
+      auto retried = job;
+      if (result.jobs.size() == 1) retried.parts_done = result.parts_done;
       std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
                 << job.channel_name << ") failed, retrying in " << wait.count() << " ms: " << error << "\n";
-      write = [id = job.id, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
-               payload, now](persistence::sql_connection& c) {
-        persistence::mark_retry(c, id, attempts, next, error, payload, now);
+      write = [retried, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
+               now](persistence::sql_connection& c) {
+        persistence::mark_retry(c, retried, attempts, next, error, now);
       };
     } else {
       std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "

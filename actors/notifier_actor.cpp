@@ -60,17 +60,11 @@ std::shared_ptr<const notifiers::notifier> notifier_for(notifier_actor* self, co
   return st.cache.emplace(channel, notifiers::make_notifier(*settings)).first->second;
 }
 
-notifiers::delivery_kind kind_of(const std::string& kind) {
-  if (kind == "resolve") return notifiers::delivery_kind::resolve;
-  if (kind == "test") return notifiers::delivery_kind::test;
-  return notifiers::delivery_kind::trigger;
-}
-
 notifiers::notification notification_of(const outbox_jobs& jobs) {
   const auto& first = jobs.front();
   notifiers::notification n;
   n.id = first.id.to_string();
-  n.kind = kind_of(first.kind);
+  n.kind = first.kind;
   n.policy_name = first.policy_name;
   n.dedup_key = first.dedup_key;
   n.title = first.payload.value("title", "");
@@ -108,10 +102,7 @@ void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jo
   }
   const auto requests = notifier->build(notification_of(jobs));
   std::vector<int> done;
-  if (jobs.size() == 1)
-    if (auto it = jobs.front().payload.find("parts_done"); it != jobs.front().payload.end() && it->is_array())
-      for (const auto& p : *it)
-        if (p.is_number_integer()) done.push_back(p.get<int>());
+  if (jobs.size() == 1) done = jobs.front().parts_done;
   const auto id = st.next_send++;
   auto& send = st.sends[id];
   send.jobs = std::move(jobs);
@@ -200,9 +191,9 @@ caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backe
   return {
       [self](deliver_atom, persistence::outbox_job& job) {
         const auto channel = job.channel_name;
-        const auto wait = std::chrono::milliseconds(job.payload.value("group_wait_ms", std::int64_t{0}));
+        const auto wait = job.group_wait;
         auto& l = self->state.lanes[channel];
-        if (wait.count() > 0 && job.kind == "trigger") {
+        if (wait.count() > 0 && job.kind == notification_kind::trigger) {
           auto& group = l.groups[job.policy_name];
           if (group.empty()) self->delayed_send(self, wait, tick_atom_v, channel, job.policy_name);
           group.push_back(std::move(job));

@@ -86,6 +86,21 @@ bool matches(const state_match& match, const notification_facts& facts) {
          });
 }
 
+const char* to_string(notification_kind kind) noexcept {
+  switch (kind) {
+    case notification_kind::trigger: return "trigger";
+    case notification_kind::resolve: return "resolve";
+    case notification_kind::test: return "test";
+  }
+  return "trigger";  // unreachable: every enumerator is handled above
+}
+
+std::optional<notification_kind> parse_notification_kind(std::string_view text) {
+  for (auto kind : {notification_kind::trigger, notification_kind::resolve, notification_kind::test})
+    if (text == to_string(kind)) return kind;
+  return std::nullopt;
+}
+
 notification_decision decide_notification(const notification_policy& policy, const notification_facts& facts) {
   return {matches(policy.match, facts), contains(policy.resolve_on, facts.state.name)};
 }

@@ -34,6 +34,14 @@ struct state_match {
 /// Whether and how a policy closes the alerts it opened.
 enum class dedup_scope { flow_run, deployment };
 
+/// What a notification announces: a trigger (a policy's match held), a resolve (a later state closes the alert
+/// a trigger opened; chat, mail and SMS get a recovery message) or a test (`osprey notifications test`).
+enum class notification_kind { trigger, resolve, test };
+/// "trigger", "resolve", "test" (the outbox spelling).
+const char* to_string(notification_kind kind) noexcept;
+/// The kind to_string spells `text`; nullopt for anything else.
+std::optional<notification_kind> parse_notification_kind(std::string_view text);
+
 struct notification_policy {
   std::string name;  ///< unique; names outbox rows
   bool is_active = true;

@@ -43,9 +43,9 @@ nlohmann::json to_json(const persistence::outbox_job& j) {
           {"channel_name", j.channel_name},
           {"flow_run_id", j.flow_run ? nlohmann::json(j.flow_run->to_string()) : nlohmann::json(nullptr)},
           {"state_name", j.state_name},
-          {"kind", j.kind},
+          {"kind", to_string(j.kind)},
           {"dedup_key", j.dedup_key},
-          {"status", j.status},
+          {"status", persistence::to_string(j.status)},
           {"attempts", j.attempts},
           {"next_attempt_at", format_iso8601(j.next_attempt_at)},
           {"last_error", j.last_error ? nlohmann::json(*j.last_error) : nlohmann::json(nullptr)},
@@ -226,10 +226,11 @@ void register_filter(router& routes, const api_context& ctx) {
 void register_outbox(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/notifications/outbox", "Notification deliveries (?status=pending|delivered|dead&limit=N)",
              [ctx](request& req, responder respond) {
-               const auto status_filter = req.query.count("status") ? req.query.at("status") : std::string();
-               if (!status_filter.empty() && status_filter != "pending" && status_filter != "delivered" &&
-                   status_filter != "dead")
-                 return respond(validation_error("status", "Expected pending, delivered or dead"));
+               std::optional<persistence::outbox_status> status_filter;
+               if (auto s = req.query.find("status"); s != req.query.end() && !s->second.empty()) {
+                 status_filter = persistence::parse_outbox_status(s->second);
+                 if (!status_filter) return respond(validation_error("status", "Expected pending, delivered or dead"));
+               }
                std::int64_t limit = 100;
                if (auto l = req.query.find("limit"); l != req.query.end()) {
                  try {

@@ -15,14 +15,11 @@ bool closes_alerts(config::channel_type t) {
 
 nlohmann::json payload_for(const notification_policy& policy, const nlohmann::json& values) {
   auto text = render_notification(policy, values);
-  return {{"title", std::move(text.title)},
-          {"message", std::move(text.message)},
-          {"values", values},
-          {"group_wait_ms", policy.group_wait.count()}};
+  return {{"title", std::move(text.title)}, {"message", std::move(text.message)}, {"values", values}};
 }
 
 persistence::outbox_job job_for(const notification_policy& policy, const std::string& channel,
-                                const notification_facts& facts, const char* kind, nlohmann::json payload,
+                                const notification_facts& facts, notification_kind kind, nlohmann::json payload,
                                 timestamp now, const std::string& owner, std::chrono::seconds lease) {
   persistence::outbox_job j;
   j.id = new_uuid4();
@@ -35,6 +32,7 @@ persistence::outbox_job job_for(const notification_policy& policy, const std::st
   j.dedup_key = dedup_key_for(policy, facts);
   j.kind = kind;
   j.payload = std::move(payload);
+  j.group_wait = policy.group_wait;
   j.next_attempt_at = now;
   j.lease_owner = owner;
   j.lease_expires_at = now + lease;
@@ -88,14 +86,15 @@ std::vector<persistence::outbox_job> enqueue_notifications(persistence::sql_conn
     const auto values = template_values(facts, policy.name, rules.settings.ui_url);
     if (decision.trigger)
       for (const auto& channel : policy.channels)
-        jobs.push_back(job_for(policy, channel, facts, "trigger", payload_for(policy, values), now, owner, lease));
+        jobs.push_back(job_for(policy, channel, facts, notification_kind::trigger, payload_for(policy, values), now,
+                               owner, lease));
     if (!decision.resolve || !may_resolve(rules, policy)) continue;
     std::set<std::string> resolved;
     for (const auto& open : persistence::open_alerts(conn, dedup_key_for(policy, facts))) {
       if (open.policy_name != policy.name || !resolved.insert(open.channel_name).second) continue;
       if (!rules.takes_resolve(policy, open.channel_name)) continue;
-      jobs.push_back(job_for(policy, open.channel_name, facts, "resolve", payload_for(policy, values), now,
-                             owner, lease));
+      jobs.push_back(job_for(policy, open.channel_name, facts, notification_kind::resolve, payload_for(policy, values),
+                             now, owner, lease));
     }
   }
   if (jobs.empty()) return {};

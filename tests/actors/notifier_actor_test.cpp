@@ -33,7 +33,7 @@ TEST(NotifierActor, AResolveRowEnqueuedByAnOlderVersionIsTitledRecoveredOnce) {
   job.id = new_uuid4();
   job.policy_name = "failures";
   job.channel_name = "chat";
-  job.kind = "resolve";
+  job.kind = notification_kind::resolve;
   job.payload = {{"title", "Resolved: Flow run etl/odd-bee entered state Completed"}, {"message", ""}};
   caf::anon_send(notifier, actors::deliver_atom_v, job);
 

@@ -35,6 +35,7 @@ protected:
     policy_.match.tags_any = {"prod"};
     policy_.channels = {"pager", "chat"};
     policy_.message_template = "{flow_name}/{flow_run_name} is {flow_run_state_name}";
+    policy_.group_wait = std::chrono::milliseconds(750);
   }
 
   notification_facts facts(const std::string& state_name, state_type type, std::vector<std::string> tags = {"prod"}) {
@@ -83,10 +84,11 @@ TEST_P(NotificationRules, AMatchingStateGetsOneLeasedTriggerPerChannel) {
   EXPECT_EQ(jobs[0].channel_name, "pager");
   EXPECT_EQ(jobs[1].channel_name, "chat");
   for (const auto& j : jobs) {
-    EXPECT_EQ(j.kind, "trigger");
+    EXPECT_EQ(j.kind, notification_kind::trigger);
     EXPECT_EQ(j.dedup_key, "osprey/failures/" + run_.to_string());
     EXPECT_EQ(j.payload["message"], "etl/odd-bee is Failed");
     EXPECT_EQ(j.lease_owner, "me:1");
+    EXPECT_EQ(j.group_wait, std::chrono::milliseconds(750));  // the policy's, kept with the job
   }
   // The same state again (a replayed transition) adds nothing.
   EXPECT_TRUE(enqueue(failed).empty());
@@ -105,7 +107,7 @@ TEST_P(NotificationRules, RecoveryResolvesOpenAlertsOnceOnChannelsThatResolve) {
   enqueue(facts("Failed", state_type::failed));
   auto resolves = enqueue(facts("Completed", state_type::completed));
   ASSERT_EQ(resolves.size(), 1u);  // Slack cannot resolve, and send_resolved is off
-  EXPECT_EQ(resolves[0].kind, "resolve");
+  EXPECT_EQ(resolves[0].kind, notification_kind::resolve);
   EXPECT_EQ(resolves[0].channel_name, "pager");
   EXPECT_EQ(resolves[0].dedup_key, "osprey/failures/" + run_.to_string());
   // The plain title: the notifier marks a resolve itself ("Recovered: ...").
