@@ -14,6 +14,7 @@
 #include <chrono>
 
 #include "actors/messages.hpp"
+#include "actors/notification_protocol.hpp"
 #include "notifications/rules.hpp"
 #include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
@@ -33,7 +34,7 @@ struct flow_run_options {
   /// Notification policies matched inside each transition's transaction (none: no notifications), and the
   /// dispatcher that receives the outbox jobs once committed, leased to `notification_owner`.
   std::shared_ptr<notifications::policy_book> notifications{};
-  caf::actor notification_dispatcher{};
+  notification_dispatcher_actor notification_dispatcher{};
   std::string notification_owner = "osprey";
 };
 

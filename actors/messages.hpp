@@ -1,6 +1,8 @@
 #pragma once
-// Everything that crosses an actor boundary, in one place: atoms and message types. All messages stay in
-// one process, so domain structs travel as "unsafe" (not serialisable) types.
+// Atoms and message types of the actors not yet behind a typed protocol header, the atoms several actors
+// share, and the domain types that several protocols carry (each declared "unsafe" once, here). The
+// notification protocol is in actors/notification_protocol.hpp. All messages stay in one process, so domain
+// structs travel as "unsafe" (not serialisable) types.
 
 #include <caf/all.hpp>
 
@@ -119,13 +121,8 @@ CAF_ADD_ATOM(osprey_actors, osprey::actors, retry_atom, "retry")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, stats_atom, "stats")
 /// registry: (count_atom) -> std::size_t live flow-run actors.
 CAF_ADD_ATOM(osprey_actors, osprey::actors, count_atom, "count")
-/// notifications (actors/notification_dispatcher.hpp): (enqueued_atom, outbox_jobs) hands committed jobs to the
-/// dispatcher; (deliver_atom, outbox_job) to a notifier actor; (sent_atom, delivery_result) back;
-/// (sweep_atom) looks for due jobs in the outbox.
-CAF_ADD_ATOM(osprey_actors, osprey::actors, enqueued_atom, "enqueued")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, deliver_atom, "deliver")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, sent_atom, "sent")
+/// Shared by several actors: (sweep_atom) "look for due work now" (the notification dispatcher, see
+/// actors/notification_protocol.hpp), (tick_atom) "a periodic timer fired" (recorder, dispatcher).
 CAF_ADD_ATOM(osprey_actors, osprey::actors, sweep_atom, "sweep")
-CAF_ADD_ATOM(osprey_actors, osprey::actors, reply_atom, "reply")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, tick_atom, "tick")
 CAF_END_TYPE_ID_BLOCK(osprey_actors)

@@ -36,7 +36,7 @@ struct notifier_state {
   config::channel_type backend = config::channel_type::slack;
   std::shared_ptr<notifications::policy_book> book;
   notifiers::transport transport;
-  caf::actor dispatcher;
+  delivery_listener_actor listener;
   std::map<std::string, lane> lanes;
   std::map<std::uint64_t, send_in_flight> sends;
   std::uint64_t next_send = 0;
@@ -45,9 +45,9 @@ struct notifier_state {
   static inline const char* name = "osprey.notifier";
 };
 
-using notifier_actor = caf::stateful_actor<notifier_state>;
+using notifier_self = notifier_actor_with_internals::stateful_pointer<notifier_state>;
 
-std::shared_ptr<const notifiers::notifier> notifier_for(notifier_actor* self, const std::string& channel) {
+std::shared_ptr<const notifiers::notifier> notifier_for(notifier_self self, const std::string& channel) {
   auto& st = self->state;
   auto rules = st.book->current();
   if (rules != st.built_for) {
@@ -88,11 +88,11 @@ notifiers::notification notification_of(const outbox_jobs& jobs) {
   return n;
 }
 
-void report(notifier_actor* self, delivery_result result) {
-  self->send(self->state.dispatcher, sent_atom_v, std::move(result));
+void report(notifier_self self, delivery_result result) {
+  self->send(self->state.listener, sent_atom_v, std::move(result));
 }
 
-void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jobs) {
+void start_send(notifier_self self, const std::string& channel, outbox_jobs jobs) {
   auto& st = self->state;
   auto notifier = notifier_for(self, channel);
   if (!notifier) {
@@ -108,7 +108,7 @@ void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jo
   send.jobs = std::move(jobs);
   send.notifier = notifier;
   send.parts_done = done;
-  auto handle = caf::actor_cast<caf::actor>(self);
+  notifier_actor_with_internals handle{self};
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (std::find(done.begin(), done.end(), static_cast<int>(i)) != done.end()) continue;
     ++send.outstanding;
@@ -124,7 +124,7 @@ void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jo
   }
 }
 
-void pump(notifier_actor* self, const std::string& channel) {
+void pump(notifier_self self, const std::string& channel) {
   auto& st = self->state;
   auto& l = st.lanes[channel];
   const auto rules = st.book->current();
@@ -149,11 +149,11 @@ void pump(notifier_actor* self, const std::string& channel) {
     l.tick_scheduled = true;
     const auto wait = std::chrono::duration<double>((1 - l.tokens) / limit.per_second);
     self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait) + std::chrono::microseconds(1),
-                       tick_atom_v, channel);
+                       refill_atom_v, channel);
   }
 }
 
-void on_reply(notifier_actor* self, std::uint64_t id, int part, const notifiers::reply& r) {
+void on_reply(notifier_self self, std::uint64_t id, int part, const notifiers::reply& r) {
   auto& st = self->state;
   auto it = st.sends.find(id);
   if (it == st.sends.end()) return;
@@ -180,14 +180,15 @@ void on_reply(notifier_actor* self, std::uint64_t id, int part, const notifiers:
   report(self, std::move(result));
 }
 
-caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backend,
-                                std::shared_ptr<notifications::policy_book> book,
-                                notifiers::transport transport, caf::actor dispatcher) {
+notifier_actor_with_internals::behavior_type notifier_behavior(notifier_self self, config::channel_type backend,
+                                                               std::shared_ptr<notifications::policy_book> book,
+                                                               notifiers::transport transport,
+                                                               delivery_listener_actor listener) {
   auto& st = self->state;
   st.backend = backend;
   st.book = std::move(book);
   st.transport = std::move(transport);
-  st.dispatcher = std::move(dispatcher);
+  st.listener = std::move(listener);
   return {
       [self](deliver_atom, persistence::outbox_job& job) {
         const auto channel = job.channel_name;
@@ -195,18 +196,18 @@ caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backe
         auto& l = self->state.lanes[channel];
         if (wait.count() > 0 && job.kind == notification_kind::trigger) {
           auto& group = l.groups[job.policy_name];
-          if (group.empty()) self->delayed_send(self, wait, tick_atom_v, channel, job.policy_name);
+          if (group.empty()) self->delayed_send(self, wait, group_due_atom_v, channel, job.policy_name);
           group.push_back(std::move(job));
           return;
         }
         l.waiting.push_back(outbox_jobs{std::move(job)});
         pump(self, channel);
       },
-      [self](tick_atom, const std::string& channel) {
+      [self](refill_atom, const std::string& channel) {
         self->state.lanes[channel].tick_scheduled = false;
         pump(self, channel);
       },
-      [self](tick_atom, const std::string& channel, const std::string& policy) {
+      [self](group_due_atom, const std::string& channel, const std::string& policy) {
         auto& l = self->state.lanes[channel];
         auto group = std::move(l.groups[policy]);
         l.groups.erase(policy);
@@ -220,10 +221,10 @@ caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backe
 
 }  // namespace
 
-caf::actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
-                                std::shared_ptr<notifications::policy_book> book, notifiers::transport transport,
-                                caf::actor dispatcher) {
-  return system.spawn(notifier_behavior, backend, std::move(book), std::move(transport), std::move(dispatcher));
+notifier_actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
+                                    std::shared_ptr<notifications::policy_book> book, notifiers::transport transport,
+                                    delivery_listener_actor listener) {
+  return system.spawn(notifier_behavior, backend, std::move(book), std::move(transport), std::move(listener));
 }
 
 }  // namespace osprey::actors

@@ -5,7 +5,6 @@
 #include <future>
 #include <iostream>
 
-#include "actors/messages.hpp"
 #include "persistence/notification_store.hpp"
 
 namespace osprey::cli {
@@ -27,8 +26,8 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
   return notifications::notification_rules::combine(settings, stored);
 }
 
-void reload_notifications(const common_options& opts, const persistence::database& db, notifications::policy_book& book,
-                          const caf::actor& dispatcher) {
+void reload_notifications(const common_options& opts, const persistence::database& db,
+                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher) {
   std::cout << "Received SIGHUP: reloading the notification settings..." << std::endl;
   auto loaded = load_settings_or_report(opts);
   if (!loaded) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "actors/notification_protocol.hpp"
 #include "notifications/rules.hpp"
 
 #include "persistence/database.hpp"
@@ -24,7 +25,7 @@ struct api_context {
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
   std::shared_ptr<notifications::policy_book> notifications{};
-  caf::actor notification_dispatcher{};
+  actors::notification_dispatcher_actor notification_dispatcher{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.
