@@ -13,6 +13,7 @@
 
 #include <chrono>
 
+#include "actors/event_bus_protocol.hpp"
 #include "actors/messages.hpp"
 #include "actors/notification_protocol.hpp"
 #include "notifications/rules.hpp"
@@ -21,13 +22,9 @@
 
 namespace osprey::actors {
 
-/// The event bus: forwards every published state_change to its subscribers, in publication order.
-/// Messages: (subscribe_atom, caf::actor), (publish_atom, state_change).
-caf::actor spawn_event_bus(caf::actor_system& system);
-
 struct flow_run_options {
   persistence::database db;
-  caf::actor event_bus;
+  event_bus_actor event_bus;  ///< actors/event_bus.hpp; each committed state change is published there
   transition_policy policy = orchestrate_flow_transition;  ///< Prefect's CoreFlowPolicy / MinimalFlowPolicy
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   const clock* time = &system_clock::instance();

@@ -118,7 +118,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
       // for a retry) to the writer before they stop; the writer drains after this.
       caf::scoped_actor self{system};
-      for (const auto& holder : {task_run_recorder, event_bus})
+      for (const auto& holder : {task_run_recorder, caf::actor_cast<caf::actor>(event_bus)})
         self->request(holder, std::chrono::seconds(10), actors::flush_atom_v).receive([] {}, [](const caf::error&) {});
     }
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);

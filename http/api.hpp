@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "actors/event_bus_protocol.hpp"
 #include "actors/notification_protocol.hpp"
 #include "notifications/rules.hpp"
 
@@ -18,7 +19,7 @@ namespace osprey::http {
 
 struct api_context {
   persistence::database db;
-  caf::actor event_bus;   ///< actors/flow_runs.hpp: spawn_event_bus
+  actors::event_bus_actor event_bus;  ///< actors/event_bus.hpp: spawn_event_bus
   caf::actor flow_runs;   ///< actors/flow_runs.hpp: spawn_flow_run_registry
   caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
   const clock* time = &system_clock::instance();
