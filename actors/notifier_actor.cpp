@@ -1,6 +1,7 @@
 // A notifier actor: one per backend. It keeps, per channel, a token bucket (the channel's rate limit), a
 // FIFO of messages waiting for a token, and the group_wait buffers; it builds requests with the channel's
-// notifier and sends them through the transport, then reports the verdict to the dispatcher.
+// notifier and sends them through the transport, then reports the verdict to its listener (the dispatcher).
+// Its messages: notifier_actor in actors/notification_protocol.hpp.
 #include <deque>
 #include <map>
 #include <string_view>
