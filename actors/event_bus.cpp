@@ -273,7 +273,9 @@ std::uint64_t subscribe_events(const event_bus_actor& bus, event_sink sink) {
   return token;
 }
 
-void unsubscribe_events(const event_bus_actor& bus, std::uint64_t token) { caf::anon_send(bus, unsubscribe_atom_v, token); }
+void unsubscribe_events(const event_bus_actor& bus, std::uint64_t token) {
+  caf::anon_send(bus, unsubscribe_atom_v, token);
+}
 
 void publish_events(const event_bus_actor& bus, event_batch events, publish_callback done) {
   if (done) caf::anon_send(bus, publish_atom_v, std::move(events), std::move(done));

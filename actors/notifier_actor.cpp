@@ -41,7 +41,8 @@ struct notifier_state {
   std::map<std::string, lane> lanes;
   std::map<std::uint64_t, send_in_flight> sends;
   std::uint64_t next_send = 0;
-  std::shared_ptr<const notifications::notification_rules> built_for;  ///< the rules the cached notifiers were made from
+  /// The rules the cached notifiers were made from.
+  std::shared_ptr<const notifications::notification_rules> built_for;
   std::map<std::string, std::shared_ptr<const notifiers::notifier>> cache;
   static inline const char* name = "osprey.notifier";
 };

@@ -370,8 +370,8 @@ std::string outbox_report(const config::notification_settings& settings, const p
                   "NEXT ATTEMPT / DELIVERED", "LAST ERROR"});
   for (const auto& j : jobs) {
     rows.push_back({j.id.to_string(), persistence::to_string(j.status), std::to_string(j.attempts),
-                    j.policy_name + " -> " + j.channel_name, to_string(j.kind), j.state_name.empty() ? "-" : j.state_name, j.flow_run ? j.flow_run->to_string() : "-",
-                    when_text(j),
+                    j.policy_name + " -> " + j.channel_name, to_string(j.kind), j.state_name.empty() ? "-" : j.state_name,
+                    j.flow_run ? j.flow_run->to_string() : "-", when_text(j),
                     j.last_error ? one_line(scrub(settings, *j.last_error), error_chars) : std::string("-")});
   }
   std::vector<std::size_t> widths(rows.front().size(), 0);
