@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "actors/flow_runs.hpp"
 #include "persistence/event_store.hpp"
 
 namespace osprey::actors {
@@ -35,7 +34,7 @@ struct unstored {
 
 struct event_bus_state {
   event_bus_options options;
-  std::vector<caf::actor> subscribers;                       ///< state_change subscribers
+  std::vector<state_change_listener_actor> subscribers;     ///< state_change listeners
   std::vector<std::pair<std::uint64_t, event_sink>> sinks;   ///< event subscribers, by token
   std::deque<uuid> recent_order;                             ///< the last delivered ids, oldest first
   std::unordered_set<uuid> recent;
@@ -47,7 +46,7 @@ struct event_bus_state {
   static inline const char* name = "osprey.event_bus";
 };
 
-using bus_actor = caf::stateful_actor<event_bus_state>;
+using bus_actor = event_bus_with_internals::stateful_pointer<event_bus_state>;
 
 std::atomic<std::uint64_t> next_token{1};
 
@@ -63,7 +62,7 @@ bool remember(event_bus_state& st, const uuid& id) {
   return true;
 }
 
-void deliver(bus_actor* self, const event_batch& events) {
+void deliver(bus_actor self, const event_batch& events) {
   auto& st = self->state;
   for (const auto& e : events) {
     if (!remember(st, e.id)) continue;
@@ -92,10 +91,10 @@ bool holds_refused(const event_bus_state& st) {
 }
 
 /// Hands `group` to the writer as one job; its end comes back as (stored_atom, write number, status).
-void store(bus_actor* self, std::vector<unstored> group) {
+void store(bus_actor self, std::vector<unstored> group) {
   auto& st = self->state;
   const auto number = st.next_write++;
-  auto bus = caf::actor_cast<caf::actor>(self);
+  event_bus_with_internals bus{self};
   const timestamp now = st.options.time->now();
   std::vector<std::pair<std::shared_ptr<const event_batch>, std::shared_ptr<std::vector<bool>>>> parts;
   for (const auto& u : group) parts.emplace_back(u.events, u.inserted);
@@ -107,7 +106,7 @@ void store(bus_actor* self, std::vector<unstored> group) {
                        [bus, number](const status& s) { caf::anon_send(bus, stored_atom_v, number, s); });
 }
 
-void schedule_retry(bus_actor* self, unsigned failures) {
+void schedule_retry(bus_actor self, unsigned failures) {
   auto& st = self->state;
   if (st.retry_scheduled) return;
   st.retry_scheduled = true;
@@ -116,7 +115,7 @@ void schedule_retry(bus_actor* self, unsigned failures) {
 
 /// Every refused event goes to the writer again now, in one job: while the database is locked each job
 /// costs the writer a lock timeout, so one per waiting publication would hold it up that many times.
-void retry_waiting(bus_actor* self) {
+void retry_waiting(bus_actor self) {
   auto& st = self->state;
   if (st.waiting.empty()) return;
   std::vector<unstored> group(std::make_move_iterator(st.waiting.begin()), std::make_move_iterator(st.waiting.end()));
@@ -125,7 +124,7 @@ void retry_waiting(bus_actor* self) {
 }
 
 /// The store refused `group`: deliver its events now (once), and keep them for the next try.
-void refused(bus_actor* self, std::vector<unstored> group, const status& s) {
+void refused(bus_actor self, std::vector<unstored> group, const status& s) {
   auto& st = self->state;
   std::size_t events = 0;
   unsigned failures = 0;
@@ -166,7 +165,7 @@ void refused(bus_actor* self, std::vector<unstored> group, const status& s) {
   schedule_retry(self, failures);
 }
 
-void on_stored(bus_actor* self, std::uint64_t number, const status& s) {
+void on_stored(bus_actor self, std::uint64_t number, const status& s) {
   auto& st = self->state;
   auto found = st.writing.find(number);
   if (found == st.writing.end()) return;  // cannot happen: every write is registered before it is handed over
@@ -191,7 +190,7 @@ void on_stored(bus_actor* self, std::uint64_t number, const status& s) {
 }
 
 /// Stores `events` (when there is a store), then delivers those that were new.
-void store_and_deliver(bus_actor* self, event_batch events, publish_callback done) {
+void store_and_deliver(bus_actor self, event_batch events, publish_callback done) {
   auto& st = self->state;
   const timestamp now = st.options.time->now();
   for (auto& e : events)
@@ -206,12 +205,12 @@ void store_and_deliver(bus_actor* self, event_batch events, publish_callback don
   store(self, {unstored{std::make_shared<const event_batch>(std::move(events)), std::move(owner)}});
 }
 
-void publish_state_change(bus_actor* self, const state_change& change, const flow_run_event_info& info) {
+void publish_state_change(bus_actor self, const state_change& change, const flow_run_event_info& info) {
   for (const auto& s : self->state.subscribers) self->send(s, change);
   store_and_deliver(self, {flow_run_state_event(change, info)}, {});
 }
 
-caf::behavior event_bus(bus_actor* self, event_bus_options options) {
+event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_options options) {
   self->state.options = std::move(options);
   // Refused events still waiting go to the writer before the bus stops; the writer drains after this.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -226,11 +225,12 @@ caf::behavior event_bus(bus_actor* self, event_bus_options options) {
   });
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& subs = self->state.subscribers;
-    subs.erase(std::remove_if(subs.begin(), subs.end(), [&](const caf::actor& a) { return a.address() == down.source; }),
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const state_change_listener_actor& a) { return a.address() == down.source; }),
                subs.end());
   });
   return {
-      [self](subscribe_atom, const caf::actor& subscriber) {
+      [self](subscribe_atom, const state_change_listener_actor& subscriber) {
         self->monitor(subscriber);
         self->state.subscribers.push_back(subscriber);
       },
@@ -261,21 +261,23 @@ caf::behavior event_bus(bus_actor* self, event_bus_options options) {
 
 }  // namespace
 
-caf::actor spawn_event_bus(caf::actor_system& system, event_bus_options options) {
-  return system.spawn(event_bus, std::move(options));
+event_bus_actor spawn_event_bus(caf::actor_system& system, event_bus_options options) {
+  return system.spawn(event_bus, std::move(options));  // the world sees only the public messages
 }
 
-caf::actor spawn_event_bus(caf::actor_system& system) { return spawn_event_bus(system, event_bus_options{}); }
+event_bus_actor spawn_event_bus(caf::actor_system& system) { return spawn_event_bus(system, event_bus_options{}); }
 
-std::uint64_t subscribe_events(const caf::actor& bus, event_sink sink) {
+std::uint64_t subscribe_events(const event_bus_actor& bus, event_sink sink) {
   const auto token = next_token.fetch_add(1, std::memory_order_relaxed);
   caf::anon_send(bus, subscribe_atom_v, token, std::move(sink));
   return token;
 }
 
-void unsubscribe_events(const caf::actor& bus, std::uint64_t token) { caf::anon_send(bus, unsubscribe_atom_v, token); }
+void unsubscribe_events(const event_bus_actor& bus, std::uint64_t token) {
+  caf::anon_send(bus, unsubscribe_atom_v, token);
+}
 
-void publish_events(const caf::actor& bus, event_batch events, publish_callback done) {
+void publish_events(const event_bus_actor& bus, event_batch events, publish_callback done) {
   if (done) caf::anon_send(bus, publish_atom_v, std::move(events), std::move(done));
   else caf::anon_send(bus, publish_atom_v, std::move(events));
 }

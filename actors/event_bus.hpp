@@ -15,14 +15,15 @@
 // event still waiting to the writer, which commits it before the process ends. Only an event the database
 // refuses for another reason than being busy (a row it can never take) is given up after a few tries.
 //
-// The state_change path of actors/flow_runs.hpp is unchanged: actor subscribers still get every state_change.
+// State changes published by flow-run actors also go to every subscribed state_change listener, in order.
+// Every message and its reply: actors/event_bus_protocol.hpp.
 
 #include <caf/fwd.hpp>
 
 #include <cstdint>
 #include <optional>
 
-#include "actors/messages.hpp"
+#include "actors/event_bus_protocol.hpp"
 #include "actors/write_retry.hpp"
 #include "persistence/database.hpp"
 
@@ -35,18 +36,19 @@ struct event_bus_options {
   write_retry retry;               ///< how refused writes are tried again
 };
 
-/// Spawns the bus. (actors/flow_runs.hpp's spawn_event_bus(system) is this with default options: no store.)
-caf::actor spawn_event_bus(caf::actor_system& system, event_bus_options options);
+/// Spawns the bus. (spawn_event_bus(system) is this with default options: no store.)
+event_bus_actor spawn_event_bus(caf::actor_system& system, event_bus_options options);
+event_bus_actor spawn_event_bus(caf::actor_system& system);
 
 /// Subscribes `sink` to every new event from now on; returns the token that unsubscribes it. Thread-safe,
 /// non-blocking; the subscription takes effect before any publication sent after this call returns.
-std::uint64_t subscribe_events(const caf::actor& bus, event_sink sink);
+std::uint64_t subscribe_events(const event_bus_actor& bus, event_sink sink);
 /// Ends a subscription; the sink may still be called for events the bus was already delivering.
-void unsubscribe_events(const caf::actor& bus, std::uint64_t token);
+void unsubscribe_events(const event_bus_actor& bus, std::uint64_t token);
 
 /// Publishes client events (already validated): the bus stamps `received` where unset, stores the new ones
 /// and delivers them. `done` (optional) runs once they are stored — after a refusal, once a retry commits.
 /// Thread-safe, non-blocking.
-void publish_events(const caf::actor& bus, event_batch events, publish_callback done = {});
+void publish_events(const event_bus_actor& bus, event_batch events, publish_callback done = {});
 
 }  // namespace osprey::actors

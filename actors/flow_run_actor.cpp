@@ -128,7 +128,7 @@ void handle_transition(run_actor self, const transition_call& call) {
   flow_run_actor_with_internals self_handle{self};
   // Notifications are matched and written in the same transaction as the state (a transactional outbox):
   // no committed state misses its alerts, no rolled-back one sends any.
-  std::shared_ptr<const notification_rules> rules;
+  std::shared_ptr<const notifications::notification_rules> rules;
   if (st.options.notifications && result.written) rules = st.options.notifications->current();
   std::optional<notification_facts> facts;
   if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, *result.written);
@@ -141,11 +141,7 @@ void handle_transition(run_actor self, const transition_call& call) {
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, now);
         enqueued->clear();  // a job may run twice (batch retry): only the last run's output counts
-        if (facts) {
-          auto f = *facts;
-          if (f.deployment_id) f.deployment_name = deployment_name_of(c, *f.deployment_id);
-          *enqueued = enqueue_notifications(c, *rules, f, now, owner, notification_lease);
-        }
+        if (facts) *enqueued = notifications::enqueue_notifications(c, *rules, *facts, now, owner, notification_lease);
       },
       [self_handle, enqueued, dispatcher = st.options.notification_dispatcher](const status& s) {
         if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));

@@ -13,27 +13,25 @@
 
 #include <chrono>
 
+#include "actors/event_bus_protocol.hpp"
 #include "actors/flow_run_protocol.hpp"
-#include "actors/notification_rules.hpp"
+#include "actors/notification_protocol.hpp"
+#include "notifications/rules.hpp"
 #include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
 
 namespace osprey::actors {
 
-/// The event bus with default options: nothing stored (tests). Its messages and the bus the server runs (with
-/// its store) are in actors/event_bus.hpp; flow-run actors publish each committed state_change to it.
-caf::actor spawn_event_bus(caf::actor_system& system);
-
 struct flow_run_options {
   persistence::database db;
-  caf::actor event_bus;
+  event_bus_actor event_bus;  ///< actors/event_bus.hpp; each committed state change is published there
   transition_policy policy = orchestrate_flow_transition;  ///< Prefect's CoreFlowPolicy / MinimalFlowPolicy
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   const clock* time = &system_clock::instance();
   /// Notification policies matched inside each transition's transaction (none: no notifications), and the
   /// dispatcher that receives the outbox jobs once committed, leased to `notification_owner`.
-  std::shared_ptr<policy_book> notifications{};
-  caf::actor notification_dispatcher{};
+  std::shared_ptr<notifications::policy_book> notifications{};
+  notification_dispatcher_actor notification_dispatcher{};
   std::string notification_owner = "osprey";
 };
 

@@ -15,7 +15,7 @@ constexpr std::int64_t sweep_batch = 500;
 
 struct dispatcher_state {
   dispatcher_options options;
-  std::map<config::channel_type, caf::actor> notifiers;
+  std::map<config::channel_type, notifier_actor> notifiers;
   std::unordered_set<uuid> in_flight;
   bool sweeping = false;
   bool sweep_again = false;
@@ -23,7 +23,7 @@ struct dispatcher_state {
   static inline const char* name = "osprey.notification_dispatcher";
 };
 
-using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
+using dispatcher_actor = notification_dispatcher_with_internals::stateful_pointer<dispatcher_state>;
 
 /// Exponential backoff from retry.initial, doubled per attempt, capped at retry.max; "equal jitter" (half
 /// fixed, half random) spreads retries without ever retrying at once; never earlier than Retry-After.
@@ -39,18 +39,18 @@ std::chrono::milliseconds backoff(dispatcher_state& st, std::int64_t attempts,
   return wait;
 }
 
-caf::actor notifier_for(dispatcher_actor* self, config::channel_type type) {
+notifier_actor notifier_for(dispatcher_actor self, config::channel_type type) {
   auto& st = self->state;
   auto it = st.notifiers.find(type);
   if (it != st.notifiers.end()) return it->second;
   auto actor = spawn_notifier_actor(self->system(), type, st.options.book, st.options.transport,
-                                    caf::actor_cast<caf::actor>(self));
+                                    delivery_listener_actor{self});
   self->link_to(actor);
   st.notifiers.emplace(type, actor);
   return actor;
 }
 
-void record(dispatcher_actor* self, const delivery_result& result) {
+void record(dispatcher_actor self, const delivery_result& result) {
   auto& st = self->state;
   const auto now = st.options.time->now();
   const auto rules = st.options.book->current();
@@ -73,13 +73,13 @@ void record(dispatcher_actor* self, const delivery_result& result) {
     } else if (outcome == notifiers::verdict::retry) {
       const auto wait = backoff(st, attempts, result.retry_after);
       earliest_retry = earliest_retry ? std::min(*earliest_retry, wait) : wait;
-      auto payload = job.payload;
-      if (result.jobs.size() == 1) payload["parts_done"] = result.parts_done;
+      auto retried = job;
+      if (result.jobs.size() == 1) retried.parts_done = result.parts_done;
       std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
                 << job.channel_name << ") failed, retrying in " << wait.count() << " ms: " << error << "\n";
-      write = [id = job.id, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
-               payload, now](persistence::sql_connection& c) {
-        persistence::mark_retry(c, id, attempts, next, error, payload, now);
+      write = [retried, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
+               now](persistence::sql_connection& c) {
+        persistence::mark_retry(c, retried, attempts, next, error, now);
       };
     } else {
       std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
@@ -96,7 +96,7 @@ void record(dispatcher_actor* self, const delivery_result& result) {
   if (earliest_retry) self->delayed_send(self, *earliest_retry + std::chrono::milliseconds(5), sweep_atom_v);
 }
 
-void route(dispatcher_actor* self, persistence::outbox_job job) {
+void route(dispatcher_actor self, persistence::outbox_job job) {
   auto& st = self->state;
   if (!st.in_flight.insert(job.id).second) return;  // already on its way
   const auto rules = st.options.book->current();
@@ -110,14 +110,14 @@ void route(dispatcher_actor* self, persistence::outbox_job job) {
   self->send(notifier_for(self, channel->type), deliver_atom_v, std::move(job));
 }
 
-void sweep(dispatcher_actor* self) {
+void sweep(dispatcher_actor self) {
   auto& st = self->state;
   if (st.sweeping) {
     st.sweep_again = true;
     return;
   }
   st.sweeping = true;
-  auto handle = caf::actor_cast<caf::actor>(self);
+  notification_dispatcher_with_internals handle{self};
   const auto now = st.options.time->now();
   // A cheap read first: leasing is a write (a commit, an fsync), so it only happens when something is due.
   persistence::read_value(
@@ -128,7 +128,7 @@ void sweep(dispatcher_actor* self) {
       },
       [self = handle, db = st.options.db, owner = st.options.owner, now](result<bool> due) {
         if (!due || !*due) {
-          caf::anon_send(self, enqueued_atom_v, outbox_jobs{}, true);
+          caf::anon_send(self, swept_atom_v, outbox_jobs{});
           return;
         }
         persistence::write_value(
@@ -137,42 +137,42 @@ void sweep(dispatcher_actor* self) {
               return persistence::lease_due_jobs(c, owner, now, now + lease_length, sweep_batch);
             },
             [self](result<outbox_jobs> leased) {
-              caf::anon_send(self, enqueued_atom_v, leased ? std::move(*leased) : outbox_jobs{}, true);
+              caf::anon_send(self, swept_atom_v, leased ? std::move(*leased) : outbox_jobs{});
             });
       });
 }
 
-caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_options options) {
+notification_dispatcher_with_internals::behavior_type dispatcher_behavior(dispatcher_actor self,
+                                                                         dispatcher_options options) {
   self->state.options = std::move(options);
   self->state.options.db.write(
       [](persistence::sql_connection& c) { persistence::release_all_leases(c); },
-      [self = caf::actor_cast<caf::actor>(self)](const status&) { caf::anon_send(self, sweep_atom_v); });
+      [self = notification_dispatcher_with_internals{self}](const status&) { caf::anon_send(self, sweep_atom_v); });
   self->delayed_send(self, self->state.options.sweep_interval, tick_atom_v);
   return {
+      [self](sent_atom, const delivery_result& result) { record(self, result); },
       [self](enqueued_atom, outbox_jobs& jobs) {
         for (auto& j : jobs) route(self, std::move(j));
       },
-      // The end of a sweep: its jobs (maybe none); a full batch means more may be waiting.
-      [self](enqueued_atom, outbox_jobs& jobs, bool) {
+      [self](sweep_atom) { sweep(self); },
+      [self](swept_atom, outbox_jobs& jobs) {
         auto& st = self->state;
         st.sweeping = false;
         const bool full = static_cast<std::int64_t>(jobs.size()) >= sweep_batch;
         for (auto& j : jobs) route(self, std::move(j));
         if (full || std::exchange(st.sweep_again, false)) sweep(self);
       },
-      [self](sweep_atom) { sweep(self); },
       [self](tick_atom) {
         sweep(self);
         self->delayed_send(self, self->state.options.sweep_interval, tick_atom_v);
       },
-      [self](sent_atom, delivery_result& result) { record(self, result); },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options) {
-  return system.spawn(dispatcher_behavior, std::move(options));
+notification_dispatcher_actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options) {
+  return system.spawn(dispatcher_behavior, std::move(options));  // the world sees only the public messages
 }
 
 }  // namespace osprey::actors

@@ -16,29 +16,17 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "actors/messages.hpp"
-#include "actors/notification_rules.hpp"
+#include "actors/notification_protocol.hpp"
+#include "notifications/rules.hpp"
 #include "notifiers/transport.hpp"
 #include "persistence/database.hpp"
 
 namespace osprey::actors {
 
-using outbox_jobs = std::vector<persistence::outbox_job>;
-
-/// What a notifier actor reports for the jobs it sent as one message (several when group_wait folded them).
-struct delivery_result {
-  outbox_jobs jobs;
-  notifiers::verdict outcome = notifiers::verdict::dead;
-  std::optional<std::chrono::seconds> retry_after;
-  std::string reason;
-  std::vector<int> parts_done;  ///< request indexes delivered so far (Twilio: one per recipient)
-};
-
 struct dispatcher_options {
   persistence::database db;
-  std::shared_ptr<policy_book> book;
+  std::shared_ptr<notifications::policy_book> book;
   notifiers::transport transport;
   std::string owner;  ///< this server's lease owner id
   const clock* time = &system_clock::instance();
@@ -46,21 +34,15 @@ struct dispatcher_options {
   std::chrono::milliseconds sweep_interval{2000};
 };
 
-/// Spawns the dispatcher (and, lazily, its notifier actors). At start it releases leases left by a previous
-/// process and sweeps the outbox. Messages:
-///   (enqueued_atom, outbox_jobs)  — jobs committed and leased to `owner`, to deliver now
-///   (sweep_atom)                  — look for due jobs now (e.g. after `osprey notifications outbox retry`)
-caf::actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options);
+/// Spawns the dispatcher (and, lazily, its notifier actors, linked to it). At start it releases leases left by
+/// a previous process and sweeps the outbox. Its messages: notification_dispatcher_actor
+/// (actors/notification_protocol.hpp).
+notification_dispatcher_actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options);
 
-/// A notifier actor for one backend; spawned by the dispatcher. (deliver_atom, outbox_job) sends one job
-/// and answers the dispatcher with (sent_atom, delivery_result).
-caf::actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
-                                std::shared_ptr<policy_book> book, notifiers::transport transport,
-                                caf::actor dispatcher);
+/// A notifier actor for one backend (notifier_actor in actors/notification_protocol.hpp); spawned by the
+/// dispatcher, which is its `listener`.
+notifier_actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
+                                    std::shared_ptr<notifications::policy_book> book, notifiers::transport transport,
+                                    delivery_listener_actor listener);
 
 }  // namespace osprey::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::persistence::outbox_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::outbox_jobs)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::delivery_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::notifiers::reply)

@@ -1,6 +1,7 @@
 // A notifier actor: one per backend. It keeps, per channel, a token bucket (the channel's rate limit), a
 // FIFO of messages waiting for a token, and the group_wait buffers; it builds requests with the channel's
-// notifier and sends them through the transport, then reports the verdict to the dispatcher.
+// notifier and sends them through the transport, then reports the verdict to its listener (the dispatcher).
+// Its messages: notifier_actor in actors/notification_protocol.hpp.
 #include <deque>
 #include <map>
 #include <string_view>
@@ -34,20 +35,21 @@ struct send_in_flight {
 
 struct notifier_state {
   config::channel_type backend = config::channel_type::slack;
-  std::shared_ptr<policy_book> book;
+  std::shared_ptr<notifications::policy_book> book;
   notifiers::transport transport;
-  caf::actor dispatcher;
+  delivery_listener_actor listener;
   std::map<std::string, lane> lanes;
   std::map<std::uint64_t, send_in_flight> sends;
   std::uint64_t next_send = 0;
-  std::shared_ptr<const notification_rules> built_for;  ///< the rules the cached notifiers were made from
+  /// The rules the cached notifiers were made from.
+  std::shared_ptr<const notifications::notification_rules> built_for;
   std::map<std::string, std::shared_ptr<const notifiers::notifier>> cache;
   static inline const char* name = "osprey.notifier";
 };
 
-using notifier_actor = caf::stateful_actor<notifier_state>;
+using notifier_self = notifier_actor_with_internals::stateful_pointer<notifier_state>;
 
-std::shared_ptr<const notifiers::notifier> notifier_for(notifier_actor* self, const std::string& channel) {
+std::shared_ptr<const notifiers::notifier> notifier_for(notifier_self self, const std::string& channel) {
   auto& st = self->state;
   auto rules = st.book->current();
   if (rules != st.built_for) {
@@ -60,17 +62,11 @@ std::shared_ptr<const notifiers::notifier> notifier_for(notifier_actor* self, co
   return st.cache.emplace(channel, notifiers::make_notifier(*settings)).first->second;
 }
 
-notifiers::delivery_kind kind_of(const std::string& kind) {
-  if (kind == "resolve") return notifiers::delivery_kind::resolve;
-  if (kind == "test") return notifiers::delivery_kind::test;
-  return notifiers::delivery_kind::trigger;
-}
-
 notifiers::notification notification_of(const outbox_jobs& jobs) {
   const auto& first = jobs.front();
   notifiers::notification n;
   n.id = first.id.to_string();
-  n.kind = kind_of(first.kind);
+  n.kind = first.kind;
   n.policy_name = first.policy_name;
   n.dedup_key = first.dedup_key;
   n.title = first.payload.value("title", "");
@@ -94,11 +90,11 @@ notifiers::notification notification_of(const outbox_jobs& jobs) {
   return n;
 }
 
-void report(notifier_actor* self, delivery_result result) {
-  self->send(self->state.dispatcher, sent_atom_v, std::move(result));
+void report(notifier_self self, delivery_result result) {
+  self->send(self->state.listener, sent_atom_v, std::move(result));
 }
 
-void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jobs) {
+void start_send(notifier_self self, const std::string& channel, outbox_jobs jobs) {
   auto& st = self->state;
   auto notifier = notifier_for(self, channel);
   if (!notifier) {
@@ -108,16 +104,13 @@ void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jo
   }
   const auto requests = notifier->build(notification_of(jobs));
   std::vector<int> done;
-  if (jobs.size() == 1)
-    if (auto it = jobs.front().payload.find("parts_done"); it != jobs.front().payload.end() && it->is_array())
-      for (const auto& p : *it)
-        if (p.is_number_integer()) done.push_back(p.get<int>());
+  if (jobs.size() == 1) done = jobs.front().parts_done;
   const auto id = st.next_send++;
   auto& send = st.sends[id];
   send.jobs = std::move(jobs);
   send.notifier = notifier;
   send.parts_done = done;
-  auto handle = caf::actor_cast<caf::actor>(self);
+  notifier_actor_with_internals handle{self};
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (std::find(done.begin(), done.end(), static_cast<int>(i)) != done.end()) continue;
     ++send.outstanding;
@@ -133,7 +126,7 @@ void start_send(notifier_actor* self, const std::string& channel, outbox_jobs jo
   }
 }
 
-void pump(notifier_actor* self, const std::string& channel) {
+void pump(notifier_self self, const std::string& channel) {
   auto& st = self->state;
   auto& l = st.lanes[channel];
   const auto rules = st.book->current();
@@ -158,11 +151,11 @@ void pump(notifier_actor* self, const std::string& channel) {
     l.tick_scheduled = true;
     const auto wait = std::chrono::duration<double>((1 - l.tokens) / limit.per_second);
     self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait) + std::chrono::microseconds(1),
-                       tick_atom_v, channel);
+                       refill_atom_v, channel);
   }
 }
 
-void on_reply(notifier_actor* self, std::uint64_t id, int part, const notifiers::reply& r) {
+void on_reply(notifier_self self, std::uint64_t id, int part, const notifiers::reply& r) {
   auto& st = self->state;
   auto it = st.sends.find(id);
   if (it == st.sends.end()) return;
@@ -189,32 +182,34 @@ void on_reply(notifier_actor* self, std::uint64_t id, int part, const notifiers:
   report(self, std::move(result));
 }
 
-caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backend, std::shared_ptr<policy_book> book,
-                                notifiers::transport transport, caf::actor dispatcher) {
+notifier_actor_with_internals::behavior_type notifier_behavior(notifier_self self, config::channel_type backend,
+                                                               std::shared_ptr<notifications::policy_book> book,
+                                                               notifiers::transport transport,
+                                                               delivery_listener_actor listener) {
   auto& st = self->state;
   st.backend = backend;
   st.book = std::move(book);
   st.transport = std::move(transport);
-  st.dispatcher = std::move(dispatcher);
+  st.listener = std::move(listener);
   return {
       [self](deliver_atom, persistence::outbox_job& job) {
         const auto channel = job.channel_name;
-        const auto wait = std::chrono::milliseconds(job.payload.value("group_wait_ms", std::int64_t{0}));
+        const auto wait = job.group_wait;
         auto& l = self->state.lanes[channel];
-        if (wait.count() > 0 && job.kind == "trigger") {
+        if (wait.count() > 0 && job.kind == notification_kind::trigger) {
           auto& group = l.groups[job.policy_name];
-          if (group.empty()) self->delayed_send(self, wait, tick_atom_v, channel, job.policy_name);
+          if (group.empty()) self->delayed_send(self, wait, group_due_atom_v, channel, job.policy_name);
           group.push_back(std::move(job));
           return;
         }
         l.waiting.push_back(outbox_jobs{std::move(job)});
         pump(self, channel);
       },
-      [self](tick_atom, const std::string& channel) {
+      [self](refill_atom, const std::string& channel) {
         self->state.lanes[channel].tick_scheduled = false;
         pump(self, channel);
       },
-      [self](tick_atom, const std::string& channel, const std::string& policy) {
+      [self](group_due_atom, const std::string& channel, const std::string& policy) {
         auto& l = self->state.lanes[channel];
         auto group = std::move(l.groups[policy]);
         l.groups.erase(policy);
@@ -228,10 +223,10 @@ caf::behavior notifier_behavior(notifier_actor* self, config::channel_type backe
 
 }  // namespace
 
-caf::actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
-                                std::shared_ptr<policy_book> book, notifiers::transport transport,
-                                caf::actor dispatcher) {
-  return system.spawn(notifier_behavior, backend, std::move(book), std::move(transport), std::move(dispatcher));
+notifier_actor spawn_notifier_actor(caf::actor_system& system, config::channel_type backend,
+                                    std::shared_ptr<notifications::policy_book> book, notifiers::transport transport,
+                                    delivery_listener_actor listener) {
+  return system.spawn(notifier_behavior, backend, std::move(book), std::move(transport), std::move(listener));
 }
 
 }  // namespace osprey::actors

@@ -5,12 +5,11 @@
 #include <future>
 #include <iostream>
 
-#include "actors/messages.hpp"
 #include "persistence/notification_store.hpp"
 
 namespace osprey::cli {
 
-result<std::shared_ptr<const actors::notification_rules>> load_notification_rules(
+result<std::shared_ptr<const notifications::notification_rules>> load_notification_rules(
     const persistence::database& db, const config::notification_settings& settings) {
   std::promise<status> written;
   db.write(
@@ -24,11 +23,11 @@ result<std::shared_ptr<const actors::notification_rules>> load_notification_rule
   db.read([&stored](persistence::sql_connection& c) { stored = persistence::list_policies(c); },
           [&read](const status& s) { read.set_value(s); });
   if (auto s = read.get_future().get(); !s) return s.with_context("reading the notification policies");
-  return actors::notification_rules::combine(settings, stored);
+  return notifications::notification_rules::combine(settings, stored);
 }
 
-void reload_notifications(const common_options& opts, const persistence::database& db, actors::policy_book& book,
-                          const caf::actor& dispatcher) {
+void reload_notifications(const common_options& opts, const persistence::database& db,
+                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher) {
   std::cout << "Received SIGHUP: reloading the notification settings..." << std::endl;
   auto loaded = load_settings_or_report(opts);
   if (!loaded) {
@@ -47,7 +46,7 @@ void reload_notifications(const common_options& opts, const persistence::databas
             << " (other settings take effect at the next start)" << std::endl;
 }
 
-std::string describe_notifications(const actors::notification_rules& rules) {
+std::string describe_notifications(const notifications::notification_rules& rules) {
   const auto& s = rules.settings;
   if (s.channels.empty() && rules.policies.empty()) return "notifications none configured";
   std::string text = "notifications " + std::to_string(s.channels.size()) + " channel(s), " +

@@ -2,12 +2,11 @@
 // Server-side wiring of notifications: the rules the server starts with, SIGHUP reload, and the one-line
 // summary printed at start.
 
-#include <caf/actor.hpp>
-
 #include <memory>
 #include <string>
 
-#include "actors/notification_rules.hpp"
+#include "actors/notification_protocol.hpp"
+#include "notifications/rules.hpp"
 #include "cli/commands.hpp"
 #include "persistence/database.hpp"
 
@@ -15,17 +14,17 @@ namespace osprey::cli {
 
 /// Stores the file policies of `settings` (replacing the previous file's) and combines them with the API
 /// policies in the database. Blocks until both are done.
-result<std::shared_ptr<const actors::notification_rules>> load_notification_rules(
+result<std::shared_ptr<const notifications::notification_rules>> load_notification_rules(
     const persistence::database& db, const config::notification_settings& settings);
 
 /// SIGHUP: reloads the config file; a valid one replaces the notification channels and policies at once
 /// (jobs already in the outbox keep their channel names), an invalid one changes nothing and every error
 /// is printed. Other settings need a restart (said when they differ).
-void reload_notifications(const common_options& opts, const persistence::database& db, actors::policy_book& book,
-                          const caf::actor& dispatcher);
+void reload_notifications(const common_options& opts, const persistence::database& db,
+                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher);
 
 /// "notifications  3 channel(s), 2 polic(ies)" or "notifications  none configured".
-std::string describe_notifications(const actors::notification_rules& rules);
+std::string describe_notifications(const notifications::notification_rules& rules);
 
 /// This process's lease owner id: "<hostname>:<pid>".
 std::string lease_owner_name();

@@ -349,8 +349,10 @@ void fail_on(const status& s) {
 }
 
 std::string when_text(const persistence::outbox_job& j) {
-  if (j.status == "delivered") return j.delivered_at ? "delivered " + format_iso8601(*j.delivered_at) : "delivered";
-  if (j.status == "pending") return "next " + format_iso8601(j.next_attempt_at);
+  using persistence::outbox_status;
+  if (j.status == outbox_status::delivered)
+    return j.delivered_at ? "delivered " + format_iso8601(*j.delivered_at) : "delivered";
+  if (j.status == outbox_status::pending) return "next " + format_iso8601(j.next_attempt_at);
   return "-";
 }
 
@@ -367,9 +369,9 @@ std::string outbox_report(const config::notification_settings& settings, const p
   rows.push_back({"ID", "STATUS", "ATTEMPTS", "POLICY -> CHANNEL", "KIND", "STATE", "FLOW RUN",
                   "NEXT ATTEMPT / DELIVERED", "LAST ERROR"});
   for (const auto& j : jobs) {
-    rows.push_back({j.id.to_string(), j.status, std::to_string(j.attempts), j.policy_name + " -> " + j.channel_name,
-                    j.kind, j.state_name.empty() ? "-" : j.state_name, j.flow_run ? j.flow_run->to_string() : "-",
-                    when_text(j),
+    rows.push_back({j.id.to_string(), persistence::to_string(j.status), std::to_string(j.attempts),
+                    j.policy_name + " -> " + j.channel_name, to_string(j.kind), j.state_name.empty() ? "-" : j.state_name,
+                    j.flow_run ? j.flow_run->to_string() : "-", when_text(j),
                     j.last_error ? one_line(scrub(settings, *j.last_error), error_chars) : std::string("-")});
   }
   std::vector<std::size_t> widths(rows.front().size(), 0);
@@ -385,6 +387,7 @@ std::string outbox_report(const config::notification_settings& settings, const p
 }
 
 void show_outbox(const common_options& opts, const outbox_flags& flags) {
+  using persistence::outbox_status;
   auto db = open_outbox_database(opts);
   persistence::outbox_counts counts;
   std::vector<persistence::outbox_job> jobs;
@@ -394,12 +397,12 @@ void show_outbox(const common_options& opts, const outbox_flags& flags) {
       [&](persistence::sql_connection& c) {
         counts = persistence::count_outbox(c);
         if (flags.all) {
-          jobs = persistence::list_outbox(c, "", limit);
+          jobs = persistence::list_outbox(c, std::nullopt, limit);
         } else if (flags.dead || flags.pending) {
-          jobs = persistence::list_outbox(c, flags.dead ? "dead" : "pending", limit);
+          jobs = persistence::list_outbox(c, flags.dead ? outbox_status::dead : outbox_status::pending, limit);
         } else {
-          jobs = persistence::list_outbox(c, "pending", limit);
-          auto dead = persistence::list_outbox(c, "dead", limit);
+          jobs = persistence::list_outbox(c, outbox_status::pending, limit);
+          auto dead = persistence::list_outbox(c, outbox_status::dead, limit);
           jobs.insert(jobs.end(), dead.begin(), dead.end());
           std::stable_sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
             return a.created != b.created ? a.created > b.created : a.id < b.id;
@@ -424,14 +427,14 @@ void retry_job(const common_options& opts, const std::string& id_text) {
   fail_on(persistence::in_write_transaction(
       *db.conn, "re-queueing outbox job " + job_id->to_string(), [&](persistence::sql_connection& c) {
         found = persistence::find_outbox_job(c, *job_id);
-        if (found && found->status != "delivered")
+        if (found && found->status != persistence::outbox_status::delivered)
           requeued = persistence::requeue_job(c, *job_id, system_clock::instance().now());
       }));
   if (!found) {
     std::cerr << "osprey: no outbox job " << job_id->to_string() << "\n";
     throw CLI::RuntimeError(exit_failure);
   }
-  if (found->status == "delivered") {
+  if (found->status == persistence::outbox_status::delivered) {
     std::cerr << "osprey: outbox job " << job_id->to_string() << " was already delivered"
               << (found->delivered_at ? " (" + format_iso8601(*found->delivered_at) + ")" : std::string())
               << "; there is nothing to retry\n";

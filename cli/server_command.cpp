@@ -106,7 +106,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     db->drain_and_stop();
     fail(rules.error().message());
   }
-  auto book = std::make_shared<actors::policy_book>(*rules);
+  auto book = std::make_shared<notifications::policy_book>(*rules);
   actors::dispatcher_options dispatch_options{*db, book, *transport, lease_owner_name()};
   auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
   actors::flow_run_options run_options{*db, event_bus};
@@ -129,7 +129,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
       // for a retry) to the writer before they stop; the writer drains after this.
       caf::scoped_actor self{system};
-      for (const auto& holder : {task_run_recorder, event_bus})
+      for (const auto& holder : {task_run_recorder, caf::actor_cast<caf::actor>(event_bus)})
         self->request(holder, std::chrono::seconds(10), actors::flush_atom_v).receive([] {}, [](const caf::error&) {});
     }
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);

@@ -101,8 +101,9 @@ struct channel_settings {
   [[nodiscard]] std::vector<std::string> secrets() const;
 };
 
-/// Retry schedule for failed deliveries: exponential with full jitter from `initial` up to `max` between
-/// attempts; a job still failing `max_age` after it was enqueued goes to the dead letters.
+/// Retry schedule for failed deliveries: exponential from `initial` up to `max` between attempts, with equal
+/// jitter (half of each wait fixed, half random: actors/notification_dispatcher.cpp); a job still failing
+/// `max_age` after it was enqueued goes to the dead letters.
 struct retry_settings {
   std::chrono::milliseconds initial{1000};
   std::chrono::milliseconds max{300000};

@@ -1,5 +1,6 @@
 #include "domain/event.hpp"
 
+#include "domain/glob.hpp"
 #include "domain/json_text.hpp"
 
 #include <algorithm>
@@ -466,33 +467,11 @@ nlohmann::json to_json(const event_filter& f) {
 
 void clamp_since(event_filter& f, timestamp earliest) { f.since = std::max(f.since, earliest); }
 
-bool glob_matches(std::string_view pattern, std::string_view value) {
-  // Iterative wildcard matching with single-star backtracking: linear in practice, no recursion.
-  std::size_t p = 0, v = 0;
-  std::size_t star = std::string_view::npos, resume = 0;
-  while (v < value.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == value[v])) {
-      ++p;
-      ++v;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = v;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      v = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 bool label_matches(const std::vector<std::string>& patterns, const std::string* value) {
   if (value == nullptr) return false;
   return std::any_of(patterns.begin(), patterns.end(), [value](const std::string& pattern) {
-    if (pattern.starts_with('!')) return !glob_matches(std::string_view(pattern).substr(1), *value);
-    return glob_matches(pattern, *value);
+    if (pattern.starts_with('!')) return !glob_match(std::string_view(pattern).substr(1), *value);
+    return glob_match(pattern, *value);
   });
 }
 

@@ -134,8 +134,6 @@ void clamp_since(event_filter& f, timestamp earliest);
 /// Whether `e` passes every criterion of `f` (the same rules as the SQL in persistence/event_store.cpp).
 bool matches(const event_filter& f, const event& e);
 
-/// Glob match with `*` (any run) and `?` (one byte); every other character is literal.
-bool glob_matches(std::string_view pattern, std::string_view value);
 /// One label's patterns against its value (nullptr: the label is missing); see label_patterns.
 bool label_matches(const std::vector<std::string>& patterns, const std::string* value);
 

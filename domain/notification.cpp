@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "domain/glob.hpp"
+
 namespace osprey {
 namespace {
 
@@ -71,29 +73,6 @@ piece next_piece(std::string_view tmpl, std::size_t pos) {
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) {
-  // Greedy with one backtrack point (the last `*`): a later `*` supersedes earlier ones, so the work is
-  // O(pattern * text) at worst, never exponential.
-  std::size_t p = 0, t = 0;
-  std::size_t star = std::string_view::npos, star_text = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_text = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_text;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 bool matches(const state_match& match, const notification_facts& facts) {
   const auto& state = facts.state;
   const auto has_tag = [&](const std::string& tag) { return contains(facts.tags, tag); };
@@ -105,6 +84,42 @@ bool matches(const state_match& match, const notification_facts& facts) {
          any_or_empty(match.deployments, [&](const std::string& glob) {
            return !facts.deployment_name.empty() && glob_match(glob, facts.deployment_name);
          });
+}
+
+const char* to_string(notification_kind kind) noexcept {
+  switch (kind) {
+    case notification_kind::trigger: return "trigger";
+    case notification_kind::resolve: return "resolve";
+    case notification_kind::test: return "test";
+  }
+  return "trigger";  // unreachable: every enumerator is handled above
+}
+
+std::optional<notification_kind> parse_notification_kind(std::string_view text) {
+  for (auto kind : {notification_kind::trigger, notification_kind::resolve, notification_kind::test})
+    if (text == to_string(kind)) return kind;
+  return std::nullopt;
+}
+
+notification_decision decide_notification(const notification_policy& policy, const notification_facts& facts) {
+  return {matches(policy.match, facts), contains(policy.resolve_on, facts.state.name)};
+}
+
+bool sends_resolve(const notification_policy& policy, bool channel_closes_alerts) {
+  return channel_closes_alerts || policy.send_resolved;
+}
+
+std::string dedup_key_for(const notification_policy& policy, const notification_facts& facts) {
+  if (policy.scope == dedup_scope::deployment && facts.deployment_id)
+    return "osprey/" + policy.name + "/deployment/" + facts.deployment_id->to_string();
+  return "osprey/" + policy.name + "/" + facts.run.to_string();
+}
+
+notification_text render_notification(const notification_policy& policy, const nlohmann::json& values) {
+  return {render_template(default_title_template(), values),
+          render_template(policy.message_template ? std::string_view(*policy.message_template)
+                                                  : default_message_template(),
+                          values)};
 }
 
 const std::vector<std::string>& template_placeholders() {

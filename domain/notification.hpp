@@ -1,6 +1,7 @@
 #pragma once
 // Notification policies as the domain sees them: which flow-run state changes notify which channels, and
-// the text they carry. Pure: matching and template rendering only; delivery lives in notifiers/ and actors/.
+// the text they carry. Pure: matching, what a policy decides for a state change, alert identity and template
+// rendering. Writing the outbox rows lives in notifications/, delivery in actors/ and notifiers/.
 //
 // Templates use Prefect 2's `{placeholder}` syntax ("{flow_name}/{flow_run_name} is {flow_run_state_name}").
 // `{{` and `}}` write literal braces. An unknown placeholder is an error when the template is validated
@@ -33,6 +34,14 @@ struct state_match {
 /// Whether and how a policy closes the alerts it opened.
 enum class dedup_scope { flow_run, deployment };
 
+/// What a notification announces: a trigger (a policy's match held), a resolve (a later state closes the alert
+/// a trigger opened; chat, mail and SMS get a recovery message) or a test (`osprey notifications test`).
+enum class notification_kind { trigger, resolve, test };
+/// "trigger", "resolve", "test" (the outbox spelling).
+const char* to_string(notification_kind kind) noexcept;
+/// The kind to_string spells `text`; nullopt for anything else.
+std::optional<notification_kind> parse_notification_kind(std::string_view text);
+
 struct notification_policy {
   std::string name;  ///< unique; names outbox rows
   bool is_active = true;
@@ -64,8 +73,30 @@ struct notification_facts {
 /// Whether the run and its new state satisfy every criterion of `match` (see state_match).
 bool matches(const state_match& match, const notification_facts& facts);
 
-/// Shell-style glob: `*` any run of characters, `?` one character, everything else literal.
-bool glob_match(std::string_view pattern, std::string_view text);
+/// What one policy does about one committed state change.
+struct notification_decision {
+  bool trigger = false;  ///< the policy's match holds: notify each of its channels
+  bool resolve = false;  ///< the state is named in resolve_on: close the alerts the policy opened
+};
+notification_decision decide_notification(const notification_policy& policy, const notification_facts& facts);
+
+/// Whether a resolve goes to a channel: always to one that closes alerts itself (PagerDuty, Opsgenie), to the
+/// others (chat, mail, SMS) only when the policy sends a recovery message (send_resolved).
+bool sends_resolve(const notification_policy& policy, bool channel_closes_alerts);
+
+/// The alert identity a policy uses for a run: "osprey/<policy>/<flow run id>", or ".../deployment/<id>" for
+/// deployment-scoped policies (runs without a deployment fall back to the run). Repeats and the resolve of an
+/// alert carry it, so the service folds them (PagerDuty dedup_key, Opsgenie alias, e-mail thread).
+std::string dedup_key_for(const notification_policy& policy, const notification_facts& facts);
+
+/// What a notification says, rendered from the policy's templates when the state change commits.
+struct notification_text {
+  /// The plain rendered title for every kind: the notifier adds what marks a resolve or a test
+  /// ("Recovered: ", notifiers::headline), so it is never prefixed here.
+  std::string title;
+  std::string message;  ///< the policy's message_template, or default_message_template
+};
+notification_text render_notification(const notification_policy& policy, const nlohmann::json& values);
 
 /// The placeholders a template may use, sorted: Prefect 2's set plus deployment_name, deployment_id,
 /// flow_run_tags and policy_name.

@@ -10,15 +10,15 @@
 namespace osprey {
 
 /// What went wrong, chosen by what the caller should do next. `http/` maps each code to exactly
-/// one HTTP status (http/error_mapping.cpp); the CLI maps them to exit codes.
+/// one HTTP status (http_status_for in http/api_support.cpp); the CLI maps them to exit codes.
 enum class errc : std::uint8_t {
   ok = 0,
-  invalid_argument,  ///< The input is wrong; fix it and retry (HTTP 422/400).
+  invalid_argument,  ///< The input is wrong; fix it and retry (HTTP 422).
   not_found,         ///< The named object does not exist (404).
   conflict,          ///< A uniqueness or state constraint refused the change (409).
   unavailable,       ///< Transient: database busy, shutting down. Retrying may succeed (503).
   timeout,           ///< No answer in time; the outcome is unknown (504).
-  failed_precondition,  ///< The system is not in a state that allows this (e.g. schema too old).
+  failed_precondition,  ///< The system is not in a state that allows this (e.g. schema too old) (409).
   internal,          ///< A bug or an unexpected failure of a dependency (500).
 };
 

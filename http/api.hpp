@@ -7,9 +7,11 @@
 #include <functional>
 #include <memory>
 
+#include "actors/event_bus_protocol.hpp"
 #include "actors/flow_run_protocol.hpp"
-#include "actors/notification_rules.hpp"
+#include "actors/notification_protocol.hpp"
 #include "domain/concurrency.hpp"
+#include "notifications/rules.hpp"
 
 #include "persistence/database.hpp"
 #include "domain/time.hpp"
@@ -19,14 +21,14 @@ namespace osprey::http {
 
 struct api_context {
   persistence::database db;
-  caf::actor event_bus;   ///< actors/event_bus.hpp: spawn_event_bus
+  actors::event_bus_actor event_bus;  ///< actors/event_bus.hpp: spawn_event_bus
   actors::flow_run_registry_actor flow_runs;  ///< actors/flow_runs.hpp: spawn_flow_run_registry
   caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
   const clock* time = &system_clock::instance();
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
-  std::shared_ptr<actors::policy_book> notifications{};
-  caf::actor notification_dispatcher{};
+  std::shared_ptr<notifications::policy_book> notifications{};
+  actors::notification_dispatcher_actor notification_dispatcher{};
   /// Caps on the Retry-After of a refused concurrency slot (config concurrency.*_slot_wait_seconds).
   slot_wait_caps concurrency_waits{};
 };

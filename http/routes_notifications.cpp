@@ -1,10 +1,10 @@
 // /api/flow_run_notification_policies (Prefect 2's shape where it fits) and /api/notifications/outbox.
 // The routes translate; the rules (file policies are read-only, channels must be configured, ...) and the
-// policy book's update live in actors/notification_policies.hpp.
+// policy book's update live in notifications/policy_service.hpp.
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/notification_policies.hpp"
+#include "notifications/policy_service.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "persistence/database_calls.hpp"
@@ -43,9 +43,9 @@ nlohmann::json to_json(const persistence::outbox_job& j) {
           {"channel_name", j.channel_name},
           {"flow_run_id", j.flow_run ? nlohmann::json(j.flow_run->to_string()) : nlohmann::json(nullptr)},
           {"state_name", j.state_name},
-          {"kind", j.kind},
+          {"kind", to_string(j.kind)},
           {"dedup_key", j.dedup_key},
-          {"status", j.status},
+          {"status", persistence::to_string(j.status)},
           {"attempts", j.attempts},
           {"next_attempt_at", format_iso8601(j.next_attempt_at)},
           {"last_error", j.last_error ? nlohmann::json(*j.last_error) : nlohmann::json(nullptr)},
@@ -117,12 +117,12 @@ bool read_policy(const nlohmann::json& body, notification_policy& p, response& e
 }
 
 /// A refused policy: a field's value as a validation error (422 with its location), anything else by its code.
-response answer_problem(const actors::policy_problem& problem) {
+response answer_problem(const notifications::policy_problem& problem) {
   if (!problem.field.empty()) return validation_error(problem.field, problem.why.message());
   return error_response(problem.why);
 }
 
-actors::policy_service policies_of(const api_context& ctx) { return {ctx.db, ctx.notifications}; }
+notifications::policy_service policies_of(const api_context& ctx) { return {ctx.db, ctx.notifications}; }
 
 void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_run_notification_policies/", "Create a notification policy (201)",
@@ -206,7 +206,7 @@ void register_filter(router& routes, const api_context& ctx) {
                  return respond(in.error());
                body_reader f(filter, "flow_run_notification_policy_filter");
                if (!f.object("is_active", active_filter) || !f.finish()) return respond(f.error());
-               actors::policy_filter wanted;
+               notifications::policy_filter wanted;
                body_reader a(active_filter, "flow_run_notification_policy_filter.is_active");
                if (!a.optional_bool("eq_", wanted.active) || !a.finish()) return respond(a.error());
                if (!limit.is_number_integer() || limit.get<std::int64_t>() < 0 || !offset.is_number_integer() ||
@@ -226,10 +226,11 @@ void register_filter(router& routes, const api_context& ctx) {
 void register_outbox(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/notifications/outbox", "Notification deliveries (?status=pending|delivered|dead&limit=N)",
              [ctx](request& req, responder respond) {
-               const auto status_filter = req.query.count("status") ? req.query.at("status") : std::string();
-               if (!status_filter.empty() && status_filter != "pending" && status_filter != "delivered" &&
-                   status_filter != "dead")
-                 return respond(validation_error("status", "Expected pending, delivered or dead"));
+               std::optional<persistence::outbox_status> status_filter;
+               if (auto s = req.query.find("status"); s != req.query.end() && !s->second.empty()) {
+                 status_filter = persistence::parse_outbox_status(s->second);
+                 if (!status_filter) return respond(validation_error("status", "Expected pending, delivered or dead"));
+               }
                std::int64_t limit = 100;
                if (auto l = req.query.find("limit"); l != req.query.end()) {
                  try {

@@ -58,15 +58,6 @@ std::string redact_with(std::string text, const std::vector<std::string>& spelli
 
 }  // namespace
 
-const char* to_string(delivery_kind k) noexcept {
-  switch (k) {
-    case delivery_kind::trigger: return "trigger";
-    case delivery_kind::resolve: return "resolve";
-    case delivery_kind::test: return "test";
-  }
-  return "trigger";  // not reached: the switch covers every enumerator
-}
-
 // ---- redaction ---------------------------------------------------------------------------------------
 
 std::string redact(std::string text, const config::channel_settings& channel) {

@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "config/notification_settings.hpp"
+#include "domain/notification.hpp"
 #include "domain/time.hpp"
 
 namespace osprey::notifiers {
 
-enum class delivery_kind { trigger, resolve, test };
-/// "trigger", "resolve", "test" (the outbox spelling).
-const char* to_string(delivery_kind k) noexcept;
+/// The outbox job's kind (domain/notification.hpp; to_string spells it as the outbox does).
+using delivery_kind = notification_kind;
 
 /// One outbox job as a notifier sees it. Rendered when it was enqueued, so later config changes do not
 /// alter what an accepted state change announces.

@@ -10,6 +10,34 @@ constexpr const char* job_columns =
     "attempts, next_attempt_at, lease_owner, lease_expires_at, last_error, delivered_at";
 
 sql_value optional_text(const std::optional<std::string>& s) { return s ? text(*s) : null_value(); }
+
+constexpr const char* group_wait_key = "group_wait_ms";
+constexpr const char* parts_done_key = "parts_done";
+
+/// The payload column: the notifier's payload plus the job's group_wait and parts_done (see the header).
+std::string stored_payload(const outbox_job& j) {
+  auto stored = j.payload.is_object() ? j.payload : nlohmann::json::object();
+  stored[group_wait_key] = j.group_wait.count();
+  if (!j.parts_done.empty()) stored[parts_done_key] = j.parts_done;
+  return stored.dump();
+}
+
+/// Splits a stored payload column into the job's payload, group_wait and parts_done. Anything unreadable
+/// counts as absent: a job is better sent plainly than not at all.
+void read_payload(const std::string& column, outbox_job& j) {
+  j.payload = nlohmann::json::parse(column, nullptr, false);
+  if (!j.payload.is_object()) j.payload = nlohmann::json::object();
+  if (auto it = j.payload.find(group_wait_key); it != j.payload.end()) {
+    if (it->is_number_integer()) j.group_wait = std::chrono::milliseconds(it->get<std::int64_t>());
+    j.payload.erase(it);
+  }
+  if (auto it = j.payload.find(parts_done_key); it != j.payload.end()) {
+    if (it->is_array())
+      for (const auto& p : *it)
+        if (p.is_number_integer()) j.parts_done.push_back(p.get<int>());
+    j.payload.erase(it);
+  }
+}
 sql_value optional_time(const std::optional<timestamp>& t) { return t ? ts(*t) : null_value(); }
 
 outbox_job job_from(const sql_row& row) {
@@ -22,10 +50,10 @@ outbox_job job_from(const sql_row& row) {
   if (!row.is_null(5)) j.state = state_id{row.id(5)};
   j.state_name = row.text(6);
   j.dedup_key = row.text(7);
-  j.kind = row.text(8);
-  j.payload = nlohmann::json::parse(row.text(9), nullptr, false);
-  if (j.payload.is_discarded()) j.payload = nlohmann::json::object();
-  j.status = row.text(10);
+  // The CHECK constraints admit no other kind or status.
+  j.kind = parse_notification_kind(row.text(8)).value_or(notification_kind::trigger);
+  read_payload(row.text(9), j);
+  j.status = parse_outbox_status(row.text(10)).value_or(outbox_status::pending);
   j.attempts = row.integer(11);
   j.next_attempt_at = row.time(12);
   if (!row.is_null(13)) j.lease_owner = row.text(13);
@@ -97,6 +125,21 @@ sql_params policy_params(const notification_policy& p, timestamp now) {
 
 }  // namespace
 
+const char* to_string(outbox_status status) noexcept {
+  switch (status) {
+    case outbox_status::pending: return "pending";
+    case outbox_status::delivered: return "delivered";
+    case outbox_status::dead: return "dead";
+  }
+  return "pending";  // unreachable: every enumerator is handled above
+}
+
+std::optional<outbox_status> parse_outbox_status(std::string_view text) {
+  for (auto status : {outbox_status::pending, outbox_status::delivered, outbox_status::dead})
+    if (text == to_string(status)) return status;
+  return std::nullopt;
+}
+
 std::vector<outbox_job> insert_outbox_jobs(sql_connection& conn, const std::vector<outbox_job>& jobs) {
   std::vector<outbox_job> inserted;
   for (const auto& j : jobs) {
@@ -106,7 +149,7 @@ std::vector<outbox_job> insert_outbox_jobs(sql_connection& conn, const std::vect
         "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $12, $13) ON CONFLICT DO NOTHING",
         {id(j.id), ts(j.created), text(j.policy_name), text(j.channel_name),
          j.flow_run ? id(*j.flow_run) : null_value(), j.state ? id(*j.state) : null_value(), text(j.state_name),
-         text(j.dedup_key), text(j.kind), text(j.payload.dump()), ts(j.next_attempt_at),
+         text(j.dedup_key), text(to_string(j.kind)), text(stored_payload(j)), ts(j.next_attempt_at),
          optional_text(j.lease_owner), optional_time(j.lease_expires_at)});
     if (changed > 0) inserted.push_back(j);
   }
@@ -154,12 +197,12 @@ void mark_delivered(sql_connection& conn, const uuid& job, std::int64_t attempts
       {id(job), integer(attempts), ts(now)});
 }
 
-void mark_retry(sql_connection& conn, const uuid& job, std::int64_t attempts, timestamp next_attempt,
-                const std::string& error, const nlohmann::json& payload, timestamp now) {
+void mark_retry(sql_connection& conn, const outbox_job& job, std::int64_t attempts, timestamp next_attempt,
+                const std::string& error, timestamp now) {
   conn.execute(
       "UPDATE notification_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4, payload = $5, "
       "updated = $6, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND status = 'pending'",
-      {id(job), integer(attempts), ts(next_attempt), text(error), text(payload.dump()), ts(now)});
+      {id(job.id), integer(attempts), ts(next_attempt), text(error), text(stored_payload(job)), ts(now)});
 }
 
 void mark_dead(sql_connection& conn, const uuid& job, std::int64_t attempts, const std::string& error, timestamp now) {
@@ -176,12 +219,12 @@ bool requeue_job(sql_connection& conn, const uuid& job, timestamp now) {
              {id(job), ts(now)}) > 0;
 }
 
-std::vector<outbox_job> list_outbox(sql_connection& conn, const std::string& status, std::int64_t limit) {
+std::vector<outbox_job> list_outbox(sql_connection& conn, std::optional<outbox_status> status, std::int64_t limit) {
   std::string sql = std::string("SELECT ") + job_columns + " FROM notification_outbox";
   sql_params params;
-  if (!status.empty()) {
+  if (status) {
     sql += " WHERE status = $1";
-    params.push_back(text(status));
+    params.push_back(text(to_string(*status)));
   }
   sql += " ORDER BY created DESC, id LIMIT " + std::to_string(limit);
   return jobs_from(conn.query(sql, params));
@@ -196,11 +239,14 @@ std::optional<outbox_job> find_outbox_job(sql_connection& conn, const uuid& job)
 outbox_counts count_outbox(sql_connection& conn) {
   outbox_counts c;
   for (const auto& row : conn.query("SELECT status, COUNT(*) FROM notification_outbox GROUP BY status")) {
-    const auto s = row.text(0);
+    const auto status = parse_outbox_status(row.text(0));
+    if (!status) continue;  // the CHECK constraint admits no other
     const auto n = row.integer(1);
-    if (s == "pending") c.pending = n;
-    else if (s == "delivered") c.delivered = n;
-    else if (s == "dead") c.dead = n;
+    switch (*status) {
+      case outbox_status::pending: c.pending = n; break;
+      case outbox_status::delivered: c.delivered = n; break;
+      case outbox_status::dead: c.dead = n; break;
+    }
   }
   return c;
 }

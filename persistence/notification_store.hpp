@@ -6,17 +6,30 @@
 // outbox), so a committed state never lacks its notifications and a rolled-back one never has any.
 // Rows move pending -> delivered | dead; a pending row may carry a lease (lease_owner, lease_expires_at)
 // while one sender works on it. One server owns a database, so at start every lease is released.
+//
+// The payload column is JSON: the notifier's title, message and values, plus "group_wait_ms" and
+// "parts_done", which outbox_job holds as fields (group_wait, parts_done). Rows written by any earlier
+// version read the same way.
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/notification.hpp"
 #include "persistence/sql.hpp"
 
 namespace osprey::persistence {
+
+/// Where an outbox row is in its life: pending (to send; maybe leased) -> delivered | dead.
+enum class outbox_status { pending, delivered, dead };
+/// "pending", "delivered", "dead" (the stored spelling).
+const char* to_string(outbox_status status) noexcept;
+/// The status to_string spells `text`; nullopt for anything else.
+std::optional<outbox_status> parse_outbox_status(std::string_view text);
 
 /// One outbox row.
 struct outbox_job {
@@ -28,10 +41,15 @@ struct outbox_job {
   std::optional<state_id> state;
   std::string state_name;
   std::string dedup_key;
-  std::string kind = "trigger";  ///< trigger | resolve | test
-  /// {"title", "message", "values": {template values}, "parts_done": [request indexes already delivered]}
+  notification_kind kind = notification_kind::trigger;
+  /// What the notifier renders: {"title", "message", "values": {template values}}.
   nlohmann::json payload = nlohmann::json::object();
-  std::string status = "pending";  ///< pending | delivered | dead
+  /// The policy's group_wait when the job was enqueued: a trigger waits this long for others of its policy,
+  /// to be sent folded into one message (0: sent at once).
+  std::chrono::milliseconds group_wait{0};
+  /// Indexes of the requests already delivered (Twilio: one per recipient), so a retry sends only the rest.
+  std::vector<int> parts_done;
+  outbox_status status = outbox_status::pending;
   std::int64_t attempts = 0;
   timestamp next_attempt_at;
   std::optional<std::string> lease_owner;
@@ -60,16 +78,16 @@ std::vector<outbox_job> lease_due_jobs(sql_connection& conn, const std::string& 
 std::optional<timestamp> next_due_time(sql_connection& conn);
 
 void mark_delivered(sql_connection& conn, const uuid& job, std::int64_t attempts, timestamp now);
-/// Back to pending without a lease, due at `next_attempt`; `payload` records parts already delivered.
-void mark_retry(sql_connection& conn, const uuid& job, std::int64_t attempts, timestamp next_attempt,
-                const std::string& error, const nlohmann::json& payload, timestamp now);
+/// Back to pending without a lease, due at `next_attempt`; records `job.parts_done` (the parts delivered so far).
+void mark_retry(sql_connection& conn, const outbox_job& job, std::int64_t attempts, timestamp next_attempt,
+                const std::string& error, timestamp now);
 void mark_dead(sql_connection& conn, const uuid& job, std::int64_t attempts, const std::string& error, timestamp now);
 
 /// Moves a dead (or pending) job back to pending, due now, attempts reset. False when no such job.
 bool requeue_job(sql_connection& conn, const uuid& job, timestamp now);
 
-/// Jobs with `status` ("" = any), newest first.
-std::vector<outbox_job> list_outbox(sql_connection& conn, const std::string& status, std::int64_t limit);
+/// Jobs with `status` (nullopt: any), newest first.
+std::vector<outbox_job> list_outbox(sql_connection& conn, std::optional<outbox_status> status, std::int64_t limit);
 std::optional<outbox_job> find_outbox_job(sql_connection& conn, const uuid& job);
 
 struct outbox_counts {

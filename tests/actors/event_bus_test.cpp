@@ -40,7 +40,7 @@ struct sink_log {
   }
 };
 
-caf::behavior state_change_counter(caf::event_based_actor*, std::shared_ptr<std::atomic<int>> count) {
+actors::state_change_listener_actor::behavior_type state_change_counter(std::shared_ptr<std::atomic<int>> count) {
   return {[count](const state_change&) { ++*count; }};
 }
 
@@ -119,7 +119,7 @@ protected:
   std::optional<persistence::database> database_;
   caf::actor_system_config caf_config_;  // must outlive the actor system
   std::unique_ptr<caf::actor_system> system_;
-  caf::actor bus_;
+  actors::event_bus_actor bus_;
 };
 
 }  // namespace

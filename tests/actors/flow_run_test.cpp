@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
@@ -23,8 +24,9 @@ struct recorder_state {
   std::shared_ptr<std::vector<state_change>> seen;
 };
 
-caf::behavior recorder(caf::stateful_actor<recorder_state>* self, std::shared_ptr<std::mutex> m,
-                       std::shared_ptr<std::vector<state_change>> seen) {
+actors::state_change_listener_actor::behavior_type recorder(
+    actors::state_change_listener_actor::stateful_pointer<recorder_state> self, std::shared_ptr<std::mutex> m,
+    std::shared_ptr<std::vector<state_change>> seen) {
   self->state.m = std::move(m);
   self->state.seen = std::move(seen);
   return {[self](const state_change& change) {
@@ -109,7 +111,7 @@ protected:
   std::optional<persistence::database> database_;
   caf::actor_system_config caf_config_;  // the actor system keeps a reference to it: it must outlive the system
   std::unique_ptr<caf::actor_system> system_;
-  caf::actor bus_;
+  actors::event_bus_actor bus_;
   actors::flow_run_registry_actor registry_;
   std::shared_ptr<std::mutex> seen_mutex_ = std::make_shared<std::mutex>();
   std::shared_ptr<std::vector<state_change>> seen_ = std::make_shared<std::vector<state_change>>();

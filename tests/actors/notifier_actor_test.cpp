@@ -2,6 +2,8 @@
 // Osprey wrote it.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "actors/notification_dispatcher.hpp"
 #include "tests/support/http_receiver.hpp"
 
@@ -20,30 +22,37 @@ TEST(NotifierActor, AResolveRowEnqueuedByAnOlderVersionIsTitledRecoveredOnce) {
   chat.type = config::channel_type::slack;
   chat.url = slack.base_url() + "/hook";
   settings.channels = {chat};
-  auto book = std::make_shared<actors::policy_book>(actors::notification_rules::combine(settings, {}));
+  auto book = std::make_shared<notifications::policy_book>(notifications::notification_rules::combine(settings, {}));
   auto transport = notifiers::transport::start();
   ASSERT_TRUE(transport) << transport.error().message();
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system system{caf_config};
-  caf::scoped_actor dispatcher{system};
-  auto notifier = actors::spawn_notifier_actor(system, config::channel_type::slack, book, *transport, dispatcher);
+  // The dispatcher's part, played by a listener that keeps the first verdict.
+  auto reported = std::make_shared<std::promise<actors::delivery_result>>();
+  auto listener = system.spawn([reported]() -> actors::delivery_listener_actor::behavior_type {
+    return {[reported](actors::sent_atom, const actors::delivery_result& r) { reported->set_value(r); }};
+  });
+  auto notifier = actors::spawn_notifier_actor(system, config::channel_type::slack, book, *transport, listener);
 
   persistence::outbox_job job;
   job.id = new_uuid4();
   job.policy_name = "failures";
   job.channel_name = "chat";
-  job.kind = "resolve";
+  job.kind = notification_kind::resolve;
   job.payload = {{"title", "Resolved: Flow run etl/odd-bee entered state Completed"}, {"message", ""}};
   caf::anon_send(notifier, actors::deliver_atom_v, job);
 
-  std::optional<notifiers::verdict> outcome;
-  dispatcher->receive([&](actors::sent_atom, const actors::delivery_result& r) { outcome = r.outcome; },
-                      caf::after(std::chrono::seconds(20)) >> [] {});
-  EXPECT_EQ(outcome, notifiers::verdict::delivered);
+  auto verdict = reported->get_future();
+  const bool answered = verdict.wait_for(20s) == std::future_status::ready;
+  EXPECT_TRUE(answered);  // not ASSERT: the actors below must be stopped either way
+  if (answered) {
+    EXPECT_EQ(verdict.get().outcome, notifiers::verdict::delivered);
+  }
   ASSERT_EQ(slack.count(), 1u);
   EXPECT_EQ(slack.requests()[0].body, R"({"text":"Recovered: Flow run etl/odd-bee entered state Completed"})");
   caf::anon_send_exit(notifier, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
   transport->stop();
 }
 

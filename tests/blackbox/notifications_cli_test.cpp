@@ -310,7 +310,7 @@ TEST_P(NotificationsOutboxCli, ListsDeadJobsWithTheirReasonAndRetryRequeuesThem)
                                         "; a running server sends it within a few seconds (or at its next start)"));
   const auto after = find(dead);
   ASSERT_TRUE(after);
-  EXPECT_EQ(after->status, "pending");
+  EXPECT_EQ(after->status, persistence::outbox_status::pending);
   EXPECT_EQ(after->attempts, 0);
   EXPECT_TRUE(mentions(osprey({"notifications", "outbox", "--dead"}).out, "No dead jobs"));
 }
@@ -328,7 +328,7 @@ TEST_P(NotificationsOutboxCli, RetryOfAnUnknownOrDeliveredJobExits1) {
   auto again = osprey({"notifications", "outbox", "retry", delivered.to_string()});
   EXPECT_EQ(again.exit_code, 1) << described(again);
   EXPECT_TRUE(mentions(again.out, "already delivered"));
-  EXPECT_EQ(find(delivered)->status, "delivered");
+  EXPECT_EQ(find(delivered)->status, persistence::outbox_status::delivered);
 
   auto malformed = osprey({"notifications", "outbox", "retry", "not-a-uuid"});
   EXPECT_EQ(malformed.exit_code, 2) << described(malformed);

@@ -1,4 +1,5 @@
-// Notification policies: matching, globs, template validation and rendering (Prefect 2 compatible).
+// Notification policies: matching (globs themselves: glob_test.cpp), decisions, template validation and
+// rendering (Prefect 2 compatible).
 
 #include "domain/notification.hpp"
 
@@ -30,29 +31,6 @@ notification_facts failed_prod_run() {
   facts.state.at = *parse_iso8601("2024-12-11T18:59:17.212585Z");
   facts.state.message = "Flow run encountered an exception: ValueError";
   return facts;
-}
-
-TEST(GlobMatch, Table) {
-  struct row {
-    const char* pattern;
-    const char* text;
-    bool expected;
-  };
-  const row rows[] = {
-      {"", "", true},           {"", "a", false},           {"*", "", true},
-      {"*", "anything", true},  {"etl-*", "etl-daily", true}, {"etl-*", "xetl-daily", false},
-      {"etl-?", "etl-1", true}, {"etl-?", "etl-12", false},  {"*/prod", "etl/prod", true},
-      {"*/prod", "etl/dev", false}, {"a*b*c", "aXbYc", true}, {"a*b*c", "aXbY", false},
-      {"**a", "bba", true},     {"?", "", false},            {"exact", "exact", true},
-      {"exact", "Exact", false},
-  };
-  for (const auto& r : rows) EXPECT_EQ(glob_match(r.pattern, r.text), r.expected) << r.pattern << " vs " << r.text;
-}
-
-TEST(GlobMatch, ManyStarsDoNotBacktrackExponentially) {
-  const std::string text(5000, 'a');
-  const std::string pattern = std::string(40, '*').insert(20, "a*a*a*a*a*a*a*a*a*a") + "b";
-  EXPECT_FALSE(glob_match(pattern, text));  // returns promptly; exponential matchers never finish
 }
 
 using criterion = std::vector<std::string> state_match::*;
@@ -109,6 +87,56 @@ TEST(Matches, RunWithoutDeploymentNeverMatchesADeploymentList) {
   facts.deployment_name.clear();
   EXPECT_FALSE(matches(only(&state_match::deployments, {"*"}), facts));
   EXPECT_TRUE(matches(only(&state_match::deployments, {}), facts));
+}
+
+TEST(DecideNotification, TriggerWhenTheMatchHoldsResolveWhenTheStateIsNamedInResolveOn) {
+  notification_policy p;
+  p.match.state_types = {"FAILED"};
+  p.resolve_on = {"Completed", "Failed"};
+  auto facts = failed_prod_run();
+  auto d = decide_notification(p, facts);
+  EXPECT_TRUE(d.trigger);
+  EXPECT_TRUE(d.resolve);
+  facts.state.type = state_type::completed;
+  facts.state.name = "Completed";
+  d = decide_notification(p, facts);
+  EXPECT_FALSE(d.trigger);
+  EXPECT_TRUE(d.resolve);
+  p.resolve_on.clear();  // never resolves
+  d = decide_notification(p, facts);
+  EXPECT_FALSE(d.trigger);
+  EXPECT_FALSE(d.resolve);
+}
+
+TEST(SendsResolve, ToChannelsThatCloseAlertsAndToOthersOnlyWithSendResolved) {
+  notification_policy p;
+  EXPECT_TRUE(sends_resolve(p, /*channel_closes_alerts=*/true));
+  EXPECT_FALSE(sends_resolve(p, false));
+  p.send_resolved = true;
+  EXPECT_TRUE(sends_resolve(p, false));
+}
+
+TEST(DedupKey, PerRunOrPerDeploymentWithTheRunAsFallback) {
+  notification_policy p;
+  p.name = "failures";
+  auto facts = failed_prod_run();
+  EXPECT_EQ(dedup_key_for(p, facts), "osprey/failures/6b1d6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e");
+  p.scope = dedup_scope::deployment;
+  EXPECT_EQ(dedup_key_for(p, facts), "osprey/failures/deployment/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee");
+  facts.deployment_id.reset();
+  EXPECT_EQ(dedup_key_for(p, facts), "osprey/failures/6b1d6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e");
+}
+
+TEST(RenderNotification, TheDefaultTitleAndThePolicysMessageTemplate) {
+  notification_policy p;
+  const auto values = template_values(failed_prod_run(), "p", "https://ui");
+  auto text = render_notification(p, values);
+  EXPECT_EQ(text.title, "Flow run etl-daily/clever-otter entered state Failed");
+  EXPECT_EQ(text.message, render_template(default_message_template(), values));
+  p.message_template = "{flow_name} is {flow_run_state_name}";
+  text = render_notification(p, values);
+  EXPECT_EQ(text.title, "Flow run etl-daily/clever-otter entered state Failed");
+  EXPECT_EQ(text.message, "etl-daily is Failed");
 }
 
 TEST(ValidateTemplate, Table) {

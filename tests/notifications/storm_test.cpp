@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "persistence/migrator.hpp"
 #include "tests/support/http_receiver.hpp"
 #include "tests/support/scratch.hpp"
 
@@ -173,6 +174,38 @@ TEST_P(NotificationStorm, ATwilioRetryDoesNotResendPartsAlreadyDelivered) {
   EXPECT_EQ(sent[other], 1) << "the delivered part is not sent again";
   EXPECT_EQ(recipient(requests[2]), failed);
   EXPECT_EQ(requests[0].body, requests[2].body);  // the same SMS, again
+}
+
+// An upgrade must not strand or repeat work: a job the previous version left pending after delivering one of
+// its two parts (parts_done in the payload, as it wrote them) sends only the other part after the upgrade.
+TEST_P(NotificationStorm, AJobLeftPendingByThePreviousVersionSendsOnlyItsUndeliveredParts) {
+  const std::string one = "+15551230001", two = "+15551230002";
+  twilio_.set_default({201, {}, R"({"sid":"SM1","status":"queued"})"});
+  {
+    auto conn = db_.connect();
+    persistence::migrator m(*conn);
+    ASSERT_TRUE(m.reset());
+    const auto now = format_iso8601(system_clock::instance().now());
+    conn->execute(
+        "INSERT INTO notification_outbox (id, created, updated, policy_name, channel_name, state_id, state_name, "
+        "dedup_key, kind, payload, status, attempts, next_attempt_at, last_error) VALUES ($1, $2, $2, 'pages', "
+        "'sms', $3, 'Failed', 'osprey/pages/x', 'trigger', $4, 'pending', 1, $2, 'HTTP 500')",
+        {persistence::id(new_uuid4()), persistence::text(now), persistence::id(new_uuid4()),
+         persistence::text(R"({"title":"Flow run etl/left entered state Failed","message":"left behind",)"
+                           R"("values":{},"group_wait_ms":0,"parts_done":[0]})")});
+  }
+  start("    - {name: sms, type: twilio, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
+        "from: \"+15005550006\", to: [\"" + one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
+        "    - name: pages\n"
+        "      match: {state_names: [Failed]}\n"
+        "      channels: [sms]\n");
+  ASSERT_TRUE(outbox_settled(1)) << outbox().dump(1) << daemon_->output();
+  const auto job = outbox().at(0);
+  EXPECT_EQ(job["status"], "delivered") << job;
+  EXPECT_EQ(job["attempts"], 2) << job;
+  const auto requests = twilio_.requests();
+  ASSERT_EQ(requests.size(), 1u);  // part 0 (the first recipient) was delivered before the upgrade
+  EXPECT_NE(requests[0].body.find("To=%2B15551230002"), std::string::npos) << requests[0].body;
 }
 
 INSTANTIATE_TEST_SUITE_P(D, NotificationStorm, ::testing::ValuesIn(all_dialects()),

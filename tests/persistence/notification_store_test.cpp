@@ -68,9 +68,8 @@ TEST_P(NotificationStore, LeasesGoToOneHolderUntilTheyExpireOrAreReleased) {
 TEST_P(NotificationStore, RetriesWaitUntilDueAndDeadLettersCanBeRequeued) {
   auto j = job("a", "me:1");
   write([&](auto& c) { persistence::insert_outbox_jobs(c, {j}); });
-  write([&](auto& c) {
-    persistence::mark_retry(c, j.id, 1, now_ + 30s, "HTTP 503", {{"title", "t"}, {"parts_done", {0}}}, now_);
-  });
+  j.parts_done = {0};
+  write([&](auto& c) { persistence::mark_retry(c, j, 1, now_ + 30s, "HTTP 503", now_); });
   std::optional<timestamp> due;
   std::vector<persistence::outbox_job> leased;
   ASSERT_TRUE(persistence::in_transaction(*conn_, persistence::transaction_kind::read, "t",
@@ -83,7 +82,8 @@ TEST_P(NotificationStore, RetriesWaitUntilDueAndDeadLettersCanBeRequeued) {
   ASSERT_EQ(leased.size(), 1u);
   EXPECT_EQ(leased[0].attempts, 1);
   EXPECT_EQ(leased[0].last_error, "HTTP 503");
-  EXPECT_EQ(leased[0].payload["parts_done"], nlohmann::json::array({0}));
+  EXPECT_EQ(leased[0].parts_done, std::vector<int>{0});
+  EXPECT_EQ(leased[0].payload, (nlohmann::json{{"title", "t"}}));
 
   write([&](auto& c) { persistence::mark_dead(c, j.id, 2, "HTTP 404: no_service", now_); });
   auto counts = persistence::count_outbox(*conn_);
@@ -94,12 +94,60 @@ TEST_P(NotificationStore, RetriesWaitUntilDueAndDeadLettersCanBeRequeued) {
   EXPECT_TRUE(requeued);
   auto back = persistence::find_outbox_job(*conn_, j.id);
   ASSERT_TRUE(back);
-  EXPECT_EQ(back->status, "pending");
+  EXPECT_EQ(back->status, persistence::outbox_status::pending);
   EXPECT_EQ(back->attempts, 0);
   write([&](auto& c) { persistence::mark_delivered(c, j.id, 1, now_ + 101s); });
   write([&](auto& c) { requeued = persistence::requeue_job(c, j.id, now_ + 102s); });
   EXPECT_FALSE(requeued);  // delivered jobs stay delivered
   EXPECT_FALSE(persistence::find_outbox_job(*conn_, new_uuid4()));
+}
+
+TEST_P(NotificationStore, KindGroupWaitAndPartsDoneRoundTrip) {
+  auto j = job("a");
+  j.kind = notification_kind::resolve;
+  j.group_wait = 250ms;
+  j.parts_done = {1, 2};
+  write([&](auto& c) { persistence::insert_outbox_jobs(c, {j}); });
+  auto back = persistence::find_outbox_job(*conn_, j.id);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->kind, notification_kind::resolve);
+  EXPECT_EQ(back->status, persistence::outbox_status::pending);
+  EXPECT_EQ(back->group_wait, 250ms);
+  EXPECT_EQ(back->parts_done, (std::vector<int>{1, 2}));
+  EXPECT_EQ(back->payload, (nlohmann::json{{"title", "t"}}));  // the notifier's payload only
+  auto listed = persistence::list_outbox(*conn_, persistence::outbox_status::pending, 10);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(persistence::list_outbox(*conn_, persistence::outbox_status::dead, 10).empty());
+  EXPECT_EQ(persistence::list_outbox(*conn_, std::nullopt, 10).size(), 1u);
+}
+
+// Rows written before group_wait and parts_done became fields kept them in the payload; an upgraded server
+// reads such a row as if it had written it (and writes them there too, so a downgraded one still can).
+TEST_P(NotificationStore, ARowWrittenByThePreviousVersionReadsIntoTheFields) {
+  const auto id = new_uuid4();
+  write([&](auto& c) {
+    c.execute(
+        "INSERT INTO notification_outbox (id, created, updated, policy_name, channel_name, state_id, state_name, "
+        "dedup_key, kind, payload, status, attempts, next_attempt_at) "
+        "VALUES ($1, $2, $2, 'p', 'sms', $3, 'Failed', 'osprey/p/x', 'trigger', $4, 'pending', 1, $2)",
+        {persistence::id(id), persistence::ts(now_), persistence::id(new_uuid4()),
+         persistence::text(R"({"title":"t","message":"m","values":{"flow_name":"etl"},"group_wait_ms":1500,)"
+                           R"("parts_done":[0,2]})")});
+  });
+  std::vector<persistence::outbox_job> leased;
+  write([&](auto& c) { leased = persistence::lease_due_jobs(c, "me:1", now_, now_ + 60s, 10); });
+  ASSERT_EQ(leased.size(), 1u);
+  EXPECT_EQ(leased[0].kind, notification_kind::trigger);
+  EXPECT_EQ(leased[0].group_wait, 1500ms);
+  EXPECT_EQ(leased[0].parts_done, (std::vector<int>{0, 2}));
+  EXPECT_EQ(leased[0].payload, (nlohmann::json{{"title", "t"}, {"message", "m"}, {"values", {{"flow_name", "etl"}}}}));
+
+  write([&](auto& c) { persistence::mark_retry(c, leased[0], 2, now_ + 1s, "HTTP 500", now_); });
+  auto rows = conn_->query("SELECT payload FROM notification_outbox WHERE id = $1", {persistence::id(id)});
+  ASSERT_EQ(rows.size(), 1u);
+  const auto stored = nlohmann::json::parse(rows[0].text(0));
+  EXPECT_EQ(stored["group_wait_ms"], 1500);
+  EXPECT_EQ(stored["parts_done"], nlohmann::json::array({0, 2}));
 }
 
 TEST_P(NotificationStore, FilePoliciesAreSynchronisedByNameAndKeepTheirIds) {

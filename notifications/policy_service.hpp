@@ -14,7 +14,7 @@
 //
 // Why here and not in domain/: the rules need the configured channels and the policy book, which domain/
 // does not see. Why functions over the database and not an actor: there is no state to own beyond the book,
-// which is already a thread-safe snapshot (as actors/task_run_transitions.hpp).
+// which is already a thread-safe snapshot.
 
 #include <cstdint>
 #include <memory>
@@ -22,11 +22,11 @@
 #include <string>
 #include <vector>
 
-#include "actors/notification_rules.hpp"
+#include "notifications/rules.hpp"
 #include "persistence/database.hpp"
 #include "persistence/database_calls.hpp"
 
-namespace osprey::actors {
+namespace osprey::notifications {
 
 /// Why a policy cannot be stored as it is.
 struct policy_problem {
@@ -79,4 +79,4 @@ private:
   std::shared_ptr<policy_book> book_;
 };
 
-}  // namespace osprey::actors
+}  // namespace osprey::notifications

@@ -1,9 +1,9 @@
-// The matcher that turns a committed state change into outbox rows (actors/notification_rules): triggers per
+// The matcher that turns a committed state change into outbox rows (notifications/rules): triggers per
 // channel, nothing for other runs, no duplicates for a replayed state, resolve rows for open alerts only,
 // deployment-scoped resolution, and the enabled switch. On real SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
-#include "actors/notification_rules.hpp"
+#include "notifications/rules.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 #include "persistence/migrator.hpp"
@@ -35,6 +35,7 @@ protected:
     policy_.match.tags_any = {"prod"};
     policy_.channels = {"pager", "chat"};
     policy_.message_template = "{flow_name}/{flow_run_name} is {flow_run_state_name}";
+    policy_.group_wait = std::chrono::milliseconds(750);
   }
 
   notification_facts facts(const std::string& state_name, state_type type, std::vector<std::string> tags = {"prod"}) {
@@ -59,11 +60,11 @@ protected:
     p.send_resolved = send_resolved;
     p.scope = scope;
     s.policies = {p};
-    auto rules = actors::notification_rules::combine(s, {});
+    auto rules = notifications::notification_rules::combine(s, {});
     std::vector<persistence::outbox_job> jobs;
     now_ += std::chrono::milliseconds(10);  // each state change commits later than the one before
     EXPECT_TRUE(persistence::in_write_transaction(*conn_, "enqueue", [&](persistence::sql_connection& c) {
-      jobs = actors::enqueue_notifications(c, *rules, f, now_, "me:1", std::chrono::seconds(60));
+      jobs = notifications::enqueue_notifications(c, *rules, f, now_, "me:1", std::chrono::seconds(60));
     }));
     return jobs;
   }
@@ -83,10 +84,11 @@ TEST_P(NotificationRules, AMatchingStateGetsOneLeasedTriggerPerChannel) {
   EXPECT_EQ(jobs[0].channel_name, "pager");
   EXPECT_EQ(jobs[1].channel_name, "chat");
   for (const auto& j : jobs) {
-    EXPECT_EQ(j.kind, "trigger");
+    EXPECT_EQ(j.kind, notification_kind::trigger);
     EXPECT_EQ(j.dedup_key, "osprey/failures/" + run_.to_string());
     EXPECT_EQ(j.payload["message"], "etl/odd-bee is Failed");
     EXPECT_EQ(j.lease_owner, "me:1");
+    EXPECT_EQ(j.group_wait, std::chrono::milliseconds(750));  // the policy's, kept with the job
   }
   // The same state again (a replayed transition) adds nothing.
   EXPECT_TRUE(enqueue(failed).empty());
@@ -105,7 +107,7 @@ TEST_P(NotificationRules, RecoveryResolvesOpenAlertsOnceOnChannelsThatResolve) {
   enqueue(facts("Failed", state_type::failed));
   auto resolves = enqueue(facts("Completed", state_type::completed));
   ASSERT_EQ(resolves.size(), 1u);  // Slack cannot resolve, and send_resolved is off
-  EXPECT_EQ(resolves[0].kind, "resolve");
+  EXPECT_EQ(resolves[0].kind, notification_kind::resolve);
   EXPECT_EQ(resolves[0].channel_name, "pager");
   EXPECT_EQ(resolves[0].dedup_key, "osprey/failures/" + run_.to_string());
   // The plain title: the notifier marks a resolve itself ("Recovered: ...").
@@ -131,6 +133,21 @@ TEST_P(NotificationRules, DeploymentScopedAlertsAreResolvedByTheNextRunOfTheDepl
   ASSERT_EQ(resolved.size(), 1u);
   EXPECT_EQ(resolved[0].dedup_key, opened[0].dedup_key);
   EXPECT_EQ(resolved[0].flow_run->to_string(), run_.to_string());
+}
+
+TEST_P(NotificationRules, DeploymentGlobsMatchTheDeploymentsStoredName) {
+  const uuid flow = new_uuid4(), deployment = new_uuid4();
+  conn_->execute("INSERT INTO flow (id, name) VALUES ($1, 'etl')", {persistence::id(flow)});
+  conn_->execute("INSERT INTO deployment (id, name, flow_id) VALUES ($1, 'nightly-prod', $2)",
+                 {persistence::id(deployment), persistence::id(flow)});
+  policy_.match.deployments = {"nightly-*"};
+  auto failed = facts("Failed", state_type::failed);
+  failed.deployment_id = deployment;
+  EXPECT_EQ(enqueue(failed).size(), 2u);
+  // A run whose deployment is gone has no deployment name, so a deployment list never matches it.
+  failed = facts("Failed", state_type::failed);
+  failed.deployment_id = new_uuid4();
+  EXPECT_TRUE(enqueue(failed).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(D, NotificationRules, ::testing::ValuesIn(osprey::testing::all_dialects()),

@@ -1,11 +1,11 @@
-// The rules of API notification policies (actors/notification_policies): what check_api_policy refuses and
+// The rules of API notification policies (notifications/policy_service): what check_api_policy refuses and
 // on which field, file policies read-only for every change, taken names, and the policy book following each
 // committed change. The service on real SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
 #include <future>
 
-#include "actors/notification_policies.hpp"
+#include "notifications/policy_service.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/notification_store.hpp"
 #include "tests/support/scratch.hpp"
@@ -56,41 +56,41 @@ private:
 };
 
 TEST(CheckApiPolicy, AnUnnamedPolicyIsNamedAfterItsId) {
-  auto rules = actors::notification_rules::combine(settings_with_file_policy(), {});
+  auto rules = notifications::notification_rules::combine(settings_with_file_policy(), {});
   auto p = api_policy("");
-  EXPECT_FALSE(actors::check_api_policy(p, *rules));
+  EXPECT_FALSE(notifications::check_api_policy(p, *rules));
   EXPECT_EQ(p.name, "api-" + p.id->to_string().substr(0, 8));
 }
 
 TEST(CheckApiPolicy, ChannelsMustBeNamedAndConfigured) {
-  auto rules = actors::notification_rules::combine(settings_with_file_policy(), {});
+  auto rules = notifications::notification_rules::combine(settings_with_file_policy(), {});
   auto none = api_policy("a", {});
-  auto problem = actors::check_api_policy(none, *rules);
+  auto problem = notifications::check_api_policy(none, *rules);
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->field, "channels");
   EXPECT_EQ(problem->why.code(), errc::invalid_argument);
 
   auto unknown = api_policy("a", {"pager", "fax"});
-  problem = actors::check_api_policy(unknown, *rules);
+  problem = notifications::check_api_policy(unknown, *rules);
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->field, "channels");
   EXPECT_EQ(problem->why.message(), "Unknown channel 'fax' (configured: pager)");
 }
 
 TEST(CheckApiPolicy, ATemplateWithAnUnknownPlaceholderIsRefusedOnItsField) {
-  auto rules = actors::notification_rules::combine(settings_with_file_policy(), {});
+  auto rules = notifications::notification_rules::combine(settings_with_file_policy(), {});
   auto p = api_policy("a");
   p.message_template = "{nope} failed";
-  auto problem = actors::check_api_policy(p, *rules);
+  auto problem = notifications::check_api_policy(p, *rules);
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->field, "message_template");
   EXPECT_NE(problem->why.message().find("nope"), std::string::npos) << problem->why.message();
 }
 
 TEST(CheckApiPolicy, AFilePolicysNameIsAConflict) {
-  auto rules = actors::notification_rules::combine(settings_with_file_policy(), {});
+  auto rules = notifications::notification_rules::combine(settings_with_file_policy(), {});
   auto p = api_policy("from-file");
-  auto problem = actors::check_api_policy(p, *rules);
+  auto problem = notifications::check_api_policy(p, *rules);
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->field, "");
   EXPECT_EQ(problem->why.code(), errc::conflict);
@@ -113,14 +113,14 @@ protected:
     auto started = persistence::database::start(options);
     ASSERT_TRUE(started) << started.error().message();
     database_ = std::move(*started);
-    book_ = std::make_shared<actors::policy_book>(actors::notification_rules::combine(settings, {}));
+    book_ = std::make_shared<notifications::policy_book>(notifications::notification_rules::combine(settings, {}));
   }
 
   void TearDown() override {
     if (database_) database_->drain_and_stop();
   }
 
-  actors::policy_service service() const { return {*database_, book_}; }
+  notifications::policy_service service() const { return {*database_, book_}; }
 
   result<notification_policy> create(notification_policy p) {
     awaited<result<notification_policy>> created;
@@ -130,7 +130,7 @@ protected:
 
   osprey::testing::scratch_database scratch_{GetParam()};
   std::optional<persistence::database> database_;
-  std::shared_ptr<actors::policy_book> book_;
+  std::shared_ptr<notifications::policy_book> book_;
   notification_policy file_policy_;
   timestamp now_ = system_clock::instance().now();
 };

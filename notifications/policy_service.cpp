@@ -1,8 +1,8 @@
-#include "actors/notification_policies.hpp"
+#include "notifications/policy_service.hpp"
 
 #include "persistence/notification_store.hpp"
 
-namespace osprey::actors {
+namespace osprey::notifications {
 namespace {
 
 constexpr const char* not_found_message = "flow run notification policy not found";
@@ -143,4 +143,4 @@ void policy_service::change(std::function<result<notification_policy>(persistenc
       });
 }
 
-}  // namespace osprey::actors
+}  // namespace osprey::notifications
