@@ -304,4 +304,14 @@ std::optional<artifact_query> parse_artifact_query(const json& body, body_kind k
   return q;
 }
 
+std::optional<page_window> parse_page_body(const json& body, filter_error& error) {
+  struct {
+    page_window window;
+  } q;
+  std::vector<field> fields;
+  add_paging(fields, q, body_kind::filter, error);
+  if (!read_top(body, error, fields)) return std::nullopt;
+  return q.window;
+}
+
 }  // namespace osprey::filters

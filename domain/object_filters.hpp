@@ -1,6 +1,6 @@
 #pragma once
-// The filter bodies of the routes outside the run graph: /api/variables/filter|count and
-// /api/artifacts/filter|count|latest/filter|latest/count (Prefect 3.9.1's VariableFilter, ArtifactFilter,
+// The filter bodies of the routes outside the run graph: /api/variables/filter|count,
+// /api/artifacts/filter|count|latest/filter|latest/count and /api/saved_searches/filter (Prefect 3.9.1's VariableFilter, ArtifactFilter,
 // ArtifactCollectionFilter with their sort enums). Pure, like domain/filters.hpp, whose criterion structs,
 // error and paging types these reuse; the run filters an artifact body may carry (flows, flow_runs, task_runs,
 // deployments) are parsed by domain/filters.hpp itself.
@@ -57,5 +57,8 @@ std::optional<variable_query> parse_variable_query(const nlohmann::json& body, b
 /// flow_runs, task_runs, deployments, and for filter sort, limit, offset.
 std::optional<artifact_query> parse_artifact_query(const nlohmann::json& body, body_kind kind, bool collection,
                                                    filter_error& error);
+
+/// A body of limit and offset only (POST /saved_searches/filter).
+std::optional<page_window> parse_page_body(const nlohmann::json& body, filter_error& error);
 
 }  // namespace osprey::filters

@@ -38,7 +38,20 @@ response filter_refusal(const filters::filter_error& e) {
                                            {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}));
 }
 
-response field_refusal(const field_problem& p) { return validation_error(p.field, p.message, p.type); }
+response field_refusal(const field_problem& p, std::size_t splits) {
+  json loc = json::array({"body"});
+  std::string rest = p.field;
+  for (std::size_t dot; splits > 0 && (dot = rest.find('.')) != std::string::npos; --splits) {
+    const auto part = rest.substr(0, dot);
+    const bool index = !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
+    loc.push_back(index ? json(std::stoll(part)) : json(part));
+    rest.erase(0, dot + 1);
+  }
+  if (!rest.empty()) loc.push_back(rest);
+  return response::json(422, dump_lenient({{"detail", p.message},
+                                           {"exception_message", "Invalid request received."},
+                                           {"exception_detail", json::array({{{"loc", loc}, {"msg", p.message}, {"type", p.type}}})}}));
+}
 
 std::optional<uuid> path_id(request& req, const char* name, const responder& respond) {
   auto id = uuid::parse(req.path_params[name]);

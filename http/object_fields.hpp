@@ -17,8 +17,10 @@ namespace osprey::http::object_fields {
 /// 422 for a refused filter body, with pydantic's loc (list positions as numbers), msg and type.
 response filter_refusal(const filters::filter_error& e);
 
-/// 422 for a refused body field.
-response field_refusal(const field_problem& p);
+/// 422 for a refused body field. The first `splits` dots of its field separate location parts, as pydantic
+/// reports nested fields ("filters.0.value" with 2 splits: ["body", "filters", 0, "value"]); the rest of the
+/// field stays whole (a metadata key may hold dots).
+response field_refusal(const field_problem& p, std::size_t splits = 0);
 
 /// The path parameter `name` as a UUID. Prefect's `{id:uuid}` routes do not match other text, so it answers
 /// 404 {"detail": "Not Found"} then (and returns nullopt).

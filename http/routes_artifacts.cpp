@@ -30,7 +30,7 @@ bool read_create(const json& body, artifact& a, response& error) {
   if (!in.optional_string("type", f.type) || !in.optional_string("description", f.description) ||
       !in.any("data", f.data) || !in.any("metadata_", f.metadata))
     return error = in.error(), false;
-  if (auto problem = normalise_artifact_metadata(f.metadata)) return error = fields::field_refusal(*problem), false;
+  if (auto problem = normalise_artifact_metadata(f.metadata)) return error = fields::field_refusal(*problem, 1), false;
   if (!in.optional_uuid("flow_run_id", f.flow_run_id) || !in.optional_uuid("task_run_id", f.task_run_id) ||
       !in.finish())
     return error = in.error(), false;
@@ -46,7 +46,7 @@ bool read_update(const json& body, persistence::artifact_update& change, respons
   if (!in.any("data", data, &has_data) || !in.optional_string("description", description) ||
       !in.any("metadata_", metadata, &has_metadata) || !in.finish())
     return error = in.error(), false;
-  if (auto problem = normalise_artifact_metadata(metadata)) return error = fields::field_refusal(*problem), false;
+  if (auto problem = normalise_artifact_metadata(metadata)) return error = fields::field_refusal(*problem, 1), false;
   if (has_data) change.data = std::move(data);
   if (body.contains("description")) change.description = std::move(description);
   if (has_metadata) change.metadata = std::move(metadata);
