@@ -17,6 +17,12 @@ namespace osprey::http::object_fields {
 /// 422 for a refused filter body, with pydantic's loc (list positions as numbers), msg and type.
 response filter_refusal(const filters::filter_error& e);
 
+/// Stores `answer` in `error` and returns false: how the body readers of these routes refuse.
+inline bool refuse(response& error, response answer) {
+  error = std::move(answer);
+  return false;
+}
+
 /// 422 for a refused body field. The first `splits` dots of its field separate location parts, as pydantic
 /// reports nested fields ("filters.0.value" with 2 splits: ["body", "filters", 0, "value"]); the rest of the
 /// field stays whole (a metadata key may hold dots).

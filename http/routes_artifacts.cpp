@@ -22,31 +22,35 @@ constexpr const char* not_found_detail = "Artifact not found.";
 
 /// Reads an ArtifactCreate body onto `a`; the first refusal fills `error`.
 bool read_create(const json& body, artifact& a, response& error) {
+  using fields::refuse;
   body_reader in(body);
   auto& f = a.fields;
-  if (!in.optional_string("key", a.key)) return error = in.error(), false;
+  if (!in.optional_string("key", a.key)) return refuse(error, in.error());
   if (a.key)
-    if (auto problem = check_artifact_key(*a.key)) return error = fields::field_refusal(*problem), false;
+    if (auto problem = check_artifact_key(*a.key)) return refuse(error, fields::field_refusal(*problem));
   if (!in.optional_string("type", f.type) || !in.optional_string("description", f.description) ||
       !in.any("data", f.data) || !in.any("metadata_", f.metadata))
-    return error = in.error(), false;
-  if (auto problem = normalise_artifact_metadata(f.metadata)) return error = fields::field_refusal(*problem, 1), false;
+    return refuse(error, in.error());
+  if (auto problem = normalise_artifact_metadata(f.metadata))
+    return refuse(error, fields::field_refusal(*problem, 1));  // loc ["body", "metadata_", <key>]
   if (!in.optional_uuid("flow_run_id", f.flow_run_id) || !in.optional_uuid("task_run_id", f.task_run_id) ||
       !in.finish())
-    return error = in.error(), false;
+    return refuse(error, in.error());
   return true;
 }
 
 /// Reads an ArtifactUpdate body: the fields it names, explicit nulls included.
 bool read_update(const json& body, persistence::artifact_update& change, response& error) {
+  using fields::refuse;
   body_reader in(body);
   json data, metadata;
   bool has_data = false, has_metadata = false;
   std::optional<std::string> description;
   if (!in.any("data", data, &has_data) || !in.optional_string("description", description) ||
       !in.any("metadata_", metadata, &has_metadata) || !in.finish())
-    return error = in.error(), false;
-  if (auto problem = normalise_artifact_metadata(metadata)) return error = fields::field_refusal(*problem, 1), false;
+    return refuse(error, in.error());
+  if (auto problem = normalise_artifact_metadata(metadata))
+    return refuse(error, fields::field_refusal(*problem, 1));
   if (has_data) change.data = std::move(data);
   if (body.contains("description")) change.description = std::move(description);
   if (has_metadata) change.metadata = std::move(metadata);

@@ -30,42 +30,43 @@ struct variable_change {
   bool clears_required = false;
 };
 
-/// Reads a VariableCreate body onto `v`.
+/// Reads a VariableCreate body onto `v`; the first refusal fills `error`.
 bool read_create(const json& body, variable& v, response& error) {
+  using fields::refuse;
   body_reader in(body);
   std::optional<std::string> name;
   bool has_value = false;
-  if (!in.optional_string("name", name)) return error = in.error(), false;
-  if (!name)
-    return error = body.contains("name") ? validation_error("name", "Input should be a valid string", "string_type")
-                                         : validation_error("name", "Field required", "missing"),
-           false;
-  if (auto problem = check_variable_name(*name)) return error = fields::field_refusal(*problem), false;
-  if (!in.any("value", v.value, &has_value)) return error = in.error(), false;
-  if (!has_value) return error = validation_error("value", "Field required", "missing"), false;
-  if (auto problem = check_variable_value(v.value)) return error = fields::field_refusal(*problem), false;
-  if (!in.string_list("tags", v.tags) || !in.finish()) return error = in.error(), false;
+  if (!in.optional_string("name", name)) return refuse(error, in.error());
+  if (!name && body.contains("name"))
+    return refuse(error, validation_error("name", "Input should be a valid string", "string_type"));
+  if (!name) return refuse(error, validation_error("name", "Field required", "missing"));
+  if (auto problem = check_variable_name(*name)) return refuse(error, fields::field_refusal(*problem));
+  if (!in.any("value", v.value, &has_value)) return refuse(error, in.error());
+  if (!has_value) return refuse(error, validation_error("value", "Field required", "missing"));
+  if (auto problem = check_variable_value(v.value)) return refuse(error, fields::field_refusal(*problem));
+  if (!in.string_list("tags", v.tags) || !in.finish()) return refuse(error, in.error());
   v.name = std::move(*name);
   return true;
 }
 
-/// Reads a VariableUpdate body.
+/// Reads a VariableUpdate body; the first refusal fills `error`.
 bool read_change(const json& body, variable_change& change, response& error) {
+  using fields::refuse;
   body_reader in(body);
   change.clears_required = (body.contains("name") && body["name"].is_null()) ||
                            (body.contains("tags") && body["tags"].is_null());
   json value;
   bool has_value = false;
   std::vector<std::string> tags;
-  if (!in.optional_string("name", change.name)) return error = in.error(), false;
+  if (!in.optional_string("name", change.name)) return refuse(error, in.error());
   if (change.name)
-    if (auto problem = check_variable_name(*change.name)) return error = fields::field_refusal(*problem), false;
-  if (!in.any("value", value, &has_value)) return error = in.error(), false;
+    if (auto problem = check_variable_name(*change.name)) return refuse(error, fields::field_refusal(*problem));
+  if (!in.any("value", value, &has_value)) return refuse(error, in.error());
   if (has_value) {
-    if (auto problem = check_variable_value(value)) return error = fields::field_refusal(*problem), false;
+    if (auto problem = check_variable_value(value)) return refuse(error, fields::field_refusal(*problem));
     change.value = std::move(value);
   }
-  if (!in.string_list("tags", tags) || !in.finish()) return error = in.error(), false;
+  if (!in.string_list("tags", tags) || !in.finish()) return refuse(error, in.error());
   if (body.contains("tags") && !body["tags"].is_null()) change.tags = std::move(tags);
   return true;
 }
