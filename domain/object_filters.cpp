@@ -65,7 +65,8 @@ reader strings(list<std::string>& out, filter_error& error) {
     if (!v.is_array()) return fail(error, where, "Input should be a valid list", "list_type");
     std::vector<std::string> items;
     for (std::size_t i = 0; i < v.size(); ++i) {
-      if (!v[i].is_string()) return fail(error, at(where, std::to_string(i)), "Input should be a valid string", "string_type");
+      if (!v[i].is_string())
+        return fail(error, at(where, std::to_string(i)), "Input should be a valid string", "string_type");
       items.push_back(v[i].get<std::string>());
     }
     out = std::move(items);
@@ -81,7 +82,8 @@ reader uuids(list<uuid>& out, filter_error& error) {
       const auto item = at(where, std::to_string(i));
       if (!v[i].is_string()) return fail(error, item, "UUID input should be a string, bytes or UUID object", "uuid_type");
       auto parsed = uuid::parse(v[i].get<std::string>());
-      if (!parsed) return fail(error, item, "Input should be a valid UUID, unable to parse string as a UUID", "uuid_parsing");
+      if (!parsed)
+        return fail(error, item, "Input should be a valid UUID, unable to parse string as a UUID", "uuid_parsing");
       items.push_back(*parsed);
     }
     out = std::move(items);

@@ -1,9 +1,9 @@
 #pragma once
 // The filter bodies of the routes outside the run graph: /api/variables/filter|count,
-// /api/artifacts/filter|count|latest/filter|latest/count and /api/saved_searches/filter (Prefect 3.9.1's VariableFilter, ArtifactFilter,
-// ArtifactCollectionFilter with their sort enums). Pure, like domain/filters.hpp, whose criterion structs,
-// error and paging types these reuse; the run filters an artifact body may carry (flows, flow_runs, task_runs,
-// deployments) are parsed by domain/filters.hpp itself.
+// /api/artifacts/filter|count|latest/filter|latest/count and /api/saved_searches/filter (Prefect 3.9.1's
+// VariableFilter, ArtifactFilter, ArtifactCollectionFilter with their sort enums). Pure, like
+// domain/filters.hpp, whose criterion structs, error and paging types these reuse; the run filters an artifact
+// body may carry (flows, flow_runs, task_runs, deployments) are parsed by domain/filters.hpp itself.
 //
 // As FastAPI reads these bodies: top-level keys other than the route's parameters are ignored (the body is
 // a set of separate Body parameters), while every filter object refuses unknown keys (extra="forbid").

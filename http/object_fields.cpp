@@ -8,6 +8,20 @@ namespace {
 
 using nlohmann::json;
 
+/// A request-validation 422 with one pydantic error.
+response validation_422(const std::string& detail, json loc, const std::string& message, const std::string& type) {
+  json error = {{"loc", std::move(loc)}, {"msg", message}, {"type", type}};
+  return response::json(422, dump_lenient({{"detail", detail},
+                                           {"exception_message", "Invalid request received."},
+                                           {"exception_detail", json::array({std::move(error)})}}));
+}
+
+/// A location part as pydantic writes it: list positions are numbers.
+json location_part(const std::string& part) {
+  const bool index = !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
+  return index ? json(std::stoll(part)) : json(part);
+}
+
 json optional_text(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
 json optional_id(const std::optional<uuid>& u) { return u ? json(u->to_string()) : json(nullptr); }
 
@@ -29,28 +43,19 @@ std::optional<json> optional_body(const request& req, response& error) {
 response filter_refusal(const filters::filter_error& e) {
   if (e.plain_detail) return response::detail(422, e.message);
   json loc = json::array({"body"});
-  for (const auto& part : e.location) {
-    const bool index = !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
-    loc.push_back(index ? json(std::stoll(part)) : json(part));
-  }
-  return response::json(422, dump_lenient({{"detail", e.describe()},
-                                           {"exception_message", "Invalid request received."},
-                                           {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}));
+  for (const auto& part : e.location) loc.push_back(location_part(part));
+  return validation_422(e.describe(), std::move(loc), e.message, e.type);
 }
 
 response field_refusal(const field_problem& p, std::size_t splits) {
   json loc = json::array({"body"});
   std::string rest = p.field;
   for (std::size_t dot; splits > 0 && (dot = rest.find('.')) != std::string::npos; --splits) {
-    const auto part = rest.substr(0, dot);
-    const bool index = !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
-    loc.push_back(index ? json(std::stoll(part)) : json(part));
+    loc.push_back(location_part(rest.substr(0, dot)));
     rest.erase(0, dot + 1);
   }
   if (!rest.empty()) loc.push_back(rest);
-  return response::json(422, dump_lenient({{"detail", p.message},
-                                           {"exception_message", "Invalid request received."},
-                                           {"exception_detail", json::array({{{"loc", loc}, {"msg", p.message}, {"type", p.type}}})}}));
+  return validation_422(p.message, std::move(loc), p.message, p.type);
 }
 
 std::optional<uuid> path_id(request& req, const char* name, const responder& respond) {

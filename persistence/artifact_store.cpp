@@ -136,7 +136,8 @@ bool delete_artifact(sql_connection& conn, const artifact_id& aid) {
                              .empty();
     if (latest) {
       auto next = conn.query(std::string("SELECT ") + artifact_columns +
-                                 " FROM artifact a WHERE a.key = $1 AND a.id <> $2 ORDER BY a.created DESC, a.id DESC LIMIT 1",
+                                 " FROM artifact a WHERE a.key = $1 AND a.id <> $2 "
+                                 "ORDER BY a.created DESC, a.id DESC LIMIT 1",
                              {text(*found->key), id(aid)});
       if (next.empty())
         conn.execute("DELETE FROM artifact_collection WHERE key = $1 AND latest_id = $2", {text(*found->key), id(aid)});

@@ -28,7 +28,8 @@ std::string combine(op how, const std::vector<std::string>& parts) {
   if (kept.empty()) return always;
   if (kept.size() == 1) return *kept.front();
   std::string out = "(";
-  for (std::size_t i = 0; i < kept.size(); ++i) out += (i > 0 ? (how == op::and_ ? " AND (" : " OR (") : "(") + *kept[i] + ")";
+  for (std::size_t i = 0; i < kept.size(); ++i)
+    out += std::string(i == 0 ? "(" : how == op::and_ ? " AND (" : " OR (") + *kept[i] + ")";
   return out + ")";
 }
 
