@@ -8,8 +8,8 @@ file(WRITE "${OUTPUT}.tmp" "// Generated from persistence/system_blocks/catalog.
 #include \"persistence/system_blocks.hpp\"
 namespace osprey::persistence {
 std::string_view system_block_catalog_json() {
-  static constexpr std::string_view text = R\"osprey_catalog(${catalog})osprey_catalog\";
-  return text;
+  static const char text[] = R\"osprey_catalog(${catalog})osprey_catalog\";
+  return {text, sizeof text - 1};
 }
 }  // namespace osprey::persistence
 ")
