@@ -8,4 +8,9 @@ std::string settings::effective_database_url() const {
   return "sqlite:///" + (home / "osprey.db").string();
 }
 
+std::filesystem::path settings::effective_secrets_key_file() const {
+  if (!secrets.key_file.empty()) return secrets.key_file;
+  return home / "block_secrets.key";
+}
+
 }  // namespace osprey::config

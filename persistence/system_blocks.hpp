@@ -7,9 +7,13 @@
 
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace osprey::persistence {
 
 /// The catalog's JSON text.
 std::string_view system_block_catalog_json();
+/// The catalog parsed (once).
+const nlohmann::json& system_block_catalog();
 
 }  // namespace osprey::persistence
