@@ -125,9 +125,6 @@ void register_filter(router& routes, const api_context& ctx) {
                if (!body) return respond(std::move(error));
                if (body->is_null()) *body = json::object();
                if (!(body = object_body(std::move(*body), error))) return respond(std::move(error));
-               for (const auto& [key, value] : body->items())
-                 if (key != "block_schemas" && key != "limit" && key != "offset")
-                   return respond(validation_error(key, "Extra inputs are not permitted", "extra_forbidden"));
                std::optional<persistence::block_schema_filter> filter;
                std::int64_t limit = 200, offset = 0;
                if (!fields::schema_filter(*body, "block_schemas", filter, error) ||

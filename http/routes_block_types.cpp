@@ -133,8 +133,8 @@ void register_filter(router& routes, const api_context& ctx) {
                std::optional<persistence::block_type_filter> types;
                std::optional<persistence::block_schema_filter> schemas;
                std::int64_t limit = 200, offset = 0;
-               if (!refuse_extra(*body, {"block_types", "block_schemas", "limit", "offset"}, error) ||
-                   !fields::type_filter(*body, "block_types", types, error) ||
+               // Other top-level keys are ignored, as FastAPI does for a body read as several parameters.
+               if (!fields::type_filter(*body, "block_types", types, error) ||
                    !fields::schema_filter(*body, "block_schemas", schemas, error) ||
                    !fields::limit_offset(*body, limit, offset, error))
                  return respond(std::move(error));
