@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -86,7 +87,8 @@ TEST_P(BlockRoutes, SystemTypesAreRegisteredAtStartAndOnlyOnce) {
   auto by_checksum = ok("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=3.9.1");
   EXPECT_EQ(by_checksum["id"], schema[0]["id"]);
   EXPECT_EQ(call("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=0").status, 404);
-  EXPECT_TRUE(ok("GET", "/block_capabilities/").contains("write-path"));
+  const auto capabilities = ok("GET", "/block_capabilities/");
+  EXPECT_NE(std::find(capabilities.begin(), capabilities.end(), "write-path"), capabilities.end()) << capabilities;
 }
 
 TEST_P(BlockRoutes, TypesAndSchemasRefuseBadInputAndChangeNothing) {
