@@ -85,7 +85,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   conn_options.sqlite_max_size_mb = cfg.database.sqlite_max_size_mb;
   migrate_or_fail(*target, conn_options, cfg.database.migrate_on_start);
   register_system_blocks_or_fail(*target, conn_options);
-  auto block_secrets = persistence::secret_box::load_or_create(cfg.effective_secrets_key_file());
+  auto block_secrets = persistence::secret_box::load_or_create(cfg.effective_encryption_key_file());
   if (!block_secrets) fail(block_secrets.error().message());
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and only

@@ -214,7 +214,7 @@ std::vector<field> build_fields() {
                            [](auto& s) -> auto& { return s.services.lease_reaper_enabled; }));
   out.push_back(number_field("services.concurrency_lease_reaper.interval_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.lease_reaper_interval; }));
-  out.push_back(text_field("secrets.key_file", any_path, [](auto& s) -> auto& { return s.secrets.key_file; }));
+  out.push_back(text_field("encryption.key_file", any_path, [](auto& s) -> auto& { return s.encryption.key_file; }));
   return out;
 }
 

@@ -77,8 +77,8 @@ struct services_settings {
 };
 
 /// Encryption at rest of block document secrets.
-struct secrets_settings {
-  /// secrets.key_file / OSPREY_SECRETS_KEY_FILE: the file holding the 32-byte AES-256-GCM key, created (mode 0600)
+struct encryption_settings {
+  /// encryption.key_file / OSPREY_ENCRYPTION_KEY_FILE: the file holding the 32-byte AES-256-GCM key, created (mode 0600)
   /// on first start. Default "" ($OSPREY_HOME/block_secrets.key). Keep it with the database's backups: secrets
   /// stored under a key cannot be read without it.
   std::string key_file;
@@ -98,7 +98,7 @@ struct settings {
   logging_settings logging;
   concurrency_settings concurrency;
   services_settings services;
-  secrets_settings secrets;
+  encryption_settings encryption;
   /// The `notifications:` section (or the file it names); YAML only, no environment or flags. Default: enabled,
   /// no channels, no policies. See notification_settings.hpp.
   notification_settings notifications;
@@ -106,8 +106,8 @@ struct settings {
   /// The database URL with the default applied: database.url when set, else "sqlite:///" + home/osprey.db,
   /// e.g. "sqlite:////root/.osprey/osprey.db" (four slashes: the path after "sqlite:///" is absolute).
   [[nodiscard]] std::string effective_database_url() const;
-  /// secrets.key_file when set, else home/block_secrets.key.
-  [[nodiscard]] std::filesystem::path effective_secrets_key_file() const;
+  /// encryption.key_file when set, else home/block_secrets.key.
+  [[nodiscard]] std::filesystem::path effective_encryption_key_file() const;
 };
 
 }  // namespace osprey::config
