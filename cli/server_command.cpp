@@ -15,7 +15,9 @@
 #include "domain/version.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "persistence/block_store.hpp"
 #include "persistence/migrator.hpp"
+#include "persistence/system_blocks.hpp"
 
 namespace osprey::cli {
 namespace {
@@ -46,6 +48,22 @@ void migrate_or_fail(const persistence::database_target& target, const persisten
   if (!s) fail(s.message());
 }
 
+/// Registers the system block types and schemas (idempotent: what is stored is skipped), before the server
+/// takes requests, as Prefect does at start.
+void register_system_blocks_or_fail(const persistence::database_target& target,
+                                    const persistence::connection_options& options) {
+  auto conn = persistence::open_connection(target, options);
+  if (!conn) fail(conn.error().message());
+  std::pair<std::size_t, std::size_t> written;
+  auto s = persistence::in_write_transaction(**conn, "registering the system block types", [&](auto& c) {
+    written = persistence::register_system_blocks(c, persistence::system_block_catalog(),
+                                                  system_clock::instance().now());
+  });
+  if (!s) fail(s.message());
+  if (written.first + written.second > 0)
+    std::cout << "Registered system blocks: " << written.first << " type(s), " << written.second << " schema(s)\n";
+}
+
 /// Waits for SIGINT or SIGTERM; each SIGHUP in between runs `reload`.
 int wait_for_stop_signal(const sigset_t& signals, const std::function<void()>& reload) {
   for (;;) {
@@ -66,6 +84,9 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   conn_options.sqlite_synchronous = cfg.database.sqlite_synchronous;
   conn_options.sqlite_max_size_mb = cfg.database.sqlite_max_size_mb;
   migrate_or_fail(*target, conn_options, cfg.database.migrate_on_start);
+  register_system_blocks_or_fail(*target, conn_options);
+  auto block_secrets = persistence::secret_box::load_or_create(cfg.effective_encryption_key_file());
+  if (!block_secrets) fail(block_secrets.error().message());
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and only
   // sigwait() below sees them.
@@ -146,6 +167,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.notifications = book;
   api.notification_dispatcher = dispatcher;
   api.concurrency_waits = slot_waits;
+  api.block_secrets = *block_secrets;
   http::register_api(routes, api);
   http::server_options http_options;
   http_options.host = cfg.server.host;

@@ -247,10 +247,11 @@ class Prefect:
         """Runs a program to completion (exit 0 asserted) and returns its report."""
         return self.start(name, *args).finish(timeout=timeout)
 
-    def cli(self, *args: str, timeout: float = 60, expect_exit: int = 0) -> str:
-        """`prefect <args>`; asserts the exit status and returns stdout+stderr."""
+    def cli(self, *args: str, timeout: float = 60, expect_exit: int = 0, env: dict | None = None) -> str:
+        """`prefect <args>` (with `env` added to the environment); asserts the exit status and returns
+        stdout+stderr."""
         prefect = Path(sys.executable).with_name("prefect")
-        done = subprocess.run([str(prefect), *args], env=self.env, stdin=subprocess.DEVNULL, capture_output=True,
+        done = subprocess.run([str(prefect), *args], env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=timeout)
         output = done.stdout + done.stderr
         assert done.returncode == expect_exit, f"prefect {' '.join(args)} exited {done.returncode}:\n{output}"

@@ -120,6 +120,8 @@ std::optional<std::string> check_database_url(std::string_view url) {
          "': expected sqlite:///PATH, postgresql://... or postgres://...";
 }
 
+std::optional<std::string> any_path(std::string_view) { return std::nullopt; }
+
 template <class Get>
 field text_field(std::string key, std::optional<std::string> (*check)(std::string_view), Get get) {
   auto apply = [check, get](std::string_view raw, settings& into) -> std::optional<std::string> {
@@ -212,6 +214,7 @@ std::vector<field> build_fields() {
                            [](auto& s) -> auto& { return s.services.lease_reaper_enabled; }));
   out.push_back(number_field("services.concurrency_lease_reaper.interval_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.lease_reaper_interval; }));
+  out.push_back(text_field("encryption.key_file", any_path, [](auto& s) -> auto& { return s.encryption.key_file; }));
   return out;
 }
 

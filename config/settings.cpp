@@ -8,4 +8,9 @@ std::string settings::effective_database_url() const {
   return "sqlite:///" + (home / "osprey.db").string();
 }
 
+std::filesystem::path settings::effective_encryption_key_file() const {
+  if (!encryption.key_file.empty()) return encryption.key_file;
+  return home / "block_secrets.key";
+}
+
 }  // namespace osprey::config

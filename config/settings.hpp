@@ -76,6 +76,14 @@ struct services_settings {
   std::chrono::seconds lease_reaper_interval{15};
 };
 
+/// Encryption at rest of block document secrets.
+struct encryption_settings {
+  /// encryption.key_file / OSPREY_ENCRYPTION_KEY_FILE: the file holding the 32-byte AES-256-GCM key, created (mode 0600)
+  /// on first start. Default "" ($OSPREY_HOME/block_secrets.key). Keep it with the database's backups: secrets
+  /// stored under a key cannot be read without it.
+  std::string key_file;
+};
+
 struct logging_settings {
   /// logging.level: debug, info, warning or error; read case-insensitively, stored lower-case.
   std::string level = "info";
@@ -90,6 +98,7 @@ struct settings {
   logging_settings logging;
   concurrency_settings concurrency;
   services_settings services;
+  encryption_settings encryption;
   /// The `notifications:` section (or the file it names); YAML only, no environment or flags. Default: enabled,
   /// no channels, no policies. See notification_settings.hpp.
   notification_settings notifications;
@@ -97,6 +106,8 @@ struct settings {
   /// The database URL with the default applied: database.url when set, else "sqlite:///" + home/osprey.db,
   /// e.g. "sqlite:////root/.osprey/osprey.db" (four slashes: the path after "sqlite:///" is absolute).
   [[nodiscard]] std::string effective_database_url() const;
+  /// encryption.key_file when set, else home/block_secrets.key.
+  [[nodiscard]] std::filesystem::path effective_encryption_key_file() const;
 };
 
 }  // namespace osprey::config

@@ -14,6 +14,7 @@
 #include "notifications/rules.hpp"
 
 #include "persistence/database.hpp"
+#include "persistence/secret_box.hpp"
 #include "domain/time.hpp"
 #include "http/router.hpp"
 
@@ -31,6 +32,9 @@ struct api_context {
   actors::notification_dispatcher_actor notification_dispatcher{};
   /// Caps on the Retry-After of a refused concurrency slot (config concurrency.*_slot_wait_seconds).
   slot_wait_caps concurrency_waits{};
+  /// Seals and opens the secret values of block documents (the key file). Null: the block document routes
+  /// answer 503.
+  std::shared_ptr<const persistence::secret_box> block_secrets{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

@@ -19,6 +19,9 @@ void register_variable_routes(router& routes, const api_context& ctx);
 void register_artifact_routes(router& routes, const api_context& ctx);
 void register_saved_search_routes(router& routes, const api_context& ctx);
 void register_ui_routes(router& routes, const api_context& ctx);
+void register_block_type_routes(router& routes, const api_context& ctx);
+void register_block_schema_routes(router& routes, const api_context& ctx);  // and /api/block_capabilities/
+void register_block_document_routes(router& routes, const api_context& ctx);
 /// GET /api/openapi.json, generated from the routes registered so far (call it last).
 void register_openapi_route(router& routes);
 
