@@ -29,6 +29,10 @@ def test_cli_creates_lists_and_inspects_a_process_pool(prefect, api):
     assert "Created work queue" in prefect.cli("work-queue", "create", "urgent", "--pool", pool, "--priority", "1")
     queues = api.post(f"/work_pools/{pool}/queues/filter", {})
     assert [(q["name"], q["priority"]) for q in queues] == [("urgent", 1), ("default", 2)]
+    assert queues[0]["id"] in prefect.cli("work-queue", "inspect", "urgent", "--pool", pool)
+    assert "urgent" in prefect.cli("work-queue", "ls")
+    assert "paused" in prefect.cli("work-queue", "pause", "urgent", "--pool", pool)
+    assert api.get(f"/work_pools/{pool}/queues/urgent")["status"] == "PAUSED"
     prefect.cli("work-pool", "create", pool, "--type", "process", expect_exit=1)
     refused = prefect.cli("work-pool", "create", "prefect-mine", "--type", "process", expect_exit=1)
     assert "reserved for internal use" in refused
