@@ -6,6 +6,7 @@
 
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
+#include "actors/foreman.hpp"
 #include "actors/lease_reaper.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "cli/notification_wiring.hpp"
@@ -145,6 +146,14 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     reaper_options.caps = slot_waits;
     lease_reaper = actors::spawn_lease_reaper(system, reaper_options);
   }
+  caf::actor foreman;
+  if (cfg.services.foreman_enabled) {
+    actors::foreman_options foreman_options{*db};
+    foreman_options.interval = cfg.services.foreman_interval;
+    foreman_options.limits = {cfg.services.foreman_heartbeat_multiple, cfg.services.foreman_fallback_heartbeat.count(),
+                              cfg.services.foreman_queue_timeout, cfg.services.foreman_deployment_timeout};
+    foreman = actors::spawn_foreman(system, foreman_options);
+  }
   auto stop_actors = [&] {
     {
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
@@ -157,6 +166,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
     if (lease_reaper) caf::anon_send_exit(lease_reaper, caf::exit_reason::user_shutdown);
+    if (foreman) caf::anon_send_exit(foreman, caf::exit_reason::user_shutdown);
     // Deliveries still in flight stay pending in the outbox and are sent again after the next start.
     caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
     transport->stop();

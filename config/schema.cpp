@@ -215,6 +215,17 @@ std::vector<field> build_fields() {
   out.push_back(number_field("services.concurrency_lease_reaper.interval_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.lease_reaper_interval; }));
   out.push_back(text_field("encryption.key_file", any_path, [](auto& s) -> auto& { return s.encryption.key_file; }));
+  out.push_back(bool_field("services.foreman.enabled", [](auto& s) -> auto& { return s.services.foreman_enabled; }));
+  out.push_back(number_field("services.foreman.interval_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.foreman_interval; }));
+  out.push_back(number_field("services.foreman.inactivity_heartbeat_multiple", 1, 1000,
+                             [](auto& s) -> auto& { return s.services.foreman_heartbeat_multiple; }));
+  out.push_back(number_field("services.foreman.fallback_heartbeat_interval_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.foreman_fallback_heartbeat; }));
+  out.push_back(number_field("services.foreman.work_queue_last_polled_timeout_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.foreman_queue_timeout; }));
+  out.push_back(number_field("services.foreman.deployment_last_polled_timeout_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.foreman_deployment_timeout; }));
   return out;
 }
 

@@ -74,6 +74,19 @@ struct services_settings {
   bool lease_reaper_enabled = true;
   /// services.concurrency_lease_reaper.interval_seconds (1..86400): how often it looks. Default 15 (Prefect's).
   std::chrono::seconds lease_reaper_interval{15};
+  /// services.foreman.enabled: take silent workers OFFLINE and what they served NOT_READY (Prefect's foreman).
+  /// Default true.
+  bool foreman_enabled = true;
+  /// services.foreman.interval_seconds (1..86400): how often it looks. Default 15 (Prefect's loop_seconds).
+  std::chrono::seconds foreman_interval{15};
+  /// services.foreman.inactivity_heartbeat_multiple (1..1000): heartbeat intervals a worker may miss. Default 3.
+  std::int64_t foreman_heartbeat_multiple = 3;
+  /// services.foreman.fallback_heartbeat_interval_seconds (1..86400): for workers that sent none. Default 30.
+  std::chrono::seconds foreman_fallback_heartbeat{30};
+  /// services.foreman.work_queue_last_polled_timeout_seconds (1..86400). Default 60.
+  std::chrono::seconds foreman_queue_timeout{60};
+  /// services.foreman.deployment_last_polled_timeout_seconds (1..86400). Default 60.
+  std::chrono::seconds foreman_deployment_timeout{60};
 };
 
 /// Encryption at rest of block document secrets.

@@ -205,6 +205,14 @@ bool state_type_item(const json& v, const path& where, state_type& out, filter_e
   return read_enum(v, where, state_type_names, out, error);
 }
 
+/// A WorkerStatus value (kept as its text: the SQL compares the stored column).
+bool worker_status_item(const json& v, const path& where, std::string& out, filter_error& error) {
+  if (!v.is_string() || (v != "ONLINE" && v != "OFFLINE"))
+    return fail(error, where, "Input should be 'ONLINE' or 'OFFLINE'", "enum");
+  out = v.get<std::string>();
+  return true;
+}
+
 template <class T, class Item>
 bool read_list(const json& v, const path& where, list<T>& out, filter_error& error, Item item) {
   if (v.is_null()) return true;
@@ -485,6 +493,19 @@ bool work_queue_fields(const json& v, const path& where, work_queue_filter& out,
                       operator_field(out.combine, error)});
 }
 
+bool worker_fields(const json& v, const path& where, worker_filter& out, filter_error& error) {
+  auto statuses = [](const json& x, const path& w, text_criterion& c, filter_error& e) {
+    return read_fields(x, w, e,
+                       {{"any_", [&](const json& y, const path& u) { return read_list(y, u, c.any, e, worker_status_item); }},
+                        {"not_any_", [&](const json& y, const path& u) {
+                           return read_list(y, u, c.not_any, e, worker_status_item);
+                         }}});
+  };
+  return read_fields(v, where, error,
+                     {sub("last_heartbeat_time", out.last_heartbeat_time, error, times(0)),
+                      sub("status", out.status, error, statuses), operator_field(out.combine, error)});
+}
+
 bool log_fields(const json& v, const path& where, log_filter& out, filter_error& error) {
   return read_fields(v, where, error,
                      {sub("level", out.level, error, parse_levels), sub("timestamp", out.at, error, times(0)),
@@ -685,6 +706,16 @@ std::optional<task_run_filter> parse_task_run_filter(const json& value, const pa
 std::optional<deployment_filter> parse_deployment_filter(const json& value, const path& location,
                                                          filter_error& error) {
   return parse_one<deployment_filter>(value, location, error, deployment_fields);
+}
+std::optional<work_pool_filter> parse_work_pool_filter(const json& value, const path& location, filter_error& error) {
+  return parse_one<work_pool_filter>(value, location, error, work_pool_fields);
+}
+std::optional<work_queue_filter> parse_work_queue_filter(const json& value, const path& location,
+                                                         filter_error& error) {
+  return parse_one<work_queue_filter>(value, location, error, work_queue_fields);
+}
+std::optional<worker_filter> parse_worker_filter(const json& value, const path& location, filter_error& error) {
+  return parse_one<worker_filter>(value, location, error, worker_fields);
 }
 std::optional<log_filter> parse_log_filter(const json& value, const path& location, filter_error& error) {
   return parse_one<log_filter>(value, location, error, log_fields);

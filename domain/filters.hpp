@@ -175,6 +175,13 @@ struct work_queue_filter {
   std::optional<text_criterion> name;  ///< any_, startswith_
 };
 
+/// WorkerFilter (the workers of one pool).
+struct worker_filter {
+  op combine = op::and_;
+  std::optional<time_criterion> last_heartbeat_time;  ///< before_, after_
+  std::optional<text_criterion> status;               ///< any_, not_any_ (ONLINE, OFFLINE)
+};
+
 struct log_filter {
   op combine = op::and_;
   std::optional<int_criterion> level;         ///< ge_, le_
@@ -284,6 +291,13 @@ std::optional<task_run_filter> parse_task_run_filter(const nlohmann::json& value
 std::optional<deployment_filter> parse_deployment_filter(const nlohmann::json& value,
                                                          const std::vector<std::string>& location,
                                                          filter_error& error);
+std::optional<work_pool_filter> parse_work_pool_filter(const nlohmann::json& value,
+                                                       const std::vector<std::string>& location, filter_error& error);
+std::optional<work_queue_filter> parse_work_queue_filter(const nlohmann::json& value,
+                                                         const std::vector<std::string>& location,
+                                                         filter_error& error);
+std::optional<worker_filter> parse_worker_filter(const nlohmann::json& value, const std::vector<std::string>& location,
+                                                 filter_error& error);
 std::optional<log_filter> parse_log_filter(const nlohmann::json& value, const std::vector<std::string>& location,
                                            filter_error& error);
 

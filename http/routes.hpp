@@ -22,6 +22,12 @@ void register_ui_routes(router& routes, const api_context& ctx);
 void register_block_type_routes(router& routes, const api_context& ctx);
 void register_block_schema_routes(router& routes, const api_context& ctx);  // and /api/block_capabilities/
 void register_block_document_routes(router& routes, const api_context& ctx);
+/// /api/work_pools (pools, polls), its workers, its queues (routes_work_pools, routes_workers,
+/// routes_work_queues) and the legacy /api/work_queues.
+void register_work_pool_routes(router& routes, const api_context& ctx);
+void register_work_pool_worker_routes(router& routes, const api_context& ctx);
+void register_work_queue_routes(router& routes, const api_context& ctx);
+void register_legacy_work_queue_routes(router& routes, const api_context& ctx);
 /// GET /api/openapi.json, generated from the routes registered so far (call it last).
 void register_openapi_route(router& routes);
 

@@ -12,6 +12,7 @@
 #include "http/shapes.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
+#include "persistence/work_pool_store.hpp"
 
 namespace osprey::http {
 namespace {
@@ -30,7 +31,8 @@ response run_not_found(const uuid& id) {
 }
 
 // FlowRunCreate → a flow_run and its initial state (Pending when none is given).
-bool parse_flow_run_create(const nlohmann::json& body, flow_run& run, run_state& initial, response& error) {
+bool parse_flow_run_create(const nlohmann::json& body, flow_run& run, run_state& initial,
+                           std::optional<std::string>& work_pool_name, response& error) {
   body_reader in(body);
   uuid flow;
   std::optional<std::string> name;
@@ -47,14 +49,8 @@ bool parse_flow_run_create(const nlohmann::json& body, flow_run& run, run_state&
     error = in.error();
     return false;
   }
-  std::optional<std::string> work_pool_name;
   if (!in.optional_string("work_pool_name", work_pool_name) || !in.finish()) {
     error = in.error();
-    return false;
-  }
-  if (work_pool_name) {
-    // Work pools arrive with the deployments work; until then a named pool cannot exist.
-    error = response::detail(404, "Work pool '" + *work_pool_name + "' not found.");
     return false;
   }
   run.flow = flow_id{flow};
@@ -71,6 +67,20 @@ bool parse_flow_run_create(const nlohmann::json& body, flow_run& run, run_state&
   return true;
 }
 
+/// The queue a run created with `work_pool_name` goes to (Prefect's WorkerLookups), or the 404 to answer.
+result<work_queue> resolve_queue(persistence::sql_connection& c, const std::string& pool,
+                                 const std::optional<std::string>& queue) {
+  if (queue) {
+    if (auto q = persistence::find_queue_by_name(c, pool, *queue)) return std::move(*q);
+    return status(errc::not_found, "Work pool queue '" + pool + "/" + *queue + "' not found.");
+  }
+  const auto missing = status(errc::not_found, "Work pool \"" + pool + "\" not found.");
+  auto p = persistence::find_pool_by_name(c, pool);
+  if (!p) return missing;
+  if (auto q = p->default_queue ? persistence::find_queue(c, *p->default_queue) : std::nullopt) return std::move(*q);
+  return missing;
+}
+
 void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_runs/", "Create a flow run (201 new, 200 when the idempotency key exists)",
              [ctx](request& req, responder respond) {
@@ -79,7 +89,8 @@ void register_create(router& routes, const api_context& ctx) {
                if (!body) return respond(std::move(error));
                flow_run run;
                run_state initial;
-               if (!parse_flow_run_create(*body, run, initial, error)) return respond(std::move(error));
+               std::optional<std::string> pool_name;
+               if (!parse_flow_run_create(*body, run, initial, pool_name, error)) return respond(std::move(error));
                const auto now = ctx.time->now();
                run.id = flow_run_id{new_uuid4()};
                run.created = run.updated = now;
@@ -100,20 +111,35 @@ void register_create(router& routes, const api_context& ctx) {
                auto parent_task_state = decided.effects.parent_task_state;
                auto out = std::make_shared<persistence::flow_run_created>();
                auto flow_name = std::make_shared<std::string>();
+               auto refused = std::make_shared<std::optional<response>>();
                ctx.db.write(
-                   [run, initial, counters, parent_task_state, out, flow_name, now](persistence::sql_connection& c) {
+                   [run, initial, counters, parent_task_state, out, flow_name, now, pool_name,
+                    refused](persistence::sql_connection& c) {
                      // The flow must exist: a clear 404 beats a foreign-key conflict.
                      auto f = persistence::find_flow(c, run.flow);
                      if (!f) throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
                      *flow_name = f->name;
-                     *out = persistence::create_flow_run(c, run, initial, counters);
+                     refused->reset();
+                     auto placed = run;
+                     if (pool_name) {
+                       // A run created against a pool goes to the named queue, else to the pool's default one.
+                       auto queue = resolve_queue(c, *pool_name, run.work_queue_name);
+                       if (!queue) {
+                         *refused = error_response(queue.error());
+                         throw persistence::sql_error(persistence::sql_error::kind::other, "refused");
+                       }
+                       placed.work_queue_id = queue->id.value;
+                       placed.work_queue_name = queue->name;
+                     }
+                     *out = persistence::create_flow_run(c, placed, initial, counters);
                      // UpdateSubflowParentTask applies to a subflow's first state too (Prefect's create_flow_run
                      // sets it through set_flow_run_state): copy it onto the parent's tracking task run.
                      if (out->created && parent_task_state && run.parent_task_run_id)
                        actors::decide_task_transition(c, *run.parent_task_run_id, transition_request{*parent_task_state, true},
                                                      now);
                    },
-                   [ctx, out, run, flow_name, respond](const status& s) {
+                   [ctx, out, run, flow_name, refused, respond](const status& s) {
+                     if (!s && *refused) return respond(std::move(**refused));
                      if (!s) {
                        if (s.message().find("missing flow") != std::string::npos)
                          return respond(response::detail(404, "Flow with id " + run.flow.to_string() + " not found"));

@@ -75,8 +75,8 @@ nlohmann::json to_json(const flow_run& r, timestamp now) {
       {"infrastructure_document_id", optional_json(r.infrastructure_document_id)},
       {"infrastructure_pid", optional_json(r.infrastructure_pid)},
       {"created_by", r.created_by},
-      {"work_pool_id", nullptr},
-      {"work_pool_name", nullptr},
+      {"work_pool_id", optional_json(r.work_pool_id)},
+      {"work_pool_name", optional_json(r.work_pool_name)},
       {"state", r.state ? to_json(*r.state) : nlohmann::json()},
       {"job_variables", r.job_variables},
   };

@@ -176,6 +176,13 @@ public:
     return combine(f.combine, parts);
   }
 
+  std::string worker(const filters::worker_filter& f, const std::string& a) {
+    std::vector<std::string> parts;
+    if (f.last_heartbeat_time) parts.push_back(time(a + ".last_heartbeat_time", a + ".last_heartbeat_time", *f.last_heartbeat_time));
+    if (f.status) parts.push_back(text(a + ".status", *f.status));
+    return combine(f.combine, parts);
+  }
+
   std::string log(const filters::log_filter& f, const std::string& a) {
     std::vector<std::string> parts;
     if (f.level) {
@@ -481,6 +488,21 @@ sql_where deployment_where(dialect d, const filters::filter_set& fs) {
   }
   if (fs.work_pools || fs.work_queues) parts.push_back(c.queue_exists("d.work_queue_id", fs));
   return c.finish(combine(op::and_, parts));
+}
+
+sql_where work_pool_where(dialect d, const std::optional<filters::work_pool_filter>& filter) {
+  compiler c(d);
+  return c.finish(filter ? c.work_pool(*filter, "wp") : std::string(always));
+}
+
+sql_where work_queue_where(dialect d, const std::optional<filters::work_queue_filter>& filter) {
+  compiler c(d);
+  return c.finish(filter ? c.work_queue(*filter, "wq") : std::string(always));
+}
+
+sql_where worker_where(dialect d, const std::optional<filters::worker_filter>& filter) {
+  compiler c(d);
+  return c.finish(filter ? c.worker(*filter, "w") : std::string(always));
 }
 
 sql_where log_where(dialect d, const std::optional<filters::log_filter>& filter) {

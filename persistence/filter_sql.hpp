@@ -48,6 +48,11 @@ sql_where task_run_where(dialect d, const filters::filter_set& filters);
 /// matching `flow_runs` (with a task run matching `task_runs`), whose work queue and pool match.
 sql_where deployment_where(dialect d, const filters::filter_set& filters);
 
+/// Work pools (alias `wp`), work queues (alias `wq`) and workers (alias `w`) matching `filter` (nullopt: all).
+sql_where work_pool_where(dialect d, const std::optional<filters::work_pool_filter>& filter);
+sql_where work_queue_where(dialect d, const std::optional<filters::work_queue_filter>& filter);
+sql_where worker_where(dialect d, const std::optional<filters::worker_filter>& filter);
+
 /// Logs (alias `l`) matching `filter` (nullopt: all).
 sql_where log_where(dialect d, const std::optional<filters::log_filter>& filter);
 

@@ -44,14 +44,17 @@ constexpr const char* select_run_columns =
     "r.work_queue_name, r.flow_version, r.parameters, r.idempotency_key, r.context, r.empirical_policy, r.tags, "
     "r.labels, r.parent_task_run_id, r.run_count, r.expected_start_time, r.next_scheduled_start_time, r.start_time, "
     "r.end_time, r.total_run_time, r.auto_scheduled, r.infrastructure_document_id, r.infrastructure_pid, "
-    "r.created_by, r.job_variables, s.id, s.type, s.name, s.timestamp, s.message, s.state_details, s.data "
-    "FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id ";
+    "r.created_by, r.job_variables, s.id, s.type, s.name, s.timestamp, s.message, s.state_details, s.data, "
+    "rq.name, rp.id, rp.name "
+    "FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id "
+    "LEFT JOIN work_queue rq ON rq.id = r.work_queue_id LEFT JOIN work_pool rp ON rp.id = rq.work_pool_id ";
 
 const std::string select_run_by_id_sql = std::string(select_run_columns) + "WHERE r.id = $1";
 const std::string select_run_by_key_sql =
     std::string(select_run_columns) + "WHERE r.flow_id = $1 AND r.idempotency_key = $2";
 
 constexpr std::size_t run_state_first_column = 28;
+constexpr std::size_t run_queue_first_column = 35;  ///< the run's queue name, its pool's id and name
 
 sql_value optional_id(const std::optional<uuid>& u) { return u ? id(*u) : null_value(); }
 sql_value optional_text(const std::optional<std::string>& s) { return s ? text(*s) : null_value(); }
@@ -101,6 +104,10 @@ flow_run run_from_row(const sql_row& row) {
   r.created_by = json_column(row, 26, nullptr);
   r.job_variables = json_column(row, 27, nlohmann::json::object());
   if (!row.is_null(run_state_first_column)) r.state = state_from_columns(row, run_state_first_column);
+  // FlowRunResponse names the run's queue and pool as they are now (a renamed queue shows its new name).
+  if (!row.is_null(run_queue_first_column)) r.work_queue_name = row.text(run_queue_first_column);
+  r.work_pool_id = optional_uuid(row, run_queue_first_column + 1);
+  r.work_pool_name = optional_string(row, run_queue_first_column + 2);
   return r;
 }
 

@@ -130,6 +130,11 @@ TEST_F(config_test, error_text_has_where_key_and_message) {
   EXPECT_EQ((config_error{"", "a.yaml", "config file not found"}).to_string(), "a.yaml: config file not found");
 }
 
+TEST_F(config_test, a_foreman_interval_of_zero_is_refused) {
+  request.environment["OSPREY_SERVICES_FOREMAN_INTERVAL_SECONDS"] = "0";
+  EXPECT_TRUE(has_error(load_errors(), "services.foreman.interval_seconds: expected an integer between 1"));
+}
+
 TEST_F(config_test, a_lease_reaper_interval_of_zero_is_refused) {
   request.environment["OSPREY_SERVICES_CONCURRENCY_LEASE_REAPER_INTERVAL_SECONDS"] = "0";
   EXPECT_TRUE(has_error(load_errors(), "services.concurrency_lease_reaper.interval_seconds: expected an integer between 1"));

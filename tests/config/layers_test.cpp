@@ -136,5 +136,17 @@ TEST_F(config_test, concurrency_waits_and_the_lease_reaper_come_from_file_and_en
   EXPECT_EQ(loaded.values.services.lease_reaper_interval, std::chrono::seconds(3));
 }
 
+TEST_F(config_test, the_foreman_has_prefects_defaults_and_takes_file_and_environment) {
+  EXPECT_TRUE(load_ok().values.services.foreman_enabled);
+  EXPECT_EQ(load_ok().values.services.foreman_interval, std::chrono::seconds(15));
+  EXPECT_EQ(load_ok().values.services.foreman_heartbeat_multiple, 3);
+  use_file("services:\n  foreman:\n    enabled: false\n    fallback_heartbeat_interval_seconds: 10\n");
+  request.environment["OSPREY_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS"] = "90";
+  const auto loaded = load_ok();
+  EXPECT_FALSE(loaded.values.services.foreman_enabled);
+  EXPECT_EQ(loaded.values.services.foreman_fallback_heartbeat, std::chrono::seconds(10));
+  EXPECT_EQ(loaded.values.services.foreman_queue_timeout, std::chrono::seconds(90));
+}
+
 }  // namespace
 }  // namespace osprey::config::test

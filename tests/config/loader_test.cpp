@@ -15,7 +15,7 @@ TEST_F(config_test, defaults_when_nothing_is_configured) {
   EXPECT_EQ(loaded.values.logging.level, "info");
   EXPECT_FALSE(loaded.config_file.has_value());
   EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
-  EXPECT_EQ(loaded.sources.size(), 23u);
+  EXPECT_EQ(loaded.sources.size(), 29u);
 }
 
 TEST_F(config_test, home_comes_from_osprey_home) {
