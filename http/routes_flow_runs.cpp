@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
-#include "actors/task_run_transitions.hpp"
 #include "domain/event.hpp"
 #include "domain/flow_policy.hpp"
 #include "domain/run_bookkeeping.hpp"
@@ -83,51 +82,12 @@ void register_create(router& routes, const api_context& ctx) {
                const auto now = ctx.time->now();
                run.id = flow_run_id{new_uuid4()};
                run.created = run.updated = now;
-               // The initial state is written with force: MinimalFlowPolicy plus the global transforms decide
-               // its details and the run's bookkeeping (expected start, next scheduled start, ...).
-               flow_transition_input input;
-               input.request = transition_request{initial, true};
-               input.run = snapshot_of(run);
-               input.now = now;
-               input.client = client_of(req);
-               auto decided = orchestrate_flow_transition(input);
-               if (!decided.written)
-                 return respond(response::detail(409, "The initial state was refused: " + decided.decision.reason));
-               initial = *decided.written;
-               auto changes = changes_of(run, decided);
-               apply_changes(run, changes);
-               auto counters = changes.counters;
-               auto parent_task_state = decided.effects.parent_task_state;
-               auto out = std::make_shared<persistence::flow_run_created>();
-               auto flow_name = std::make_shared<std::string>();
-               ctx.db.write(
-                   [run, initial, counters, parent_task_state, out, flow_name, now](persistence::sql_connection& c) {
-                     // The flow must exist: a clear 404 beats a foreign-key conflict.
-                     auto f = persistence::find_flow(c, run.flow);
-                     if (!f) throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
-                     *flow_name = f->name;
-                     *out = persistence::create_flow_run(c, run, initial, counters);
-                     // UpdateSubflowParentTask applies to a subflow's first state too (Prefect's create_flow_run
-                     // sets it through set_flow_run_state): copy it onto the parent's tracking task run.
-                     if (out->created && parent_task_state && run.parent_task_run_id)
-                       actors::decide_task_transition(c, *run.parent_task_run_id, transition_request{*parent_task_state, true},
-                                                     now);
-                   },
-                   [ctx, out, run, flow_name, respond](const status& s) {
-                     if (!s) {
-                       if (s.message().find("missing flow") != std::string::npos)
-                         return respond(response::detail(404, "Flow with id " + run.flow.to_string() + " not found"));
-                       return respond(error_response(s));
-                     }
-                     if (out->created && out->stored.state && ctx.event_bus) {
-                       flow_run_event_info info{out->stored.name, static_cast<int>(out->stored.run_count),
-                                                out->stored.flow, *flow_name, out->stored.deployment_id, {},
-                                                out->stored.tags};
-                       caf::anon_send(ctx.event_bus, actors::publish_atom_v,
-                                      state_change{out->stored.id, std::nullopt, *out->stored.state}, info);
-                     }
-                     respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
-                   });
+               actors::create_flow_run(ctx.flow_runs, {std::move(run), initial, client_of(req)},
+                                       [ctx, respond](const actors::creation_outcome& out) {
+                                         if (!out.error) return respond(error_response(out.error));
+                                         respond(response::json(out.created ? 201 : 200,
+                                                                to_json(out.stored, ctx.time->now()).dump()));
+                                       });
              });
 }
 
