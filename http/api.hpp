@@ -29,6 +29,9 @@ struct api_context {
   caf::actor notification_dispatcher{};
   /// Caps on the Retry-After of a refused concurrency slot (config concurrency.*_slot_wait_seconds).
   slot_wait_caps concurrency_waits{};
+  /// The scheduler (actors/scheduler.hpp), woken after deployment and schedule changes. Null: the runs of a
+  /// change wait for the next periodic pass, or for none when the scheduler is disabled.
+  caf::actor scheduler{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

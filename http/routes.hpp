@@ -15,6 +15,7 @@ void register_event_routes(router& routes, const api_context& ctx);
 void register_notification_routes(router& routes, const api_context& ctx);
 void register_concurrency_routes(router& routes, const api_context& ctx);
 void register_concurrency_v1_routes(router& routes, const api_context& ctx);
+void register_deployment_routes(router& routes, const api_context& ctx);
 /// GET /api/openapi.json, generated from the routes registered so far (call it last).
 void register_openapi_route(router& routes);
 

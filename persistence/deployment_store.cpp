@@ -259,6 +259,15 @@ std::vector<deployment_id> deployments_to_schedule(sql_connection& conn, timesta
   return out;
 }
 
+std::vector<std::string> scheduled_run_keys(sql_connection& conn, const deployment_id& d, timestamp from) {
+  std::vector<std::string> keys;
+  for (const auto& row : conn.query("SELECT idempotency_key FROM flow_run WHERE deployment_id = $1 AND auto_scheduled = true "
+                                    "AND next_scheduled_start_time >= $2 AND idempotency_key IS NOT NULL",
+                                    {id(d), ts(from)}))
+    keys.push_back(row.text(0));
+  return keys;
+}
+
 work_queue_lookup find_work_queue(sql_connection& conn, const std::string& pool,
                                   const std::optional<std::string>& queue) {
   work_queue_lookup out;

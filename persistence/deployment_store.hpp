@@ -57,6 +57,10 @@ std::int64_t delete_scheduled_runs(sql_connection& conn, const deployment_id& d,
 std::vector<deployment_id> deployments_to_schedule(sql_connection& conn, timestamp now, const scheduling_window& w,
                                                    std::size_t batch, const std::optional<deployment_id>& after);
 
+/// The idempotency keys of the deployment's auto-scheduled runs due from `from` on (so the scheduler only
+/// asks for the runs that are missing; the unique key still guards against a race).
+std::vector<std::string> scheduled_run_keys(sql_connection& conn, const deployment_id& d, timestamp from);
+
 /// Work pool lookups for deployments (the pools' own routes live elsewhere).
 struct work_queue_ref {
   uuid id;
