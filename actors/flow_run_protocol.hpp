@@ -67,8 +67,32 @@ struct edit_outcome {
 /// Completion of an edit for callers outside the actor system; runs on an actor thread.
 using edit_callback = std::function<void(const edit_outcome&)>;
 
+/// A new flow run (id, name and columns set by the caller) and the first state proposed for it; the registry
+/// decides the state with the forced policy (MinimalFlowPolicy plus the global transforms), stores both,
+/// matches notification policies in the same transaction, then publishes the state_change.
+struct flow_run_creation {
+  flow_run run;
+  run_state initial;
+  client_info client;
+  /// Set: the run goes to this work pool's queue named run.work_queue_name, else to its default queue
+  /// (not_found when either is missing).
+  std::optional<std::string> work_pool_name;
+};
+
+/// The answer to a creation, sent after its COMMIT.
+struct creation_outcome {
+  status error;           ///< not ok: nothing was written (not_found: no such flow; conflict: state refused)
+  flow_run stored;        ///< the run as stored (the existing one when `created` is false)
+  bool created = false;   ///< false: a run with the same flow and idempotency key existed and is returned
+};
+
+/// Completion of a creation for callers outside the actor system; runs once, on a database or actor thread.
+using creation_callback = std::function<void(const creation_outcome&)>;
+
 }  // namespace osprey::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::flow_run_creation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::creation_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::transition_callback)
@@ -86,6 +110,7 @@ CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, edit_atom, "edit")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, count_atom, "count")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, loaded_atom, "loaded")
 CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, edited_atom, "edited")
+CAF_ADD_ATOM(osprey_flow_runs, osprey::actors, create_atom, "create")
 CAF_END_TYPE_ID_BLOCK(osprey_flow_runs)
 
 namespace osprey::actors {
@@ -101,6 +126,9 @@ using flow_run_registry_actor = caf::typed_actor<
     caf::replies_to<edit_atom, flow_run_id, flow_run_edit>::with<edit_outcome>,
     /// The same for callers outside the actor system: no reply; the callback runs once, on an actor thread.
     caf::reacts_to<edit_atom, flow_run_id, flow_run_edit, edit_callback>,
+    /// Creates a run with its first state (idempotent by flow and idempotency key); the callback runs once,
+    /// after the COMMIT. The run has no actor until its first transition or edit.
+    caf::reacts_to<create_atom, flow_run_creation, creation_callback>,
     /// How many flow-run actors are alive (tests and diagnostics).
     caf::replies_to<count_atom>::with<std::size_t>>;
 

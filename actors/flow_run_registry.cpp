@@ -89,6 +89,9 @@ flow_run_registry_actor::behavior_type registry(registry_actor self, flow_run_op
       [self](edit_atom, const flow_run_id& run, const flow_run_edit& edit, const edit_callback& done) {
         dispatch<edit_outcome>(self, run, edit_atom_v, edit, done, resends);
       },
+      [self](create_atom, flow_run_creation& creation, const creation_callback& done) {
+        create_flow_run_now(self->state.options, std::move(creation), done);
+      },
       [self](count_atom) { return self->state.runs.size(); },
   };
 }
@@ -102,6 +105,10 @@ flow_run_registry_actor spawn_flow_run_registry(caf::actor_system& system, flow_
 void propose_transition(const flow_run_registry_actor& registry_handle, const flow_run_id& run, transition_call request,
                         transition_callback done) {
   caf::anon_send(registry_handle, transition_atom_v, run, std::move(request), std::move(done));
+}
+
+void create_flow_run(const flow_run_registry_actor& registry_handle, flow_run_creation creation, creation_callback done) {
+  caf::anon_send(registry_handle, create_atom_v, std::move(creation), std::move(done));
 }
 
 void edit_flow_run(const flow_run_registry_actor& registry_handle, const flow_run_id& run, flow_run_edit edit,

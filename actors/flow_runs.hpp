@@ -46,4 +46,11 @@ void propose_transition(const flow_run_registry_actor& registry, const flow_run_
 void edit_flow_run(const flow_run_registry_actor& registry, const flow_run_id& run, flow_run_edit edit,
                    edit_callback done);
 
+/// Sends a creation from outside the actor system; `done` runs once, after the COMMIT (or the refusal).
+void create_flow_run(const flow_run_registry_actor& registry, flow_run_creation creation, creation_callback done);
+
+/// What the registry runs for (create_atom, ...): decides the first state, writes the run, its state and the
+/// notification jobs in one write job, then publishes the state_change and hands the jobs to the dispatcher.
+void create_flow_run_now(const flow_run_options& options, flow_run_creation creation, creation_callback done);
+
 }  // namespace osprey::actors

@@ -8,6 +8,7 @@
 #include "actors/flow_runs.hpp"
 #include "actors/foreman.hpp"
 #include "actors/lease_reaper.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "cli/notification_wiring.hpp"
 #include "actors/task_run_recorder.hpp"
@@ -154,6 +155,15 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
                               cfg.services.foreman_queue_timeout, cfg.services.foreman_deployment_timeout};
     foreman = actors::spawn_foreman(system, foreman_options);
   }
+  caf::actor scheduler;
+  if (cfg.services.scheduler_enabled) {
+    actors::scheduler_options scheduler_options{*db, flow_runs};
+    scheduler_options.interval = cfg.services.scheduler_loop;
+    scheduler_options.batch = cfg.services.scheduler_batch;
+    scheduler_options.window = {cfg.services.scheduler_min_runs, cfg.services.scheduler_max_runs,
+                                cfg.services.scheduler_min_time, cfg.services.scheduler_max_time};
+    scheduler = actors::spawn_scheduler(system, scheduler_options);
+  }
   auto stop_actors = [&] {
     {
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
@@ -162,6 +172,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
       for (const auto& holder : {task_run_recorder, caf::actor_cast<caf::actor>(event_bus)})
         self->request(holder, std::chrono::seconds(10), actors::flush_atom_v).receive([] {}, [](const caf::error&) {});
     }
+    if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
@@ -178,6 +189,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.notification_dispatcher = dispatcher;
   api.concurrency_waits = slot_waits;
   api.block_secrets = *block_secrets;
+  api.scheduler = scheduler;
   http::register_api(routes, api);
   http::server_options http_options;
   http_options.host = cfg.server.host;

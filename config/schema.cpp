@@ -226,6 +226,19 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.services.foreman_queue_timeout; }));
   out.push_back(number_field("services.foreman.deployment_last_polled_timeout_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.foreman_deployment_timeout; }));
+  out.push_back(bool_field("services.scheduler.enabled", [](auto& s) -> auto& { return s.services.scheduler_enabled; }));
+  out.push_back(number_field("services.scheduler.loop_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.scheduler_loop; }));
+  out.push_back(number_field("services.scheduler.deployment_batch_size", 1, 100'000,
+                             [](auto& s) -> auto& { return s.services.scheduler_batch; }));
+  out.push_back(number_field("services.scheduler.min_runs", 0, 10'000,
+                             [](auto& s) -> auto& { return s.services.scheduler_min_runs; }));
+  out.push_back(number_field("services.scheduler.max_runs", 1, 10'000,
+                             [](auto& s) -> auto& { return s.services.scheduler_max_runs; }));
+  out.push_back(number_field("services.scheduler.min_scheduled_time_seconds", 0, 3650 * day_seconds,
+                             [](auto& s) -> auto& { return s.services.scheduler_min_time; }));
+  out.push_back(number_field("services.scheduler.max_scheduled_time_seconds", 1, 3650 * day_seconds,
+                             [](auto& s) -> auto& { return s.services.scheduler_max_time; }));
   return out;
 }
 

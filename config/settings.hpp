@@ -87,6 +87,18 @@ struct services_settings {
   std::chrono::seconds foreman_queue_timeout{60};
   /// services.foreman.deployment_last_polled_timeout_seconds (1..86400). Default 60.
   std::chrono::seconds foreman_deployment_timeout{60};
+  /// services.scheduler.*: the deployment scheduler (actors/scheduler.hpp). Defaults are Prefect's
+  /// PREFECT_API_SERVICES_SCHEDULER_* settings. enabled (default true); loop_seconds (1..86400, 60): how often
+  /// it looks besides the passes a deployment change asks for; deployment_batch_size (1..100000, 100);
+  /// min_runs (0..10000, 3) and max_runs (1..10000, 100) per schedule; min_scheduled_time_seconds (0..., 3600)
+  /// and max_scheduled_time_seconds (1..., 100 days): how far ahead.
+  bool scheduler_enabled = true;
+  std::chrono::seconds scheduler_loop{60};
+  unsigned scheduler_batch = 100;
+  unsigned scheduler_min_runs = 3;
+  unsigned scheduler_max_runs = 100;
+  std::chrono::seconds scheduler_min_time{3600};
+  std::chrono::seconds scheduler_max_time{100 * 86400};
 };
 
 /// Encryption at rest of block document secrets.

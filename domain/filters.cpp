@@ -168,6 +168,13 @@ constexpr std::array<std::pair<task_run_sort, const char*>, 7> task_run_sort_nam
     {task_run_sort::end_time_desc, "END_TIME_DESC"},
 }};
 
+constexpr std::array<std::pair<deployment_sort, const char*>, 4> deployment_sort_names{{
+    {deployment_sort::created_desc, "CREATED_DESC"},
+    {deployment_sort::updated_desc, "UPDATED_DESC"},
+    {deployment_sort::name_asc, "NAME_ASC"},
+    {deployment_sort::name_desc, "NAME_DESC"},
+}};
+
 constexpr std::array<std::pair<log_sort, const char*>, 2> log_sort_names{{
     {log_sort::timestamp_asc, "TIMESTAMP_ASC"},
     {log_sort::timestamp_desc, "TIMESTAMP_DESC"},
@@ -664,6 +671,7 @@ const char* to_string(flow_sort s) noexcept { return name_of(flow_sort_names, s)
 const char* to_string(flow_run_sort s) noexcept { return name_of(flow_run_sort_names, s); }
 const char* to_string(task_run_sort s) noexcept { return name_of(task_run_sort_names, s); }
 const char* to_string(log_sort s) noexcept { return name_of(log_sort_names, s); }
+const char* to_string(deployment_sort s) noexcept { return name_of(deployment_sort_names, s); }
 
 std::optional<flow_query> parse_flow_query(const json& body, body_kind kind, filter_error& error) {
   return parse_query(body, kind, {.work_pools = true, .ignore_work_queues = true}, flow_sort_names,
@@ -677,6 +685,11 @@ std::optional<flow_run_query> parse_flow_run_query(const json& body, body_kind k
 
 std::optional<task_run_query> parse_task_run_query(const json& body, body_kind kind, filter_error& error) {
   return parse_query(body, kind, {}, task_run_sort_names, task_run_sort::id_desc, error);
+}
+
+std::optional<deployment_query> parse_deployment_query(const json& body, body_kind kind, filter_error& error) {
+  return parse_query(body, kind, {.work_pools = true, .work_pool_queues = true}, deployment_sort_names,
+                     deployment_sort::name_asc, error);
 }
 
 std::optional<log_query> parse_log_query(const json& body, filter_error& error) {

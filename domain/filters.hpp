@@ -213,12 +213,14 @@ enum class task_run_sort {
   end_time_desc
 };
 enum class log_sort { timestamp_asc, timestamp_desc };
+enum class deployment_sort { created_desc, updated_desc, name_asc, name_desc };
 
 /// Wire names ("NAME_ASC", …).
 const char* to_string(flow_sort s) noexcept;
 const char* to_string(flow_run_sort s) noexcept;
 const char* to_string(task_run_sort s) noexcept;
 const char* to_string(log_sort s) noexcept;
+const char* to_string(deployment_sort s) noexcept;
 
 /// PREFECT_SERVER_API_DEFAULT_LIMIT: the limit when none is given, and the largest one accepted.
 inline constexpr std::int64_t default_limit = 200;
@@ -246,6 +248,7 @@ struct query {
 using flow_query = query<flow_sort>;          ///< default sort NAME_ASC
 using flow_run_query = query<flow_run_sort>;  ///< default sort ID_DESC
 using task_run_query = query<task_run_sort>;  ///< default sort ID_DESC
+using deployment_query = query<deployment_sort>;  ///< default sort NAME_ASC
 
 struct log_query {
   std::optional<log_filter> logs;
@@ -278,6 +281,9 @@ struct filter_error {
 std::optional<flow_query> parse_flow_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 std::optional<flow_run_query> parse_flow_run_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 std::optional<task_run_query> parse_task_run_query(const nlohmann::json& body, body_kind kind, filter_error& error);
+/// deployments routes: flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues.
+std::optional<deployment_query> parse_deployment_query(const nlohmann::json& body, body_kind kind,
+                                                       filter_error& error);
 std::optional<log_query> parse_log_query(const nlohmann::json& body, filter_error& error);
 
 /// Single filter objects, for routes with other body shapes (e.g. the /api/logs/out WebSocket filter).

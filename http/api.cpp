@@ -77,6 +77,7 @@ void register_api(router& routes, const api_context& ctx) {
   register_block_document_routes(inner, ctx);
   register_work_pool_routes(inner, ctx);
   register_work_queue_routes(inner, ctx);
+  register_deployment_routes(inner, ctx);
   for (const auto& r : inner.routes()) {
     routes.add(r.method, r.path_template, r.summary, [h = r.h](request& req, responder respond) {
       if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));

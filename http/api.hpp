@@ -35,6 +35,9 @@ struct api_context {
   /// Seals and opens the secret values of block documents (the key file). Null: the block document routes
   /// answer 503.
   std::shared_ptr<const persistence::secret_box> block_secrets{};
+  /// The scheduler (actors/scheduler.hpp), woken after deployment and schedule changes. Null: the runs of a
+  /// change wait for the next periodic pass, or for none when the scheduler is disabled.
+  caf::actor scheduler{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

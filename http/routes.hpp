@@ -28,6 +28,7 @@ void register_work_pool_routes(router& routes, const api_context& ctx);
 void register_work_pool_worker_routes(router& routes, const api_context& ctx);
 void register_work_queue_routes(router& routes, const api_context& ctx);
 void register_legacy_work_queue_routes(router& routes, const api_context& ctx);
+void register_deployment_routes(router& routes, const api_context& ctx);
 /// GET /api/openapi.json, generated from the routes registered so far (call it last).
 void register_openapi_route(router& routes);
 

@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/flow_runs.hpp"
-#include "actors/task_run_transitions.hpp"
 #include "domain/event.hpp"
 #include "domain/flow_policy.hpp"
 #include "domain/run_bookkeeping.hpp"
@@ -67,20 +66,6 @@ bool parse_flow_run_create(const nlohmann::json& body, flow_run& run, run_state&
   return true;
 }
 
-/// The queue a run created with `work_pool_name` goes to (Prefect's WorkerLookups), or the 404 to answer.
-result<work_queue> resolve_queue(persistence::sql_connection& c, const std::string& pool,
-                                 const std::optional<std::string>& queue) {
-  if (queue) {
-    if (auto q = persistence::find_queue_by_name(c, pool, *queue)) return std::move(*q);
-    return status(errc::not_found, "Work pool queue '" + pool + "/" + *queue + "' not found.");
-  }
-  const auto missing = status(errc::not_found, "Work pool \"" + pool + "\" not found.");
-  auto p = persistence::find_pool_by_name(c, pool);
-  if (!p) return missing;
-  if (auto q = p->default_queue ? persistence::find_queue(c, *p->default_queue) : std::nullopt) return std::move(*q);
-  return missing;
-}
-
 void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_runs/", "Create a flow run (201 new, 200 when the idempotency key exists)",
              [ctx](request& req, responder respond) {
@@ -94,66 +79,12 @@ void register_create(router& routes, const api_context& ctx) {
                const auto now = ctx.time->now();
                run.id = flow_run_id{new_uuid4()};
                run.created = run.updated = now;
-               // The initial state is written with force: MinimalFlowPolicy plus the global transforms decide
-               // its details and the run's bookkeeping (expected start, next scheduled start, ...).
-               flow_transition_input input;
-               input.request = transition_request{initial, true};
-               input.run = snapshot_of(run);
-               input.now = now;
-               input.client = client_of(req);
-               auto decided = orchestrate_flow_transition(input);
-               if (!decided.written)
-                 return respond(response::detail(409, "The initial state was refused: " + decided.decision.reason));
-               initial = *decided.written;
-               auto changes = changes_of(run, decided);
-               apply_changes(run, changes);
-               auto counters = changes.counters;
-               auto parent_task_state = decided.effects.parent_task_state;
-               auto out = std::make_shared<persistence::flow_run_created>();
-               auto flow_name = std::make_shared<std::string>();
-               auto refused = std::make_shared<std::optional<response>>();
-               ctx.db.write(
-                   [run, initial, counters, parent_task_state, out, flow_name, now, pool_name,
-                    refused](persistence::sql_connection& c) {
-                     // The flow must exist: a clear 404 beats a foreign-key conflict.
-                     auto f = persistence::find_flow(c, run.flow);
-                     if (!f) throw persistence::sql_error(persistence::sql_error::kind::other, "missing flow");
-                     *flow_name = f->name;
-                     refused->reset();
-                     auto placed = run;
-                     if (pool_name) {
-                       // A run created against a pool goes to the named queue, else to the pool's default one.
-                       auto queue = resolve_queue(c, *pool_name, run.work_queue_name);
-                       if (!queue) {
-                         *refused = error_response(queue.error());
-                         throw persistence::sql_error(persistence::sql_error::kind::other, "refused");
-                       }
-                       placed.work_queue_id = queue->id.value;
-                       placed.work_queue_name = queue->name;
-                     }
-                     *out = persistence::create_flow_run(c, placed, initial, counters);
-                     // UpdateSubflowParentTask applies to a subflow's first state too (Prefect's create_flow_run
-                     // sets it through set_flow_run_state): copy it onto the parent's tracking task run.
-                     if (out->created && parent_task_state && run.parent_task_run_id)
-                       actors::decide_task_transition(c, *run.parent_task_run_id, transition_request{*parent_task_state, true},
-                                                     now);
-                   },
-                   [ctx, out, run, flow_name, refused, respond](const status& s) {
-                     if (!s && *refused) return respond(std::move(**refused));
-                     if (!s) {
-                       if (s.message().find("missing flow") != std::string::npos)
-                         return respond(response::detail(404, "Flow with id " + run.flow.to_string() + " not found"));
-                       return respond(error_response(s));
-                     }
-                     if (out->created && out->stored.state && ctx.event_bus) {
-                       flow_run_event_info info{out->stored.name, static_cast<int>(out->stored.run_count),
-                                                out->stored.flow, *flow_name, out->stored.deployment_id, {},
-                                                out->stored.tags};
-                       caf::anon_send(ctx.event_bus, actors::publish_atom_v,
-                                      state_change{out->stored.id, std::nullopt, *out->stored.state}, info);
-                     }
-                     respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
-                   });
+               actors::create_flow_run(ctx.flow_runs, {std::move(run), initial, client_of(req), std::move(pool_name)},
+                                       [ctx, respond](const actors::creation_outcome& out) {
+                                         if (!out.error) return respond(error_response(out.error));
+                                         respond(response::json(out.created ? 201 : 200,
+                                                                to_json(out.stored, ctx.time->now()).dump()));
+                                       });
              });
 }
 

@@ -520,6 +520,16 @@ std::string order_by(filters::flow_sort sort) {
   return "f.name ASC";
 }
 
+std::string order_by(filters::deployment_sort sort) {
+  switch (sort) {
+    case filters::deployment_sort::created_desc: return "d.created DESC, d.id DESC";
+    case filters::deployment_sort::updated_desc: return "d.updated DESC, d.id DESC";
+    case filters::deployment_sort::name_asc: return "d.name ASC, d.id ASC";
+    case filters::deployment_sort::name_desc: return "d.name DESC, d.id DESC";
+  }
+  return "d.name ASC, d.id ASC";
+}
+
 std::string order_by(filters::flow_run_sort sort) {
   using s = filters::flow_run_sort;
   switch (sort) {

@@ -62,5 +62,6 @@ std::string order_by(filters::flow_sort sort);
 std::string order_by(filters::flow_run_sort sort);
 std::string order_by(filters::task_run_sort sort);
 std::string order_by(filters::log_sort sort);
+std::string order_by(filters::deployment_sort sort);  ///< alias `d`
 
 }  // namespace osprey::persistence

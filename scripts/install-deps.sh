@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libcaf-dev libboost1.81-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libhowardhinnant-date-dev tzdata   # time zones for deployment schedules
   libgtest-dev libgmock-dev
   postgresql postgresql-contrib
   python3 python3-venv   # the real Prefect client for the compatibility tests

@@ -15,7 +15,14 @@ TEST_F(config_test, defaults_when_nothing_is_configured) {
   EXPECT_EQ(loaded.values.logging.level, "info");
   EXPECT_FALSE(loaded.config_file.has_value());
   EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
-  EXPECT_EQ(loaded.sources.size(), 29u);
+  EXPECT_EQ(loaded.sources.size(), 36u);
+  // The scheduler's defaults are Prefect's PREFECT_API_SERVICES_SCHEDULER_*.
+  EXPECT_TRUE(loaded.values.services.scheduler_enabled);
+  EXPECT_EQ(loaded.values.services.scheduler_loop, std::chrono::seconds(60));
+  EXPECT_EQ(loaded.values.services.scheduler_min_runs, 3u);
+  EXPECT_EQ(loaded.values.services.scheduler_max_runs, 100u);
+  EXPECT_EQ(loaded.values.services.scheduler_min_time, std::chrono::hours(1));
+  EXPECT_EQ(loaded.values.services.scheduler_max_time, std::chrono::hours(24 * 100));
 }
 
 TEST_F(config_test, home_comes_from_osprey_home) {

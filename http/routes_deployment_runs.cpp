@@ -1,0 +1,238 @@
+// Runs of deployments: create_flow_run (through the flow-run registry, like POST /api/flow_runs/),
+// pause_deployment / resume_deployment, and get_scheduled_flow_runs (what a serving Runner polls).
+#include "actors/flow_runs.hpp"
+#include "domain/filters.hpp"
+#include "domain/orchestration.hpp"
+#include "domain/parameter_schema.hpp"
+#include "domain/run_bookkeeping.hpp"
+#include "http/api_support.hpp"
+#include "http/routes_deployments.hpp"
+#include "http/shapes.hpp"
+#include "persistence/database_calls.hpp"
+#include "persistence/deployment_store.hpp"
+#include "persistence/filter_sql.hpp"
+#include "persistence/flow_run_store.hpp"
+
+namespace osprey::http {
+namespace {
+
+using nlohmann::json;
+const std::string base = "/api/deployments";
+
+client_info client_of(const request& req) {
+  client_info c;
+  c.client_version = parse_prefect_user_agent(req.header("user-agent"));
+  c.api_version = parse_api_version(req.header("x-prefect-api-version"));
+  return c;
+}
+
+/// DeploymentFlowRunCreate, read into the parts the deployment's defaults are merged with.
+struct run_request {
+  flow_run run;
+  run_state initial;
+  json parameters = json::object();
+  std::vector<std::string> tags;
+  std::optional<bool> enforce;
+  std::optional<std::string> work_queue_name;
+};
+
+bool read_run_request(const json& body, timestamp now, run_request& r, response& error) {
+  body_reader in(body);
+  std::optional<std::string> name;
+  json state_body, labels = json::object();
+  bool has_state = false;
+  if (!in.any("state", state_body, &has_state) || !in.optional_string("name", name) ||
+      !in.object("parameters", r.parameters) || !in.optional_bool("enforce_parameter_schema", r.enforce) ||
+      !in.object("context", r.run.context) || !in.optional_uuid("infrastructure_document_id", r.run.infrastructure_document_id) ||
+      !in.object("empirical_policy", r.run.empirical_policy) || !in.string_list("tags", r.tags) ||
+      !in.optional_string("idempotency_key", r.run.idempotency_key) || !in.object("labels", labels) ||
+      !in.optional_uuid("parent_task_run_id", r.run.parent_task_run_id) ||
+      !in.optional_string("work_queue_name", r.work_queue_name) || !in.object("job_variables", r.run.job_variables) ||
+      !in.finish()) {
+    error = in.error();
+    return false;
+  }
+  r.run.name = name && !name->empty() ? *name : generate_run_name();
+  r.run.labels = labels;
+  r.run.empirical_policy = normalize_flow_run_policy(r.run.empirical_policy);
+  if (has_state && !state_body.is_null()) {
+    auto parsed = parse_state_create(state_body, "state", error);
+    if (!parsed) return false;
+    r.initial = *parsed;
+  } else {
+    // Prefect's default: Scheduled to start now.
+    r.initial = make_server_state(state_type::scheduled, now);
+    r.initial.details["scheduled_time"] = format_iso8601(now);
+  }
+  return true;
+}
+
+/// The run the deployment and the request make together, or why there is none (Prefect's words and codes).
+result<flow_run> merge(const deployment& d, run_request r, persistence::sql_connection& c) {
+  auto parameters = d.parameters.is_object() ? d.parameters : json::object();
+  for (const auto& [k, v] : r.parameters.items()) parameters[k] = v;
+  if (r.enforce.value_or(d.enforce_parameter_schema)) {
+    if (!d.parameter_openapi_schema.is_object())
+      return status(errc::conflict,
+                    "Error updating deployment: Cannot update parameters because parameter schema enforcement is "
+                    "enabled and the deployment does not have a valid parameter schema.");
+    if (auto why = check_parameters(parameters, d.parameter_openapi_schema))
+      return status(errc::conflict, "Error creating flow run: " + *why);
+  }
+  auto run = std::move(r.run);
+  run.flow = d.flow;
+  run.deployment_id = d.id.value;
+  run.deployment_version = d.version;
+  run.parameters = std::move(parameters);
+  run.tags = d.tags;
+  for (const auto& t : r.tags)
+    if (std::find(run.tags.begin(), run.tags.end(), t) == run.tags.end()) run.tags.push_back(t);
+  if (!run.infrastructure_document_id) run.infrastructure_document_id = d.infrastructure_document_id;
+  run.work_queue_name = d.work_queue_name;
+  run.work_queue_id = d.work_queue_id;
+  if (r.work_queue_name) {
+    if (!d.work_pool_name)
+      return status(errc::invalid_argument,
+                    "Cannot create flow run in work queue " + *r.work_queue_name + " because deployment " +
+                        d.id.to_string() + " is not associated with a work pool. Please remove work_pool_name and try again.");
+    auto found = persistence::find_work_queue(c, *d.work_pool_name, r.work_queue_name);
+    if (!found.queue)
+      return status(errc::not_found, "Work queue \"" + *r.work_queue_name + "\" not found in work pool \"" +
+                                         *d.work_pool_name + "\".");
+    run.work_queue_id = found.queue->id;
+    run.work_queue_name = found.queue->name;
+  }
+  json labels = d.labels.is_object() ? d.labels : json::object();
+  for (const auto& [k, v] : run.labels.items()) labels[k] = v;
+  labels["prefect.flow.id"] = d.flow.to_string();
+  labels["prefect.deployment.id"] = d.id.to_string();
+  run.labels = std::move(labels);
+  return run;
+}
+
+void register_create_flow_run(router& routes, const api_context& ctx) {
+  routes.add("POST", base + "/{id}/create_flow_run", "Create a flow run from a deployment (Scheduled unless a state is given)",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               run_request r;
+               const auto now = ctx.time->now();
+               if (!read_run_request(*body, now, r, error)) return respond(std::move(error));
+               r.run.id = flow_run_id{new_uuid4()};
+               r.run.created = r.run.updated = now;
+               const auto initial = r.initial;
+               persistence::read_value(
+                   ctx.db,
+                   [d_id = deployment_id{*id}, r](persistence::sql_connection& c) -> result<flow_run> {
+                     auto d = persistence::find_deployment(c, d_id);
+                     if (!d) return status(errc::not_found, "Deployment not found");
+                     return merge(*d, r, c);
+                   },
+                   [ctx, initial, client = client_of(req), respond](result<flow_run> run) {
+                     if (!run) {
+                       if (run.error().code() == errc::invalid_argument)
+                         return respond(response::detail(400, run.error().message()));
+                       return respond(error_response(run.error()));
+                     }
+                     actors::create_flow_run(ctx.flow_runs, {std::move(*run), initial, client},
+                                             [ctx, respond](const actors::creation_outcome& out) {
+                                               if (!out.error) return respond(error_response(out.error));
+                                               respond(response::json(out.created ? 201 : 200,
+                                                                      to_json(out.stored, ctx.time->now()).dump()));
+                                             });
+                   });
+             });
+}
+
+void register_pause_resume(router& routes, const api_context& ctx) {
+  for (bool pause : {true, false}) {
+    routes.add("POST", base + (pause ? "/{id}/pause_deployment" : "/{id}/resume_deployment"),
+               pause ? "Pause a deployment: no new runs; its auto-scheduled runs still Scheduled are deleted"
+                     : "Resume a deployment: the scheduler creates its runs again",
+               [ctx, pause](request& req, responder respond) {
+                 auto id = path_uuid(req, "id", respond);
+                 if (!id) return;
+                 persistence::write_value(
+                     ctx.db,
+                     [d = deployment_id{*id}, pause, now = ctx.time->now()](persistence::sql_connection& c) -> status {
+                       if (!persistence::set_deployment_paused(c, d, pause, now))
+                         return status(errc::not_found, "Deployment not found");
+                       if (pause) persistence::delete_scheduled_runs(c, d, true, false, now);
+                       return status::ok();
+                     },
+                     [ctx, respond](const status& s) {
+                       if (!s) return respond(error_response(s));
+                       wake_scheduler(ctx);
+                       respond(response::json(200, "null"));
+                     });
+               });
+  }
+}
+
+void register_get_scheduled(router& routes, const api_context& ctx) {
+  routes.add("POST", base + "/get_scheduled_flow_runs", "Scheduled runs of these deployments, due first (Runner polls)",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               std::vector<std::string> ids;
+               json scheduled_before, limit;
+               body_reader in(*body);
+               if (!in.string_list("deployment_ids", ids) || !in.any("scheduled_before", scheduled_before) ||
+                   !in.any("limit", limit) || !in.finish())
+                 return respond(in.error());
+               if (!body->contains("deployment_ids")) return respond(validation_error("deployment_ids", "Field required", "missing"));
+               std::vector<uuid> deployments;
+               for (const auto& text : ids) {
+                 auto u = uuid::parse(text);
+                 if (!u) return respond(validation_error("deployment_ids", "Input should be a valid UUID", "uuid_parsing"));
+                 deployments.push_back(*u);
+               }
+               // The same query as POST /api/flow_runs/filter with these filters (and its checks of limit and
+               // scheduled_before).
+               json query = {{"deployments", {{"id", {{"any_", ids}}}}},
+                             {"flow_runs", {{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}},
+                             {"sort", "NEXT_SCHEDULED_START_TIME_ASC"}};
+               if (!scheduled_before.is_null())
+                 query["flow_runs"]["next_scheduled_start_time"] = {{"before_", scheduled_before}};
+               if (!limit.is_null()) query["limit"] = limit;
+               filters::filter_error refused;
+               auto q = filters::parse_flow_run_query(query, filters::body_kind::filter, refused);
+               if (!q) return respond(refused.plain_detail ? response::detail(422, refused.message)
+                                                           : validation_error(refused.describe(), refused.message, refused.type));
+               persistence::read_value(
+                   ctx.db,
+                   [q = *q](persistence::sql_connection& c) {
+                     auto where = persistence::flow_run_where(c.dialect(), q.filters);
+                     return persistence::select_flow_runs(c, where.sql, where.params, persistence::order_by(q.sort),
+                                                          q.window.limit, q.window.offset);
+                   },
+                   [ctx, deployments, respond](const result<std::vector<flow_run>>& runs) {
+                     if (!runs) return respond(error_response(runs.error()));
+                     json out = json::array();
+                     const auto now = ctx.time->now();
+                     for (const auto& r : *runs) out.push_back(to_json(r, now));
+                     respond(response::json(200, out.dump()));
+                     // Prefect marks the polled deployments READY; a failure here only delays that.
+                     persistence::write_value(
+                         ctx.db,
+                         [deployments, now](persistence::sql_connection& c) {
+                           persistence::mark_deployments_polled(c, deployments, now);
+                         },
+                         [](const status&) {});
+                   });
+             });
+}
+
+}  // namespace
+
+void register_deployment_run_routes(router& routes, const api_context& ctx) {
+  register_create_flow_run(routes, ctx);
+  register_pause_resume(routes, ctx);
+  register_get_scheduled(routes, ctx);
+}
+
+}  // namespace osprey::http

@@ -1,0 +1,171 @@
+// /api/deployments of the built daemon over real HTTP, on SQLite and PostgreSQL: upsert on flow + name,
+// schedule replacement, the scheduler creating runs (once per date, none for a paused deployment),
+// create_flow_run with defaults and the parameter schema, and bad input (Prefect-shaped 4xx, nothing written).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+
+#include "tests/support/scratch.hpp"
+
+namespace osprey::testing {
+namespace {
+
+using nlohmann::json;
+using persistence::dialect;
+using namespace std::chrono_literals;
+
+class DeploymentRoutes : public ::testing::TestWithParam<dialect> {
+protected:
+  void SetUp() override {
+    OSPREY_SKIP_IF_UNAVAILABLE(db_);
+    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
+    daemon_ = std::make_unique<daemon>(env);
+    ASSERT_TRUE(daemon_->started()) << daemon_->output();
+    auto flow = call("POST", "/flows/", {{"name", "etl"}});
+    ASSERT_EQ(flow.status, 201) << flow.body;
+    flow_id_ = json::parse(flow.body)["id"];
+  }
+
+  http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    return http_request(method, daemon_->base_url() + "/api" + path, body.is_null() ? "" : body.dump());
+  }
+  json create(json body) {
+    body["flow_id"] = flow_id_;
+    auto r = call("POST", "/deployments/", body);
+    EXPECT_TRUE(r.status == 201 || r.status == 200) << r.body;
+    return json::parse(r.body);
+  }
+  std::int64_t count(const std::string& sql) { return db_.connect()->query(sql).at(0).integer(0); }
+  std::int64_t runs() { return count("SELECT COUNT(*) FROM flow_run"); }
+  std::string detail(const http_reply& r) { return json::parse(r.body)["detail"].dump(); }
+
+  const json hourly = {{"schedule", {{"interval", 3600}, {"anchor_date", "2026-01-01T00:00:00Z"}}}};
+  const json schema = json::parse(R"({"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]})");
+
+  scratch_database db_{GetParam()};
+  scratch_dir home_;
+  std::unique_ptr<daemon> daemon_;
+  std::string flow_id_;
+};
+
+TEST_P(DeploymentRoutes, UpsertKeepsTheIdAndReplacesUnnamedSchedules) {
+  auto first = create({{"name", "nightly"}, {"schedules", {hourly}}, {"tags", {"a"}}});
+  auto again = call("POST", "/deployments/", {{"name", "nightly"}, {"flow_id", flow_id_}, {"schedules", {hourly, hourly}}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  auto second = json::parse(again.body);
+  EXPECT_EQ(second["id"], first["id"]);
+  EXPECT_EQ(second["tags"], json({"a"}));
+  EXPECT_EQ(second["schedules"].size(), 2u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM deployment_schedule"), 2);
+  auto by_name = call("GET", "/deployments/name/etl/nightly");
+  ASSERT_EQ(by_name.status, 200);
+  EXPECT_EQ(json::parse(by_name.body)["id"], first["id"]);
+  EXPECT_EQ(call("GET", "/deployments/name/etl/other").status, 404);
+  EXPECT_EQ(json::parse(call("POST", "/deployments/count", json::object()).body), 1);
+  auto page = json::parse(call("POST", "/deployments/paginate", {{"limit", 1}}).body);
+  EXPECT_EQ(page["count"], 1);
+}
+
+TEST_P(DeploymentRoutes, SluggedSchedulesArePatchedAndAnUnsluggedOneIsRefused) {
+  auto slugged = hourly;
+  slugged["slug"] = "hourly";
+  auto d = create({{"name", "slugs"}, {"schedules", {slugged}}});
+  const std::string id = d["id"];
+  const auto schedule_id = d["schedules"][0]["id"];
+  auto patched = slugged;
+  patched["active"] = false;
+  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"schedules", {patched}}}).status, 204);
+  auto after = json::parse(call("GET", "/deployments/" + id).body);
+  EXPECT_EQ(after["schedules"][0]["id"], schedule_id);
+  EXPECT_EQ(after["schedules"][0]["active"], false);
+  auto refused = call("PATCH", "/deployments/" + id, {{"schedules", {hourly}}});
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_NE(detail(refused).find("provide a slug"), std::string::npos);
+  EXPECT_EQ(json::parse(call("GET", "/deployments/" + id + "/schedules").body).size(), 1u);
+}
+
+TEST_P(DeploymentRoutes, TheSchedulerCreatesEachDateOnceAndNoneForAPausedDeployment) {
+  auto d = create({{"name", "scheduled"}, {"schedules", {hourly}}});
+  const std::string id = d["id"];
+  const std::string where = "SELECT COUNT(*) FROM flow_run WHERE auto_scheduled = true AND state_type = 'SCHEDULED'";
+  ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s)) << count(where);  // min_runs past an hour
+  // An update drops the future runs; the pass it asks for makes them again, still one per date.
+  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"description", "again"}}).status, 204);
+  ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s));
+  ASSERT_EQ(call("POST", "/deployments/" + id + "/pause_deployment").status, 200);
+  EXPECT_EQ(count(where), 0);
+  ASSERT_EQ(call("POST", "/deployments/" + id + "/schedules", json::array({hourly})).status, 201);
+  EXPECT_EQ(count(where), 0);
+  ASSERT_EQ(call("POST", "/deployments/" + id + "/resume_deployment").status, 200);
+  ASSERT_TRUE(wait_until([&] { return count(where) == 6; }, 20s)) << count(where);
+  auto polled = call("POST", "/deployments/get_scheduled_flow_runs",
+                     {{"deployment_ids", {id}}, {"scheduled_before", "2100-01-01T00:00:00Z"}, {"limit", 4}});
+  ASSERT_EQ(polled.status, 200) << polled.body;
+  EXPECT_EQ(json::parse(polled.body).size(), 4u);
+  EXPECT_TRUE(wait_until([&] { return json::parse(call("GET", "/deployments/" + id).body)["status"] == "READY"; }, 10s));
+}
+
+TEST_P(DeploymentRoutes, CreateFlowRunMergesDefaultsAndChecksTheSchema) {
+  auto d = create({{"name", "manual"}, {"parameters", {{"x", 1}, {"y", "a"}}}, {"parameter_openapi_schema", schema},
+                   {"tags", {"dep"}}});
+  const std::string id = d["id"];
+  auto r = call("POST", "/deployments/" + id + "/create_flow_run",
+                {{"parameters", {{"y", "b"}}}, {"tags", {"run"}}, {"idempotency_key", "k1"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto run = json::parse(r.body);
+  EXPECT_EQ(run["parameters"], json({{"x", 1}, {"y", "b"}}));
+  EXPECT_EQ(run["state"]["type"], "SCHEDULED");
+  EXPECT_EQ(run["deployment_id"], id);
+  EXPECT_EQ(run["tags"], json({"dep", "run"}));
+  auto same = call("POST", "/deployments/" + id + "/create_flow_run", {{"idempotency_key", "k1"}});
+  EXPECT_EQ(same.status, 200);
+  EXPECT_EQ(json::parse(same.body)["id"], run["id"]);
+  const auto before = runs();
+  auto wrong = call("POST", "/deployments/" + id + "/create_flow_run", {{"parameters", {{"x", "one"}}}});
+  EXPECT_EQ(wrong.status, 409);
+  EXPECT_NE(detail(wrong).find("'one' is not of type 'integer'"), std::string::npos) << wrong.body;
+  EXPECT_EQ(runs(), before);
+}
+
+TEST_P(DeploymentRoutes, BadInputIsRefusedAndNothingIsWritten) {
+  auto refuse = [&](const json& body, int expected, const std::string& words) {
+    auto b = body;
+    b["flow_id"] = flow_id_;
+    auto r = call("POST", "/deployments/", b);
+    EXPECT_EQ(r.status, expected) << b.dump() << " -> " << r.body;
+    EXPECT_NE(r.body.find(words), std::string::npos) << r.body;
+  };
+  refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"cron", "61 * * * *"}}}}}}}, 422, "Invalid cron string");
+  refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"cron", "0 9 * * *"}, {"timezone", "Mars/Base"}}}}}}}, 422,
+         "Invalid timezone");
+  refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"rrule", "FREQ=DAILY"}}}}}}}, 422, "not supported");
+  refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"interval", -1}}}}}}}, 422, "positive");
+  refuse({{"name", "x"}, {"work_pool_name", "nowhere"}}, 404, "Work pool \\\"nowhere\\\" not found.");
+  auto dup = hourly;
+  dup["slug"] = "s";
+  refuse({{"name", "x"}, {"schedules", {dup, dup}}}, 409, "unique");
+  refuse({{"name", "x"}, {"parameters", {{"x", "one"}}}, {"parameter_openapi_schema", schema}}, 422, "not of type");
+  refuse({{"name", "x"}, {"nonsense", 1}}, 422, "extra_forbidden");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM deployment"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM deployment_schedule"), 0);
+  auto unknown = call("POST", "/deployments/", {{"name", "x"}, {"flow_id", "5f6c2a4e-0000-4000-8000-0000000000cc"}});
+  EXPECT_EQ(unknown.status, 404);
+  const std::string missing = "/deployments/5f6c2a4e-0000-4000-8000-0000000000cc";
+  EXPECT_EQ(call("GET", missing).status, 404);
+  EXPECT_EQ(call("PATCH", missing, {{"paused", true}}).status, 404);
+  EXPECT_EQ(call("DELETE", missing).status, 404);
+  EXPECT_EQ(call("POST", missing + "/create_flow_run", json::object()).status, 404);
+  EXPECT_EQ(call("POST", missing + "/pause_deployment").status, 404);
+  EXPECT_EQ(call("GET", missing + "/schedules").status, 404);
+  EXPECT_EQ(call("GET", "/deployments/not-a-uuid").status, 422);
+  EXPECT_EQ(call("POST", "/deployments/filter", {{"sort", "SIDEWAYS"}}).status, 422);
+  EXPECT_EQ(runs(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(D, DeploymentRoutes, ::testing::ValuesIn(all_dialects()),
+                         dialect_test_name<::testing::TestParamInfo<dialect>>);
+
+}  // namespace
+}  // namespace osprey::testing
