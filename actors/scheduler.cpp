@@ -57,7 +57,7 @@ plan plan_runs(persistence::sql_connection& c, const scheduler_options& o, const
         auto run = scheduled_run(*d, s, at, now);
         run.id = flow_run_id{new_uuid7(now)};
         run.name = generate_run_name();
-        out.runs.push_back({std::move(run), scheduled_state(at, now), client_info{}});
+        out.runs.push_back({std::move(run), scheduled_state(at, now), client_info{}, std::nullopt});
       }
     }
   }

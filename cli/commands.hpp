@@ -41,6 +41,7 @@ configured_database open_configured_database(const common_options& opts);
 
 void register_server_commands(CLI::App& app, common_options& opts);
 void register_database_commands(CLI::App& server, common_options& opts);
+void register_services_commands(CLI::App& server, common_options& opts);
 void register_config_commands(CLI::App& app, common_options& opts);
 void register_notifications_commands(CLI::App& app, common_options& opts);
 

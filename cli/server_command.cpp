@@ -7,6 +7,7 @@
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
 #include "actors/foreman.hpp"
+#include "actors/late_runs.hpp"
 #include "actors/lease_reaper.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/notification_dispatcher.hpp"
@@ -164,6 +165,13 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
                                 cfg.services.scheduler_min_time, cfg.services.scheduler_max_time};
     scheduler = actors::spawn_scheduler(system, scheduler_options);
   }
+  caf::actor late_runs;
+  if (cfg.services.late_runs_enabled) {
+    actors::late_runs_options late_options{*db, flow_runs};
+    late_options.interval = cfg.services.late_runs_interval;
+    late_options.after = cfg.services.late_runs_after;
+    late_runs = actors::spawn_late_runs(system, late_options);
+  }
   auto stop_actors = [&] {
     {
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
@@ -173,6 +181,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
         self->request(holder, std::chrono::seconds(10), actors::flush_atom_v).receive([] {}, [](const caf::error&) {});
     }
     if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+    if (late_runs) caf::anon_send_exit(late_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
@@ -225,7 +234,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
 }  // namespace
 
 void register_server_commands(CLI::App& app, common_options& opts) {
-  auto* server = app.add_subcommand("server", "Run the server and manage its database");
+  auto* server = app.add_subcommand("server", "Run the server, manage its database, list its services");
   server->require_subcommand(1);
   auto* start = server->add_subcommand("start", "Start the API server (foreground; Ctrl+C or SIGTERM stops it)");
   add_config_option(*start, opts);
@@ -240,6 +249,7 @@ void register_server_commands(CLI::App& app, common_options& opts) {
     run_server(*loaded, opts);
   });
   register_database_commands(*server, opts);
+  register_services_commands(*server, opts);
 }
 
 }  // namespace osprey::cli

@@ -226,6 +226,11 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.services.foreman_queue_timeout; }));
   out.push_back(number_field("services.foreman.deployment_last_polled_timeout_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.foreman_deployment_timeout; }));
+  out.push_back(bool_field("services.late_runs.enabled", [](auto& s) -> auto& { return s.services.late_runs_enabled; }));
+  out.push_back(number_field("services.late_runs.loop_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.late_runs_interval; }));
+  out.push_back(number_field("services.late_runs.after_seconds", 0, day_seconds,
+                             [](auto& s) -> auto& { return s.services.late_runs_after; }));
   out.push_back(bool_field("services.scheduler.enabled", [](auto& s) -> auto& { return s.services.scheduler_enabled; }));
   out.push_back(number_field("services.scheduler.loop_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.scheduler_loop; }));

@@ -87,6 +87,13 @@ struct services_settings {
   std::chrono::seconds foreman_queue_timeout{60};
   /// services.foreman.deployment_last_polled_timeout_seconds (1..86400). Default 60.
   std::chrono::seconds foreman_deployment_timeout{60};
+  /// services.late_runs.enabled: mark runs still Scheduled `after_seconds` past their start Late (Prefect's
+  /// MarkLateRuns). Default true.
+  bool late_runs_enabled = true;
+  /// services.late_runs.loop_seconds (1..86400): how often it looks. Default 5 (Prefect's).
+  std::chrono::seconds late_runs_interval{5};
+  /// services.late_runs.after_seconds (0..86400): how late a run may be before it is Late. Default 15 (Prefect's).
+  std::chrono::seconds late_runs_after{15};
   /// services.scheduler.*: the deployment scheduler (actors/scheduler.hpp). Defaults are Prefect's
   /// PREFECT_API_SERVICES_SCHEDULER_* settings. enabled (default true); loop_seconds (1..86400, 60): how often
   /// it looks besides the passes a deployment change asks for; deployment_batch_size (1..100000, 100);

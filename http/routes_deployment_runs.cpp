@@ -137,7 +137,7 @@ void register_create_flow_run(router& routes, const api_context& ctx) {
                          return respond(response::detail(400, run.error().message()));
                        return respond(error_response(run.error()));
                      }
-                     actors::create_flow_run(ctx.flow_runs, {std::move(*run), initial, client},
+                     actors::create_flow_run(ctx.flow_runs, {std::move(*run), initial, client, std::nullopt},
                                              [ctx, respond](const actors::creation_outcome& out) {
                                                if (!out.error) return respond(error_response(out.error));
                                                respond(response::json(out.created ? 201 : 200,

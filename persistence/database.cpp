@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -118,11 +119,14 @@ struct database::impl {
     });
   }
 
-  // One transaction for the whole batch; callers hear back only after COMMIT. If anything fails, the batch
-  // is rolled back and each job runs alone.
+  // One transaction for the whole batch; callers hear back only after COMMIT. If a job fails, the batch is
+  // rolled back and each job runs alone, so one bad job fails only itself. If the database itself refused
+  // (busy, locked, out of space, connection lost), every job would meet the same refusal one transaction at a
+  // time, each waiting out the busy timeout: the whole batch gets that answer at once instead.
   void commit_batch(std::vector<queued>& batch) {
     auto& conn = *writer_conn;
     bool ok = false;
+    std::optional<status> refused_by_database;
     try {
       conn.begin_write();
       try {
@@ -133,15 +137,23 @@ struct database::impl {
         conn.rollback();
         throw;
       }
+    } catch (const sql_error& e) {
+      if (e.what_kind() == sql_error::kind::busy || e.what_kind() == sql_error::kind::disk_full)
+        refused_by_database = to_status(e, "writing to the database");
     } catch (const std::exception&) {
       ok = false;
     }
-    std::uint64_t committed = 0, failed = 0, transactions = 0;
+    std::uint64_t committed = 0, failed = 0, transactions = 0, refused = 0;
     if (ok) {
       committed = batch.size();
       transactions = 1;
       note_outcome(status::ok());
       for (auto& q : batch) answer(q.done, status::ok());
+    } else if (refused_by_database) {
+      failed = batch.size();
+      refused = 1;
+      note_outcome(*refused_by_database);
+      for (auto& q : batch) answer(q.done, *refused_by_database);
     } else {
       for (auto& q : batch) {
         auto s = run_in_transaction(conn, true, q.job);
@@ -154,6 +166,7 @@ struct database::impl {
     stats.writes += committed;
     stats.failed_writes += failed;
     stats.transactions += transactions;
+    stats.refused_batches += refused;
     stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, batch.size());
   }
 

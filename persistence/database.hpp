@@ -42,6 +42,9 @@ struct writer_stats {
   std::uint64_t failed_writes = 0;  ///< jobs answered with an error
   std::uint64_t transactions = 0;   ///< COMMITs issued
   std::uint64_t largest_batch = 0;  ///< most jobs in one transaction
+  /// Batches the database refused as a whole (busy, locked, out of space): their jobs were answered with the
+  /// refusal at once, not retried one by one.
+  std::uint64_t refused_batches = 0;
 };
 
 /// Handle to the running database threads. Copies share them; all methods are thread-safe and, except

@@ -230,4 +230,14 @@ std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_r
   return out;
 }
 
+std::vector<overdue_run> find_overdue_runs(sql_connection& conn, timestamp due_before, std::int64_t limit) {
+  std::vector<overdue_run> out;
+  for (const auto& row : conn.query("SELECT id, next_scheduled_start_time FROM flow_run WHERE state_type = 'SCHEDULED' "
+                                    "AND state_name = 'Scheduled' AND next_scheduled_start_time <= $1 "
+                                    "ORDER BY next_scheduled_start_time LIMIT $2",
+                                    {ts(due_before), integer(limit)}))
+    out.push_back({flow_run_id{row.id(0)}, row.time(1)});
+  return out;
+}
+
 }  // namespace osprey::persistence

@@ -67,6 +67,15 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                            const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now);
 
 /// The run's whole history, oldest first.
+/// A Scheduled run that did not start on time (the late-runs service's candidates).
+struct overdue_run {
+  flow_run_id id;
+  timestamp scheduled;  ///< its next_scheduled_start_time
+};
+/// Up to `limit` runs in state "Scheduled" (type SCHEDULED, not yet "Late" or "AwaitingRetry"...) whose
+/// next_scheduled_start_time is at or before `due_before`, the most overdue first.
+std::vector<overdue_run> find_overdue_runs(sql_connection& conn, timestamp due_before, std::int64_t limit);
+
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run);
 
 }  // namespace osprey::persistence

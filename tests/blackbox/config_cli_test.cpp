@@ -103,5 +103,15 @@ TEST(CliHelp, HelpScreensExitZero) {
 
 TEST(CliHelp, UnknownCommandExits2) { EXPECT_EQ(run_osprey({"frobnicate"}).exit_code, 2); }
 
+TEST_F(ConfigCliTest, ServicesLsShowsEachServiceAsConfigured) {
+  const auto file = write_config("services:\n  late_runs:\n    loop_seconds: 9\n  foreman:\n    enabled: false\n");
+  auto r = run_osprey({"server", "services", "ls", "--config", file}, env({{"OSPREY_SERVICES_SCHEDULER_ENABLED", "false"}}));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nscheduler\s+no\s+60s\s)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nlate_runs\s+yes\s+9s\s+marks runs Late 15s)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nforeman\s+no\s)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nconcurrency_lease_reaper\s+yes\s+15s)"))) << r.out;
+}
+
 }  // namespace
 }  // namespace osprey::testing

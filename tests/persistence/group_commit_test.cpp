@@ -35,10 +35,14 @@ protected:
     database_.reset();
   }
 
-  persistence::database& start(std::size_t max_batch = 1024) {
+  persistence::database& start(std::size_t max_batch = 1024,
+                                std::chrono::microseconds max_delay = std::chrono::microseconds(0),
+                                std::chrono::milliseconds busy_timeout = 60s) {
     persistence::database_options options;
     options.target = db_.target();
     options.max_batch = max_batch;
+    options.max_delay = max_delay;
+    options.connection.busy_timeout = busy_timeout;
     auto started = persistence::database::start(options);
     EXPECT_TRUE(started) << (started ? "" : started.error().message());
     database_ = std::move(*started);
@@ -127,6 +131,34 @@ TEST_P(GroupCommit, AFailingWriteDoesNotSinkItsBatch) {
   EXPECT_EQ(ok, 99);
   EXPECT_EQ(conflicts, 1);
   EXPECT_EQ(count_flows(), 99);
+}
+
+// While another connection holds the write lock, a batch is refused as a whole (503): splitting it into one
+// transaction per job would make each job wait out the busy timeout again, and fail the same way.
+TEST_P(GroupCommit, ABatchTheDatabaseRefusesIsAnsweredAtOnceNotJobByJob) {
+  auto& database = start(1024, 200ms, 300ms);
+  auto holder = db_.connect();
+  holder->begin_write();
+  // PostgreSQL takes no table lock on BEGIN: hold one on the table every insert needs.
+  if (GetParam() == dialect::postgresql) holder->execute("LOCK TABLE flow IN ACCESS EXCLUSIVE MODE", {});
+  std::atomic<int> unavailable{0}, other{0}, done{0};
+  for (int i = 0; i < 20; ++i)
+    database.write(insert_flow("refused-" + std::to_string(i)), [&](const status& s) {
+      (s.code() == errc::unavailable ? unavailable : other)++;
+      ++done;
+    });
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return done == 20; }, 60s));
+  holder->rollback();
+  EXPECT_EQ(unavailable, 20);
+  EXPECT_EQ(other, 0);
+  auto s = stats();
+  EXPECT_EQ(s.failed_writes, 20u);
+  EXPECT_EQ(s.transactions, 0u);
+  EXPECT_GE(s.refused_batches, 1u);
+  // The lock is gone: the next write commits.
+  std::atomic<bool> written{false};
+  database.write(insert_flow("after-lock"), [&](const status& st) { written = st.is_ok(); });
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return written.load(); }, 30s));
 }
 
 // A completion that threw (say, serialising a response) ended the writer thread, and with it the server.
