@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
-#include <iostream>
 #include <iterator>
 #include <memory>
 #include <unordered_map>
@@ -11,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "logging/log.hpp"
 #include "persistence/event_store.hpp"
 
 namespace osprey::actors {
@@ -72,7 +72,7 @@ void deliver(bus_actor self, const event_batch& events) {
       try {
         sink(shared);
       } catch (const std::exception& ex) {
-        std::cerr << "osprey: event subscriber " << token << " threw: " << ex.what() << "\n";
+        log::line(log::level::error, "events", "event subscriber ", token, " threw: ", ex.what());
       }
     }
   }
@@ -135,8 +135,8 @@ void refused(bus_actor self, std::vector<unstored> group, const status& s) {
     events += u.events->size();
   }
   if (!st.refusing) {
-    std::cerr << "osprey: storing " << events << " event(s) failed (delivered; retrying until stored): "
-              << s.message() << "\n";
+    log::line(log::level::warning, "events", "storing ", events,
+              " event(s) failed (delivered; retrying until stored): ", s.message());
     st.refusing = true;
   }
   if (s.code() != errc::unavailable && events > 1) {
@@ -151,8 +151,8 @@ void refused(bus_actor self, std::vector<unstored> group, const status& s) {
   }
   for (auto& u : group) {
     if (st.options.retry.gives_up(s, u.failures)) {
-      std::cerr << "osprey: giving up storing event " << u.events->front().id.to_string() << " after "
-                << u.failures << " attempts: " << s.message() << "\n";
+      log::line(log::level::error, "events", "giving up storing event ", u.events->front().id.to_string(), " after ",
+                u.failures, " attempts: ", s.message());
       finish(*u.owner, s);
     } else {
       st.waiting.push_back(std::move(u));
@@ -183,7 +183,7 @@ void on_stored(bus_actor self, std::uint64_t number, const status& s) {
     deliver(self, fresh);
   }
   if (retried && !holds_refused(st)) {
-    std::cerr << "osprey: storing events works again; every refused event is stored\n";
+    log::line(log::level::warning, "events", "storing events works again; every refused event is stored");
     st.refusing = false;
   }
   for (const auto& u : group) finish(*u.owner, status::ok());
@@ -218,7 +218,7 @@ event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_opti
     if (!st.waiting.empty()) {
       std::size_t n = 0;
       for (const auto& u : st.waiting) n += u.events->size();
-      std::cerr << "osprey: handing " << n << " refused event(s) to the writer before stopping\n";
+      log::line(log::level::warning, "events", "handing ", n, " refused event(s) to the writer before stopping");
       retry_waiting(self);
     }
     self->quit(msg.reason);

@@ -1,8 +1,7 @@
 // The foreman (see the header).
 #include "actors/foreman.hpp"
 
-#include <iostream>
-
+#include "logging/log.hpp"
 #include "persistence/database_calls.hpp"
 
 namespace osprey::actors {
@@ -21,9 +20,9 @@ using foreman_actor = caf::stateful_actor<foreman_state>;
 
 void report(const persistence::foreman_outcome& out) {
   if (out.total() == 0) return;
-  std::cout << "osprey: foreman marked " << out.workers_offline << " worker(s) OFFLINE, " << out.pools_not_ready
-            << " work pool(s), " << out.queues_not_ready << " work queue(s) and " << out.deployments_not_ready
-            << " deployment(s) NOT_READY" << std::endl;
+  log::line(log::level::info, "foreman", "marked ", out.workers_offline, " worker(s) OFFLINE, ", out.pools_not_ready,
+            " work pool(s), ", out.queues_not_ready, " work queue(s) and ", out.deployments_not_ready,
+            " deployment(s) NOT_READY");
 }
 
 void pass(foreman_actor* self) {
@@ -41,7 +40,8 @@ void pass(foreman_actor* self) {
         return persistence::find_stale(c, options.time->now(), options.limits).total();
       },
       [me, options](const result<std::size_t>& found) {
-        if (!found) std::cerr << "osprey: foreman: looking for stale workers failed: " << found.error().message() << "\n";
+        if (!found)
+          log::line(log::level::warning, "foreman", "looking for stale workers failed: ", found.error().message());
         if (!found || *found == 0) return caf::anon_send(me, committed_atom_v, std::size_t{0});
         persistence::write_value(
             options.db,
@@ -49,8 +49,10 @@ void pass(foreman_actor* self) {
               return persistence::mark_stale(c, options.time->now(), options.limits);
             },
             [me](const result<persistence::foreman_outcome>& out) {
-              if (!out) std::cerr << "osprey: foreman: marking stale workers failed: " << out.error().message() << "\n";
-              else report(*out);
+              if (!out)
+                log::line(log::level::warning, "foreman", "marking stale workers failed: ", out.error().message());
+              else
+                report(*out);
               caf::anon_send(me, committed_atom_v, out ? out->total() : std::size_t{0});
             });
       });

@@ -2,11 +2,11 @@
 #include "actors/late_runs.hpp"
 
 #include <atomic>
-#include <iostream>
 #include <memory>
 
 #include "actors/flow_runs.hpp"
 #include "domain/orchestration.hpp"
+#include "logging/log.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/flow_run_store.hpp"
 
@@ -68,7 +68,7 @@ void pass(late_runs_actor* self) {
       },
       [me, options](result<std::vector<persistence::overdue_run>> found) {
         if (!found) {
-          std::cerr << "osprey: late runs: looking for overdue runs failed: " << found.error().message() << "\n";
+          log::line(log::level::warning, "late_runs", "looking for overdue runs failed: ", found.error().message());
           return caf::anon_send(me, committed_atom_v, std::size_t{0}, false);
         }
         mark_late(me, options, std::move(*found));

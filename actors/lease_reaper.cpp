@@ -1,8 +1,7 @@
 // The lease reaper (see the header).
 #include "actors/lease_reaper.hpp"
 
-#include <iostream>
-
+#include "logging/log.hpp"
 #include "persistence/concurrency_store.hpp"
 #include "persistence/database_calls.hpp"
 
@@ -31,9 +30,13 @@ void pass(reaper_actor* self) {
   auto options = st.options;
   persistence::read_value(
       options.db,
-      [clock = options.time](persistence::sql_connection& c) { return persistence::any_expired_lease(c, clock->now()); },
+      [clock = options.time](persistence::sql_connection& c) {
+        return persistence::any_expired_lease(c, clock->now());
+      },
       [me, options](const result<bool>& found) {
-        if (!found) std::cerr << "osprey: lease reaper: looking for expired leases failed: " << found.error().message() << "\n";
+        if (!found)
+          log::line(log::level::warning, "lease_reaper",
+                    "looking for expired leases failed: ", found.error().message());
         if (!found || !*found) return caf::anon_send(me, committed_atom_v, std::size_t{0});
         persistence::write_value(
             options.db,
@@ -42,7 +45,8 @@ void pass(reaper_actor* self) {
             },
             [me](const result<std::size_t>& reaped) {
               if (!reaped)
-                std::cerr << "osprey: lease reaper: releasing expired leases failed: " << reaped.error().message() << "\n";
+                log::line(log::level::warning, "lease_reaper",
+                          "releasing expired leases failed: ", reaped.error().message());
               caf::anon_send(me, committed_atom_v, reaped ? *reaped : std::size_t{0});
             });
       });
@@ -64,7 +68,7 @@ caf::behavior reaper_behavior(reaper_actor* self, lease_reaper_options options) 
         ++st.passes;
         st.reaped += released;
         if (released > 0)
-          std::cout << "osprey: lease reaper released " << released << " expired concurrency lease(s)" << std::endl;
+          log::line(log::level::info, "lease_reaper", "released ", released, " expired concurrency lease(s)");
         if (released >= st.options.batch || std::exchange(st.again, false)) pass(self);
       },
       [self](stats_atom) { return std::make_tuple(self->state.passes, self->state.reaped); },

@@ -1,10 +1,10 @@
 // The dispatcher: routes outbox jobs to notifier actors and records their verdicts (see the header).
-#include <iostream>
 #include <map>
 #include <random>
 #include <unordered_set>
 
 #include "actors/notification_dispatcher.hpp"
+#include "logging/log.hpp"
 #include "persistence/database_calls.hpp"
 
 namespace osprey::actors {
@@ -75,21 +75,21 @@ void record(dispatcher_actor self, const delivery_result& result) {
       earliest_retry = earliest_retry ? std::min(*earliest_retry, wait) : wait;
       auto retried = job;
       if (result.jobs.size() == 1) retried.parts_done = result.parts_done;
-      std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
-                << job.channel_name << ") failed, retrying in " << wait.count() << " ms: " << error << "\n";
+      log::line(log::level::warning, "notifications", "notification ", job.id.to_string(), " (", job.policy_name,
+                " -> ", job.channel_name, ") failed, retrying in ", wait.count(), " ms: ", error);
       write = [retried, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
                now](persistence::sql_connection& c) {
         persistence::mark_retry(c, retried, attempts, next, error, now);
       };
     } else {
-      std::cerr << "osprey: notification " << job.id.to_string() << " (" << job.policy_name << " -> "
-                << job.channel_name << ") is dead: " << error << "\n";
+      log::line(log::level::error, "notifications", "notification ", job.id.to_string(), " (", job.policy_name, " -> ",
+                job.channel_name, ") is dead: ", error);
       write = [id = job.id, attempts, error, now](persistence::sql_connection& c) {
         persistence::mark_dead(c, id, attempts, error, now);
       };
     }
     st.options.db.write(std::move(write), [](const status& s) {
-      if (!s) std::cerr << "osprey: recording a notification outcome failed: " << s.message() << "\n";
+      if (!s) log::line(log::level::warning, "notifications", "recording a notification outcome failed: ", s.message());
     });
   }
   // Retries scheduled here are found by a sweep when due (the outbox, not memory, holds them).

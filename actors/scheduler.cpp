@@ -1,7 +1,6 @@
 // The deployment scheduler (see the header).
 #include "actors/scheduler.hpp"
 
-#include <iostream>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -9,6 +8,7 @@
 #include "actors/flow_runs.hpp"
 #include "domain/deployment.hpp"
 #include "domain/orchestration.hpp"
+#include "logging/log.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/deployment_store.hpp"
 
@@ -77,7 +77,7 @@ void pass(scheduler_actor* self) {
       options.db, [options, after = st.cursor](persistence::sql_connection& c) { return plan_runs(c, options, after); },
       [me, registry = options.flow_runs](result<plan> found) {
         if (!found) {
-          std::cerr << "osprey: scheduler: reading deployments failed: " << found.error().message() << "\n";
+          log::line(log::level::warning, "scheduler", "reading deployments failed: ", found.error().message());
           return caf::anon_send(me, committed_atom_v, std::size_t{0}, std::string());
         }
         // The cursor travels as text ("" = the pass reached the end).
@@ -95,7 +95,7 @@ void pass(scheduler_actor* self) {
             std::lock_guard lock(t->m);
             if (out.error.is_ok() && out.created) ++t->created;
             if (!out.error.is_ok())
-              std::cerr << "osprey: scheduler: creating a scheduled run failed: " << out.error.message() << "\n";
+              log::line(log::level::warning, "scheduler", "creating a scheduled run failed: ", out.error.message());
             if (--t->left == 0) caf::anon_send(me, committed_atom_v, t->created, more);
           });
       });
@@ -116,7 +116,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_options option
         st.busy = false;
         ++st.passes;
         st.created += created;
-        if (created > 0) std::cout << "osprey: scheduler created " << created << " scheduled run(s)" << std::endl;
+        if (created > 0) log::line(log::level::info, "scheduler", "created ", created, " scheduled run(s)");
         st.cursor.reset();
         if (auto after = uuid::parse(more)) st.cursor = deployment_id{*after};
         if (st.cursor || std::exchange(st.again, false)) pass(self);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <deque>
 #include <iterator>
-#include <iostream>
 
+#include "logging/log.hpp"
 #include "persistence/task_run_store.hpp"
 
 namespace osprey::actors {
@@ -69,7 +69,7 @@ void recorded(recorder_actor* self, const status& s, const std::vector<task_run_
   if (s) {
     st.stats.recorded += events.size();
     if (failures > 0 && st.refusing && st.waiting.empty()) {
-      std::cerr << "osprey: task-run recorder: writing works again; every refused event is stored\n";
+      log::line(log::level::warning, "task_runs", "writing works again; every refused event is stored");
       st.refusing = false;
     }
     return;
@@ -82,13 +82,14 @@ void recorded(recorder_actor* self, const status& s, const std::vector<task_run_
   }
   if (st.retry.gives_up(s, failures + 1)) {
     st.stats.rejected += events.size();
-    std::cerr << "osprey: task-run recorder: dropping event " << (events.empty() ? "" : events.front().state.id.to_string())
-              << " after " << failures + 1 << " attempts: " << s.message() << "\n";
+    log::line(log::level::warning, "task_runs", "dropping event ",
+              (events.empty() ? "" : events.front().state.id.to_string()), " after ", failures + 1,
+              " attempts: ", s.message());
     return;
   }
   if (!st.refusing)
-    std::cerr << "osprey: task-run recorder: writing " << events.size() << " event(s) failed (retrying until stored): "
-              << s.message() << "\n";
+    log::line(log::level::warning, "task_runs", "writing ", events.size(),
+              " event(s) failed (retrying until stored): ", s.message());
   st.refusing = true;
   st.waiting.emplace_back(events, failures + 1);
   if (!st.retry_scheduled) {
@@ -113,7 +114,7 @@ caf::behavior task_run_recorder(recorder_actor* self, persistence::database db, 
         auto parsed = task_run_event_from_json(event);
         if (!parsed) {
           ++self->state.stats.rejected;
-          std::cerr << "osprey: task-run recorder: " << parsed.error().message() << "\n";
+          log::line(log::level::warning, "task_runs", parsed.error().message());
           return;
         }
         self->state.pending.push_back(std::move(*parsed));

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <future>
-#include <iostream>
 
+#include "logging/log.hpp"
 #include "persistence/notification_store.hpp"
 
 namespace osprey::cli {
@@ -28,22 +28,22 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
 
 void reload_notifications(const common_options& opts, const persistence::database& db,
                           notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher) {
-  std::cout << "Received SIGHUP: reloading the notification settings..." << std::endl;
+  log::line(log::level::info, "notifications", "Received SIGHUP: reloading the notification settings...");
   auto loaded = load_settings_or_report(opts);
   if (!loaded) {
-    std::cerr << "osprey: reload refused; the running notification settings stay in force" << std::endl;
+    log::line(log::level::warning, "notifications", "reload refused; the running notification settings stay in force");
     return;
   }
   auto rules = load_notification_rules(db, loaded->values.notifications);
   if (!rules) {
-    std::cerr << "osprey: reload failed (" << rules.error().message()
-              << "); the running notification settings stay in force" << std::endl;
+    log::line(log::level::warning, "notifications", "reload failed (", rules.error().message(),
+              "); the running notification settings stay in force");
     return;
   }
   book.replace(*rules);
   caf::anon_send(dispatcher, actors::sweep_atom_v);
-  std::cout << "Reloaded: " << describe_notifications(**rules)
-            << " (other settings take effect at the next start)" << std::endl;
+  log::line(log::level::info, "notifications", "Reloaded: ", describe_notifications(**rules),
+            " (other settings take effect at the next start)");
 }
 
 std::string describe_notifications(const notifications::notification_rules& rules) {

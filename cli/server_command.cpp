@@ -18,6 +18,7 @@
 #include "domain/version.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "logging/log.hpp"
 #include "persistence/block_store.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/system_blocks.hpp"
@@ -79,6 +80,7 @@ int wait_for_stop_signal(const sigset_t& signals, const std::function<void()>& r
 
 void run_server(const config::loaded_settings& loaded, const common_options& opts) {
   const auto& cfg = loaded.values;
+  log::set_threshold(cfg.logging.level);  // the loader accepts only names the log knows
   auto target = persistence::parse_database_url(cfg.effective_database_url());
   if (!target) fail(target.error().message(), exit_usage);
 

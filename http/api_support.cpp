@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iostream>
 
 #include "domain/time.hpp"
+#include "logging/log.hpp"
 
 namespace osprey::http {
 
@@ -31,7 +31,7 @@ std::string dump_lenient(const nlohmann::json& j) {
 response error_response(const status& s) {
   const int code = http_status_for(s.code());
   if (code == 500) {
-    std::cerr << "osprey: internal error: " << s.message() << "\n";
+    log::line(log::level::error, "http", "internal error: ", s.message());
     return response::json(500, R"({"exception_message":"Internal Server Error"})");
   }
   if (code == 503) {

@@ -58,6 +58,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 
 #include "domain/json_text.hpp"
+#include "logging/log.hpp"
 #include "http/websocket.hpp"
 
 namespace osprey::http {
@@ -77,9 +78,7 @@ constexpr auto accept_retry = std::chrono::milliseconds(50);
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view exception_body = R"({"exception_message":"Internal Server Error"})";
 
-void log_error(const char* what, std::string_view detail) {
-  std::fprintf(stderr, "osprey http: %s: %.*s\n", what, static_cast<int>(detail.size()), detail.data());
-}
+void log_error(const char* what, std::string_view detail) { log::line(log::level::error, "http", what, ": ", detail); }
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -307,6 +306,7 @@ private:
     keep_alive_ = msg.keep_alive();
     http10_ = msg.version() == 10;
     fill_request(msg);
+    started_ = std::chrono::steady_clock::now();
     auto done = std::make_shared<completion>(weak_from_this(), hub_, ++seq_);
     try {
       ctx_.routes.dispatch(req_, [done](response r) { done->complete(std::move(r)); });
@@ -347,6 +347,12 @@ private:
 
   void on_response(std::uint64_t seq, response r) {
     if (phase_ != phase::handling || seq != seq_) return;  // connection closed meanwhile, or a stale answer
+    if (log::enabled(log::level::debug)) {
+      const auto took =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
+      log::line(log::level::debug, "http", req_.method, ' ', req_.target, " -> ", r.status, " in ", took.count(),
+                " us");
+    }
     if (r.upgrade) return upgrade(std::move(r.upgrade));
     write(std::move(r));
   }
@@ -464,6 +470,7 @@ private:
   beast::flat_buffer buffer_;  ///< reused for the connection's lifetime
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;  ///< fresh per request
   request req_;                ///< reused; valid for the handler until it responds
+  std::chrono::steady_clock::time_point started_{};  ///< when req_ was read (the debug request log)
   std::string head_;           ///< response head, reused
   std::string body_;           ///< response body being written
   std::uint64_t seq_ = 0;      ///< number of the request being handled

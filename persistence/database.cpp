@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "logging/log.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -25,9 +27,9 @@ void answer(const completion& done, const status& s) noexcept {
   try {
     done(s);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "osprey: a database completion threw: %s\n", e.what());
+    log::line(log::level::error, "database", "a database completion threw: ", e.what());
   } catch (...) {
-    std::fprintf(stderr, "osprey: a database completion threw a non-standard exception\n");
+    log::error("database", "a database completion threw a non-standard exception");
   }
 }
 
@@ -101,9 +103,9 @@ struct database::impl {
   void note_outcome(const status& s) {
     if (is_disk_full(s)) {
       if (!disk_full.exchange(true))
-        std::fprintf(stderr, "osprey: %s; every write gets 503 until then\n", s.message().c_str());
+        log::line(log::level::error, "database", s.message(), "; every write gets 503 until then");
     } else if (s && disk_full.exchange(false)) {
-      std::fprintf(stderr, "osprey: the database accepts writes again (disk space was freed)\n");
+      log::warning("database", "the database accepts writes again (disk space was freed)");
     }
   }
 

@@ -83,7 +83,7 @@ TEST_F(DiskFullTest, WritesGet503NamingTheCauseReadinessFailsAndTheLogSaysItOnce
     EXPECT_EQ(post("/api/logs/", log_batch()).status, 503);
     EXPECT_EQ(post("/api/flows/", {{"name", "flow-" + std::to_string(i) + std::string(200'000, 'n')}}).status, 503);
   }
-  ASSERT_TRUE(output_has("osprey: The database is out of disk space"));
+  ASSERT_TRUE(output_has("database: The database is out of disk space"));
   EXPECT_EQ(count(daemon_->output(), "out of disk space"), 1u) << daemon_->output();
   EXPECT_EQ(count(daemon_->output(), "internal error"), 0u) << daemon_->output();
 
@@ -91,7 +91,7 @@ TEST_F(DiskFullTest, WritesGet503NamingTheCauseReadinessFailsAndTheLogSaysItOnce
   db_.connect()->execute("DELETE FROM log");
   EXPECT_EQ(post("/api/logs/", log_batch()).status, 201);
   EXPECT_EQ(ready().status, 200);
-  ASSERT_TRUE(output_has("osprey: the database accepts writes again"));
+  ASSERT_TRUE(output_has("database: the database accepts writes again"));
   EXPECT_EQ(count(daemon_->output(), "accepts writes again"), 1u);
   EXPECT_EQ(count(daemon_->output(), "out of disk space"), 1u);
 }

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -236,6 +237,27 @@ TEST(ServerLifecycle, KeepsTheDefaultDatabaseInOspreyHome) {
 
 // `osprey server start | tee log` and Ctrl+C: tee dies too, and writing "Received SIGINT" once raised SIGPIPE,
 // killing the server before it drained its writes.
+// logging.level debug logs every request with its status and time; the default (info) logs none.
+TEST(ServerLifecycle, LogsRequestsAtDebugLevelOnly) {
+  scratch_dir home;
+  for (const std::string level : {"debug", "info"}) {
+    daemon d({{"OSPREY_HOME", home.path().string()}, {"OSPREY_LOGGING_LEVEL", level}});
+    ASSERT_TRUE(d.started()) << d.output();
+    ASSERT_EQ(http_request("GET", d.base_url() + "/api/health").status, 200);
+    ASSERT_EQ(http_request("GET", d.base_url() + "/api/flows/not-a-uuid").status, 422);
+    const std::regex health(R"(DEBUG http: GET /api/health -> 200 in \d+ us)");
+    if (level == "debug") {
+      EXPECT_TRUE(wait_until([&] { return d.output().find("/api/flows/not-a-uuid -> 422") != std::string::npos; }, 10s))
+          << d.output();
+      EXPECT_TRUE(std::regex_search(d.output(), health)) << d.output();
+    } else {
+      d.send_signal(SIGTERM);
+      EXPECT_EQ(d.wait_exit(30s), 0) << d.output();
+      EXPECT_EQ(d.output().find("DEBUG"), std::string::npos) << d.output();
+    }
+  }
+}
+
 TEST(ServerLifecycle, StopsCleanlyWhenWhatReadItsOutputIsGone) {
   scratch_dir home;
   daemon d({{"OSPREY_HOME", home.path().string()}});
