@@ -6,6 +6,7 @@
 #include <set>
 
 #include "actors/flow_runs.hpp"
+#include "actors/periodic_service.hpp"
 #include "domain/deployment.hpp"
 #include "domain/orchestration.hpp"
 #include "logging/log.hpp"
@@ -14,18 +15,6 @@
 
 namespace osprey::actors {
 namespace {
-
-struct scheduler_state {
-  scheduler_options options;
-  bool busy = false;   ///< a pass is between its read and its last creation
-  bool again = false;  ///< a pass was asked for while busy
-  std::optional<deployment_id> cursor;  ///< where a pass that found a full batch goes on
-  std::uint64_t passes = 0;
-  std::uint64_t created = 0;
-  static inline const char* name = "osprey.scheduler";
-};
-
-using scheduler_actor = caf::stateful_actor<scheduler_state>;
 
 /// What one read found: the runs to create, and whether the batch of deployments was full.
 struct plan {
@@ -64,25 +53,22 @@ plan plan_runs(persistence::sql_connection& c, const scheduler_options& o, const
   return out;
 }
 
-void pass(scheduler_actor* self) {
-  auto& st = self->state;
-  if (st.busy) {
-    st.again = true;
-    return;
-  }
-  st.busy = true;
-  auto me = caf::actor_cast<caf::actor>(self);
-  auto options = st.options;
+/// Creates the runs one read found through the registry; the last answer ends the pass. `cursor` is where the
+/// next pass starts: after the last deployment of a full batch (then the next pass runs at once), else from the
+/// start.
+void pass(const scheduler_options& options, const std::shared_ptr<std::optional<deployment_id>>& cursor,
+          const pass_done& done) {
   persistence::read_value(
-      options.db, [options, after = st.cursor](persistence::sql_connection& c) { return plan_runs(c, options, after); },
-      [me, registry = options.flow_runs](result<plan> found) {
+      options.db, [options, after = *cursor](persistence::sql_connection& c) { return plan_runs(c, options, after); },
+      [registry = options.flow_runs, cursor, done](result<plan> found) {
         if (!found) {
           log::line(log::level::warning, "scheduler", "reading deployments failed: ", found.error().message());
-          return caf::anon_send(me, committed_atom_v, std::size_t{0}, std::string());
+          cursor->reset();
+          return done({});
         }
-        // The cursor travels as text ("" = the pass reached the end).
-        const std::string more = found->last ? found->last->to_string() : std::string();
-        if (found->runs.empty()) return caf::anon_send(me, committed_atom_v, std::size_t{0}, more);
+        *cursor = found->last;
+        const bool more = cursor->has_value();
+        if (found->runs.empty()) return done({0, more});
         struct tally {
           std::size_t left;
           std::size_t created = 0;
@@ -91,44 +77,24 @@ void pass(scheduler_actor* self) {
         auto t = std::make_shared<tally>();
         t->left = found->runs.size();
         for (auto& creation : found->runs)
-          create_flow_run(registry, std::move(creation), [me, t, more](const creation_outcome& out) {
+          create_flow_run(registry, std::move(creation), [t, more, done](const creation_outcome& out) {
             std::lock_guard lock(t->m);
             if (out.error.is_ok() && out.created) ++t->created;
             if (!out.error.is_ok())
               log::line(log::level::warning, "scheduler", "creating a scheduled run failed: ", out.error.message());
-            if (--t->left == 0) caf::anon_send(me, committed_atom_v, t->created, more);
+            if (--t->left > 0) return;
+            if (t->created > 0) log::line(log::level::info, "scheduler", "created ", t->created, " scheduled run(s)");
+            done({t->created, more});
           });
       });
-}
-
-caf::behavior scheduler_behavior(scheduler_actor* self, scheduler_options options) {
-  self->state.options = std::move(options);
-  pass(self);
-  self->delayed_send(self, self->state.options.interval, tick_atom_v);
-  return {
-      [self](tick_atom) {
-        pass(self);
-        self->delayed_send(self, self->state.options.interval, tick_atom_v);
-      },
-      [self](sweep_atom) { pass(self); },
-      [self](committed_atom, std::size_t created, const std::string& more) {
-        auto& st = self->state;
-        st.busy = false;
-        ++st.passes;
-        st.created += created;
-        if (created > 0) log::line(log::level::info, "scheduler", "created ", created, " scheduled run(s)");
-        st.cursor.reset();
-        if (auto after = uuid::parse(more)) st.cursor = deployment_id{*after};
-        if (st.cursor || std::exchange(st.again, false)) pass(self);
-      },
-      [self](stats_atom) { return std::make_tuple(self->state.passes, self->state.created); },
-  };
 }
 
 }  // namespace
 
 caf::actor spawn_scheduler(caf::actor_system& system, scheduler_options options) {
-  return system.spawn(scheduler_behavior, std::move(options));
+  auto cursor = std::make_shared<std::optional<deployment_id>>();
+  return spawn_periodic_service(system, {"osprey.scheduler", options.interval,
+                                         [options, cursor](pass_done done) { pass(options, cursor, done); }});
 }
 
 }  // namespace osprey::actors

@@ -1,0 +1,62 @@
+// A background service's actor (see the header).
+#include "actors/periodic_service.hpp"
+
+#include <caf/all.hpp>
+
+#include <utility>
+
+namespace osprey::actors {
+namespace {
+
+struct service_state {
+  periodic_service_options options;
+  bool busy = false;         ///< a pass is running
+  bool again = false;        ///< a pass was asked for while busy
+  std::uint64_t passes = 0;  ///< passes completed
+  std::uint64_t changed = 0;
+  const char* name = "osprey.service";
+};
+
+using service_actor = caf::stateful_actor<service_state>;
+
+void pass(service_actor* self) {
+  auto& st = self->state;
+  if (st.busy) {
+    st.again = true;
+    return;
+  }
+  st.busy = true;
+  st.options.pass([me = caf::actor_cast<caf::actor>(self)](pass_report report) {
+    caf::anon_send(me, committed_atom_v, report.changed, report.more);
+  });
+}
+
+caf::behavior service_behavior(service_actor* self, periodic_service_options options) {
+  self->state.name = options.name;
+  self->state.options = std::move(options);
+  pass(self);
+  self->delayed_send(self, self->state.options.interval, tick_atom_v);
+  return {
+      [self](tick_atom) {
+        pass(self);
+        self->delayed_send(self, self->state.options.interval, tick_atom_v);
+      },
+      [self](sweep_atom) { pass(self); },
+      [self](committed_atom, std::size_t changed, bool more) {
+        auto& st = self->state;
+        st.busy = false;
+        ++st.passes;
+        st.changed += changed;
+        if (std::exchange(st.again, false) || more) pass(self);
+      },
+      [self](stats_atom) { return std::make_tuple(self->state.passes, self->state.changed); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_periodic_service(caf::actor_system& system, periodic_service_options options) {
+  return system.spawn(service_behavior, std::move(options));
+}
+
+}  // namespace osprey::actors

@@ -1,0 +1,44 @@
+#pragma once
+// The shape every background service of the daemon shares (the scheduler, late runs, the foreman, the lease
+// reaper...): one actor that runs a pass at once, then every `interval`, and when asked (sweep_atom). At most
+// one pass runs at a time: a pass asked for meanwhile runs right after it, and a pass that stopped at its batch
+// limit (`more`) is followed at once by the next. A pass never blocks the actor's thread: it starts database
+// jobs or actor requests and reports when the last of them answered.
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "actors/messages.hpp"
+
+namespace osprey::actors {
+
+/// What a pass reports when it is over.
+struct pass_report {
+  std::size_t changed = 0;  ///< what the pass changed (runs created, rows marked...), summed into the stats
+  bool more = false;        ///< it stopped at its batch limit: run the next pass at once
+};
+
+/// Ends a pass: call it exactly once, from any thread.
+using pass_done = std::function<void(pass_report)>;
+
+/// One pass of a service: starts its work and returns at once. Passes of one service never overlap, so a pass
+/// may keep state for the next one (e.g. a cursor) without a lock.
+using service_pass = std::function<void(pass_done)>;
+
+struct periodic_service_options {
+  const char* name = "osprey.service";  ///< the actor's name (a string literal)
+  std::chrono::milliseconds interval{15000};
+  service_pass pass;
+};
+
+/// Spawns the service. Messages:
+///   (sweep_atom)  — run a pass now (besides the periodic ones)
+///   (stats_atom) -> (std::uint64_t passes, std::uint64_t changed): passes completed, sum of what they changed
+/// Stop it with an exit message before draining the database.
+caf::actor spawn_periodic_service(caf::actor_system& system, periodic_service_options options);
+
+}  // namespace osprey::actors
