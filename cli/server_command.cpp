@@ -199,6 +199,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.notifications = book;
   api.notification_dispatcher = dispatcher;
   api.concurrency_waits = slot_waits;
+  api.auth_string = cfg.server.auth_string;
   api.block_secrets = *block_secrets;
   api.scheduler = scheduler;
   http::register_api(routes, api);

@@ -133,6 +133,17 @@ field text_field(std::string key, std::optional<std::string> (*check)(std::strin
   return {std::move(key), apply, show};
 }
 
+/// A secret: stored as given, shown as "<secret>" (or "" when unset).
+template <class Get>
+field secret_field(std::string key, Get get) {
+  auto apply = [get](std::string_view raw, settings& into) -> std::optional<std::string> {
+    get(into) = std::string(raw);
+    return std::nullopt;
+  };
+  auto show = [get](const settings& from) { return get(from).empty() ? std::string() : std::string("<secret>"); };
+  return {std::move(key), apply, show};
+}
+
 /// Comma-separated items, each checked by `check`; "" is the empty list.
 template <class Get>
 field list_field(std::string key, std::optional<std::string> (*check)(std::string_view), Get get) {
@@ -176,6 +187,8 @@ std::vector<field> build_fields() {
   constexpr auto any = std::numeric_limits<std::uint64_t>::max();
   std::vector<field> out;
   out.push_back(text_field("server.host", check_host, [](auto& s) -> auto& { return s.server.host; }));
+  out.push_back(secret_field(
+      "server.auth_string", [](auto& s) -> auto& { return s.server.auth_string; }));
   out.push_back(number_field("server.port", 0, 65535, [](auto& s) -> auto& { return s.server.port; }));
   out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
   out.push_back(

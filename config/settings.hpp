@@ -32,6 +32,10 @@ struct server_settings {
   std::chrono::seconds request_timeout{60};
   /// server.shutdown_grace_seconds (0..86400): how long in-flight requests may finish
   std::chrono::seconds shutdown_grace{30};
+  /// server.auth_string / OSPREY_SERVER_AUTH_STRING: when set, every API request except GET /api/health and
+  /// /api/ready must carry it (Prefect's PREFECT_SERVER_API_AUTH_STRING; clients set PREFECT_API_AUTH_STRING to
+  /// the same value, e.g. "admin:pass"). Shown as "<secret>" by `osprey config view`. Default "" (no auth).
+  std::string auth_string;
 };
 
 struct database_settings {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/basic_auth.hpp"
 #include "domain/version.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
@@ -37,10 +38,20 @@ std::optional<response> check_path_params(const request& req) {
   return std::nullopt;
 }
 
+// server.auth_string (Prefect's PREFECT_SERVER_API_AUTH_STRING): every request needs it but the probes
+// (GET /api/health, /api/ready) and websocket upgrades, which authenticate in their first message instead.
+std::optional<response> check_auth(const request& req, const std::string& secret) {
+  if (secret.empty() || is_websocket_upgrade(req)) return std::nullopt;
+  if (req.method == "GET" && (req.path == "/api/health" || req.path == "/api/ready")) return std::nullopt;
+  if (basic_auth_matches(req.header("authorization"), secret)) return std::nullopt;
+  return response::json(401, R"({"exception_message":"Unauthorized"})");
+}
+
 }  // namespace
 
-void register_openapi_route(router& routes) {
-  routes.add("GET", "/api/openapi.json", "This document", [&routes](request&, responder respond) {
+void register_openapi_route(router& routes, const std::string& auth_string) {
+  routes.add("GET", "/api/openapi.json", "This document", [&routes, auth_string](request& req, responder respond) {
+    if (auto refusal = check_auth(req, auth_string)) return respond(std::move(*refusal));
     nlohmann::json paths = nlohmann::json::object();
     for (const auto& r : routes.routes()) {
       std::string method = r.method;
@@ -79,14 +90,16 @@ void register_api(router& routes, const api_context& ctx) {
   register_work_queue_routes(inner, ctx);
   register_deployment_routes(inner, ctx);
   for (const auto& r : inner.routes()) {
-    routes.add(r.method, r.path_template, r.summary, [h = r.h](request& req, responder respond) {
-      if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
-      if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
-      if (auto refusal = refuse_non_json_body(req)) return respond(std::move(*refusal));
-      h(req, std::move(respond));
-    });
+    routes.add(r.method, r.path_template, r.summary,
+               [h = r.h, secret = ctx.auth_string](request& req, responder respond) {
+                 if (auto refusal = check_auth(req, secret)) return respond(std::move(*refusal));
+                 if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
+                 if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
+                 if (auto refusal = refuse_non_json_body(req)) return respond(std::move(*refusal));
+                 h(req, std::move(respond));
+               });
   }
-  register_openapi_route(routes);
+  register_openapi_route(routes, ctx.auth_string);
 }
 
 }  // namespace osprey::http

@@ -30,6 +30,9 @@ struct api_context {
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
   std::shared_ptr<notifications::policy_book> notifications{};
   actors::notification_dispatcher_actor notification_dispatcher{};
+  /// server.auth_string: when not empty, API requests must carry it (http/api.cpp) and websocket clients must
+  /// send it in their auth message (routes_events.cpp).
+  std::string auth_string{};
   /// Caps on the Retry-After of a refused concurrency slot (config concurrency.*_slot_wait_seconds).
   slot_wait_caps concurrency_waits{};
   /// Seals and opens the secret values of block documents (the key file). Null: the block document routes

@@ -30,6 +30,6 @@ void register_work_queue_routes(router& routes, const api_context& ctx);
 void register_legacy_work_queue_routes(router& routes, const api_context& ctx);
 void register_deployment_routes(router& routes, const api_context& ctx);
 /// GET /api/openapi.json, generated from the routes registered so far (call it last).
-void register_openapi_route(router& routes);
+void register_openapi_route(router& routes, const std::string& auth_string = {});
 
 }  // namespace osprey::http

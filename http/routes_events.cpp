@@ -5,7 +5,8 @@
 // to /api/events/out subscribers, and to the task-run recorder. Websocket handshake as in Prefect's
 // server/utilities/subscriptions.py: with the `prefect` subprotocol the first message must be
 // {"type":"auth","token":...} (answered {"type":"auth_success"}; anything else closes 1008); without it (legacy
-// clients) there is no handshake. Server auth strings are not implemented yet: every token is accepted.
+// clients) there is no handshake. With server.auth_string set, the token must be that string and legacy clients
+// are refused (1002).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "actors/event_bus.hpp"
 #include "actors/task_run_recorder.hpp"
+#include "domain/basic_auth.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/websocket.hpp"
@@ -211,22 +213,43 @@ void read_next_page(const api_context& ctx, request& req, responder respond) {
 // ---- websockets ------------------------------------------------------------------------------------------
 
 /// The auth handshake shared by both sockets. Returns true once the connection is authenticated; on the
-/// handshake message itself it answers (or closes) and returns false.
+/// handshake message itself it answers (or closes) and returns false. With server.auth_string set, the token
+/// must be that string, and a client without the `prefect` subprotocol (no handshake) is refused outright.
 class auth_gate {
 public:
-  auth_gate(const websocket_connection& conn, std::size_t max_depth)
-      : open_(conn.subprotocol().empty()), max_depth_(max_depth) {}
+ auth_gate(const websocket_connection& conn, std::size_t max_depth, std::string secret)
+     : open_(conn.subprotocol().empty() && secret.empty()),
+       legacy_(conn.subprotocol().empty()),
+       max_depth_(max_depth),
+       secret_(std::move(secret)) {}
+
+ /// Call once the connection is up: closes it (1002) when it can never authenticate.
+ void refuse_if_legacy(websocket_connection& conn) const {
+   if (legacy_ && !secret_.empty())
+     conn.close(close_code::protocol_error, "'prefect' subprotocol required when auth is configured");
+ }
 
   /// Consumes `message` if the handshake is not done yet. True: the message is for the route.
   bool pass(const std::string& message, websocket_connection& conn) {
     if (open_) return true;
+    if (legacy_) return false;  // refused by refuse_if_legacy; nothing it sends counts
     const auto parsed = parse_json(message, max_depth_);
     const auto& j = parsed.value;
     if (!j.is_object() || j.value("type", json()) != "auth") {
       conn.close(close_code::policy_violation, "Expected 'auth' message");
       return false;
     }
-    // PREFECT_SERVER_API_AUTH_STRING is not implemented yet: any token (or none) is accepted.
+    if (!secret_.empty()) {
+      const auto token = j.value("token", json());
+      if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
+        conn.close(close_code::policy_violation, "Auth required but no token provided");
+        return false;
+      }
+      if (!same_secret(token.get_ref<const std::string&>(), secret_)) {
+        conn.close(close_code::policy_violation, "Invalid token");
+        return false;
+      }
+    }
     conn.send_text(R"({"type":"auth_success"})");
     open_ = true;
     return false;
@@ -234,17 +257,21 @@ public:
 
 private:
   bool open_;
+  bool legacy_;
   std::size_t max_depth_;
+  std::string secret_;
 };
 
 websocket_callbacks events_in(const api_context& ctx, const request& req,
                               const std::shared_ptr<websocket_connection>& conn) {
   struct state {
-    state(const websocket_connection& c, std::size_t depth) : gate(c, depth), max_depth(depth) {}
+    state(const websocket_connection& c, std::size_t depth, std::string secret)
+        : gate(c, depth, std::move(secret)), max_depth(depth) {}
     auth_gate gate;  // touched only by on_message, which never runs concurrently for one connection
     std::size_t max_depth;
   };
-  auto st = std::make_shared<state>(*conn, req.json_max_depth);
+  auto st = std::make_shared<state>(*conn, req.json_max_depth, ctx.auth_string);
+  st->gate.refuse_if_legacy(*conn);
   std::weak_ptr<websocket_connection> weak = conn;
   websocket_callbacks cb;
   cb.on_message = [ctx, st, weak](std::string message) {
@@ -267,44 +294,48 @@ websocket_callbacks events_in(const api_context& ctx, const request& req,
 /// pages from the store, both filtered; ids already sent by the backfill are not sent again live.
 class event_stream : public std::enable_shared_from_this<event_stream> {
 public:
-  event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c,
-               std::size_t max_depth)
-      : ctx_(std::move(ctx)), conn_(std::move(conn)), gate_(c, max_depth), max_depth_(max_depth) {}
+ event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c,
+              std::size_t max_depth)
+     : ctx_(std::move(ctx)), conn_(std::move(conn)), gate_(c, max_depth, ctx_.auth_string), max_depth_(max_depth) {}
 
-  void on_message(const std::string& message) {
-    auto c = conn_.lock();
-    if (!c || !gate_.pass(message, *c)) return;
-    if (subscribed_) return;  // after the filter, clients send nothing; ignore anything they do
-    const auto parsed = parse_json(message, max_depth_);
-    if (parsed.error == parsed_json::problem::too_deep)
-      return c->close(close_code::invalid_payload, "Invalid filter: " + too_deep_message(max_depth_));
-    const auto& j = parsed.value;
-    if (!j.is_object() || j.value("type", json()) != "filter")
-      return c->close(close_code::protocol_error, "Expected 'filter' message");
-    auto backfill = j.value("backfill", json(true));  // absent: true; null: false (Python's truthiness)
-    if (backfill.is_null()) backfill = false;
-    if (!backfill.is_boolean()) return c->close(close_code::protocol_error, "Invalid filter: backfill must be a boolean");
-    const timestamp now = ctx_.time->now();
-    auto filter = parse_event_filter(j.value("filter", json(nullptr)), now);
-    if (!filter) return c->close(close_code::protocol_error, "Invalid filter: " + filter.error().message());
-    clamp_since(*filter, now - max_backfill);
-    filter->order = event_order::ascending;
-    if (!ctx_.event_bus) return c->close(close_code::internal_error, "The event bus is not running");
+ /// Call once, after construction (see auth_gate).
+ void refuse_if_legacy(websocket_connection& c) const { gate_.refuse_if_legacy(c); }
 
-    {
-      std::lock_guard lock(mutex_);
-      filter_ = std::move(*filter);
-      backfilling_ = backfill.get<bool>();
-      next_since_ = filter_.since;
-    }
-    subscribed_ = true;
-    // Subscribe first, then read the store: an event is either stored before the backfill reads or delivered
-    // after the subscription (actors/event_bus.hpp), so none falls in between.
-    std::weak_ptr<event_stream> weak = weak_from_this();
-    token_ = actors::subscribe_events(ctx_.event_bus, [weak](const actors::shared_event& e) {
-      if (auto self = weak.lock()) self->on_live(e);
-    });
-    if (backfill.get<bool>()) read_backfill_page();
+ void on_message(const std::string& message) {
+   auto c = conn_.lock();
+   if (!c || !gate_.pass(message, *c)) return;
+   if (subscribed_) return;  // after the filter, clients send nothing; ignore anything they do
+   const auto parsed = parse_json(message, max_depth_);
+   if (parsed.error == parsed_json::problem::too_deep)
+     return c->close(close_code::invalid_payload, "Invalid filter: " + too_deep_message(max_depth_));
+   const auto& j = parsed.value;
+   if (!j.is_object() || j.value("type", json()) != "filter")
+     return c->close(close_code::protocol_error, "Expected 'filter' message");
+   auto backfill = j.value("backfill", json(true));  // absent: true; null: false (Python's truthiness)
+   if (backfill.is_null()) backfill = false;
+   if (!backfill.is_boolean())
+     return c->close(close_code::protocol_error, "Invalid filter: backfill must be a boolean");
+   const timestamp now = ctx_.time->now();
+   auto filter = parse_event_filter(j.value("filter", json(nullptr)), now);
+   if (!filter) return c->close(close_code::protocol_error, "Invalid filter: " + filter.error().message());
+   clamp_since(*filter, now - max_backfill);
+   filter->order = event_order::ascending;
+   if (!ctx_.event_bus) return c->close(close_code::internal_error, "The event bus is not running");
+
+   {
+     std::lock_guard lock(mutex_);
+     filter_ = std::move(*filter);
+     backfilling_ = backfill.get<bool>();
+     next_since_ = filter_.since;
+   }
+   subscribed_ = true;
+   // Subscribe first, then read the store: an event is either stored before the backfill reads or delivered
+   // after the subscription (actors/event_bus.hpp), so none falls in between.
+   std::weak_ptr<event_stream> weak = weak_from_this();
+   token_ = actors::subscribe_events(ctx_.event_bus, [weak](const actors::shared_event& e) {
+     if (auto self = weak.lock()) self->on_live(e);
+   });
+   if (backfill.get<bool>()) read_backfill_page();
   }
 
   void on_close() {
@@ -416,6 +447,7 @@ private:
 websocket_callbacks events_out(const api_context& ctx, const request& req,
                                const std::shared_ptr<websocket_connection>& conn) {
   auto stream = std::make_shared<event_stream>(ctx, conn, *conn, req.json_max_depth);
+  stream->refuse_if_legacy(*conn);
   websocket_callbacks cb;
   cb.on_message = [stream](std::string message) { stream->on_message(message); };
   cb.on_close = [stream](std::uint16_t, const std::string&) { stream->on_close(); };
