@@ -247,7 +247,7 @@ class Prefect:
         """Runs a program to completion (exit 0 asserted) and returns its report."""
         return self.start(name, *args).finish(timeout=timeout)
 
-    def cli(self, *args: str, timeout: float = 60, expect_exit: int = 0, env: dict | None = None) -> str:
+    def cli(self, *args: str, timeout: float = 180, expect_exit: int = 0, env: dict | None = None) -> str:
         """`prefect <args>` (with `env` added to the environment); asserts the exit status and returns
         stdout+stderr."""
         prefect = Path(sys.executable).with_name("prefect")
