@@ -113,10 +113,19 @@ asio::awaitable<void> sleep_for(steady::duration d) {
   co_await timer.async_wait(nothrow);
 }
 
+// Request bodies are built outside the coroutines: GCC 12 miscompiles braced initializer lists in a coroutine
+// frame ("array used as initializer").
+std::string ask_body_for(const std::string& limit) {
+  return json{{"slots", 1}, {"names", {limit}}, {"mode", "concurrency"}, {"lease_duration", 300}}.dump();
+}
+std::string release_body_for(const std::string& lease) { return json{{"lease_id", lease}}.dump(); }
+std::string create_body_for(const std::string& limit, unsigned slots) {
+  return json{{"name", limit}, {"limit", slots}}.dump();
+}
+
 asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
   http_client http(co_await asio::this_coro::executor, sh.where, sh.endpoints);
-  const json ask = {{"slots", 1}, {"names", {sh.limit_name}}, {"mode", "concurrency"}, {"lease_duration", 300}};
-  const std::string ask_body = ask.dump();
+  const std::string ask_body = ask_body_for(sh.limit_name);
   while (steady::now() < sh.measure_end) {
     const auto want = steady::now();
     const bool measured = want >= sh.measure_start;
@@ -156,7 +165,7 @@ asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
     --sh.held;  // released as the request leaves: the server frees the slot later, never earlier
     const auto sent = steady::now();
     auto r = co_await http.request(bhttp::verb::post, api(sh, "/v2/concurrency_limits/decrement-with-lease"),
-                                   json{{"lease_id", lease}}.dump());
+                                   release_body_for(lease));
     if (sent >= sh.measure_start) st.decrement.ms.push_back(elapsed_ms(sent, steady::now()));
     if (!r.ok()) {
       ++st.decrement.errors;
@@ -170,7 +179,7 @@ asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
 asio::awaitable<void> setup(shared_state& sh, std::string& problem) {
   http_client http(co_await asio::this_coro::executor, sh.where, sh.endpoints);
   auto r = co_await http.request(bhttp::verb::post, api(sh, "/v2/concurrency_limits/"),
-                                 json{{"name", sh.limit_name}, {"limit", sh.opt.limit}}.dump());
+                                 create_body_for(sh.limit_name, sh.opt.limit));
   if (r.status != 201 && r.status != 200)
     problem = r.status ? "creating the limit: HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200) : r.error;
 }
