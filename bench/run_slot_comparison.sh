@@ -124,7 +124,8 @@ rows = [
     ("fairness: acquisitions per client min–max", lambda r: f'{r["fairness"]["min_acquisitions"]:.0f}–{r["fairness"]["max_acquisitions"]:.0f}', None),
     ("fairness: mean wait, slowest ÷ fastest client", lambda r: r["fairness"]["mean_wait_max_over_min"], None),
     ("most slots held at once", lambda r: r["max_slots_held"], None),
-    ("errors", lambda r: r["errors"], None),
+    ("requests given up after 5 retries", lambda r: r["errors"], None),
+    ("retries (408/429/502/503, transport)", lambda r: r["retries"], None),
 ]
 def fmt(v):
     if isinstance(v, str): return v

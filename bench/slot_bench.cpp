@@ -19,7 +19,10 @@
 //   - increment-with-lease latency, every answer (200 and 423), and decrement-with-lease latency;
 //   - safety: the most slots the clients held at once (counted from a 200 until its release is sent, so it
 //     never over-counts the server) must not exceed L.
-// Loopback targets only (127.0.0.0/8, ::1, localhost). Exit 1 when a request failed or the limit was exceeded.
+// Like the Prefect client, requests answered 408/429/502/503 (or failing in transport) are retried up to 5 times;
+// a request still failing is counted as given up (the client then asks again; an unreleased slot stays taken
+// until its lease expires). Loopback targets only (127.0.0.0/8, ::1, localhost). Exit 1 when the server
+// answered something no client accepts or the limit was exceeded.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -92,7 +95,9 @@ struct client_stats {
   std::uint64_t refusals = 0;  ///< 423 answers on measured acquisitions
   samples increment;           ///< every increment-with-lease answer after the warm-up
   samples decrement;
-  std::string fatal;
+  std::uint64_t unmeasured_retries = 0;  ///< retries during the warm-up
+  std::string fatal;                     ///< the server answered something no client would accept: stop
+  std::string first_error;               ///< the first request given up after its retries
 };
 
 struct shared_state {
@@ -123,6 +128,24 @@ std::string create_body_for(const std::string& limit, unsigned slots) {
   return json{{"name", limit}, {"limit", slots}}.dump();
 }
 
+bool retryable(const reply& r) {
+  return r.status == 0 || r.status == 408 || r.status == 429 || r.status == 502 || r.status == 503;
+}
+
+/// One request with the Prefect client's transport retries (408/429/502/503 and transport failures, up to 5
+/// times, after Retry-After or 0.1·2ⁿ s capped at 2 s), as api_bench does; `retries` counts them.
+asio::awaitable<reply> send(http_client& http, const std::string& path, const std::string& body,
+                            std::uint64_t& retries) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = co_await http.request(bhttp::verb::post, path, body);
+    if (!retryable(r) || attempt >= 5) co_return r;
+    ++retries;
+    co_await sleep_for(r.retry_after > 0 ? seconds_to_duration(r.retry_after)
+                                         : std::min<steady::duration>(std::chrono::milliseconds(100) * (1 << attempt),
+                                                                      std::chrono::seconds(2)));
+  }
+}
+
 asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
   http_client http(co_await asio::this_coro::executor, sh.where, sh.endpoints);
   const std::string ask_body = ask_body_for(sh.limit_name);
@@ -133,7 +156,8 @@ asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
     std::string lease;
     while (lease.empty()) {
       const auto sent = steady::now();
-      auto r = co_await http.request(bhttp::verb::post, api(sh, "/v2/concurrency_limits/increment-with-lease"), ask_body);
+      auto r = co_await send(http, api(sh, "/v2/concurrency_limits/increment-with-lease"), ask_body,
+                             sent >= sh.measure_start ? st.increment.retries : st.unmeasured_retries);
       if (sent >= sh.measure_start) st.increment.ms.push_back(elapsed_ms(sent, steady::now()));
       if (r.status == 200) {
         auto body = json::parse(r.body, nullptr, false);
@@ -147,10 +171,13 @@ asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
         if (steady::now() >= sh.measure_end) co_return;
         co_await sleep_for(seconds_to_duration(r.retry_after));
       } else {
-        ++st.increment.errors;
-        st.fatal = "increment-with-lease: " + (r.status ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200)
-                                                        : r.error);
-        co_return;
+        // Given up after the retries (a Prefect task would fail here): counted, and the client asks again.
+        if (sent >= sh.measure_start) ++st.increment.errors;
+        if (st.first_error.empty())
+          st.first_error = "increment-with-lease: " + (r.status ? "HTTP " + std::to_string(r.status) + " " +
+                                                                      r.body.substr(0, 200)
+                                                                : r.error);
+        if (steady::now() >= sh.measure_end) co_return;
       }
     }
     const auto granted = steady::now();
@@ -164,13 +191,14 @@ asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
     if (sh.opt.hold_ms > 0) co_await sleep_for(seconds_to_duration(sh.opt.hold_ms / 1000.0));
     --sh.held;  // released as the request leaves: the server frees the slot later, never earlier
     const auto sent = steady::now();
-    auto r = co_await http.request(bhttp::verb::post, api(sh, "/v2/concurrency_limits/decrement-with-lease"),
-                                   release_body_for(lease));
+    auto r = co_await send(http, api(sh, "/v2/concurrency_limits/decrement-with-lease"), release_body_for(lease),
+                           sent >= sh.measure_start ? st.decrement.retries : st.unmeasured_retries);
     if (sent >= sh.measure_start) st.decrement.ms.push_back(elapsed_ms(sent, steady::now()));
     if (!r.ok()) {
-      ++st.decrement.errors;
-      st.fatal = "decrement-with-lease: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error);
-      co_return;
+      // The slot stays taken until its lease expires, as it would for a Prefect client.
+      if (sent >= sh.measure_start) ++st.decrement.errors;
+      if (st.first_error.empty())
+        st.first_error = "decrement-with-lease: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error);
     }
   }
 }
@@ -246,8 +274,8 @@ int main(int argc, char** argv) {
 
   std::vector<double> waits, increments, decrements, per_client_mean;
   std::vector<double> counts;
-  std::uint64_t acquired = 0, refusals = 0, errors = 0;
-  std::string fatal;
+  std::uint64_t acquired = 0, refusals = 0, errors = 0, retries = 0;
+  std::string fatal, first_error;
   for (const auto& c : sh.clients) {
     waits.insert(waits.end(), c.waits_ms.begin(), c.waits_ms.end());
     increments.insert(increments.end(), c.increment.ms.begin(), c.increment.ms.end());
@@ -255,11 +283,13 @@ int main(int argc, char** argv) {
     acquired += c.acquired;
     refusals += c.refusals;
     errors += c.increment.errors + c.decrement.errors;
+    retries += c.increment.retries + c.decrement.retries;
     counts.push_back(static_cast<double>(c.acquired));
     if (!c.waits_ms.empty())
       per_client_mean.push_back(std::accumulate(c.waits_ms.begin(), c.waits_ms.end(), 0.0) /
                                 static_cast<double>(c.waits_ms.size()));
     if (fatal.empty() && !c.fatal.empty()) fatal = c.fatal;
+    if (first_error.empty() && !c.first_error.empty()) first_error = c.first_error;
   }
   const double window = std::max(1e-9, elapsed_ms(sh.measure_start, sh.last_grant) / 1000.0);
   const double sum = std::accumulate(counts.begin(), counts.end(), 0.0);
@@ -289,7 +319,8 @@ int main(int argc, char** argv) {
          per_client_mean.empty() || *min_mean <= 0 ? 0.0 : *max_mean / *min_mean}}},
       {"max_slots_held", sh.max_held},
       {"errors", errors},
-      {"error", fatal},
+      {"retries", retries},
+      {"error", fatal.empty() ? first_error : fatal},
   };
   rusage after{};
   getrusage(RUSAGE_SELF, &after);
@@ -314,9 +345,11 @@ int main(int argc, char** argv) {
     std::printf("  fairness: Jain %.3f, acquisitions per client %.0f..%.0f, mean wait max/min %.2f\n", jain,
                 out["fairness"]["min_acquisitions"].get<double>(), out["fairness"]["max_acquisitions"].get<double>(),
                 out["fairness"]["mean_wait_max_over_min"].get<double>());
-    std::printf("  most slots held at once %u (limit %u); errors %llu\n", sh.max_held, sh.opt.limit,
-                static_cast<unsigned long long>(errors));
+    std::printf("  most slots held at once %u (limit %u); gave up %llu, retries %llu\n", sh.max_held, sh.opt.limit,
+                static_cast<unsigned long long>(errors), static_cast<unsigned long long>(retries));
   }
   if (!fatal.empty()) std::fprintf(stderr, "slot_bench: %s\n", fatal.c_str());
+  if (!first_error.empty()) std::fprintf(stderr, "slot_bench: %llu requests given up, the first: %s\n",
+                                         static_cast<unsigned long long>(errors), first_error.c_str());
   return fatal.empty() && sh.max_held <= sh.opt.limit ? 0 : 1;
 }
