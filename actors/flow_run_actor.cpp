@@ -10,6 +10,7 @@
 #include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
 #include "domain/run_bookkeeping.hpp"
+#include "persistence/flow_run_input_store.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 
@@ -88,6 +89,7 @@ void handle_transition(run_actor self, const transition_call& call) {
     return answer_head(self, outcome);
   }
   flow_transition_input input;
+  std::optional<flow_run_input> response_input;  ///< a resume's run input, stored when the resume is accepted
   input.current = st.record->state;
   input.request = call.request;
   if (call.resume) {
@@ -96,11 +98,22 @@ void handle_transition(run_actor self, const transition_call& call) {
       outcome.decision = {decision_kind::abort, std::nullopt, "Cannot resume a flow run that is not paused.", {}};
       return answer_head(self, outcome);
     }
-    if (current->details.contains("run_input_keyset") && !current->details["run_input_keyset"].is_null()) {
-      // Flow run inputs (wait_for_input) are not stored yet, so the schema the keyset names cannot exist.
-      outcome.decision = {decision_kind::reject, std::nullopt, "Run input schema not found.", {}};
-      outcome.state = current;
-      return answer_head(self, outcome);
+    if (auto keyset = run_input_keyset(*current)) {
+      // The caller checked run_input against the schema of the pause it read; this must be the same pause.
+      if (!call.input || call.input->keyset != *keyset) {
+        outcome.error = status(errc::failed_precondition, "The flow run was paused again while its run input was checked; "
+                                               "resume it again.");
+        return answer_head(self, outcome);
+      }
+      if (call.input->verdict.refusal) {
+        outcome.decision = {decision_kind::reject, std::nullopt, *call.input->verdict.refusal, {}};
+        outcome.state = current;
+        return answer_head(self, outcome);
+      }
+      if (!call.input->verdict.value.empty() && (*keyset)["response"].is_string())
+        response_input = flow_run_input{flow_run_input_id{new_uuid4()}, st.options.time->now(), st.options.time->now(),
+                                        st.run, (*keyset)["response"].get<std::string>(),
+                                        call.input->verdict.value.dump(), std::nullopt};
     }
     run_state proposal;
     if (detail_flag(*current, "pause_reschedule")) {
@@ -124,6 +137,7 @@ void handle_transition(run_actor self, const transition_call& call) {
   outcome.state = result.written ? result.written : st.record->state;
   outcome.written = result.written.has_value();
   auto changes = changes_of(*st.record, result);
+  if (result.decision.kind != decision_kind::accept || !result.written) response_input.reset();
   st.in_flight = pending_write{outcome, st.record->state, result, changes};
   flow_run_actor_with_internals self_handle{self};
   // Notifications are matched and written in the same transaction as the state (a transactional outbox):
@@ -134,9 +148,11 @@ void handle_transition(run_actor self, const transition_call& call) {
   if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, *result.written);
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
   st.options.db.write(
-      [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued,
+      [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued, response_input,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
         persistence::write_flow_transition(c, run, changes.written, changes.counters, changes.empirical_policy, now);
+        // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
+        if (response_input) persistence::insert_flow_run_input(c, *response_input);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, now);

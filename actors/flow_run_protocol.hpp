@@ -21,6 +21,7 @@
 #include "actors/messages.hpp"
 #include "domain/client_version.hpp"
 #include "domain/flow_run.hpp"
+#include "domain/flow_run_input.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/state.hpp"
 #include "domain/status.hpp"
@@ -43,6 +44,17 @@ struct transition_call {
   /// POST /api/flow_runs/{id}/resume: the actor builds the proposal from the current (paused) state —
   /// Running, or Scheduled "Resuming" when the pause asked for a reschedule; `request` is ignored.
   bool resume = false;
+  /// resume of a pause that waits for input: the caller's check of run_input against the schema stored under
+  /// `keyset` (domain/flow_run_input.hpp). The actor holds it against the pause it finds: a refusal is
+  /// answered REJECT; an accepted resume stores `verdict.value` under keyset["response"] in the transition's
+  /// own write job (nothing when the value is empty). Absent, or checked against another keyset (the run was
+  /// paused again meanwhile): answered with errc::failed_precondition, nothing decided. A taken
+  /// response key fails the write: errc::conflict.
+  struct checked_input {
+    nlohmann::json keyset;
+    run_input_verdict verdict;
+  };
+  std::optional<checked_input> input = std::nullopt;
 };
 
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.

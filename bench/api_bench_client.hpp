@@ -51,6 +51,7 @@ struct reply {
   std::string body;
   std::string error;
   unsigned retry_after_seconds = 0;  ///< from a Retry-After header, 0 if none
+  double retry_after = 0;            ///< the same with its fraction (Prefect's 423s say "0.6931471805599453")
   [[nodiscard]] bool ok() const { return error.empty() && status >= 200 && status < 300; }
 };
 
@@ -90,9 +91,11 @@ public:
         if (!ec) {
           auto res = parser.release();
           reply out{res.result_int(), std::move(res.body()), {}, 0};
-          if (auto it = res.find(bhttp::field::retry_after); it != res.end())
-            out.retry_after_seconds =
-                static_cast<unsigned>(std::strtoul(std::string(it->value()).c_str(), nullptr, 10));
+          if (auto it = res.find(bhttp::field::retry_after); it != res.end()) {
+            const std::string text(it->value());
+            out.retry_after_seconds = static_cast<unsigned>(std::strtoul(text.c_str(), nullptr, 10));
+            out.retry_after = std::strtod(text.c_str(), nullptr);
+          }
           if (!res.keep_alive()) close();
           co_return out;
         }

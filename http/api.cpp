@@ -72,6 +72,7 @@ void register_api(router& routes, const api_context& ctx) {
   register_admin_routes(inner, ctx);
   register_flow_routes(inner, ctx);
   register_flow_run_routes(inner, ctx);
+  register_flow_run_input_routes(inner, ctx);
   register_log_routes(inner, ctx);
   register_filter_routes(inner, ctx);
   register_task_run_routes(inner, ctx);

@@ -8,6 +8,7 @@ namespace osprey::http {
 void register_admin_routes(router& routes, const api_context& ctx);
 void register_flow_routes(router& routes, const api_context& ctx);
 void register_flow_run_routes(router& routes, const api_context& ctx);
+void register_flow_run_input_routes(router& routes, const api_context& ctx);
 void register_log_routes(router& routes, const api_context& ctx);
 void register_filter_routes(router& routes, const api_context& ctx);
 void register_task_run_routes(router& routes, const api_context& ctx);

@@ -5,11 +5,16 @@
 #include "actors/flow_runs.hpp"
 #include "domain/event.hpp"
 #include "domain/flow_policy.hpp"
+#include "domain/flow_run_input.hpp"
 #include "domain/run_bookkeeping.hpp"
 #include "http/api_support.hpp"
+#include "http/concurrency_fields.hpp"
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
+#include "persistence/flow_run_input_store.hpp"
 #include "persistence/flow_run_store.hpp"
+#include "persistence/variable_store.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/flow_store.hpp"
 #include "persistence/work_pool_store.hpp"
 
@@ -164,25 +169,57 @@ void register_set_state(router& routes, const api_context& ctx) {
              });
 }
 
+/// What resume checks before the run's actor decides: for a run paused with a run-input keyset, run_input
+/// against the schema stored under keyset["schema"] (hydrated first, with the workspace variables when it
+/// names any). Nothing when the run is unknown or not waiting for input: the actor answers those.
+std::optional<actors::transition_call::checked_input> check_resume_input(persistence::sql_connection& c,
+                                                                         const flow_run_id& run,
+                                                                         const nlohmann::json& run_input) {
+  auto found = persistence::find_flow_run(c, run);
+  if (!found || !found->state || found->state->type != state_type::paused) return std::nullopt;
+  auto keyset = run_input_keyset(*found->state);
+  if (!keyset) return std::nullopt;
+  std::optional<std::string> schema;
+  if (auto key = keyset->find("schema"); key != keyset->end() && key->is_string())
+    if (auto row = persistence::find_flow_run_input(c, run, key->get<std::string>())) schema = row->value;
+  variable_lookup lookup = [&c](const std::string& name) -> std::optional<nlohmann::json> {
+    if (auto v = persistence::find_variable_by_name(c, name)) return v->value;
+    return std::nullopt;
+  };
+  return actors::transition_call::checked_input{*keyset, check_run_input(run_input, schema, lookup)};
+}
+
 void register_resume(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_runs/{id}/resume", "Resume a paused flow run", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
     if (!id) return;
+    nlohmann::json run_input;
     if (!req.body.empty()) {
       response error;
       auto body = parse_object_body(req, error);
       if (!body) return respond(std::move(error));
-      body_reader in(*body);
-      nlohmann::json run_input;
-      if (!in.any("run_input", run_input) || !in.finish()) return respond(in.error());
+      // `run_input: Optional[dict]` is the route's only body parameter; FastAPI ignores other keys.
+      if (auto given = body->find("run_input"); given != body->end()) run_input = *given;
+      if (!run_input.is_null() && !run_input.is_object())
+        return respond(validation_error("run_input", "Input should be a valid dictionary", "dict_type"));
     }
     actors::transition_call call;
     call.client = client_of(req);
     call.resume = true;
-    actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, std::move(call),
-                               [respond, rid = *id](const actors::transition_outcome& outcome) {
-                                 respond(transition_response(outcome, run_not_found(rid)));
-                               });
+    const auto rid = flow_run_id{*id};
+    persistence::read_value(
+        ctx.db, [rid, run_input](persistence::sql_connection& c) { return check_resume_input(c, rid, run_input); },
+        [ctx, call, respond, rid](result<std::optional<actors::transition_call::checked_input>> checked) mutable {
+          if (!checked) return respond(error_response(checked.error()));
+          call.input = std::move(*checked);
+          actors::propose_transition(ctx.flow_runs, rid, std::move(call),
+                                     [respond, rid](const actors::transition_outcome& outcome) {
+                                       // Storing the run input hit a taken key: Prefect's IntegrityError answer.
+                                       if (outcome.error.code() == errc::conflict)
+                                         return respond(concurrency_fields::integrity_conflict());
+                                       respond(transition_response(outcome, run_not_found(rid.value)));
+                                     });
+        });
   });
 }
 
