@@ -43,6 +43,9 @@ struct transition_call {
   /// POST /api/flow_runs/{id}/resume: the actor builds the proposal from the current (paused) state —
   /// Running, or Scheduled "Resuming" when the pause asked for a reschedule; `request` is ignored.
   bool resume = false;
+  /// Set: decide only while the run's current state is this one; otherwise nothing is decided or written and
+  /// the answer is an ABORT ("The run's state changed."). For services that act on a state they read earlier.
+  std::optional<state_id> only_from{};
 };
 
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.

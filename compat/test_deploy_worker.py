@@ -154,6 +154,7 @@ def test_cancel_new_cancels_a_run_arriving_while_the_slot_is_taken(prefect, api,
     api.wait_for_flow_run(first, "RUNNING", timeout=120)
     second = run_deployment_cli(prefect, "sleeper/no-overlap")
     refused = api.wait_for_flow_run(second, "CANCELLED", timeout=120)
-    assert refused["start_time"] is None, refused
+    assert api.flow_run_state_names(second) == ["Scheduled", "Cancelled"], refused  # never Pending nor Running
+    assert refused["state"]["message"] == "Deployment concurrency limit reached."
     prefect.cli("flow-run", "cancel", first)
     api.wait_for_flow_run(first, "CANCELLED", timeout=60)
