@@ -1,5 +1,6 @@
 // One actor per active flow run. Requests queue inside the actor and are handled one at a time:
-// a transition: decide (Prefect's policy, pure) → write (group commit) → answer → publish;
+// a transition: decide (Prefect's policy, pure) → write (group commit) → answer → publish; for a run with a
+// deployment the decision is made inside the write job, with the deployment's concurrency slot;
 // an edit of the run's columns: write (group commit) → refresh the cached run from what was stored → answer.
 // The run is loaded from the database when the actor starts, so a stopped actor loses nothing; an actor whose
 // load failed answers what it holds with the failure and stops (the next request brings a fresh load).
