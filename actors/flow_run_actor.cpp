@@ -1,5 +1,6 @@
 // One actor per active flow run. Requests queue inside the actor and are handled one at a time:
-// a transition: decide (Prefect's policy, pure) → write (group commit) → answer → publish;
+// a transition: decide (Prefect's policy, pure) → write (group commit) → answer → publish; for a run with a
+// deployment the decision is made inside the write job, with the deployment's concurrency slot;
 // an edit of the run's columns: write (group commit) → refresh the cached run from what was stored → answer.
 // The run is loaded from the database when the actor starts, so a stopped actor loses nothing; an actor whose
 // load failed answers what it holds with the failure and stops (the next request brings a fresh load).
@@ -10,6 +11,7 @@
 #include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
 #include "domain/run_bookkeeping.hpp"
+#include "persistence/deployment_slots.hpp"
 #include "persistence/flow_run_input_store.hpp"
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
@@ -44,6 +46,8 @@ struct flow_run_state {
   std::string flow_name;                   ///< for the prefect.flow-run.* events (and notifications)
   std::deque<queued_request> queue;
   std::optional<pending_write> in_flight;  ///< the decision awaiting its commit
+  /// A decision being made inside its write job (a run with a deployment); becomes `in_flight` on commit.
+  std::shared_ptr<pending_write> deciding;
   bool editing = false;                    ///< an edit awaiting its commit
   static inline const char* name = "osprey.flow_run";
 };
@@ -81,11 +85,62 @@ notification_facts facts_of(const flow_run_state& st, const run_state& written) 
   return f;
 }
 
+// A run with a deployment: the slot of its deployment's limit is taken, the policy decides and the result is
+// written — and freed or unused slots given back — in one write job (domain/flow_policy.hpp, steps 3 to 6), so
+// the check and the increment cannot interleave with another run's. The decision reaches the actor with the
+// commit (`deciding`); the job may run twice (batch retry), and only its last run's decision counts.
+void decide_in_writer(run_actor self, flow_transition_input input, transition_outcome outcome) {
+  auto& st = self->state;
+  auto decided = std::make_shared<pending_write>();
+  st.deciding = decided;
+  std::shared_ptr<const notifications::notification_rules> rules;
+  if (st.options.notifications) rules = st.options.notifications->current();
+  std::optional<notification_facts> facts;
+  if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, run_state{});
+  auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
+  st.options.db.write(
+      [decided, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts, enqueued,
+       policy = st.options.policy, slots = st.options.deployment_slots,
+       owner = st.options.notification_owner](persistence::sql_connection& c) {
+        auto in = input;
+        persistence::secure_deployment_slots(c, plan_deployment_concurrency(in), in, slots);
+        auto result = policy(in);
+        pending_write w{outcome, record.state, result, changes_of(record, result)};
+        w.outcome.decision = result.decision;
+        w.outcome.state = result.written ? result.written : record.state;
+        w.outcome.written = result.written.has_value();
+        if (result.written || result.run_changed)
+          persistence::write_flow_transition(c, in.run.id, w.changes.written, w.changes.counters,
+                                             w.changes.empirical_policy, in.now);
+        if (result.effects.parent_task_state && result.run.parent_task_run_id)
+          decide_task_transition(c, result.run.parent_task_run_id->value,
+                                 transition_request{*result.effects.parent_task_state, true}, in.now);
+        persistence::release_deployment_slots(c, result.effects, *in.run.deployment_id, in.now, slots.caps);
+        enqueued->clear();  // a job may run twice (batch retry): only the last run's output counts
+        if (facts && result.written) {
+          auto f = *facts;
+          f.state = *result.written;
+          *enqueued = notifications::enqueue_notifications(c, *rules, f, in.now, owner, notification_lease);
+        }
+        *decided = std::move(w);
+      },
+      [self_handle = flow_run_actor_with_internals{self}, enqueued,
+       dispatcher = st.options.notification_dispatcher](const status& s) {
+        if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));
+        caf::anon_send(self_handle, committed_atom_v, s);
+      });
+}
+
 void handle_transition(run_actor self, const transition_call& call) {
   auto& st = self->state;
   transition_outcome outcome;
   if (!st.record) {
     outcome.error = status(errc::not_found, "Flow run with id " + st.run.to_string() + " not found");
+    return answer_head(self, outcome);
+  }
+  if (call.only_from && (!st.record->state || st.record->state->id != *call.only_from)) {
+    outcome.decision = {decision_kind::abort, std::nullopt, "The run's state changed.", {}};
+    outcome.state = st.record->state;
     return answer_head(self, outcome);
   }
   flow_transition_input input;
@@ -127,7 +182,7 @@ void handle_transition(run_actor self, const transition_call& call) {
   input.run = snapshot_of(*st.record);
   input.now = st.options.time->now();
   input.client = call.client;
-  // Deployment concurrency slots arrive with deployments; until then no run has a deployment limit.
+  if (input.run.deployment_id) return decide_in_writer(self, std::move(input), std::move(outcome));
   auto result = st.options.policy(input);
   outcome.decision = result.decision;
   if (!result.written && !result.run_changed) {
@@ -197,7 +252,7 @@ void handle_head(run_actor self) {
 
 void pump(run_actor self) {
   auto& st = self->state;
-  while (st.loaded && !st.in_flight && !st.editing && !st.queue.empty()) handle_head(self);
+  while (st.loaded && !st.in_flight && !st.deciding && !st.editing && !st.queue.empty()) handle_head(self);
 }
 
 // Answers everything queued with `why`, unhandled.
@@ -229,6 +284,11 @@ void on_edited(run_actor self, const status& s, bool found, std::optional<osprey
 
 void on_committed(run_actor self, const status& s) {
   auto& st = self->state;
+  if (st.deciding) {
+    // Decided in the write job: what it decided (a failed job's may be partial; only its error is used).
+    st.in_flight = std::move(*st.deciding);
+    st.deciding.reset();
+  }
   auto pending = std::move(*st.in_flight);
   st.in_flight.reset();
   if (!s) {
@@ -306,7 +366,8 @@ flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, f
       caf::after(idle) >>
           [self] {
             // Idle: nothing queued and no write in flight. The database holds everything; stop.
-            if (self->state.queue.empty() && !self->state.in_flight && !self->state.editing) self->quit();
+            if (self->state.queue.empty() && !self->state.in_flight && !self->state.deciding && !self->state.editing)
+              self->quit();
           },
   };
 }

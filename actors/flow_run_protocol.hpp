@@ -55,6 +55,9 @@ struct transition_call {
     run_input_verdict verdict;
   };
   std::optional<checked_input> input = std::nullopt;
+  /// Set: decide only while the run's current state is this one; otherwise nothing is decided or written and
+  /// the answer is an ABORT ("The run's state changed."). For services that act on a state they read earlier.
+  std::optional<state_id> only_from{};
 };
 
 /// Completion for callers outside the actor system (HTTP handlers); runs on an actor thread.

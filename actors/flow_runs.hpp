@@ -7,7 +7,9 @@
 // was deleted answers what it holds with 404 and stops.
 //
 // A transition is answered only after its state row is committed (group commit), then published as a
-// state_change on the event bus. An edit is answered after its COMMIT.
+// state_change on the event bus. An edit is answered after its COMMIT. A run with a deployment is decided inside
+// its write job: its deployment's concurrency slot is taken, the policy decides, the state is written and unused
+// or freed slots are given back in one transaction, so two runs can never take the same last slot.
 
 #include <caf/fwd.hpp>
 
@@ -19,6 +21,7 @@
 #include "notifications/rules.hpp"
 #include "domain/flow_policy.hpp"
 #include "persistence/database.hpp"
+#include "persistence/deployment_slots.hpp"
 
 namespace osprey::actors {
 
@@ -33,6 +36,8 @@ struct flow_run_options {
   std::shared_ptr<notifications::policy_book> notifications{};
   notification_dispatcher_actor notification_dispatcher{};
   std::string notification_owner = "osprey";
+  /// Deployment concurrency: lease durations, the enqueue wait and the Retry-After caps (Prefect's defaults).
+  persistence::deployment_slot_settings deployment_slots{};
 };
 
 /// Spawns the registry; its messages and replies are flow_run_registry_actor's (actors/flow_run_protocol.hpp).

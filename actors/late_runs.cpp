@@ -1,9 +1,6 @@
 // The late-runs service (see the header).
 #include "actors/late_runs.hpp"
 
-#include <atomic>
-#include <memory>
-
 #include "actors/flow_runs.hpp"
 #include "actors/periodic_service.hpp"
 #include "domain/orchestration.hpp"
@@ -21,27 +18,18 @@ transition_request late_state(timestamp scheduled, timestamp now) {
   return transition_request{std::move(late), false};
 }
 
-/// Proposes Late to each run; the last answer ends the pass. A full batch whose every proposal was refused is
-/// not followed at once (the same runs would come back).
+/// Proposes Late to each run; the last answer ends the pass.
 void mark_late(const late_runs_options& options, std::vector<persistence::overdue_run> runs, const pass_done& done) {
-  if (runs.empty()) return done({});
-  const bool full = runs.size() >= options.batch;
-  struct tally {
-    std::atomic<std::size_t> pending;
-    std::atomic<std::size_t> written{0};
-    explicit tally(std::size_t n) : pending(n) {}
-  };
-  auto counts = std::make_shared<tally>(runs.size());
+  auto tally = pass_tally::start(
+      [done](pass_report report) {
+        if (report.changed > 0) log::line(log::level::info, "late_runs", "marked ", report.changed, " run(s) Late");
+        done(report);
+      },
+      runs.size(), runs.size() >= options.batch);
   const auto now = options.time->now();
   for (const auto& run : runs)
     propose_transition(options.flow_runs, run.id, transition_call{late_state(run.scheduled, now), client_info{}},
-                       [counts, full, done](const transition_outcome& out) {
-                         if (out.written) ++counts->written;
-                         if (--counts->pending > 0) return;
-                         const auto written = counts->written.load();
-                         if (written > 0) log::line(log::level::info, "late_runs", "marked ", written, " run(s) Late");
-                         done({written, full && written > 0});
-                       });
+                       [tally](const transition_outcome& out) { tally->answered(out.written); });
 }
 
 void pass(const late_runs_options& options, const pass_done& done) {

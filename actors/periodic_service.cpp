@@ -55,6 +55,24 @@ caf::behavior service_behavior(service_actor* self, periodic_service_options opt
 
 }  // namespace
 
+pass_tally::pass_tally(pass_done done, std::size_t expected, bool full)
+    : done_(std::move(done)), pending_(expected), full_(full) {}
+
+std::shared_ptr<pass_tally> pass_tally::start(pass_done done, std::size_t expected, bool full) {
+  if (expected == 0) {
+    done({});
+    return nullptr;
+  }
+  return std::make_shared<pass_tally>(std::move(done), expected, full);
+}
+
+void pass_tally::answered(bool written) {
+  if (written) ++written_;
+  if (--pending_ > 0) return;
+  const auto n = written_.load();
+  done_({n, full_ && n > 0});
+}
+
 caf::actor spawn_periodic_service(caf::actor_system& system, periodic_service_options options) {
   return system.spawn(service_behavior, std::move(options));
 }

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "actors/messages.hpp"
@@ -33,6 +35,25 @@ struct periodic_service_options {
   const char* name = "osprey.service";  ///< the actor's name (a string literal)
   std::chrono::milliseconds interval{15000};
   service_pass pass;
+};
+
+/// Counts the answers to the `expected` proposals (transitions) of one pass; the last answer ends the pass with
+/// how many were written, and asks for the next pass at once when the batch was `full` and something was
+/// written (a full batch whose every proposal was refused would only find the same runs again). Thread-safe:
+/// answers arrive on any thread.
+class pass_tally {
+ public:
+  /// Ends the pass at once, returning nullptr, when nothing is expected.
+  static std::shared_ptr<pass_tally> start(pass_done done, std::size_t expected, bool full);
+  void answered(bool written);
+
+  pass_tally(pass_done done, std::size_t expected, bool full);
+
+ private:
+  pass_done done_;
+  std::atomic<std::size_t> pending_;
+  std::atomic<std::size_t> written_{0};
+  bool full_;
 };
 
 /// Spawns the service. Messages:

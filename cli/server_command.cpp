@@ -7,7 +7,9 @@
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
 #include "actors/foreman.hpp"
+#include "actors/cancellation_cleanup.hpp"
 #include "actors/late_runs.hpp"
+#include "actors/pause_expirations.hpp"
 #include "actors/lease_reaper.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/notification_dispatcher.hpp"
@@ -139,6 +141,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   run_options.notifications = book;
   run_options.notification_dispatcher = dispatcher;
   run_options.notification_owner = dispatch_options.owner;
+  run_options.deployment_slots.caps = {static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
+                                       static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};
   auto flow_runs = actors::spawn_flow_run_registry(system, run_options);
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   const slot_wait_caps slot_waits{static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
@@ -174,6 +178,19 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     late_options.after = cfg.services.late_runs_after;
     late_runs = actors::spawn_late_runs(system, late_options);
   }
+  caf::actor cancellation_cleanup;
+  if (cfg.services.cancellation_cleanup_enabled) {
+    actors::cancellation_cleanup_options cleanup_options{*db, flow_runs};
+    cleanup_options.interval = cfg.services.cancellation_cleanup_interval;
+    cleanup_options.cancelling_timeout = cfg.services.cancelling_timeout;
+    cancellation_cleanup = actors::spawn_cancellation_cleanup(system, cleanup_options);
+  }
+  caf::actor pause_expirations;
+  if (cfg.services.pause_expirations_enabled) {
+    actors::pause_expirations_options pause_options{*db, flow_runs};
+    pause_options.interval = cfg.services.pause_expirations_interval;
+    pause_expirations = actors::spawn_pause_expirations(system, pause_options);
+  }
   auto stop_actors = [&] {
     {
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
@@ -184,6 +201,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     }
     if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
     if (late_runs) caf::anon_send_exit(late_runs, caf::exit_reason::user_shutdown);
+    if (cancellation_cleanup) caf::anon_send_exit(cancellation_cleanup, caf::exit_reason::user_shutdown);
+    if (pause_expirations) caf::anon_send_exit(pause_expirations, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);

@@ -23,6 +23,11 @@ std::vector<service_row> services_of(const config::settings& s) {
       {"scheduler", v.scheduler_enabled, v.scheduler_loop, "creates the runs of deployment schedules"},
       {"late_runs", v.late_runs_enabled, v.late_runs_interval,
        "marks runs Late " + std::to_string(v.late_runs_after.count()) + "s past their scheduled start"},
+      {"cancellation_cleanup", v.cancellation_cleanup_enabled, v.cancellation_cleanup_interval,
+       "cancels the children of cancelled runs; Cancelling past " + std::to_string(v.cancelling_timeout.count()) +
+           "s becomes Cancelled"},
+      {"pause_expirations", v.pause_expirations_enabled, v.pause_expirations_interval,
+       "fails runs Paused past their pause timeout"},
       {"foreman", v.foreman_enabled, v.foreman_interval, "takes silent workers OFFLINE, unserved pools NOT_READY"},
       {"concurrency_lease_reaper", v.lease_reaper_enabled, v.lease_reaper_interval,
        "gives back the slots of expired concurrency leases"},

@@ -163,16 +163,17 @@ class Program:
     """A Prefect program (compat/scenarios/<name>.py) running in its own process against Osprey. It reports
     values through a JSON file (scenarios/_report.py); `report()` reads what it has said so far."""
 
-    def __init__(self, name: str, args: tuple, env: dict, workdir: Path):
+    def __init__(self, name: str, args: tuple, env: dict, workdir: Path, command: list[str] | None = None,
+                 cwd: Path | None = None):
         self.name = name
         workdir.mkdir(parents=True, exist_ok=True)
         self.report_path = workdir / f"{name}.json"
         self.output_path = workdir / f"{name}.out"
         env = dict(env, OSPREY_COMPAT_REPORT=str(self.report_path))
+        command = command or [sys.executable, str(SCENARIOS / f"{name}.py")]
         with open(self.output_path, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, str(SCENARIOS / f"{name}.py"), *map(str, args)],
-                                         env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([*command, *map(str, args)], env=env, cwd=cwd or workdir,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
     def report(self) -> dict:
         try:
@@ -206,6 +207,15 @@ class Program:
             self.proc.kill()
             self.proc.wait()
 
+    def stop(self, timeout: float = 30) -> None:
+        """SIGINT (a worker then stops its runs and exits), SIGKILL after `timeout`."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
     def output(self) -> str:
         return tail(self.output_path)
 
@@ -237,6 +247,18 @@ class Prefect:
         self.programs.append(program)
         return program
 
+    def start_cli(self, *args: str, cwd: Path | None = None, env: dict | None = None,
+                  outlives_test: bool = False) -> Program:
+        """`prefect <args>` as a long-running process (a worker). It is killed with the test's leftovers unless
+        `outlives_test` (then its owner stops it)."""
+        self.counter += 1
+        prefect = Path(sys.executable).with_name("prefect")
+        program = Program(args[0], args, dict(self.env, **(env or {})),
+                          self.workdir / f"{self.counter:03d}-cli-{args[0]}", command=[str(prefect)], cwd=cwd)
+        if not outlives_test:
+            self.programs.append(program)
+        return program
+
     def kill_leftovers(self) -> None:
         """Kills programs a failed test left running."""
         for program in self.programs:
@@ -247,12 +269,13 @@ class Prefect:
         """Runs a program to completion (exit 0 asserted) and returns its report."""
         return self.start(name, *args).finish(timeout=timeout)
 
-    def cli(self, *args: str, timeout: float = 180, expect_exit: int = 0, env: dict | None = None) -> str:
-        """`prefect <args>` (with `env` added to the environment); asserts the exit status and returns
-        stdout+stderr."""
+    def cli(self, *args: str, timeout: float = 180, expect_exit: int = 0, env: dict | None = None,
+            cwd: Path | None = None) -> str:
+        """`prefect <args>` (with `env` added to the environment, run in `cwd`); asserts the exit status and
+        returns stdout+stderr."""
         prefect = Path(sys.executable).with_name("prefect")
         done = subprocess.run([str(prefect), *args], env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, cwd=cwd)
         output = done.stdout + done.stderr
         assert done.returncode == expect_exit, f"prefect {' '.join(args)} exited {done.returncode}:\n{output}"
         return output

@@ -244,6 +244,20 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.services.late_runs_interval; }));
   out.push_back(number_field("services.late_runs.after_seconds", 0, day_seconds,
                              [](auto& s) -> auto& { return s.services.late_runs_after; }));
+  out.push_back(bool_field(
+      "services.cancellation_cleanup.enabled",
+      [](auto& s) -> auto& { return s.services.cancellation_cleanup_enabled; }));
+  out.push_back(number_field(
+      "services.cancellation_cleanup.loop_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.cancellation_cleanup_interval; }));
+  out.push_back(number_field(
+      "services.cancellation_cleanup.cancelling_timeout_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.cancelling_timeout; }));
+  out.push_back(bool_field(
+      "services.pause_expirations.enabled", [](auto& s) -> auto& { return s.services.pause_expirations_enabled; }));
+  out.push_back(number_field(
+      "services.pause_expirations.loop_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.pause_expirations_interval; }));
   out.push_back(bool_field("services.scheduler.enabled", [](auto& s) -> auto& { return s.services.scheduler_enabled; }));
   out.push_back(number_field("services.scheduler.loop_seconds", 1, day_seconds,
                              [](auto& s) -> auto& { return s.services.scheduler_loop; }));

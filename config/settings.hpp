@@ -98,6 +98,19 @@ struct services_settings {
   std::chrono::seconds late_runs_interval{5};
   /// services.late_runs.after_seconds (0..86400): how late a run may be before it is Late. Default 15 (Prefect's).
   std::chrono::seconds late_runs_after{15};
+  /// services.cancellation_cleanup.enabled: finish the children of cancelled flow runs and end cancellations
+  /// that timed out (Prefect's cancellation cleanup). Default true.
+  bool cancellation_cleanup_enabled = true;
+  /// services.cancellation_cleanup.loop_seconds (1..86400): how often it looks. Default 20 (Prefect's).
+  std::chrono::seconds cancellation_cleanup_interval{20};
+  /// services.cancellation_cleanup.cancelling_timeout_seconds (1..86400): how long a run may stay Cancelling
+  /// before it is marked Cancelled. Default 300 (Prefect's).
+  std::chrono::seconds cancelling_timeout{300};
+  /// services.pause_expirations.enabled: fail runs Paused past their pause_timeout (Prefect's pause
+  /// expirations). Default true.
+  bool pause_expirations_enabled = true;
+  /// services.pause_expirations.loop_seconds (1..86400): how often it looks. Default 5 (Prefect's).
+  std::chrono::seconds pause_expirations_interval{5};
   /// services.scheduler.*: the deployment scheduler (actors/scheduler.hpp). Defaults are Prefect's
   /// PREFECT_API_SERVICES_SCHEDULER_* settings. enabled (default true); loop_seconds (1..86400, 60): how often
   /// it looks besides the passes a deployment change asks for; deployment_batch_size (1..100000, 100);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/concurrency.hpp"
 #include "domain/flow_run.hpp"
 #include "domain/schedule.hpp"
 #include "domain/time.hpp"
@@ -40,9 +41,10 @@ struct deployment {
   std::optional<std::string> description;
   bool paused = false;
   std::vector<deployment_schedule> schedules;
-  std::optional<std::int64_t> concurrency_limit;  ///< stored; not enforced yet
-  nlohmann::json concurrency_options;              ///< null or {collision_strategy}
-  std::optional<uuid> concurrency_limit_id;
+  std::optional<std::int64_t> concurrency_limit;  ///< the value of its own limit "deployment:<id>", as Prefect keeps it
+  nlohmann::json concurrency_options;             ///< null or {collision_strategy, grace_period_seconds}
+  std::optional<uuid> concurrency_limit_id;       ///< the global limit its runs take slots of
+  std::optional<::osprey::concurrency_limit> global_concurrency_limit;  ///< that limit, read with the deployment
   nlohmann::json job_variables = nlohmann::json::object();  ///< column infra_overrides
   nlohmann::json parameters = nlohmann::json::object();
   std::vector<std::string> tags;

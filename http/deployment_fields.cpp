@@ -119,7 +119,12 @@ bool read_concurrency_options(reader& in, json& out) {
     const auto strategy = options.value("collision_strategy", json("ENQUEUE"));
     if (strategy != "ENQUEUE" && strategy != "CANCEL_NEW")
       return in.fail("concurrency_options", "Input should be 'ENQUEUE' or 'CANCEL_NEW'", "enum");
-    options = {{"collision_strategy", strategy}};
+    const auto grace = options.value("grace_period_seconds", json());
+    if (!grace.is_null() && !grace.is_number_integer())
+      return in.fail("concurrency_options", "Input should be a valid integer", "int_type");
+    if (grace.is_number_integer() && (grace.get<std::int64_t>() < 60 || grace.get<std::int64_t>() > 86400))
+      return in.fail("concurrency_options", "Input should be between 60 and 86400", "greater_than_equal");
+    options = {{"collision_strategy", strategy}, {"grace_period_seconds", grace}};
   }
   out = options;
   return true;
@@ -196,6 +201,7 @@ bool apply_body(const json& body, bool create, timestamp now, deployment& d, bod
     d.pull_steps = *steps;
   }
   extras.work_pool_given = body.contains("work_pool_name");
+  extras.concurrency_limit_given = body.contains("concurrency_limit");
   for (const char* ignored : {"version_info", "branch", "base", "root"}) in.ignore(ignored);
   if (const auto* list = in.find("schedules"); list && !list->is_null()) {
     if (!list->is_array()) return in.fail("schedules", "Input should be a valid list", "list_type") || fail();
@@ -246,6 +252,23 @@ json schedule_json(const deployment_schedule& s) {
           {"slug", s.slug ? json(*s.slug) : json(nullptr)}};
 }
 
+namespace {
+
+/// GlobalConcurrencyLimitResponse.
+json limit_json(const std::optional<concurrency_limit>& l) {
+  if (!l) return nullptr;
+  return {{"id", l->id.to_string()},
+          {"created", format_iso8601(l->created)},
+          {"updated", format_iso8601(l->updated)},
+          {"active", l->active},
+          {"name", l->name},
+          {"limit", l->limit},
+          {"active_slots", l->active_slots},
+          {"slot_decay_per_second", l->slot_decay_per_second}};
+}
+
+}  // namespace
+
 json deployment_json(const deployment& d) {
   auto opt = [](const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); };
   auto opt_id = [](const std::optional<uuid>& u) { return u ? json(u->to_string()) : json(nullptr); };
@@ -263,7 +286,7 @@ json deployment_json(const deployment& d) {
           {"paused", d.paused},
           {"schedules", schedules},
           {"concurrency_limit", nullptr},  // Prefect: always None (deprecated)
-          {"global_concurrency_limit", nullptr},
+          {"global_concurrency_limit", limit_json(d.global_concurrency_limit)},
           {"concurrency_options", d.concurrency_options},
           {"job_variables", d.job_variables},
           {"parameters", d.parameters},

@@ -18,6 +18,7 @@ struct body_extras {
   std::optional<std::vector<schedule_change>> schedules;  ///< nullopt: the body has no "schedules"
   bool work_pool_given = false;                           ///< "work_pool_name" was in the body
   std::optional<std::string> work_pool_name;
+  bool concurrency_limit_given = false;  ///< "concurrency_limit" was in the body
 };
 
 /// Applies a DeploymentCreate (`create`: name and flow_id required) or DeploymentUpdate body to `d`: only the

@@ -11,6 +11,7 @@
 #include "http/routes_deployments.hpp"
 #include "persistence/concurrency_store.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/deployment_slots.hpp"
 #include "persistence/deployment_store.hpp"
 #include "persistence/filter_sql.hpp"
 #include "persistence/flow_store.hpp"
@@ -127,6 +128,7 @@ void register_create(router& routes, const api_context& ctx) {
           d.updated = now;
           resolve_work_pool(c, extras, d);
           check_global_limit(c, d);
+          if (extras.concurrency_limit_given) persistence::sync_deployment_limit(c, d, d.concurrency_limit, now);
           if (existing) persistence::update_deployment(c, d);
           else persistence::insert_deployment(c, d);
           persistence::delete_scheduled_runs(c, d.id, true, true, now);
@@ -220,6 +222,7 @@ void register_update(router& routes, const api_context& ctx) {
           }
           resolve_work_pool(c, extras, d);
           check_global_limit(c, d);
+          if (extras.concurrency_limit_given) persistence::sync_deployment_limit(c, d, d.concurrency_limit, now);
           d.updated = now;
           persistence::update_deployment(c, d);
           persistence::delete_scheduled_runs(c, d.id, true, true, now);
@@ -242,6 +245,7 @@ void register_delete(router& routes, const api_context& ctx) {
         ctx.db,
         [d = deployment_id{*id}, now = ctx.time->now()](persistence::sql_connection& c) -> status {
           persistence::delete_scheduled_runs(c, d, false, false, now);
+          persistence::drop_deployment_limit(c, d);
           if (!persistence::delete_deployment(c, d)) throw refusal(errc::not_found, "Deployment not found");
           return status::ok();
         },

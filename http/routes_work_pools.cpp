@@ -171,13 +171,13 @@ bool read_poll(const json& body, std::optional<std::vector<std::string>>& names,
     error = validation_error(key, message, type);
     return false;
   };
+  // An empty list means every queue of the pool, as Prefect reads it (`if not work_queue_names`); a worker started
+  // without --work-queue sends [].
   if (auto it = body.find("work_queue_names"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) return refuse("work_queue_names", "Input should be a valid list", "list_type");
-    names.emplace();
-    for (const auto& n : *it) {
+    for (const auto& n : *it)
       if (!n.is_string()) return refuse("work_queue_names", "Input should be a valid string", "string_type");
-      names->push_back(n.get<std::string>());
-    }
+    if (!it->empty()) names = it->get<std::vector<std::string>>();
   }
   for (auto [key, slot] : {std::pair{"scheduled_before", &r.scheduled_before}, std::pair{"scheduled_after", &r.scheduled_after}}) {
     auto it = body.find(key);

@@ -257,6 +257,10 @@ std::size_t reap_expired_leases(sql_connection& conn, timestamp now, const slot_
   return expired.size();
 }
 
+bool revoke_lease(sql_connection& conn, const concurrency_lease_id& lease) {
+  return !conn.query("DELETE FROM concurrency_lease WHERE id = $1 RETURNING id", {id(lease)}).empty();
+}
+
 std::size_t drop_leases_on(sql_connection& conn, const concurrency_limit_id& limit) {
   return static_cast<std::size_t>(conn.execute("DELETE FROM concurrency_lease WHERE CAST(resource_ids AS TEXT) LIKE $1",
                                                {text("%" + limit.to_string() + "%")}));

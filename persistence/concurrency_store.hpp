@@ -41,6 +41,8 @@ std::optional<concurrency_lease> find_lease(sql_connection& conn, const concurre
 /// Moves the expiration of a stored lease (expired or not: until the reaper took it, it still holds its
 /// slots). False when there is no such lease.
 bool renew_lease(sql_connection& conn, const concurrency_lease_id& id, timestamp expiration, timestamp now);
+/// Deletes the lease without giving its slots back (Prefect's revoke_lease). False when there was none.
+bool revoke_lease(sql_connection& conn, const concurrency_lease_id& id);
 /// True when some lease expired before `now` (the reaper's cheap look before it writes).
 bool any_expired_lease(sql_connection& conn, timestamp now);
 /// Leases holding slots of `limit` that have not expired at `now`, oldest first.

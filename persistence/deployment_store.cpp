@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "persistence/concurrency_store.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -97,11 +99,18 @@ deployment deployment_from_row(const sql_row& row) {
   return d;
 }
 
+/// A deployment as read, with its schedules and its global concurrency limit.
+deployment with_related(sql_connection& conn, const sql_row& row) {
+  auto d = deployment_from_row(row);
+  d.schedules = schedules_of(conn, d.id);
+  if (d.concurrency_limit_id)
+    d.global_concurrency_limit = find_limit(conn, concurrency_limit_id{*d.concurrency_limit_id});
+  return d;
+}
+
 std::optional<deployment> first_with_schedules(sql_connection& conn, const std::vector<sql_row>& rows) {
   if (rows.empty()) return std::nullopt;
-  auto d = deployment_from_row(rows.front());
-  d.schedules = schedules_of(conn, d.id);
-  return d;
+  return with_related(conn, rows.front());
 }
 
 sql_params deployment_params(const deployment& d) {
@@ -154,10 +163,7 @@ std::vector<deployment> select_deployments(sql_connection& conn, const std::stri
   if (!where.empty()) sql += "WHERE " + where;
   sql += " ORDER BY " + order_by + " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
   std::vector<deployment> out;
-  for (const auto& row : conn.query(sql, params)) {
-    out.push_back(deployment_from_row(row));
-    out.back().schedules = schedules_of(conn, out.back().id);
-  }
+  for (const auto& row : conn.query(sql, params)) out.push_back(with_related(conn, row));
   return out;
 }
 

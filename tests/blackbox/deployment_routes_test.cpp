@@ -164,6 +164,40 @@ TEST_P(DeploymentRoutes, BadInputIsRefusedAndNothingIsWritten) {
   EXPECT_EQ(runs(), 0);
 }
 
+TEST_P(DeploymentRoutes, AConcurrencyLimitIsTheDeploymentsOwnGlobalLimit) {
+  auto d = create(
+      {{"name", "limited"}, {"concurrency_limit", 2}, {"concurrency_options", {{"collision_strategy", "CANCEL_NEW"}}}});
+  const std::string id = d["id"];
+  const auto& limit = d["global_concurrency_limit"];
+  ASSERT_TRUE(limit.is_object()) << d.dump();
+  EXPECT_EQ(limit["name"], "deployment:" + id);
+  EXPECT_EQ(limit["limit"], 2);
+  EXPECT_EQ(limit["active_slots"], 0);
+  EXPECT_EQ(d["concurrency_options"], json({{"collision_strategy", "CANCEL_NEW"}, {"grace_period_seconds", nullptr}}));
+  EXPECT_EQ(call("GET", "/v2/concurrency_limits/deployment:" + id).status, 200);
+
+  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"concurrency_limit", 5}}).status, 204);
+  auto after = json::parse(call("GET", "/deployments/" + id).body);
+  EXPECT_EQ(after["global_concurrency_limit"]["id"], limit["id"]) << "the same limit, updated";
+  EXPECT_EQ(after["global_concurrency_limit"]["limit"], 5);
+  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"description", "no limit change"}}).status, 204);
+  EXPECT_EQ(json::parse(call("GET", "/deployments/" + id).body)["global_concurrency_limit"]["limit"], 5);
+
+  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"concurrency_limit", nullptr}}).status, 204);
+  EXPECT_TRUE(json::parse(call("GET", "/deployments/" + id).body)["global_concurrency_limit"].is_null());
+  EXPECT_EQ(call("GET", "/v2/concurrency_limits/deployment:" + id).status, 404);
+
+  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"concurrency_limit", 1}}).status, 204);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM concurrency_limit_v2"), 1);
+  ASSERT_EQ(call("DELETE", "/deployments/" + id).status, 204);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM concurrency_limit_v2"), 0) << "the deployment's limit goes with it";
+  auto bad = call("POST", "/deployments/",
+                  {{"name", "bad"},
+                   {"flow_id", flow_id_},
+                   {"concurrency_options", {{"collision_strategy", "ENQUEUE"}, {"grace_period_seconds", 5}}}});
+  EXPECT_EQ(bad.status, 422) << bad.body;
+}
+
 INSTANTIATE_TEST_SUITE_P(D, DeploymentRoutes, ::testing::ValuesIn(all_dialects()),
                          dialect_test_name<::testing::TestParamInfo<dialect>>);
 

@@ -15,7 +15,7 @@ TEST_F(config_test, defaults_when_nothing_is_configured) {
   EXPECT_EQ(loaded.values.logging.level, "info");
   EXPECT_FALSE(loaded.config_file.has_value());
   EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
-  EXPECT_EQ(loaded.sources.size(), 40u);
+  EXPECT_EQ(loaded.sources.size(), 45u);
   // The scheduler's defaults are Prefect's PREFECT_API_SERVICES_SCHEDULER_*.
   EXPECT_TRUE(loaded.values.services.scheduler_enabled);
   EXPECT_EQ(loaded.values.services.scheduler_loop, std::chrono::seconds(60));
