@@ -89,7 +89,8 @@ notification_facts facts_of(const flow_run_state& st, const run_state& written) 
 // written — and freed or unused slots given back — in one write job (domain/flow_policy.hpp, steps 3 to 6), so
 // the check and the increment cannot interleave with another run's. The decision reaches the actor with the
 // commit (`deciding`); the job may run twice (batch retry), and only its last run's decision counts.
-void decide_in_writer(run_actor self, flow_transition_input input, transition_outcome outcome) {
+void decide_in_writer(run_actor self, flow_transition_input input, transition_outcome outcome,
+                      std::optional<flow_run_input> response_input) {
   auto& st = self->state;
   auto decided = std::make_shared<pending_write>();
   st.deciding = decided;
@@ -100,7 +101,7 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
   st.options.db.write(
       [decided, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts, enqueued,
-       policy = st.options.policy, slots = st.options.deployment_slots,
+       response_input = std::move(response_input), policy = st.options.policy, slots = st.options.deployment_slots,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
         auto in = input;
         persistence::secure_deployment_slots(c, plan_deployment_concurrency(in), in, slots);
@@ -112,6 +113,9 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
         if (result.written || result.run_changed)
           persistence::write_flow_transition(c, in.run.id, w.changes.written, w.changes.counters,
                                              w.changes.empirical_policy, in.now);
+        // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
+        if (response_input && result.decision.kind == decision_kind::accept && result.written)
+          persistence::insert_flow_run_input(c, *response_input);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, in.now);
@@ -182,7 +186,8 @@ void handle_transition(run_actor self, const transition_call& call) {
   input.run = snapshot_of(*st.record);
   input.now = st.options.time->now();
   input.client = call.client;
-  if (input.run.deployment_id) return decide_in_writer(self, std::move(input), std::move(outcome));
+  if (input.run.deployment_id)
+    return decide_in_writer(self, std::move(input), std::move(outcome), std::move(response_input));
   auto result = st.options.policy(input);
   outcome.decision = result.decision;
   if (!result.written && !result.run_changed) {
