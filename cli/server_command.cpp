@@ -20,6 +20,7 @@
 #include "domain/version.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "http/ui_site.hpp"
 #include "logging/log.hpp"
 #include "persistence/block_store.hpp"
 #include "persistence/migrator.hpp"
@@ -68,6 +69,20 @@ void register_system_blocks_or_fail(const persistence::database_target& target,
   if (!s) fail(s.message());
   if (written.first + written.second > 0)
     std::cout << "Registered system blocks: " << written.first << " type(s), " << written.second << " schema(s)\n";
+}
+
+/// "UI           http://127.0.0.1:4200/ (default v2; v1 at /, v2 at /v2)", or why there is none.
+std::string describe_ui(const http::ui_site& ui, const std::vector<std::string>& notes, const std::string& origin) {
+  const auto available = ui.available();
+  std::string line = "UI           ";
+  if (available.empty()) {
+    line += notes.empty() ? "off (server.ui.enabled is false)" : "not served";
+  } else {
+    line += origin + ui.v1_base() + " (default " + ui.default_ui() + ";";
+    for (const auto& v : available) line += " " + v + " at " + (v == "v1" ? ui.v1_base() : ui.v2_base()) + (v == available.back() ? ")" : ",");
+  }
+  for (const auto& note : notes) line += "\n  " + note;
+  return line;
 }
 
 /// Waits for SIGINT or SIGTERM; each SIGHUP in between runs `reload`.
@@ -222,6 +237,18 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.block_secrets = *block_secrets;
   api.scheduler = scheduler;
   http::register_api(routes, api);
+  const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
+  http::ui_options ui_options;
+  ui_options.enabled = cfg.server.ui.enabled;
+  ui_options.dir = cfg.effective_ui_dir();
+  ui_options.api_url = cfg.server.ui.api_url;
+  ui_options.base_path = cfg.server.ui.base_path;
+  ui_options.default_ui = cfg.server.ui.default_ui;
+  ui_options.listen_address = host + ":" + std::to_string(cfg.server.port);
+  ui_options.basic_auth = !cfg.server.auth_string.empty();
+  std::vector<std::string> ui_notes;
+  const auto ui = http::ui_site::load(ui_options, ui_notes);
+  http::register_ui_site(routes, ui);
   http::server_options http_options;
   http_options.host = cfg.server.host;
   http_options.port = cfg.server.port;
@@ -236,10 +263,10 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     db->drain_and_stop();
     fail(s.message());
   }
-  const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
   std::cout << "Osprey " << osprey_version << " (Prefect API " << prefect_compatible_version << ")\n"
             << "  listening on http://" << host << ":" << server.bound_port() << "  (API at /api)\n"
             << "  database     " << target->display << "\n"
+            << "  " << describe_ui(*ui, ui_notes, "http://" + host + ":" + std::to_string(server.bound_port())) << "\n"
             << "  " << describe_notifications(*book->current()) << "\n"
             << "  point Prefect at it: PREFECT_API_URL=http://" << host << ":" << server.bound_port() << "/api\n"
             << "Press Ctrl+C to stop." << std::endl;

@@ -2,20 +2,27 @@
 REST API it serves, and the real Prefect client and CLI pointed at it."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness import Api, Osprey, Prefect
 
-DEFAULT_BINARY = Path(__file__).resolve().parent.parent / "build" / "osprey"
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BINARY = REPO / "build" / "osprey"
 
 
 @pytest.fixture(scope="session")
 def osprey(tmp_path_factory):
     binary = Path(os.environ.get("OSPREY_BINARY", DEFAULT_BINARY))
     assert binary.is_file(), f"no osprey binary at {binary} (set OSPREY_BINARY)"
-    daemon = Osprey(binary, tmp_path_factory.mktemp("osprey-home"), os.environ.get("OSPREY_COMPAT_DATABASE_URL"))
+    home = tmp_path_factory.mktemp("osprey-home")
+    # The UI the server finds at $OSPREY_HOME/ui, from the pinned Prefect package (test_ui.py opens it).
+    subprocess.run([str(REPO / "scripts" / "prepare-ui.sh"), str(home / "ui")], check=True, capture_output=True,
+                   env=dict(os.environ, PYTHON=sys.executable))
+    daemon = Osprey(binary, home, os.environ.get("OSPREY_COMPAT_DATABASE_URL"))
     daemon.start()
     print(f"\nosprey {binary} on {daemon.url}, database {daemon.database}")
     yield daemon

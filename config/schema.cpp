@@ -122,6 +122,21 @@ std::optional<std::string> check_database_url(std::string_view url) {
 
 std::optional<std::string> any_path(std::string_view) { return std::nullopt; }
 
+/// "" (derived from the request) or an absolute http(s) URL.
+std::optional<std::string> check_ui_api_url(std::string_view url) {
+  const auto l = lower(url);
+  if (url.empty() || ((l.starts_with("http://") || l.starts_with("https://")) && url.find_first_of(" \t\"<>") == std::string_view::npos))
+    return std::nullopt;
+  return "expected an absolute URL such as https://prefect.example.com/api, " + got(url);
+}
+
+/// A URL path: "/", "/prefect"; no query, fragment or spaces.
+std::optional<std::string> check_ui_base_path(std::string_view path) {
+  if (path.find_first_of("?#\\ \t\"<>") == std::string_view::npos && path.find("..") == std::string_view::npos)
+    return std::nullopt;
+  return "expected a URL path such as / or /prefect, " + got(path);
+}
+
 template <class Get>
 field text_field(std::string key, std::optional<std::string> (*check)(std::string_view), Get get) {
   auto apply = [check, get](std::string_view raw, settings& into) -> std::optional<std::string> {
@@ -203,6 +218,12 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.server.request_timeout; }));
   out.push_back(number_field("server.shutdown_grace_seconds", 0, day_seconds,
                              [](auto& s) -> auto& { return s.server.shutdown_grace; }));
+  out.push_back(bool_field("server.ui.enabled", [](auto& s) -> auto& { return s.server.ui.enabled; }));
+  out.push_back(text_field("server.ui.dir", any_path, [](auto& s) -> auto& { return s.server.ui.dir; }));
+  out.push_back(text_field("server.ui.api_url", check_ui_api_url, [](auto& s) -> auto& { return s.server.ui.api_url; }));
+  out.push_back(text_field("server.ui.base_path", check_ui_base_path,
+                           [](auto& s) -> auto& { return s.server.ui.base_path; }));
+  out.push_back(choice_field("server.ui.default", {"v2", "v1"}, [](auto& s) -> auto& { return s.server.ui.default_ui; }));
   out.push_back(text_field("database.url", check_database_url, [](auto& s) -> auto& { return s.database.url; }));
   out.push_back(
       bool_field("database.migrate_on_start", [](auto& s) -> auto& { return s.database.migrate_on_start; }));

@@ -13,4 +13,9 @@ std::filesystem::path settings::effective_encryption_key_file() const {
   return home / "block_secrets.key";
 }
 
+std::filesystem::path settings::effective_ui_dir() const {
+  if (!server.ui.dir.empty()) return server.ui.dir;
+  return home / "ui";
+}
+
 }  // namespace osprey::config

@@ -14,6 +14,22 @@
 
 namespace osprey::config {
 
+/// The Prefect UI served at / (http/ui_site.hpp).
+struct ui_settings {
+  bool enabled = true;  ///< server.ui.enabled (Prefect's server.ui.enabled)
+  /// server.ui.dir: the folder scripts/prepare-ui.sh fills with the pinned Prefect package's bundles (v1/, v2/).
+  /// Default "" ($OSPREY_HOME/ui).
+  std::string dir;
+  /// server.ui.api_url: the API URL /ui-settings gives the browser, for a reverse proxy
+  /// ("https://prefect.example.com/api"). Default "" (http://<the Host the browser used>/api).
+  std::string api_url;
+  /// server.ui.base_path: the path the UI is served under (Prefect's server.ui.serve_base). Default "/".
+  std::string base_path = "/";
+  /// server.ui.default: v2 (the React UI, Prefect 3.9.1's default) or v1 (the Vue UI) for a browser without a
+  /// prefect_ui_version cookie.
+  std::string default_ui = "v2";
+};
+
 struct server_settings {
   std::string host = "127.0.0.1";            ///< server.host / OSPREY_HOST / --host (not empty)
   std::uint16_t port = 4200;                 ///< server.port / OSPREY_PORT / --port (0 = pick a free port)
@@ -36,6 +52,7 @@ struct server_settings {
   /// /api/ready must carry it (Prefect's PREFECT_SERVER_API_AUTH_STRING; clients set PREFECT_API_AUTH_STRING to
   /// the same value, e.g. "admin:pass"). Shown as "<secret>" by `osprey config view`. Default "" (no auth).
   std::string auth_string;
+  ui_settings ui;
 };
 
 struct database_settings {
@@ -157,6 +174,8 @@ struct settings {
   [[nodiscard]] std::string effective_database_url() const;
   /// encryption.key_file when set, else home/block_secrets.key.
   [[nodiscard]] std::filesystem::path effective_encryption_key_file() const;
+  /// server.ui.dir when set, else home/ui.
+  [[nodiscard]] std::filesystem::path effective_ui_dir() const;
 };
 
 }  // namespace osprey::config

@@ -84,6 +84,9 @@ void register_api(router& routes, const api_context& ctx) {
   register_artifact_routes(inner, ctx);
   register_saved_search_routes(inner, ctx);
   register_ui_routes(inner, ctx);
+  register_ui_run_routes(inner, ctx);
+  register_event_count_routes(inner, ctx);
+  register_flow_run_graph_routes(inner, ctx);
   register_block_type_routes(inner, ctx);
   register_block_schema_routes(inner, ctx);
   register_block_document_routes(inner, ctx);

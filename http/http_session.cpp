@@ -150,6 +150,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
   // within read_timeout) → handler → write → next request or close.
   void read_next() {
     if (draining_) return close();
+    head_only_ = false;
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(static_cast<std::uint64_t>(ctx_.options.max_body_bytes));
@@ -225,6 +226,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
     keep_alive_ = msg.keep_alive();
     http10_ = msg.version() == 10;
     fill_request(msg);
+    head_only_ = req_.method == "HEAD";
     started_ = std::chrono::steady_clock::now();
     auto done = std::make_shared<completion>(weak_from_this(), hub_, ++seq_);
     try {
@@ -322,6 +324,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
     }
     head_ += "\r\n";
     body_ = std::move(r.body);
+    if (head_only_) body_.clear();  // HEAD: the GET's head, Content-Length included, and no body
 
     phase_ = phase::writing;
     stream_.expires_after(ctx_.options.read_timeout);
@@ -392,6 +395,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
   std::string head_;                                 ///< response head, reused
   std::string body_;                                 ///< response body being written
   std::uint64_t seq_ = 0;                            ///< number of the request being handled
+  bool head_only_ = false;  ///< the request being answered is a HEAD
   phase phase_ = phase::idle;
   bool keep_alive_ = true;
   bool http10_ = false;

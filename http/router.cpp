@@ -121,6 +121,8 @@ void router::dispatch(request& req, responder respond) const {
   }
   if (best == nullptr) {
     if (!path_matched) {
+      req.path_params.clear();
+      if (fallback_) return fallback_(req, std::move(respond));
       respond(response::detail(404, "Not Found"));
       return;
     }

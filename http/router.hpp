@@ -22,8 +22,13 @@ public:
   void add_websocket(std::string path_template, std::string summary, websocket_factory factory,
                      std::vector<std::string> subprotocols = {"prefect"});
 
-  /// Dispatches: fills request.path_params and calls the handler; answers 404 {"detail":"Not Found"}
-  /// when no template matches the path, 405 {"detail":"Method Not Allowed"} when only the method differs.
+  /// Called for requests whose path no template matches, instead of answering 404 (the UI's static files and
+  /// its single-page fallback). Routes are always tried first, so the fallback costs the API nothing.
+  void set_fallback(handler h) { fallback_ = std::move(h); }
+
+  /// Dispatches: fills request.path_params and calls the handler; when no template matches the path, calls
+  /// the fallback or answers 404 {"detail":"Not Found"}; 405 {"detail":"Method Not Allowed"} when only the
+  /// method differs.
   void dispatch(request& req, responder respond) const;
 
   struct route {
@@ -37,6 +42,7 @@ public:
 
 private:
   std::vector<route> routes_;
+  handler fallback_;
 };
 
 }  // namespace osprey::http

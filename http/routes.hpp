@@ -20,6 +20,13 @@ void register_variable_routes(router& routes, const api_context& ctx);
 void register_artifact_routes(router& routes, const api_context& ctx);
 void register_saved_search_routes(router& routes, const api_context& ctx);
 void register_ui_routes(router& routes, const api_context& ctx);
+/// The UI's aggregates: /api/flow_runs/history, /api/task_runs/history, /api/ui/flow_runs/*, /api/ui/flows/*,
+/// /api/ui/task_runs/dashboard/counts and /count (routes_ui_runs).
+void register_ui_run_routes(router& routes, const api_context& ctx);
+/// POST /api/events/count-by/{countable} (routes_event_counts).
+void register_event_count_routes(router& routes, const api_context& ctx);
+/// GET /api/flow_runs/{id}/graph-v2 (routes_flow_run_graph).
+void register_flow_run_graph_routes(router& routes, const api_context& ctx);
 void register_block_type_routes(router& routes, const api_context& ctx);
 void register_block_schema_routes(router& routes, const api_context& ctx);  // and /api/block_capabilities/
 void register_block_document_routes(router& routes, const api_context& ctx);

@@ -133,7 +133,9 @@ bool read_filters(const json& body, persistence::block_document_query& q, respon
          fields::schema_filter(body, "block_schemas", q.schemas, error);
 }
 
+// FastAPI reads an absent body as every parameter at its default (the UI posts /count without one).
 std::optional<json> optional_body(request& req, response& error) {
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
   auto body = parse_json_body(req, error);
   if (!body) return std::nullopt;
   if (body->is_null()) *body = json::object();

@@ -1,7 +1,7 @@
 // Small routes the Prefect UI calls: GET /api/admin/settings (a Prefect-shaped settings object without any
 // secret), GET /api/collections/views/{view} (the integration registry Prefect fetches from GitHub; Osprey
 // reaches no network beyond its clients and answers the known views empty), POST /api/templates/validate (a
-// Jinja syntax check, domain/template_syntax.hpp).
+// Jinja syntax check, domain/template_syntax.hpp), POST /api/automations/filter and /count (empty).
 #include <nlohmann/json.hpp>
 
 #include "domain/template_syntax.hpp"
@@ -69,9 +69,19 @@ void register_template_validation(router& routes) {
              });
 }
 
+// Osprey stores no automations yet: the UI's automations page and the flow-run page's automation cards read
+// an empty list (Prefect answers the same on a server that has none).
+void register_automation_reads(router& routes) {
+  routes.add("POST", "/api/automations/filter", "Automations matching a filter (none: not stored)",
+             [](request&, responder respond) { respond(response::json(200, "[]")); });
+  routes.add("POST", "/api/automations/count", "Count automations (0: not stored)",
+             [](request&, responder respond) { respond(response::json(200, "0")); });
+}
+
 }  // namespace
 
 void register_ui_routes(router& routes, const api_context& ctx) {
+  register_automation_reads(routes);
   register_settings(routes, ctx);
   register_collection_views(routes);
   register_template_validation(routes);

@@ -7,7 +7,8 @@
 // Limits: request heads above 64 KiB are answered 431, bodies above max_body_bytes 413, unparsable requests
 // 400, all as {"detail": ...} followed by closing the connection. Responses carry Server, Content-Type and
 // Content-Length (not on 1xx/204/304) plus the handler's extra headers; Connection/Content-Length/
-// Transfer-Encoding among those are ignored (the server frames responses itself).
+// Transfer-Encoding among those are ignored (the server frames responses itself). A HEAD request gets the
+// head of its handler's response (Content-Length included) and no body.
 //
 // WebSocket routes (router::add_websocket) are upgraded on the same io threads; http/websocket.hpp states
 // their rules (subprotocol, message limit, keepalive, backpressure, close codes). An upgrade whose Origin

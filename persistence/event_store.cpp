@@ -283,3 +283,33 @@ std::int64_t count_events(sql_connection& conn, const event_filter& filter) {
 }
 
 }  // namespace osprey::persistence
+
+namespace osprey::persistence {
+
+std::vector<event_group> group_events(sql_connection& conn, const event_filter& filter, event_grouping by) {
+  where_builder b(conn.dialect(), filter);
+  const bool pg = conn.dialect() == dialect::postgresql;
+  // The resource's display name: prefect.resource.name, else prefect.name, else its id (Prefect's label).
+  const std::string label = by == event_grouping::event ? "events.event"
+                            : pg ? "COALESCE(events.resource::jsonb ->> 'prefect.resource.name', "
+                                   "events.resource::jsonb ->> 'prefect.name', events.resource_id)"
+                                 : "COALESCE(json_extract(events.resource, '$.\"prefect.resource.name\"'), "
+                                   "json_extract(events.resource, '$.\"prefect.name\"'), events.resource_id)";
+  const std::string value = by == event_grouping::event ? "events.event" : "events.resource_id";
+  const auto sql = "SELECT " + value + ", " + label + ", count(*), min(events.occurred), max(events.occurred) FROM events WHERE " +
+                   where_clause(filter, b) + " GROUP BY " + value + ", " + label;
+  std::vector<event_group> out;
+  for (const auto& row : conn.query(sql, b.params()))
+    out.push_back({row.text(0), row.text(1), row.integer(2), row.time(3), row.time(4)});
+  return out;
+}
+
+std::vector<timestamp> event_times(sql_connection& conn, const event_filter& filter) {
+  where_builder b(conn.dialect(), filter);
+  std::vector<timestamp> out;
+  for (const auto& row : conn.query("SELECT events.occurred FROM events WHERE " + where_clause(filter, b), b.params()))
+    out.push_back(row.time(0));
+  return out;
+}
+
+}  // namespace osprey::persistence

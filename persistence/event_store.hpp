@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "domain/event.hpp"
+#include "domain/event_counts.hpp"
 #include "persistence/sql.hpp"
 
 namespace osprey::persistence {
@@ -27,5 +28,13 @@ std::vector<event> query_events(sql_connection& conn, const event_filter& filter
 
 /// How many events match `filter`.
 std::int64_t count_events(sql_connection& conn, const event_filter& filter);
+
+/// Events matching `filter` grouped by event name (label: the name) or by resource id (label: the resource's
+/// prefect.resource.name, else prefect.name, else its id), for POST /api/events/count-by.
+enum class event_grouping { event, resource };
+std::vector<event_group> group_events(sql_connection& conn, const event_filter& filter, event_grouping by);
+
+/// When each event matching `filter` occurred (the time spans of count-by are cut in domain/event_counts).
+std::vector<timestamp> event_times(sql_connection& conn, const event_filter& filter);
 
 }  // namespace osprey::persistence

@@ -5,11 +5,12 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libcaf-dev libboost1.81-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev
-  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev
   libhowardhinnant-date-dev tzdata   # time zones for deployment schedules
   libgtest-dev libgmock-dev
   postgresql postgresql-contrib
   python3 python3-venv   # the real Prefect client for the compatibility tests
+  chromium fonts-liberation   # the headless browser of the UI test (compat/test_ui.py)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's two commands:
-#   scripts/setup.sh run    install what is missing, build, start the server (SQLite at ~/.osprey/osprey.db)
+#   scripts/setup.sh run    install what is missing, build, install the UI, start the server (SQLite at
+#                           ~/.osprey/osprey.db, the UI at http://127.0.0.1:4200/)
 #   scripts/setup.sh test   install what is missing, build, start a throwaway PostgreSQL, run every test
 #                           on SQLite and PostgreSQL
 set -euo pipefail
@@ -9,12 +10,14 @@ mode=${1:-run}
 shift || true
 
 scripts/install-deps.sh
-# The compatibility tests need the pinned Prefect client; create the venv before configuring so ctest sees it.
-[ "$mode" = test ] && scripts/python-env.sh
+# The pinned Prefect client: the compatibility tests need it (create the venv before configuring so ctest sees
+# it), and its package carries the UI bundles the server serves.
+scripts/python-env.sh
 scripts/build.sh
 
 case "$mode" in
   run)
+    scripts/prepare-ui.sh   # into $OSPREY_HOME/ui, where the server looks by default
     exec build/osprey server start "$@"
     ;;
   test)

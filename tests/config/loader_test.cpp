@@ -15,7 +15,12 @@ TEST_F(config_test, defaults_when_nothing_is_configured) {
   EXPECT_EQ(loaded.values.logging.level, "info");
   EXPECT_FALSE(loaded.config_file.has_value());
   EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
-  EXPECT_EQ(loaded.sources.size(), 45u);
+  EXPECT_EQ(loaded.sources.size(), 50u);
+  // The UI: Prefect 3.9.1's default bundle (v2), at /, under $OSPREY_HOME/ui.
+  EXPECT_TRUE(loaded.values.server.ui.enabled);
+  EXPECT_EQ(loaded.values.server.ui.default_ui, "v2");
+  EXPECT_EQ(loaded.values.server.ui.base_path, "/");
+  EXPECT_EQ(loaded.values.effective_ui_dir(), loaded.values.home / "ui");
   // The scheduler's defaults are Prefect's PREFECT_API_SERVICES_SCHEDULER_*.
   EXPECT_TRUE(loaded.values.services.scheduler_enabled);
   EXPECT_EQ(loaded.values.services.scheduler_loop, std::chrono::seconds(60));

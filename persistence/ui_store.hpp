@@ -1,0 +1,65 @@
+#pragma once
+// Named queries behind the UI's helper routes (/api/ui/*, /api/flow_runs/history, /api/task_runs/history):
+// the narrow columns a history needs, per-id counts and each flow's next scheduled run. Functions run on a
+// connection the caller owns and throw sql_error, like every store.
+//
+// `where` and `params` come from filter_sql (flow_run_where with alias `r`, task_run_where with alias `t`);
+// further parameters are appended after them.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/run_graph.hpp"
+#include "domain/run_history.hpp"
+#include "domain/uuid.hpp"
+#include "persistence/filter_sql.hpp"
+
+namespace osprey::persistence {
+
+/// Flow runs (task runs) matching `where` whose expected start time is in [from, to), with the columns a
+/// history needs.
+std::vector<history_run> select_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
+                                                 timestamp to);
+std::vector<history_run> select_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
+                                                 timestamp to);
+
+/// Task runs matching `where` in a terminal state and with a start time, for the dashboard's counts.
+std::vector<finished_task_run> select_finished_task_runs(sql_connection& conn, const sql_where& where);
+
+/// Task runs matching `where`, counted per state type ("COMPLETED" → n; types without runs are absent).
+std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& conn, const sql_where& where);
+
+/// Per flow run id: its task runs that are not the parent task of a subflow run (absent: none).
+std::map<uuid, std::int64_t> count_task_runs_by_flow_run(sql_connection& conn, const std::vector<uuid>& flow_runs);
+
+/// Per flow id: its deployments (absent: none).
+std::map<uuid, std::int64_t> count_deployments_by_flow(sql_connection& conn, const std::vector<uuid>& flows);
+
+/// Prefect's SimpleNextFlowRun: a flow's SCHEDULED run with the earliest next scheduled start time.
+struct next_flow_run {
+  uuid id;
+  uuid flow_id;
+  std::string name;
+  std::string state_name;
+  std::string state_type;
+  timestamp next_scheduled_start_time;
+};
+std::map<uuid, next_flow_run> next_runs_by_flow(sql_connection& conn, const std::vector<uuid>& flows);
+
+/// Flow runs (task runs) matching `where`, with the columns a lateness estimate needs (no time window).
+std::vector<history_run> select_flow_run_estimates(sql_connection& conn, const sql_where& where);
+
+/// The flow run's own span (COALESCE(start_time, expected_start_time), end_time); nullopt when it does not exist.
+struct run_span {
+  std::optional<timestamp> start;
+  std::optional<timestamp> end;
+};
+std::optional<run_span> find_run_span(sql_connection& conn, const uuid& flow_run);
+
+/// The task runs of `flow_run`, each with the subflow run whose parent task run it is, for the graph.
+std::vector<graph_row> select_graph_rows(sql_connection& conn, const uuid& flow_run);
+
+}  // namespace osprey::persistence
