@@ -234,6 +234,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.notification_dispatcher = dispatcher;
   api.concurrency_waits = slot_waits;
   api.auth_string = cfg.server.auth_string;
+  api.csrf_protection = cfg.server.csrf_protection;
+  api.csrf_token_lifetime = cfg.server.csrf_token_expiration;
   api.block_secrets = *block_secrets;
   api.scheduler = scheduler;
   http::register_api(routes, api);
@@ -246,6 +248,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   ui_options.default_ui = cfg.server.ui.default_ui;
   ui_options.listen_address = host + ":" + std::to_string(cfg.server.port);
   ui_options.basic_auth = !cfg.server.auth_string.empty();
+  ui_options.csrf_enabled = cfg.server.csrf_protection;
   std::vector<std::string> ui_notes;
   const auto ui = http::ui_site::load(ui_options, ui_notes);
   http::register_ui_site(routes, ui);

@@ -204,6 +204,9 @@ std::vector<field> build_fields() {
   out.push_back(text_field("server.host", check_host, [](auto& s) -> auto& { return s.server.host; }));
   out.push_back(secret_field(
       "server.auth_string", [](auto& s) -> auto& { return s.server.auth_string; }));
+  out.push_back(bool_field("server.csrf_protection", [](auto& s) -> auto& { return s.server.csrf_protection; }));
+  out.push_back(number_field("server.csrf_token_expiration_seconds", 60, 30 * day_seconds,
+                             [](auto& s) -> auto& { return s.server.csrf_token_expiration; }));
   out.push_back(number_field("server.port", 0, 65535, [](auto& s) -> auto& { return s.server.port; }));
   out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
   out.push_back(

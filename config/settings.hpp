@@ -52,6 +52,12 @@ struct server_settings {
   /// /api/ready must carry it (Prefect's PREFECT_SERVER_API_AUTH_STRING; clients set PREFECT_API_AUTH_STRING to
   /// the same value, e.g. "admin:pass"). Shown as "<secret>" by `osprey config view`. Default "" (no auth).
   std::string auth_string;
+  /// server.csrf_protection / OSPREY_SERVER_CSRF_PROTECTION (Prefect's server.api.csrf_protection_enabled): when
+  /// true, POST, PUT, PATCH and DELETE requests to the API need a token from GET /api/csrf-token (the Prefect
+  /// client and UI fetch one by themselves). Default false, as Prefect.
+  bool csrf_protection = false;
+  /// server.csrf_token_expiration_seconds (60..2592000): how long a CSRF token is valid. Default 3600, as Prefect.
+  std::chrono::seconds csrf_token_expiration{3600};
   ui_settings ui;
 };
 

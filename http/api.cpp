@@ -5,6 +5,7 @@
 #include "domain/basic_auth.hpp"
 #include "domain/version.hpp"
 #include "http/api_support.hpp"
+#include "http/csrf.hpp"
 #include "http/routes.hpp"
 
 namespace osprey::http {
@@ -93,13 +94,17 @@ void register_api(router& routes, const api_context& ctx) {
   register_work_pool_routes(inner, ctx);
   register_work_queue_routes(inner, ctx);
   register_deployment_routes(inner, ctx);
+  std::shared_ptr<csrf_guard> csrf;
+  if (ctx.csrf_protection) csrf = std::make_shared<csrf_guard>(ctx.db, ctx.time, ctx.csrf_token_lifetime);
+  register_csrf_token_route(inner, csrf);
   for (const auto& r : inner.routes()) {
     routes.add(r.method, r.path_template, r.summary,
-               [h = r.h, secret = ctx.auth_string](request& req, responder respond) {
+               [h = r.h, secret = ctx.auth_string, csrf](request& req, responder respond) {
                  if (auto refusal = check_auth(req, secret)) return respond(std::move(*refusal));
                  if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
                  if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
                  if (auto refusal = refuse_non_json_body(req)) return respond(std::move(*refusal));
+                 if (csrf) return csrf->admit(req, std::move(respond), h);
                  h(req, std::move(respond));
                });
   }

@@ -33,6 +33,10 @@ struct api_context {
   /// server.auth_string: when not empty, API requests must carry it (http/api.cpp) and websocket clients must
   /// send it in their auth message (routes_events.cpp).
   std::string auth_string{};
+  /// server.csrf_protection: when true, state-changing API requests need a token from GET /api/csrf-token
+  /// (http/csrf.hpp), valid for `csrf_token_lifetime`.
+  bool csrf_protection = false;
+  std::chrono::seconds csrf_token_lifetime{3600};
   /// Caps on the Retry-After of a refused concurrency slot (config concurrency.*_slot_wait_seconds).
   slot_wait_caps concurrency_waits{};
   /// Seals and opens the secret values of block documents (the key file). Null: the block document routes

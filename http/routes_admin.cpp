@@ -1,4 +1,4 @@
-// Health, readiness, versions and the CSRF stub: what the Prefect client checks before it works.
+// Health, readiness and versions: what the Prefect client checks before it works.
 #include <nlohmann/json.hpp>
 
 #include "domain/version.hpp"
@@ -43,10 +43,6 @@ void register_admin_routes(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/admin/storage", "Default result storage", [](request&, responder respond) {
     respond(response::json(200, R"({"default_result_storage_block_id":null})"));
   });
-
-  // CSRF protection is off: the Prefect client reads this 422 text and stops asking for tokens.
-  routes.add("GET", "/api/csrf-token", "CSRF token (422 while CSRF protection is disabled)",
-             [](request&, responder respond) { respond(response::detail(422, "CSRF protection is disabled.")); });
 }
 
 }  // namespace osprey::http

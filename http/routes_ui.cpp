@@ -26,7 +26,7 @@ json settings_json(const request& req, const api_context& ctx) {
                    {"enable_http2", false}, {"request_timeout", 60.0}}},
           {"server",
            {{"analytics_enabled", false},
-            {"api", {{"auth_string", nullptr}, {"csrf_protection_enabled", false}, {"default_limit", 200}}},
+            {"api", {{"auth_string", nullptr}, {"csrf_protection_enabled", ctx.csrf_protection}, {"default_limit", 200}}},
             {"database", {{"connection_url", nullptr}, {"driver", nullptr}, {"dialect", dialect}, {"password", nullptr}}},
             {"ui", {{"enabled", false}, {"api_url", api_url}}}}},
           {"ui_url", nullptr},

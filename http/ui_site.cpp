@@ -178,7 +178,7 @@ std::string ui_site::settings_json(const request& req) const {
     api_url = "http://" + (host.empty() ? options_.listen_address : host) + "/api";
   }
   return nlohmann::ordered_json{{"api_url", api_url},
-              {"csrf_enabled", false},
+              {"csrf_enabled", options_.csrf_enabled},
               {"auth", options_.basic_auth ? json("BASIC") : json(nullptr)},
               {"flags", json::array()},
               {"default_ui", default_ui()},

@@ -36,6 +36,7 @@ struct ui_options {
   std::string base_path = "/";  ///< server.ui.base_path (Prefect's server.ui.serve_base)
   std::string default_ui = "v2";  ///< server.ui.default: v2 (Prefect 3.9.1's default) or v1
   std::string listen_address;   ///< host:port, for api_url when a request has no Host header
+  bool csrf_enabled = false;    ///< server.csrf_protection: /ui-settings says so (the UI then fetches tokens)
   bool basic_auth = false;      ///< server.auth_string is set: /ui-settings says auth "BASIC" (the UI asks for it)
 };
 
