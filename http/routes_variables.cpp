@@ -3,6 +3,8 @@
 // nothing decides beyond the checks of domain/variable.hpp, so each route runs its own read or write job.
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "domain/object_filters.hpp"
 #include "http/api_support.hpp"
 #include "http/concurrency_fields.hpp"
@@ -72,6 +74,11 @@ bool read_change(const json& body, variable_change& change, response& error) {
 }
 
 /// The variable named by the route: by id, or by name under /name/{name}.
+// After the commit, as Prefect: a crash in between loses the event, never the change.
+void announce(const actors::event_bus_actor& bus, lifecycle_action a, const variable& v, timestamp occurred) {
+  actors::publish_events(bus, {variable_lifecycle_event(a, v, occurred)});
+}
+
 result<variable> find(persistence::sql_connection& c, const std::optional<variable_id>& id, const std::string& name) {
   auto found = id ? persistence::find_variable(c, *id) : persistence::find_variable_by_name(c, name);
   return persistence::or_not_found(std::move(found), not_found_detail);
@@ -93,7 +100,7 @@ void update(const api_context& ctx, std::optional<variable_id> id, std::string n
   if (!read_change(*body, change, error)) return respond(std::move(error));
   persistence::write_value(
       ctx.db,
-      [id, name, change, clock = ctx.time](persistence::sql_connection& c) -> status {
+      [id, name, change, clock = ctx.time](persistence::sql_connection& c) -> result<variable> {
         auto v = find(c, id, name);
         if (!v) return v.error();
         if (change.clears_required) return status(errc::conflict, "null name or tags");
@@ -102,24 +109,30 @@ void update(const api_context& ctx, std::optional<variable_id> id, std::string n
         if (change.tags) v->tags = *change.tags;
         v->updated = clock->now();
         persistence::update_variable(c, *v);
-        return status::ok();
+        return v;
       },
-      [respond](const status& s) {
-        if (s.code() == errc::conflict) return respond(concurrency_fields::integrity_conflict());
-        respond(s ? response::no_content() : error_response(s));
+      [respond, bus = ctx.event_bus](const result<variable>& v) {
+        if (!v && v.error().code() == errc::conflict) return respond(concurrency_fields::integrity_conflict());
+        if (!v) return respond(error_response(v.error()));
+        announce(bus, lifecycle_action::updated, *v, v->updated);
+        respond(response::no_content());
       });
 }
 
 void remove(const api_context& ctx, std::optional<variable_id> id, std::string name, responder respond) {
   persistence::write_value(
       ctx.db,
-      [id, name](persistence::sql_connection& c) -> status {
+      [id, name](persistence::sql_connection& c) -> result<variable> {
         auto v = find(c, id, name);
         if (!v) return v.error();
         persistence::delete_variable(c, v->id);
-        return status::ok();
+        return v;
       },
-      [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+      [respond, bus = ctx.event_bus, clock = ctx.time](const result<variable>& v) {
+        if (!v) return respond(error_response(v.error()));
+        announce(bus, lifecycle_action::deleted, *v, clock->now());
+        respond(response::no_content());
+      });
 }
 
 void register_create(router& routes, const api_context& ctx) {
@@ -134,10 +147,12 @@ void register_create(router& routes, const api_context& ctx) {
                if (!read_create(*body, v, error)) return respond(std::move(error));
                persistence::write_value(
                    ctx.db, [v](persistence::sql_connection& c) { persistence::insert_variable(c, v); },
-                   [v, respond](const status& s) {
+                   [v, respond, bus = ctx.event_bus](const status& s) {
                      if (s.code() == errc::conflict)
                        return respond(response::detail(409, "A variable with the name '" + v.name + "' already exists."));
-                     respond(s ? response::json(201, fields::variable_json(v).dump()) : error_response(s));
+                     if (!s) return respond(error_response(s));
+                     announce(bus, lifecycle_action::created, v, v.updated);
+                     respond(response::json(201, fields::variable_json(v).dump()));
                    });
              });
 }

@@ -171,6 +171,34 @@ TEST_P(VariableRoutes, FilterByIdNameAndTagsWithSortAndPaging) {
   EXPECT_EQ(call("POST", "/count", {{"variables", {{"name", {{"like_", 5}}}}}}).status, 422);
 }
 
+TEST_P(VariableRoutes, CreateUpdateAndDeleteEmitPrefectsLifecycleEvents) {
+  const auto id = create("region", "eu", {"geo"})["id"].get<std::string>();
+  EXPECT_EQ(call("PATCH", "/name/region", {{"value", "us"}}).status, 204);
+  EXPECT_EQ(call("DELETE", "/" + id).status, 204);
+  EXPECT_EQ(call("DELETE", "/" + id).status, 404);  // nothing deleted, nothing announced
+  const json query = {{"filter", {{"event", {{"prefix", {"prefect.variable."}}}}}}, {"limit", 50}};
+  json events;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto r = http_request("POST", daemon_->base_url() + "/api/events/filter", query.dump());
+        events = json::parse(r.body, nullptr, false);
+        return events.is_object() && events.value("total", 0) >= 3;
+      },
+      std::chrono::seconds(10)))
+      << events.dump();
+  ASSERT_EQ(events["total"], 3) << events.dump();
+  std::map<std::string, json> by_name;
+  for (const auto& e : events["events"]) by_name[e["event"].get<std::string>()] = e;
+  ASSERT_EQ(by_name.size(), 3u) << events.dump();
+  for (const auto& [name, e] : by_name) {
+    EXPECT_EQ(e["resource"]["prefect.resource.id"], "prefect.variable." + id) << name;
+    EXPECT_EQ(e["resource"]["prefect.resource.name"], "region") << name;
+  }
+  EXPECT_EQ(by_name["prefect.variable.created"]["payload"], (json{{"name", "region"}, {"value", "eu"}, {"tags", {"geo"}}}));
+  EXPECT_EQ(by_name["prefect.variable.updated"]["payload"]["value"], "us");
+  EXPECT_EQ(by_name["prefect.variable.deleted"]["payload"]["value"], "us");
+}
+
 INSTANTIATE_TEST_SUITE_P(D, VariableRoutes, ::testing::ValuesIn(all_dialects()),
                          dialect_test_name<::testing::TestParamInfo<dialect>>);
 

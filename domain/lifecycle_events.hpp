@@ -1,0 +1,21 @@
+#pragma once
+// The events the server emits when the API creates, changes or deletes an object, as Prefect 3.9.1's
+// server/events/schemas/lifecycle.py: `prefect.<kind>.<created|updated|deleted>` with the object as the
+// resource (`prefect.<kind>.<id>`, named) and a payload of its user-facing fields. Automations and the
+// events page use them. Pure builders; the HTTP layer publishes them once the change is committed.
+
+#include <string_view>
+
+#include "domain/event.hpp"
+#include "domain/variable.hpp"
+
+namespace osprey {
+
+enum class lifecycle_action { created, updated, deleted };
+
+[[nodiscard]] std::string_view lifecycle_action_name(lifecycle_action a) noexcept;
+
+/// prefect.variable.<action>: payload {name, value, tags}.
+[[nodiscard]] event variable_lifecycle_event(lifecycle_action a, const variable& v, timestamp occurred);
+
+}  // namespace osprey
