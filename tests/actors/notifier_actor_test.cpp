@@ -30,9 +30,13 @@ TEST(NotifierActor, AResolveRowEnqueuedByAnOlderVersionIsTitledRecoveredOnce) {
   caf::actor_system system{caf_config};
   // The dispatcher's part, played by a listener that keeps the first verdict.
   auto reported = std::make_shared<std::promise<actors::delivery_result>>();
-  auto listener = system.spawn([reported]() -> actors::delivery_listener_actor::behavior_type {
-    return {[reported](actors::sent_atom, const actors::delivery_result& r) { reported->set_value(r); }};
-  });
+  // The promise travels as a spawn argument: CAF 0.17 binds a spawn without arguments through a null pointer,
+  // which UBSan reports.
+  auto listener = system.spawn(
+      [](std::shared_ptr<std::promise<actors::delivery_result>> promise) -> actors::delivery_listener_actor::behavior_type {
+        return {[promise](actors::sent_atom, const actors::delivery_result& r) { promise->set_value(r); }};
+      },
+      reported);
   auto notifier = actors::spawn_notifier_actor(system, config::channel_type::slack, book, *transport, listener);
 
   persistence::outbox_job job;
