@@ -33,4 +33,9 @@ event variable_lifecycle_event(lifecycle_action a, const variable& v, timestamp 
                          {{"name", v.name}, {"value", v.value}, {"tags", v.tags}}, occurred);
 }
 
+event flow_lifecycle_event(lifecycle_action a, const flow& f, timestamp occurred) {
+  return lifecycle_event("flow", a, f.id.to_string(), f.name,
+                         {{"name", f.name}, {"tags", f.tags}, {"labels", f.labels}}, occurred);
+}
+
 }  // namespace osprey

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "domain/event.hpp"
+#include "domain/flow.hpp"
 #include "domain/variable.hpp"
 
 namespace osprey {
@@ -17,5 +18,8 @@ enum class lifecycle_action { created, updated, deleted };
 
 /// prefect.variable.<action>: payload {name, value, tags}.
 [[nodiscard]] event variable_lifecycle_event(lifecycle_action a, const variable& v, timestamp occurred);
+
+/// prefect.flow.<action>: payload {name, tags, labels}.
+[[nodiscard]] event flow_lifecycle_event(lifecycle_action a, const flow& f, timestamp occurred);
 
 }  // namespace osprey

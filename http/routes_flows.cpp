@@ -1,6 +1,9 @@
-// /api/flows: create (idempotent by name), read by id, read by name.
+// /api/flows: create (idempotent by name), read by id, read by name, update tags. Creations and updates are
+// announced as Prefect's lifecycle events (prefect.flow.created|updated) once committed.
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "domain/uuid.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
@@ -83,8 +86,11 @@ void register_create(router& routes, const api_context& ctx) {
                    [candidate = std::move(*candidate)](persistence::sql_connection& c) {
                      return persistence::upsert_flow(c, candidate);
                    },
-                   [respond](result<persistence::flow_upsert> out) {
+                   [respond, bus = ctx.event_bus](result<persistence::flow_upsert> out) {
                      if (!out) return respond(error_response(out.error()));
+                     if (out->created)
+                       actors::publish_events(
+                           bus, {flow_lifecycle_event(lifecycle_action::created, out->stored, out->stored.created)});
                      respond(response::json(out->created ? 201 : 200, to_json(out->stored).dump()));
                    });
              });
@@ -114,12 +120,64 @@ void register_read_by_name(router& routes, const api_context& ctx) {
   });
 }
 
+// FlowUpdate: {tags?: [str]}; other keys are refused (extra="forbid"). Absent tags change nothing.
+std::optional<std::optional<std::vector<std::string>>> parse_flow_update(const nlohmann::json& body, response& error) {
+  std::optional<std::vector<std::string>> tags;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "tags") {
+      error = validation_error(key, "Extra inputs are not permitted", "extra_forbidden");
+      return std::nullopt;
+    }
+    if (!value.is_array()) {
+      error = validation_error("tags", "Input should be a valid list", "list_type");
+      return std::nullopt;
+    }
+    tags.emplace();
+    for (const auto& t : value) {
+      if (!t.is_string()) {
+        error = validation_error("tags", "Input should be a valid string", "string_type");
+        return std::nullopt;
+      }
+      tags->push_back(t.get<std::string>());
+    }
+  }
+  return tags;
+}
+
+void register_update(router& routes, const api_context& ctx) {
+  routes.add("PATCH", "/api/flows/{id}", "Update a flow's tags (204)", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    response error;
+    auto body = parse_object_body(req, error);
+    if (!body) return respond(std::move(error));
+    auto tags = parse_flow_update(*body, error);
+    if (!tags) return respond(std::move(error));
+    persistence::write_value(
+        ctx.db,
+        [fid = flow_id{*id}, tags = *tags, now = ctx.time->now()](persistence::sql_connection& c) -> result<flow> {
+          auto f = persistence::find_flow(c, fid);
+          if (!f) return status(errc::not_found, "Flow not found");
+          if (tags) f->tags = *tags;
+          f->updated = now;
+          persistence::update_flow_tags(c, *f);
+          return std::move(*f);
+        },
+        [respond, bus = ctx.event_bus](const result<flow>& f) {
+          if (!f) return respond(error_response(f.error()));
+          actors::publish_events(bus, {flow_lifecycle_event(lifecycle_action::updated, *f, f->updated)});
+          respond(response::no_content());
+        });
+  });
+}
+
 }  // namespace
 
 void register_flow_routes(router& routes, const api_context& ctx) {
   register_create(routes, ctx);
   register_read(routes, ctx);
   register_read_by_name(routes, ctx);
+  register_update(routes, ctx);
 }
 
 }  // namespace osprey::http

@@ -43,6 +43,11 @@ flow_upsert upsert_flow(sql_connection& conn, const flow& candidate) {
   return {std::move(*stored), inserted > 0};
 }
 
+bool update_flow_tags(sql_connection& conn, const flow& f) {
+  return conn.execute("UPDATE flow SET tags = $2, updated = $3 WHERE id = $1",
+                      {id(f.id), text(nlohmann::json(f.tags).dump()), ts(f.updated)}) > 0;
+}
+
 std::optional<flow> find_flow(sql_connection& conn, const flow_id& fid) {
   return first_flow(conn.query(select_flow_by_id_sql, {id(fid)}));
 }

@@ -20,6 +20,9 @@ flow_upsert upsert_flow(sql_connection& conn, const flow& candidate);
 
 std::optional<flow> find_flow(sql_connection& conn, const flow_id& id);
 
+/// Replaces the tags of flow `f.id` with `f.tags` and sets `f.updated`; false when there is no such flow.
+bool update_flow_tags(sql_connection& conn, const flow& f);
+
 /// Flows matching `where` (SQL over alias `f`, $1.. params; empty = all), ordered by `order_by`.
 std::vector<flow> select_flows(sql_connection& conn, const std::string& where, const sql_params& params,
                                const std::string& order_by, std::int64_t limit, std::int64_t offset);
