@@ -33,6 +33,15 @@ event variable_lifecycle_event(lifecycle_action a, const variable& v, timestamp 
                          {{"name", v.name}, {"value", v.value}, {"tags", v.tags}}, occurred);
 }
 
+event global_limit_lifecycle_event(lifecycle_action a, const concurrency_limit& l, timestamp occurred) {
+  return lifecycle_event("concurrency-limit", a, l.id.to_string(), l.name,
+                         {{"name", l.name},
+                          {"limit", l.limit},
+                          {"active", l.active},
+                          {"slot_decay_per_second", l.slot_decay_per_second}},
+                         occurred);
+}
+
 event flow_lifecycle_event(lifecycle_action a, const flow& f, timestamp occurred) {
   return lifecycle_event("flow", a, f.id.to_string(), f.name,
                          {{"name", f.name}, {"tags", f.tags}, {"labels", f.labels}}, occurred);

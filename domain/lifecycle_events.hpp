@@ -6,6 +6,7 @@
 
 #include <string_view>
 
+#include "domain/concurrency.hpp"
 #include "domain/event.hpp"
 #include "domain/flow.hpp"
 #include "domain/variable.hpp"
@@ -18,6 +19,10 @@ enum class lifecycle_action { created, updated, deleted };
 
 /// prefect.variable.<action>: payload {name, value, tags}.
 [[nodiscard]] event variable_lifecycle_event(lifecycle_action a, const variable& v, timestamp occurred);
+
+/// prefect.concurrency-limit.<action> for a global (v2) limit: payload {name, limit, active,
+/// slot_decay_per_second}.
+[[nodiscard]] event global_limit_lifecycle_event(lifecycle_action a, const concurrency_limit& l, timestamp occurred);
 
 /// prefect.flow.<action>: payload {name, tags, labels}.
 [[nodiscard]] event flow_lifecycle_event(lifecycle_action a, const flow& f, timestamp occurred);

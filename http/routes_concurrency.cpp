@@ -5,6 +5,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "http/api_support.hpp"
 #include "http/concurrency_fields.hpp"
 #include "http/routes.hpp"
@@ -116,9 +118,11 @@ void register_create(router& routes, const api_context& ctx) {
     if (!read_limit(*body, l, true, error)) return respond(std::move(error));
     persistence::write_value(
         ctx.db, [l](persistence::sql_connection& c) { persistence::insert_limit(c, l); },
-        [l, respond](const status& s) {
+        [l, respond, bus = ctx.event_bus](const status& s) {
           if (s.code() == errc::conflict) return respond(fields::integrity_conflict());
-          respond(s ? response::json(201, fields::limit_json(l).dump()) : error_response(s));
+          if (!s) return respond(error_response(s));
+          actors::publish_events(bus, {global_limit_lifecycle_event(lifecycle_action::created, l, l.created)});
+          respond(response::json(201, fields::limit_json(l).dump()));
         });
   });
 }
@@ -152,18 +156,20 @@ void register_update(router& routes, const api_context& ctx) {
                persistence::write_value(
                    ctx.db,
                    [key = req.path_params["id_or_name"], body = *body,
-                    clock = ctx.time](persistence::sql_connection& c) -> status {
+                    clock = ctx.time](persistence::sql_connection& c) -> result<concurrency_limit> {
                      auto l = find_by_id_or_name(c, key);
                      if (!l) return l.error();
                      response ignored;
                      read_limit(body, *l, false, ignored);
                      l->updated = clock->now();  // Prefect's onupdate: the decays restart here
                      persistence::update_limit(c, *l);
-                     return status::ok();
+                     return l;
                    },
-                   [respond](const status& s) {
-                     if (s.code() == errc::conflict) return respond(fields::integrity_conflict());
-                     respond(s ? response::no_content() : error_response(s));
+                   [respond, bus = ctx.event_bus](const result<concurrency_limit>& l) {
+                     if (!l && l.error().code() == errc::conflict) return respond(fields::integrity_conflict());
+                     if (!l) return respond(error_response(l.error()));
+                     actors::publish_events(bus, {global_limit_lifecycle_event(lifecycle_action::updated, *l, l->updated)});
+                     respond(response::no_content());
                    });
              });
 }
@@ -173,13 +179,18 @@ void register_delete(router& routes, const api_context& ctx) {
              [ctx](request& req, responder respond) {
                persistence::write_value(
                    ctx.db,
-                   [key = req.path_params["id_or_name"]](persistence::sql_connection& c) -> status {
+                   [key = req.path_params["id_or_name"]](persistence::sql_connection& c) -> result<concurrency_limit> {
                      auto l = find_by_id_or_name(c, key);
                      if (!l) return l.error();
                      persistence::delete_limit(c, l->id);
-                     return status::ok();
+                     return l;
                    },
-                   [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+                   [respond, bus = ctx.event_bus, clock = ctx.time](const result<concurrency_limit>& l) {
+                     if (!l) return respond(error_response(l.error()));
+                     actors::publish_events(bus,
+                                            {global_limit_lifecycle_event(lifecycle_action::deleted, *l, clock->now())});
+                     respond(response::no_content());
+                   });
              });
 }
 

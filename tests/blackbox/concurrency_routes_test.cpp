@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include <memory>
 #include <string>
 
@@ -195,6 +197,39 @@ TEST_P(ConcurrencyRoutes, V1TagRoutesWorkOnTagLimits) {
   EXPECT_EQ(http_request("GET", v1 + "/tag/etl").status, 404);
   EXPECT_EQ(leases(), 0);
   EXPECT_EQ(http_request("POST", v1 + "/", json{{"tag", "x"}, {"concurrency_limit", -1}}.dump()).status, 422);
+}
+
+TEST_P(ConcurrencyRoutes, CreateUpdateAndDeleteEmitPrefectsLifecycleEvents) {
+  auto created = post("/", {{"name", "warehouse"}, {"limit", 3}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto id = json::parse(created.body)["id"].get<std::string>();
+  EXPECT_EQ(call("PATCH", "/warehouse", {{"limit", 5}, {"active", false}}).status, 204);
+  EXPECT_EQ(call("DELETE", "/" + id).status, 204);
+  EXPECT_EQ(call("DELETE", "/" + id).status, 404);  // nothing deleted, nothing announced
+  // Taking and giving back slots is not a change of the limit: no event.
+  const json query = {{"filter", {{"event", {{"prefix", {"prefect.concurrency-limit."}}}}}}, {"limit", 50}};
+  json page;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        page = json::parse(http_request("POST", daemon_->base_url() + "/api/events/filter", query.dump()).body,
+                           nullptr, false);
+        return page.is_object() && page.value("total", 0) >= 3;
+      },
+      10s))
+      << page.dump();
+  ASSERT_EQ(page["total"], 3) << page.dump();
+  std::map<std::string, json> by_name;
+  for (const auto& e : page["events"]) by_name[e["event"].get<std::string>()] = e;
+  ASSERT_EQ(by_name.size(), 3u) << page.dump();
+  for (const auto& [name, e] : by_name) {
+    EXPECT_EQ(e["resource"]["prefect.resource.id"], "prefect.concurrency-limit." + id) << name;
+    EXPECT_EQ(e["resource"]["prefect.resource.name"], "warehouse") << name;
+  }
+  EXPECT_EQ(by_name["prefect.concurrency-limit.created"]["payload"],
+            (json{{"name", "warehouse"}, {"limit", 3}, {"active", true}, {"slot_decay_per_second", 0.0}}));
+  EXPECT_EQ(by_name["prefect.concurrency-limit.updated"]["payload"]["limit"], 5);
+  EXPECT_EQ(by_name["prefect.concurrency-limit.updated"]["payload"]["active"], false);
+  EXPECT_EQ(by_name["prefect.concurrency-limit.deleted"]["payload"]["limit"], 5);
 }
 
 INSTANTIATE_TEST_SUITE_P(D, ConcurrencyRoutes, ::testing::ValuesIn(all_dialects()),
