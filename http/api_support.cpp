@@ -43,6 +43,15 @@ response error_response(const status& s) {
   return response::detail(code, s.message());
 }
 
+response query_validation_error(const std::string& name, const std::string& message, const std::string& type,
+                                const std::string& detail) {
+  nlohmann::json body = {
+      {"detail", detail.empty() ? message : detail},
+      {"exception_message", "Invalid request received."},
+      {"exception_detail", nlohmann::json::array({{{"loc", {"query", name}}, {"msg", message}, {"type", type}}})}};
+  return response::json(422, dump_lenient(body));
+}
+
 response validation_error(const std::string& location, const std::string& message, const std::string& type) {
   nlohmann::json loc = nlohmann::json::array({"body"});
   if (!location.empty()) loc.push_back(location);

@@ -29,6 +29,10 @@ response error_response(const status& s);
 response validation_error(const std::string& location, const std::string& message,
                           const std::string& type = "value_error");
 
+/// The same for the query parameter `name` (loc ["query", name]); `detail` defaults to `message`.
+response query_validation_error(const std::string& name, const std::string& message, const std::string& type,
+                                const std::string& detail = "");
+
 /// The path parameter `name` as a UUID; when it is not one, answers 422 (loc ["path", name]) and returns nullopt.
 std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond);
 

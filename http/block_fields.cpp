@@ -236,12 +236,7 @@ std::optional<bool> include_secrets_query(const request& req, response& error) {
   if (v == "true" || v == "1" || v == "yes" || v == "on" || v == "t" || v == "y") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off" || v == "f" || v == "n") return false;
   const std::string message = "Input should be a valid boolean, unable to interpret input";
-  error = response::json(422, dump_lenient(json{{"detail", message},
-                                                {"exception_message", "Invalid request received."},
-                                                {"exception_detail",
-                                                 {{{"loc", {"query", "include_secrets"}},
-                                                   {"msg", message},
-                                                   {"type", "bool_parsing"}}}}}));
+  error = query_validation_error("include_secrets", message, "bool_parsing");
   return std::nullopt;
 }
 

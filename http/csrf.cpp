@@ -80,13 +80,7 @@ void csrf_guard::admit(request& req, responder respond, const handler& next) {
 
 void csrf_guard::issue(request& req, responder respond) {
   auto client = req.query.find("client");
-  if (client == req.query.end())
-    return respond(response::json(
-        422, nlohmann::json{{"detail", "Field required"},
-                            {"exception_message", "Invalid request received."},
-                            {"exception_detail", {{{"loc", {"query", "client"}}, {"msg", "Field required"},
-                                                   {"type", "missing"}}}}}
-                 .dump()));
+  if (client == req.query.end()) return respond(query_validation_error("client", "Field required", "missing"));
   const auto now = time_->now();
   auto fresh = issue_csrf_token(client->second, now, lifetime_);
   persistence::write_value(

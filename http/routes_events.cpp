@@ -201,10 +201,7 @@ void read_events(const api_context& ctx, request& req, responder respond) {
 void read_next_page(const api_context& ctx, request& req, responder respond) {
   const auto it = req.query.find("page-token");
   if (it == req.query.end())
-    return respond(response::json(422, dump(json{{"detail", "Field required: page-token"},
-                                                 {"exception_message", "Invalid request received."},
-                                                 {"exception_detail",
-                                                  {{{"loc", {"query", "page-token"}}, {"msg", "Field required"}, {"type", "missing"}}}}})));
+    return respond(query_validation_error("page-token", "Field required", "missing", "Field required: page-token"));
   auto cursor = decode_cursor(it->second, ctx.time->now(), req.json_max_depth);
   if (!cursor) return respond(response::detail(403, "Forbidden"));
   answer_page(ctx, req, std::move(*cursor), false, std::move(respond));

@@ -120,30 +120,6 @@ void register_read_by_name(router& routes, const api_context& ctx) {
   });
 }
 
-// FlowUpdate: {tags?: [str]}; other keys are refused (extra="forbid"). Absent tags change nothing.
-std::optional<std::optional<std::vector<std::string>>> parse_flow_update(const nlohmann::json& body, response& error) {
-  std::optional<std::vector<std::string>> tags;
-  for (const auto& [key, value] : body.items()) {
-    if (key != "tags") {
-      error = validation_error(key, "Extra inputs are not permitted", "extra_forbidden");
-      return std::nullopt;
-    }
-    if (!value.is_array()) {
-      error = validation_error("tags", "Input should be a valid list", "list_type");
-      return std::nullopt;
-    }
-    tags.emplace();
-    for (const auto& t : value) {
-      if (!t.is_string()) {
-        error = validation_error("tags", "Input should be a valid string", "string_type");
-        return std::nullopt;
-      }
-      tags->push_back(t.get<std::string>());
-    }
-  }
-  return tags;
-}
-
 void register_update(router& routes, const api_context& ctx) {
   routes.add("PATCH", "/api/flows/{id}", "Update a flow's tags (204)", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
@@ -151,11 +127,17 @@ void register_update(router& routes, const api_context& ctx) {
     response error;
     auto body = parse_object_body(req, error);
     if (!body) return respond(std::move(error));
-    auto tags = parse_flow_update(*body, error);
-    if (!tags) return respond(std::move(error));
+    // FlowUpdate: {tags?: [str]}, extra keys refused; absent tags change nothing, null tags are not a list.
+    if (body->contains("tags") && (*body)["tags"].is_null())
+      return respond(validation_error("tags", "Input should be a valid list", "list_type"));
+    body_reader in(*body);
+    std::vector<std::string> given;
+    if (!in.string_list("tags", given) || !in.finish()) return respond(in.error());
+    std::optional<std::vector<std::string>> tags;
+    if (body->contains("tags")) tags = std::move(given);
     persistence::write_value(
         ctx.db,
-        [fid = flow_id{*id}, tags = *tags, now = ctx.time->now()](persistence::sql_connection& c) -> result<flow> {
+        [fid = flow_id{*id}, tags = std::move(tags), now = ctx.time->now()](persistence::sql_connection& c) -> result<flow> {
           auto f = persistence::find_flow(c, fid);
           if (!f) return status(errc::not_found, "Flow not found");
           if (tags) f->tags = *tags;

@@ -73,11 +73,12 @@ bool read_change(const json& body, variable_change& change, response& error) {
   return true;
 }
 
-/// The variable named by the route: by id, or by name under /name/{name}.
 // After the commit, as Prefect: a crash in between loses the event, never the change.
 void announce(const actors::event_bus_actor& bus, lifecycle_action a, const variable& v, timestamp occurred) {
   actors::publish_events(bus, {variable_lifecycle_event(a, v, occurred)});
 }
+
+/// The variable named by the route: by id, or by name under /name/{name}.
 
 result<variable> find(persistence::sql_connection& c, const std::optional<variable_id>& id, const std::string& name) {
   auto found = id ? persistence::find_variable(c, *id) : persistence::find_variable_by_name(c, name);
