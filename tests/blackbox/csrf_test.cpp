@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -16,20 +16,14 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-class CsrfProtection : public ::testing::TestWithParam<dialect> {
+class CsrfProtection : public daemon_test {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    start();
+    start_guarded();
   }
 
-  void start() {
-    daemon_.reset();
-    daemon_ = std::make_unique<daemon>(std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()},
-                                                                          {"OSPREY_DATABASE_URL", db_.url()},
-                                                                          {"OSPREY_SERVER_CSRF_PROTECTION", "true"}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
+  void start_guarded() { start({{"OSPREY_SERVER_CSRF_PROTECTION", "true"}}); }
 
   std::string token_for(const std::string& client) {
     auto r = http_request("GET", daemon_->base_url() + "/api/csrf-token?client=" + client, "");
@@ -51,10 +45,6 @@ protected:
   }
 
   static std::string detail(const http_reply& r) { return json::parse(r.body, nullptr, false).value("detail", ""); }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(CsrfProtection, WritesWithoutTheClientsTokenAreRefusedAndStoreNothing) {
@@ -88,7 +78,7 @@ TEST_P(CsrfProtection, ANewTokenReplacesTheOldOneAndTokensOutliveARestart) {
   EXPECT_NE(first, second);
   EXPECT_EQ(create_flow("old", first, "cli").status, 403);
   EXPECT_EQ(create_flow("new", second, "cli").status, 201);
-  start();
+  start_guarded();
   EXPECT_EQ(create_flow("after-restart", second, "cli").status, 201);
   EXPECT_EQ(create_flow("old-after-restart", first, "cli").status, 403);
 }

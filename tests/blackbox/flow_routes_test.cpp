@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -16,17 +16,10 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-class FlowRoutes : public ::testing::TestWithParam<dialect> {
+class FlowRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api" + path, body.is_null() ? "" : body.dump());
+    return api(method, path, body);
   }
   json flow(const std::string& id) { return json::parse(call("GET", "/flows/" + id).body); }
 
@@ -47,10 +40,6 @@ protected:
       for (const auto& e : page["events"]) out[e["event"].get<std::string>()].push_back(e);
     return out;
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(FlowRoutes, PatchReplacesTagsAndRefusalsChangeNothing) {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "domain/time.hpp"
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -27,15 +27,8 @@ json with(json body, const std::string& key, json value) {
   return body;
 }
 
-class UiAggregates : public ::testing::TestWithParam<dialect> {
+class UiAggregates : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   json post(const std::string& path, const json& body, long expected = 200) {
     auto reply = http_request("POST", daemon_->base_url() + "/api" + path, body.dump());
     EXPECT_EQ(reply.status, expected) << path << " " << body << " → " << reply.body;
@@ -48,10 +41,6 @@ protected:
   std::string task(const std::string& run_id, const std::string& key, const json& state) {
     return post("/task_runs/", {{"flow_run_id", run_id}, {"task_key", key}, {"dynamic_key", "0"}, {"state", state}}, 201)["id"];
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(UiAggregates, HistoriesCountRunsPerIntervalAndState) {
