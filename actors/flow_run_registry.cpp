@@ -1,6 +1,8 @@
 // Routes each transition and edit to its run's actor, spawning it on demand. An actor that stopped while a
 // request was on its way (idle, failed load, deleted run) is replaced and the request re-sent, so stopped
 // actors never lose a request.
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "actors/flow_run_actor.hpp"
@@ -114,6 +116,64 @@ void create_flow_run(const flow_run_registry_actor& registry_handle, flow_run_cr
 void edit_flow_run(const flow_run_registry_actor& registry_handle, const flow_run_id& run, flow_run_edit edit,
                    edit_callback done) {
   caf::anon_send(registry_handle, edit_atom_v, run, std::move(edit), std::move(done));
+}
+
+void remove_flow_runs(const flow_run_registry_actor& registry_handle, std::vector<flow_run_id> runs,
+                      std::function<void(removal_outcome)> done) {
+  if (runs.empty()) return done({});
+  struct gathering {
+    std::mutex lock;
+    std::vector<flow_run_id> runs;
+    std::vector<char> deleted;
+    std::size_t waiting;
+    status first_error;
+    std::function<void(removal_outcome)> done;
+  };
+  auto g = std::make_shared<gathering>();
+  g->runs = std::move(runs);
+  g->deleted.assign(g->runs.size(), 0);
+  g->waiting = g->runs.size();
+  g->done = std::move(done);
+  for (std::size_t i = 0; i < g->runs.size(); ++i) {
+    edit_flow_run(registry_handle, g->runs[i], {flow_run_edit::kind::remove, nlohmann::json::object()},
+                  [g, i](const edit_outcome& outcome) {
+                    std::unique_lock guard(g->lock);
+                    if (outcome.error && outcome.found) g->deleted[i] = 1;
+                    if (!outcome.error && g->first_error) g->first_error = outcome.error;
+                    if (--g->waiting > 0) return;
+                    removal_outcome out;
+                    for (std::size_t k = 0; k < g->runs.size(); ++k)
+                      if (g->deleted[k]) out.deleted.push_back(g->runs[k]);
+                    out.error = g->first_error;
+                    guard.unlock();
+                    g->done(std::move(out));
+                  });
+  }
+}
+
+void propose_transitions(const flow_run_registry_actor& registry_handle, std::vector<flow_run_id> runs,
+                         transition_call call, std::function<void(std::vector<transition_outcome>)> done) {
+  if (runs.empty()) return done({});
+  struct gathering {
+    std::mutex lock;
+    std::vector<transition_outcome> outcomes;
+    std::size_t waiting;
+    std::function<void(std::vector<transition_outcome>)> done;
+  };
+  auto g = std::make_shared<gathering>();
+  g->outcomes.resize(runs.size());
+  g->waiting = runs.size();
+  g->done = std::move(done);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    propose_transition(registry_handle, runs[i], call, [g, i](const transition_outcome& outcome) {
+      std::unique_lock guard(g->lock);
+      g->outcomes[i] = outcome;
+      if (--g->waiting > 0) return;
+      auto all = std::move(g->outcomes);
+      guard.unlock();
+      g->done(std::move(all));
+    });
+  }
 }
 
 }  // namespace osprey::actors

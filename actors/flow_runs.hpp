@@ -14,6 +14,8 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <functional>
+#include <vector>
 
 #include "actors/event_bus_protocol.hpp"
 #include "actors/flow_run_protocol.hpp"
@@ -51,6 +53,20 @@ void propose_transition(const flow_run_registry_actor& registry, const flow_run_
 void edit_flow_run(const flow_run_registry_actor& registry, const flow_run_id& run, flow_run_edit edit,
                    edit_callback done);
 
+/// What remove_flow_runs did: the runs deleted (in the order given), and the first failure, if any (the
+/// runs named in neither were already gone).
+struct removal_outcome {
+  std::vector<flow_run_id> deleted;
+  status error;
+};
+/// Deletes each run through its actor, all at once (one edit each, batched by group commit); `done` runs once,
+/// on an actor thread, after every edit was answered. Bulk deletes go this way so that no warm actor keeps a
+/// copy of a run that is gone.
+void remove_flow_runs(const flow_run_registry_actor& registry, std::vector<flow_run_id> runs,
+                      std::function<void(removal_outcome)> done);
+/// One transition per run, all at once; `done` runs once with the outcomes in the order of `runs`.
+void propose_transitions(const flow_run_registry_actor& registry, std::vector<flow_run_id> runs, transition_call call,
+                         std::function<void(std::vector<transition_outcome>)> done);
 /// Sends a creation from outside the actor system; `done` runs once, after the COMMIT (or the refusal).
 void create_flow_run(const flow_run_registry_actor& registry, flow_run_creation creation, creation_callback done);
 

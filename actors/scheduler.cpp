@@ -29,6 +29,46 @@ run_state scheduled_state(timestamp at, timestamp now) {
   return s;
 }
 
+/// The creations of the runs the deployment's active schedules ask for from `start` within `w`, leaving out
+/// the keys in `have`.
+void plan_deployment(const deployment& d, timestamp start, const scheduling_window& w, timestamp now,
+                     const std::set<std::string>& have, std::vector<flow_run_creation>& out) {
+  for (const auto& s : d.schedules) {
+    if (!s.active) continue;
+    for (auto at : dates_to_schedule(s.when, start, w)) {
+      if (have.count(scheduled_run_key(d.id, s.id, at))) continue;
+      auto run = scheduled_run(d, s, at, now);
+      run.id = flow_run_id{new_uuid7(now)};
+      run.name = generate_run_name();
+      out.push_back({std::move(run), scheduled_state(at, now), client_info{}, std::nullopt});
+    }
+  }
+}
+
+/// Creates the runs through the registry; `done` gets how many were new once every creation was answered.
+void create_all(const flow_run_registry_actor& registry, std::vector<flow_run_creation> runs,
+                std::function<void(std::size_t)> done) {
+  if (runs.empty()) return done(0);
+  struct tally {
+    std::size_t left;
+    std::size_t created = 0;
+    std::mutex m;
+  };
+  auto t = std::make_shared<tally>();
+  t->left = runs.size();
+  for (auto& creation : runs)
+    create_flow_run(registry, std::move(creation), [t, done](const creation_outcome& out) {
+      std::unique_lock lock(t->m);
+      if (out.error.is_ok() && out.created) ++t->created;
+      if (!out.error.is_ok())
+        log::line(log::level::warning, "scheduler", "creating a scheduled run failed: ", out.error.message());
+      if (--t->left > 0) return;
+      const auto created = t->created;
+      lock.unlock();
+      done(created);
+    });
+}
+
 plan plan_runs(persistence::sql_connection& c, const scheduler_options& o, const std::optional<deployment_id>& after) {
   const auto now = o.time->now();
   plan out;
@@ -38,17 +78,7 @@ plan plan_runs(persistence::sql_connection& c, const scheduler_options& o, const
     auto d = persistence::find_deployment(c, id);
     if (!d || d->paused) continue;
     const auto existing = persistence::scheduled_run_keys(c, id, now);
-    const std::set<std::string> have(existing.begin(), existing.end());
-    for (const auto& s : d->schedules) {
-      if (!s.active) continue;
-      for (auto at : dates_to_schedule(s.when, now, o.window)) {
-        if (have.count(scheduled_run_key(d->id, s.id, at))) continue;
-        auto run = scheduled_run(*d, s, at, now);
-        run.id = flow_run_id{new_uuid7(now)};
-        run.name = generate_run_name();
-        out.runs.push_back({std::move(run), scheduled_state(at, now), client_info{}, std::nullopt});
-      }
-    }
+    plan_deployment(*d, now, o.window, now, std::set<std::string>(existing.begin(), existing.end()), out.runs);
   }
   return out;
 }
@@ -68,28 +98,30 @@ void pass(const scheduler_options& options, const std::shared_ptr<std::optional<
         }
         *cursor = found->last;
         const bool more = cursor->has_value();
-        if (found->runs.empty()) return done({0, more});
-        struct tally {
-          std::size_t left;
-          std::size_t created = 0;
-          std::mutex m;
-        };
-        auto t = std::make_shared<tally>();
-        t->left = found->runs.size();
-        for (auto& creation : found->runs)
-          create_flow_run(registry, std::move(creation), [t, more, done](const creation_outcome& out) {
-            std::lock_guard lock(t->m);
-            if (out.error.is_ok() && out.created) ++t->created;
-            if (!out.error.is_ok())
-              log::line(log::level::warning, "scheduler", "creating a scheduled run failed: ", out.error.message());
-            if (--t->left > 0) return;
-            if (t->created > 0) log::line(log::level::info, "scheduler", "created ", t->created, " scheduled run(s)");
-            done({t->created, more});
-          });
+        create_all(registry, std::move(found->runs), [more, done](std::size_t created) {
+          if (created > 0) log::line(log::level::info, "scheduler", "created ", created, " scheduled run(s)");
+          done({created, more});
+        });
       });
 }
 
 }  // namespace
+
+void schedule_deployment_runs(const flow_run_registry_actor& registry, const persistence::database& db,
+                              const deployment_id& d, timestamp start, const scheduling_window& window,
+                              const clock& time, std::function<void(result<std::size_t>)> done) {
+  persistence::read_value(
+      db,
+      [d, start, window, now = time.now()](persistence::sql_connection& c) -> result<std::vector<flow_run_creation>> {
+        std::vector<flow_run_creation> runs;
+        if (auto found = persistence::find_deployment(c, d)) plan_deployment(*found, start, window, now, {}, runs);
+        return runs;
+      },
+      [registry, done = std::move(done)](result<std::vector<flow_run_creation>> runs) {
+        if (!runs) return done(runs.error());
+        create_all(registry, std::move(*runs), [done](std::size_t created) { done(created); });
+      });
+}
 
 caf::actor spawn_scheduler(caf::actor_system& system, scheduler_options options) {
   auto cursor = std::make_shared<std::optional<deployment_id>>();

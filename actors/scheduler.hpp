@@ -15,10 +15,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 
 #include "actors/flow_run_protocol.hpp"
 #include "actors/messages.hpp"
+#include "domain/deployment.hpp"
 #include "domain/schedule.hpp"
+#include "domain/status.hpp"
 #include "persistence/database.hpp"
 
 namespace osprey::actors {
@@ -38,5 +41,13 @@ struct scheduler_options {
 ///   (stats_atom) -> (std::uint64_t passes, std::uint64_t runs): passes completed and runs created so far
 /// Stop it with an exit message before draining the database.
 caf::actor spawn_scheduler(caf::actor_system& system, scheduler_options options);
+
+/// POST /api/deployments/{id}/schedule (Prefect's schedule_runs, e.g. a backfill with a start in the past): the
+/// runs of the deployment's active schedules from `start` within `window`, created like the scheduler's own, so a
+/// date already scheduled is not scheduled twice. `done` gets how many runs were new (0 for an unknown
+/// deployment, as Prefect), once all were answered.
+void schedule_deployment_runs(const flow_run_registry_actor& registry, const persistence::database& db,
+                              const deployment_id& d, timestamp start, const scheduling_window& window,
+                              const clock& time, std::function<void(result<std::size_t>)> done);
 
 }  // namespace osprey::actors

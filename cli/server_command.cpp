@@ -238,6 +238,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.csrf_token_lifetime = cfg.server.csrf_token_expiration;
   api.block_secrets = *block_secrets;
   api.scheduler = scheduler;
+  api.scheduling = {cfg.services.scheduler_min_runs, cfg.services.scheduler_max_runs, cfg.services.scheduler_min_time,
+                    cfg.services.scheduler_max_time};
   http::register_api(routes, api);
   const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
   http::ui_options ui_options;

@@ -1,5 +1,6 @@
 #include "domain/lifecycle_events.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace osprey {
@@ -45,6 +46,68 @@ event global_limit_lifecycle_event(lifecycle_action a, const concurrency_limit& 
 event flow_lifecycle_event(lifecycle_action a, const flow& f, timestamp occurred) {
   return lifecycle_event("flow", a, f.id.to_string(), f.name,
                          {{"name", f.name}, {"tags", f.tags}, {"labels", f.labels}}, occurred);
+}
+
+namespace {
+
+nlohmann::json optional_text(const std::optional<std::string>& s) { return s ? nlohmann::json(*s) : nlohmann::json(); }
+
+}  // namespace
+
+event block_type_lifecycle_event(lifecycle_action a, const block_type& t, timestamp occurred) {
+  return lifecycle_event("block-type", a, t.id.to_string(), t.name,
+                         {{"name", t.name},
+                          {"slug", t.slug},
+                          {"logo_url", optional_text(t.logo_url)},
+                          {"documentation_url", optional_text(t.documentation_url)},
+                          {"description", optional_text(t.description)},
+                          {"code_example", optional_text(t.code_example)},
+                          {"is_protected", t.is_protected}},
+                         occurred);
+}
+
+event block_document_lifecycle_event(lifecycle_action a, const block_document& d, const nlohmann::json& schema_fields,
+                                     const std::vector<std::string>& capabilities, timestamp occurred) {
+  std::vector<std::string> secret;
+  if (schema_fields.is_object() && schema_fields.contains("secret_fields") && schema_fields["secret_fields"].is_array())
+    for (const auto& k : schema_fields["secret_fields"])
+      if (k.is_string()) secret.push_back(k.get<std::string>());
+  nlohmann::json data = nlohmann::json::object();
+  if (d.data.is_object())
+    for (const auto& [key, value] : d.data.items())
+      if (value.is_string() && std::find(secret.begin(), secret.end(), key) == secret.end()) data[key] = value;
+  const std::string type_name = d.block_type_name.value_or("");
+  auto e = lifecycle_event(
+      "block-document", a, d.id.to_string(), d.name,
+      {{"name", d.name},
+       {"data", data},
+       {"block_schema", {{"capabilities", capabilities}, {"block_type", {{"id", d.type.to_string()}, {"name", type_name}}}}}},
+      occurred);
+  resource_labels type{{std::string(resource_id_label), "prefect.block-type." + d.type.to_string()},
+                       {"prefect.resource.role", "block-type"}};
+  if (!type_name.empty()) type["prefect.resource.name"] = type_name;
+  e.related = {type,
+               {{std::string(resource_id_label), "prefect.block-schema." + d.schema.to_string()},
+                {"prefect.resource.role", "block-schema"}}};
+  return e;
+}
+
+event artifact_collection_lifecycle_event(lifecycle_action a, const artifact_collection& c, timestamp occurred) {
+  auto e = lifecycle_event("artifact-collection", a, c.id.to_string(), c.key,
+                           {{"key", c.key},
+                            {"type", optional_text(c.fields.type)},
+                            {"data", c.fields.data},
+                            {"description", optional_text(c.fields.description)}},
+                           occurred);
+  e.related.push_back({{std::string(resource_id_label), "prefect.artifact." + c.latest_id.to_string()},
+                       {"prefect.resource.role", "latest"}});
+  if (c.fields.flow_run_id)
+    e.related.push_back({{std::string(resource_id_label), "prefect.flow-run." + c.fields.flow_run_id->to_string()},
+                         {"prefect.resource.role", "flow-run"}});
+  if (c.fields.task_run_id)
+    e.related.push_back({{std::string(resource_id_label), "prefect.task-run." + c.fields.task_run_id->to_string()},
+                         {"prefect.resource.role", "task-run"}});
+  return e;
 }
 
 }  // namespace osprey

@@ -73,6 +73,7 @@ void register_api(router& routes, const api_context& ctx) {
   register_admin_routes(inner, ctx);
   register_flow_routes(inner, ctx);
   register_flow_run_routes(inner, ctx);
+  register_flow_run_bulk_routes(inner, ctx);
   register_flow_run_input_routes(inner, ctx);
   register_log_routes(inner, ctx);
   register_filter_routes(inner, ctx);
@@ -93,6 +94,7 @@ void register_api(router& routes, const api_context& ctx) {
   register_block_document_routes(inner, ctx);
   register_work_pool_routes(inner, ctx);
   register_work_queue_routes(inner, ctx);
+  register_work_slot_routes(inner, ctx);
   register_deployment_routes(inner, ctx);
   std::shared_ptr<csrf_guard> csrf;
   if (ctx.csrf_protection) csrf = std::make_shared<csrf_guard>(ctx.db, ctx.time, ctx.csrf_token_lifetime);

@@ -11,6 +11,7 @@
 #include "actors/flow_run_protocol.hpp"
 #include "actors/notification_protocol.hpp"
 #include "domain/concurrency.hpp"
+#include "domain/schedule.hpp"
 #include "notifications/rules.hpp"
 
 #include "persistence/database.hpp"
@@ -45,6 +46,8 @@ struct api_context {
   /// The scheduler (actors/scheduler.hpp), woken after deployment and schedule changes. Null: the runs of a
   /// change wait for the next periodic pass, or for none when the scheduler is disabled.
   caf::actor scheduler{};
+  /// How far ahead runs are scheduled (services.scheduler.*): POST /api/deployments/{id}/schedule's defaults.
+  scheduling_window scheduling{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

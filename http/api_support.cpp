@@ -61,6 +61,26 @@ response validation_error(const std::string& location, const std::string& messag
   return response::json(422, dump_lenient(body));
 }
 
+std::optional<std::int64_t> bulk_limit(const nlohmann::json& body, response& error) {
+  auto it = body.find("limit");
+  if (it == body.end() || it->is_null()) return bulk_operation_limit;
+  if (!it->is_number_integer()) {
+    error = validation_error("limit", "Input should be a valid integer", "int_type");
+    return std::nullopt;
+  }
+  const auto limit = it->get<std::int64_t>();
+  if (limit < 1) {
+    error = validation_error("limit", "Input should be greater than or equal to 1", "greater_than_equal");
+    return std::nullopt;
+  }
+  if (limit > bulk_operation_limit) {
+    error = validation_error("limit", "Input should be less than or equal to " + std::to_string(bulk_operation_limit),
+                             "less_than_equal");
+    return std::nullopt;
+  }
+  return limit;
+}
+
 std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond) {
   auto id = uuid::parse(req.path_params[name]);
   if (!id) {

@@ -2,6 +2,7 @@
 // Helpers shared by the route files: status → HTTP mapping (the one table), JSON body parsing with
 // Prefect-style 422 errors, and rendering of domain objects.
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,6 +33,13 @@ response validation_error(const std::string& location, const std::string& messag
 /// The same for the query parameter `name` (loc ["query", name]); `detail` defaults to `message`.
 response query_validation_error(const std::string& name, const std::string& message, const std::string& type,
                                 const std::string& detail = "");
+
+/// Prefect's bulk routes (flows, flow runs, deployments) act on at most this many rows per call.
+inline constexpr std::int64_t bulk_operation_limit = 50;
+
+/// The `limit` of a bulk route's body: absent or null is bulk_operation_limit; anything but an integer in
+/// 1..bulk_operation_limit is a 422 (in `error`) and nullopt.
+std::optional<std::int64_t> bulk_limit(const nlohmann::json& body, response& error);
 
 /// The path parameter `name` as a UUID; when it is not one, answers 422 (loc ["path", name]) and returns nullopt.
 std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond);

@@ -8,6 +8,7 @@ namespace osprey::http {
 void register_admin_routes(router& routes, const api_context& ctx);
 void register_flow_routes(router& routes, const api_context& ctx);
 void register_flow_run_routes(router& routes, const api_context& ctx);
+void register_flow_run_bulk_routes(router& routes, const api_context& ctx);  // bulk_delete, bulk_set_state
 void register_flow_run_input_routes(router& routes, const api_context& ctx);
 void register_log_routes(router& routes, const api_context& ctx);
 void register_filter_routes(router& routes, const api_context& ctx);
@@ -35,6 +36,7 @@ void register_block_document_routes(router& routes, const api_context& ctx);
 void register_work_pool_routes(router& routes, const api_context& ctx);
 void register_work_pool_worker_routes(router& routes, const api_context& ctx);
 void register_work_queue_routes(router& routes, const api_context& ctx);
+void register_work_slot_routes(router& routes, const api_context& ctx);  // pool and queue concurrency_status
 void register_legacy_work_queue_routes(router& routes, const api_context& ctx);
 void register_deployment_routes(router& routes, const api_context& ctx);
 /// GET /api/openapi.json, generated from the routes registered so far (call it last).

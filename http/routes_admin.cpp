@@ -1,11 +1,69 @@
-// Health, readiness and versions: what the Prefect client checks before it works.
+// Health, readiness and versions: what the Prefect client checks before it works; the server default result
+// storage (/api/admin/storage).
 #include <nlohmann/json.hpp>
 
 #include "domain/version.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
+#include "persistence/database_calls.hpp"
+#include "persistence/result_storage_store.hpp"
 
 namespace osprey::http {
+namespace {
+
+std::string storage_json(const std::optional<block_document_id>& d) {
+  return nlohmann::json{{"default_result_storage_block_id", d ? nlohmann::json(d->to_string()) : nlohmann::json()}}.dump();
+}
+
+// The server's default result storage (persistence/result_storage_store.hpp): clients without a result storage
+// setting of their own read it when a flow persists results; `prefect experimental result-storage set|clear|inspect`.
+void register_result_storage_routes(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/admin/storage", "The server's default result storage block", [ctx](request&, responder respond) {
+    persistence::read_value(
+        ctx.db, [](persistence::sql_connection& c) { return persistence::default_result_storage(c); },
+        [respond](const result<std::optional<block_document_id>>& d) {
+          respond(d ? response::json(200, storage_json(*d)) : error_response(d.error()));
+        });
+  });
+
+  routes.add("PUT", "/api/admin/storage", "Set the server's default result storage block (one that can write paths)",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               auto it = body->find("default_result_storage_block_id");
+               if (it == body->end() || it->is_null())
+                 return respond(validation_error("default_result_storage_block_id", "Field required", "missing"));
+               auto id = it->is_string() ? uuid::parse(it->get<std::string>()) : std::nullopt;
+               if (!id)
+                 return respond(validation_error("default_result_storage_block_id", "Input should be a valid UUID",
+                                                 "uuid_parsing"));
+               persistence::write_value(
+                   ctx.db,
+                   [d = block_document_id{*id}, now = ctx.time->now()](persistence::sql_connection& c) -> result<block_document_id> {
+                     if (auto s = persistence::check_result_storage_block(c, d); !s) return s;
+                     persistence::set_default_result_storage(c, d, now);
+                     return d;
+                   },
+                   [respond](const result<block_document_id>& d) {
+                     if (d) return respond(response::json(200, storage_json(*d)));
+                     // Prefect answers both refusals with a plain {"detail"} (HTTPException).
+                     const auto code = d.error().code();
+                     if (code == errc::not_found || code == errc::invalid_argument)
+                       return respond(response::detail(http_status_for(code), d.error().message()));
+                     respond(error_response(d.error()));
+                   });
+             });
+
+  routes.add("DELETE", "/api/admin/storage", "Clear the server's default result storage block (204)",
+             [ctx](request&, responder respond) {
+               persistence::write_value(
+                   ctx.db, [](persistence::sql_connection& c) { persistence::clear_default_result_storage(c); },
+                   [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+             });
+}
+
+}  // namespace
 
 void register_admin_routes(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/health", "Liveness: true while the server runs",
@@ -39,10 +97,7 @@ void register_admin_routes(router& routes, const api_context& ctx) {
     respond(response::json(200, nlohmann::json("\xF0\x9F\x91\x8B").dump()));
   });
 
-  // No server-wide default result storage block yet: the client falls back to local storage.
-  routes.add("GET", "/api/admin/storage", "Default result storage", [](request&, responder respond) {
-    respond(response::json(200, R"({"default_result_storage_block_id":null})"));
-  });
+  register_result_storage_routes(routes, ctx);
 }
 
 }  // namespace osprey::http

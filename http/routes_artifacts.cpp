@@ -3,6 +3,8 @@
 // each key's collection row in step inside the same write job (persistence/artifact_store.hpp).
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "domain/object_filters.hpp"
 #include "http/api_support.hpp"
 #include "http/object_fields.hpp"
@@ -69,11 +71,19 @@ void register_create(router& routes, const api_context& ctx) {
                if (!read_create(*body, a, error)) return respond(std::move(error));
                persistence::write_value(
                    ctx.db,
-                   [a, collection = new_uuid4()](persistence::sql_connection& c) {
+                   [a, collection = new_uuid4()](persistence::sql_connection& c) -> std::optional<event> {
+                     const bool existed = a.key && persistence::find_latest_artifact(c, *a.key);
                      persistence::insert_artifact(c, a, collection);
+                     if (!a.key) return std::nullopt;
+                     auto latest = persistence::find_latest_artifact(c, *a.key);
+                     if (!latest) return std::nullopt;
+                     return artifact_collection_lifecycle_event(
+                         existed ? lifecycle_action::updated : lifecycle_action::created, *latest, a.created);
                    },
-                   [a, respond](const status& s) {
-                     respond(s ? response::json(201, fields::artifact_json(a).dump()) : error_response(s));
+                   [a, respond, bus = ctx.event_bus](const result<std::optional<event>>& announced) {
+                     if (!announced) return respond(error_response(announced.error()));
+                     if (*announced) actors::publish_events(bus, {**announced});
+                     respond(response::json(201, fields::artifact_json(a).dump()));
                    });
              });
 }
@@ -131,11 +141,23 @@ void register_delete(router& routes, const api_context& ctx) {
                if (!id) return;
                persistence::write_value(
                    ctx.db,
-                   [id = artifact_id{*id}](persistence::sql_connection& c) -> status {
+                   [id = artifact_id{*id}, clock = ctx.time](persistence::sql_connection& c) -> result<std::optional<event>> {
+                     // The key's collection changes only when its latest artifact goes: the next newest
+                     // becomes the latest (updated), or there is none left (deleted).
+                     auto found = persistence::find_artifact(c, id);
+                     auto before = found && found->key ? persistence::find_latest_artifact(c, *found->key) : std::nullopt;
                      if (!persistence::delete_artifact(c, id)) return status(errc::not_found, not_found_detail);
-                     return status::ok();
+                     if (!before || before->latest_id != id) return std::optional<event>{};
+                     auto after = persistence::find_latest_artifact(c, *found->key);
+                     return std::optional<event>{
+                         after ? artifact_collection_lifecycle_event(lifecycle_action::updated, *after, clock->now())
+                               : artifact_collection_lifecycle_event(lifecycle_action::deleted, *before, clock->now())};
                    },
-                   [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+                   [respond, bus = ctx.event_bus](const result<std::optional<event>>& announced) {
+                     if (!announced) return respond(error_response(announced.error()));
+                     if (*announced) actors::publish_events(bus, {**announced});
+                     respond(response::no_content());
+                   });
              });
 }
 

@@ -3,6 +3,8 @@
 // "********" unless include_secrets is true; they are stored sealed (persistence/block_store.hpp).
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "http/api_support.hpp"
 #include "http/block_fields.hpp"
 #include "http/concurrency_fields.hpp"
@@ -68,6 +70,13 @@ std::optional<block_document> parse_create(const json& body, std::vector<block_r
   return d;
 }
 
+/// Publishes the document's lifecycle event (secret fields are never in it; see domain/lifecycle_events.hpp).
+void announce(const actors::event_bus_actor& bus, lifecycle_action a, const persistence::full_block_document& d,
+              timestamp occurred) {
+  actors::publish_events(
+      bus, {block_document_lifecycle_event(a, d.doc, d.schema.schema.fields, d.schema.schema.capabilities, occurred)});
+}
+
 void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", base + "/", "Create a block document (201; 409 when the type has a document of that name)",
              [ctx](request& req, responder respond) {
@@ -98,9 +107,10 @@ void register_create(router& routes, const api_context& ctx) {
                      return persistence::or_not_found(persistence::find_block_document(c, *box, d.id, false),
                                                       "Block document not found");
                    },
-                   [respond](const result<persistence::full_block_document>& out) {
+                   [respond, bus = ctx.event_bus](const result<persistence::full_block_document>& out) {
                      if (!out && out.error().code() == errc::conflict)
                        return respond(response::detail(409, "Block already exists"));
+                     if (out) announce(bus, lifecycle_action::created, *out, out->doc.created);
                      respond(out ? response::json(201, fields::document_json(*out).dump()) : fields::refused(out.error()));
                    });
              });
@@ -220,12 +230,17 @@ void register_update(router& routes, const api_context& ctx) {
                persistence::write_value(
                    ctx.db,
                    [id = block_document_id{*id}, change, box = ctx.block_secrets,
-                    clock = ctx.time](persistence::sql_connection& c) -> status {
+                    clock = ctx.time](persistence::sql_connection& c) -> result<persistence::full_block_document> {
                      if (!persistence::update_block_document(c, *box, id, change, clock->now()))
-                       return {errc::not_found, "Block document not found"};
-                     return status::ok();
+                       return status(errc::not_found, "Block document not found");
+                     return persistence::or_not_found(persistence::find_block_document(c, *box, id, false),
+                                                      "Block document not found");
                    },
-                   [respond](const status& s) { respond(s ? response::no_content() : fields::refused(s)); });
+                   [respond, bus = ctx.event_bus](const result<persistence::full_block_document>& out) {
+                     if (!out) return respond(fields::refused(out.error()));
+                     announce(bus, lifecycle_action::updated, *out, out->doc.updated);
+                     respond(response::no_content());
+                   });
              });
 }
 
@@ -233,13 +248,19 @@ void register_delete(router& routes, const api_context& ctx) {
   routes.add("DELETE", base + "/{id}", "Delete a block document (204)", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
     if (!id) return;
+    if (!ctx.block_secrets) return respond(unavailable());
     persistence::write_value(
         ctx.db,
-        [id = block_document_id{*id}](persistence::sql_connection& c) -> status {
-          if (!persistence::delete_block_document(c, id)) return {errc::not_found, "Block document not found"};
-          return status::ok();
+        [id = block_document_id{*id}, box = ctx.block_secrets](persistence::sql_connection& c) -> result<persistence::full_block_document> {
+          auto found = persistence::find_block_document(c, *box, id, false);  // what the deletion event describes
+          if (!found || !persistence::delete_block_document(c, id)) return status(errc::not_found, "Block document not found");
+          return std::move(*found);
         },
-        [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+        [respond, bus = ctx.event_bus, clock = ctx.time](const result<persistence::full_block_document>& out) {
+          if (!out) return respond(error_response(out.error()));
+          announce(bus, lifecycle_action::deleted, *out, clock->now());
+          respond(response::no_content());
+        });
   });
 }
 

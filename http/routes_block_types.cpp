@@ -2,6 +2,8 @@
 // documents of a type (all, or one by name), and installing the system block types.
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "http/api_support.hpp"
 #include "http/block_fields.hpp"
 #include "http/routes.hpp"
@@ -93,9 +95,10 @@ void register_create(router& routes, const api_context& ctx) {
                t->created = t->updated = ctx.time->now();
                persistence::write_value(
                    ctx.db, [t = *t](persistence::sql_connection& c) { persistence::insert_block_type(c, t); },
-                   [t = *t, respond](const status& s) {
+                   [t = *t, respond, bus = ctx.event_bus](const status& s) {
                      if (s.code() == errc::conflict)
                        return respond(response::detail(409, "Block type with name \"" + t.name + "\" already exists"));
+                     if (s) actors::publish_events(bus, {block_type_lifecycle_event(lifecycle_action::created, t, t.created)});
                      respond(s ? response::json(201, fields::type_json(t).dump()) : error_response(s));
                    });
              });
@@ -167,21 +170,28 @@ void register_update(router& routes, const api_context& ctx) {
                  return respond(std::move(error));
                persistence::write_value(
                    ctx.db,
-                   [id = block_type_id{*id}, body = *body, clock = ctx.time](persistence::sql_connection& c) -> status {
+                   [id = block_type_id{*id}, body = *body, clock = ctx.time](
+                       persistence::sql_connection& c) -> result<std::optional<block_type>> {
                      auto t = persistence::find_block_type(c, id);
-                     if (!t) return {errc::not_found, "Block type not found"};
+                     if (!t) return status(errc::not_found, "Block type not found");
                      block_type changed = *t;
                      response ignored;
                      read_metadata(body, changed, ignored);
                      // Only a real change is written (Prefect's _should_update_block_type).
                      if (changed.logo_url == t->logo_url && changed.documentation_url == t->documentation_url &&
                          changed.description == t->description && changed.code_example == t->code_example)
-                       return status::ok();
+                       return std::optional<block_type>{};
                      changed.updated = clock->now();
                      persistence::update_block_type(c, changed);
-                     return status::ok();
+                     return std::optional<block_type>{changed};
                    },
-                   [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+                   [respond, bus = ctx.event_bus](const result<std::optional<block_type>>& changed) {
+                     if (!changed) return respond(error_response(changed.error()));
+                     if (*changed)
+                       actors::publish_events(
+                           bus, {block_type_lifecycle_event(lifecycle_action::updated, **changed, (*changed)->updated)});
+                     respond(response::no_content());
+                   });
              });
 }
 
@@ -192,16 +202,19 @@ void register_delete(router& routes, const api_context& ctx) {
                if (!id) return;
                persistence::write_value(
                    ctx.db,
-                   [id = block_type_id{*id}](persistence::sql_connection& c) -> status {
+                   [id = block_type_id{*id}](persistence::sql_connection& c) -> result<block_type> {
                      auto t = persistence::find_block_type(c, id);
-                     if (!t) return {errc::not_found, "Block type not found"};
-                     if (t->is_protected) return {errc::failed_precondition, "protected block types cannot be deleted."};
+                     if (!t) return status(errc::not_found, "Block type not found");
+                     if (t->is_protected) return status(errc::failed_precondition, "protected block types cannot be deleted.");
                      persistence::delete_block_type(c, id);
-                     return status::ok();
+                     return std::move(*t);
                    },
-                   [respond](const status& s) {
-                     if (s.code() == errc::failed_precondition) return respond(response::detail(403, s.message()));
-                     respond(s ? response::no_content() : error_response(s));
+                   [respond, bus = ctx.event_bus, clock = ctx.time](const result<block_type>& t) {
+                     if (!t && t.error().code() == errc::failed_precondition)
+                       return respond(response::detail(403, t.error().message()));
+                     if (!t) return respond(error_response(t.error()));
+                     actors::publish_events(bus, {block_type_lifecycle_event(lifecycle_action::deleted, *t, clock->now())});
+                     respond(response::no_content());
                    });
              });
 }

@@ -4,6 +4,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "actors/event_bus.hpp"
+#include "domain/lifecycle_events.hpp"
 #include "http/api_support.hpp"
 #include "http/concurrency_fields.hpp"
 #include "http/routes.hpp"
@@ -44,14 +46,19 @@ template <class Pick>
 void delete_limit(const api_context& ctx, Pick pick, const responder& respond) {
   persistence::write_value(
       ctx.db,
-      [pick](persistence::sql_connection& c) -> status {
+      [pick](persistence::sql_connection& c) -> result<concurrency_limit> {
         std::optional<concurrency_limit> l = pick(c);
         if (!l) return status(errc::not_found, not_found_detail);
         persistence::drop_leases_on(c, l->id);
         persistence::delete_limit(c, l->id);
-        return status::ok();
+        return std::move(*l);
       },
-      [respond](const status& s) { respond(s ? response::json(200, "null") : error_response(s)); });
+      [respond, bus = ctx.event_bus, clock = ctx.time](const result<concurrency_limit>& l) {
+        if (!l) return respond(error_response(l.error()));
+        // Tag limits are global limits named "tag:<tag>" (as in Prefect 3.9.1): their events are the v2 ones.
+        actors::publish_events(bus, {global_limit_lifecycle_event(lifecycle_action::deleted, *l, clock->now())});
+        respond(response::json(200, "null"));
+      });
 }
 
 void register_create(router& routes, const api_context& ctx) {
@@ -88,8 +95,12 @@ void register_create(router& routes, const api_context& ctx) {
                      }
                      return std::make_pair(created, view_of(c, stored.value_or(candidate), candidate.updated));
                    },
-                   [respond](const result<std::pair<bool, tag_limit_view>>& out) {
+                   [respond, bus = ctx.event_bus](const result<std::pair<bool, tag_limit_view>>& out) {
                      if (!out) return respond(error_response(out.error()));
+                     const auto& l = out->second.limit;
+                     actors::publish_events(bus, {global_limit_lifecycle_event(
+                                                     out->first ? lifecycle_action::created : lifecycle_action::updated,
+                                                     l, l.updated)});
                      respond(view_answer(out->second, out->first ? 201 : 200));
                    });
              });

@@ -1,6 +1,11 @@
 // Runs of deployments: create_flow_run (through the flow-run registry, like POST /api/flow_runs/),
-// pause_deployment / resume_deployment, and get_scheduled_flow_runs (what a serving Runner polls).
+// create_flow_run/bulk (up to 100, each CREATED or FAILED), pause_deployment / resume_deployment, and
+// get_scheduled_flow_runs (what a serving Runner polls).
+#include <memory>
+#include <mutex>
+
 #include "actors/flow_runs.hpp"
+#include "actors/scheduler.hpp"
 #include "domain/filters.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/parameter_schema.hpp"
@@ -147,6 +152,126 @@ void register_create_flow_run(router& routes, const api_context& ctx) {
              });
 }
 
+// Prefect's FlowRunBulkCreateResponse: one {flow_run_id, status: CREATED|FAILED, error} per requested run, in
+// request order. A run refused by the deployment (parameters, queue) is FAILED; the others are still created.
+constexpr std::size_t bulk_create_limit = 100;
+
+json created_result(const result<flow_run>& r) {
+  if (!r) return {{"flow_run_id", nullptr}, {"status", "FAILED"}, {"error", r.error().message()}};
+  return {{"flow_run_id", r->id.to_string()}, {"status", "CREATED"}, {"error", nullptr}};
+}
+
+void register_create_flow_run_bulk(router& routes, const api_context& ctx) {
+  routes.add("POST", base + "/{id}/create_flow_run/bulk", "Create up to 100 flow runs from a deployment ({results: [...]})",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               response error;
+               auto body = parse_json_body(req, error);
+               if (!body) return respond(std::move(error));
+               if (!body->is_array()) return respond(validation_error("", "Input should be a valid list", "list_type"));
+               if (body->size() > bulk_create_limit)
+                 return respond(response::detail(
+                     400, "Cannot create more than " + std::to_string(bulk_create_limit) + " flow runs at once."));
+               std::vector<run_request> requests(body->size());
+               const auto now = ctx.time->now();
+               for (std::size_t i = 0; i < body->size(); ++i) {
+                 const auto& item = (*body)[i];
+                 if (!item.is_object())
+                   return respond(validation_error(std::to_string(i), "Input should be a valid dictionary", "model_type"));
+                 if (!read_run_request(item, now, requests[i], error)) return respond(std::move(error));
+                 requests[i].run.id = flow_run_id{new_uuid4()};
+                 requests[i].run.created = requests[i].run.updated = now;
+               }
+               persistence::read_value(
+                   ctx.db,
+                   [d_id = deployment_id{*id}, requests](persistence::sql_connection& c) -> result<std::vector<result<flow_run>>> {
+                     auto d = persistence::find_deployment(c, d_id);
+                     if (!d) return status(errc::not_found, "Deployment not found");
+                     std::vector<result<flow_run>> runs;
+                     for (const auto& r : requests) runs.push_back(merge(*d, r, c));
+                     return runs;
+                   },
+                   [ctx, requests, client = client_of(req), respond](result<std::vector<result<flow_run>>> runs) {
+                     if (!runs) return respond(error_response(runs.error()));
+                     struct gathering {
+                       std::mutex lock;
+                       std::vector<result<flow_run>> runs;
+                       std::size_t waiting = 0;
+                     };
+                     auto g = std::make_shared<gathering>();
+                     g->runs = std::move(*runs);
+                     auto answer = [g, respond] {
+                       json results = json::array();
+                       for (const auto& r : g->runs) results.push_back(created_result(r));
+                       respond(response::json(200, json{{"results", results}}.dump()));
+                     };
+                     for (const auto& r : g->runs) g->waiting += r ? 1 : 0;
+                     if (g->waiting == 0) return answer();
+                     for (std::size_t i = 0; i < g->runs.size(); ++i) {
+                       if (!g->runs[i]) continue;
+                       actors::create_flow_run(ctx.flow_runs, {*g->runs[i], requests[i].initial, client, std::nullopt},
+                                               [g, i, answer](const actors::creation_outcome& out) {
+                                                 std::unique_lock guard(g->lock);
+                                                 if (!out.error) g->runs[i] = out.error;
+                                                 else g->runs[i] = out.stored;
+                                                 if (--g->waiting > 0) return;
+                                                 guard.unlock();
+                                                 answer();
+                                               });
+                     }
+                   });
+             });
+}
+
+// Prefect's schedule_deployment: every body parameter optional (start_time now, end_time start + the
+// scheduler's max time, min_time in seconds, min_runs/max_runs the scheduler's); answers null.
+void register_schedule(router& routes, const api_context& ctx) {
+  routes.add("POST", base + "/{id}/schedule", "Schedule a deployment's runs in a window (a backfill when it is past)",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               response error;
+               json body = json::object();
+               if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+                 auto parsed = parse_object_body(req, error);
+                 if (!parsed) return respond(std::move(error));
+                 body = std::move(*parsed);
+               }
+               const auto now = ctx.time->now();
+               auto window = ctx.scheduling;
+               timestamp start = now;
+               std::optional<timestamp> end;
+               for (const char* key : {"start_time", "end_time"}) {
+                 auto it = body.find(key);
+                 if (it == body.end() || it->is_null()) continue;
+                 auto t = it->is_string() ? parse_iso8601(it->get<std::string>()) : std::nullopt;
+                 if (!t) return respond(validation_error(key, "Input should be a valid datetime", "datetime_parsing"));
+                 (std::string_view(key) == "start_time" ? start : end.emplace()) = *t;
+               }
+               if (auto it = body.find("min_time"); it != body.end() && !it->is_null()) {
+                 if (!it->is_number()) return respond(validation_error("min_time", "Input should be a valid number", "float_type"));
+                 window.min_time = std::chrono::seconds(static_cast<std::int64_t>(it->get<double>()));
+               }
+               for (const char* key : {"min_runs", "max_runs"}) {
+                 auto it = body.find(key);
+                 if (it == body.end() || it->is_null()) continue;
+                 if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+                   return respond(validation_error(key, "Input should be a valid integer", "int_type"));
+                 (std::string_view(key) == "min_runs" ? window.min_runs : window.max_runs) =
+                     static_cast<std::size_t>(it->get<std::int64_t>());
+               }
+               if (end) {
+                 if (*end < start) return respond(response::json(200, "null"));  // an empty window schedules nothing
+                 window.max_time = std::chrono::duration_cast<std::chrono::seconds>(*end - start);
+               }
+               actors::schedule_deployment_runs(ctx.flow_runs, ctx.db, deployment_id{*id}, start, window, *ctx.time,
+                                                [respond](const result<std::size_t>& created) {
+                                                  respond(created ? response::json(200, "null") : error_response(created.error()));
+                                                });
+             });
+}
+
 void register_pause_resume(router& routes, const api_context& ctx) {
   for (bool pause : {true, false}) {
     routes.add("POST", base + (pause ? "/{id}/pause_deployment" : "/{id}/resume_deployment"),
@@ -231,6 +356,8 @@ void register_get_scheduled(router& routes, const api_context& ctx) {
 
 void register_deployment_run_routes(router& routes, const api_context& ctx) {
   register_create_flow_run(routes, ctx);
+  register_create_flow_run_bulk(routes, ctx);
+  register_schedule(routes, ctx);
   register_pause_resume(routes, ctx);
   register_get_scheduled(routes, ctx);
 }

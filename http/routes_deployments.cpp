@@ -7,6 +7,7 @@
 #include "domain/parameter_schema.hpp"
 #include "http/api_support.hpp"
 #include "http/deployment_fields.hpp"
+#include "http/object_fields.hpp"
 #include "http/routes.hpp"
 #include "http/routes_deployments.hpp"
 #include "persistence/concurrency_store.hpp"
@@ -237,6 +238,13 @@ void register_update(router& routes, const api_context& ctx) {
   });
 }
 
+/// Deletes the deployment with its Scheduled runs that never ran and its concurrency limit; false when absent.
+bool delete_with_runs(persistence::sql_connection& c, const deployment_id& d, timestamp now) {
+  persistence::delete_scheduled_runs(c, d, false, false, now);
+  persistence::drop_deployment_limit(c, d);
+  return persistence::delete_deployment(c, d);
+}
+
 void register_delete(router& routes, const api_context& ctx) {
   routes.add("DELETE", base + "/{id}", "Delete a deployment and its scheduled runs (204)", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
@@ -244,13 +252,41 @@ void register_delete(router& routes, const api_context& ctx) {
     persistence::write_value(
         ctx.db,
         [d = deployment_id{*id}, now = ctx.time->now()](persistence::sql_connection& c) -> status {
-          persistence::delete_scheduled_runs(c, d, false, false, now);
-          persistence::drop_deployment_limit(c, d);
-          if (!persistence::delete_deployment(c, d)) throw refusal(errc::not_found, "Deployment not found");
+          if (!delete_with_runs(c, d, now)) throw refusal(errc::not_found, "Deployment not found");
           return status::ok();
         },
         [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
   });
+
+  routes.add("POST", base + "/bulk_delete", "Delete up to 50 deployments matching a filter ({deleted: [ids]})",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = object_fields::optional_body(req, error);
+               if (!body) return respond(std::move(error));
+               auto limit = bulk_limit(*body, error);
+               if (!limit) return respond(std::move(error));
+               filters::filter_set set;
+               if (auto it = body->find("deployments"); it != body->end() && !it->is_null()) {
+                 filters::filter_error refused;
+                 set.deployments = filters::parse_deployment_filter(*it, {"deployments"}, refused);
+                 if (!set.deployments) return respond(object_fields::filter_refusal(refused));
+               }
+               persistence::write_value(
+                   ctx.db,
+                   [set, limit = *limit, now = ctx.time->now()](persistence::sql_connection& c) {
+                     auto where = persistence::deployment_where(c.dialect(), set);
+                     json deleted = json::array();
+                     for (const auto& d : persistence::select_deployments(
+                              c, where.sql, where.params, persistence::order_by(filters::deployment_sort::name_asc), limit, 0))
+                       if (delete_with_runs(c, d.id, now)) deleted.push_back(d.id.to_string());
+                     return deleted;
+                   },
+                   [ctx, respond](const result<json>& deleted) {
+                     if (!deleted) return respond(error_response(deleted.error()));
+                     wake_scheduler(ctx);
+                     respond(response::json(200, json{{"deleted", *deleted}}.dump()));
+                   });
+             });
 }
 
 void register_queries(router& routes, const api_context& ctx) {

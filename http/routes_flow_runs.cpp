@@ -239,6 +239,18 @@ void register_states(router& routes, const api_context& ctx) {
                              respond(response::json(200, out.dump()));
                            });
              });
+  routes.add("GET", "/api/flow_run_states/{id}", "One flow run state by its id", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    persistence::read_value(
+        ctx.db,
+        [sid = *id](persistence::sql_connection& c) {
+          return persistence::or_not_found(persistence::find_flow_run_state(c, sid), "Flow run state not found");
+        },
+        [respond](const result<run_state>& st) {
+          respond(st ? response::json(200, to_json(*st).dump()) : error_response(st.error()));
+        });
+  });
 }
 
 }  // namespace

@@ -1,13 +1,19 @@
-// /api/flows: create (idempotent by name), read by id, read by name, update tags. Creations and updates are
-// announced as Prefect's lifecycle events (prefect.flow.created|updated) once committed.
+// /api/flows: create (idempotent by name), read by id, read by name, update tags, delete (one, or up to 50 by
+// filter). Creations, updates and deletions are announced as Prefect's lifecycle events
+// (prefect.flow.created|updated|deleted) once committed.
 #include <nlohmann/json.hpp>
 
 #include "actors/event_bus.hpp"
+#include "actors/flow_runs.hpp"
 #include "domain/lifecycle_events.hpp"
 #include "domain/uuid.hpp"
 #include "http/api_support.hpp"
+#include "http/object_fields.hpp"
 #include "http/routes.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/deployment_slots.hpp"
+#include "persistence/deployment_store.hpp"
+#include "persistence/filter_sql.hpp"
 #include "persistence/flow_store.hpp"
 
 namespace osprey::http {
@@ -153,6 +159,110 @@ void register_update(router& routes, const api_context& ctx) {
   });
 }
 
+using deleted_flows_callback = std::function<void(const result<std::vector<flow>>&)>;
+
+// Deletes the flows that exist among `ids` with everything of theirs, as Prefect does: their runs (with task
+// runs, states and logs) go first, each through its actor so that no warm actor keeps a run that is gone; then
+// their deployments (with the deployments' concurrency limits) and the flows, in one transaction. A run created
+// for one of them between the two steps goes with the flow (foreign keys cascade); it had no actor yet.
+void delete_flows(const api_context& ctx, std::vector<flow_id> ids, deleted_flows_callback done) {
+  struct doomed {
+    std::vector<flow> flows;
+    std::vector<flow_run_id> runs;
+  };
+  persistence::read_value(
+      ctx.db,
+      [ids = std::move(ids)](persistence::sql_connection& c) {
+        doomed d;
+        for (const auto& id : ids) {
+          auto f = persistence::find_flow(c, id);
+          if (!f) continue;
+          auto runs = persistence::flow_run_ids_of_flow(c, id);
+          d.runs.insert(d.runs.end(), runs.begin(), runs.end());
+          d.flows.push_back(std::move(*f));
+        }
+        return d;
+      },
+      [ctx, done = std::move(done)](result<doomed> d) {
+        if (!d) return done(d.error());
+        if (d->flows.empty()) return done(std::vector<flow>{});
+        actors::remove_flow_runs(
+            ctx.flow_runs, std::move(d->runs),
+            [ctx, flows = std::move(d->flows), done](const actors::removal_outcome& removed) {
+              if (!removed.error) return done(removed.error);
+              persistence::write_value(
+                  ctx.db,
+                  [flows](persistence::sql_connection& c) {
+                    std::vector<flow> deleted;
+                    for (const auto& f : flows) {
+                      for (const auto& dep : persistence::deployment_ids_of_flow(c, f.id)) {
+                        persistence::drop_deployment_limit(c, dep);
+                        persistence::delete_deployment(c, dep);
+                      }
+                      if (persistence::delete_flow(c, f.id)) deleted.push_back(f);
+                    }
+                    return deleted;
+                  },
+                  [ctx, done](result<std::vector<flow>> deleted) {
+                    if (deleted) {
+                      std::vector<event> events;
+                      const auto now = ctx.time->now();
+                      for (const auto& f : *deleted) events.push_back(flow_lifecycle_event(lifecycle_action::deleted, f, now));
+                      actors::publish_events(ctx.event_bus, std::move(events));
+                    }
+                    done(deleted);
+                  });
+            });
+      });
+}
+
+void register_delete(router& routes, const api_context& ctx) {
+  routes.add("DELETE", "/api/flows/{id}", "Delete a flow with its deployments and runs (204)", [ctx](request& req, responder respond) {
+    auto id = path_uuid(req, "id", respond);
+    if (!id) return;
+    delete_flows(ctx, {flow_id{*id}}, [respond](const result<std::vector<flow>>& deleted) {
+      if (!deleted) return respond(error_response(deleted.error()));
+      respond(deleted->empty() ? error_response(status(errc::not_found, "Flow not found")) : response::no_content());
+    });
+  });
+}
+
+void register_bulk_delete(router& routes, const api_context& ctx) {
+  routes.add("POST", "/api/flows/bulk_delete", "Delete up to 50 flows matching a filter ({deleted: [ids]})",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = object_fields::optional_body(req, error);
+               if (!body) return respond(std::move(error));
+               auto limit = bulk_limit(*body, error);
+               if (!limit) return respond(std::move(error));
+               filters::filter_set set;
+               if (auto it = body->find("flows"); it != body->end() && !it->is_null()) {
+                 filters::filter_error refused;
+                 set.flows = filters::parse_flow_filter(*it, {"flows"}, refused);
+                 if (!set.flows) return respond(object_fields::filter_refusal(refused));
+               }
+               persistence::read_value(
+                   ctx.db,
+                   [set, limit = *limit](persistence::sql_connection& c) {
+                     auto where = persistence::flow_where(c.dialect(), set);
+                     std::vector<flow_id> ids;
+                     for (const auto& f : persistence::select_flows(c, where.sql, where.params,
+                                                                    persistence::order_by(filters::flow_sort::name_asc), limit, 0))
+                       ids.push_back(f.id);
+                     return ids;
+                   },
+                   [ctx, respond](result<std::vector<flow_id>> ids) {
+                     if (!ids) return respond(error_response(ids.error()));
+                     delete_flows(ctx, std::move(*ids), [respond](const result<std::vector<flow>>& deleted) {
+                       if (!deleted) return respond(error_response(deleted.error()));
+                       nlohmann::json out = nlohmann::json::array();
+                       for (const auto& f : *deleted) out.push_back(f.id.to_string());
+                       respond(response::json(200, nlohmann::json{{"deleted", out}}.dump()));
+                     });
+                   });
+             });
+}
+
 }  // namespace
 
 void register_flow_routes(router& routes, const api_context& ctx) {
@@ -160,6 +270,8 @@ void register_flow_routes(router& routes, const api_context& ctx) {
   register_read(routes, ctx);
   register_read_by_name(routes, ctx);
   register_update(routes, ctx);
+  register_delete(routes, ctx);
+  register_bulk_delete(routes, ctx);
 }
 
 }  // namespace osprey::http

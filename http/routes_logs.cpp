@@ -1,10 +1,14 @@
 // POST /api/logs/: batches of run logs from the client's APILogHandler (201, body null).
+// GET /api/flow_runs/{id}/logs/download: the run's logs as a CSV file, oldest first (the UI's download button).
 #include <nlohmann/json.hpp>
 
+#include "domain/log_csv.hpp"
 #include "domain/log_record.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/filter_sql.hpp"
+#include "persistence/flow_run_store.hpp"
 #include "persistence/log_store.hpp"
 
 namespace osprey::http {
@@ -56,9 +60,52 @@ bool parse_log(const nlohmann::json& item, std::size_t index, timestamp now, log
   return true;
 }
 
+// Logs are read a page at a time (as Prefect does) so that one statement never holds a huge result; the file
+// is built in memory, which bounds it by the run's log volume.
+constexpr std::int64_t download_page = 1000;
+
+struct log_file {
+  std::string name;
+  std::string csv;
+};
+
+void register_download(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/flow_runs/{id}/logs/download", "A flow run's logs as CSV, oldest first",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               persistence::read_value(
+                   ctx.db,
+                   [run = flow_run_id{*id}](persistence::sql_connection& c) -> result<log_file> {
+                     auto found = persistence::find_flow_run(c, run);
+                     if (!found) return status(errc::not_found, "Flow run not found");
+                     log_file out{log_csv_file_name(found->name), log_csv_header()};
+                     const auto order = persistence::order_by(filters::log_sort::timestamp_asc);
+                     for (std::int64_t offset = 0;; offset += download_page) {
+                       auto page = persistence::select_logs(c, "l.flow_run_id = $1", {persistence::id(run)}, order,
+                                                            download_page, offset);
+                       for (const auto& l : page) append_log_csv_row(out.csv, l);
+                       if (static_cast<std::int64_t>(page.size()) < download_page) break;
+                     }
+                     return out;
+                   },
+                   [respond](result<log_file> file) {
+                     if (!file) return respond(error_response(file.error()));
+                     response r;
+                     r.status = 200;
+                     r.content_type = "text/csv; charset=utf-8";
+                     r.body = std::move(file->csv);
+                     r.headers.emplace_back("Content-Disposition",
+                                            "attachment; filename=\"flow-run-logs.csv\"; filename*=UTF-8''" + file->name);
+                     respond(std::move(r));
+                   });
+             });
+}
+
 }  // namespace
 
 void register_log_routes(router& routes, const api_context& ctx) {
+  register_download(routes, ctx);
   routes.add("POST", "/api/logs/", "Store a batch of run logs (201)", [ctx](request& req, responder respond) {
     response error;
     auto parsed = parse_json_body(req, error);

@@ -1,13 +1,17 @@
 // Small routes the Prefect UI calls: GET /api/admin/settings (a Prefect-shaped settings object without any
 // secret), GET /api/collections/views/{view} (the integration registry Prefect fetches from GitHub; Osprey
 // reaches no network beyond its clients and answers the known views empty), POST /api/templates/validate (a
-// Jinja syntax check, domain/template_syntax.hpp), POST /api/automations/filter and /count (empty).
+// Jinja syntax check, domain/template_syntax.hpp), POST /api/automations/filter and /count (empty),
+// GET /api/observed-states (the state names seen in run histories, for the UI's state filter).
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "domain/template_syntax.hpp"
 #include "domain/version.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
+#include "persistence/database_calls.hpp"
+#include "persistence/ui_store.hpp"
 
 namespace osprey::http {
 namespace {
@@ -78,9 +82,56 @@ void register_automation_reads(router& routes) {
              [](request&, responder respond) { respond(response::json(200, "0")); });
 }
 
+void register_observed_states(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/observed-states", "State types and names seen in run histories (?query=&order_by=&limit=)",
+             [ctx](request& req, responder respond) {
+               std::string prefix;
+               if (auto q = req.query.find("query"); q != req.query.end()) {
+                 if (q->second.size() > 100)
+                   return respond(query_validation_error("query", "String should have at most 100 characters",
+                                                         "string_too_long"));
+                 prefix = q->second;
+                 prefix.erase(0, prefix.find_first_not_of(" \t\r\n"));
+                 prefix.erase(prefix.find_last_not_of(" \t\r\n") + 1);
+               }
+               bool by_name = false;
+               if (auto o = req.query.find("order_by"); o != req.query.end()) {
+                 if (o->second == "NAME_ASC") by_name = true;
+                 else if (o->second != "LAST_SEEN_DESC")
+                   return respond(query_validation_error("order_by", "Input should be 'NAME_ASC' or 'LAST_SEEN_DESC'", "enum"));
+               }
+               std::int64_t limit = 200;
+               if (auto l = req.query.find("limit"); l != req.query.end()) {
+                 char* end = nullptr;
+                 const auto v = std::strtoll(l->second.c_str(), &end, 10);
+                 if (l->second.empty() || *end != '\0')
+                   return respond(query_validation_error("limit", "Input should be a valid integer, unable to parse string as an integer", "int_parsing"));
+                 if (v < 1 || v > 200)
+                   return respond(query_validation_error(
+                       "limit", v < 1 ? "Input should be greater than or equal to 1" : "Input should be less than or equal to 200",
+                       v < 1 ? "greater_than_equal" : "less_than_equal"));
+                 limit = v;
+               }
+               persistence::read_value(
+                   ctx.db,
+                   [prefix, by_name, limit](persistence::sql_connection& c) {
+                     return persistence::select_observed_states(c, prefix, by_name, limit);
+                   },
+                   [respond](const result<std::vector<persistence::observed_state>>& found) {
+                     if (!found) return respond(error_response(found.error()));
+                     json out = json::array();
+                     for (const auto& s : *found)
+                       out.push_back({{"state_type", s.type}, {"state_name", s.name},
+                                      {"first_seen", format_iso8601(s.first_seen)}, {"last_seen", format_iso8601(s.last_seen)}});
+                     respond(response::json(200, out.dump()));
+                   });
+             });
+}
+
 }  // namespace
 
 void register_ui_routes(router& routes, const api_context& ctx) {
+  register_observed_states(routes, ctx);
   register_automation_reads(routes);
   register_settings(routes, ctx);
   register_collection_views(routes);

@@ -6,6 +6,7 @@
 #include "persistence/block_sql.hpp"
 #include "persistence/block_store.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/result_storage_store.hpp"
 
 namespace osprey::persistence {
 namespace {
@@ -293,6 +294,7 @@ bool update_block_document(sql_connection& conn, const secret_box& box, const bl
 }
 
 bool delete_block_document(sql_connection& conn, const block_document_id& doc) {
+  clear_default_result_storage_for(conn, doc);
   return conn.execute("DELETE FROM block_document WHERE id = $1", {id(doc)}) > 0;
 }
 

@@ -6,6 +6,7 @@
 #include "domain/block_checksum.hpp"
 #include "persistence/block_sql.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/result_storage_store.hpp"
 
 namespace osprey::persistence {
 namespace {
@@ -209,6 +210,7 @@ void update_block_type(sql_connection& conn, const block_type& t) {
 }
 
 void delete_block_type(sql_connection& conn, const block_type_id& type) {
+  clear_default_result_storage_for(conn, type);
   conn.execute("DELETE FROM block_type WHERE id = $1", {id(type)});
 }
 
@@ -244,6 +246,7 @@ std::vector<stored_block_schema> list_block_schemas(sql_connection& conn, const 
 }
 
 void delete_block_schema(sql_connection& conn, const block_schema_id& schema) {
+  clear_default_result_storage_for(conn, schema);
   conn.execute("DELETE FROM block_schema WHERE id = $1", {id(schema)});
 }
 

@@ -194,6 +194,13 @@ bool delete_deployment(sql_connection& conn, const deployment_id& d) {
   return conn.execute("DELETE FROM deployment WHERE id = $1", {id(d)}) > 0;
 }
 
+std::vector<deployment_id> deployment_ids_of_flow(sql_connection& conn, const flow_id& f) {
+  std::vector<deployment_id> out;
+  for (const auto& row : conn.query("SELECT id FROM deployment WHERE flow_id = $1", {id(f)}))
+    out.push_back(deployment_id{row.id(0)});
+  return out;
+}
+
 bool set_deployment_paused(sql_connection& conn, const deployment_id& d, bool paused, timestamp now) {
   return conn.execute("UPDATE deployment SET paused = $2, updated = $3 WHERE id = $1", {id(d), boolean(paused), ts(now)}) > 0;
 }

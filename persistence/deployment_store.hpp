@@ -36,6 +36,8 @@ void insert_deployment(sql_connection& conn, const deployment& d);
 bool update_deployment(sql_connection& conn, const deployment& d);
 /// Returns false when it did not exist. Its schedules go with it; its runs keep running without it.
 bool delete_deployment(sql_connection& conn, const deployment_id& id);
+/// The ids of the flow's deployments.
+std::vector<deployment_id> deployment_ids_of_flow(sql_connection& conn, const flow_id& f);
 /// Sets `paused`; returns false when the deployment does not exist.
 bool set_deployment_paused(sql_connection& conn, const deployment_id& id, bool paused, timestamp now);
 /// Marks the deployments polled by a runner: status READY, last_polled = now.

@@ -188,7 +188,9 @@ bool merge_flow_run_labels(sql_connection& conn, const flow_run_id& run, const n
 }
 
 bool delete_flow_run(sql_connection& conn, const flow_run_id& run) {
-  return conn.execute("DELETE FROM flow_run WHERE id = $1", {id(run)}) > 0;
+  if (conn.execute("DELETE FROM flow_run WHERE id = $1", {id(run)}) == 0) return false;
+  conn.execute("DELETE FROM log WHERE flow_run_id = $1", {id(run)});  // no foreign key: Prefect removes them too
+  return true;
 }
 
 void insert_flow_run(sql_connection& conn, const new_flow_run& run) {
@@ -228,6 +230,13 @@ std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_r
   std::vector<run_state> out;
   for (const auto& row : conn.query(select_history_sql, {id(run)})) out.push_back(state_from_columns(row, 1));
   return out;
+}
+
+std::optional<run_state> find_flow_run_state(sql_connection& conn, const uuid& state) {
+  auto rows = conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM flow_run_state WHERE id = $1",
+                         {id(state)});
+  if (rows.empty()) return std::nullopt;
+  return state_from_columns(rows.front(), 0);
 }
 
 std::vector<overdue_run> find_overdue_runs(sql_connection& conn, timestamp due_before, std::int64_t limit) {

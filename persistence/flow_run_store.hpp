@@ -56,7 +56,7 @@ bool update_flow_run(sql_connection& conn, const flow_run_id& run, const nlohman
 /// Merges `labels` into the run's labels. Returns false when the run does not exist.
 bool merge_flow_run_labels(sql_connection& conn, const flow_run_id& run, const nlohmann::json& labels, timestamp now);
 
-/// Deletes the run (its states cascade). Returns false when it did not exist.
+/// Deletes the run (its states and task runs cascade) and its logs. Returns false when it did not exist.
 bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 
 /// Stores what orchestration decided: `written` (if any) is appended to the run's history and made current
@@ -77,5 +77,7 @@ struct overdue_run {
 std::vector<overdue_run> find_overdue_runs(sql_connection& conn, timestamp due_before, std::int64_t limit);
 
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run);
+/// One state of any flow run, by the state's id.
+std::optional<run_state> find_flow_run_state(sql_connection& conn, const uuid& state);
 
 }  // namespace osprey::persistence

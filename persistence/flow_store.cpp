@@ -72,4 +72,15 @@ std::optional<flow> find_flow_by_name(sql_connection& conn, const std::string& n
   return first_flow(conn.query(select_flow_by_name_sql, {text(name)}));
 }
 
+std::vector<flow_run_id> flow_run_ids_of_flow(sql_connection& conn, const flow_id& f) {
+  std::vector<flow_run_id> out;
+  for (const auto& row : conn.query("SELECT id FROM flow_run WHERE flow_id = $1 ORDER BY created, id", {id(f)}))
+    out.push_back(flow_run_id{row.id(0)});
+  return out;
+}
+
+bool delete_flow(sql_connection& conn, const flow_id& f) {
+  return conn.execute("DELETE FROM flow WHERE id = $1", {id(f)}) > 0;
+}
+
 }  // namespace osprey::persistence

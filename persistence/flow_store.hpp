@@ -28,5 +28,9 @@ std::vector<flow> select_flows(sql_connection& conn, const std::string& where, c
                                const std::string& order_by, std::int64_t limit, std::int64_t offset);
 std::int64_t count_flows(sql_connection& conn, const std::string& where, const sql_params& params);
 std::optional<flow> find_flow_by_name(sql_connection& conn, const std::string& name);
+/// The ids of the flow's runs, oldest first.
+std::vector<flow_run_id> flow_run_ids_of_flow(sql_connection& conn, const flow_id& f);
+/// Deletes the flow; what still refers to it (deployments, runs created meanwhile) cascades. False when absent.
+bool delete_flow(sql_connection& conn, const flow_id& f);
 
 }  // namespace osprey::persistence

@@ -192,4 +192,21 @@ std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& 
   return out;
 }
 
+bool rename_task_run(sql_connection& conn, const uuid& task_run, const std::string& name, timestamp now) {
+  return conn.execute("UPDATE task_run SET name = $2, updated = $3 WHERE id = $1", {id(task_run), text(name), ts(now)}) > 0;
+}
+
+bool delete_task_run(sql_connection& conn, const uuid& task_run) {
+  if (conn.execute("DELETE FROM task_run WHERE id = $1", {id(task_run)}) == 0) return false;
+  conn.execute("DELETE FROM log WHERE task_run_id = $1", {id(task_run)});  // no foreign key: Prefect removes them too
+  return true;
+}
+
+std::optional<run_state> find_task_run_state(sql_connection& conn, const uuid& state) {
+  auto rows = conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state WHERE id = $1",
+                         {id(state)});
+  if (rows.empty()) return std::nullopt;
+  return state_from_columns(rows.front(), 0);
+}
+
 }  // namespace osprey::persistence

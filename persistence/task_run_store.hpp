@@ -48,5 +48,11 @@ void insert_task_cache_entry(sql_connection& conn, const std::string& cache_key,
 
 /// A task run's states, oldest first.
 std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& task_run);
+/// Renames the task run; false when it does not exist.
+bool rename_task_run(sql_connection& conn, const uuid& task_run, const std::string& name, timestamp now);
+/// Deletes the task run (its states cascade) and its logs; false when it did not exist.
+bool delete_task_run(sql_connection& conn, const uuid& task_run);
+/// One state of any task run, by the state's id.
+std::optional<run_state> find_task_run_state(sql_connection& conn, const uuid& state);
 
 }  // namespace osprey::persistence

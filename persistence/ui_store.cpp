@@ -1,5 +1,7 @@
 #include "persistence/ui_store.hpp"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 namespace osprey::persistence {
@@ -171,6 +173,34 @@ std::vector<graph_row> select_graph_rows(sql_connection& conn, const uuid& flow_
     }
     out.push_back(std::move(r));
   }
+  return out;
+}
+
+std::vector<observed_state> select_observed_states(sql_connection& conn, const std::string& prefix, bool by_name,
+                                                   std::int64_t limit) {
+  // Each history is grouped before the union, so the union holds distinct pairs, not every transition.
+  std::string sql =
+      "SELECT type, name, MIN(first_seen), MAX(last_seen) FROM ("
+      "SELECT type, name, MIN(timestamp) AS first_seen, MAX(timestamp) AS last_seen FROM flow_run_state "
+      "GROUP BY type, name UNION ALL "
+      "SELECT type, name, MIN(timestamp), MAX(timestamp) FROM task_run_state GROUP BY type, name) h "
+      "WHERE type IS NOT NULL AND name IS NOT NULL ";
+  sql_params params;
+  if (!prefix.empty()) {
+    // A prefix match that takes the text literally: LIKE's wildcards in it are escaped.
+    std::string pattern;
+    for (char ch : prefix) {
+      if (ch == '%' || ch == '_' || ch == '\\') pattern += '\\';
+      pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    params.push_back(text(pattern + "%"));
+    sql += "AND (LOWER(type) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\') ";
+  }
+  sql += "GROUP BY type, name ORDER BY ";
+  sql += by_name ? "type, name" : "MAX(last_seen) DESC, type, name";
+  sql += " LIMIT " + std::to_string(limit);
+  std::vector<observed_state> out;
+  for (const auto& row : conn.query(sql, params)) out.push_back({row.text(0), row.text(1), row.time(2), row.time(3)});
   return out;
 }
 

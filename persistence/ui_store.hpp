@@ -62,4 +62,17 @@ std::optional<run_span> find_run_span(sql_connection& conn, const uuid& flow_run
 /// The task runs of `flow_run`, each with the subflow run whose parent task run it is, for the graph.
 std::vector<graph_row> select_graph_rows(sql_connection& conn, const uuid& flow_run);
 
+/// A state type and exact name seen in the retained flow- and task-run histories, with the first and last
+/// time it was entered (GET /api/observed-states: the UI's state-name filter).
+struct observed_state {
+  std::string type;
+  std::string name;
+  timestamp first_seen;
+  timestamp last_seen;
+};
+/// Pairs whose type or name starts with `prefix` (case-insensitive; empty: all), newest last_seen first
+/// (or by type and name when `by_name`), at most `limit`.
+std::vector<observed_state> select_observed_states(sql_connection& conn, const std::string& prefix, bool by_name,
+                                                   std::int64_t limit);
+
 }  // namespace osprey::persistence
