@@ -8,6 +8,7 @@ find_package(CURL REQUIRED)
 find_package(OpenSSL 3 REQUIRED)               # OpenSSL::Crypto: AES-256-GCM for block secrets, SHA-256
 find_package(ZLIB REQUIRED)                     # ZLIB::ZLIB: gzip of the UI's static files
 find_package(date REQUIRED)                     # date::date-tz: IANA time zones for schedules (system tzdata)
+find_package(LibIcal REQUIRED)                  # target ical: RFC 5545 recurrence rules (RRule schedules)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)   # PkgConfig::PQXX
 

@@ -66,3 +66,21 @@ def test_serve_runs_scheduled_runs_and_reserving_does_not_duplicate_them(prefect
     time.sleep(4)  # not a synchronisation: the window in which a paused deployment must stay quiet
     assert scheduled() == [] and len(runs_of(api, deployment["id"])) == count
     program.kill()
+
+
+def test_an_rrule_schedule_made_with_the_cli_is_read_back_and_scheduled(prefect, api):
+    flow = api.post("/flows/", {"name": "rrule-flow"})
+    name = f"weekdays-{uuid.uuid4().hex[:6]}"
+    deployment = api.post("/deployments/", {"name": name, "flow_id": flow["id"]})
+    rule = "DTSTART:20260105T093000\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR"
+    prefect.cli("deployment", "schedule", "create", f"rrule-flow/{name}", "--rrule", rule, "--timezone", "Asia/Kolkata")
+    listed = prefect.cli("deployment", "schedule", "ls", f"rrule-flow/{name}")
+    assert "FREQ=WEEKLY;BYDAY=MO,WE,FR" in listed, listed
+    stored = api.get(f"/deployments/{deployment['id']}/schedules")
+    assert [s["schedule"] for s in stored] == [{"rrule": rule, "timezone": "Asia/Kolkata"}]
+    runs = wait_until(lambda: len(runs_of(api, deployment["id"])) >= 3 and runs_of(api, deployment["id"]), timeout=60,
+                      what="three runs from the rrule schedule")
+    for run in runs:
+        # 09:30 in Kolkata (UTC+05:30) is 04:00 UTC, on a Monday, Wednesday or Friday.
+        assert "T04:00:00" in run["expected_start_time"], run["expected_start_time"]
+        assert run["created_by"]["display_value"] == "RRuleSchedule"

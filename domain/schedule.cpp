@@ -147,6 +147,23 @@ std::variant<schedule, field_problem> parse_cron(const nlohmann::json& j) {
   return schedule{s};
 }
 
+std::variant<schedule, field_problem> parse_rrule(const nlohmann::json& j) {
+  rrule_schedule s;
+  for (const auto& [key, value] : j.items())
+    if (key != "rrule" && key != "timezone") return problem(key, "Extra inputs are not permitted", "extra_forbidden");
+  if (!j["rrule"].is_string()) return problem("rrule", "Input should be a valid string", "string_type");
+  s.rrule = j["rrule"].get<std::string>();
+  auto parsed = parse_rrule_set(s.rrule);
+  if (const auto* why = std::get_if<std::string>(&parsed))
+    return problem("rrule", "Value error, Invalid RRule string \"" + s.rrule + "\": " + *why);
+  if (s.rrule.size() > max_rrule_length)
+    return problem("rrule", "Value error, Invalid RRule string \"" + s.rrule.substr(0, 40) + "...\"\nMax length is " +
+                                std::to_string(max_rrule_length) + ", got " + std::to_string(s.rrule.size()));
+  s.set = std::get<rrule_set>(std::move(parsed));
+  if (auto p = read_timezone(j, s.timezone)) return *p;
+  return schedule{s};
+}
+
 void insert_within(std::set<timestamp>& dates, timestamp t, timestamp start) {
   if (t >= start) dates.insert(t);
 }
@@ -212,6 +229,25 @@ std::vector<timestamp> cron_dates(const cron_schedule& s, timestamp start, times
   return out;
 }
 
+std::vector<timestamp> rrule_schedule_dates(const rrule_schedule& s, timestamp start, timestamp end, std::size_t n) {
+  const auto* z = zone_of(s.timezone);
+  // Wall times two hours either side, so no date is missed around a DST change; what resolves outside
+  // [start, end] is dropped.
+  const auto wall = [](local_us t) { return wall_seconds(chr::floor<chr::seconds>(t.time_since_epoch())); };
+  const auto from = wall(to_local(z, start - chr::hours(2)));
+  const auto to = wall(to_local(z, end + chr::hours(2)));
+  std::set<timestamp> dates;
+  for (auto w : rrule_dates(s.set, from, to, n + max_iterations)) {
+    const auto t = to_instant(z, local_us(chr::duration_cast<chr::microseconds>(w.time_since_epoch())));
+    if (t > end) continue;
+    insert_within(dates, t, start);
+    if (dates.size() >= n) break;
+  }
+  std::vector<timestamp> out(dates.begin(), dates.end());
+  if (out.size() > n) out.resize(n);
+  return out;
+}
+
 }  // namespace
 
 bool known_timezone(const std::string& name) { return zone_named(name) != nullptr; }
@@ -220,9 +256,7 @@ std::variant<schedule, field_problem> parse_schedule(const nlohmann::json& j, ti
   if (!j.is_object()) return problem("", "Input should be a valid dictionary or object", "model_type");
   if (j.contains("interval")) return parse_interval(j, now);
   if (j.contains("cron")) return parse_cron(j);
-  if (j.contains("rrule"))
-    return problem("rrule", "RRule schedules are not supported yet by this server; use an interval or cron schedule",
-                   "value_error");
+  if (j.contains("rrule")) return parse_rrule(j);
   return problem("", "Input should be an interval, cron or rrule schedule", "union_tag_not_found");
 }
 
@@ -231,17 +265,20 @@ nlohmann::json to_json(const schedule& s) {
     return {{"interval", static_cast<double>(i->interval.count()) / 1e6},
             {"anchor_date", format_iso8601(i->anchor_date)},
             {"timezone", i->timezone}};
+  if (const auto* r = std::get_if<rrule_schedule>(&s)) return {{"rrule", r->rrule}, {"timezone", r->timezone}};
   const auto& c = std::get<cron_schedule>(s);
   return {{"cron", c.cron}, {"timezone", c.timezone}, {"day_or", c.day_or}};
 }
 
 const char* schedule_kind(const schedule& s) {
-  return std::holds_alternative<interval_schedule>(s) ? "IntervalSchedule" : "CronSchedule";
+  if (std::holds_alternative<interval_schedule>(s)) return "IntervalSchedule";
+  return std::holds_alternative<rrule_schedule>(s) ? "RRuleSchedule" : "CronSchedule";
 }
 
 std::vector<timestamp> schedule_dates(const schedule& s, timestamp start, timestamp end, std::size_t n) {
   if (n == 0 || end < start) return {};
   if (const auto* i = std::get_if<interval_schedule>(&s)) return interval_dates(*i, start, end, n);
+  if (const auto* r = std::get_if<rrule_schedule>(&s)) return rrule_schedule_dates(*r, start, end, n);
   return cron_dates(std::get<cron_schedule>(s), start, end, n);
 }
 

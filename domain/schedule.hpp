@@ -1,5 +1,6 @@
 #pragma once
-// Deployment schedules as Prefect 3.9.1 models them (IntervalSchedule, CronSchedule) and the dates they give.
+// Deployment schedules as Prefect 3.9.1 models them (IntervalSchedule, CronSchedule, RRuleSchedule) and the
+// dates they give.
 // Time zones come from the system's IANA database (tzdata, through Howard Hinnant's date/tz library).
 //
 // Interval: `anchor_date + k * interval` for whole k. The interval's whole days are calendar days in the
@@ -10,7 +11,8 @@
 // Cron: wall-clock minutes matching the expression (domain/cron.hpp) in the schedule's zone, with the same
 // gap/fold resolution; an hourly cron therefore fires once at 01:00 when clocks go back, and the gap's
 // minutes collapse onto the first minute after it (deduplicated), as Prefect's CronSchedule documents.
-// RRule schedules are refused at parse time ("not supported yet").
+// RRule: the recurrence set's wall-clock dates (domain/rrule.hpp) in the schedule's zone, with the same gap/fold
+// resolution and deduplication.
 //
 // Pure and thread-safe.
 
@@ -24,6 +26,7 @@
 
 #include "domain/cron.hpp"
 #include "domain/field_problem.hpp"
+#include "domain/rrule.hpp"
 #include "domain/time.hpp"
 
 namespace osprey {
@@ -41,13 +44,19 @@ struct cron_schedule {
   cron_expression expression;  ///< parsed `cron`
 };
 
-using schedule = std::variant<interval_schedule, cron_schedule>;
+struct rrule_schedule {
+  std::string rrule;             ///< as given (Prefect stores and renders the text)
+  std::string timezone = "UTC";
+  rrule_set set;                 ///< parsed `rrule`
+};
+
+using schedule = std::variant<interval_schedule, cron_schedule, rrule_schedule>;
 
 /// Whether `name` is a time zone of the system database ("UTC", "America/New_York").
 bool known_timezone(const std::string& name);
 
-/// Parses Prefect's SCHEDULE_TYPES JSON ({"interval", "anchor_date", "timezone"} or {"cron", "timezone",
-/// "day_or"}); `now` is the anchor when none is given. The interval is seconds (a number) or an ISO 8601
+/// Parses Prefect's SCHEDULE_TYPES JSON ({"interval", "anchor_date", "timezone"}, {"cron", "timezone",
+/// "day_or"} or {"rrule", "timezone"}); `now` is the anchor when none is given. The interval is seconds (a number) or an ISO 8601
 /// duration ("PT1H", "P1DT2H"). Refusals come back as a field_problem with pydantic's wording where Prefect
 /// has one ('Invalid cron string: "..."', 'Invalid timezone: "..." (specify in IANA tzdata format, ...)').
 std::variant<schedule, field_problem> parse_schedule(const nlohmann::json& j, timestamp now);

@@ -7,6 +7,7 @@ packages=(
   libcaf-dev libboost1.81-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev
   libhowardhinnant-date-dev tzdata   # time zones for deployment schedules
+  libical-dev   # RFC 5545 recurrence rules (RRule schedules)
   libgtest-dev libgmock-dev
   postgresql postgresql-contrib
   python3 python3-venv   # the real Prefect client for the compatibility tests

@@ -107,6 +107,25 @@ TEST_P(DeploymentRoutes, TheSchedulerCreatesEachDateOnceAndNoneForAPausedDeploym
   EXPECT_TRUE(wait_until([&] { return json::parse(call("GET", "/deployments/" + id).body)["status"] == "READY"; }, 10s));
 }
 
+TEST_P(DeploymentRoutes, AnRRuleScheduleIsStoredAsGivenAndScheduled) {
+  const json weekdays = {{"schedule", {{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"},
+                                       {"timezone", "Europe/Oslo"}}}};
+  auto d = create({{"name", "weekdays"}, {"schedules", {weekdays}}});
+  const std::string id = d["id"];
+  auto stored = json::parse(call("GET", "/deployments/" + id + "/schedules").body);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0]["schedule"], weekdays["schedule"]);
+  const std::string where = "SELECT COUNT(*) FROM flow_run WHERE auto_scheduled = true AND deployment_id = '" + id + "'";
+  ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s)) << count(where);  // min_runs, days apart
+  auto runs = json::parse(call("POST", "/flow_runs/filter", {{"deployments", {{"id", {{"any_", {id}}}}}}}).body);
+  for (const auto& r : runs) {
+    const std::string when = r["next_scheduled_start_time"];
+    EXPECT_TRUE(when.find("T08:00:00") != std::string::npos || when.find("T07:00:00") != std::string::npos)
+        << when << ": 09:00 in Oslo";
+    EXPECT_EQ(r["created_by"]["display_value"], "RRuleSchedule");
+  }
+}
+
 TEST_P(DeploymentRoutes, CreateFlowRunMergesDefaultsAndChecksTheSchema) {
   auto d = create({{"name", "manual"}, {"parameters", {{"x", 1}, {"y", "a"}}}, {"parameter_openapi_schema", schema},
                    {"tags", {"dep"}}});
@@ -140,7 +159,7 @@ TEST_P(DeploymentRoutes, BadInputIsRefusedAndNothingIsWritten) {
   refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"cron", "61 * * * *"}}}}}}}, 422, "Invalid cron string");
   refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"cron", "0 9 * * *"}, {"timezone", "Mars/Base"}}}}}}}, 422,
          "Invalid timezone");
-  refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"rrule", "FREQ=DAILY"}}}}}}}, 422, "not supported");
+  refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"rrule", "FREQ=SOMETIMES"}}}}}}}, 422, "Invalid RRule string");
   refuse({{"name", "x"}, {"schedules", {{{"schedule", {{"interval", -1}}}}}}}, 422, "positive");
   refuse({{"name", "x"}, {"work_pool_name", "nowhere"}}, 404, "Work pool \\\"nowhere\\\" not found.");
   auto dup = hourly;

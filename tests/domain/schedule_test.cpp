@@ -62,7 +62,8 @@ TEST(Schedule, InvalidCronTimezoneAndRRuleAreRefusedWithPrefectsWords) {
   auto tz = refused({{"cron", "* * * * *"}, {"timezone", "Mars/Olympus"}});
   EXPECT_EQ(tz.field, "timezone");
   EXPECT_NE(tz.message.find("Invalid timezone: \"Mars/Olympus\""), std::string::npos);
-  EXPECT_NE(refused({{"rrule", "FREQ=DAILY"}}).message.find("not supported"), std::string::npos);
+  EXPECT_NE(refused({{"rrule", "FREQ=FORTNIGHTLY"}}).message.find("Invalid RRule string \"FREQ=FORTNIGHTLY\""),
+            std::string::npos);
   EXPECT_EQ(refused({{"interval", 0}}).field, "interval");
   EXPECT_EQ(refused({{"interval", -3}}).field, "interval");
   EXPECT_EQ(refused({{"interval", 3}, {"extra", 1}}).type, "extra_forbidden");
@@ -134,6 +135,66 @@ TEST(SchedulingWindow, StopsOnceMinRunsAndMinTimeAreBothMet) {
   scheduling_window short_window;
   short_window.max_time = 36h;
   EXPECT_EQ(dates_to_schedule(daily, now, short_window).size(), 2u);
+}
+
+TEST(RRule, DailyAtNineKeepsTheLocalClockAcrossDst) {
+  auto s = parsed({{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY"}, {"timezone", "America/New_York"}});
+  EXPECT_STREQ(schedule_kind(s), "RRuleSchedule");
+  EXPECT_EQ(to_json(s), (nlohmann::json{{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY"},
+                                        {"timezone", "America/New_York"}}));
+  EXPECT_EQ(iso(schedule_dates(s, at("2026-03-07T00:00:00Z"), at("2026-03-10T00:00:00Z"), 10)),
+            (std::vector<std::string>{"2026-03-07T14:00:00.000000Z", "2026-03-08T13:00:00.000000Z",
+                                      "2026-03-09T13:00:00.000000Z"}));
+}
+
+TEST(RRule, DateTimesAreWallClockTimesOfTheSchedulesZoneWhateverTheyCarry) {
+  // As Prefect replaces each date's zone with the schedule's: the TZID and the Z are not read.
+  for (const char* text : {"DTSTART;TZID=Europe/Paris:20260601T090000 RRULE:FREQ=DAILY",
+                           "dtstart:20260601T090000Z\nrrule:freq=daily"}) {
+    auto s = parsed({{"rrule", text}, {"timezone", "Asia/Tokyo"}});
+    EXPECT_EQ(iso(schedule_dates(s, at("2026-06-01T00:00:00Z"), at("2026-06-02T23:00:00Z"), 5)),
+              (std::vector<std::string>{"2026-06-01T00:00:00.000000Z", "2026-06-02T00:00:00.000000Z"}))
+        << text;
+  }
+}
+
+TEST(RRule, ExdatesRdatesCountAndUntilShapeTheSet) {
+  auto s = parsed({{"rrule", "DTSTART:20260105T080000\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=5\n"
+                             "EXDATE:20260107T080000\nRDATE:20260110T120000,20260111"}});
+  EXPECT_EQ(iso(schedule_dates(s, at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z"), 20)),
+            (std::vector<std::string>{"2026-01-05T08:00:00.000000Z", "2026-01-10T12:00:00.000000Z",
+                                      "2026-01-11T00:00:00.000000Z", "2026-01-12T08:00:00.000000Z",
+                                      "2026-01-14T08:00:00.000000Z", "2026-01-19T08:00:00.000000Z"}));
+  auto until = parsed({{"rrule", "DTSTART:20260101T000000\nRRULE:FREQ=DAILY;UNTIL=20260103T000000"}});
+  EXPECT_EQ(schedule_dates(until, at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"), 100).size(), 3u);
+  auto excluded = parsed({{"rrule", "DTSTART:20260101T000000\nRRULE:FREQ=DAILY\nEXRULE:FREQ=WEEKLY;BYDAY=SA,SU"}});
+  EXPECT_EQ(schedule_dates(excluded, at("2026-01-05T00:00:00Z"), at("2026-01-11T23:00:00Z"), 100).size(), 5u);
+}
+
+TEST(RRule, ASubDailyRuleAnchoredYearsAgoKeepsItsPhaseAndCostsLittle) {
+  // No DTSTART: 2020-01-01 00:00, so every quarter hour since then.
+  auto s = parsed({{"rrule", "FREQ=MINUTELY;INTERVAL=15"}});
+  EXPECT_EQ(iso(schedule_dates(s, at("2026-12-06T00:07:00Z"), at("2026-12-07T00:00:00Z"), 3)),
+            (std::vector<std::string>{"2026-12-06T00:15:00.000000Z", "2026-12-06T00:30:00.000000Z",
+                                      "2026-12-06T00:45:00.000000Z"}));
+  auto odd = parsed({{"rrule", "DTSTART:20200101T000700\nRRULE:FREQ=HOURLY;INTERVAL=5"}});
+  // 2020-01-01T00:07 in 5-hour steps, as dateutil gives them.
+  EXPECT_EQ(iso(schedule_dates(odd, at("2026-12-06T00:00:00Z"), at("2026-12-07T00:00:00Z"), 2)),
+            (std::vector<std::string>{"2026-12-06T01:07:00.000000Z", "2026-12-06T06:07:00.000000Z"}));
+}
+
+TEST(RRule, MalformedSetsAreRefusedWithTheReason) {
+  for (const char* text : {"", "FREQ=FORTNIGHTLY", "DTSTART:2026 RRULE:FREQ=DAILY", "X-FOO:1 RRULE:FREQ=DAILY",
+                           "RRULE;X=1:FREQ=DAILY", "DTSTART:20260101T000000", "DTSTART:20261301T000000 RRULE:FREQ=DAILY"}) {
+    auto p = refused({{"rrule", text}});
+    EXPECT_EQ(p.field, "rrule") << text;
+    EXPECT_NE(p.message.find("Invalid RRule string"), std::string::npos) << text << ": " << p.message;
+  }
+  EXPECT_NE(refused({{"rrule", "FREQ=DAILY;" + std::string(6500, 'X')}}).message.find("Invalid RRule string"),
+            std::string::npos);
+  EXPECT_EQ(refused({{"rrule", "FREQ=DAILY"}, {"day_or", true}}).type, "extra_forbidden");
+  EXPECT_EQ(refused({{"rrule", 5}}).type, "string_type");
+  EXPECT_EQ(refused({{"rrule", "FREQ=DAILY"}, {"timezone", "Mars/Olympus"}}).field, "timezone");
 }
 
 }  // namespace
