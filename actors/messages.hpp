@@ -38,6 +38,8 @@ CAF_ADD_ATOM(osprey_actors, osprey::actors, flush_atom, "flush")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, recorded_atom, "recorded")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, retry_atom, "retry")
 CAF_ADD_ATOM(osprey_actors, osprey::actors, stats_atom, "stats")
+/// A background service's status for GET /api/admin/services (actors/periodic_service.hpp).
+CAF_ADD_ATOM(osprey_actors, osprey::actors, status_atom, "status")
 /// Shared by several actors: (sweep_atom) "look for due work now" (the notification dispatcher, see
 /// actors/notification_protocol.hpp), (tick_atom) "a periodic timer fired" (recorder, dispatcher, lease reaper).
 CAF_ADD_ATOM(osprey_actors, osprey::actors, sweep_atom, "sweep")

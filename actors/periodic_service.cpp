@@ -14,6 +14,9 @@ struct service_state {
   bool again = false;        ///< a pass was asked for while busy
   std::uint64_t passes = 0;  ///< passes completed
   std::uint64_t changed = 0;
+  std::chrono::steady_clock::time_point pass_started{};
+  std::optional<timestamp> last_pass_finished;
+  std::chrono::microseconds last_pass_took{0};
   const char* name = "osprey.service";
 };
 
@@ -26,6 +29,7 @@ void pass(service_actor* self) {
     return;
   }
   st.busy = true;
+  st.pass_started = std::chrono::steady_clock::now();
   st.options.pass([me = caf::actor_cast<caf::actor>(self)](pass_report report) {
     caf::anon_send(me, committed_atom_v, report.changed, report.more);
   });
@@ -47,9 +51,16 @@ caf::behavior service_behavior(service_actor* self, periodic_service_options opt
         st.busy = false;
         ++st.passes;
         st.changed += changed;
+        st.last_pass_took =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - st.pass_started);
+        st.last_pass_finished = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
         if (std::exchange(st.again, false) || more) pass(self);
       },
       [self](stats_atom) { return std::make_tuple(self->state.passes, self->state.changed); },
+      [self](status_atom, const service_status_callback& done) {
+        const auto& st = self->state;
+        done({st.passes, st.changed, st.busy, st.last_pass_finished, st.last_pass_took});
+      },
   };
 }
 
@@ -71,6 +82,10 @@ void pass_tally::answered(bool written) {
   if (--pending_ > 0) return;
   const auto n = written_.load();
   done_({n, full_ && n > 0});
+}
+
+void request_service_status(const caf::actor& service, service_status_callback done) {
+  caf::anon_send(service, status_atom_v, std::move(done));
 }
 
 caf::actor spawn_periodic_service(caf::actor_system& system, periodic_service_options options) {

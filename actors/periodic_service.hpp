@@ -12,9 +12,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/messages.hpp"
+#include "domain/time.hpp"
 
 namespace osprey::actors {
 
@@ -56,10 +58,27 @@ class pass_tally {
   bool full_;
 };
 
+/// What a service has done since the daemon started (GET /api/admin/services).
+struct service_status {
+  std::uint64_t passes = 0;   ///< passes completed
+  std::uint64_t changed = 0;  ///< sum of what they changed
+  bool running = false;       ///< a pass is under way
+  std::optional<timestamp> last_pass_finished;
+  std::chrono::microseconds last_pass_took{0};
+};
+using service_status_callback = std::function<void(const service_status&)>;
+
 /// Spawns the service. Messages:
 ///   (sweep_atom)  — run a pass now (besides the periodic ones)
 ///   (stats_atom) -> (std::uint64_t passes, std::uint64_t changed): passes completed, sum of what they changed
+///   (status_atom, service_status_callback) — calls it with the service's status, on the actor's thread
 /// Stop it with an exit message before draining the database.
 caf::actor spawn_periodic_service(caf::actor_system& system, periodic_service_options options);
 
+/// Asks a service for its status from outside the actor system; `done` runs on an actor thread. A service that
+/// has stopped never calls it: the callback is destroyed unused.
+void request_service_status(const caf::actor& service, service_status_callback done);
+
 }  // namespace osprey::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::service_status_callback)

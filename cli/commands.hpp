@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/loader.hpp"
 #include "persistence/sql.hpp"
@@ -42,6 +44,15 @@ configured_database open_configured_database(const common_options& opts);
 void register_server_commands(CLI::App& app, common_options& opts);
 void register_database_commands(CLI::App& server, common_options& opts);
 void register_services_commands(CLI::App& server, common_options& opts);
+
+/// The daemon's background services as the settings describe them (name, enabled, interval, purpose).
+struct service_row {
+  std::string name;  ///< its settings section, services.<name>
+  bool enabled;
+  std::chrono::seconds interval;
+  std::string purpose;
+};
+std::vector<service_row> services_of(const config::settings& s);
 void register_config_commands(CLI::App& app, common_options& opts);
 void register_notifications_commands(CLI::App& app, common_options& opts);
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <map>
 
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
@@ -240,6 +241,14 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.scheduler = scheduler;
   api.scheduling = {cfg.services.scheduler_min_runs, cfg.services.scheduler_max_runs, cfg.services.scheduler_min_time,
                     cfg.services.scheduler_max_time};
+  const std::map<std::string, caf::actor> service_actors{
+      {"scheduler", scheduler},   {"late_runs", late_runs}, {"cancellation_cleanup", cancellation_cleanup},
+      {"pause_expirations", pause_expirations}, {"foreman", foreman}, {"concurrency_lease_reaper", lease_reaper}};
+  for (const auto& row : services_of(cfg)) {
+    auto actor = service_actors.find(row.name);
+    api.services.push_back({row.name, row.purpose, row.interval,
+                            row.enabled && actor != service_actors.end() ? actor->second : caf::actor{}});
+  }
   http::register_api(routes, api);
   const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
   http::ui_options ui_options;

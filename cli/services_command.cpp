@@ -8,14 +8,6 @@
 #include "cli/commands.hpp"
 
 namespace osprey::cli {
-namespace {
-
-struct service_row {
-  std::string name;       ///< its settings section, services.<name>
-  bool enabled;
-  std::chrono::seconds interval;
-  std::string purpose;
-};
 
 std::vector<service_row> services_of(const config::settings& s) {
   const auto& v = s.services;
@@ -33,8 +25,6 @@ std::vector<service_row> services_of(const config::settings& s) {
        "gives back the slots of expired concurrency leases"},
   };
 }
-
-}  // namespace
 
 void register_services_commands(CLI::App& server, common_options& opts) {
   auto* services = server.add_subcommand("services", "List the background services of the server");

@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "actors/event_bus_protocol.hpp"
 #include "actors/flow_run_protocol.hpp"
@@ -20,6 +22,14 @@
 #include "http/router.hpp"
 
 namespace osprey::http {
+
+/// A background service of the daemon, as GET /api/admin/services reports it.
+struct service_entry {
+  std::string name;     ///< its settings section, services.<name>
+  std::string purpose;
+  std::chrono::seconds interval{0};
+  caf::actor actor{};   ///< actors/periodic_service.hpp; null when the settings disable it
+};
 
 struct api_context {
   persistence::database db;
@@ -48,6 +58,8 @@ struct api_context {
   caf::actor scheduler{};
   /// How far ahead runs are scheduled (services.scheduler.*): POST /api/deployments/{id}/schedule's defaults.
   scheduling_window scheduling{};
+  /// Every background service, enabled or not.
+  std::vector<service_entry> services{};
 };
 
 /// Adds all /api routes (health, admin, flows, openapi, ...) to `routes`. `ctx` is copied into handlers.

@@ -1,7 +1,11 @@
 // Health, readiness and versions: what the Prefect client checks before it works; the server default result
-// storage (/api/admin/storage).
+// storage (/api/admin/storage); the background services' status (/api/admin/services).
 #include <nlohmann/json.hpp>
 
+#include <memory>
+#include <mutex>
+
+#include "actors/periodic_service.hpp"
 #include "domain/version.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
@@ -63,6 +67,51 @@ void register_result_storage_routes(router& routes, const api_context& ctx) {
              });
 }
 
+// Each background service: its settings, and what its actor has done since the daemon started. Answered
+// once every enabled service has called back; a service that stopped drops its callback, and then its entry
+// says so instead of the answer waiting for it.
+void register_services_route(router& routes, const api_context& ctx) {
+  routes.add("GET", "/api/admin/services", "The background services: enabled, interval, passes, last pass",
+             [ctx](request&, responder respond) {
+               struct gathering {
+                 std::mutex lock;
+                 nlohmann::json rows = nlohmann::json::array();
+                 responder respond;
+                 ~gathering() { respond(response::json(200, rows.dump())); }
+               };
+               auto g = std::make_shared<gathering>();
+               g->respond = respond;
+               for (std::size_t i = 0; i < ctx.services.size(); ++i) {
+                 const auto& s = ctx.services[i];
+                 g->rows.push_back({{"name", s.name},
+                                    {"purpose", s.purpose},
+                                    {"enabled", static_cast<bool>(s.actor)},
+                                    {"interval_seconds", s.interval.count()},
+                                    {"passes", 0},
+                                    {"changed", 0},
+                                    {"running", false},
+                                    {"last_pass_finished", nullptr},
+                                    {"last_pass_seconds", nullptr},
+                                    {"responding", !s.actor ? nlohmann::json() : nlohmann::json(false)}});
+               }
+               for (std::size_t i = 0; i < ctx.services.size(); ++i) {
+                 if (!ctx.services[i].actor) continue;
+                 actors::request_service_status(ctx.services[i].actor, [g, i](const actors::service_status& st) {
+                   std::lock_guard guard(g->lock);
+                   auto& row = g->rows[i];
+                   row["passes"] = st.passes;
+                   row["changed"] = st.changed;
+                   row["running"] = st.running;
+                   row["responding"] = true;
+                   if (st.last_pass_finished) {
+                     row["last_pass_finished"] = format_iso8601(*st.last_pass_finished);
+                     row["last_pass_seconds"] = std::chrono::duration<double>(st.last_pass_took).count();
+                   }
+                 });
+               }
+             });
+}
+
 }  // namespace
 
 void register_admin_routes(router& routes, const api_context& ctx) {
@@ -98,6 +147,7 @@ void register_admin_routes(router& routes, const api_context& ctx) {
   });
 
   register_result_storage_routes(routes, ctx);
+  register_services_route(routes, ctx);
 }
 
 }  // namespace osprey::http

@@ -1,6 +1,6 @@
 // Smaller routes of the built daemon, on SQLite and PostgreSQL: states by id, task-run rename and delete, the
 // logs CSV download, observed states, the server default result storage, and who holds work pool and queue
-// slots.
+// slots, and the background services' status.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -162,6 +162,32 @@ TEST_P(RunDetailRoutes, SlotHoldersOfPoolsAndQueues) {
   EXPECT_EQ(api("POST", "/work_pools/slots/concurrency_status", {{"page", 0}}).status, 422);
   EXPECT_EQ(api("POST", "/work_pools/slots/concurrency_status", {{"flow_run_limit", 201}}).status, 422);
   EXPECT_EQ(api("POST", "/work_pools/slots/concurrency_status", {{"limit", 201}}).status, 422);
+}
+
+TEST_P(RunDetailRoutes, TheServicesReportTheirPasses) {
+  start({{"OSPREY_SERVICES_FOREMAN_ENABLED", "false"}});
+  json services;
+  auto row = [&](const std::string& name) {
+    for (const auto& s : services)
+      if (s["name"] == name) return s;
+    return json();
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        services = ok("GET", "/admin/services");
+        return row("scheduler").value("passes", 0) >= 1 && row("late_runs").value("passes", 0) >= 1;
+      },
+      std::chrono::seconds(20)))
+      << services.dump();
+  EXPECT_EQ(services.size(), 6u);
+  EXPECT_EQ(row("scheduler")["enabled"], true);
+  EXPECT_EQ(row("scheduler")["responding"], true);
+  EXPECT_EQ(row("scheduler")["interval_seconds"], 60);
+  EXPECT_TRUE(row("scheduler")["last_pass_finished"].is_string());
+  EXPECT_TRUE(row("scheduler")["last_pass_seconds"].is_number());
+  EXPECT_EQ(row("foreman")["enabled"], false);
+  EXPECT_TRUE(row("foreman")["responding"].is_null());
+  EXPECT_EQ(row("foreman")["passes"], 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(D, RunDetailRoutes, ::testing::ValuesIn(all_dialects()),
