@@ -268,6 +268,9 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   http_options.port = cfg.server.port;
   http_options.io_threads = cfg.server.io_threads;
   http_options.max_body_bytes = cfg.server.max_body_bytes;
+  http_options.max_header_bytes = cfg.server.max_header_bytes;
+  http_options.max_connections = cfg.server.max_connections;
+  http_options.max_websockets = cfg.server.max_websockets;
   http_options.json_max_depth = cfg.server.json_max_depth;
   http_options.allowed_origins = cfg.server.allowed_origins;
   http_options.keep_alive_timeout = cfg.server.keep_alive_timeout;

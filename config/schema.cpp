@@ -211,6 +211,12 @@ std::vector<field> build_fields() {
   out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
   out.push_back(
       number_field("server.max_body_bytes", 1, any, [](auto& s) -> auto& { return s.server.max_body_bytes; }));
+  out.push_back(number_field("server.max_header_bytes", 1024, 1 << 20,
+                             [](auto& s) -> auto& { return s.server.max_header_bytes; }));
+  out.push_back(number_field("server.max_connections", 0, 1'000'000,
+                             [](auto& s) -> auto& { return s.server.max_connections; }));
+  out.push_back(number_field("server.max_websockets", 0, 1'000'000,
+                             [](auto& s) -> auto& { return s.server.max_websockets; }));
   out.push_back(number_field("server.json_max_depth", 1, largest_json_max_depth,
                              [](auto& s) -> auto& { return s.server.json_max_depth; }));
   out.push_back(list_field("server.allowed_origins", check_origin,

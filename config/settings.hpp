@@ -35,6 +35,9 @@ struct server_settings {
   std::uint16_t port = 4200;                 ///< server.port / OSPREY_PORT / --port (0 = pick a free port)
   unsigned io_threads = 1;                   ///< server.io_threads: Asio threads serving HTTP (1..64)
   std::size_t max_body_bytes = 16u << 20;    ///< server.max_body_bytes (>= 1): larger requests get 413
+  std::size_t max_header_bytes = 64u << 10;  ///< server.max_header_bytes (1 KiB..1 MiB): larger request heads get 431
+  std::size_t max_connections = 4096;        ///< server.max_connections (0: none): more get 503 and are closed
+  std::size_t max_websockets = 1024;         ///< server.max_websockets (0: none): more upgrades get 503
   /// server.json_max_depth (1..1000): how deep JSON in a body or websocket message may nest; deeper gets 422
   /// (websocket: close 1007). Default 128.
   std::size_t json_max_depth = 128;

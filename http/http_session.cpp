@@ -7,6 +7,7 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -28,7 +29,22 @@ namespace {
 
 namespace websocket = boost::beast::websocket;
 
-constexpr std::uint32_t header_limit = 64 * 1024;         ///< larger request heads: 431
+/// Logs that a limit refused a client, at most once a minute per limit: a flood of refusals must not become a
+/// flood of log lines.
+void log_limit_once(const char* limit, std::size_t cap) {
+  static std::mutex m;
+  static std::map<std::string, std::chrono::steady_clock::time_point> last;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(m);
+    auto& when = last[limit];
+    if (when != std::chrono::steady_clock::time_point{} && now - when < std::chrono::minutes(1)) return;
+    when = now;
+  }
+  log::line(log::level::warning, "http", "refusing clients: ", limit, " at their limit of ", cap,
+            " (raise server.max_", limit, " if this load is expected)");
+}
+
 constexpr auto linger_timeout = std::chrono::seconds(1);  ///< reading the rest of a rejected request
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -152,7 +168,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
     if (draining_) return close();
     head_only_ = false;
     parser_.emplace();
-    parser_->header_limit(header_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(ctx_.options.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(static_cast<std::uint64_t>(ctx_.options.max_body_bytes));
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already buffered
     phase_ = phase::idle;
@@ -432,6 +448,15 @@ void session::upgrade(std::shared_ptr<websocket_upgrade> accepted) {
                                            "' may not open websockets on this server "
                                            "(allowed: its own origin and server.allowed_origins)"));
   }
+  if (const auto cap = ctx_.options.max_websockets; cap > 0) {
+    std::lock_guard lock(hub_->mutex);
+    if (hub_->websockets.size() >= cap) {
+      keep_alive_ = false;
+      log_limit_once("websockets", cap);
+      return write(response::detail(503, "Too many open websockets (server.max_websockets = " + std::to_string(cap) +
+                                             "); try again later"));
+    }
+  }
   stream_.expires_never();
   auto ws = adopt_websocket(std::move(stream_), ctx_, hub_, std::move(accepted), parser_->release());
   if (!ws) return close();  // stop() began meanwhile
@@ -447,6 +472,22 @@ void serve_http(tcp::socket&& socket, const context& ctx, const std::shared_ptr<
   {
     std::lock_guard lock(h->mutex);
     if (h->draining) return;
+    if (const auto cap = ctx.options.max_connections; cap > 0 && h->sessions.size() + h->websockets.size() >= cap) {
+      // Refused before any request is read: a short 503 written at once (a fresh socket's send buffer takes
+      // it without blocking), then closed, so a client sees why instead of a reset.
+      log_limit_once("connections", cap);
+      const std::string body = "{\"detail\":\"Too many open connections (server.max_connections = " +
+                               std::to_string(cap) + "); try again later\"}";
+      const std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                 "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body;
+      beast::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(net::buffer(answer), ignored);
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+      return;
+    }
     const auto id = h->next_id++;
     s = std::make_shared<session>(std::move(socket), ctx, h, id);
     h->sessions.emplace(id, s);

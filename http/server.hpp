@@ -4,7 +4,7 @@
 //
 // Each connection runs on its own strand: requests on one connection are handled one after another (a
 // pipelined request waits for the previous response), while connections proceed in parallel on `io_threads`.
-// Limits: request heads above 64 KiB are answered 431, bodies above max_body_bytes 413, unparsable requests
+// Limits: request heads above max_header_bytes are answered 431, bodies above max_body_bytes 413, unparsable requests
 // 400, all as {"detail": ...} followed by closing the connection. Responses carry Server, Content-Type and
 // Content-Length (not on 1xx/204/304) plus the handler's extra headers; Connection/Content-Length/
 // Transfer-Encoding among those are ignored (the server frames responses itself). A HEAD request gets the
@@ -31,6 +31,11 @@ struct server_options {
   std::uint16_t port = 4200;                        ///< 0 picks a free port (see bound_port())
   unsigned io_threads = 1;
   std::size_t max_body_bytes = 16u << 20;           ///< larger bodies: 413 {"detail": ...}, connection closed
+  std::size_t max_header_bytes = 64u << 10;         ///< larger request heads (line + headers): 431
+  /// Open connections (HTTP and websocket) beyond this are answered 503 and closed at once; 0: no limit.
+  std::size_t max_connections = 4096;
+  /// Open websockets beyond this: the upgrade is answered 503; 0: no limit.
+  std::size_t max_websockets = 1024;
   /// Handed to handlers as request::json_max_depth (bodies and websocket messages); the server parses no JSON.
   std::size_t json_max_depth = default_json_max_depth;
   std::chrono::seconds keep_alive_timeout{5};       ///< idle connections (before a request's first byte) close after this

@@ -111,6 +111,21 @@ TEST_P(HostileInputTest, DeeplyNestedWebsocketMessagesCloseTheConnectionNotTheSe
   EXPECT_TRUE(healthy());
 }
 
+TEST_P(HostileInputTest, WebsocketsBeyondTheirLimitAreRefusedAndTheOthersKeepWorking) {
+  start({{"OSPREY_SERVER_MAX_WEBSOCKETS", "1"}});
+  ws_client first;
+  ASSERT_TRUE(first.connect(port(), "/api/events/out"));
+  ASSERT_TRUE(first.send(R"({"type":"auth","token":null})"));
+  ASSERT_EQ(first.read(), R"({"type":"auth_success"})");
+  ws_client second;
+  EXPECT_FALSE(second.connect(port(), "/api/events/out")) << "the upgrade is answered 503";
+  EXPECT_TRUE(healthy());
+  EXPECT_TRUE(first.send(R"({"type":"filter","filter":{}})"));
+  ASSERT_TRUE(first.close());
+  EXPECT_TRUE(wait_until([&] { return ws_client().connect(port(), "/api/events/out"); }, std::chrono::seconds(10)))
+      << "a freed place is taken again";
+}
+
 TEST_P(HostileInputTest, TheNestingLimitIsASetting) {
   start({{"OSPREY_SERVER_JSON_MAX_DEPTH", "4"}});
   // {flows: {name: {any_: [...]}}} nests four levels.

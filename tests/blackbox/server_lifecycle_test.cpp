@@ -280,6 +280,35 @@ TEST(ServerLifecycle, StopsWithinTheGraceDespiteIdleAndStalledClients) {
   EXPECT_EQ(d.wait_exit(10s), 0) << d.output();  // the default grace would be 30 s
 }
 
+TEST(ServerLifecycle, ConnectionsAndRequestHeadsBeyondTheirLimitsAreRefusedWithAReason) {
+  scratch_dir home;
+  daemon d({{"OSPREY_HOME", home.path().string()},
+            {"OSPREY_SERVER_MAX_CONNECTIONS", "3"},
+            {"OSPREY_SERVER_MAX_HEADER_BYTES", "2048"},
+            {"OSPREY_SERVER_KEEP_ALIVE_TIMEOUT_SECONDS", "60"}});
+  ASSERT_TRUE(d.started()) << d.output();
+  const std::string health = "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  {
+    raw_connection a(d.port()), b(d.port()), c(d.port());
+    for (auto* conn : {&a, &b, &c}) {  // each answered, so each is open on the server's side
+      conn->send_text(health);
+      ASSERT_TRUE(conn->receive().starts_with("HTTP/1.1 200"));
+    }
+    raw_connection extra(d.port());
+    const auto refused = extra.receive();
+    EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
+    EXPECT_NE(refused.find("server.max_connections = 3"), std::string::npos) << refused;
+    a.send_text(health);  // the open ones still work
+    EXPECT_TRUE(a.receive().starts_with("HTTP/1.1 200"));
+  }
+  // Once they are closed, new connections are served again.
+  ASSERT_TRUE(wait_until([&] { return listens_at("127.0.0.1", d.port()); }, 10s));
+  raw_connection big(d.port());
+  big.send_text("GET /api/health HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(3000, 'p') + "\r\n\r\n");
+  EXPECT_TRUE(big.receive().starts_with("HTTP/1.1 431"));
+  EXPECT_NE(d.output().find("refusing clients: connections at their limit of 3"), std::string::npos) << d.output();
+}
+
 // 127.0.0.0/8 is all loopback on Linux, so three hosts tell file, environment and flag apart.
 TEST(ServerLifecycle, TakesHostAndPortFromFlagOverEnvironmentOverFile) {
   without_env no_port("OSPREY_PORT");
