@@ -1,6 +1,7 @@
 """Scenario: task and global concurrency limits. Tagged tasks run with no limit at all (Prefect 3.9.1 asks for
 slots on "tag:<tag>" for every tagged task), a tag limit created with `prefect concurrency-limit create` caps how
-many run at once, and `concurrency(name)` on a global limit of 1 serialises flows in separate processes."""
+many run at once, `concurrency(name)` on a global limit of 1 serialises flows in separate processes, and the slot
+of a client killed while holding it comes back when its lease runs out."""
 
 import json
 import uuid
@@ -49,3 +50,18 @@ def test_a_global_limit_of_one_serialises_flows(prefect, api, tmp_path):
         assert start >= end, f"two flows held the slot at once: {held}"
     assert wait_until(lambda: api.get(f"/v2/concurrency_limits/{name}")["active_slots"] == 0, timeout=10,
                       what="the limit's slot to be free again")
+
+
+def test_a_killed_clients_lease_expires_and_frees_its_slot(prefect, api):
+    name = f"held-{uuid.uuid4().hex[:8]}"
+    prefect.cli("gcl", "create", name, "--limit", "1")
+    holder = prefect.start("slot_holder", name)
+    holder.wait_for("holding", timeout=120)
+    assert api.get(f"/v2/concurrency_limits/{name}")["active_slots"] == 1
+    holder.kill()  # SIGKILL: no release, no more lease renewals
+    # The lease (60 s) runs out and the lease reaper (every 15 s) gives the slot back.
+    wait_until(lambda: api.get(f"/v2/concurrency_limits/{name}")["active_slots"] == 0, timeout=120,
+               what="the dead holder's slot to be reclaimed")
+    again = prefect.start("slot_holder", name)
+    again.wait_for("holding", timeout=120)
+    again.kill()
