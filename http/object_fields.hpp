@@ -10,6 +10,7 @@
 #include "domain/field_problem.hpp"
 #include "domain/filters.hpp"
 #include "domain/variable.hpp"
+#include "http/api_support.hpp"
 #include "http/message.hpp"
 
 namespace osprey::http::object_fields {
@@ -59,6 +60,27 @@ auto parsed_query(const request& req, const responder& respond, Parse parse)
   auto q = parse(*body, refused);
   if (!q) respond(filter_refusal(refused));
   return q;
+}
+
+/// The selection of a bulk route's body (the bulk deletes, bulk_set_state): the filter under `key`, read by
+/// `parse(value, location, error)` (absent or null: none), and `limit` (http/api_support.hpp bulk_limit). Other
+/// keys are left to the caller, as FastAPI ignores the ones a route has no parameter for. On a refusal fills
+/// `error` and returns false.
+template <class Filter, class Parse>
+bool read_bulk_selection(const nlohmann::json& body, const char* key, Parse parse, std::optional<Filter>& filter,
+                         std::int64_t& limit, response& error) {
+  auto given = bulk_limit(body, error);
+  if (!given) return false;
+  limit = *given;
+  if (auto it = body.find(key); it != body.end() && !it->is_null()) {
+    filters::filter_error refused;
+    filter = parse(*it, {key}, refused);
+    if (!filter) {
+      error = filter_refusal(refused);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace osprey::http::object_fields

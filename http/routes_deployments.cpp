@@ -263,17 +263,14 @@ void register_delete(router& routes, const api_context& ctx) {
                response error;
                auto body = object_fields::optional_body(req, error);
                if (!body) return respond(std::move(error));
-               auto limit = bulk_limit(*body, error);
-               if (!limit) return respond(std::move(error));
                filters::filter_set set;
-               if (auto it = body->find("deployments"); it != body->end() && !it->is_null()) {
-                 filters::filter_error refused;
-                 set.deployments = filters::parse_deployment_filter(*it, {"deployments"}, refused);
-                 if (!set.deployments) return respond(object_fields::filter_refusal(refused));
-               }
+               std::int64_t limit = 0;
+               if (!object_fields::read_bulk_selection(*body, "deployments", filters::parse_deployment_filter,
+                                                       set.deployments, limit, error))
+                 return respond(std::move(error));
                persistence::write_value(
                    ctx.db,
-                   [set, limit = *limit, now = ctx.time->now()](persistence::sql_connection& c) {
+                   [set, limit, now = ctx.time->now()](persistence::sql_connection& c) {
                      auto where = persistence::deployment_where(c.dialect(), set);
                      json deleted = json::array();
                      for (const auto& d : persistence::select_deployments(

@@ -24,17 +24,9 @@ struct bulk_selection {
 
 std::optional<bulk_selection> parse_selection(const nlohmann::json& body, response& error) {
   bulk_selection out;
-  auto limit = bulk_limit(body, error);
-  if (!limit) return std::nullopt;
-  out.limit = *limit;
-  if (auto it = body.find("flow_runs"); it != body.end() && !it->is_null()) {
-    filters::filter_error refused;
-    out.filters.flow_runs = filters::parse_flow_run_filter(*it, {"flow_runs"}, refused);
-    if (!out.filters.flow_runs) {
-      error = object_fields::filter_refusal(refused);
-      return std::nullopt;
-    }
-  }
+  if (!object_fields::read_bulk_selection(body, "flow_runs", filters::parse_flow_run_filter, out.filters.flow_runs,
+                                          out.limit, error))
+    return std::nullopt;
   return out;
 }
 

@@ -233,17 +233,13 @@ void register_bulk_delete(router& routes, const api_context& ctx) {
                response error;
                auto body = object_fields::optional_body(req, error);
                if (!body) return respond(std::move(error));
-               auto limit = bulk_limit(*body, error);
-               if (!limit) return respond(std::move(error));
                filters::filter_set set;
-               if (auto it = body->find("flows"); it != body->end() && !it->is_null()) {
-                 filters::filter_error refused;
-                 set.flows = filters::parse_flow_filter(*it, {"flows"}, refused);
-                 if (!set.flows) return respond(object_fields::filter_refusal(refused));
-               }
+               std::int64_t limit = 0;
+               if (!object_fields::read_bulk_selection(*body, "flows", filters::parse_flow_filter, set.flows, limit, error))
+                 return respond(std::move(error));
                persistence::read_value(
                    ctx.db,
-                   [set, limit = *limit](persistence::sql_connection& c) {
+                   [set, limit](persistence::sql_connection& c) {
                      auto where = persistence::flow_where(c.dialect(), set);
                      std::vector<flow_id> ids;
                      for (const auto& f : persistence::select_flows(c, where.sql, where.params,
