@@ -55,6 +55,7 @@ struct service_row {
 std::vector<service_row> services_of(const config::settings& s);
 void register_config_commands(CLI::App& app, common_options& opts);
 void register_notifications_commands(CLI::App& app, common_options& opts);
+void register_api_key_commands(CLI::App& app, common_options& opts);
 
 /// Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 refused (needs confirmation).
 inline constexpr int exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_refused = 3;

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   osprey::cli::register_server_commands(app, opts);
   osprey::cli::register_config_commands(app, opts);
   osprey::cli::register_notifications_commands(app, opts);
+  osprey::cli::register_api_key_commands(app, opts);
   // Commands run as CLI11 callbacks and report failure by throwing CLI::RuntimeError(exit code).
   try {
     auto args = join_negative_revisions(argc, argv);

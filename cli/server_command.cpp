@@ -235,6 +235,9 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.notification_dispatcher = dispatcher;
   api.concurrency_waits = slot_waits;
   api.auth_string = cfg.server.auth_string;
+  api.require_api_key = cfg.server.require_api_key;
+  api.health_without_auth = cfg.server.health_without_auth;
+  api.max_name_length = cfg.server.max_name_length;
   api.csrf_protection = cfg.server.csrf_protection;
   api.csrf_token_lifetime = cfg.server.csrf_token_expiration;
   api.block_secrets = *block_secrets;
@@ -258,7 +261,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   ui_options.base_path = cfg.server.ui.base_path;
   ui_options.default_ui = cfg.server.ui.default_ui;
   ui_options.listen_address = host + ":" + std::to_string(cfg.server.port);
-  ui_options.basic_auth = !cfg.server.auth_string.empty();
+  // The UI asks for the auth string and sends it as Basic credentials; an API key works there too.
+  ui_options.basic_auth = !cfg.server.auth_string.empty() || cfg.server.require_api_key;
   ui_options.csrf_enabled = cfg.server.csrf_protection;
   std::vector<std::string> ui_notes;
   const auto ui = http::ui_site::load(ui_options, ui_notes);

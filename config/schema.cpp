@@ -204,6 +204,9 @@ std::vector<field> build_fields() {
   out.push_back(text_field("server.host", check_host, [](auto& s) -> auto& { return s.server.host; }));
   out.push_back(secret_field(
       "server.auth_string", [](auto& s) -> auto& { return s.server.auth_string; }));
+  out.push_back(bool_field("server.require_api_key", [](auto& s) -> auto& { return s.server.require_api_key; }));
+  out.push_back(
+      bool_field("server.health_without_auth", [](auto& s) -> auto& { return s.server.health_without_auth; }));
   out.push_back(bool_field("server.csrf_protection", [](auto& s) -> auto& { return s.server.csrf_protection; }));
   out.push_back(number_field("server.csrf_token_expiration_seconds", 60, 30 * day_seconds,
                              [](auto& s) -> auto& { return s.server.csrf_token_expiration; }));
@@ -219,6 +222,8 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.server.max_websockets; }));
   out.push_back(number_field("server.json_max_depth", 1, largest_json_max_depth,
                              [](auto& s) -> auto& { return s.server.json_max_depth; }));
+  out.push_back(number_field("server.max_name_length", 16, 65536,
+                             [](auto& s) -> auto& { return s.server.max_name_length; }));
   out.push_back(list_field("server.allowed_origins", check_origin,
                            [](auto& s) -> auto& { return s.server.allowed_origins; }));
   out.push_back(number_field("server.keep_alive_timeout_seconds", 1, day_seconds,

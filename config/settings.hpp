@@ -41,6 +41,9 @@ struct server_settings {
   /// server.json_max_depth (1..1000): how deep JSON in a body or websocket message may nest; deeper gets 422
   /// (websocket: close 1007). Default 128.
   std::size_t json_max_depth = 128;
+  /// server.max_name_length (16..65536): the most characters the name, key, slug or any tag in a request body
+  /// may have; longer gets 422 string_too_long. Default 1024.
+  std::size_t max_name_length = 1024;
   /// server.allowed_origins: browser origins ("https://ui.example.com", "http://10.0.0.5:8080") allowed to
   /// open websockets besides the server's own (http://<host or loopback>:<port>). A YAML list, or
   /// comma-separated in OSPREY_SERVER_ALLOWED_ORIGINS. Default: empty (same origin only). Clients that send no
@@ -55,6 +58,14 @@ struct server_settings {
   /// /api/ready must carry it (Prefect's PREFECT_SERVER_API_AUTH_STRING; clients set PREFECT_API_AUTH_STRING to
   /// the same value, e.g. "admin:pass"). Shown as "<secret>" by `osprey config view`. Default "" (no auth).
   std::string auth_string;
+  /// server.require_api_key / OSPREY_SERVER_REQUIRE_API_KEY: when true, every API request and websocket needs an
+  /// API key made by `osprey api-key create` (clients set PREFECT_API_AUTH_STRING or PREFECT_API_KEY to it), or
+  /// the auth_string when that is set too. Keys are accepted whenever either setting asks for authentication.
+  /// Default false.
+  bool require_api_key = false;
+  /// server.health_without_auth: whether GET /api/health and /api/ready answer without credentials while
+  /// authentication is on (load balancers and orchestrators probe them). Default true, as Prefect.
+  bool health_without_auth = true;
   /// server.csrf_protection / OSPREY_SERVER_CSRF_PROTECTION (Prefect's server.api.csrf_protection_enabled): when
   /// true, POST, PUT, PATCH and DELETE requests to the API need a token from GET /api/csrf-token (the Prefect
   /// client and UI fetch one by themselves). Default false, as Prefect.

@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "domain/basic_auth.hpp"
+#include "domain/api_key.hpp"
+#include "domain/json_text.hpp"
 #include "domain/version.hpp"
+#include "http/access_guard.hpp"
 #include "http/api_support.hpp"
 #include "http/csrf.hpp"
 #include "http/routes.hpp"
@@ -39,36 +41,70 @@ std::optional<response> check_path_params(const request& req) {
   return std::nullopt;
 }
 
-// server.auth_string (Prefect's PREFECT_SERVER_API_AUTH_STRING): every request needs it but the probes
-// (GET /api/health, /api/ready) and websocket upgrades, which authenticate in their first message instead.
-std::optional<response> check_auth(const request& req, const std::string& secret) {
-  if (secret.empty() || is_websocket_upgrade(req)) return std::nullopt;
-  if (req.method == "GET" && (req.path == "/api/health" || req.path == "/api/ready")) return std::nullopt;
-  if (basic_auth_matches(req.header("authorization"), secret)) return std::nullopt;
-  return response::json(401, R"({"exception_message":"Unauthorized"})");
+std::size_t utf8_characters(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// server.max_name_length: names, keys, slugs and tags end up in indexes and in every list the UI shows; a
+// megabyte of name is an attack, not a name. A body no longer than the limit cannot hold one, so most bodies
+// are not parsed here; what does not parse is left to the handler to explain.
+std::optional<response> check_name_lengths(const request& req, std::size_t limit) {
+  if (limit == 0 || req.body.size() <= limit) return std::nullopt;
+  if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH") return std::nullopt;
+  const auto first = req.body.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || req.body[first] != '{') return std::nullopt;
+  const auto parsed = parse_json(req.body, req.json_max_depth);
+  if (!parsed.ok() || !parsed.value.is_object()) return std::nullopt;
+  const auto too_long = [limit](const nlohmann::json& v) {
+    return v.is_string() && utf8_characters(v.get_ref<const std::string&>()) > limit;
+  };
+  const auto refusal = [limit](const std::string& field) {
+    return validation_error(field, "String should have at most " + std::to_string(limit) + " characters",
+                            "string_too_long");
+  };
+  for (const char* key : {"name", "key", "slug"}) {
+    const auto it = parsed.value.find(key);
+    if (it != parsed.value.end() && too_long(*it)) return refusal(key);
+  }
+  const auto tags = parsed.value.find("tags");
+  if (tags != parsed.value.end() && tags->is_array())
+    for (const auto& tag : *tags)
+      if (too_long(tag)) return refusal("tags");
+  return std::nullopt;
+}
+
+void describe_routes(const router& routes, request&, responder respond) {
+  nlohmann::json paths = nlohmann::json::object();
+  for (const auto& r : routes.routes()) {
+    std::string method = r.method;
+    for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    paths[r.path_template][method] = {{"summary", r.summary},
+                                      {"responses", {{"default", {{"description", "JSON"}}}}}};
+  }
+  nlohmann::json doc = {{"openapi", "3.1.0"},
+                        {"info", {{"title", "Osprey"}, {"version", osprey_version},
+                                  {"x-prefect-api-version", prefect_api_version}}},
+                        {"paths", paths}};
+  respond(response::json(200, doc.dump()));
 }
 
 }  // namespace
 
-void register_openapi_route(router& routes, const std::string& auth_string) {
-  routes.add("GET", "/api/openapi.json", "This document", [&routes, auth_string](request& req, responder respond) {
-    if (auto refusal = check_auth(req, auth_string)) return respond(std::move(*refusal));
-    nlohmann::json paths = nlohmann::json::object();
-    for (const auto& r : routes.routes()) {
-      std::string method = r.method;
-      for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      paths[r.path_template][method] = {{"summary", r.summary},
-                                        {"responses", {{"default", {{"description", "JSON"}}}}}};
-    }
-    nlohmann::json doc = {{"openapi", "3.1.0"},
-                          {"info", {{"title", "Osprey"}, {"version", osprey_version},
-                                    {"x-prefect-api-version", prefect_api_version}}},
-                          {"paths", paths}};
-    respond(response::json(200, doc.dump()));
+void register_openapi_route(router& routes, std::shared_ptr<access_guard> access) {
+  routes.add("GET", "/api/openapi.json", "This document", [&routes, access](request& req, responder respond) {
+    if (access) return access->admit(req, api_scope::read, std::move(respond), [&routes](request& r, responder done) {
+      describe_routes(routes, r, std::move(done));
+    });
+    describe_routes(routes, req, std::move(respond));
   });
 }
 
-void register_api(router& routes, const api_context& ctx) {
+void register_api(router& routes, const api_context& given) {
+  auto ctx = given;
+  ctx.access = std::make_shared<access_guard>(
+      ctx.db, ctx.time, access_options{ctx.auth_string, ctx.require_api_key, ctx.health_without_auth});
   router inner;
   register_admin_routes(inner, ctx);
   register_flow_routes(inner, ctx);
@@ -100,17 +136,23 @@ void register_api(router& routes, const api_context& ctx) {
   if (ctx.csrf_protection) csrf = std::make_shared<csrf_guard>(ctx.db, ctx.time, ctx.csrf_token_lifetime);
   register_csrf_token_route(inner, csrf);
   for (const auto& r : inner.routes()) {
+    // Websocket upgrades authenticate in their first message (routes_events.cpp), not here.
+    auto checked = [h = r.h, csrf, name_limit = ctx.max_name_length](request& req, responder respond) {
+      if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
+      if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
+      if (auto refusal = refuse_non_json_body(req)) return respond(std::move(*refusal));
+      if (auto refusal = check_name_lengths(req, name_limit)) return respond(std::move(*refusal));
+      if (csrf) return csrf->admit(req, std::move(respond), h);
+      h(req, std::move(respond));
+    };
     routes.add(r.method, r.path_template, r.summary,
-               [h = r.h, secret = ctx.auth_string, csrf](request& req, responder respond) {
-                 if (auto refusal = check_auth(req, secret)) return respond(std::move(*refusal));
-                 if (auto refusal = check_api_version(req)) return respond(std::move(*refusal));
-                 if (auto refusal = check_path_params(req)) return respond(std::move(*refusal));
-                 if (auto refusal = refuse_non_json_body(req)) return respond(std::move(*refusal));
-                 if (csrf) return csrf->admit(req, std::move(respond), h);
-                 h(req, std::move(respond));
+               [checked, access = ctx.access, needed = scope_needed(r.method, r.path_template)](
+                   request& req, responder respond) {
+                 if (is_websocket_upgrade(req)) return checked(req, std::move(respond));
+                 access->admit(req, needed, std::move(respond), checked);
                });
   }
-  register_openapi_route(routes, ctx.auth_string);
+  register_openapi_route(routes, ctx.access);
 }
 
 }  // namespace osprey::http

@@ -23,6 +23,8 @@
 
 namespace osprey::http {
 
+class access_guard;  // http/access_guard.hpp
+
 /// A background service of the daemon, as GET /api/admin/services reports it.
 struct service_entry {
   std::string name;     ///< its settings section, services.<name>
@@ -41,9 +43,15 @@ struct api_context {
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.
   std::shared_ptr<notifications::policy_book> notifications{};
   actors::notification_dispatcher_actor notification_dispatcher{};
-  /// server.auth_string: when not empty, API requests must carry it (http/api.cpp) and websocket clients must
-  /// send it in their auth message (routes_events.cpp).
+  /// Authentication (http/access_guard.hpp): server.auth_string, server.require_api_key and
+  /// server.health_without_auth. register_api builds `access` from them; every route and both event
+  /// websockets (routes_events.cpp) authenticate through it.
   std::string auth_string{};
+  bool require_api_key = false;
+  bool health_without_auth = true;
+  std::shared_ptr<access_guard> access{};
+  /// server.max_name_length: the most characters a body's name, key, slug or tag may have (0: no limit).
+  std::size_t max_name_length = 1024;
   /// server.csrf_protection: when true, state-changing API requests need a token from GET /api/csrf-token
   /// (http/csrf.hpp), valid for `csrf_token_lifetime`.
   bool csrf_protection = false;

@@ -137,6 +137,9 @@ class session final : public connection, public std::enable_shared_from_this<ses
       : stream_(std::move(socket)), executor_(stream_.get_executor()), ctx_(ctx), hub_(std::move(h)), id_(id) {}
 
   void start() override {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) req_.remote_address = peer.address().to_string();
     net::dispatch(executor_, [self = shared_from_this()] { self->read_next(); });
   }
 

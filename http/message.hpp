@@ -24,6 +24,9 @@ struct request {
   std::map<std::string, std::string> headers;      ///< header names lower-cased
   std::string body;
   std::map<std::string, std::string> path_params;  ///< filled by the router: {"id": "..."}
+  /// The peer's IP address ("127.0.0.1", "::1"); "" when unknown. For logs and per-client limits, never for
+  /// trust: behind a proxy it is the proxy's address.
+  std::string remote_address;
   /// How deep JSON in this request's body (or, for a websocket, in its messages) may nest; the server sets it
   /// from server_options::json_max_depth. Handlers parse with domain/json_text.hpp's parse_json and this limit.
   std::size_t json_max_depth = default_json_max_depth;

@@ -39,7 +39,7 @@ void register_work_queue_routes(router& routes, const api_context& ctx);
 void register_work_slot_routes(router& routes, const api_context& ctx);  // pool and queue concurrency_status
 void register_legacy_work_queue_routes(router& routes, const api_context& ctx);
 void register_deployment_routes(router& routes, const api_context& ctx);
-/// GET /api/openapi.json, generated from the routes registered so far (call it last).
-void register_openapi_route(router& routes, const std::string& auth_string = {});
+/// GET /api/openapi.json, generated from the routes registered so far (call it last); null `access`: open.
+void register_openapi_route(router& routes, std::shared_ptr<access_guard> access = {});
 
 }  // namespace osprey::http

@@ -5,19 +5,20 @@
 // to /api/events/out subscribers, and to the task-run recorder. Websocket handshake as in Prefect's
 // server/utilities/subscriptions.py: with the `prefect` subprotocol the first message must be
 // {"type":"auth","token":...} (answered {"type":"auth_success"}; anything else closes 1008); without it (legacy
-// clients) there is no handshake. With server.auth_string set, the token must be that string and legacy clients
-// are refused (1002).
+// clients) there is no handshake. With authentication on (http/access_guard.hpp), the token must be the auth
+// string or an API key (write scope for /in, read for /out) and legacy clients are refused (1002).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <unordered_set>
 
 #include "actors/event_bus.hpp"
 #include "actors/task_run_recorder.hpp"
-#include "domain/basic_auth.hpp"
+#include "http/access_guard.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/websocket.hpp"
@@ -209,71 +210,93 @@ void read_next_page(const api_context& ctx, request& req, responder respond) {
 
 // ---- websockets ------------------------------------------------------------------------------------------
 
-/// The auth handshake shared by both sockets. Returns true once the connection is authenticated; on the
-/// handshake message itself it answers (or closes) and returns false. With server.auth_string set, the token
-/// must be that string, and a client without the `prefect` subprotocol (no handshake) is refused outright.
-class auth_gate {
+/// The auth handshake shared by both sockets. Once the connection is authenticated pass() returns true for
+/// every message; until then it consumes the handshake message (answering or closing) and returns false. With
+/// authentication on (http/access_guard.hpp) the token must be the auth string or an API key with the route's
+/// scope, checked perhaps on a database thread, and a client without the `prefect` subprotocol (no
+/// handshake) is refused outright.
+class auth_gate : public std::enable_shared_from_this<auth_gate> {
 public:
- auth_gate(const websocket_connection& conn, std::size_t max_depth, std::string secret)
-     : open_(conn.subprotocol().empty() && secret.empty()),
-       legacy_(conn.subprotocol().empty()),
-       max_depth_(max_depth),
-       secret_(std::move(secret)) {}
+  auth_gate(const websocket_connection& conn, std::size_t max_depth, std::shared_ptr<access_guard> access,
+            api_scope needed, std::string peer)
+      : legacy_(conn.subprotocol().empty()),
+        max_depth_(max_depth),
+        access_(std::move(access)),
+        needed_(needed),
+        peer_(std::move(peer)) {
+    if (legacy_ && !access_->enabled()) phase_ = phase::open;
+  }
 
- /// Call once the connection is up: closes it (1002) when it can never authenticate.
- void refuse_if_legacy(websocket_connection& conn) const {
-   if (legacy_ && !secret_.empty())
-     conn.close(close_code::protocol_error, "'prefect' subprotocol required when auth is configured");
- }
+  /// Call once the connection is up: closes it (1002) when it can never authenticate.
+  void refuse_if_legacy(websocket_connection& conn) const {
+    if (legacy_ && access_->enabled())
+      conn.close(close_code::protocol_error, "'prefect' subprotocol required when auth is configured");
+  }
 
-  /// Consumes `message` if the handshake is not done yet. True: the message is for the route.
-  bool pass(const std::string& message, websocket_connection& conn) {
-    if (open_) return true;
+  bool pass(const std::string& message, const std::shared_ptr<websocket_connection>& conn) {
+    switch (phase_.load()) {
+      case phase::open: return true;
+      case phase::checking:
+        conn->close(close_code::policy_violation, "Message sent before authentication finished");
+        return false;
+      case phase::awaiting_auth: break;
+    }
     if (legacy_) return false;  // refused by refuse_if_legacy; nothing it sends counts
     const auto parsed = parse_json(message, max_depth_);
     const auto& j = parsed.value;
     if (!j.is_object() || j.value("type", json()) != "auth") {
-      conn.close(close_code::policy_violation, "Expected 'auth' message");
+      conn->close(close_code::policy_violation, "Expected 'auth' message");
       return false;
     }
-    if (!secret_.empty()) {
-      const auto token = j.value("token", json());
-      if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
-        conn.close(close_code::policy_violation, "Auth required but no token provided");
-        return false;
-      }
-      if (!same_secret(token.get_ref<const std::string&>(), secret_)) {
-        conn.close(close_code::policy_violation, "Invalid token");
-        return false;
-      }
+    if (!access_->enabled()) {
+      phase_ = phase::open;
+      conn->send_text(R"({"type":"auth_success"})");
+      return false;
     }
-    conn.send_text(R"({"type":"auth_success"})");
-    open_ = true;
+    const auto token = j.value("token", json());
+    if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
+      conn->close(close_code::policy_violation, "Auth required but no token provided");
+      return false;
+    }
+    phase_ = phase::checking;
+    std::weak_ptr<websocket_connection> weak = conn;
+    access_->check_token(token.get_ref<const std::string&>(), needed_, peer_,
+                         [self = shared_from_this(), weak](std::optional<access_refusal> refused) {
+                           auto c = weak.lock();
+                           if (!c) return;
+                           if (refused) return c->close(close_code::policy_violation, refused->detail);
+                           self->phase_ = phase::open;  // before the answer: the client's next message follows it
+                           c->send_text(R"({"type":"auth_success"})");
+                         });
     return false;
   }
 
 private:
-  bool open_;
+  enum class phase { awaiting_auth, checking, open };
+  std::atomic<phase> phase_{phase::awaiting_auth};
   bool legacy_;
   std::size_t max_depth_;
-  std::string secret_;
+  std::shared_ptr<access_guard> access_;
+  api_scope needed_;
+  std::string peer_;
 };
 
 websocket_callbacks events_in(const api_context& ctx, const request& req,
                               const std::shared_ptr<websocket_connection>& conn) {
   struct state {
-    state(const websocket_connection& c, std::size_t depth, std::string secret)
-        : gate(c, depth, std::move(secret)), max_depth(depth) {}
-    auth_gate gate;  // touched only by on_message, which never runs concurrently for one connection
+    state(const websocket_connection& c, std::size_t depth, const api_context& ctx, std::string peer)
+        : gate(std::make_shared<auth_gate>(c, depth, ctx.access, api_scope::write, std::move(peer))),
+          max_depth(depth) {}
+    std::shared_ptr<auth_gate> gate;
     std::size_t max_depth;
   };
-  auto st = std::make_shared<state>(*conn, req.json_max_depth, ctx.auth_string);
-  st->gate.refuse_if_legacy(*conn);
+  auto st = std::make_shared<state>(*conn, req.json_max_depth, ctx, req.remote_address);
+  st->gate->refuse_if_legacy(*conn);
   std::weak_ptr<websocket_connection> weak = conn;
   websocket_callbacks cb;
   cb.on_message = [ctx, st, weak](std::string message) {
     auto c = weak.lock();
-    if (!c || !st->gate.pass(message, *c)) return;
+    if (!c || !st->gate->pass(message, c)) return;
     if (!ctx.event_bus) return c->close(close_code::internal_error, "The event bus is not running");
     auto e = parse_event_text(message, st->max_depth);
     if (!e) {
@@ -292,15 +315,18 @@ websocket_callbacks events_in(const api_context& ctx, const request& req,
 class event_stream : public std::enable_shared_from_this<event_stream> {
 public:
  event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c,
-              std::size_t max_depth)
-     : ctx_(std::move(ctx)), conn_(std::move(conn)), gate_(c, max_depth, ctx_.auth_string), max_depth_(max_depth) {}
+              std::size_t max_depth, std::string peer)
+     : ctx_(std::move(ctx)),
+       conn_(std::move(conn)),
+       gate_(std::make_shared<auth_gate>(c, max_depth, ctx_.access, api_scope::read, std::move(peer))),
+       max_depth_(max_depth) {}
 
  /// Call once, after construction (see auth_gate).
- void refuse_if_legacy(websocket_connection& c) const { gate_.refuse_if_legacy(c); }
+ void refuse_if_legacy(websocket_connection& c) const { gate_->refuse_if_legacy(c); }
 
  void on_message(const std::string& message) {
    auto c = conn_.lock();
-   if (!c || !gate_.pass(message, *c)) return;
+   if (!c || !gate_->pass(message, c)) return;
    if (subscribed_) return;  // after the filter, clients send nothing; ignore anything they do
    const auto parsed = parse_json(message, max_depth_);
    if (parsed.error == parsed_json::problem::too_deep)
@@ -426,7 +452,7 @@ private:
 
   const api_context ctx_;
   const std::weak_ptr<websocket_connection> conn_;
-  auth_gate gate_;              ///< on_message only
+  std::shared_ptr<auth_gate> gate_;
   const std::size_t max_depth_;  ///< of incoming messages (request::json_max_depth)
   bool subscribed_ = false;     ///< on_message only (and on_close, which never overlaps it)
   std::uint64_t token_ = 0;
@@ -443,7 +469,7 @@ private:
 
 websocket_callbacks events_out(const api_context& ctx, const request& req,
                                const std::shared_ptr<websocket_connection>& conn) {
-  auto stream = std::make_shared<event_stream>(ctx, conn, *conn, req.json_max_depth);
+  auto stream = std::make_shared<event_stream>(ctx, conn, *conn, req.json_max_depth, req.remote_address);
   stream->refuse_if_legacy(*conn);
   websocket_callbacks cb;
   cb.on_message = [stream](std::string message) { stream->on_message(message); };

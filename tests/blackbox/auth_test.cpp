@@ -34,7 +34,6 @@ class AuthTest : public ::testing::Test {
 };
 
 TEST_F(AuthTest, ApiRequestsNeedTheSecretButProbesDoNot) {
-  const json unauthorized = {{"exception_message", "Unauthorized"}};
   for (const auto& headers : std::vector<std::vector<std::string>>{{},
                                                                    {"Authorization: Basic d3Jvbmc6c2VjcmV0"},
                                                                    {"Authorization: Bearer YWRtaW46czNjcjN0IHBhc3M="},
@@ -44,7 +43,7 @@ TEST_F(AuthTest, ApiRequestsNeedTheSecretButProbesDoNot) {
              {"POST", "/api/flows/filter"}, {"GET", "/api/admin/version"}, {"GET", "/api/openapi.json"}}) {
       const auto r = call(method, path, headers);
       EXPECT_EQ(r.status, 401) << method << " " << path << " " << (headers.empty() ? "" : headers[0]);
-      EXPECT_EQ(json::parse(r.body, nullptr, false), unauthorized) << r.body;
+      EXPECT_EQ(json::parse(r.body, nullptr, false).value("exception_message", ""), "Unauthorized") << r.body;
     }
   }
   EXPECT_EQ(call("POST", "/api/flows/filter", {good_header}).status, 200);

@@ -136,6 +136,28 @@ TEST_P(HostileInputTest, TheNestingLimitIsASetting) {
   EXPECT_EQ(parsed(deeper)["detail"], "Request body is not valid JSON: JSON nested deeper than 4 levels is not accepted");
 }
 
+// Names had no length limit: a megabyte flow name was stored, indexed and sent to every client listing flows.
+TEST_P(HostileInputTest, OverlongNamesKeysAndTagsGet422AndStoreNothing) {
+  start({{"OSPREY_SERVER_MAX_NAME_LENGTH", "64"}});
+  const std::string long_name(65, 'n');
+  const std::string fits(64, 'n');
+  const auto flow = send("POST", "/api/flows/", json{{"name", long_name}}.dump());
+  EXPECT_EQ(flow.status, 422) << flow.body;
+  EXPECT_EQ(parsed(flow)["exception_detail"][0]["type"], "string_too_long") << flow.body;
+  EXPECT_EQ(parsed(flow)["exception_detail"][0]["loc"], json({"body", "name"})) << flow.body;
+  EXPECT_EQ(send("GET", "/api/flows/name/" + long_name, "").status, 404);
+  // Characters, not bytes: 64 two-byte characters fit.
+  std::string accented;
+  for (int i = 0; i < 64; ++i) accented += "\u00e9";
+  EXPECT_EQ(send("POST", "/api/flows/", json{{"name", accented}}.dump()).status, 201);
+  EXPECT_EQ(send("POST", "/api/flows/", json{{"name", fits}}.dump()).status, 201);
+  EXPECT_EQ(send("POST", "/api/variables/", json{{"name", "v"}, {"value", 1}, {"tags", {"ok", long_name}}}.dump()).status,
+            422);
+  EXPECT_EQ(send("POST", "/api/artifacts/", json{{"key", long_name}, {"type", "markdown"}, {"data", "x"}}.dump()).status,
+            422);
+  EXPECT_TRUE(healthy());
+}
+
 // Bodies were parsed as JSON whatever their type, so any web page could write to a local server with a
 // text/plain or form POST (no CORS preflight for those). Only declared JSON is read now.
 TEST_P(HostileInputTest, BodiesThatAreNotDeclaredJsonGet415) {
