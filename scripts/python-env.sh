@@ -8,3 +8,9 @@ if ! .venv/bin/python -c "import prefect, pytest" 2>/dev/null ||
   .venv/bin/pip install -q --disable-pip-version-check -r compat/requirements.txt
 fi
 echo "python-env: $(.venv/bin/python -c 'import prefect; print("prefect", prefect.__version__)')"
+
+# Schemathesis for compat/api_fuzz.py, in a venv of its own so its dependencies never move the client's.
+python3 -m venv .venv-api-fuzz
+want=$(sed -n 's/^schemathesis==//p' compat/api-fuzz-requirements.txt)
+.venv-api-fuzz/bin/pip install -q --disable-pip-version-check -r compat/api-fuzz-requirements.txt
+echo "python-env: schemathesis $want"

@@ -80,6 +80,12 @@ TEST_P(HttpApiTest, AnswersWhatThePrefectClientProbes) {
   auto paths = parsed(openapi)["paths"];
   EXPECT_TRUE(paths.contains("/api/flows/")) << paths;
   EXPECT_TRUE(paths.contains("/api/health")) << paths;
+  // Path parameters are declared (ids as UUIDs) and writes take a JSON body: what schemathesis fuzzes.
+  const auto& read = paths["/api/flows/{id}"]["get"];
+  EXPECT_EQ(read["parameters"][0], (json{{"name", "id"}, {"in", "path"}, {"required", true},
+                                          {"schema", {{"type", "string"}, {"format", "uuid"}}}}));
+  EXPECT_TRUE(paths["/api/flows/"]["post"].contains("requestBody"));
+  EXPECT_FALSE(read.contains("requestBody"));
 }
 
 TEST_P(HttpApiTest, CreatesAFlowOnceAndReadsItByIdAndName) {
