@@ -102,7 +102,7 @@ void start_send(notifier_self self, const std::string& channel, outbox_jobs jobs
                   "channel '" + channel + "' is not configured (notifications.channels)", {}});
     return;
   }
-  const auto requests = notifier->build(notification_of(jobs));
+  const auto requests = notifier->requests(notification_of(jobs));
   std::vector<int> done;
   if (jobs.size() == 1) done = jobs.front().parts_done;
   const auto id = st.next_send++;

@@ -361,6 +361,7 @@ int main(int argc, char** argv) {
                            "  channels:\n"
                            "    - name: pager\n"
                            "      type: pagerduty\n"
+                           "      allow_private_network: true\n"
                            "      routing_key: R0UTINGKEY0000000000000000000001\n"
                            "      api_url: \""
                         << receiver.base_url()

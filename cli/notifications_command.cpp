@@ -282,7 +282,7 @@ bool send_test(const config::notification_settings& settings, const config::chan
                std::ostream& out) {
   const auto n = test_notification(settings, channel.name);
   const auto notifier = notifiers::make_notifier(channel);
-  const auto requests = notifier->build(n);
+  const auto requests = notifier->requests(n);
   out << "Sending a test notification to channel '" << channel.name << "' (" << config::to_string(channel.type)
       << ", " << describe_target(channel) << "), timeout " << format_duration(channel.timeout) << "\n";
   if (requests.empty()) {

@@ -72,6 +72,7 @@ def notifying(tmp_path_factory):
               channels:
                 - name: pager
                   type: pagerduty
+                  allow_private_network: true  # the receiver is on loopback
                   routing_key: "{ROUTING_KEY}"
                   api_url: "{pagerduty.url}"
               policies:

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "config/notifications_internal.hpp"
+#include "domain/network_address.hpp"
 
 namespace osprey::config::detail {
 namespace {
@@ -16,7 +17,7 @@ struct type_info {
 };
 
 const std::vector<std::string>& common_keys() {
-  static const std::vector<std::string> keys = {"name", "type", "rate_limit", "timeout"};
+  static const std::vector<std::string> keys = {"name", "type", "rate_limit", "timeout", "allow_private_network"};
   return keys;
 }
 
@@ -68,6 +69,9 @@ public:
         c_.timeout = *d;
       }
     }
+    if (const auto* e = m_.find("allow_private_network")) {
+      if (const auto b = r_.boolean(*e)) c_.allow_private_network = *b;
+    }
     switch (info.type) {
       case channel_type::slack: webhook("the Slack incoming-webhook URL"); break;
       case channel_type::teams:
@@ -78,6 +82,11 @@ public:
       case channel_type::opsgenie: opsgenie(); break;
       case channel_type::twilio: twilio(); break;
       case channel_type::smtp: smtp(); break;
+    }
+    if (!c_.allow_private_network) {
+      public_target("url", url_host(c_.url));
+      public_target("api_url", url_host(c_.api_url));
+      public_target("host", c_.host);
     }
   }
 
@@ -106,6 +115,19 @@ private:
     if (const auto problem = url_problem(value); !problem.empty()) {
       r_.fail(m_.key + "." + field, e ? e->where : m_.where, problem);
     }
+  }
+
+  /// A host the config names outright (an IP literal, localhost) must be public unless the channel allows
+  /// private networks; names are judged by the transport on the addresses they resolve to.
+  void public_target(const std::string& field, std::string_view host) {
+    if (host.empty()) return;
+    const auto range = non_public_host(host);
+    if (!range) return;
+    const auto* e = m_.find(field);
+    r_.fail(m_.key + "." + field, e ? e->where : m_.where,
+            "the host is a " + std::string(*range) +
+                " address; Osprey sends notifications only to public addresses unless the channel sets "
+                "allow_private_network: true (for a receiver on this machine or your network)");
   }
 
   void webhook(std::string_view what) {

@@ -96,6 +96,11 @@ struct channel_settings {
   /// burst 10 (≈120/min), opsgenie 10/s burst 10, twilio 1/s burst 5, smtp 5/s burst 10.
   rate_limit limit;
   std::chrono::milliseconds timeout{10000};  ///< one request, connect included
+  /// Whether this channel may reach loopback, link-local and private addresses (domain/network_address.hpp).
+  /// Off by default: the transport refuses such addresses, checked on the address it connects to, so a
+  /// webhook host whose DNS later points inside the network is refused too. On for receivers on this
+  /// machine or the LAN (a relay, a self-hosted chat), and in tests.
+  bool allow_private_network = false;
 
   /// The values of this channel's secret fields (non-empty ones), for redaction and leak tests.
   [[nodiscard]] std::vector<std::string> secrets() const;

@@ -26,10 +26,10 @@ bool is_loopback_host(std::string_view host) {
   return h == "127.0.0.1" || h == "::1" || h == "[::1]" || h == "localhost";
 }
 
-std::string url_problem(std::string_view url) {
-  const bool https = url.starts_with("https://");
-  if (!https && !url.starts_with("http://")) return "expected an https:// URL";
-  const auto authority = url.find("://") + 3;
+std::string_view url_host(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const auto authority = scheme_end + 3;
   auto host = url.substr(authority, std::min(url.find_first_of("/?#", authority), url.size()) - authority);
   if (const auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
   if (host.starts_with('[')) {
@@ -37,6 +37,13 @@ std::string url_problem(std::string_view url) {
   } else {
     host = host.substr(0, std::min(host.find(':'), host.size()));
   }
+  return host;
+}
+
+std::string url_problem(std::string_view url) {
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) return "expected an https:// URL";
+  const auto host = url_host(url);
   if (host.empty()) return "the URL has no host";
   if (!https && !is_loopback_host(host)) {
     return "plain http:// is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https://";

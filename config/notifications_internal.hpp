@@ -112,6 +112,10 @@ bool parse_channel(yaml_reader& reader, const YAML::Node& node, const std::strin
 /// loopback hosts. Never quotes the URL, which may hold a secret.
 std::string url_problem(std::string_view url);
 
+/// The host part of a URL, without userinfo or port; an IPv6 literal keeps its brackets ("[::1]"). "" when
+/// there is none.
+std::string_view url_host(std::string_view url);
+
 /// 127.0.0.1, ::1, [::1] or localhost (any case).
 bool is_loopback_host(std::string_view host);
 

@@ -124,6 +124,7 @@ std::string show_channel(const channel_settings& c) {
   std::snprintf(rate, sizeof rate, "%g/s", c.limit.per_second);
   add("rate_limit", std::string(rate) + " burst " + std::to_string(c.limit.burst));
   add("timeout", show_duration(c.timeout));
+  if (c.allow_private_network) add("allow_private_network", "true");  // shown only when it widens the default
   return out;
 }
 

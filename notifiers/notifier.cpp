@@ -211,7 +211,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, ti
 classification classify_http(const reply& r) {
   classification c;
   if (r.transport_error != 0) {
-    c.outcome = verdict::retry;
+    c.outcome = r.address_refused ? verdict::dead : verdict::retry;
     c.reason = curl_error_text(r);
     return c;
   }
@@ -236,7 +236,7 @@ classification classify_smtp(const reply& r) {
   c.reason = r.status > 0 ? "SMTP " + std::to_string(r.status) + (text.empty() ? "" : ": " + text) : text;
   if (c.reason.empty()) c.reason = "no SMTP reply";
   // A rejecting reply decides, even when libcurl also reports the failed command as a transport error.
-  if (r.status >= 500) {
+  if (r.status >= 500 || r.address_refused) {
     c.outcome = verdict::dead;
   } else if (r.status >= 400) {
     c.outcome = verdict::retry;
@@ -264,6 +264,14 @@ classification notifier::classify(const reply& r) const {
   auto c = ch.type == config::channel_type::smtp ? classify_smtp(clean) : classify_http(clean);
   c.reason = redact(std::move(c.reason), ch);
   return c;
+}
+
+std::vector<request> notifier::requests(const notification& n) const {
+  auto out = build(n);
+  for (auto& r : out) {
+    std::visit([this](auto& req) { req.allow_private_network = channel().allow_private_network; }, r);
+  }
+  return out;
 }
 
 std::unique_ptr<notifier> make_notifier(const config::channel_settings& channel) {

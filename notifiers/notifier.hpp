@@ -47,6 +47,8 @@ struct http_request {
   std::string body;
   /// HTTP Basic credentials (Twilio); sent as an Authorization header by the transport.
   std::optional<std::pair<std::string, std::string>> basic_auth;
+  /// The channel's allow_private_network: may the transport connect to non-public addresses?
+  bool allow_private_network = false;
 };
 
 struct smtp_request {
@@ -58,6 +60,7 @@ struct smtp_request {
   std::string mail_from;                ///< bare address for the envelope: "alerts@example.com"
   std::vector<std::string> recipients;  ///< bare addresses
   std::string message;                  ///< the whole RFC 5322 message, CRLF line endings
+  bool allow_private_network = false;   ///< as http_request's
 };
 
 using request = std::variant<http_request, smtp_request>;
@@ -69,6 +72,9 @@ struct reply {
   std::string body;                            ///< at most 2 KiB
   int transport_error = 0;  ///< CURLcode; 0 when the exchange completed
   std::string error;        ///< libcurl's message for transport_error (no secrets: URLs are not included)
+  /// The transport refused every address the host had: non-public, and the request did not allow private
+  /// networks (transport_error is then CURLE_COULDNT_CONNECT and error names the address and range).
+  bool address_refused = false;
 };
 
 enum class verdict { delivered, retry, dead };
@@ -79,14 +85,14 @@ struct classification {
 };
 
 /// The HTTP baseline: 2xx delivered; transport errors, 408, 429 and 5xx retry (honouring Retry-After);
-/// other statuses dead. The reason quotes the status and the first line of the body (≤ 200 characters).
+/// other statuses and refused addresses dead (retrying cannot help: the config or the DNS must change). The reason quotes the status and the first line of the body (≤ 200 characters).
 classification classify_http(const reply& r);
 /// The delay a Retry-After header value asks for: delta seconds, or an HTTP date (IMF-fixdate,
 /// "Sun, 06 Nov 1994 08:49:37 GMT") relative to `now` (0 when already past); capped at one hour.
 /// nullopt when the value is neither.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, timestamp now);
 /// SMTP: 2xx/3xx delivered; transport errors other than login/TLS failures, and 4xx replies, retry;
-/// 5xx, login denied and TLS verification failures dead.
+/// 5xx, login denied, TLS verification failures and refused addresses dead.
 classification classify_smtp(const reply& r);
 
 class notifier {
@@ -97,6 +103,8 @@ public:
   /// The requests delivering `n`, in order; usually one, Twilio one per recipient. Empty means there is
   /// nothing to send for this kind (e.g. a resolve on a channel that cannot resolve): the job is delivered.
   [[nodiscard]] virtual std::vector<request> build(const notification& n) const = 0;
+  /// build(n) with the channel's network rule (allow_private_network) on every request: what is sent.
+  [[nodiscard]] std::vector<request> requests(const notification& n) const;
   /// Whether `r` delivered a request of build(); defaults to classify_http / classify_smtp (by channel
   /// type). Every implementation redacts the channel's secrets from the reply before classifying, so the
   /// reason never quotes one even when the receiver echoes URLs or keys.

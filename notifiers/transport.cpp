@@ -15,6 +15,7 @@
 #include "notifiers/transport.hpp"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/network_address.hpp"
 #include "domain/version.hpp"
 
 namespace osprey::notifiers {
@@ -172,6 +174,8 @@ std::string host_key(const std::string& url) {
   return key;
 }
 
+std::string proxy_for(const std::string& url);
+
 /// One request on its way: everything libcurl points into lives here until the easy handle is removed.
 struct exchange {
   request req;
@@ -184,9 +188,15 @@ struct exchange {
   std::size_t upload_offset = 0;
   reply rep;
   char error_buffer[CURL_ERROR_SIZE] = {};
+  bool allow_private_network = false;
+  std::string proxy;    ///< proxy_for(url); "" when direct
+  std::string refused;  ///< why an address was refused, if one was
 
   exchange(request r, std::chrono::milliseconds t, reply_callback d)
-      : req(std::move(r)), timeout(t), done(std::move(d)) {}
+      : req(std::move(r)), timeout(t), done(std::move(d)) {
+    std::visit([this](const auto& q) { allow_private_network = q.allow_private_network; }, req);
+    proxy = proxy_for(std::visit([](const auto& q) -> const std::string& { return q.url; }, req));
+  }
   ~exchange() { curl_slist_free_all(list); }
   exchange(const exchange&) = delete;
   exchange& operator=(const exchange&) = delete;
@@ -258,16 +268,104 @@ private:
   CURLcode rc_ = CURLE_OK;
 };
 
-/// Hosts never reached through a proxy: loopback always (receivers and relays on this machine must not be
-/// sent elsewhere by an http_proxy variable), plus whatever no_proxy/NO_PROXY already lists.
-const char* no_proxy_hosts() {
-  static const std::string hosts = [] {
-    std::string list = "localhost,127.0.0.1,::1";
-    for (const char* name : {"no_proxy", "NO_PROXY"})
-      if (const char* v = std::getenv(name); v && *v) return list + "," + v;
-    return list;
-  }();
-  return hosts.c_str();
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+/// Whether no_proxy/NO_PROXY (or loopback, never proxied: receivers and relays on this machine must not be
+/// sent elsewhere) exempts `host`. Entries are names or addresses, comma or space separated; an entry
+/// matches itself and its subdomains (a leading dot is ignored); "*" matches every host.
+bool proxy_exempt(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const auto h = lower(host);
+  if (h == "localhost" || h == "127.0.0.1" || h == "::1") return true;
+  std::string list = env("no_proxy");
+  if (list.empty()) list = env("NO_PROXY");
+  for (std::size_t at = 0; at < list.size();) {
+    const auto end = std::min(list.find_first_of(", ", at), list.size());
+    auto entry = lower(std::string_view(list).substr(at, end - at));
+    at = end + 1;
+    if (entry == "*") return true;
+    while (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
+    if (entry.empty()) continue;
+    if (h == entry || (h.size() > entry.size() && h.ends_with(entry) && h[h.size() - entry.size() - 1] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The proxy `url` goes through, by the environment variables libcurl itself reads (http_proxy only in
+/// lower case, <scheme>_proxy, all_proxy, no_proxy); "" for a direct connection. Chosen here rather than by
+/// libcurl so the transport knows which connections are direct: only those are judged by address (a proxy
+/// is the operator's own way out and resolves the name itself).
+std::string proxy_for(const std::string& url) {
+  std::string scheme;
+  std::string host;
+  if (CURLU* u = curl_url()) {
+    char* s = nullptr;
+    char* h = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+      scheme = lower(s);
+      host = h;
+    }
+    curl_free(s);
+    curl_free(h);
+    curl_url_cleanup(u);
+  }
+  if (scheme.empty() || proxy_exempt(host)) return "";
+  std::string proxy = env((scheme + "_proxy").c_str());
+  if (proxy.empty() && scheme != "http") {  // HTTP_PROXY is ignored, as by libcurl (CGI header injection)
+    std::string upper = scheme + "_PROXY";
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    proxy = env(upper.c_str());
+  }
+  if (proxy.empty()) proxy = env("all_proxy");
+  if (proxy.empty()) proxy = env("ALL_PROXY");
+  return proxy;
+}
+
+/// Why the transport will not talk to `address` for `ex` ("" when it may): a direct connection of a request
+/// that does not allow private networks, to an address that is not public.
+std::string refusal(const exchange& ex, const ip_address& address) {
+  if (ex.allow_private_network || !ex.proxy.empty()) return "";
+  const auto range = non_public_range(address);
+  if (!range) return "";
+  return "refused to connect to " + address.text() + ", a " + std::string(*range) +
+         " address: the channel does not set allow_private_network";
+}
+
+/// CURLOPT_OPENSOCKETFUNCTION: judges every address before connecting to it, so a name that resolves (or is
+/// rebound) to an inside address never gets a connection. Refusing one address lets libcurl try the next.
+curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto& ex = *static_cast<exchange*>(user);
+  const auto ip = ip_address::of(address->addr);
+  if (!ip && !ex.allow_private_network && ex.proxy.empty()) {
+    ex.refused = "refused to connect to a non-IP address";
+    return CURL_SOCKET_BAD;
+  }
+  if (ip) {
+    if (auto why = refusal(ex, *ip); !why.empty()) {
+      ex.refused = std::move(why);
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/// CURLOPT_PREREQFUNCTION: runs before every request, on new and reused connections alike, so a keep-alive
+/// connection opened for a channel that allows private networks is never used by one that does not.
+int before_request(void* user, char* primary_ip, char*, int, int) {
+  auto& ex = *static_cast<exchange*>(user);
+  const auto ip = ip_address::parse(primary_ip ? primary_ip : "");
+  if (!ip) return CURL_PREREQFUNC_OK;  // a connection libcurl made through open_socket: judged there
+  if (auto why = refusal(ex, *ip); !why.empty()) {
+    ex.refused = std::move(why);
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
 }
 
 CURLcode configure_common(exchange& ex, const std::string& url, const char* protocols) {
@@ -276,7 +374,11 @@ CURLcode configure_common(exchange& ex, const std::string& url, const char* prot
   return options(ex.easy)
       .set(CURLOPT_URL, url.c_str())
       .set(CURLOPT_PROTOCOLS_STR, protocols)
-      .set(CURLOPT_NOPROXY, no_proxy_hosts())
+      .set(CURLOPT_PROXY, ex.proxy.c_str())  // "" = direct, whatever the environment says
+      .set(CURLOPT_OPENSOCKETFUNCTION, &open_socket)
+      .set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&ex))
+      .set(CURLOPT_PREREQFUNCTION, &before_request)
+      .set(CURLOPT_PREREQDATA, static_cast<void*>(&ex))
       .set(CURLOPT_NOSIGNAL, 1L)
       .set(CURLOPT_FOLLOWLOCATION, 0L)
       .set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect.count()))
@@ -531,7 +633,11 @@ private:
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       ex->rep.status = static_cast<int>(status);
-      if (code != CURLE_OK) {
+      if ((code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK) && !ex->refused.empty()) {
+        ex->rep.transport_error = CURLE_COULDNT_CONNECT;
+        ex->rep.address_refused = true;
+        ex->rep.error = ex->refused;
+      } else if (code != CURLE_OK) {
         ex->rep.transport_error = code;
         ex->rep.error = describe(code, ex->error_buffer, ex->req);
       }

@@ -9,7 +9,13 @@
 // both timeouts start only when a request leaves the queue: time spent waiting never counts), User-Agent
 // "osprey/<version>", only http/https (smtp/smtps for SMTP) protocols, TLS peer and host verified, no
 // "Expect: 100-continue" round trip. At most 2 KiB of each reply body is kept. Proxies come from the usual
-// environment variables (libcurl's default).
+// environment variables (http_proxy, https_proxy, all_proxy, no_proxy; loopback is never proxied).
+//
+// Addresses: unless the request sets allow_private_network, a direct connection to a loopback, link-local
+// or private address (domain/network_address.hpp) is refused, judged on the address actually connected to
+// (after DNS, so a rebound name is caught) and again before each request on a reused connection. The reply
+// then has address_refused, transport_error 7 and an error naming the address; the classifiers call it
+// dead. Connections through a proxy are the proxy's to judge.
 //
 // What a reply holds:
 // - HTTP: status, the last response's headers (lower-case names, repeats joined with ", ") and body.

@@ -21,6 +21,7 @@ TEST(NotifierActor, AResolveRowEnqueuedByAnOlderVersionIsTitledRecoveredOnce) {
   chat.name = "chat";
   chat.type = config::channel_type::slack;
   chat.url = slack.base_url() + "/hook";
+  chat.allow_private_network = true;
   settings.channels = {chat};
   auto book = std::make_shared<notifications::policy_book>(notifications::notification_rules::combine(settings, {}));
   auto transport = notifiers::transport::start();

@@ -26,7 +26,7 @@ protected:
     // The policy matches the tag the PATCH gives: only an actor that saw the PATCH alerts.
     std::ofstream(config_file) << "notifications:\n"
                                   "  channels:\n"
-                                  "    - {name: chat, type: slack, url: \"" + slack_.base_url() + "/services/T0/B0/X\"}\n"
+                                  "    - {name: chat, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/X\"}\n"
                                   "  policies:\n"
                                   "    - name: after-completed\n"
                                   "      match: {state_names: [Completed], tags_any: [after]}\n"

@@ -93,7 +93,7 @@ protected:
   }
   /// A config with one Slack channel posting to `url`.
   std::string slack_config(const std::string& url) {
-    return write_file("osprey.yaml", "notifications:\n  channels:\n    - {name: slack-ops, type: slack, url: \"" +
+    return write_file("osprey.yaml", "notifications:\n  channels:\n    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" +
                                          url + "\"}\n");
   }
   /// Checks the summary of the six channels and the policy (whatever way the secrets came in).

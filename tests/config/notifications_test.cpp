@@ -123,6 +123,7 @@ TEST_F(notifications_test, every_optional_key) {
       routing_key: k
       region: EU
       api_url: http://127.0.0.1:9000
+      allow_private_network: yes
       severity: {Crashed: critical, default: Warning}
       rate_limit: {per_minute: 30, burst: 2}
       timeout: 3
@@ -133,7 +134,7 @@ TEST_F(notifications_test, every_optional_key) {
       responders: [{type: team, name: data}]
       tags: [prefect, etl]
     - {name: t, type: teams, url: "https://x.example/hook", payload: raw_card}
-    - {name: m, type: smtp, host: localhost, tls: none, from: a@b, to: [c@d], ca_file: /etc/ca.pem}
+    - {name: m, type: smtp, host: localhost, allow_private_network: true, tls: none, from: a@b, to: [c@d], ca_file: /etc/ca.pem}
     - {name: m2, type: smtp, host: mail.example.com, tls: implicit, from: a@b, to: [c@d]}
   policies:
     - name: all
@@ -154,6 +155,8 @@ TEST_F(notifications_test, every_optional_key) {
   const auto& pd = *n.find_channel("pd");
   EXPECT_EQ(pd.region, "eu");
   EXPECT_EQ(pd.api_url, "http://127.0.0.1:9000");
+  EXPECT_TRUE(pd.allow_private_network);
+  EXPECT_FALSE(n.find_channel("og")->allow_private_network);
   using per_state = std::vector<std::pair<std::string, std::string>>;
   EXPECT_EQ(pd.severity, (per_state{{"Crashed", "critical"}, {"default", "warning"}}));
   EXPECT_DOUBLE_EQ(pd.limit.per_second, 0.5);
@@ -273,8 +276,8 @@ TEST_F(notifications_test, section_mistakes) {
 TEST_F(notifications_test, channel_mistakes) {
   const bad_case cases[] = {
       {"{name: a, type: slack, url: https://h.example, routing_key: k}",
-       ".routing_key: unknown key for a slack channel (expected one of name, rate_limit, timeout, type, url, "
-       "url_file)"},
+       ".routing_key: unknown key for a slack channel (expected one of allow_private_network, name, rate_limit, "
+       "timeout, type, url, url_file)"},
       {"{name: a, type: fax}",
        ".type: unknown channel type 'fax' (expected one of slack, teams, pagerduty, opsgenie, twilio, smtp)"},
       {"{type: slack, url: https://h.example}", ".name: a channel needs a name"},
@@ -306,6 +309,16 @@ TEST_F(notifications_test, channel_mistakes) {
        ".url: plain http:// is allowed only for loopback hosts (127.0.0.1, [::1], localhost)"},
       {"{name: a, type: pagerduty, routing_key: k, api_url: http://pd.example}",
        ".api_url: plain http:// is allowed only for loopback hosts"},
+      {"{name: a, type: slack, url: http://127.0.0.1:9/hook}",
+       ".url: the host is a loopback address; Osprey sends notifications only to public addresses unless the "
+       "channel sets allow_private_network: true"},
+      {"{name: a, type: teams, url: 'https://[fd00::1]/hook'}", ".url: the host is a unique-local address"},
+      {"{name: a, type: pagerduty, routing_key: k, api_url: 'https://169.254.169.254/'}",
+       ".api_url: the host is a link-local address"},
+      {"{name: a, type: smtp, host: 192.168.1.5, from: a@b, to: [c@d]}", ".host: the host is a private address"},
+      {"{name: a, type: smtp, host: localhost, tls: none, from: a@b, to: [c@d]}", ".host: the host is a loopback"},
+      {"{name: a, type: slack, url: https://h.example, allow_private_network: maybe}",
+       ".allow_private_network: expected a boolean"},
       {"{name: a, type: opsgenie, api_key: k, region: asia}", ".region: expected one of us, eu, got 'asia'"},
       {"{name: a, type: pagerduty, routing_key: k, severity: {Failed: urgent}}",
        ".severity.Failed: expected one of critical, error, warning, info, got 'urgent'"},

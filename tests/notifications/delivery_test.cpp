@@ -38,18 +38,22 @@ protected:
         "  ui_url: http://127.0.0.1:4200\n"
         "  retry: " + retry + "\n"
         "  channels:\n"
-        "    - {name: slack-ops, type: slack, url: \"" + slack_.base_url() + "/services/T0/B0/" + slack_secret + "\"}\n"
-        "    - {name: teams-ops, type: teams, url: \"" + teams_.base_url() +
+        "    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/" + slack_secret + "\"}\n"
+        "    - {name: teams-ops, type: teams, allow_private_network: true, url: \"" + teams_.base_url() +
         "/workflows/1/triggers/manual/paths/invoke?sig=" + teams_secret + "\"}\n"
-        "    - {name: pager, type: pagerduty, routing_key: \"" + pd_key + "\", api_url: \"" + pagerduty_.base_url() +
+        "    - {name: pager, type: pagerduty, allow_private_network: true, routing_key: \"" + pd_key + "\", api_url: \"" + pagerduty_.base_url() +
         "\"}\n"
-        "    - {name: genie, type: opsgenie, api_key: \"" + genie_key + "\", region: us, api_url: \"" +
+        "    - {name: genie, type: opsgenie, allow_private_network: true, api_key: \"" + genie_key + "\", region: us, api_url: \"" +
         opsgenie_.base_url() + "\"}\n"
-        "    - {name: sms, type: twilio, account_sid: AC0000000000000000000000000000007, auth_token: \"" + twilio_token +
+        "    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, auth_token: \"" + twilio_token +
         "\", from: \"+15005550006\", to: [\"+15551234567\"], api_url: \"" + twilio_.base_url() + "\"}\n"
-        "    - {name: mail, type: smtp, host: 127.0.0.1, port: " + std::to_string(smtp_.port()) +
+        "    - {name: mail, type: smtp, allow_private_network: true, host: 127.0.0.1, port: " + std::to_string(smtp_.port()) +
         ", tls: none, username: alerts, password: \"" + smtp_password +
         "\", from: \"osprey@example.com\", to: [\"oncall@example.com\"]}\n"
+        // 2130706433 is 127.0.0.1 spelled as one number: no literal the config can judge, so only the
+        // transport's check of the resolved address stands between this channel and the Slack receiver.
+        "    - {name: inside, type: slack, url: \"https://2130706433:" + std::to_string(slack_.port()) +
+        "/services/T0/B0/INSIDE\"}\n"
         "  policies:\n" + policies_yaml;
     const auto path = home_.path() / "config.yaml";
     std::ofstream(path) << yaml;
@@ -285,6 +289,28 @@ TEST_P(NotificationDelivery, RetriesHonourRetryAfterAndPermanentFailuresGoToDead
   EXPECT_EQ(outbox("dead").size(), 1u);
   expect_no_secret_in(daemon_->output());
   expect_no_secret_in(outbox().dump());
+}
+
+TEST_P(NotificationDelivery, AChannelWhoseHostResolvesToAPrivateAddressIsRefusedAndDeadLettered) {
+  start(config("    - name: p\n"
+               "      match: {state_names: [Failed]}\n"
+               "      channels: [inside, slack-ops]\n"));
+  failing_run({});
+  ASSERT_TRUE(wait_until([&] { return outbox_settled(2); }, 30s)) << outbox().dump(1);
+
+  for (const auto& job : outbox()) {
+    if (job["channel_name"] == "inside") {
+      EXPECT_EQ(job["status"], "dead") << job;
+      EXPECT_EQ(job["attempts"], 1) << job;  // refusing again cannot help: no retries
+      const auto error = job["last_error"].get<std::string>();
+      EXPECT_NE(error.find("127.0.0.1"), std::string::npos) << job;
+      EXPECT_NE(error.find("allow_private_network"), std::string::npos) << job;
+    } else {
+      EXPECT_EQ(job["status"], "delivered") << job;
+    }
+  }
+  ASSERT_EQ(slack_.count(), 1u);  // only slack-ops's request reached the receiver
+  EXPECT_EQ(slack_.requests().at(0).target.find("INSIDE"), std::string::npos);
 }
 
 TEST_P(NotificationDelivery, JobsPendingWhenTheServerIsKilledAreDeliveredAfterRestart) {

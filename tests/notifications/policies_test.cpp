@@ -30,8 +30,8 @@ protected:
         << "notifications:\n"
            "  retry: {initial: 200ms, max: 1s}\n"
            "  channels:\n"
-           "    - {name: slack-ops, type: slack, url: \"" + slack_.base_url() + "/services/T0/B0/X\"}\n"
-           "    - {name: pager, type: pagerduty, routing_key: \"PDKEY00000000000000000000000001\", api_url: \"" +
+           "    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/X\"}\n"
+           "    - {name: pager, type: pagerduty, allow_private_network: true, routing_key: \"PDKEY00000000000000000000000001\", api_url: \"" +
                pagerduty_.base_url() + "\"}\n"
            "  policies:\n"
            "    - name: from-file\n"

@@ -32,7 +32,7 @@ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   static std::string slack_channel(const std::string& name, const http_receiver& r) {
-    return "    - {name: " + name + ", type: slack, url: \"" + r.base_url() + "/services/" + name + "\"}\n";
+    return "    - {name: " + name + ", type: slack, allow_private_network: true, url: \"" + r.base_url() + "/services/" + name + "\"}\n";
   }
 
   /// Writes the config file: `channels_yaml` and `policies_yaml` are the list items.

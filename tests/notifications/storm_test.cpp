@@ -78,6 +78,7 @@ protected:
 TEST_P(NotificationStorm, ARateLimitedChannelSpacesItsMessages) {
   start("    - name: slow-slack\n"
         "      type: slack\n"
+        "      allow_private_network: true\n"
         "      url: \"" + slack_.base_url() + "/services/T0/B0/SLOW\"\n"
         "      rate_limit: {per_second: 2, burst: 1}\n",
         "    - name: failures\n"
@@ -109,7 +110,7 @@ TEST_P(NotificationStorm, ARateLimitedChannelSpacesItsMessages) {
 }
 
 TEST_P(NotificationStorm, GroupWaitFoldsABurstIntoOneMessage) {
-  start("    - {name: slack-ops, type: slack, url: \"" + slack_.base_url() + "/services/T0/B0/OPS\"}\n",
+  start("    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/OPS\"}\n",
         "    - name: burst\n"
         "      match: {state_names: [Failed]}\n"
         "      channels: [slack-ops]\n"
@@ -144,7 +145,7 @@ TEST_P(NotificationStorm, ATwilioRetryDoesNotResendPartsAlreadyDelivered) {
   twilio_.set_default({201, {}, R"({"sid":"SM1","status":"queued"})"});
   // The first request to arrive (one of the two recipients) fails with a retryable 500; everything else is 201.
   twilio_.script({500, {}, R"({"code":20500,"message":"Internal Server Error"})"});
-  start("    - {name: sms, type: twilio, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
+  start("    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
         "from: \"+15005550006\", to: [\"" + one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
         "    - name: pages\n"
         "      match: {state_names: [Failed]}\n"
@@ -194,7 +195,7 @@ TEST_P(NotificationStorm, AJobLeftPendingByThePreviousVersionSendsOnlyItsUndeliv
          persistence::text(R"({"title":"Flow run etl/left entered state Failed","message":"left behind",)"
                            R"("values":{},"group_wait_ms":0,"parts_done":[0]})")});
   }
-  start("    - {name: sms, type: twilio, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
+  start("    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
         "from: \"+15005550006\", to: [\"" + one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
         "    - name: pages\n"
         "      match: {state_names: [Failed]}\n"

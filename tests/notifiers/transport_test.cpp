@@ -67,12 +67,14 @@ protected:
     r.url = http_.base_url() + path;
     r.headers = {{"Content-Type", "application/json"}};
     r.body = std::move(body);
+    r.allow_private_network = true;  // the receiver is on loopback
     return r;
   }
 
   smtp_request mail(std::vector<std::string> recipients) const {
     smtp_request r;
     r.url = smtp_.url();
+    r.allow_private_network = true;
     r.tls = config::smtp_tls::none;
     r.mail_from = "alerts@example.com";
     r.recipients = std::move(recipients);
@@ -198,12 +200,50 @@ TEST_F(TransportTest, SlowAnswerTimesOutWithCurlError28) {
 TEST_F(TransportTest, RefusedConnectionGivesCurlError7) {
   http_request r;
   r.url = "http://127.0.0.1:" + std::to_string(testing::unused_port()) + "/hook";
+  r.allow_private_network = true;
 
   reply rep = send(r);
 
   EXPECT_EQ(rep.transport_error, CURLE_COULDNT_CONNECT) << rep.error;
+  EXPECT_FALSE(rep.address_refused);
   EXPECT_EQ(rep.status, 0);
   EXPECT_FALSE(rep.error.empty());
+  EXPECT_EQ(classify_http(rep).outcome, verdict::retry);
+}
+
+TEST_F(TransportTest, PrivateAddressesAreRefusedUnlessTheRequestAllowsThem) {
+  for (const std::string host : {"127.0.0.1", "[::ffff:127.0.0.1]", "localhost", "2130706433"}) {
+    http_request r = post("/private");
+    r.url = "http://" + host + ":" + std::to_string(http_.port()) + "/private";
+    r.allow_private_network = false;
+
+    reply rep = send(r);
+
+    EXPECT_TRUE(rep.address_refused) << host << ": " << rep.error;
+    EXPECT_EQ(rep.transport_error, CURLE_COULDNT_CONNECT) << host;
+    EXPECT_NE(rep.error.find("loopback"), std::string::npos) << rep.error;
+    EXPECT_NE(rep.error.find("allow_private_network"), std::string::npos) << rep.error;
+    EXPECT_EQ(classify_http(rep).outcome, verdict::dead) << host;
+  }
+  smtp_request m = mail({"ops@example.com"});
+  m.allow_private_network = false;
+  reply rep = send(m);
+  EXPECT_TRUE(rep.address_refused) << rep.error;
+  EXPECT_EQ(classify_smtp(rep).outcome, verdict::dead);
+  EXPECT_EQ(http_.count(), 0U);
+  EXPECT_EQ(smtp_.count(), 0U);
+}
+
+TEST_F(TransportTest, AKeptAliveConnectionIsNotReusedByARequestThatMayNotReachIt) {
+  ASSERT_EQ(send(post("/allowed")).status, 200);
+  http_request r = post("/refused");
+  r.allow_private_network = false;
+
+  reply rep = send(r);
+
+  EXPECT_TRUE(rep.address_refused) << rep.error;
+  EXPECT_EQ(http_.count(), 1U);
+  EXPECT_EQ(send(post("/allowed-again")).status, 200);
 }
 
 TEST_F(TransportTest, ErrorTextNeverContainsTheUrlsSecrets) {
