@@ -70,10 +70,11 @@ def main() -> int:
                  "--hypothesis-max-examples", os.environ.get("OSPREY_API_FUZZ_EXAMPLES", "10"),
                  "--hypothesis-seed", os.environ.get("OSPREY_API_FUZZ_SEED", "4200"),
                  "--hypothesis-deadline", "None", "--hypothesis-suppress-health-check", "all",
+                 "--hypothesis-database", "none",
                  "--request-timeout", "20000", "--workers", "2", "--no-color", "--show-trace"],
                 env={k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HTTP_PROXY", "HTTPS_PROXY",
                                                                                "http_proxy", "https_proxy"))},
-                stdin=subprocess.DEVNULL, timeout=1200)
+                stdin=subprocess.DEVNULL, cwd=home, timeout=1200)
         finally:
             code = daemon.stop()
         if code != 0:
