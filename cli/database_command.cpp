@@ -1,10 +1,12 @@
-// `osprey server database reset|upgrade|downgrade|status`: the same verbs as `prefect server database`.
+// `osprey server database reset|upgrade|downgrade|status`: the same verbs as `prefect server database`; and
+// `vacuum`, which gives the space of deleted rows back (after the db_vacuum service or big deletions).
 #include <unistd.h>
 
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "persistence/migrator.hpp"
+#include "persistence/retention_store.hpp"
 
 namespace osprey::cli {
 namespace {
@@ -69,7 +71,8 @@ std::string current_label(persistence::migrator& m) {
 }  // namespace
 
 void register_database_commands(CLI::App& server, common_options& opts) {
-  auto* db = server.add_subcommand("database", "Manage the database schema: reset, upgrade, downgrade, status");
+  auto* db = server.add_subcommand("database",
+                                   "Manage the database: reset, upgrade, downgrade, status (the schema), vacuum");
   db->require_subcommand(1);
   auto flags = std::make_shared<database_flags>();
 
@@ -123,6 +126,29 @@ void register_database_commands(CLI::App& server, common_options& opts) {
     std::string done;
     run_plan(m, *plan, flags->dry_run, "");
     if (!flags->dry_run && !plan->empty()) std::cout << "Downgraded; schema at " << current_label(m) << ".\n";
+  });
+
+  auto* vacuum = db->add_subcommand(
+      "vacuum", "Give the space of deleted rows back (SQLite: rebuild the file; PostgreSQL: VACUUM ANALYZE)");
+  add_config_option(*vacuum, opts);
+  vacuum->callback([&opts] {
+    auto db_conn = open_configured_database(opts);
+    std::cout << "Vacuuming " << db_conn.target.display << "\n";
+    if (db_conn.target.dialect == persistence::dialect::sqlite) {
+      std::cout << "(SQLite holds its write lock until this ends: a running server's writes wait for it.)\n";
+    }
+    try {
+      const auto report = persistence::vacuum_database(*db_conn.conn);
+      const auto mib = [](std::int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; };
+      std::cout << "Done: " << mib(report.bytes_before) << " before, " << mib(report.bytes_after) << " after.\n";
+    } catch (const std::exception& e) {
+      std::cerr << "osprey: vacuum failed: " << e.what()
+                << (db_conn.target.dialect == persistence::dialect::sqlite
+                        ? " (SQLite needs free disk space about the size of the database file, and no long write "
+                          "in progress)\n"
+                        : "\n");
+      throw CLI::RuntimeError(exit_failure);
+    }
   });
 
   auto* status_cmd = db->add_subcommand("status", "Show the current revision and the pending ones");

@@ -11,6 +11,7 @@
 #include "actors/cancellation_cleanup.hpp"
 #include "actors/late_runs.hpp"
 #include "actors/pause_expirations.hpp"
+#include "actors/db_vacuum.hpp"
 #include "actors/lease_reaper.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/notification_dispatcher.hpp"
@@ -207,6 +208,16 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     pause_options.interval = cfg.services.pause_expirations_interval;
     pause_expirations = actors::spawn_pause_expirations(system, pause_options);
   }
+  caf::actor db_vacuum;
+  if (cfg.services.db_vacuum_enabled) {
+    actors::db_vacuum_options vacuum_options{*db, flow_runs};
+    vacuum_options.interval = cfg.services.db_vacuum_interval;
+    vacuum_options.batch = cfg.services.db_vacuum_batch;
+    vacuum_options.event_retention = std::chrono::days(cfg.services.event_retention_days);
+    if (cfg.services.db_vacuum_flow_runs)
+      vacuum_options.flow_run_retention = std::chrono::days(cfg.services.flow_run_retention_days);
+    db_vacuum = actors::spawn_db_vacuum(system, vacuum_options);
+  }
   auto stop_actors = [&] {
     {
       // Hand every event the recorder and the bus hold (including writes the database refused and that wait
@@ -219,6 +230,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     if (late_runs) caf::anon_send_exit(late_runs, caf::exit_reason::user_shutdown);
     if (cancellation_cleanup) caf::anon_send_exit(cancellation_cleanup, caf::exit_reason::user_shutdown);
     if (pause_expirations) caf::anon_send_exit(pause_expirations, caf::exit_reason::user_shutdown);
+    if (db_vacuum) caf::anon_send_exit(db_vacuum, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
@@ -246,7 +258,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
                     cfg.services.scheduler_max_time};
   const std::map<std::string, caf::actor> service_actors{
       {"scheduler", scheduler},   {"late_runs", late_runs}, {"cancellation_cleanup", cancellation_cleanup},
-      {"pause_expirations", pause_expirations}, {"foreman", foreman}, {"concurrency_lease_reaper", lease_reaper}};
+      {"pause_expirations", pause_expirations}, {"foreman", foreman}, {"concurrency_lease_reaper", lease_reaper},
+      {"db_vacuum", db_vacuum}};
   for (const auto& row : services_of(cfg)) {
     auto actor = service_actors.find(row.name);
     api.services.push_back({row.name, row.purpose, row.interval,

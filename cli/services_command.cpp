@@ -23,6 +23,11 @@ std::vector<service_row> services_of(const config::settings& s) {
       {"foreman", v.foreman_enabled, v.foreman_interval, "takes silent workers OFFLINE, unserved pools NOT_READY"},
       {"concurrency_lease_reaper", v.lease_reaper_enabled, v.lease_reaper_interval,
        "gives back the slots of expired concurrency leases"},
+      {"db_vacuum", v.db_vacuum_enabled, v.db_vacuum_interval,
+       "deletes events older than " + std::to_string(v.event_retention_days) + " days" +
+           (v.db_vacuum_flow_runs
+                ? ", and finished flow runs older than " + std::to_string(v.flow_run_retention_days) + " days"
+                : "")},
   };
 }
 

@@ -306,6 +306,16 @@ std::vector<field> build_fields() {
                              [](auto& s) -> auto& { return s.services.scheduler_min_time; }));
   out.push_back(number_field("services.scheduler.max_scheduled_time_seconds", 1, 3650 * day_seconds,
                              [](auto& s) -> auto& { return s.services.scheduler_max_time; }));
+  out.push_back(bool_field("services.db_vacuum.enabled", [](auto& s) -> auto& { return s.services.db_vacuum_enabled; }));
+  out.push_back(number_field("services.db_vacuum.loop_seconds", 1, day_seconds,
+                             [](auto& s) -> auto& { return s.services.db_vacuum_interval; }));
+  out.push_back(number_field("services.db_vacuum.batch_size", 1, 100'000,
+                             [](auto& s) -> auto& { return s.services.db_vacuum_batch; }));
+  out.push_back(number_field("services.db_vacuum.event_retention_days", 1, 36'500,
+                             [](auto& s) -> auto& { return s.services.event_retention_days; }));
+  out.push_back(bool_field("services.db_vacuum.flow_runs", [](auto& s) -> auto& { return s.services.db_vacuum_flow_runs; }));
+  out.push_back(number_field("services.db_vacuum.flow_run_retention_days", 1, 36'500,
+                             [](auto& s) -> auto& { return s.services.flow_run_retention_days; }));
   return out;
 }
 

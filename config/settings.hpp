@@ -160,6 +160,17 @@ struct services_settings {
   unsigned scheduler_max_runs = 100;
   std::chrono::seconds scheduler_min_time{3600};
   std::chrono::seconds scheduler_max_time{100 * 86400};
+  /// services.db_vacuum.*: deletes what outlived its retention (Prefect's db_vacuum service), in batches.
+  /// enabled (default true); loop_seconds (1..86400, 3600); batch_size (1..100000, 200): rows or runs per
+  /// transaction; event_retention_days (1..36500, 7, Prefect's server.events.retention_period): older events
+  /// and their resources go; flow_runs (default false): also delete top-level finished flow runs, with their
+  /// task runs, states and logs, that ended more than flow_run_retention_days (1..36500, 90) ago.
+  bool db_vacuum_enabled = true;
+  std::chrono::seconds db_vacuum_interval{3600};
+  unsigned db_vacuum_batch = 200;
+  std::int64_t event_retention_days = 7;
+  bool db_vacuum_flow_runs = false;
+  std::int64_t flow_run_retention_days = 90;
 };
 
 /// Encryption at rest of block document secrets.

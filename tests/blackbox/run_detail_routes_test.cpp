@@ -179,7 +179,9 @@ TEST_P(RunDetailRoutes, TheServicesReportTheirPasses) {
       },
       std::chrono::seconds(20)))
       << services.dump();
-  EXPECT_EQ(services.size(), 6u);
+  EXPECT_EQ(services.size(), 7u);
+  EXPECT_EQ(row("db_vacuum")["enabled"], true);
+  EXPECT_EQ(row("db_vacuum")["interval_seconds"], 3600);
   EXPECT_EQ(row("scheduler")["enabled"], true);
   EXPECT_EQ(row("scheduler")["responding"], true);
   EXPECT_EQ(row("scheduler")["interval_seconds"], 60);

@@ -15,7 +15,7 @@ TEST_F(config_test, defaults_when_nothing_is_configured) {
   EXPECT_EQ(loaded.values.logging.level, "info");
   EXPECT_FALSE(loaded.config_file.has_value());
   EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
-  EXPECT_EQ(loaded.sources.size(), 58u);
+  EXPECT_EQ(loaded.sources.size(), 64u);
   // CSRF protection is off by default, as in Prefect; tokens last an hour.
   EXPECT_FALSE(loaded.values.server.csrf_protection);
   EXPECT_EQ(loaded.values.server.csrf_token_expiration, std::chrono::seconds(3600));
