@@ -35,10 +35,11 @@ void write_file(const fs::path& path, std::string_view text) {
 /// itself, so the exit handler cannot outlive it.
 const fs::path& scratch() {
   static const fs::path* const dir = [] {
-    // tmpfs when there is one: rewriting a truncated file on ext4 flushes it on close (auto_da_alloc), which
-    // costs more than the load itself.
+    // $TMPDIR (scripts/fuzz.sh points it into its own scratch space, removed even after a crash), else tmpfs
+    // when there is one: rewriting a truncated file on ext4 flushes it on close (auto_da_alloc), which costs
+    // more than the load itself.
     const char* tmp = std::getenv("TMPDIR");
-    std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmp && *tmp ? tmp : "/tmp";
+    const std::string base = tmp && *tmp ? tmp : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     std::string pattern = base + "/osprey-fuzz-config.XXXXXX";
     FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr);
     auto* made = new fs::path(pattern);
