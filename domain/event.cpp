@@ -123,7 +123,8 @@ public:
   /// Checks the value is an object whose keys are all in `allowed`.
   status check(std::initializer_list<const char*> allowed) const {
     if (!j_.is_object()) return invalid(where_, "Input should be an object");
-    for (const auto& [key, value] : j_.items()) {
+    for (const auto& item : j_.items()) {  // not a structured binding: Clang before 16 cannot capture one
+      const std::string& key = item.key();
       const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; });
       if (!known) return invalid(where_ + "." + key, "Extra inputs are not permitted");
     }

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "domain/json_text.hpp"
+
 namespace osprey {
 namespace {
 
@@ -11,36 +13,67 @@ using nlohmann::json;
 /// How deep `$ref`s and nesting are followed; deeper parts are accepted unchecked (a schema referring to
 /// itself must not loop).
 constexpr int max_depth = 32;
+/// How many steps (a schema visited, or one entry of its type, enum, required or properties lists) one call may
+/// take; the rest is accepted unchecked, like parts beyond max_depth. Depth alone does not bound the work: anyOf
+/// alternatives that each refer back to their schema cost alternatives^(max_depth / 2) visits, and the routes
+/// check on the HTTP thread.
+constexpr std::size_t max_steps = 100'000;
+/// Values are quoted in messages up to this many bytes, then "...": each failed alternative builds a message,
+/// so quoting a large value in full would cost its size every time.
+constexpr std::size_t max_repr_bytes = 1000;
 
 struct failure {
   std::string path;  ///< "x", "x.y", "items[2]" ("" for the root)
   std::string message;
 };
 
-/// Python's repr of a JSON value, as jsonschema's messages show them.
-std::string repr(const json& v) {
+/// Appends Python's repr of a JSON value, as jsonschema's messages show them; stops once `out` is longer than
+/// max_repr_bytes.
+void append_repr(std::string& out, const json& v) {
+  if (out.size() > max_repr_bytes) return;
   if (v.is_string()) {
-    std::string s = "'";
-    for (char c : v.get_ref<const std::string&>()) s += c == '\'' ? std::string("\\'") : std::string(1, c);
-    return s + "'";
-  }
-  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
-  if (v.is_null()) return "None";
-  if (v.is_array()) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + repr(v[i]);
-    return s + "]";
-  }
-  if (v.is_object()) {
-    std::string s = "{";
+    out += '\'';
+    for (char c : v.get_ref<const std::string&>()) {
+      if (out.size() > max_repr_bytes) return;
+      out += c == '\'' ? std::string("\\'") : std::string(1, c);
+    }
+    out += '\'';
+  } else if (v.is_boolean()) {
+    out += v.get<bool>() ? "True" : "False";
+  } else if (v.is_null()) {
+    out += "None";
+  } else if (v.is_array()) {
+    out += '[';
     bool first = true;
-    for (const auto& [k, item] : v.items()) {
-      s += (first ? "" : ", ") + repr(json(k)) + ": " + repr(item);
+    for (const auto& item : v) {
+      if (out.size() > max_repr_bytes) return;
+      out += first ? "" : ", ";
+      append_repr(out, item);
       first = false;
     }
-    return s + "}";
+    out += ']';
+  } else if (v.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& item : v.items()) {
+      if (out.size() > max_repr_bytes) return;
+      out += first ? "" : ", ";
+      append_repr(out, json(item.key()));
+      out += ": ";
+      append_repr(out, item.value());
+      first = false;
+    }
+    out += '}';
+  } else {
+    out += v.dump();
   }
-  return v.dump();
+}
+
+std::string repr(const json& v) {
+  std::string out;
+  append_repr(out, v);
+  if (out.size() > max_repr_bytes) out = std::string(utf8_prefix(out, max_repr_bytes)) + "...";
+  return out;
 }
 
 bool has_type(const json& v, const std::string& type) {
@@ -63,7 +96,7 @@ public:
   checker(const json& root, bool ignore_required) : root_(root), ignore_required_(ignore_required) {}
 
   std::optional<failure> check(const json& v, const json& schema, const std::string& path, int depth) const {
-    if (depth > max_depth || !schema.is_object()) return std::nullopt;
+    if (depth > max_depth || !schema.is_object() || !step()) return std::nullopt;
     if (auto ref = schema.find("$ref"); ref != schema.end() && ref->is_string()) {
       const auto* target = resolve(ref->get<std::string>());
       if (target) {
@@ -74,7 +107,7 @@ public:
       bool ok = false;
       if (t->is_string()) ok = has_type(v, t->get<std::string>());
       else if (t->is_array()) {
-        for (const auto& each : *t) ok = ok || (each.is_string() && has_type(v, each.get<std::string>()));
+        for (const auto& each : *t) ok = ok || !step() || (each.is_string() && has_type(v, each.get<std::string>()));
       } else {
         ok = true;
       }
@@ -82,7 +115,7 @@ public:
     }
     if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
       bool found = false;
-      for (const auto& option : *e) found = found || option == v;
+      for (const auto& option : *e) found = found || !step() || option == v;
       if (!found) return failure{path, repr(v) + " is not one of " + repr(*e)};
     }
     if (auto c = schema.find("const"); c != schema.end() && *c != v)
@@ -113,12 +146,12 @@ private:
     if (!ignore_required_) {
       if (auto req = schema.find("required"); req != schema.end() && req->is_array())
         for (const auto& name : *req)
-          if (name.is_string() && !v.contains(name.get<std::string>()))
+          if (step() && name.is_string() && !v.contains(name.get<std::string>()))
             return failure{path, repr(name) + " is a required property"};
     }
     if (auto props = schema.find("properties"); props != schema.end() && props->is_object())
       for (const auto& [key, sub] : props->items())
-        if (auto it = v.find(key); it != v.end())
+        if (auto it = v.find(key); step() && it != v.end())
           if (auto f = check(*it, sub, join(path, key), depth + 1)) return f;
     return std::nullopt;
   }
@@ -136,8 +169,16 @@ private:
     return nullptr;  // remote or unusual references are not followed
   }
 
+  /// Takes one step; false once max_steps were taken (the caller then accepts what it was checking).
+  bool step() const {
+    if (steps_left_ == 0) return false;
+    --steps_left_;
+    return true;
+  }
+
   const json& root_;
   bool ignore_required_;
+  mutable std::size_t steps_left_ = max_steps;
 };
 
 }  // namespace

@@ -39,7 +39,10 @@ std::optional<field_problem> normalize_task_run_columns(const nlohmann::json& fi
                                                        nlohmann::json& columns) {
   if (!fields.is_object()) return field_problem{"", "Input should be a valid dictionary", "dict_type"};
   const auto& known = task_run_settable_columns();
-  for (const auto& [key, value] : fields.items()) {
+  // Named references, not a structured binding: Clang before 16 cannot capture bindings in lambdas.
+  for (const auto& item : fields.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const auto refuse = [&key](const char* message, const char* type) {
       return field_problem{key, message, type};
     };

@@ -89,6 +89,11 @@ std::optional<timestamp> parse_iso8601(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   result += hours(h) + minutes(mi) + seconds(sec) + microseconds(micros) - minutes(offset_minutes);
+  // Years 1..9999 in UTC only: an offset could carry "0001-01-01T00:00+01:00" or "9999-12-31T23:00-05:00" out of
+  // them, and format_iso8601 would then write text this function (and PostgreSQL) cannot read back.
+  static const timestamp earliest = time_point_cast<microseconds>(sys_days(year(1) / January / 1));
+  static const timestamp latest = time_point_cast<microseconds>(sys_days(year(10000) / January / 1)) - microseconds(1);
+  if (result < earliest || result > latest) return std::nullopt;
   return result;
 }
 

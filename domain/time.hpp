@@ -18,7 +18,8 @@ std::string format_iso8601(timestamp t);
 
 /// Parses ISO 8601 / RFC 3339 date-times as the Prefect client sends them: 'T' or a space between date and
 /// time, optional fraction (any digits; truncated to microseconds), and 'Z', '+HH:MM', '+HHMM' or no offset
-/// (naive values are UTC). A bare date "2026-11-26" is midnight UTC. Returns nullopt when malformed.
+/// (naive values are UTC). A bare date "2026-11-26" is midnight UTC. Returns nullopt when malformed, and for
+/// instants outside years 1..9999 in UTC (Python's datetime range; format_iso8601 writes four-digit years).
 std::optional<timestamp> parse_iso8601(std::string_view text);
 
 /// Where the current time comes from. Implementations are thread-safe.

@@ -9,6 +9,7 @@ packages=(
   libhowardhinnant-date-dev tzdata   # time zones for deployment schedules
   libical-dev   # RFC 5545 recurrence rules (RRule schedules)
   libgtest-dev libgmock-dev
+  clang-14 libclang-rt-14-dev   # the fuzz targets (libFuzzer and Clang's sanitizer runtimes; scripts/fuzz.sh)
   postgresql postgresql-contrib
   python3 python3-venv   # the real Prefect client for the compatibility tests
   chromium fonts-liberation   # the headless browser of the UI test (compat/test_ui.py)

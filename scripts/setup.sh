@@ -33,6 +33,8 @@ case "$mode" in
     ctest --test-dir build --output-on-failure -j "${JOBS:-2}" --timeout 300 "$@"
     # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (OSPREY_SKIP_SANITIZERS=1 skips).
     [ "${OSPREY_SKIP_SANITIZERS:-0}" = 1 ] || scripts/sanitize.sh
+    # The libFuzzer targets, briefly each (scripts/fuzz.sh, into build-fuzz/; OSPREY_SKIP_FUZZ=1 skips).
+    [ "${OSPREY_SKIP_FUZZ:-0}" = 1 ] || scripts/fuzz.sh
     ;;
   *)
     echo "usage: scripts/setup.sh run|test [args]" >&2

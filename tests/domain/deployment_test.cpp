@@ -109,4 +109,21 @@ TEST(ParameterSchema, ASelfReferringSchemaDoesNotLoop) {
   EXPECT_FALSE(check_parameters(json::object(), loop));
 }
 
+// Found with fuzz/json_body: anyOf alternatives referring back to their own schema took 3^16 visits, on the HTTP
+// thread (one POST /api/deployments/ stopped the server), and each failed alternative quoted the whole value.
+// Now the check stops after its step budget, accepting what is left (as it does past the depth limit).
+TEST(ParameterSchema, ASelfReferringAnyOfIsCheckedInBoundedTime) {
+  auto bomb = json::parse(R"({"$ref": "#/definitions/A", "definitions": {"A": {"anyOf": [
+      {"$ref": "#/definitions/A", "type": "string"}, {"$ref": "#/definitions/A", "type": "string"},
+      {"$ref": "#/definitions/A", "type": "string"}]}}})");
+  EXPECT_FALSE(check_parameters({{"x", std::string(100'000, 'x')}}, bomb));
+}
+
+TEST(ParameterSchema, QuotesLongValuesInPart) {
+  const json integer_name = {{"properties", {{"name", {{"type", "integer"}}}}}};
+  EXPECT_EQ(*check_parameters({{"name", std::string(2000, 'n')}}, integer_name),
+            "Validation failed for field 'name'. Failure reason: '" + std::string(999, 'n') +
+                "... is not of type 'integer'");
+}
+
 }  // namespace

@@ -84,6 +84,8 @@ TEST(EventParse, RefusesBadEventsWithTheFieldInTheMessage) {
   j = sample_event();
   j["occurred"] = "yesterday";
   EXPECT_EQ(error_of(j), "occurred: Input should be a valid datetime, got 'yesterday'");
+  j["occurred"] = "0000-01-01T00:00:00+23:59";  // before year 1 in UTC: stored, it could not be read back
+  EXPECT_EQ(error_of(j), "occurred: Input should be a valid datetime, got '0000-01-01T00:00:00+23:59'");
   j = sample_event();
   j["resource"] = {{"prefect.resource.name", "x"}};
   EXPECT_EQ(error_of(j), "resource: Resources must include the prefect.resource.id label");

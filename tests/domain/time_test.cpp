@@ -30,6 +30,21 @@ TEST(Time, RejectsMalformed) {
     EXPECT_FALSE(parse_iso8601(bad)) << bad;
 }
 
+// Found by fuzz/websocket_message: an event at "0000-01-01T00:00:00+23:59" was accepted, then stored as
+// "-001-12-31T00:01:00.000000Z", which no reader could parse (a flow run state in year 10000 answered 500).
+TEST(Time, RefusesInstantsOutsideYearsOneTo9999) {
+  for (const char* bad : {"0000-01-01T00:00:00Z", "0000-01-01T00:00:00+23:59", "0001-01-01T00:00:00+00:01",
+                          "9999-12-31T23:00:00-05:00", "9999-12-31T23:59:59.999999-00:01"})
+    EXPECT_FALSE(parse_iso8601(bad)) << bad;
+  for (const char* edge : {"0001-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"}) {
+    const auto t = parse_iso8601(edge);
+    ASSERT_TRUE(t) << edge;
+    EXPECT_EQ(format_iso8601(*t), edge);
+    EXPECT_EQ(parse_iso8601(format_iso8601(*t)), t);
+  }
+  EXPECT_TRUE(parse_iso8601("0001-01-01T00:30:00+00:30"));
+}
+
 TEST(Time, ManualClockMovesOnlyWhenTold) {
   manual_clock clock(*parse_iso8601("2026-01-01T00:00:00Z"));
   auto before = clock.now();
