@@ -24,10 +24,14 @@ if [ $# -ge 1 ]; then
   seconds=${2:-$seconds}
 fi
 
-command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+if ! command -v clang++-14 >/dev/null; then
+  echo "fuzz: clang++-14 not found (scripts/install-deps.sh installs it)" >&2
+  exit 1
+fi
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++-14 -DOSPREY_BUILD_FUZZ=ON -DOSPREY_BUILD_TESTS=OFF -DOSPREY_BUILD_BENCH=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
+build=$(cd "$BUILD_DIR" && pwd)
 
 # Scratch space for the corpus copies and the targets' own files, on tmpfs when there is one (config_yaml
 # rewrites a file per input, which ext4 flushes on every close).
@@ -40,12 +44,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # One target's run; its summary (or its report) goes to $work/<target>/report, its status to .../rc.
 run_target() {
-  local t=$1 dir="$work/$1" findings="$PWD/$BUILD_DIR/findings/$1" rc=0
+  local t=$1 dir="$work/$1" findings="$build/findings/$1" rc=0
   mkdir -p "$dir/corpus" "$findings"
   cp fuzz/corpus/"$t"/* "$dir/corpus/"
   touch "$dir/started"
   # From the scratch dir: libFuzzer may drop files (fuzz-*.log, crash inputs) in its working directory.
-  (cd "$dir" && TMPDIR="$dir" "$OLDPWD/$BUILD_DIR/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  (cd "$dir" && TMPDIR="$dir" "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$findings/" -print_final_stats=1 corpus) >"$dir/log" 2>&1 || rc=$?
   local seeds done_line
   seeds=$(sed -n 's/.*INITED .*corp: \([0-9]*\)\/.*/\1/p' "$dir/log" | tail -1) || true
@@ -69,10 +73,15 @@ run_target() {
 
 # OSPREY_FUZZ_JOBS targets at a time (default 2, one per core): each still runs its full time, so running them
 # side by side only shortens the wall-clock time of the whole stage.
-jobs=${OSPREY_FUZZ_JOBS:-2}
+parallel=${OSPREY_FUZZ_JOBS:-2}
+running=0
 for t in "${targets[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  if [ "$running" -ge "$parallel" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
   run_target "$t" &
+  running=$((running + 1))
 done
 wait
 
