@@ -590,14 +590,13 @@ int main(int argc, char** argv) {
 
   // ---- aggregate ----
   std::array<samples, op_count> all;
-  std::uint64_t runs = 0, events = 0, events_total = 0, task_runs_total = 0, logs = 0;
+  std::uint64_t runs = 0, events = 0, task_runs_total = 0, logs = 0;
   steady::time_point last_end = sh.measure_start;
   std::map<std::string, unsigned> fatal;
   for (const auto& c : sh.clients) {
     for (std::size_t i = 0; i < op_count; ++i) all[i].merge(c.ops[i]);
     runs += c.runs_measured;
     events += c.events_measured;
-    events_total += c.events_total;
     task_runs_total += c.task_runs_total;
     logs += c.logs_measured;
     last_end = std::max(last_end, c.last_measured_end);

@@ -39,7 +39,8 @@ bool read_metadata(const json& body, block_type& t, response& error) {
 }
 
 bool refuse_extra(const json& body, std::initializer_list<const char*> known, response& error) {
-  for (const auto& [key, value] : body.items()) {
+  for (const auto& item : body.items()) {  // not a structured binding: Clang before 16 cannot capture one
+    const std::string& key = item.key();
     if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) != known.end()) continue;
     error = validation_error(key, "Extra inputs are not permitted", "extra_forbidden");
     return false;

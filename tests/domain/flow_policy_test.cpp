@@ -82,7 +82,6 @@ void check(const std::vector<flow_case>& cases) {
 }
 
 auto with_deployment = [](flow_transition_input& in) { in.run.deployment_id = deployment; };
-auto with_old_api = [](flow_transition_input& in) { in.client.api_version = parse_api_version("0.8.3"); };
 
 constexpr auto accepted = decision_kind::accept;
 constexpr auto rejected = decision_kind::reject;
