@@ -193,7 +193,7 @@ namespace {
   std::fprintf(stderr,
                "usage: poll_bench --url http://127.0.0.1:PORT/api --phase scheduler|poll [--server-pid PID]...\n"
                "                  [--label NAME] [--json]\n"
-               "  scheduler: [--deployments 1000] [--interval-seconds 60] [--min-runs 3] [--create-concurrency 4]\n"
+               "  scheduler: [--deployments 1000] [--interval-seconds 60] [--min-runs 3] [--create-concurrency 1]\n"
                "             [--sample-ms 250] [--deadline 1800]\n"
                "  poll:      [--workers 200] [--seconds 60] [--warmup 5] [--poll-interval 1] [--heartbeat-seconds 30]\n"
                "             [--prefetch-seconds 10] [--limit 10] [--create-rate 20] [--creators 4] [--engines 8]\n"

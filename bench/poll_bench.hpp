@@ -29,7 +29,7 @@ struct options {
   unsigned deployments = 1000;
   double interval_seconds = 60;  ///< each deployment's interval schedule
   unsigned min_runs = 3;         ///< the server's services.scheduler.min_runs: "scheduled" means at least this many
-  unsigned create_concurrency = 4;
+  unsigned create_concurrency = 1;  ///< one after another, as `prefect deploy` creates them
   double sample_ms = 250;    ///< how often the progress counts are taken
   double deadline = 1800;    ///< seconds after the first deployment before giving up
   // --phase poll

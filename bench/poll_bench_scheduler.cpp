@@ -1,7 +1,7 @@
 // poll_bench --phase scheduler: how fast the server's scheduler gives N new deployments their runs.
 //
 // Setup: a work pool (type "process") and a flow, both named for this invocation. Then N deployments, created by
-// --create-concurrency closed-loop connections: POST /api/deployments/ with one active interval schedule
+// --create-concurrency closed-loop connections (1: one after another, as `prefect deploy` does): POST /api/deployments/ with one active interval schedule
 // ({interval: 60, anchor_date, timezone: "UTC"}) and work_pool_name. Anchors are spread over one interval, so
 // the deployments' runs are spread over the minute as real ones are.
 //
@@ -215,7 +215,8 @@ json run_scheduler_phase(context& cx, bool& ok) {
   if (st.done) {
     io.restart();
     st.next = 0;
-    for (unsigned i = 0; i < cx.opt.create_concurrency; ++i) asio::co_spawn(io, verify(st), asio::detached);
+    constexpr unsigned verifiers = 4;  // after the measured window: only its duration is at stake
+    for (unsigned i = 0; i < verifiers; ++i) asio::co_spawn(io, verify(st), asio::detached);
     io.run();
     if (st.below_min > 0)
       st.failure = std::to_string(st.below_min) + " deployments had fewer than --min-runs runs when checked";
