@@ -31,6 +31,7 @@ namespace {
 struct tracked_run {
   std::optional<steady::time_point> created;  ///< when its creation was answered
   bool claimed = false;
+  bool completing = false;  ///< its COMPLETED proposal was sent (the server may have committed it already)
   bool completed = false;
 };
 
@@ -141,7 +142,7 @@ asio::awaitable<void> claim(poll_state& st, http_client& http, const std::string
     co_return;
   }
   auto& t = st.runs[run];
-  if (t.claimed && t.completed) {
+  if (t.claimed && (t.completed || t.completing)) {
     // This worker's poll answer was older than the run's completion. Prefect's rules let a Completed run (without
     // a persisted result) go back to Pending, so the worker runs it again, as a Prefect worker would.
     ++st.reclaimed;
@@ -247,8 +248,9 @@ asio::awaitable<void> engine(poll_state& st) {
     }
     const auto job = std::move(st.claimed.front());
     st.claimed.pop_front();
-    if (co_await advance(st, http, job.run, "RUNNING", "Running", st.running) &&
-        co_await advance(st, http, job.run, "COMPLETED", "Completed", st.completed) && !job.again) {
+    if (!co_await advance(st, http, job.run, "RUNNING", "Running", st.running)) continue;
+    if (!job.again) st.runs[job.run].completing = true;
+    if (co_await advance(st, http, job.run, "COMPLETED", "Completed", st.completed) && !job.again) {
       st.runs[job.run].completed = true;
       ++st.completed_total;
     }
