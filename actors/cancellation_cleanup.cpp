@@ -74,7 +74,7 @@ void pass(const pass_done& done, const cancellation_cleanup_options& options) {
 
 caf::actor spawn_cancellation_cleanup(caf::actor_system& system, cancellation_cleanup_options options) {
   return spawn_periodic_service(
-      system, {"osprey.cancellation_cleanup", options.interval, [options](pass_done done) { pass(done, options); }});
+      system, {"osprey.cancellation_cleanup", options.interval, [options](pass_done done) { pass(done, options); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -14,11 +14,13 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 
 #include "actors/flow_run_protocol.hpp"
 #include "domain/time.hpp"
 #include "persistence/database.hpp"
+#include "actors/service_leadership.hpp"
 
 namespace osprey::actors {
 
@@ -28,6 +30,7 @@ struct cancellation_cleanup_options {
   const clock* time = &system_clock::instance();
   /// services.cancellation_cleanup.loop_seconds (Prefect's default: 20 s).
   std::chrono::milliseconds interval{20000};
+  std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
   /// services.cancellation_cleanup.cancelling_timeout_seconds (Prefect's default: 300 s).
   std::chrono::milliseconds cancelling_timeout{300000};
   std::size_t batch = 200;  ///< candidates of each kind per pass (Prefect's batch size)

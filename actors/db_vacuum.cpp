@@ -61,7 +61,7 @@ void pass(const pass_done& done, const db_vacuum_options& options) {
 
 caf::actor spawn_db_vacuum(caf::actor_system& system, db_vacuum_options options) {
   return spawn_periodic_service(system,
-                                {"osprey.db_vacuum", options.interval, [options](pass_done done) { pass(done, options); }});
+                                {"osprey.db_vacuum", options.interval, [options](pass_done done) { pass(done, options); }, options.leadership});
 }
 
 }  // namespace osprey::actors

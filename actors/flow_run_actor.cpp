@@ -11,6 +11,7 @@
 #include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
 #include "domain/run_bookkeeping.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/deployment_slots.hpp"
 #include "persistence/flow_run_input_store.hpp"
 #include "persistence/flow_run_store.hpp"
@@ -36,7 +37,13 @@ struct pending_write {
   std::optional<run_state> previous;
   flow_transition_result result;
   flow_run_changes changes;  ///< what the write job stores; applied to the cached run after COMMIT
+  std::optional<timestamp> stored_at;  ///< the run's new `updated`, when the job wrote the run
 };
+
+/// How often one request may find its run changed by another server (and reload it) before it is answered
+/// 409: each reload means another server committed a write of this run meanwhile, so this only runs out when
+/// the run is being written continuously elsewhere.
+constexpr unsigned max_reloads_per_request = 32;
 
 struct flow_run_state {
   flow_run_id run;
@@ -49,6 +56,7 @@ struct flow_run_state {
   /// A decision being made inside its write job (a run with a deployment); becomes `in_flight` on commit.
   std::shared_ptr<pending_write> deciding;
   bool editing = false;                    ///< an edit awaiting its commit
+  unsigned reloads = 0;                    ///< times the head request found the run stale and reloaded it
   static inline const char* name = "osprey.flow_run";
 };
 
@@ -62,11 +70,13 @@ void pump(run_actor self);
 void answer_head(run_actor self, const transition_outcome& outcome) {
   std::get<queued_transition>(self->state.queue.front()).promise.deliver(outcome);
   self->state.queue.pop_front();
+  self->state.reloads = 0;
 }
 
 void answer_head(run_actor self, const edit_outcome& outcome) {
   std::get<queued_edit>(self->state.queue.front()).promise.deliver(outcome);
   self->state.queue.pop_front();
+  self->state.reloads = 0;
 }
 
 constexpr std::chrono::seconds notification_lease{300};
@@ -99,20 +109,27 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
   std::optional<notification_facts> facts;
   if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, run_state{});
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
+  auto stale = std::make_shared<bool>(false);
   st.options.db.write(
-      [decided, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts, enqueued,
+      [decided, stale, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts, enqueued,
        response_input = std::move(response_input), policy = st.options.policy, slots = st.options.deployment_slots,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
+        *stale = false;  // a job may run twice (batch retry): only the last run's verdict counts
         auto in = input;
         persistence::secure_deployment_slots(c, plan_deployment_concurrency(in), in, slots);
         auto result = policy(in);
-        pending_write w{outcome, record.state, result, changes_of(record, result)};
+        pending_write w{outcome, record.state, result, changes_of(record, result), std::nullopt};
         w.outcome.decision = result.decision;
         w.outcome.state = result.written ? result.written : record.state;
         w.outcome.written = result.written.has_value();
-        if (result.written || result.run_changed)
-          persistence::write_flow_transition(c, in.run.id, w.changes.written, w.changes.counters,
-                                             w.changes.empirical_policy, in.now);
+        if (result.written || result.run_changed) {
+          if (!persistence::write_flow_transition(c, in.run.id, w.changes.written, w.changes.counters,
+                                                  w.changes.empirical_policy, in.now, record.updated)) {
+            *stale = true;
+            throw persistence::refusal(errc::conflict, "the flow run changed on another server");
+          }
+          w.stored_at = in.now;
+        }
         // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
         if (response_input && result.decision.kind == decision_kind::accept && result.written)
           persistence::insert_flow_run_input(c, *response_input);
@@ -128,10 +145,10 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
         }
         *decided = std::move(w);
       },
-      [self_handle = flow_run_actor_with_internals{self}, enqueued,
+      [self_handle = flow_run_actor_with_internals{self}, enqueued, stale,
        dispatcher = st.options.notification_dispatcher](const status& s) {
         if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));
-        caf::anon_send(self_handle, committed_atom_v, s);
+        caf::anon_send(self_handle, committed_atom_v, s, !s && *stale);
       });
 }
 
@@ -198,7 +215,7 @@ void handle_transition(run_actor self, const transition_call& call) {
   outcome.written = result.written.has_value();
   auto changes = changes_of(*st.record, result);
   if (result.decision.kind != decision_kind::accept || !result.written) response_input.reset();
-  st.in_flight = pending_write{outcome, st.record->state, result, changes};
+  st.in_flight = pending_write{outcome, st.record->state, result, changes, input.now};
   flow_run_actor_with_internals self_handle{self};
   // Notifications are matched and written in the same transaction as the state (a transactional outbox):
   // no committed state misses its alerts, no rolled-back one sends any.
@@ -207,10 +224,14 @@ void handle_transition(run_actor self, const transition_call& call) {
   std::optional<notification_facts> facts;
   if (rules && rules->settings.enabled && !rules->policies.empty()) facts = facts_of(st, *result.written);
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
+  auto stale = std::make_shared<bool>(false);
   st.options.db.write(
-      [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued, response_input,
+      [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued, stale,
+       response_input, decided_from = st.record->updated,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
-        persistence::write_flow_transition(c, run, changes.written, changes.counters, changes.empirical_policy, now);
+        *stale = !persistence::write_flow_transition(c, run, changes.written, changes.counters,
+                                                     changes.empirical_policy, now, decided_from);
+        if (*stale) throw persistence::refusal(errc::conflict, "the flow run changed on another server");
         // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
         if (response_input) persistence::insert_flow_run_input(c, *response_input);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
@@ -219,9 +240,9 @@ void handle_transition(run_actor self, const transition_call& call) {
         enqueued->clear();  // a job may run twice (batch retry): only the last run's output counts
         if (facts) *enqueued = notifications::enqueue_notifications(c, *rules, *facts, now, owner, notification_lease);
       },
-      [self_handle, enqueued, dispatcher = st.options.notification_dispatcher](const status& s) {
+      [self_handle, enqueued, stale, dispatcher = st.options.notification_dispatcher](const status& s) {
         if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));
-        caf::anon_send(self_handle, committed_atom_v, s);
+        caf::anon_send(self_handle, committed_atom_v, s, !s && *stale);
       });
 }
 
@@ -287,7 +308,25 @@ void on_edited(run_actor self, const status& s, bool found, std::optional<osprey
   }
 }
 
-void on_committed(run_actor self, const status& s) {
+// Reads the run (and its flow's name) on a reader thread; the answer comes back as (loaded_atom).
+void load_run(run_actor self) {
+  auto& st = self->state;
+  st.loaded = false;
+  flow_run_actor_with_internals self_handle{self};
+  st.options.db.read(
+      [run = st.run, self_handle](persistence::sql_connection& c) {
+        auto record = persistence::find_flow_run(c, run);
+        std::string flow_name;
+        if (record)
+          if (auto f = persistence::find_flow(c, record->flow)) flow_name = f->name;
+        caf::anon_send(self_handle, loaded_atom_v, status::ok(), record, flow_name);
+      },
+      [self_handle](const status& s) {
+        if (!s) caf::anon_send(self_handle, loaded_atom_v, s, std::optional<osprey::flow_run>{}, std::string());
+      });
+}
+
+void on_committed(run_actor self, const status& s, bool stale) {
   auto& st = self->state;
   if (st.deciding) {
     // Decided in the write job: what it decided (a failed job's may be partial; only its error is used).
@@ -296,6 +335,11 @@ void on_committed(run_actor self, const status& s) {
   }
   auto pending = std::move(*st.in_flight);
   st.in_flight.reset();
+  if (stale && ++st.reloads <= max_reloads_per_request) {
+    // Another server wrote the run after this actor read it (several servers on one PostgreSQL): the copy is
+    // stale and the decision void. The head request stays queued and is decided again on the fresh copy.
+    return load_run(self);
+  }
   if (!s) {
     pending.outcome.error = s;
     pending.outcome.written = false;
@@ -306,6 +350,7 @@ void on_committed(run_actor self, const status& s) {
   // The database now holds the decision: bring the cached run up to date.
   auto& r = *st.record;
   apply_changes(r, pending.changes);
+  if (pending.stored_at) r.updated = *pending.stored_at;
   answer_head(self, pending.outcome);
   if (pending.result.written && st.options.event_bus) {
     flow_run_event_info info;
@@ -325,18 +370,7 @@ flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, f
                                                               flow_run_options options) {
   self->state.run = run;
   self->state.options = std::move(options);
-  flow_run_actor_with_internals self_handle{self};
-  self->state.options.db.read(
-      [run, self_handle](persistence::sql_connection& c) {
-        auto record = persistence::find_flow_run(c, run);
-        std::string flow_name;
-        if (record)
-          if (auto f = persistence::find_flow(c, record->flow)) flow_name = f->name;
-        caf::anon_send(self_handle, loaded_atom_v, status::ok(), record, flow_name);
-      },
-      [self_handle](const status& s) {
-        if (!s) caf::anon_send(self_handle, loaded_atom_v, s, std::optional<osprey::flow_run>{}, std::string());
-      });
+  load_run(self);
   const auto idle = self->state.options.idle_timeout;
   return {
       [self](transition_atom, const transition_call& call) {
@@ -364,14 +398,15 @@ flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, f
         st.record = record;
         pump(self);
       },
-      [self](committed_atom, const status& s) { on_committed(self, s); },
+      [self](committed_atom, const status& s, bool stale) { on_committed(self, s, stale); },
       [self](edited_atom, const status& s, bool found, const std::optional<osprey::flow_run>& stored) {
         on_edited(self, s, found, stored);
       },
       caf::after(idle) >>
           [self] {
             // Idle: nothing queued and no write in flight. The database holds everything; stop.
-            if (self->state.queue.empty() && !self->state.in_flight && !self->state.deciding && !self->state.editing)
+            const auto& st = self->state;
+            if (st.loaded && st.queue.empty() && !st.in_flight && !st.deciding && !st.editing)
               self->quit();
           },
   };

@@ -159,8 +159,9 @@ using flow_run_actor = caf::typed_actor<
 using flow_run_actor_with_internals = flow_run_actor::extend<
     /// The run as loaded at start (nullopt: no such run) and its flow's name, or why the load failed.
     caf::reacts_to<loaded_atom, status, std::optional<flow_run>, std::string>,
-    /// The in-flight transition's write job finished: ok = committed.
-    caf::reacts_to<committed_atom, status>,
+    /// The in-flight transition's write job finished: ok = committed; true when it was refused because the run
+    /// changed in the database since it was loaded (another server wrote it): reload and decide again.
+    caf::reacts_to<committed_atom, status, bool>,
     /// The in-flight edit's write job finished: ok = committed; whether the run existed; the run as stored.
     caf::reacts_to<edited_atom, status, bool, std::optional<flow_run>>>;
 

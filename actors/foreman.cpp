@@ -46,7 +46,7 @@ void pass(const foreman_options& options, const pass_done& done) {
 
 caf::actor spawn_foreman(caf::actor_system& system, foreman_options options) {
   return spawn_periodic_service(
-      system, {"osprey.foreman", options.interval, [options](pass_done done) { pass(options, done); }});
+      system, {"osprey.foreman", options.interval, [options](pass_done done) { pass(options, done); }, options.leadership});
 }
 
 }  // namespace osprey::actors

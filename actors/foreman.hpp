@@ -13,8 +13,10 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <memory>
 
 #include "actors/messages.hpp"
+#include "actors/service_leadership.hpp"
 #include "domain/time.hpp"
 #include "persistence/database.hpp"
 #include "persistence/work_pool_store.hpp"
@@ -26,6 +28,7 @@ struct foreman_options {
   const clock* time = &system_clock::instance();
   /// services.foreman.interval_seconds (Prefect's loop_seconds: 15 s).
   std::chrono::milliseconds interval{15000};
+  std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
   /// services.foreman.* (Prefect's defaults: 3, 30 s, 60 s, 60 s).
   persistence::foreman_limits limits{};
 };

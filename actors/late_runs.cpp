@@ -52,7 +52,7 @@ void pass(const late_runs_options& options, const pass_done& done) {
 
 caf::actor spawn_late_runs(caf::actor_system& system, late_runs_options options) {
   return spawn_periodic_service(
-      system, {"osprey.late_runs", options.interval, [options](pass_done done) { pass(options, done); }});
+      system, {"osprey.late_runs", options.interval, [options](pass_done done) { pass(options, done); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -10,10 +10,12 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 
 #include "actors/flow_run_protocol.hpp"
 #include "actors/messages.hpp"
+#include "actors/service_leadership.hpp"
 #include "domain/time.hpp"
 #include "persistence/database.hpp"
 
@@ -25,6 +27,7 @@ struct late_runs_options {
   const clock* time = &system_clock::instance();
   /// services.late_runs.loop_seconds (Prefect's default: 5 s).
   std::chrono::milliseconds interval{5000};
+  std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
   /// services.late_runs.after_seconds: how far past its scheduled start a run becomes Late (Prefect's: 15 s).
   std::chrono::milliseconds after{15000};
   std::size_t batch = 400;  ///< runs per pass (Prefect's batch size)

@@ -11,9 +11,11 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 
 #include "actors/messages.hpp"
+#include "actors/service_leadership.hpp"
 #include "domain/concurrency.hpp"
 #include "persistence/database.hpp"
 
@@ -24,6 +26,7 @@ struct lease_reaper_options {
   const clock* time = &system_clock::instance();
   /// services.concurrency_lease_reaper.interval_seconds (Prefect's repossessor loop: 15 s).
   std::chrono::milliseconds interval{15000};
+  std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
   slot_wait_caps caps{};     ///< for the denied-slot decay applied with each release
   std::size_t batch = 100;   ///< leases per write job
 };

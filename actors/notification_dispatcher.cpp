@@ -145,9 +145,13 @@ void sweep(dispatcher_actor self) {
 notification_dispatcher_with_internals::behavior_type dispatcher_behavior(dispatcher_actor self,
                                                                          dispatcher_options options) {
   self->state.options = std::move(options);
-  self->state.options.db.write(
-      [](persistence::sql_connection& c) { persistence::release_all_leases(c); },
-      [self = notification_dispatcher_with_internals{self}](const status&) { caf::anon_send(self, sweep_atom_v); });
+  if (self->state.options.release_leases_at_start) {
+    self->state.options.db.write(
+        [](persistence::sql_connection& c) { persistence::release_all_leases(c); },
+        [self = notification_dispatcher_with_internals{self}](const status&) { caf::anon_send(self, sweep_atom_v); });
+  } else {
+    caf::anon_send(notification_dispatcher_with_internals{self}, sweep_atom_v);
+  }
   self->delayed_send(self, self->state.options.sweep_interval, tick_atom_v);
   return {
       [self](sent_atom, const delivery_result& result) { record(self, result); },

@@ -32,10 +32,13 @@ struct dispatcher_options {
   const clock* time = &system_clock::instance();
   /// How often the outbox is checked for due jobs besides the retries this dispatcher schedules itself.
   std::chrono::milliseconds sweep_interval{2000};
+  /// One server per database (SQLite): every lease at start is a previous process's, released at once. With
+  /// several servers (PostgreSQL) only dead servers' leases are released, by actors/cluster_membership.
+  bool release_leases_at_start = true;
 };
 
 /// Spawns the dispatcher (and, lazily, its notifier actors, linked to it). At start it releases leases left by
-/// a previous process and sweeps the outbox. Its messages: notification_dispatcher_actor
+/// a previous process (release_leases_at_start) and sweeps the outbox. Its messages: notification_dispatcher_actor
 /// (actors/notification_protocol.hpp).
 notification_dispatcher_actor spawn_notification_dispatcher(caf::actor_system& system, dispatcher_options options);
 

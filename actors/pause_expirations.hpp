@@ -9,11 +9,13 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 
 #include "actors/flow_run_protocol.hpp"
 #include "domain/time.hpp"
 #include "persistence/database.hpp"
+#include "actors/service_leadership.hpp"
 
 namespace osprey::actors {
 
@@ -23,6 +25,7 @@ struct pause_expirations_options {
   const clock* time = &system_clock::instance();
   /// services.pause_expirations.loop_seconds (Prefect's default: 5 s).
   std::chrono::milliseconds interval{5000};
+  std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
   std::size_t batch = 200;  ///< expired runs per pass (Prefect's batch size)
 };
 

@@ -38,11 +38,12 @@ void pass(service_actor* self) {
 caf::behavior service_behavior(service_actor* self, periodic_service_options options) {
   self->state.name = options.name;
   self->state.options = std::move(options);
-  pass(self);
+  if (!self->state.options.leadership || self->state.options.leadership->held()) pass(self);
   self->delayed_send(self, self->state.options.interval, tick_atom_v);
   return {
       [self](tick_atom) {
-        pass(self);
+        const auto& leader = self->state.options.leadership;
+        if (!leader || leader->held()) pass(self);
         self->delayed_send(self, self->state.options.interval, tick_atom_v);
       },
       [self](sweep_atom) { pass(self); },
@@ -59,7 +60,8 @@ caf::behavior service_behavior(service_actor* self, periodic_service_options opt
       [self](stats_atom) { return std::make_tuple(self->state.passes, self->state.changed); },
       [self](status_atom, const service_status_callback& done) {
         const auto& st = self->state;
-        done({st.passes, st.changed, st.busy, st.last_pass_finished, st.last_pass_took});
+        const bool standby = st.options.leadership && !st.options.leadership->held();
+        done({st.passes, st.changed, st.busy, standby, st.last_pass_finished, st.last_pass_took});
       },
   };
 }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "actors/messages.hpp"
+#include "actors/service_leadership.hpp"
 #include "domain/time.hpp"
 
 namespace osprey::actors {
@@ -37,6 +38,10 @@ struct periodic_service_options {
   const char* name = "osprey.service";  ///< the actor's name (a string literal)
   std::chrono::milliseconds interval{15000};
   service_pass pass;
+  /// Several servers on one database: timed passes run only while this is held (the first when it is gained:
+  /// send sweep_atom). Asked-for passes (sweep_atom) always run: every pass is safe to repeat, so a server asked
+  /// to act now (a new deployment's runs) does not wait for the leader. None: always runs (one server).
+  std::shared_ptr<const service_leadership> leadership{};
 };
 
 /// Counts the answers to the `expected` proposals (transitions) of one pass; the last answer ends the pass with
@@ -63,6 +68,7 @@ struct service_status {
   std::uint64_t passes = 0;   ///< passes completed
   std::uint64_t changed = 0;  ///< sum of what they changed
   bool running = false;       ///< a pass is under way
+  bool standby = false;       ///< another server runs the timed passes (it holds the services lease)
   std::optional<timestamp> last_pass_finished;
   std::chrono::microseconds last_pass_took{0};
 };

@@ -14,11 +14,13 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 #include <functional>
 
 #include "actors/flow_run_protocol.hpp"
 #include "actors/messages.hpp"
+#include "actors/service_leadership.hpp"
 #include "domain/deployment.hpp"
 #include "domain/schedule.hpp"
 #include "domain/status.hpp"
@@ -32,6 +34,7 @@ struct scheduler_options {
   const clock* time = &system_clock::instance();
   /// services.scheduler.loop_seconds (Prefect's default 60 s).
   std::chrono::milliseconds interval{60000};
+  std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
   scheduling_window window{};
   std::size_t batch = 100;  ///< deployments per pass (services.scheduler.deployment_batch_size)
 };

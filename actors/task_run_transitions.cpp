@@ -11,6 +11,7 @@ namespace osprey::actors {
 transition_outcome decide_task_transition(persistence::sql_connection& c, const uuid& task_run,
                                           const transition_request& request, timestamp now) {
   transition_outcome outcome;
+  persistence::lock_task_run(c, task_run);
   auto stored = persistence::find_task_run(c, task_run);
   if (!stored) {
     outcome.error = status(errc::not_found, "Task run with id " + task_run.to_string() + " not found");

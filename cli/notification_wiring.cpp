@@ -4,6 +4,8 @@
 
 #include <future>
 
+#include "domain/uuid.hpp"
+#include "domain/version.hpp"
 #include "logging/log.hpp"
 #include "persistence/notification_store.hpp"
 
@@ -55,10 +57,17 @@ std::string describe_notifications(const notifications::notification_rules& rule
   return text;
 }
 
-std::string lease_owner_name() {
+persistence::server_instance this_server_instance() {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host) + ":" + std::to_string(getpid());
+  persistence::server_instance self;
+  self.host = host;
+  self.pid = getpid();
+  self.id = self.host + ":" + std::to_string(self.pid) + ":" + new_uuid4().to_string().substr(0, 8);
+  self.version = osprey_version;
+  self.started = system_clock::instance().now();
+  self.heartbeat = self.started;
+  return self;
 }
 
 }  // namespace osprey::cli

@@ -9,6 +9,7 @@
 #include "notifications/rules.hpp"
 #include "cli/commands.hpp"
 #include "persistence/database.hpp"
+#include "persistence/server_instance_store.hpp"
 
 namespace osprey::cli {
 
@@ -26,7 +27,9 @@ void reload_notifications(const common_options& opts, const persistence::databas
 /// "notifications  3 channel(s), 2 polic(ies)" or "notifications  none configured".
 std::string describe_notifications(const notifications::notification_rules& rules);
 
-/// This process's lease owner id: "<hostname>:<pid>".
-std::string lease_owner_name();
+/// This process as one of the servers sharing its database (started now; listen set once HTTP is up). Its id,
+/// "<hostname>:<pid>:<8 random hex digits>", owns its outbox leases; the random part keeps a restarted server
+/// whose pid was reused apart from the dead one.
+persistence::server_instance this_server_instance();
 
 }  // namespace osprey::cli

@@ -9,6 +9,7 @@
 #include "actors/flow_runs.hpp"
 #include "actors/foreman.hpp"
 #include "actors/cancellation_cleanup.hpp"
+#include "actors/cluster_membership.hpp"
 #include "actors/late_runs.hpp"
 #include "actors/pause_expirations.hpp"
 #include "actors/db_vacuum.hpp"
@@ -152,7 +153,12 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     fail(rules.error().message());
   }
   auto book = std::make_shared<notifications::policy_book>(*rules);
-  actors::dispatcher_options dispatch_options{*db, book, *transport, lease_owner_name()};
+  // This process among the servers sharing the database: its id owns its outbox leases.
+  const bool sole_server = target->dialect == persistence::dialect::sqlite;
+  persistence::server_instance instance = this_server_instance();
+  auto leadership = std::make_shared<actors::service_leadership>();
+  actors::dispatcher_options dispatch_options{*db, book, *transport, instance.id};
+  dispatch_options.release_leases_at_start = sole_server;
   auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
   actors::flow_run_options run_options{*db, event_bus};
   run_options.notifications = book;
@@ -167,6 +173,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor lease_reaper;
   if (cfg.services.lease_reaper_enabled) {
     actors::lease_reaper_options reaper_options{*db};
+    reaper_options.leadership = leadership;
     reaper_options.interval = cfg.services.lease_reaper_interval;
     reaper_options.caps = slot_waits;
     lease_reaper = actors::spawn_lease_reaper(system, reaper_options);
@@ -174,6 +181,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor foreman;
   if (cfg.services.foreman_enabled) {
     actors::foreman_options foreman_options{*db};
+    foreman_options.leadership = leadership;
     foreman_options.interval = cfg.services.foreman_interval;
     foreman_options.limits = {cfg.services.foreman_heartbeat_multiple, cfg.services.foreman_fallback_heartbeat.count(),
                               cfg.services.foreman_queue_timeout, cfg.services.foreman_deployment_timeout};
@@ -182,6 +190,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor scheduler;
   if (cfg.services.scheduler_enabled) {
     actors::scheduler_options scheduler_options{*db, flow_runs};
+    scheduler_options.leadership = leadership;
     scheduler_options.interval = cfg.services.scheduler_loop;
     scheduler_options.batch = cfg.services.scheduler_batch;
     scheduler_options.window = {cfg.services.scheduler_min_runs, cfg.services.scheduler_max_runs,
@@ -191,6 +200,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor late_runs;
   if (cfg.services.late_runs_enabled) {
     actors::late_runs_options late_options{*db, flow_runs};
+    late_options.leadership = leadership;
     late_options.interval = cfg.services.late_runs_interval;
     late_options.after = cfg.services.late_runs_after;
     late_runs = actors::spawn_late_runs(system, late_options);
@@ -198,6 +208,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor cancellation_cleanup;
   if (cfg.services.cancellation_cleanup_enabled) {
     actors::cancellation_cleanup_options cleanup_options{*db, flow_runs};
+    cleanup_options.leadership = leadership;
     cleanup_options.interval = cfg.services.cancellation_cleanup_interval;
     cleanup_options.cancelling_timeout = cfg.services.cancelling_timeout;
     cancellation_cleanup = actors::spawn_cancellation_cleanup(system, cleanup_options);
@@ -205,12 +216,14 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor pause_expirations;
   if (cfg.services.pause_expirations_enabled) {
     actors::pause_expirations_options pause_options{*db, flow_runs};
+    pause_options.leadership = leadership;
     pause_options.interval = cfg.services.pause_expirations_interval;
     pause_expirations = actors::spawn_pause_expirations(system, pause_options);
   }
   caf::actor db_vacuum;
   if (cfg.services.db_vacuum_enabled) {
     actors::db_vacuum_options vacuum_options{*db, flow_runs};
+    vacuum_options.leadership = leadership;
     vacuum_options.interval = cfg.services.db_vacuum_interval;
     vacuum_options.batch = cfg.services.db_vacuum_batch;
     vacuum_options.event_retention = std::chrono::days(cfg.services.event_retention_days);
@@ -297,6 +310,14 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     db->drain_and_stop();
     fail(s.message());
   }
+  instance.listen = host + ":" + std::to_string(server.bound_port());
+  actors::cluster_membership_options membership_options{*db, instance, leadership};
+  membership_options.services = {scheduler, late_runs, cancellation_cleanup, pause_expirations, foreman, lease_reaper,
+                                 db_vacuum};
+  membership_options.heartbeat = cfg.services.cluster_heartbeat;
+  membership_options.dead_after = cfg.services.cluster_dead_after;
+  membership_options.sole_server = sole_server;
+  auto membership = actors::spawn_cluster_membership(system, membership_options);
   std::cout << "Osprey " << osprey_version << " (Prefect API " << prefect_compatible_version << ")\n"
             << "  listening on http://" << host << ":" << server.bound_port() << "  (API at /api)\n"
             << "  database     " << target->display << "\n"
@@ -309,7 +330,9 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   std::cout << "Received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping (finishing in-flight requests, committing queued writes)..." << std::endl;
   server.stop(cfg.server.shutdown_grace);
+  caf::anon_send_exit(membership, caf::exit_reason::user_shutdown);
   stop_actors();
+  actors::leave_cluster(*db, instance.id);
   db->drain_and_stop();
   std::cout << "Stopped cleanly." << std::endl;
 }

@@ -121,6 +121,7 @@ public:
     if (const auto file = choose_file()) read_file(*file);
     apply_environment();
     apply_flags();
+    check_relations();
     if (!errors_.empty()) return {std::nullopt, std::move(errors_)};
     return {std::move(result_), {}};
   }
@@ -349,6 +350,27 @@ private:
         fail(key, "flag " + flag, "unknown setting");
       }
     }
+  }
+
+  /// Settings valid alone but not together; reported at the later-set one's source.
+  void check_relations() {
+    const auto& services = result_.values.services;
+    if (services.cluster_dead_after < 3 * services.cluster_heartbeat)
+      fail("services.cluster.dead_after_seconds", describe_source("services.cluster.dead_after_seconds"),
+           "must be at least 3 × services.cluster.heartbeat_seconds (" +
+               std::to_string(services.cluster_heartbeat.count()) + " s), or a server that misses one beat "
+               "would be taken for dead");
+  }
+
+  std::string describe_source(const std::string& key) const {
+    const auto& from = result_.sources.at(key);
+    switch (from.from) {
+      case source::kind::default_value: return "default";
+      case source::kind::file: return from.detail;
+      case source::kind::environment: return "environment " + from.detail;
+      case source::kind::flag: return "flag " + from.detail;
+    }
+    return from.detail;
   }
 
   const load_request& request_;

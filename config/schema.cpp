@@ -316,6 +316,10 @@ std::vector<field> build_fields() {
   out.push_back(bool_field("services.db_vacuum.flow_runs", [](auto& s) -> auto& { return s.services.db_vacuum_flow_runs; }));
   out.push_back(number_field("services.db_vacuum.flow_run_retention_days", 1, 36'500,
                              [](auto& s) -> auto& { return s.services.flow_run_retention_days; }));
+  out.push_back(number_field("services.cluster.heartbeat_seconds", 1, 600,
+                             [](auto& s) -> auto& { return s.services.cluster_heartbeat; }));
+  out.push_back(number_field("services.cluster.dead_after_seconds", 3, 3600,
+                             [](auto& s) -> auto& { return s.services.cluster_dead_after; }));
   return out;
 }
 

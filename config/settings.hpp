@@ -171,6 +171,13 @@ struct services_settings {
   std::int64_t event_retention_days = 7;
   bool db_vacuum_flow_runs = false;
   std::int64_t flow_run_retention_days = 90;
+  /// services.cluster.*: servers sharing one database (actors/cluster_membership.hpp). heartbeat_seconds
+  /// (1..600, 5): how often this server renews its row and the services lease; dead_after_seconds (3..3600, 30;
+  /// at least 3 × heartbeat_seconds): a server silent that long is dead (its notification leases are released,
+  /// another server takes over the background services). On PostgreSQL a killed server is seen at once (its
+  /// session ends); the timeout covers a hung one.
+  std::chrono::seconds cluster_heartbeat{5};
+  std::chrono::seconds cluster_dead_after{30};
 };
 
 /// Encryption at rest of block document secrets.

@@ -90,6 +90,7 @@ void register_services_route(router& routes, const api_context& ctx) {
                                     {"passes", 0},
                                     {"changed", 0},
                                     {"running", false},
+                                    {"standby", false},
                                     {"last_pass_finished", nullptr},
                                     {"last_pass_seconds", nullptr},
                                     {"responding", !s.actor ? nlohmann::json() : nlohmann::json(false)}});
@@ -102,6 +103,7 @@ void register_services_route(router& routes, const api_context& ctx) {
                    row["passes"] = st.passes;
                    row["changed"] = st.changed;
                    row["running"] = st.running;
+                   row["standby"] = st.standby;
                    row["responding"] = true;
                    if (st.last_pass_finished) {
                      row["last_pass_finished"] = format_iso8601(*st.last_pass_finished);

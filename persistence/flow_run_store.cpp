@@ -132,7 +132,8 @@ flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, cons
     if (rows.empty()) throw sql_error(sql_error::kind::constraint, "flow run could not be created");
     return {run_from_row(rows.front()), false};
   }
-  write_flow_transition(conn, run.id, initial, counters, run.empirical_policy, run.created);
+  // A new run has no version to check: this always writes.
+  static_cast<void>(write_flow_transition(conn, run.id, initial, counters, run.empirical_policy, run.created));
   auto stored = find_flow_run(conn, run.id);
   if (!stored) throw sql_error(sql_error::kind::other, "flow run vanished after insert");
   return {std::move(*stored), true};
@@ -206,16 +207,22 @@ stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& ru
   return out;
 }
 
-void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
-                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now) {
+bool write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now,
+                           std::optional<timestamp> decided_from) {
   sql_params params{id(run), ts(now), integer(counters.run_count), optional_ts(counters.start_time),
                     optional_ts(counters.end_time),
                     sql_value(run_time_seconds(counters.total_run_time)),
                     optional_ts(counters.expected_start_time), optional_ts(counters.next_scheduled_start_time),
                     text(policy.dump())};
+  const bool check_version = decided_from && conn.dialect() == dialect::postgresql;
   if (!written) {
-    conn.execute(update_run_bookkeeping_sql, params);
-    return;
+    if (!check_version) {
+      conn.execute(update_run_bookkeeping_sql, params);
+      return true;
+    }
+    params.push_back(ts(*decided_from));
+    return conn.execute(std::string(update_run_bookkeeping_sql) + " AND updated = $10", params) == 1;
   }
   const auto& state = *written;
   conn.execute(insert_state_sql,
@@ -223,7 +230,12 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                 state.message ? text(*state.message) : null_value(), text(state.details.dump()),
                 state.data.is_null() ? null_value() : text(state.data.dump())});
   params.insert(params.end(), {id(state.id), text(to_string(state.type)), text(state.name), ts(state.at)});
-  conn.execute(update_run_state_and_bookkeeping_sql, params);
+  if (!check_version) {
+    conn.execute(update_run_state_and_bookkeeping_sql, params);
+    return true;
+  }
+  params.push_back(ts(*decided_from));
+  return conn.execute(std::string(update_run_state_and_bookkeeping_sql) + " AND updated = $14", params) == 1;
 }
 
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run) {

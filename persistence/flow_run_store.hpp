@@ -63,8 +63,16 @@ bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 /// (state_id, state_type, state_name, state_timestamp), and the bookkeeping columns (run_count, start_time,
 /// end_time, total_run_time, expected_start_time, next_scheduled_start_time) and empirical_policy are set from
 /// `counters` and `policy` (domain/run_bookkeeping.hpp's changes_of gives all three).
-void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
-                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now);
+///
+/// `decided_from` is the run's `updated` as the decision read it. On PostgreSQL, where several servers may share
+/// the database, the run is written only if it is still that version (the UPDATE also takes the row lock, so a
+/// concurrent writer waits for this transaction, then finds the version moved on): false means another server
+/// changed the run since it was read; the caller must then refuse its job (which rolls back the state row this
+/// inserted), reload the run and decide again. On SQLite one server owns the file and its writer thread serialises every write: no check.
+[[nodiscard]] bool write_flow_transition(sql_connection& conn, const flow_run_id& run,
+                                         const std::optional<run_state>& written, const run_bookkeeping& counters,
+                                         const nlohmann::json& policy, timestamp now,
+                                         std::optional<timestamp> decided_from = std::nullopt);
 
 /// The run's whole history, oldest first.
 /// A Scheduled run that did not start on time (the late-runs service's candidates).

@@ -135,6 +135,10 @@ std::optional<task_run> find_task_run(sql_connection& conn, const uuid& run_id) 
   return task_run_from_row(rows.front());
 }
 
+void lock_task_run(sql_connection& conn, const uuid& run_id) {
+  if (conn.dialect() == dialect::postgresql) conn.query("SELECT 1 FROM task_run WHERE id = $1 FOR UPDATE", {id(run_id)});
+}
+
 std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
                                        const std::string& order_by, std::int64_t limit, std::int64_t offset) {
   std::string sql = select_columns();

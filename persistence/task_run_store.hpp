@@ -29,6 +29,11 @@ task_run_created create_task_run(sql_connection& conn, const uuid& id, const std
 
 std::optional<task_run> find_task_run(sql_connection& conn, const uuid& id);
 
+/// Inside a write job that reads a task run, decides and writes it: on PostgreSQL takes the run's row lock first,
+/// so a server deciding the same run at the same time (several servers on one database) waits for this
+/// transaction and then reads what it wrote. On SQLite the single writer thread already serialises them: no-op.
+void lock_task_run(sql_connection& conn, const uuid& id);
+
 /// Task runs matching `where` (alias `t` for task_run, `s` for its current state).
 std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
                                        const std::string& order_by, std::int64_t limit, std::int64_t offset);

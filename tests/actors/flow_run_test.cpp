@@ -2,6 +2,7 @@
 // committed transition is published in order, and an actor that stopped when idle is rebuilt from the database.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <mutex>
 
@@ -266,6 +267,99 @@ TEST_P(FlowRunActors, AnActorWhoseLoadFailedIsRebuiltOnceTheCauseIsGone) {
   actors::transition_outcome accepted;
   EXPECT_TRUE(osprey::testing::wait_until([&] { return (accepted = transition(state_type::running)).written; }, 10s))
       << "still refused: " << accepted.error.message();
+}
+
+// Several servers on one PostgreSQL: each has its own database handle and registry, so each may hold an actor
+// for the same run. A transition decided from a copy another server has since changed is not written: the
+// actor reloads the run and decides again.
+class SecondServer {
+public:
+  SecondServer(caf::actor_system& system, const osprey::testing::scratch_database& db, actors::event_bus_actor bus,
+               const osprey::clock& time) {
+    persistence::database_options options;
+    options.target = db.target();
+    database_ = *persistence::database::start(options);
+    registry_ = actors::spawn_flow_run_registry(
+        system, actors::flow_run_options{*database_, std::move(bus), orchestrate_flow_transition, 30s, &time});
+  }
+  ~SecondServer() {
+    caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+    database_->drain_and_stop();
+  }
+  const actors::flow_run_registry_actor& registry() const { return registry_; }
+
+private:
+  std::optional<persistence::database> database_;
+  actors::flow_run_registry_actor registry_;
+};
+
+actors::transition_outcome forced_transition(caf::actor_system& system, const actors::flow_run_registry_actor& registry,
+                                             const flow_run_id& run, state_type type) {
+  caf::scoped_actor self{system};
+  actors::transition_outcome out;
+  run_state proposed;
+  proposed.type = type;
+  self->request(registry, caf::infinite, actors::transition_atom_v, run, actors::transition_call{transition_request{proposed, true}, {}})
+      .receive([&](const actors::transition_outcome& o) { out = o; },
+               [&](const caf::error& e) { out.error = status(errc::internal, caf::to_string(e)); });
+  return out;
+}
+
+TEST_P(FlowRunActors, ATransitionDecidedFromACopyAnotherServerChangedIsDecidedAgain) {
+  if (GetParam() != dialect::postgresql) GTEST_SKIP() << "one server per SQLite file";
+  start_registry();
+  SecondServer other(*system_, db_, bus_, clock_);
+  auto running = transition(state_type::running);  // this server's actor now holds the run as Running
+  ASSERT_TRUE(running.written) << running.error.message();
+  auto completed = forced_transition(*system_, other.registry(), run_, state_type::completed);
+  ASSERT_TRUE(completed.written) << completed.error.message();
+  auto pending = transition(state_type::pending);  // decided from Running, then again from Completed
+  ASSERT_TRUE(pending.written) << pending.error.message();
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return published() == 3; }, 10s));
+  {
+    std::lock_guard lock(*seen_mutex_);
+    ASSERT_TRUE((*seen_)[2].previous);
+    EXPECT_EQ((*seen_)[2].previous->id, completed.state->id) << "decided from the stale copy";
+  }
+  auto conn = db_.connect();
+  auto history = persistence::flow_run_state_history(*conn, run_);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[2].id, pending.state->id);
+  EXPECT_EQ(persistence::load_flow_run_state(*conn, run_).current->id, pending.state->id);
+}
+
+TEST_P(FlowRunActors, TwoServersWritingOneRunAtOnceKeepItsBookkeepingWhole) {
+  if (GetParam() != dialect::postgresql) GTEST_SKIP() << "one server per SQLite file";
+  start_registry();
+  SecondServer other(*system_, db_, bus_, clock_);
+  constexpr int per_server = 40;
+  std::atomic<int> answered{0};
+  std::atomic<int> written{0};
+  for (int i = 0; i < per_server; ++i) {
+    const std::array<const actors::flow_run_registry_actor*, 2> servers{&registry_, &other.registry()};
+    for (const auto* registry : servers) {
+      run_state proposed;
+      proposed.type = i % 2 == 0 ? state_type::running : state_type::pending;
+      actors::propose_transition(*registry, run_, {transition_request{proposed, true}, {}},
+                                 [&](const actors::transition_outcome& o) {
+                                   EXPECT_TRUE(o.error) << o.error.message();
+                                   if (o.written) ++written;
+                                   ++answered;
+                                 });
+    }
+  }
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return answered == 2 * per_server; }, 60s));
+  EXPECT_EQ(written, 2 * per_server);
+  auto conn = db_.connect();
+  auto history = persistence::flow_run_state_history(*conn, run_);
+  ASSERT_EQ(history.size(), static_cast<std::size_t>(2 * per_server));
+  // run_count counts the Running states written; a decision made from a stale copy would miscount it.
+  std::int64_t runs = 0;
+  for (const auto& state : history)
+    if (state.type == state_type::running) ++runs;
+  auto row = conn->query("SELECT run_count FROM flow_run WHERE id = $1", {persistence::id(run_)});
+  EXPECT_EQ(row.front().integer(0), runs);
+  EXPECT_EQ(persistence::load_flow_run_state(*conn, run_).current->id, history.back().id);
 }
 
 TEST_P(FlowRunActors, AnUnknownRunIsNotFound) {

@@ -15,7 +15,7 @@ TEST_F(config_test, defaults_when_nothing_is_configured) {
   EXPECT_EQ(loaded.values.logging.level, "info");
   EXPECT_FALSE(loaded.config_file.has_value());
   EXPECT_EQ(loaded.sources.at("server.port").from, source::kind::default_value);
-  EXPECT_EQ(loaded.sources.size(), 64u);
+  EXPECT_EQ(loaded.sources.size(), 66u);
   // CSRF protection is off by default, as in Prefect; tokens last an hour.
   EXPECT_FALSE(loaded.values.server.csrf_protection);
   EXPECT_EQ(loaded.values.server.csrf_token_expiration, std::chrono::seconds(3600));
@@ -116,3 +116,13 @@ TEST_F(config_test, environment_from_process_matches_getenv) {
 
 }  // namespace
 }  // namespace osprey::config::test
+
+TEST_F(config_test, a_dead_after_shorter_than_three_heartbeats_is_an_error_naming_both_settings) {
+  request.environment["OSPREY_SERVICES_CLUSTER_HEARTBEAT_SECONDS"] = "10";
+  request.environment["OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS"] = "20";
+  EXPECT_TRUE(has_error(load_errors(), "environment OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS: "
+                                       "services.cluster.dead_after_seconds: must be at least 3 × "
+                                       "services.cluster.heartbeat_seconds (10 s)"));
+  request.environment["OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS"] = "30";
+  EXPECT_EQ(load_ok().values.services.cluster_dead_after, std::chrono::seconds(30));
+}
