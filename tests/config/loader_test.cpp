@@ -114,9 +114,6 @@ TEST_F(config_test, environment_from_process_matches_getenv) {
   EXPECT_EQ(environment.at("PATH"), path);
 }
 
-}  // namespace
-}  // namespace osprey::config::test
-
 TEST_F(config_test, a_dead_after_shorter_than_three_heartbeats_is_an_error_naming_both_settings) {
   request.environment["OSPREY_SERVICES_CLUSTER_HEARTBEAT_SECONDS"] = "10";
   request.environment["OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS"] = "20";
@@ -126,3 +123,6 @@ TEST_F(config_test, a_dead_after_shorter_than_three_heartbeats_is_an_error_namin
   request.environment["OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS"] = "30";
   EXPECT_EQ(load_ok().values.services.cluster_dead_after, std::chrono::seconds(30));
 }
+
+}  // namespace
+}  // namespace osprey::config::test
