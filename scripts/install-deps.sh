@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev   # the fuzz targets (libFuzzer and Clang's sanitizer runtimes; scripts/fuzz.sh)
   postgresql postgresql-contrib
+  haproxy   # the load balancer in front of several servers in the cluster test (tests/blackbox/cluster_test.cpp)
   python3 python3-venv   # the real Prefect client for the compatibility tests
   chromium fonts-liberation   # the headless browser of the UI test (compat/test_ui.py)
 )
