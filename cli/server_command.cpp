@@ -2,6 +2,7 @@
 // and shuts down in order: stop accepting, finish in-flight requests, commit queued writes, stop actors.
 #include <signal.h>
 
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -98,6 +99,37 @@ int wait_for_stop_signal(const sigset_t& signals, const std::function<void()>& r
   }
 }
 
+/// Whether process `pid` on this host is running (a zombie, killed and not yet reaped, is not).
+bool process_running(std::int64_t pid) {
+  if (kill(static_cast<pid_t>(pid), 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto close = line.rfind(')');  // "pid (comm) S ...": comm may hold spaces and parentheses
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+}
+
+/// SQLite has one writer, and Osprey's actors assume one server per file: refuses to start beside a live server
+/// on the same file (its row is fresh and, on this host, its process exists).
+void refuse_second_sqlite_server(const persistence::database_target& target,
+                                 const persistence::connection_options& options, std::chrono::seconds dead_after) {
+  if (target.dialect != persistence::dialect::sqlite) return;
+  auto conn = persistence::open_connection(target, options);
+  if (!conn) fail(conn.error().message());
+  std::vector<persistence::server_instance> servers;
+  auto s = persistence::in_transaction(**conn, persistence::transaction_kind::read, "reading the server list",
+                                       [&](auto& c) { servers = persistence::list_server_instances(c); });
+  if (!s) fail(s.message());
+  const auto me = this_server_instance();
+  for (const auto& other : servers) {
+    if (other.heartbeat < me.started - std::chrono::duration_cast<std::chrono::microseconds>(dead_after)) continue;
+    if (other.host == me.host && (other.pid == me.pid || !process_running(other.pid))) continue;
+    fail("another Osprey server (" + other.id + ", listening on " + other.listen + ") is using " + target.display +
+         ". One SQLite database serves one server: stop that one first, or run several servers on PostgreSQL "
+         "(README: Several servers on one PostgreSQL).");
+  }
+}
+
 void run_server(const config::loaded_settings& loaded, const common_options& opts) {
   const auto& cfg = loaded.values;
   log::set_threshold(cfg.logging.level);  // the loader accepts only names the log knows
@@ -109,6 +141,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   conn_options.sqlite_synchronous = cfg.database.sqlite_synchronous;
   conn_options.sqlite_max_size_mb = cfg.database.sqlite_max_size_mb;
   migrate_or_fail(*target, conn_options, cfg.database.migrate_on_start);
+  refuse_second_sqlite_server(*target, conn_options, cfg.services.cluster_dead_after);
   register_system_blocks_or_fail(*target, conn_options);
   auto block_secrets = persistence::secret_box::load_or_create(cfg.effective_encryption_key_file());
   if (!block_secrets) fail(block_secrets.error().message());

@@ -134,6 +134,32 @@ TEST_P(ServerLifecycleTest, PrintsWhereItListensAndStopsCleanlyOnSigintAndSigter
   }
 }
 
+// One SQLite file serves one server; on PostgreSQL a second server joins the first.
+TEST_P(ServerLifecycleTest, ASecondServerOnTheDatabaseIsRefusedOnSqliteAndJoinsOnPostgresql) {
+  daemon first(env());
+  ASSERT_TRUE(first.started()) << first.output();
+  daemon second(env());
+  if (GetParam() == dialect::sqlite) {
+    EXPECT_FALSE(second.started());
+    EXPECT_EQ(second.wait_exit(30s), 1) << second.output();
+    EXPECT_NE(second.output().find("127.0.0.1:" + std::to_string(first.port())), std::string::npos) << second.output();
+    EXPECT_NE(second.output().find("run several servers on PostgreSQL"), std::string::npos) << second.output();
+    // Once the first is gone — even killed — the file is free again.
+    first.send_signal(SIGKILL);
+    first.wait_exit(10s);
+    daemon third(env());
+    EXPECT_TRUE(third.started()) << third.output();
+  } else {
+    ASSERT_TRUE(second.started()) << second.output();
+    auto conn = db_.connect();
+    EXPECT_TRUE(wait_until([&] { return conn->query("SELECT count(*) FROM server_instance").front().integer(0) == 2; },
+                           15s));
+    second.send_signal(SIGTERM);
+    EXPECT_EQ(second.wait_exit(30s), 0) << second.output();
+    EXPECT_EQ(conn->query("SELECT count(*) FROM server_instance").front().integer(0), 1) << "a clean stop leaves";
+  }
+}
+
 TEST_P(ServerLifecycleTest, RefusesAnOutdatedSchemaWhenMigrateOnStartIsOff) {
   auto vars = env();
   vars["OSPREY_DATABASE_MIGRATE_ON_START"] = "false";
