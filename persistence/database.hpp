@@ -45,6 +45,8 @@ struct writer_stats {
   /// Batches the database refused as a whole (busy, locked, out of space): their jobs were answered with the
   /// refusal at once, not retried one by one.
   std::uint64_t refused_batches = 0;
+  /// SQLite: WAL checkpoints run by the checkpointer thread (persistence/sqlite/wal_checkpointer.hpp).
+  std::uint64_t checkpoints = 0;
 };
 
 /// Handle to the running database threads. Copies share them; all methods are thread-safe and, except

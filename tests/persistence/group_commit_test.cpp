@@ -2,6 +2,8 @@
 // write does not sink its batch, and draining commits everything queued. On SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <atomic>
 #include <mutex>
 #include <stdexcept>
@@ -197,6 +199,22 @@ TEST_P(GroupCommit, ReadersSeeCommittedWrites) {
   ASSERT_TRUE(osprey::testing::wait_until([&] { return read_done.load(); }, 30s));
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->name, "visible");
+}
+
+// SQLite: the writer's commits never checkpoint (wal_autocheckpoint=0 on its connection); the checkpointer
+// thread does, while writes go on, and a stopped database leaves its WAL empty.
+TEST_P(GroupCommit, SqliteCheckpointsRunBesideTheWriterAndAStopLeavesAnEmptyWal) {
+  if (GetParam() != dialect::sqlite) GTEST_SKIP() << "PostgreSQL checkpoints on its own";
+  auto& database = start();
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2000; ++i) database.write(insert_flow("ckpt-" + std::to_string(i)), [&](const status& s) { ok += s ? 1 : 0; });
+  ASSERT_TRUE(osprey::testing::wait_until([&] { return ok == 2000; }, 60s));
+  EXPECT_TRUE(osprey::testing::wait_until([&] { return stats().checkpoints > 0; }, 10s))
+      << "no checkpoint ran within 10 s of the commits";
+  database.drain_and_stop();
+  const auto wal = std::filesystem::path(db_.target().sqlite_path + "-wal");
+  EXPECT_TRUE(!std::filesystem::exists(wal) || std::filesystem::file_size(wal) == 0);
+  EXPECT_EQ(count_flows(), 2000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, GroupCommit, ::testing::ValuesIn(osprey::testing::all_dialects()),
