@@ -51,7 +51,7 @@ bool parse_log(const nlohmann::json& item, std::size_t index, timestamp now, log
     error = validation_error(at + ".timestamp", "Input should be a valid datetime", "datetime_parsing");
     return false;
   }
-  out.id = new_uuid4();
+  out.id = new_uuid7(now);  // time-ordered: a new log's key lands at the end of the primary-key index
   out.created = now;
   out.name = std::move(*name);
   out.level = level.get<std::int64_t>();

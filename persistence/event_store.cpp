@@ -234,9 +234,13 @@ json stored_labels(const resource_labels& labels) {
   return out;
 }
 
-void insert_resource(sql_connection& conn, const event& e, const resource_labels& labels, const std::string& role) {
+// The row id is time-ordered (v7, by when it is recorded), so each insert lands at the end of the primary key's
+// index instead of on a random page of it (an event has a row per resource, so these are most of the rows the
+// writer inserts under load).
+void insert_resource(sql_connection& conn, const event& e, const resource_labels& labels, const std::string& role,
+                     timestamp recorded) {
   conn.execute(insert_event_resource_sql,
-               {id(new_uuid4()), ts(e.occurred), text(labels.at(std::string(resource_id_label))), text(role),
+               {id(new_uuid7(recorded)), ts(e.occurred), text(labels.at(std::string(resource_id_label))), text(role),
                 text(stored_labels(labels).dump()), id(e.id)});
 }
 
@@ -259,8 +263,8 @@ std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& 
          ts(recorded), e.follows ? id(*e.follows) : null_value()});
     inserted.push_back(changed > 0);
     if (changed == 0) continue;
-    insert_resource(conn, e, e.resource, "");
-    for (const auto& r : e.related) insert_resource(conn, e, r, r.at(std::string(resource_role_label)));
+    insert_resource(conn, e, e.resource, "", recorded);
+    for (const auto& r : e.related) insert_resource(conn, e, r, r.at(std::string(resource_role_label)), recorded);
   }
   return inserted;
 }
