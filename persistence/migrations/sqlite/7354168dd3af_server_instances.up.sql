@@ -1,7 +1,7 @@
 -- Osprey schema revision 7354168dd3af (server_instances), SQLite, upgrade.
 -- Servers sharing the database: their heartbeats and the lease of the background services
 -- server_instance: one row per running Osprey server (id = its lease owner in the outbox). heartbeat is renewed
--- every few seconds; a server whose heartbeat is older than the configured limit is dead, and its outbox leases
+-- every few seconds, and a server whose heartbeat is older than the configured limit is dead, and its outbox leases
 -- are released for the others to take. A server that stops cleanly deletes its row. db_session is the backend
 -- pid of its writer's PostgreSQL connection: once that session is gone the server is dead at once (kill -9).
 -- service_lease: who runs the background services (scheduler, late runs, foreman...), and until when. A server
