@@ -8,6 +8,7 @@
 #include "actors/periodic_service.hpp"
 #include "logging/log.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/notification_store.hpp"
 
 namespace osprey::actors {
 namespace {
@@ -16,12 +17,15 @@ namespace {
 struct beat_outcome {
   std::int64_t dead = 0;  ///< dead servers removed
   bool leading = false;   ///< this server holds the services lease
+  std::string policies_fingerprint;
+  std::optional<std::vector<notification_policy>> policies;  ///< the stored ones, when their fingerprint moved
 };
 
 /// Shared by the passes (which never overlap): whether the last beat held the lease, to log and poke on changes.
 struct membership_memory {
   bool leading = false;
   bool failing = false;  ///< the last beat failed (logged once per episode)
+  std::string policies_fingerprint;  ///< as the last beat read it ("" before the first)
 };
 
 void beat(const cluster_membership_options& options, const std::shared_ptr<membership_memory>& memory,
@@ -30,7 +34,7 @@ void beat(const cluster_membership_options& options, const std::shared_ptr<membe
   const auto sent = steady::now();
   persistence::write_value(
       options.db,
-      [options](persistence::sql_connection& c) {
+      [options, seen = memory->policies_fingerprint](persistence::sql_connection& c) {
         const auto now = options.time->now();
         auto self = options.self;
         self.heartbeat = now;
@@ -40,6 +44,10 @@ void beat(const cluster_membership_options& options, const std::shared_ptr<membe
             options.sole_server ? now : now - std::chrono::duration_cast<std::chrono::microseconds>(options.dead_after);
         out.dead = persistence::reap_dead_servers(c, dead_before);
         out.leading = persistence::acquire_service_lease(c, persistence::services_lease_name, self.id, now, now + options.dead_after);
+        if (options.policies) {
+          out.policies_fingerprint = persistence::policies_fingerprint(c);
+          if (!seen.empty() && out.policies_fingerprint != seen) out.policies = persistence::list_policies(c);
+        }
         return out;
       },
       [options, memory, sent, done](result<beat_outcome> beat) {
@@ -64,6 +72,13 @@ void beat(const cluster_membership_options& options, const std::shared_ptr<membe
                     beat->leading ? "this server now runs the background services"
                                   : "another server runs the background services");
         memory->leading = beat->leading;
+        // Completions of write jobs run in commit order, so this never replaces a newer local change.
+        if (beat->policies) {
+          options.policies->replace(
+              notifications::notification_rules::combine(options.policies->current()->settings, *beat->policies));
+          log::debug("cluster", "notification policies changed since the last beat: reloaded from the database");
+        }
+        memory->policies_fingerprint = beat->policies_fingerprint;
         if (gained)
           for (const auto& service : options.services)
             if (service) caf::anon_send(service, sweep_atom_v);

@@ -5,7 +5,8 @@
 // beat) and release their outbox leases for the live servers to deliver, then take or renew the `services` lease.
 // While it holds the lease this server runs the timed passes of the background services (the scheduler, late
 // runs, the foreman...; actors/periodic_service.hpp asks `leadership`); when it gains the lease it asks each of
-// `services` for a pass at once.
+// `services` for a pass at once. It also follows the notification policies another server changed through the
+// API (their fingerprint: count and newest update), so every server alerts by the same policies within a beat.
 //
 // Safety of the lease: it runs `dead_after` from the renewal; this server stops leading a third of it earlier
 // (counted from before the renewal was sent), and stops at once when a renewal finds another holder. Another
@@ -23,6 +24,7 @@
 
 #include "actors/service_leadership.hpp"
 #include "domain/time.hpp"
+#include "notifications/rules.hpp"
 #include "persistence/database.hpp"
 #include "persistence/server_instance_store.hpp"
 
@@ -33,6 +35,9 @@ struct cluster_membership_options {
   persistence::server_instance self{};  ///< this server (its heartbeat is set by each pass)
   std::shared_ptr<service_leadership> leadership{};
   std::vector<caf::actor> services{};  ///< sent sweep_atom when this server gains the lease
+  /// The notification policies in force here: replaced by the stored ones when a beat finds that they changed
+  /// (another server's API change; this server's own changes replace it at once). None: not followed.
+  std::shared_ptr<notifications::policy_book> policies{};
   std::chrono::milliseconds heartbeat{5000};    ///< cluster.heartbeat_seconds
   std::chrono::milliseconds dead_after{30000};  ///< cluster.dead_after_seconds (also the lease's length)
   bool sole_server = false;  ///< SQLite: nobody else can share the database

@@ -350,6 +350,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   membership_options.heartbeat = cfg.services.cluster_heartbeat;
   membership_options.dead_after = cfg.services.cluster_dead_after;
   membership_options.sole_server = sole_server;
+  if (!sole_server) membership_options.policies = book;
   auto membership = actors::spawn_cluster_membership(system, membership_options);
   std::cout << "Osprey " << osprey_version << " (Prefect API " << prefect_compatible_version << ")\n"
             << "  listening on http://" << host << ":" << server.bound_port() << "  (API at /api)\n"

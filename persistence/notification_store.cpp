@@ -251,6 +251,11 @@ outbox_counts count_outbox(sql_connection& conn) {
   return c;
 }
 
+std::string policies_fingerprint(sql_connection& conn) {
+  const auto rows = conn.query("SELECT count(*), max(updated) FROM notification_policy");
+  return std::to_string(rows[0].integer(0)) + "/" + (rows[0].is_null(1) ? "" : format_iso8601(rows[0].time(1)));
+}
+
 std::vector<notification_policy> list_policies(sql_connection& conn) {
   std::vector<notification_policy> out;
   for (const auto& row :

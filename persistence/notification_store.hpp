@@ -101,6 +101,9 @@ outbox_counts count_outbox(sql_connection& conn);
 
 /// Every stored policy, by name.
 std::vector<notification_policy> list_policies(sql_connection& conn);
+/// What changes whenever a policy is inserted, updated or deleted: their number and newest `updated` as text.
+/// Several servers on one database compare it to learn that another server changed the policies.
+std::string policies_fingerprint(sql_connection& conn);
 std::optional<notification_policy> find_policy(sql_connection& conn, const uuid& id);
 /// Inserts a policy (its id must be set). Throws sql_error kind constraint when the name is taken.
 void insert_policy(sql_connection& conn, const notification_policy& policy, timestamp now);
