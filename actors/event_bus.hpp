@@ -21,7 +21,8 @@
 // events from the store and delivers them to its own subscribers only: it never stores or announces them
 // again. Reads run one at a time, so events are delivered in the order they were announced. When the listener
 // was cut off, the bus reads what was stored meanwhile (at most `catch_up_limit` events); the duplicate-by-id
-// memory keeps an event it delivered already from being delivered twice. The listener stops with the bus.
+// memory keeps an event it delivered already from being delivered twice. A bus without subscribers ignores
+// announcements (a later subscriber's backfill reads the store). The listener stops with the bus.
 //
 // State changes published by flow-run actors also go to every subscribed state_change listener, in order.
 // Every message and its reply: actors/event_bus_protocol.hpp.
