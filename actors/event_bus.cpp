@@ -5,12 +5,15 @@
 #include <deque>
 #include <iterator>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "logging/log.hpp"
+#include "persistence/database_calls.hpp"
 #include "persistence/event_store.hpp"
 
 namespace osprey::actors {
@@ -32,6 +35,16 @@ struct unstored {
   std::shared_ptr<std::vector<bool>> inserted = std::make_shared<std::vector<bool>>();  ///< set by the write job
 };
 
+/// A read of events other servers stored: the ids they announced, or everything stored since a gap began.
+struct fetch {
+  std::vector<uuid> ids;
+  std::optional<timestamp> since;
+  unsigned failures = 0;  ///< failed tries so far
+};
+
+/// The most ids one read of announced events asks for (announcements waiting together are read together).
+constexpr std::size_t max_fetch_ids = 1000;
+
 struct event_bus_state {
   event_bus_options options;
   std::vector<state_change_listener_actor> subscribers;     ///< state_change listeners
@@ -43,6 +56,10 @@ struct event_bus_state {
   std::deque<unstored> waiting;                              ///< refused, to be tried again (oldest first)
   bool retry_scheduled = false;
   bool refusing = false;                                     ///< a refusal was logged and not yet made good
+  std::shared_ptr<persistence::event_listener> listener;     ///< hears the other servers (options.peers)
+  std::deque<fetch> fetches;                                 ///< reads of their events, in announcement order
+  bool fetching = false;                                     ///< the front fetch is being read
+  bool fetch_failing = false;                                ///< a failed read was logged and not yet made good
   static inline const char* name = "osprey.event_bus";
 };
 
@@ -98,8 +115,17 @@ void store(bus_actor self, std::vector<unstored> group) {
   const timestamp now = st.options.time->now();
   std::vector<std::pair<std::shared_ptr<const event_batch>, std::shared_ptr<std::vector<bool>>>> parts;
   for (const auto& u : group) parts.emplace_back(u.events, u.inserted);
-  auto job = [parts = std::move(parts), now](persistence::sql_connection& c) {
-    for (const auto& [events, inserted] : parts) *inserted = persistence::insert_events(c, *events, now);
+  std::optional<std::string> origin;
+  if (st.options.peers) origin = st.options.origin;
+  auto job = [parts = std::move(parts), now, origin](persistence::sql_connection& c) {
+    std::vector<uuid> fresh;
+    for (const auto& [events, inserted] : parts) {
+      *inserted = persistence::insert_events(c, *events, now);
+      for (std::size_t i = 0; origin && i < events->size(); ++i)
+        if ((*inserted)[i]) fresh.push_back((*events)[i].id);
+    }
+    // In the same transaction: the other servers hear of the new events only if they are committed.
+    if (origin) persistence::announce_events(c, *origin, fresh);
   };
   st.writing.emplace(number, std::move(group));
   st.options.db->write(std::move(job),
@@ -210,11 +236,83 @@ void publish_state_change(bus_actor self, const state_change& change, const flow
   store_and_deliver(self, {flow_run_state_event(change, info)}, {});
 }
 
-event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_options options) {
+/// Reads the front fetch, unless one is under way. Announcements queued behind it are read with it.
+void fetch_next(bus_actor self) {
+  auto& st = self->state;
+  if (st.fetching || st.fetches.empty() || !st.options.db) return;
+  // Taken off the queue while merging (a deque's erase in the middle would move the front) and put back.
+  fetch current = std::move(st.fetches.front());
+  st.fetches.pop_front();
+  while (!current.since && !st.fetches.empty() && !st.fetches.front().since &&
+         current.ids.size() + st.fetches.front().ids.size() <= max_fetch_ids) {
+    current.ids.insert(current.ids.end(), st.fetches.front().ids.begin(), st.fetches.front().ids.end());
+    st.fetches.pop_front();
+  }
+  st.fetches.push_front(std::move(current));
+  const auto& front = st.fetches.front();
+  st.fetching = true;
+  event_bus_with_internals bus{self};
+  persistence::read_value(
+      *st.options.db,
+      [ids = front.ids, since = front.since, limit = st.options.catch_up_limit](persistence::sql_connection& c) {
+        return since ? persistence::events_stored_since(c, *since, limit) : persistence::events_with_ids(c, ids);
+      },
+      [bus](const result<event_batch>& found) {
+        if (found) caf::anon_send(bus, fetched_atom_v, *found);
+        else caf::anon_send(bus, fetched_atom_v, found.error());
+      });
+}
+
+/// Queues a read of other servers' events. Without subscribers there is no one to deliver them to, and a
+/// later subscriber's backfill reads the store anyway.
+void fetch_later(bus_actor self, fetch f) {
+  auto& st = self->state;
+  if (st.sinks.empty()) return;
+  st.fetches.push_back(std::move(f));
+  fetch_next(self);
+}
+
+void on_fetched(bus_actor self, const event_batch& events) {
+  auto& st = self->state;
+  st.fetching = false;
+  if (!st.fetches.empty()) st.fetches.pop_front();
+  if (st.fetch_failing) {
+    log::line(log::level::info, "events", "reading the events other servers stored works again");
+    st.fetch_failing = false;
+  }
+  deliver(self, events);
+  fetch_next(self);
+}
+
+void on_fetch_failed(bus_actor self, const status& s) {
+  auto& st = self->state;
+  st.fetching = false;
+  if (st.fetches.empty()) return;  // cannot happen: the fetch stays queued until its read ends
+  auto& front = st.fetches.front();
+  ++front.failures;
+  if (st.options.retry.gives_up(s, front.failures)) {
+    log::line(log::level::error, "events", "giving up reading ", front.since ? "the missed events" : "announced events",
+              " of other servers after ", front.failures, " attempts: ", s.message());
+    st.fetches.pop_front();
+    return fetch_next(self);
+  }
+  if (!st.fetch_failing) {
+    log::line(log::level::warning, "events", "reading the events other servers stored failed (retrying): ",
+              s.message());
+    st.fetch_failing = true;
+  }
+  self->delayed_send(self, st.options.retry.delay_after(front.failures), fetch_atom_v);
+}
+
+event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_options options,
+                                                  std::shared_ptr<persistence::event_listener> listener) {
   self->state.options = std::move(options);
+  self->state.listener = std::move(listener);
   // Refused events still waiting go to the writer before the bus stops; the writer drains after this.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     auto& st = self->state;
+    // Joins the listener's thread: it waits in poll(), so this returns at once (or within its connect timeout).
+    if (st.listener) st.listener->stop();
     if (!st.waiting.empty()) {
       std::size_t n = 0;
       for (const auto& u : st.waiting) n += u.events->size();
@@ -248,6 +346,11 @@ event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_opti
         retry_waiting(self);
       },
       [self](flush_atom) { retry_waiting(self); },
+      [self](peer_atom, peer_events& announced) { fetch_later(self, fetch{std::move(announced.ids), {}}); },
+      [self](peer_atom, const peer_gap& gap) { fetch_later(self, fetch{{}, gap.since}); },
+      [self](fetched_atom, const event_batch& events) { on_fetched(self, events); },
+      [self](fetched_atom, const status& s) { on_fetch_failed(self, s); },
+      [self](fetch_atom) { fetch_next(self); },
       [self](subscribe_atom, std::uint64_t token, const event_sink& sink) {
         self->state.sinks.emplace_back(token, sink);
       },
@@ -259,10 +362,64 @@ event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_opti
   };
 }
 
+/// Where the listener's thread sends what it hears: the bus, once spawned. Held weakly, as the bus owns the
+/// listener.
+class listener_target {
+public:
+  void set(const event_bus_with_internals& bus) {
+    std::lock_guard lock(mutex_);
+    bus_ = caf::actor_cast<caf::weak_actor_ptr>(bus);
+  }
+
+  template <class... Ts>
+  void send(Ts&&... xs) {
+    caf::strong_actor_ptr bus;
+    {
+      std::lock_guard lock(mutex_);
+      bus = bus_.lock();
+    }
+    if (bus) caf::anon_send(caf::actor_cast<event_bus_with_internals>(bus), std::forward<Ts>(xs)...);
+  }
+
+private:
+  std::mutex mutex_;
+  caf::weak_actor_ptr bus_;
+};
+
+/// Starts the listener `options.peers` asks for; none (and `peers` reset) when it cannot be had.
+std::shared_ptr<persistence::event_listener> start_listener(event_bus_options& options,
+                                                            const std::shared_ptr<listener_target>& target) {
+  if (!options.peers) return nullptr;
+  if (!options.db) {
+    log::line(log::level::error, "events", "a bus without a store cannot share events with other servers");
+    options.peers.reset();
+    return nullptr;
+  }
+  if (options.origin.empty() || options.origin.size() > persistence::max_origin_bytes) {
+    options.origin = new_uuid4().to_string();
+    log::line(log::level::warning, "events", "the bus's origin must have 1 to ", persistence::max_origin_bytes,
+              " bytes; using ", options.origin);
+  }
+  persistence::event_listener_callbacks callbacks{
+      [target](std::vector<uuid> ids) { target->send(peer_atom_v, peer_events{std::move(ids)}); },
+      [target](timestamp since) { target->send(peer_atom_v, peer_gap{since}); }};
+  auto started = persistence::start_event_listener(*options.peers, options.origin, std::move(callbacks));
+  if (!started) {
+    log::line(log::level::warning, "events", "not sharing events with other servers: ", started.error().message());
+    options.peers.reset();
+    return nullptr;
+  }
+  return std::move(*started);
+}
+
 }  // namespace
 
 event_bus_actor spawn_event_bus(caf::actor_system& system, event_bus_options options) {
-  return system.spawn(event_bus, std::move(options));  // the world sees only the public messages
+  auto target = std::make_shared<listener_target>();
+  auto listener = start_listener(options, target);
+  auto bus = system.spawn(event_bus, std::move(options), std::move(listener));
+  target->set(bus);
+  return bus;  // the world sees only the public messages
 }
 
 event_bus_actor spawn_event_bus(caf::actor_system& system) { return spawn_event_bus(system, event_bus_options{}); }

@@ -15,6 +15,15 @@
 // event still waiting to the writer, which commits it before the process ends. Only an event the database
 // refuses for another reason than being busy (a row it can never take) is given up after a few tries.
 //
+// Several servers on one PostgreSQL database (`peers` set) share the live stream: each write that stores new
+// events also announces their ids to the other servers (persistence/event_notices.hpp; delivered only once it
+// commits), and a listener on a connection of its own hears the others' announcements. The bus reads those
+// events from the store and delivers them to its own subscribers only: it never stores or announces them
+// again. Reads run one at a time, so events are delivered in the order they were announced. When the listener
+// was cut off, the bus reads what was stored meanwhile (at most `catch_up_limit` events); the duplicate-by-id
+// memory keeps an event it delivered already from being delivered twice. A bus without subscribers ignores
+// announcements (a later subscriber's backfill reads the store). The listener stops with the bus.
+//
 // State changes published by flow-run actors also go to every subscribed state_change listener, in order.
 // Every message and its reply: actors/event_bus_protocol.hpp.
 
@@ -22,10 +31,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "actors/event_bus_protocol.hpp"
 #include "actors/write_retry.hpp"
 #include "persistence/database.hpp"
+#include "persistence/event_notices.hpp"
 
 namespace osprey::actors {
 
@@ -33,10 +44,19 @@ struct event_bus_options {
   std::optional<persistence::database> db;  ///< where events are stored; none: delivered only (tests)
   const clock* time = &system_clock::instance();  ///< stamps `received` and `recorded`
   std::size_t recent_ids = 16384;  ///< ids remembered for de-duplication besides the store
-  write_retry retry;               ///< how refused writes are tried again
+  write_retry retry;               ///< how refused writes (and failed reads of other servers' events) are tried again
+  /// Names this bus in its announcements, so its own listener can ignore them. Default: a fresh uuid4, i.e.
+  /// one per server process. At most persistence::max_origin_bytes.
+  std::string origin = new_uuid4().to_string();
+  /// Share the live stream with the other servers on this PostgreSQL database (the one `db` writes to):
+  /// announce what this bus stores and deliver what the others store. Unset (the default): local only.
+  std::optional<persistence::event_listener_options> peers;
+  std::int64_t catch_up_limit = 10000;  ///< after the listener was cut off, the most missed events delivered
 };
 
-/// Spawns the bus. (spawn_event_bus(system) is this with default options: no store.)
+/// Spawns the bus. With `peers` set, it first starts the listener (which tries to connect for up to its
+/// connect_timeout, then goes on trying in the background; a `peers` on SQLite is logged and ignored).
+/// (spawn_event_bus(system) is this with default options: no store.)
 event_bus_actor spawn_event_bus(caf::actor_system& system, event_bus_options options);
 event_bus_actor spawn_event_bus(caf::actor_system& system);
 

@@ -17,6 +17,8 @@
 #include "actors/messages.hpp"
 #include "domain/event.hpp"
 #include "domain/status.hpp"
+#include "domain/time.hpp"
+#include "domain/uuid.hpp"
 
 namespace osprey::actors {
 
@@ -31,8 +33,20 @@ using event_sink = std::function<void(const shared_event&)>;
 /// Runs on a database or actor thread.
 using publish_callback = std::function<void(const status&)>;
 
+/// Events another server stored and announced, by id, in the order it announced them.
+struct peer_events {
+  std::vector<uuid> ids;
+};
+/// The listener was cut off from the other servers' announcements: every event stored (events.updated, by the
+/// database's clock) at or after `since` may have been missed.
+struct peer_gap {
+  timestamp since;
+};
+
 }  // namespace osprey::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::peer_events)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::peer_gap)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::event_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::event_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(osprey::actors::publish_callback)
@@ -44,6 +58,9 @@ CAF_ADD_ATOM(osprey_event_bus, osprey::actors, subscribe_atom, "subscribe")
 CAF_ADD_ATOM(osprey_event_bus, osprey::actors, publish_atom, "publish")
 CAF_ADD_ATOM(osprey_event_bus, osprey::actors, unsubscribe_atom, "unsub")
 CAF_ADD_ATOM(osprey_event_bus, osprey::actors, stored_atom, "stored")
+CAF_ADD_ATOM(osprey_event_bus, osprey::actors, peer_atom, "peer")
+CAF_ADD_ATOM(osprey_event_bus, osprey::actors, fetched_atom, "fetched")
+CAF_ADD_ATOM(osprey_event_bus, osprey::actors, fetch_atom, "fetch")
 CAF_END_TYPE_ID_BLOCK(osprey_event_bus)
 
 namespace osprey::actors {
@@ -75,12 +92,23 @@ using event_bus_actor = caf::typed_actor<
     /// they are handed over (not yet committed: the writer drains after this).
     caf::reacts_to<flush_atom>>;
 
-/// The bus's own handle: the public messages plus those it sends itself (from database threads and timers).
+/// The bus's own handle: the public messages plus those it sends itself (from database threads, timers and
+/// its listener's thread).
 /// Nothing outside actors/event_bus.cpp holds one.
 using event_bus_with_internals = event_bus_actor::extend<
     /// Write number `write` ended: ok = committed, else refused (the events are kept and tried again).
     caf::reacts_to<stored_atom, std::uint64_t, status>,
     /// Refused events are due to be tried again.
-    caf::reacts_to<retry_atom>>;
+    caf::reacts_to<retry_atom>,
+    /// From the listener: another server announced these events; they are read and delivered (not stored).
+    caf::reacts_to<peer_atom, peer_events>,
+    /// From the listener: it listens again after a gap; what was stored meanwhile is read and delivered.
+    caf::reacts_to<peer_atom, peer_gap>,
+    /// The current read of other servers' events ended: the events found, or why the read failed (it is
+    /// tried again).
+    caf::reacts_to<fetched_atom, event_batch>,
+    caf::reacts_to<fetched_atom, status>,
+    /// A failed read is due to be tried again.
+    caf::reacts_to<fetch_atom>>;
 
 }  // namespace osprey::actors

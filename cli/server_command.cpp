@@ -173,6 +173,9 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   caf::actor_system system{caf_config};
   actors::event_bus_options bus_options;
   bus_options.db = *db;
+  // Several servers on one PostgreSQL database share the live stream (one server per SQLite file).
+  if (target->dialect == persistence::dialect::postgresql)
+    bus_options.peers = persistence::event_listener_options{*target};
   auto event_bus = actors::spawn_event_bus(system, bus_options);
   auto transport = notifiers::transport::start();
   if (!transport) {

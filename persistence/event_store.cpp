@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unordered_map>
 #include <utility>
 
 namespace osprey::persistence {
@@ -18,6 +19,12 @@ constexpr const char* insert_event_resource_sql =
 constexpr const char* select_events_sql =
     "SELECT events.id, events.occurred, events.event, events.resource, events.related, events.payload, "
     "events.received, events.follows FROM events WHERE ";
+/// The ids travel as one JSON array, so the statement's text does not depend on how many there are.
+constexpr const char* with_ids_sqlite_sql = "events.id IN (SELECT value FROM json_each($1))";
+constexpr const char* with_ids_postgres_sql =
+    "events.id IN (SELECT CAST(l.v AS UUID) FROM jsonb_array_elements_text(CAST($1 AS JSONB)) AS l(v))";
+constexpr const char* stored_since_sql =
+    "events.updated >= $1 ORDER BY events.updated DESC, events.occurred DESC, events.id DESC LIMIT $2";
 constexpr const char* count_events_sql = "SELECT COUNT(*) FROM events WHERE ";
 constexpr const char* order_ascending_sql = " ORDER BY events.occurred ASC, events.id ASC";
 constexpr const char* order_descending_sql = " ORDER BY events.occurred DESC, events.id DESC";
@@ -277,6 +284,36 @@ std::vector<event> query_events(sql_connection& conn, const event_filter& filter
   sql += " LIMIT " + b.param(integer(limit)) + " OFFSET " + b.param(integer(offset));
   std::vector<event> out;
   for (const auto& row : conn.query(sql, b.params())) out.push_back(event_from_row(row));
+  return out;
+}
+
+std::vector<event> events_with_ids(sql_connection& conn, const std::vector<uuid>& ids) {
+  if (ids.empty()) return {};
+  json list = json::array();
+  for (const auto& id : ids) list.push_back(id.to_string());
+  const char* where = conn.dialect() == dialect::sqlite ? with_ids_sqlite_sql : with_ids_postgres_sql;
+  std::unordered_map<uuid, event> found;
+  for (const auto& row : conn.query(std::string(select_events_sql) + where, {text(list.dump())})) {
+    auto e = event_from_row(row);
+    found.emplace(e.id, std::move(e));
+  }
+  std::vector<event> out;
+  out.reserve(found.size());
+  for (const auto& id : ids) {
+    auto it = found.find(id);
+    if (it == found.end()) continue;
+    out.push_back(std::move(it->second));
+    found.erase(it);  // a repeated id comes out once
+  }
+  return out;
+}
+
+std::vector<event> events_stored_since(sql_connection& conn, timestamp since, std::int64_t limit) {
+  // The newest `limit` (descending), turned oldest first.
+  auto rows = conn.query(std::string(select_events_sql) + stored_since_sql, {ts(since), integer(limit)});
+  std::vector<event> out;
+  out.reserve(rows.size());
+  for (auto row = rows.rbegin(); row != rows.rend(); ++row) out.push_back(event_from_row(*row));
   return out;
 }
 

@@ -26,6 +26,13 @@ std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& 
 std::vector<event> query_events(sql_connection& conn, const event_filter& filter, std::int64_t limit,
                                 std::int64_t offset);
 
+/// The stored events among `ids`, in the order of `ids` (an id not stored is left out).
+std::vector<event> events_with_ids(sql_connection& conn, const std::vector<uuid>& ids);
+
+/// Events stored at or after `since` by the database's clock (events.updated: when their transaction
+/// began), oldest first; when there are more than `limit`, the newest `limit` of them.
+std::vector<event> events_stored_since(sql_connection& conn, timestamp since, std::int64_t limit);
+
 /// How many events match `filter`.
 std::int64_t count_events(sql_connection& conn, const event_filter& filter);
 

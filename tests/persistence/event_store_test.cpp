@@ -174,5 +174,28 @@ TEST_P(EventStore, SqlSelectsWhatTheMatcherAccepts) {
   }
 }
 
+TEST_P(EventStore, ReadsEventsByIdInTheOrderAskedLeavingOutUnknownIds) {
+  const auto events = history();
+  insert(events);
+  std::vector<uuid> read;
+  for (const auto& e : persistence::events_with_ids(*conn_, {events[3].id, new_uuid4(), events[0].id, events[3].id}))
+    read.push_back(e.id);
+  EXPECT_EQ(read, (std::vector<uuid>{events[3].id, events[0].id}));
+  EXPECT_TRUE(persistence::events_with_ids(*conn_, {}).empty());
+}
+
+TEST_P(EventStore, ReadsTheNewestStoredSinceAMomentOldestFirst) {
+  const auto events = history();
+  insert(events);
+  // events.updated is when the storing transaction began; set it apart per event here.
+  for (std::size_t i = 0; i < events.size(); ++i)
+    conn_->execute("UPDATE events SET updated = $1 WHERE id = $2",
+                   {persistence::ts(t0 + std::chrono::minutes(i)), persistence::id(events[i].id)});
+  std::vector<uuid> read;
+  for (const auto& e : persistence::events_stored_since(*conn_, t0 + 3min, 2)) read.push_back(e.id);
+  EXPECT_EQ(read, (std::vector<uuid>{events[4].id, events[5].id}));
+  EXPECT_EQ(persistence::events_stored_since(*conn_, t0 + 3min, 100).size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(D, EventStore, ::testing::ValuesIn(osprey::testing::all_dialects()),
                          osprey::testing::dialect_test_name<::testing::TestParamInfo<dialect>>);
