@@ -29,8 +29,8 @@ def test_the_automation_cli_lists_inspects_pauses_resumes_and_deletes(prefect, a
     created = api.post("/automations/", {"name": name, "trigger": {"posture": "Reactive", "expect": ["x.y"]},
                                          "actions": [{"type": "do-nothing"}]})
     assert name in prefect.cli("automation", "ls")
-    shown = json.loads(prefect.cli("automation", "inspect", name, "--output", "json"))
-    assert (shown["name"], shown["trigger"]["posture"]) == (name, "Reactive")
+    shown = json.loads(prefect.cli("automation", "inspect", name, "--output", "json"))  # every match of the name
+    assert [(a["name"], a["trigger"]["posture"]) for a in shown] == [(name, "Reactive")]
     prefect.cli("automation", "pause", name)
     assert api.get(f"/automations/{created['id']}")["enabled"] is False
     prefect.cli("automation", "resume", name)

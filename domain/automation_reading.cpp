@@ -174,7 +174,7 @@ bool read_duration(const json& v, const path& where, double& seconds, automation
   if (!parsed) parsed = iso_duration(s);
   if (!parsed) parsed = clock_duration(s);
   if (!parsed)
-    return fail(problem, where, "Input should be a valid timedelta, invalid character in duration",
+    return fail(problem, where, "Input should be a valid timedelta, invalid digit in duration",
                 "time_delta_parsing");
   seconds = negative ? -*parsed : *parsed;
   return true;

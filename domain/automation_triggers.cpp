@@ -93,7 +93,7 @@ bool read_event_trigger(const json& v, const path& where, const std::function<uu
   if (!v.contains("posture")) return missing(problem, at(here, "posture"));
   if (v["posture"] != "Reactive" && v["posture"] != "Proactive")
     return fail(problem, at(here, "posture"),
-                "Input should be <Posture.Reactive: 'Reactive'> or <Posture.Proactive: 'Proactive'>", "literal_error");
+                "Input should be Posture.Reactive or Posture.Proactive", "literal_error");
   std::int64_t threshold = 1;
   if (v.contains("threshold") && !read_int(v["threshold"], at(here, "threshold"), threshold, problem)) return false;
   if (v.contains("within") && !read_duration(v["within"], at(here, "within"), within, problem)) return false;

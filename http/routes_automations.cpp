@@ -29,6 +29,13 @@ void announce(const actors::event_bus_actor& bus, lifecycle_action a, const auto
   actors::publish_events(bus, {automation_lifecycle_event(a, x, occurred)});
 }
 
+/// Prefect answers a missing automation from its ObjectNotFoundError handler: {"exception_message": ...}; the
+/// "detail" beside it is Osprey's usual error key.
+response failure(const status& s) {
+  if (s.code() != errc::not_found) return error_response(s);
+  return response::json(404, json{{"detail", not_found_detail}, {"exception_message", not_found_detail}}.dump());
+}
+
 json list_json(const std::vector<automation>& found) {
   json out = json::array();
   for (const auto& a : found) out.push_back(automation_json(a));
@@ -78,7 +85,7 @@ void register_read(router& routes, const api_context& ctx) {
           return persistence::or_not_found(persistence::find_automation(c, id), not_found_detail);
         },
         [respond](const result<automation>& a) {
-          respond(a ? response::json(200, automation_json(*a).dump()) : error_response(a.error()));
+          respond(a ? response::json(200, automation_json(*a).dump()) : failure(a.error()));
         });
   });
 }
@@ -110,7 +117,7 @@ void register_replace(router& routes, const api_context& ctx) {
           return a;
         },
         [respond, bus = ctx.event_bus](const result<automation>& a) {
-          if (!a) return respond(error_response(a.error()));
+          if (!a) return respond(failure(a.error()));
           announce(bus, lifecycle_action::updated, *a, a->updated);
           respond(response::no_content());
         });
@@ -144,7 +151,7 @@ void register_patch(router& routes, const api_context& ctx) {
             automation_problem loop{{}, a.error().message(), "value_error", false};
             return respond(fields::filter_refusal(loop));
           }
-          if (!a) return respond(error_response(a.error()));
+          if (!a) return respond(failure(a.error()));
           announce(bus, lifecycle_action::updated, *a, a->updated);
           respond(response::no_content());
         });
@@ -164,7 +171,7 @@ void register_delete(router& routes, const api_context& ctx) {
           return a;
         },
         [respond, bus = ctx.event_bus, clock = ctx.time](const result<automation>& a) {
-          if (!a) return respond(error_response(a.error()));
+          if (!a) return respond(failure(a.error()));
           announce(bus, lifecycle_action::deleted, *a, clock->now());
           respond(response::no_content());
         });

@@ -93,6 +93,7 @@ TEST_P(AutomationRoutes, UnknownIdsAre404AndBadBodies422First) {
     auto r = call(method, "/" + unknown, b);
     EXPECT_EQ(r.status, 404) << method;
     EXPECT_EQ(json::parse(r.body)["detail"], "Automation not found") << method;
+    EXPECT_EQ(json::parse(r.body)["exception_message"], "Automation not found") << method;  // Prefect's key
   }
   auto bad = body("x", {{{"type", "run-deployment"}}});
   auto r = call("PUT", "/" + unknown, bad);

@@ -161,7 +161,7 @@ TEST(AutomationBody, RefusalsNameTheFieldAsPydanticDoes) {
       {body_with(reactive(), nullptr), "actions|Input should be a valid list|list_type"},
       {body_with({{"type", "event"}}), event + ".posture|Field required|missing"},
       {body_with({{"posture", "Sideways"}}),
-       event + ".posture|Input should be <Posture.Reactive: 'Reactive'> or <Posture.Proactive: 'Proactive'>|literal_error"},
+       event + ".posture|Input should be Posture.Reactive or Posture.Proactive|literal_error"},
       {body_with({{"posture", "Proactive"}, {"within", 5}}),
        event + "|Value error, `within` for Proactive triggers must be greater than or equal to 10 seconds|value_error"},
       {body_with({{"posture", "Reactive"}, {"within", -1}}),
