@@ -1,5 +1,7 @@
 #include "domain/lifecycle_events.hpp"
 
+#include "domain/automation_lifecycle.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -108,6 +110,10 @@ event artifact_collection_lifecycle_event(lifecycle_action a, const artifact_col
     e.related.push_back({{std::string(resource_id_label), "prefect.task-run." + c.fields.task_run_id->to_string()},
                          {"prefect.resource.role", "task-run"}});
   return e;
+}
+
+event automation_lifecycle_event(lifecycle_action a, const automation& x, timestamp occurred) {
+  return lifecycle_event("automation", a, x.id.to_string(), x.name, automation_json(x), occurred);
 }
 
 }  // namespace osprey

@@ -116,6 +116,13 @@ constexpr std::array<std::pair<variable_sort, const char*>, 4> variable_sort_nam
     {variable_sort::name_asc, "NAME_ASC"},
 }};
 
+constexpr std::array<std::pair<automation_sort, const char*>, 4> automation_sort_names{{
+    {automation_sort::created_desc, "CREATED_DESC"},
+    {automation_sort::updated_desc, "UPDATED_DESC"},
+    {automation_sort::name_asc, "NAME_ASC"},
+    {automation_sort::name_desc, "NAME_DESC"},
+}};
+
 constexpr std::array<std::pair<artifact_sort, const char*>, 5> artifact_sort_names{{
     {artifact_sort::created_desc, "CREATED_DESC"},
     {artifact_sort::updated_desc, "UPDATED_DESC"},
@@ -156,6 +163,34 @@ bool variable_fields(const json& v, const path& where, variable_filter& out, fil
        sub<tags_criterion>("tags", out.tags, error,
                            [&error](tags_criterion& c) {
                              return std::vector<field>{{"all_", strings(c.all, error)},
+                                                       {"is_null_", boolean(c.is_null, error)},
+                                                       operator_field(c.combine, error)};
+                           }),
+       operator_field(out.combine, error)});
+}
+
+reader moment(std::optional<timestamp>& out, filter_error& error) {
+  return [&out, &error](const json& v, const path& where) {
+    if (!v.is_string()) return fail(error, where, "Input should be a valid datetime", "datetime_type");
+    auto parsed = parse_iso8601(v.get<std::string>());
+    if (!parsed) return fail(error, where, "Input should be a valid datetime, invalid character in year", "datetime_parsing");
+    out = *parsed;
+    return true;
+  };
+}
+
+bool automation_fields(const json& v, const path& where, automation_filter& out, filter_error& error) {
+  return read_object(
+      v, where, error,
+      {ids_any("id", out.id, error),
+       sub<text_criterion>("name", out.name, error,
+                           [&error](text_criterion& c) { return std::vector<field>{{"any_", strings(c.any, error)}}; }),
+       sub<time_criterion>("created", out.created, error,
+                           [&error](time_criterion& c) { return std::vector<field>{{"before_", moment(c.before, error)}}; }),
+       sub<tags_criterion>("tags", out.tags, error,
+                           [&error](tags_criterion& c) {
+                             return std::vector<field>{{"all_", strings(c.all, error)},
+                                                       {"any_", strings(c.any, error)},
                                                        {"is_null_", boolean(c.is_null, error)},
                                                        operator_field(c.combine, error)};
                            }),
@@ -271,6 +306,20 @@ std::optional<variable_query> parse_variable_query(const json& body, body_kind k
                                   return true;
                                 }}};
   if (kind != body_kind::count) fields.push_back({"sort", enumeration(variable_sort_names, q.sort, error)});
+  add_paging(fields, q, kind, error);
+  if (!read_top(body, error, fields)) return std::nullopt;
+  return q;
+}
+
+std::optional<automation_query> parse_automation_query(const json& body, body_kind kind, filter_error& error) {
+  automation_query q;
+  std::vector<field> fields = {{"automations", [&](const json& v, const path& where) {
+                                  automation_filter f;
+                                  if (!automation_fields(v, where, f, error)) return false;
+                                  q.automations = std::move(f);
+                                  return true;
+                                }}};
+  if (kind != body_kind::count) fields.push_back({"sort", enumeration(automation_sort_names, q.sort, error)});
   add_paging(fields, q, kind, error);
   if (!read_top(body, error, fields)) return std::nullopt;
   return q;

@@ -1,7 +1,7 @@
 #pragma once
 // The filter bodies of the routes outside the run graph: /api/variables/filter|count,
 // /api/artifacts/filter|count|latest/filter|latest/count and /api/saved_searches/filter (Prefect 3.9.1's
-// VariableFilter, ArtifactFilter, ArtifactCollectionFilter with their sort enums). Pure, like
+// VariableFilter, ArtifactFilter, ArtifactCollectionFilter, AutomationFilter with their sort enums). Pure, like
 // domain/filters.hpp, whose criterion structs, error and paging types these reuse; the run filters an artifact
 // body may carry (flows, flow_runs, task_runs, deployments) are parsed by domain/filters.hpp itself.
 //
@@ -34,7 +34,17 @@ struct artifact_filter {
   std::optional<text_criterion> type;
 };
 
+/// AutomationFilter: id {any_}, name {any_}, created {before_}, tags {all_, any_, is_null_, operator}, operator.
+struct automation_filter {
+  op combine = op::and_;
+  std::optional<id_criterion> id;
+  std::optional<text_criterion> name;
+  std::optional<time_criterion> created;
+  std::optional<tags_criterion> tags;
+};
+
 enum class variable_sort { created_desc, updated_desc, name_desc, name_asc };
+enum class automation_sort { created_desc, updated_desc, name_asc, name_desc };
 enum class artifact_sort { created_desc, updated_desc, id_desc, key_desc, key_asc };
 
 struct variable_query {
@@ -49,6 +59,16 @@ struct artifact_query {
   artifact_sort sort = artifact_sort::id_desc;
   page_window window;
 };
+
+struct automation_query {
+  std::optional<automation_filter> automations;
+  automation_sort sort = automation_sort::name_asc;
+  page_window window;
+};
+
+/// POST /automations/filter (automations, sort, limit, offset) or /automations/count (automations).
+std::optional<automation_query> parse_automation_query(const nlohmann::json& body, body_kind kind,
+                                                       filter_error& error);
 
 /// POST /variables/filter (variables, sort, limit, offset) or /variables/count (variables).
 std::optional<variable_query> parse_variable_query(const nlohmann::json& body, body_kind kind, filter_error& error);

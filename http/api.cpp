@@ -11,6 +11,10 @@
 #include "http/routes.hpp"
 
 namespace osprey::http {
+
+// routes_automations.cpp (declared here rather than in routes.hpp, which every route file includes).
+void register_automation_routes(router& routes, const api_context& ctx);
+
 namespace {
 
 // X-PREFECT-API-VERSION, when sent, must be x.y.z and at least 0.8.0 (Prefect's own check).
@@ -150,6 +154,7 @@ void register_api(router& routes, const api_context& given) {
   register_concurrency_routes(inner, ctx);
   register_concurrency_v1_routes(inner, ctx);
   register_variable_routes(inner, ctx);
+  register_automation_routes(inner, ctx);
   register_artifact_routes(inner, ctx);
   register_saved_search_routes(inner, ctx);
   register_ui_routes(inner, ctx);

@@ -101,11 +101,28 @@ public:
                         "json_each(" + column + ") AS h))");
       }
     }
+    if (c.any) {
+      if (c.any->empty()) {
+        parts.push_back(never);
+      } else {
+        const auto p = bind(text_value(nlohmann::json(*c.any).dump()));
+        if (d_ == dialect::postgresql)
+          parts.push_back(column + " ?| ARRAY(SELECT jsonb_array_elements_text(" + p + "::jsonb))");
+        else
+          parts.push_back("EXISTS (SELECT 1 FROM json_each(" + column + ") AS h WHERE h.value IN (SELECT w.value FROM "
+                          "json_each(" + p + ") AS w))");
+      }
+    }
     if (c.is_null) {
       if (d_ == dialect::postgresql) parts.push_back(column + (*c.is_null ? " = " : " <> ") + "'[]'::jsonb");
       else parts.push_back("json_array_length(" + column + ")" + (*c.is_null ? " = 0" : " <> 0"));
     }
     return combine(c.combine, parts);
+  }
+
+  std::string before(const std::string& column, const filters::time_criterion& c) {
+    if (!c.before) return always;
+    return column + " <= " + bind(persistence::ts(*c.before));
   }
 
 private:
@@ -178,6 +195,28 @@ std::string order_by(filters::variable_sort sort) {
     case s::name_asc: return "v.name ASC";
   }
   return "v.name ASC";
+}
+
+sql_where automation_where(dialect d, const std::optional<filters::automation_filter>& filter) {
+  compiler c(d);
+  if (!filter) return c.finish(always);
+  std::vector<std::string> parts;
+  if (filter->id) parts.push_back(c.ids("a.id", *filter->id));
+  if (filter->name) parts.push_back(c.text("a.name", *filter->name));
+  if (filter->created) parts.push_back(c.before("a.created", *filter->created));
+  if (filter->tags) parts.push_back(c.tags("a.tags", *filter->tags));
+  return c.finish(combine(filter->combine, parts));
+}
+
+std::string order_by(filters::automation_sort sort) {
+  using s = filters::automation_sort;
+  switch (sort) {
+    case s::created_desc: return "a.created DESC, a.id DESC";
+    case s::updated_desc: return "a.updated DESC, a.id DESC";
+    case s::name_desc: return "a.name DESC, a.id";
+    case s::name_asc: return "a.name ASC, a.id";
+  }
+  return "a.name ASC, a.id";
 }
 
 std::string order_by(filters::artifact_sort sort) {

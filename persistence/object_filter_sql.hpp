@@ -20,9 +20,13 @@ sql_where variable_where(dialect d, const std::optional<filters::variable_filter
 /// whose task run matches `q.runs.task_runs`.
 sql_where artifact_where(dialect d, const filters::artifact_query& q, bool collection);
 
+/// Automations (alias `a`) matching `filter` (nullopt: all).
+sql_where automation_where(dialect d, const std::optional<filters::automation_filter>& filter);
+
 /// ORDER BY lists over the aliases above, as Prefect's VariableSort / ArtifactSort / ArtifactCollectionSort, ties
 /// broken by id so that pages are stable.
 std::string order_by(filters::variable_sort sort);
 std::string order_by(filters::artifact_sort sort);
+std::string order_by(filters::automation_sort sort);
 
 }  // namespace osprey::persistence
