@@ -32,9 +32,33 @@ def prefect_document() -> dict:
     return create_api_app().openapi()
 
 
+def refers_to_itself(schema, components: dict) -> bool:
+    """Whether a schema reaches one of its own $refs again (Prefect's automations: a compound trigger holds
+    triggers). Schemathesis cannot generate such bodies and errors on the operation."""
+
+    def refs(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"].rsplit("/", 1)[-1]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    def cyclic(name, path):
+        if name in path:
+            return True
+        return any(cyclic(child, path | {name}) for child in set(refs(components.get(name, {}))))
+
+    return any(cyclic(name, frozenset()) for name in set(refs(schema)))
+
+
 def graft(ours: dict, theirs: dict) -> dict:
-    """Our document with Prefect's query parameters and body schemas on the operations both have."""
+    """Our document with Prefect's query parameters and body schemas on the operations both have (a recursive
+    body schema is left out: those operations keep Osprey's any-JSON body)."""
     grafted = 0
+    components = theirs.get("components", {}).get("schemas", {})
     for path, operations in ours["paths"].items():
         their_ops = theirs["paths"].get(path.removeprefix("/api"), {})
         for method, op in operations.items():
@@ -43,7 +67,7 @@ def graft(ours: dict, theirs: dict) -> dict:
                 continue
             query = [p for p in their.get("parameters", []) if p.get("in") == "query"]
             op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") == "path"] + query
-            if "requestBody" in their:
+            if "requestBody" in their and not refers_to_itself(their["requestBody"], components):
                 op["requestBody"] = their["requestBody"]
             grafted += 1
     ours.setdefault("components", {}).setdefault("schemas", {}).update(theirs.get("components", {}).get("schemas", {}))
