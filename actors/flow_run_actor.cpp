@@ -41,9 +41,10 @@ struct pending_write {
 };
 
 /// How often one request may find its run changed by another server (and reload it) before it is answered
-/// 409: each reload means another server committed a write of this run meanwhile, so this only runs out when
-/// the run is being written continuously elsewhere.
-constexpr unsigned max_reloads_per_request = 32;
+/// 409. Each reload means another server committed a write of this run meanwhile, so the system as a whole
+/// always progresses; but a server writing one run back to back wins every race against a server that must
+/// first reload (a read), so the bound is high: it only stops a run written without pause elsewhere.
+constexpr unsigned max_reloads_per_request = 1000;
 
 struct flow_run_state {
   flow_run_id run;
@@ -114,7 +115,10 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
       [decided, stale, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts, enqueued,
        response_input = std::move(response_input), policy = st.options.policy, slots = st.options.deployment_slots,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
-        *stale = false;  // a job may run twice (batch retry): only the last run's verdict counts
+        // A job may run twice (batch retry): only the last run's outputs count.
+        enqueued->clear();
+        *stale = !persistence::claim_flow_run_version(c, input.run.id, record.updated);
+        if (*stale) return;
         auto in = input;
         persistence::secure_deployment_slots(c, plan_deployment_concurrency(in), in, slots);
         auto result = policy(in);
@@ -123,11 +127,8 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
         w.outcome.state = result.written ? result.written : record.state;
         w.outcome.written = result.written.has_value();
         if (result.written || result.run_changed) {
-          if (!persistence::write_flow_transition(c, in.run.id, w.changes.written, w.changes.counters,
-                                                  w.changes.empirical_policy, in.now, record.updated)) {
-            *stale = true;
-            throw persistence::refusal(errc::conflict, "the flow run changed on another server");
-          }
+          persistence::write_flow_transition(c, in.run.id, w.changes.written, w.changes.counters,
+                                             w.changes.empirical_policy, in.now);
           w.stored_at = in.now;
         }
         // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
@@ -137,7 +138,6 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, in.now);
         persistence::release_deployment_slots(c, result.effects, *in.run.deployment_id, in.now, slots.caps);
-        enqueued->clear();  // a job may run twice (batch retry): only the last run's output counts
         if (facts && result.written) {
           auto f = *facts;
           f.state = *result.written;
@@ -148,7 +148,7 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
       [self_handle = flow_run_actor_with_internals{self}, enqueued, stale,
        dispatcher = st.options.notification_dispatcher](const status& s) {
         if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));
-        caf::anon_send(self_handle, committed_atom_v, s, !s && *stale);
+        caf::anon_send(self_handle, committed_atom_v, s, s && *stale);
       });
 }
 
@@ -229,20 +229,20 @@ void handle_transition(run_actor self, const transition_call& call) {
       [run = st.run, result, changes = std::move(changes), now = input.now, rules, facts, enqueued, stale,
        response_input, decided_from = st.record->updated,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
-        *stale = !persistence::write_flow_transition(c, run, changes.written, changes.counters,
-                                                     changes.empirical_policy, now, decided_from);
-        if (*stale) throw persistence::refusal(errc::conflict, "the flow run changed on another server");
+        enqueued->clear();  // a job may run twice (batch retry): only the last run's outputs count
+        *stale = !persistence::claim_flow_run_version(c, run, decided_from);
+        if (*stale) return;
+        persistence::write_flow_transition(c, run, changes.written, changes.counters, changes.empirical_policy, now);
         // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
         if (response_input) persistence::insert_flow_run_input(c, *response_input);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)
           decide_task_transition(c, result.run.parent_task_run_id->value,
                                  transition_request{*result.effects.parent_task_state, true}, now);
-        enqueued->clear();  // a job may run twice (batch retry): only the last run's output counts
         if (facts) *enqueued = notifications::enqueue_notifications(c, *rules, *facts, now, owner, notification_lease);
       },
       [self_handle, enqueued, stale, dispatcher = st.options.notification_dispatcher](const status& s) {
         if (s && !enqueued->empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(*enqueued));
-        caf::anon_send(self_handle, committed_atom_v, s, !s && *stale);
+        caf::anon_send(self_handle, committed_atom_v, s, s && *stale);
       });
 }
 
@@ -335,10 +335,17 @@ void on_committed(run_actor self, const status& s, bool stale) {
   }
   auto pending = std::move(*st.in_flight);
   st.in_flight.reset();
-  if (stale && ++st.reloads <= max_reloads_per_request) {
+  if (stale) {
     // Another server wrote the run after this actor read it (several servers on one PostgreSQL): the copy is
-    // stale and the decision void. The head request stays queued and is decided again on the fresh copy.
-    return load_run(self);
+    // stale, nothing was written and the decision is void. The head request stays queued and is decided again
+    // on the fresh copy.
+    if (++st.reloads <= max_reloads_per_request) return load_run(self);
+    transition_outcome busy;
+    busy.error = status(errc::conflict, "The flow run kept changing on other servers while this transition was "
+                                        "decided; propose it again.");
+    busy.state = st.record->state;
+    answer_head(self, busy);
+    return pump(self);
   }
   if (!s) {
     pending.outcome.error = s;

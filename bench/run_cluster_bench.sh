@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Several Osprey servers on one PostgreSQL: the same load (bench/api_bench: full flow-run lifecycles with task-run
-# events and logs) through HAProxy (round robin) in front of 1, 2 and 3 servers, one fresh database each time.
+# events and logs) through HAProxy in front of 1, 2 and 3 servers, one fresh database each time.
 # Prints throughput, latency and where the CPU went (servers, PostgreSQL, HAProxy), with each figure's ratio to
 # one server. On a machine with few cores the servers share them with PostgreSQL and the load generator, so the
 # curve shows what a second server costs and whether it helps here, not what it gives on separate machines.
@@ -9,7 +9,9 @@
 #
 # Build first: cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DOSPREY_BUILD_TESTS=OFF
 #              cmake --build build-bench --target osprey api_bench
-# Settings (environment): SERVERS="1 2 3", CLIENTS=16, SECONDS_PER_RUN=20, WARMUP=3, TASKS=5, LOGS=10, OUT=<dir>
+# Settings (environment): SERVERS="1 2 3", CLIENTS=16, SECONDS_PER_RUN=20, WARMUP=3, TASKS=5, LOGS=10, OUT=<dir>,
+# BALANCE="uri depth 3" (HAProxy's balance algorithm: by default each run's requests go to one server, chosen by
+# the first three levels of the path, /api/flow_runs/<id>; "roundrobin" spreads every request),
 # (default: a new /tmp/osprey-cluster-bench.* directory, kept with the raw JSON and the servers' logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 WARMUP=${WARMUP:-3}
 TASKS=${TASKS:-5}
 LOGS=${LOGS:-10}
+BALANCE=${BALANCE:-"uri depth 3"}
 OUT=${OUT:-$(mktemp -d /tmp/osprey-cluster-bench.XXXXXX)}
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/osprey-cluster-bench-work.XXXXXX)
@@ -85,7 +88,7 @@ pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
 {
   echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
   echo "osprey: $(git rev-parse --short HEAD 2>/dev/null || echo '?'); haproxy: $(/usr/sbin/haproxy -v | head -1)"
-  echo "bench: $CLIENTS clients through HAProxy; ${SECONDS_PER_RUN} s after ${WARMUP} s warm-up; ${TASKS} tasks and ${LOGS} logs per flow run"
+  echo "bench: $CLIENTS clients through HAProxy (balance $BALANCE); ${SECONDS_PER_RUN} s after ${WARMUP} s warm-up; ${TASKS} tasks and ${LOGS} logs per flow run"
 } | tee "$OUT/environment.txt"
 
 for n in $SERVERS; do
@@ -120,7 +123,7 @@ frontend api
   bind 127.0.0.1:$lb_port
   default_backend osprey
 backend osprey
-  balance roundrobin
+  balance $BALANCE
   option httpchk GET /api/health
 $backends
 CFG

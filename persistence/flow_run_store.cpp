@@ -132,8 +132,7 @@ flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, cons
     if (rows.empty()) throw sql_error(sql_error::kind::constraint, "flow run could not be created");
     return {run_from_row(rows.front()), false};
   }
-  // A new run has no version to check: this always writes.
-  static_cast<void>(write_flow_transition(conn, run.id, initial, counters, run.empirical_policy, run.created));
+  write_flow_transition(conn, run.id, initial, counters, run.empirical_policy, run.created);
   auto stored = find_flow_run(conn, run.id);
   if (!stored) throw sql_error(sql_error::kind::other, "flow run vanished after insert");
   return {std::move(*stored), true};
@@ -207,22 +206,16 @@ stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& ru
   return out;
 }
 
-bool write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
-                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now,
-                           std::optional<timestamp> decided_from) {
+void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now) {
   sql_params params{id(run), ts(now), integer(counters.run_count), optional_ts(counters.start_time),
                     optional_ts(counters.end_time),
                     sql_value(run_time_seconds(counters.total_run_time)),
                     optional_ts(counters.expected_start_time), optional_ts(counters.next_scheduled_start_time),
                     text(policy.dump())};
-  const bool check_version = decided_from && conn.dialect() == dialect::postgresql;
   if (!written) {
-    if (!check_version) {
-      conn.execute(update_run_bookkeeping_sql, params);
-      return true;
-    }
-    params.push_back(ts(*decided_from));
-    return conn.execute(std::string(update_run_bookkeeping_sql) + " AND updated = $10", params) == 1;
+    conn.execute(update_run_bookkeeping_sql, params);
+    return;
   }
   const auto& state = *written;
   conn.execute(insert_state_sql,
@@ -230,12 +223,15 @@ bool write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                 state.message ? text(*state.message) : null_value(), text(state.details.dump()),
                 state.data.is_null() ? null_value() : text(state.data.dump())});
   params.insert(params.end(), {id(state.id), text(to_string(state.type)), text(state.name), ts(state.at)});
-  if (!check_version) {
-    conn.execute(update_run_state_and_bookkeeping_sql, params);
-    return true;
-  }
-  params.push_back(ts(*decided_from));
-  return conn.execute(std::string(update_run_state_and_bookkeeping_sql) + " AND updated = $14", params) == 1;
+  conn.execute(update_run_state_and_bookkeeping_sql, params);
+}
+
+bool claim_flow_run_version(sql_connection& conn, const flow_run_id& run, timestamp decided_from) {
+  if (conn.dialect() != dialect::postgresql) return true;
+  // A no-op UPDATE: it takes the row lock (a concurrent writer waits for this transaction, then re-checks and
+  // finds the version moved on) and says whether the row is still the version read.
+  return conn.execute("UPDATE flow_run SET updated = updated WHERE id = $1 AND updated = $2",
+                      {id(run), ts(decided_from)}) == 1;
 }
 
 std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_run_id& run) {

@@ -64,15 +64,16 @@ bool delete_flow_run(sql_connection& conn, const flow_run_id& run);
 /// end_time, total_run_time, expected_start_time, next_scheduled_start_time) and empirical_policy are set from
 /// `counters` and `policy` (domain/run_bookkeeping.hpp's changes_of gives all three).
 ///
-/// `decided_from` is the run's `updated` as the decision read it. On PostgreSQL, where several servers may share
-/// the database, the run is written only if it is still that version (the UPDATE also takes the row lock, so a
-/// concurrent writer waits for this transaction, then finds the version moved on): false means another server
-/// changed the run since it was read; the caller must then refuse its job (which rolls back the state row this
-/// inserted), reload the run and decide again. On SQLite one server owns the file and its writer thread serialises every write: no check.
-[[nodiscard]] bool write_flow_transition(sql_connection& conn, const flow_run_id& run,
-                                         const std::optional<run_state>& written, const run_bookkeeping& counters,
-                                         const nlohmann::json& policy, timestamp now,
-                                         std::optional<timestamp> decided_from = std::nullopt);
+void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
+                           const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now);
+
+/// Before a transition decided from the run as read at `decided_from` (its `updated`) is written, in the same
+/// write job. On PostgreSQL, where several servers may share the database: true when the run is still that
+/// version — and then this transaction holds the run's row lock, so no other server can change it before the
+/// write — false when another server changed (or deleted) it since: write nothing, reload the run and decide
+/// again. Nothing is thrown, so the refusal does not roll back the group commit's other jobs. On SQLite one
+/// server owns the file and its writer thread serialises every write: always true, no statement.
+[[nodiscard]] bool claim_flow_run_version(sql_connection& conn, const flow_run_id& run, timestamp decided_from);
 
 /// The run's whole history, oldest first.
 /// A Scheduled run that did not start on time (the late-runs service's candidates).
