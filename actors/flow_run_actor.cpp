@@ -11,7 +11,6 @@
 #include "actors/notification_dispatcher.hpp"
 #include "actors/task_run_transitions.hpp"
 #include "domain/run_bookkeeping.hpp"
-#include "persistence/database_calls.hpp"
 #include "persistence/deployment_slots.hpp"
 #include "persistence/flow_run_input_store.hpp"
 #include "persistence/flow_run_store.hpp"
