@@ -196,7 +196,7 @@ namespace {
                "  scheduler: [--deployments 1000] [--interval-seconds 60] [--min-runs 3] [--create-concurrency 1]\n"
                "             [--sample-ms 250] [--deadline 1800]\n"
                "  poll:      [--workers 200] [--seconds 60] [--warmup 5] [--poll-interval 1] [--heartbeat-seconds 30]\n"
-               "             [--prefetch-seconds 10] [--limit 10] [--create-rate 20] [--creators 4] [--engines 8]\n"
+               "             [--prefetch-seconds 10] [--limit 10] [--create-rate 20 (0: none)] [--creators 4] [--engines 8]\n"
                "             [--drain-timeout 60]\n");
   std::exit(2);
 }
@@ -245,8 +245,8 @@ options parse_options(int argc, char** argv) {
   if (o.phase != "scheduler" && o.phase != "poll") usage("--phase must be scheduler or poll");
   if (o.deployments == 0 || o.create_concurrency == 0 || o.interval_seconds <= 0 || o.sample_ms <= 0)
     usage("--deployments, --create-concurrency, --interval-seconds and --sample-ms must be positive");
-  if (o.workers == 0 || o.creators == 0 || o.engines == 0 || o.create_rate <= 0 || o.heartbeat_seconds <= 0)
-    usage("--workers, --creators, --engines, --create-rate and --heartbeat-seconds must be positive");
+  if (o.workers == 0 || o.creators == 0 || o.engines == 0 || o.heartbeat_seconds <= 0)
+    usage("--workers, --creators, --engines and --heartbeat-seconds must be positive");
   return o;
 }
 

@@ -40,7 +40,7 @@ struct options {
   double heartbeat_seconds = 30;
   double prefetch_seconds = 10;  ///< scheduled_before = now + this (Prefect's worker default)
   unsigned limit = 10;
-  double create_rate = 20;  ///< flow runs created per second
+  double create_rate = 20;  ///< flow runs created per second; 0: none (the poll route alone)
   unsigned creators = 4;    ///< connections the creation load is spread over
   unsigned engines = 8;     ///< connections that drive claimed runs Running → Completed
   double drain_timeout = 60;  ///< after the load stops, how long every run may take to be claimed and completed

@@ -9,7 +9,7 @@
 //   first interval; a poll answered late is followed by the next at once, never by a burst). Each run it gets it
 //   claims as the Prefect worker does: POST /api/flow_runs/{id}/set_state PENDING (force false). ACCEPT hands the
 //   run to an engine; ABORT/REJECT/WAIT (another worker claimed it first) counts as a conflict.
-// - --creators connections creating runs at --create-rate in total: POST /api/deployments/{id}/create_flow_run
+// - --creators connections creating runs at --create-rate in total (none with 0): POST /api/deployments/{id}/create_flow_run
 //   with a Scheduled state for now.
 // - --engines connections driving claimed runs RUNNING → COMPLETED (set_state, force false), as the flow-run
 //   engine in a worker's subprocess would; they keep the workers' poll cadence free of the runs' own work.
@@ -323,9 +323,9 @@ json run_poll_phase(context& cx, bool& ok) {
   st.start = steady::now();
   st.measure_start = st.start + seconds(cx.opt.warmup);
   st.measure_end = st.measure_start + seconds(cx.opt.seconds);
-  st.creators_running = cx.opt.creators;
   for (unsigned i = 0; i < cx.opt.workers; ++i) asio::co_spawn(io, worker(st, i), asio::detached);
-  for (unsigned i = 0; i < cx.opt.creators; ++i) asio::co_spawn(io, creator(st, i), asio::detached);
+  st.creators_running = cx.opt.create_rate > 0 ? cx.opt.creators : 0;
+  for (unsigned i = 0; i < st.creators_running; ++i) asio::co_spawn(io, creator(st, i), asio::detached);
   for (unsigned i = 0; i < cx.opt.engines; ++i) asio::co_spawn(io, engine(st), asio::detached);
   asio::co_spawn(io, control(st), asio::detached);
   io.run();

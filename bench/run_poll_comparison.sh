@@ -12,8 +12,9 @@
 #              runs/s, server CPU per created run, lag from a deployment's creation to its first run;
 #   poll       WORKERS (200) workers polling get_scheduled_flow_runs every POLL_INTERVAL (1) s for POLL_SECONDS
 #              (60) while CREATE_RATE (20) runs/s are created and driven Pending → Running → Completed;
-#   saturate   the same workers polling back to back for SATURATE_SECONDS (20): the most polls/s each server
-#              answers.
+#   saturate   the same workers polling back to back for SATURATE_SECONDS (20), with SATURATE_CREATE_RATE (0)
+#              runs/s: the most polls/s each server answers. (With runs flowing, every worker polling back to
+#              back sees every new run and proposes Pending for it: the claim storm, not the poll, is measured.)
 # Settings (environment): the above, SCHEDULER_LOOP_SECONDS=60 (both servers' scheduler loop),
 #   CONFIGS="osprey-sqlite osprey-postgres prefect-sqlite", OUT=<dir> (default: a new /tmp/osprey-poll.* dir),
 #   PREFECT_LOG_503=true (Prefect logs why it answered 503, e.g. "database is locked"; off: it costs it CPU).
@@ -34,6 +35,7 @@ POLL_INTERVAL=${POLL_INTERVAL:-1}
 POLL_SECONDS=${POLL_SECONDS:-60}
 SATURATE_SECONDS=${SATURATE_SECONDS:-20}
 CREATE_RATE=${CREATE_RATE:-20}
+SATURATE_CREATE_RATE=${SATURATE_CREATE_RATE:-0}
 SCHEDULER_LOOP_SECONDS=${SCHEDULER_LOOP_SECONDS:-60}
 CONFIGS=${CONFIGS:-"osprey-sqlite osprey-postgres prefect-sqlite"}
 OUT=${OUT:-$(mktemp -d /tmp/osprey-poll.XXXXXX)}
@@ -118,7 +120,7 @@ start_server() {  # CONFIG PHASE PORT: a fresh home and database for each phase
   echo "scheduler loop: ${SCHEDULER_LOOP_SECONDS} s on both servers (Prefect also runs its recent-deployments loop every 5 s;"
   echo "  Osprey also sweeps after every deployment change); min_runs 3, min time 1 h, max_runs 100 (both defaults)"
   echo "bench: $DEPLOYMENTS deployments; $WORKERS workers polling every $POLL_INTERVAL s for $POLL_SECONDS s at $CREATE_RATE runs/s;"
-  echo "  saturation $SATURATE_SECONDS s back to back; phases: $PHASES"
+  echo "  saturation $SATURATE_SECONDS s back to back at $SATURATE_CREATE_RATE runs/s; phases: $PHASES"
 } | tee "$OUT/environment.txt"
 
 case " $CONFIGS " in *-postgres*) start_postgres ;; esac
@@ -134,7 +136,7 @@ for config in $CONFIGS; do
       poll) args=(--phase poll --workers "$WORKERS" --poll-interval "$POLL_INTERVAL" --seconds "$POLL_SECONDS"
                   --create-rate "$CREATE_RATE") ;;
       saturate) args=(--phase poll --workers "$WORKERS" --poll-interval 0 --seconds "$SATURATE_SECONDS"
-                      --create-rate "$CREATE_RATE") ;;
+                      --create-rate "$SATURATE_CREATE_RATE") ;;
       *) echo "run_poll_comparison: unknown phase $phase" >&2; exit 2 ;;
     esac
     # In the background and waited for, so that an interrupt stops the comparison at once (see cleanup).
@@ -158,6 +160,7 @@ L = lambda key, stat: (lambda r: r[key][stat] if r[key]["count"] else None)  # "
 tables = {
     "scheduler": [
         ("deployment creation s", lambda r: r["creation_s"], None),
+        ("deployments sent again after 5 failed retries", lambda r: r["creations_resent"], None),
         ("catch-up: last creation → all scheduled, s", lambda r: r["catch_up_s"], "lo"),
         ("first creation → all scheduled, s", lambda r: r["total_s"], "lo"),
         ("runs created", lambda r: r["runs_created"], None),
