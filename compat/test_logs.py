@@ -2,8 +2,11 @@
 `prefect flow-run logs`."""
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
+
+from harness import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -26,3 +29,33 @@ def test_prefect_flow_run_logs_prints_them(run, prefect):
     shown = prefect.cli("flow-run", "logs", run["flow_run_id"])
     assert f"flow says {run['marker']}" in shown
     assert f"task says {run['marker']}" in shown
+
+
+def test_prefect_flow_run_watch_streams_live_logs_until_the_run_completes(prefect, api):
+    """`prefect flow-run watch` follows WS /api/logs/out and /api/events/out until a terminal state."""
+    flow = api.post("/flows/", {"name": f"watched-{uuid.uuid4().hex[:8]}"})
+    run = api.post("/flow_runs/", {"flow_id": flow["id"], "state": {"type": "PENDING", "name": "Pending"}})
+    watcher = prefect.start_cli("flow-run", "watch", run["id"])
+
+    def log(message: str) -> None:
+        api.post("/logs/", [{"name": "watched", "level": 20, "message": message,
+                             "timestamp": datetime.now(timezone.utc).isoformat(), "flow_run_id": run["id"]}])
+
+    # The stream is live only: tick until the watcher shows one, so it is subscribed before what follows.
+    ticks = iter(range(1_000_000))
+
+    def subscribed() -> bool:
+        log(f"tick {next(ticks)}")
+        assert watcher.proc.poll() is None, watcher.output()
+        return "tick " in watcher.output()
+
+    wait_until(subscribed, timeout=60, what="the watcher to print a live log")
+    marker = uuid.uuid4().hex
+    log(f"last words {marker}")
+    for state in ("RUNNING", "COMPLETED"):
+        assert api.post(f"/flow_runs/{run['id']}/set_state",
+                        {"state": {"type": state, "name": state.title()}})["status"] == "ACCEPT"
+    watcher.finish(timeout=60)
+    shown = watcher.output()
+    assert f"last words {marker}" in shown
+    assert "Flow run finished successfully in 'Completed'" in shown

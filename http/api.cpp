@@ -6,6 +6,7 @@
 #include "domain/json_text.hpp"
 #include "domain/version.hpp"
 #include "http/access_guard.hpp"
+#include "http/live_logs.hpp"
 #include "http/api_support.hpp"
 #include "http/csrf.hpp"
 #include "http/routes.hpp"
@@ -138,6 +139,7 @@ void register_openapi_route(router& routes, std::shared_ptr<access_guard> access
 
 void register_api(router& routes, const api_context& given) {
   auto ctx = given;
+  if (!ctx.log_stream) ctx.log_stream = std::make_shared<live_logs>();
   ctx.access = std::make_shared<access_guard>(
       ctx.db, ctx.time, access_options{ctx.auth_string, ctx.require_api_key, ctx.health_without_auth});
   router inner;

@@ -24,6 +24,7 @@
 namespace osprey::http {
 
 class access_guard;  // http/access_guard.hpp
+class live_logs;     // http/live_logs.hpp
 
 /// A background service of the daemon, as GET /api/admin/services reports it.
 struct service_entry {
@@ -38,6 +39,9 @@ struct api_context {
   actors::event_bus_actor event_bus;  ///< actors/event_bus.hpp: spawn_event_bus
   actors::flow_run_registry_actor flow_runs;  ///< actors/flow_runs.hpp: spawn_flow_run_registry
   caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
+  /// WS /api/logs/out's subscribers, to which POST /api/logs publishes committed logs. Null: register_api
+  /// makes one.
+  std::shared_ptr<live_logs> log_stream{};
   const clock* time = &system_clock::instance();
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.

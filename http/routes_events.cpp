@@ -2,16 +2,12 @@
 // POST /api/events, POST /api/events/filter and GET /api/events/filter/next.
 //
 // Received events go to the event bus (actors/event_bus.hpp), which stores them and then delivers the new ones
-// to /api/events/out subscribers, and to the task-run recorder. Websocket handshake as in Prefect's
-// server/utilities/subscriptions.py: with the `prefect` subprotocol the first message must be
-// {"type":"auth","token":...} (answered {"type":"auth_success"}; anything else closes 1008); without it (legacy
-// clients) there is no handshake. With authentication on (http/access_guard.hpp), the token must be the auth
-// string or an API key (write scope for /in, read for /out) and legacy clients are refused (1002).
+// to /api/events/out subscribers, and to the task-run recorder. Both websockets start with Prefect's auth
+// handshake (http/ws_auth_gate.hpp): write scope for /in, read for /out.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <deque>
 #include <mutex>
 #include <unordered_set>
@@ -22,6 +18,7 @@
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "http/websocket.hpp"
+#include "http/ws_auth_gate.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/event_store.hpp"
 
@@ -209,77 +206,6 @@ void read_next_page(const api_context& ctx, request& req, responder respond) {
 }
 
 // ---- websockets ------------------------------------------------------------------------------------------
-
-/// The auth handshake shared by both sockets. Once the connection is authenticated pass() returns true for
-/// every message; until then it consumes the handshake message (answering or closing) and returns false. With
-/// authentication on (http/access_guard.hpp) the token must be the auth string or an API key with the route's
-/// scope, checked perhaps on a database thread, and a client without the `prefect` subprotocol (no
-/// handshake) is refused outright.
-class auth_gate : public std::enable_shared_from_this<auth_gate> {
-public:
-  auth_gate(const websocket_connection& conn, std::size_t max_depth, std::shared_ptr<access_guard> access,
-            api_scope needed, std::string peer)
-      : legacy_(conn.subprotocol().empty()),
-        max_depth_(max_depth),
-        access_(std::move(access)),
-        needed_(needed),
-        peer_(std::move(peer)) {
-    if (legacy_ && !access_->enabled()) phase_ = phase::open;
-  }
-
-  /// Call once the connection is up: closes it (1002) when it can never authenticate.
-  void refuse_if_legacy(websocket_connection& conn) const {
-    if (legacy_ && access_->enabled())
-      conn.close(close_code::protocol_error, "'prefect' subprotocol required when auth is configured");
-  }
-
-  bool pass(const std::string& message, const std::shared_ptr<websocket_connection>& conn) {
-    switch (phase_.load()) {
-      case phase::open: return true;
-      case phase::checking:
-        conn->close(close_code::policy_violation, "Message sent before authentication finished");
-        return false;
-      case phase::awaiting_auth: break;
-    }
-    if (legacy_) return false;  // refused by refuse_if_legacy; nothing it sends counts
-    const auto parsed = parse_json(message, max_depth_);
-    const auto& j = parsed.value;
-    if (!j.is_object() || j.value("type", json()) != "auth") {
-      conn->close(close_code::policy_violation, "Expected 'auth' message");
-      return false;
-    }
-    if (!access_->enabled()) {
-      phase_ = phase::open;
-      conn->send_text(R"({"type":"auth_success"})");
-      return false;
-    }
-    const auto token = j.value("token", json());
-    if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
-      conn->close(close_code::policy_violation, "Auth required but no token provided");
-      return false;
-    }
-    phase_ = phase::checking;
-    std::weak_ptr<websocket_connection> weak = conn;
-    access_->check_token(token.get_ref<const std::string&>(), needed_, peer_,
-                         [self = shared_from_this(), weak](std::optional<access_refusal> refused) {
-                           auto c = weak.lock();
-                           if (!c) return;
-                           if (refused) return c->close(close_code::policy_violation, refused->detail);
-                           self->phase_ = phase::open;  // before the answer: the client's next message follows it
-                           c->send_text(R"({"type":"auth_success"})");
-                         });
-    return false;
-  }
-
-private:
-  enum class phase { awaiting_auth, checking, open };
-  std::atomic<phase> phase_{phase::awaiting_auth};
-  bool legacy_;
-  std::size_t max_depth_;
-  std::shared_ptr<access_guard> access_;
-  api_scope needed_;
-  std::string peer_;
-};
 
 websocket_callbacks events_in(const api_context& ctx, const request& req,
                               const std::shared_ptr<websocket_connection>& conn) {

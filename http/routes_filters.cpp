@@ -67,20 +67,6 @@ json page_json(json results, std::int64_t count, const filters::page_window& w) 
               {"page", w.page}};
 }
 
-// Prefect's Log shape. `updated` equals `created`: log rows are never changed.
-json log_json(const log_record& l) {
-  auto optional_id = [](const std::optional<uuid>& u) { return u ? json(u->to_string()) : json(nullptr); };
-  return json{{"id", l.id.to_string()},
-              {"created", format_iso8601(l.created)},
-              {"updated", format_iso8601(l.created)},
-              {"name", l.name},
-              {"level", l.level},
-              {"message", l.message},
-              {"timestamp", format_iso8601(l.at)},
-              {"flow_run_id", optional_id(l.flow_run_id)},
-              {"task_run_id", optional_id(l.task_run_id)}};
-}
-
 /// What a filter, count or paginate read job returns; `count` only for count and paginate.
 template <class Row>
 struct found_rows {
@@ -155,7 +141,7 @@ void register_log_filter(router& routes, const api_context& ctx) {
                    [respond](const result<std::vector<log_record>>& logs) {
                      if (!logs) return respond(error_response(logs.error()));
                      json results = json::array();
-                     for (const auto& l : *logs) results.push_back(log_json(l));
+                     for (const auto& l : *logs) results.push_back(to_json(l));
                      respond(response::json(200, results.dump()));
                    });
              });

@@ -1,11 +1,16 @@
-// POST /api/logs/: batches of run logs from the client's APILogHandler (201, body null).
+// POST /api/logs/: batches of run logs from the client's APILogHandler (201, body null), published to the live
+// stream once committed. WS /api/logs/out: that stream (http/live_logs.hpp), for `prefect flow-run watch` and
+// `prefect deployment run --watch`.
 // GET /api/flow_runs/{id}/logs/download: the run's logs as a CSV file, oldest first (the UI's download button).
 #include <nlohmann/json.hpp>
 
 #include "domain/log_csv.hpp"
 #include "domain/log_record.hpp"
 #include "http/api_support.hpp"
+#include "http/live_logs.hpp"
 #include "http/routes.hpp"
+#include "http/websocket.hpp"
+#include "http/ws_auth_gate.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/filter_sql.hpp"
 #include "persistence/flow_run_store.hpp"
@@ -102,6 +107,41 @@ void register_download(router& routes, const api_context& ctx) {
              });
 }
 
+/// WS /api/logs/out: Prefect's auth handshake, then one {"type":"filter","filter":LogFilter} message; from then
+/// on the server only sends (what the client sends is ignored).
+websocket_callbacks logs_out(const api_context& ctx, const request& req,
+                             const std::shared_ptr<websocket_connection>& conn) {
+  struct subscription {
+    std::shared_ptr<auth_gate> gate;
+    std::size_t max_depth = 0;
+    std::optional<std::uint64_t> token;  ///< io thread only (on_message and on_close never overlap)
+  };
+  auto sub = std::make_shared<subscription>(subscription{
+      std::make_shared<auth_gate>(*conn, req.json_max_depth, ctx.access, api_scope::read, req.remote_address),
+      req.json_max_depth, std::nullopt});
+  sub->gate->refuse_if_legacy(*conn);
+  std::weak_ptr<websocket_connection> weak = conn;
+  websocket_callbacks cb;
+  cb.on_message = [sub, weak, stream = ctx.log_stream](std::string message) {
+    auto c = weak.lock();
+    if (!c || !sub->gate->pass(message, c) || sub->token) return;
+    const auto parsed = parse_json(message, sub->max_depth);
+    if (parsed.error == parsed_json::problem::too_deep)
+      return c->close(close_code::invalid_payload, "Invalid filter: " + too_deep_message(sub->max_depth));
+    const auto& j = parsed.value;
+    if (!j.is_object() || j.value("type", nlohmann::json()) != "filter")
+      return c->close(close_code::protocol_error, "Expected 'filter' message");
+    filters::filter_error error;
+    auto filter = filters::parse_log_filter(j.value("filter", nlohmann::json(nullptr)), {"filter"}, error);
+    if (!filter) return c->close(close_code::protocol_error, "Invalid filter: " + error.describe());
+    sub->token = stream->subscribe(std::move(*filter), weak);
+  };
+  cb.on_close = [sub, stream = ctx.log_stream](std::uint16_t, const std::string&) {
+    if (sub->token) stream->unsubscribe(*sub->token);
+  };
+  return cb;
+}
+
 }  // namespace
 
 void register_log_routes(router& routes, const api_context& ctx) {
@@ -121,10 +161,18 @@ void register_log_routes(router& routes, const api_context& ctx) {
       logs.push_back(std::move(l));
     }
     if (logs.empty()) return respond(response::json(201, "null"));
+    auto batch = std::make_shared<const std::vector<log_record>>(std::move(logs));
     persistence::write_value(
-        ctx.db, [logs = std::move(logs)](persistence::sql_connection& c) { persistence::insert_logs(c, logs); },
-        [respond](const status& s) { respond(s ? response::json(201, "null") : error_response(s)); });
+        ctx.db, [batch](persistence::sql_connection& c) { persistence::insert_logs(c, *batch); },
+        [respond, batch, stream = ctx.log_stream](const status& s) {
+          if (s && stream) stream->publish(*batch);  // committed: now it may be seen
+          respond(s ? response::json(201, "null") : error_response(s));
+        });
   });
+  routes.add_websocket("/api/logs/out", "Stream live logs matching a LogFilter (WebSocket)",
+                       [ctx](const request& req, const std::shared_ptr<websocket_connection>& conn) {
+                         return logs_out(ctx, req, conn);
+                       });
 }
 
 }  // namespace osprey::http

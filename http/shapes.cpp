@@ -200,4 +200,16 @@ response transition_response(const actors::transition_outcome& outcome, const re
   return response::json(outcome.written ? 201 : 200, orchestration_result(outcome.decision, outcome.state).dump());
 }
 
+nlohmann::json to_json(const log_record& l) {
+  return nlohmann::json{{"id", l.id.to_string()},
+                        {"created", format_iso8601(l.created)},
+                        {"updated", format_iso8601(l.created)},
+                        {"name", l.name},
+                        {"level", l.level},
+                        {"message", l.message},
+                        {"timestamp", format_iso8601(l.at)},
+                        {"flow_run_id", optional_json(l.flow_run_id)},
+                        {"task_run_id", optional_json(l.task_run_id)}};
+}
+
 }  // namespace osprey::http

@@ -7,6 +7,7 @@
 
 #include "actors/flow_run_protocol.hpp"
 #include "domain/flow_run.hpp"
+#include "domain/log_record.hpp"
 #include "domain/orchestration.hpp"
 #include "domain/state.hpp"
 #include "domain/task_run.hpp"
@@ -23,6 +24,9 @@ nlohmann::json to_json(const flow_run& run, timestamp now);
 
 /// TaskRun, with estimates relative to `now`.
 nlohmann::json to_json(const task_run& run, timestamp now);
+
+/// Prefect's Log. `updated` equals `created`: log rows are never changed.
+nlohmann::json to_json(const log_record& log);
 
 /// OrchestrationResult: {state, status, details{type, ...}}.
 nlohmann::json orchestration_result(const transition_decision& decision, const std::optional<run_state>& state);
