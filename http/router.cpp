@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include <stdexcept>
+
 #include <array>
 #include <cassert>
 #include <memory>
@@ -77,6 +79,10 @@ void router::add(std::string method, std::string path_template, std::string summ
   assert(ok && "route template has too many segments");
   (void)ok;
   r.segments.assign(segs.begin(), segs.begin() + static_cast<std::ptrdiff_t>(n));
+  // A second registration would never be reached (the first match wins): a programming error, caught at start.
+  for (const auto& existing : routes_)
+    if (existing.method == method && existing.segments == r.segments)
+      throw std::logic_error("route registered twice: " + method + " " + path_template);
   r.method = std::move(method);
   r.path_template = std::move(path_template);
   r.summary = std::move(summary);

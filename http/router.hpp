@@ -13,7 +13,8 @@ namespace osprey::http {
 
 class router {
 public:
-  /// Registers a route. `summary` appears in GET /api/openapi.json.
+  /// Registers a route. `summary` appears in GET /api/openapi.json. Throws std::logic_error when the method and
+  /// template were registered before.
   void add(std::string method, std::string path_template, std::string summary, handler h);
 
   /// Registers a websocket route (http/websocket.hpp) as a GET route: an upgrade request gets the handshake,

@@ -316,12 +316,6 @@ void register_queries(router& routes, const api_context& ctx) {
   }
 }
 
-// `prefect deployment inspect` asks which automations refer to the deployment; Osprey stores none.
-void register_related_automations(router& routes) {
-  routes.add("GET", "/api/automations/related-to/{resource_id}", "Automations related to a resource (none: not stored)",
-             [](request&, responder respond) { respond(response::json(200, "[]")); });
-}
-
 }  // namespace
 
 void wake_scheduler(const api_context& ctx) {
@@ -334,7 +328,6 @@ void register_deployment_routes(router& routes, const api_context& ctx) {
   register_update(routes, ctx);
   register_delete(routes, ctx);
   register_queries(routes, ctx);
-  register_related_automations(routes);
   register_deployment_run_routes(routes, ctx);
   register_deployment_schedule_routes(routes, ctx);
 }

@@ -1,8 +1,9 @@
 // Small routes the Prefect UI calls: GET /api/admin/settings (a Prefect-shaped settings object without any
 // secret), GET /api/collections/views/{view} (the integration registry Prefect fetches from GitHub; Osprey
 // reaches no network beyond its clients and answers the known views empty), POST /api/templates/validate (a
-// Jinja syntax check, domain/template_syntax.hpp), POST /api/automations/filter and /count (empty),
-// GET /api/observed-states (the state names seen in run histories, for the UI's state filter).
+// Jinja syntax check, domain/template_syntax.hpp; also at Prefect's deprecated /api/automations/templates/validate,
+// which the Vue UI still calls), GET /api/observed-states (the state names seen in run histories, for the UI's
+// state filter).
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -54,32 +55,24 @@ void register_collection_views(router& routes) {
 }
 
 void register_template_validation(router& routes) {
-  routes.add("POST", "/api/templates/validate", "Check a Jinja template's syntax (204, or 422 with the error)",
-             [](request& req, responder respond) {
-               std::string source;
-               if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-                 response error;
-                 auto body = parse_json_body(req, error);
-                 if (!body) return respond(std::move(error));
-                 if (!body->is_string() && !body->is_null())
-                   return respond(validation_error("", "Input should be a valid string", "string_type"));
-                 if (body->is_string()) source = body->get<std::string>();
-               }
-               auto problem = check_template_syntax(source);
-               if (!problem) return respond(response::no_content());
-               respond(response::json(422, dump_lenient({{"error", {{"line", problem->line},
-                                                                    {"message", problem->message},
-                                                                    {"source", source}}}})));
-             });
-}
-
-// Osprey stores no automations yet: the UI's automations page and the flow-run page's automation cards read
-// an empty list (Prefect answers the same on a server that has none).
-void register_automation_reads(router& routes) {
-  routes.add("POST", "/api/automations/filter", "Automations matching a filter (none: not stored)",
-             [](request&, responder respond) { respond(response::json(200, "[]")); });
-  routes.add("POST", "/api/automations/count", "Count automations (0: not stored)",
-             [](request&, responder respond) { respond(response::json(200, "0")); });
+  const auto validate = [](request& req, responder respond) {
+    std::string source;
+    if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      response error;
+      auto body = parse_json_body(req, error);
+      if (!body) return respond(std::move(error));
+      if (!body->is_string() && !body->is_null())
+        return respond(validation_error("", "Input should be a valid string", "string_type"));
+      if (body->is_string()) source = body->get<std::string>();
+    }
+    auto problem = check_template_syntax(source);
+    if (!problem) return respond(response::no_content());
+    respond(response::json(422, dump_lenient({{"error", {{"line", problem->line},
+                                                         {"message", problem->message},
+                                                         {"source", source}}}})));
+  };
+  routes.add("POST", "/api/templates/validate", "Check a Jinja template's syntax (204, or 422 with the error)", validate);
+  routes.add("POST", "/api/automations/templates/validate", "Deprecated alias of /api/templates/validate", validate);
 }
 
 void register_observed_states(router& routes, const api_context& ctx) {
@@ -132,7 +125,6 @@ void register_observed_states(router& routes, const api_context& ctx) {
 
 void register_ui_routes(router& routes, const api_context& ctx) {
   register_observed_states(routes, ctx);
-  register_automation_reads(routes);
   register_settings(routes, ctx);
   register_collection_views(routes);
   register_template_validation(routes);

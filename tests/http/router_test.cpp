@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <stdexcept>
 
 namespace osprey::http {
 namespace {
@@ -33,6 +34,13 @@ protected:
 TEST_F(RouterTest, MatchesLiteralPath) {
   add("GET", "/api/health");
   EXPECT_EQ(dispatch("GET", "/api/health").body, "GET /api/health");
+}
+
+TEST_F(RouterTest, RegisteringAMethodAndTemplateTwiceThrows) {
+  add("GET", "/api/automations/related-to/{resource_id}");
+  EXPECT_THROW(add("GET", "/api/automations/related-to/{resource_id}"), std::logic_error);
+  EXPECT_THROW(add("GET", "/api/automations/related-to/{resource_id}/"), std::logic_error);  // same path
+  EXPECT_NO_THROW(add("DELETE", "/api/automations/related-to/{resource_id}"));
 }
 
 TEST_F(RouterTest, CaptureFillsPathParams) {
