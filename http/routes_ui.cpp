@@ -3,16 +3,18 @@
 // reaches no network beyond its clients and answers the known views empty), POST /api/templates/validate (a
 // Jinja syntax check, domain/template_syntax.hpp; also at Prefect's deprecated /api/automations/templates/validate,
 // which the Vue UI still calls), GET /api/observed-states (the state names seen in run histories, for the UI's
-// state filter).
+// state filter), POST /api/ui/schemas/validate (the parameter forms' check, domain/form_validation.hpp).
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "domain/form_validation.hpp"
 #include "domain/template_syntax.hpp"
 #include "domain/version.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/ui_store.hpp"
+#include "persistence/variable_store.hpp"
 
 namespace osprey::http {
 namespace {
@@ -75,6 +77,39 @@ void register_template_validation(router& routes) {
   routes.add("POST", "/api/automations/templates/validate", "Deprecated alias of /api/templates/validate", validate);
 }
 
+void register_schema_validation(router& routes, const api_context& ctx) {
+  routes.add("POST", "/api/ui/schemas/validate", "Check form values against a parameter schema: {errors, valid}",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               for (const char* field : {"schema", "values"}) {
+                 const auto it = body->find(field);
+                 if (it == body->end()) return respond(validation_error(field, "Field required", "missing"));
+                 if (!it->is_object())
+                   return respond(validation_error(field, "Input should be a valid dictionary", "dict_type"));
+               }
+               auto values = std::move((*body)["values"]);
+               auto schema = std::move((*body)["schema"]);
+               if (!mentions_workspace_variables(values)) {
+                 const variable_lookup none = [](const std::string&) { return std::optional<json>(); };
+                 return respond(response::json(200, dump_lenient(validate_form_values(values, schema, none))));
+               }
+               persistence::read_value(
+                   ctx.db,
+                   [values = std::move(values), schema = std::move(schema)](persistence::sql_connection& c) {
+                     const variable_lookup lookup = [&c](const std::string& name) -> std::optional<json> {
+                       if (auto v = persistence::find_variable_by_name(c, name)) return v->value;
+                       return std::nullopt;
+                     };
+                     return result<json>(validate_form_values(values, schema, lookup));
+                   },
+                   [respond](const result<json>& report) {
+                     respond(report ? response::json(200, dump_lenient(*report)) : error_response(report.error()));
+                   });
+             });
+}
+
 void register_observed_states(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/observed-states", "State types and names seen in run histories (?query=&order_by=&limit=)",
              [ctx](request& req, responder respond) {
@@ -128,6 +163,7 @@ void register_ui_routes(router& routes, const api_context& ctx) {
   register_settings(routes, ctx);
   register_collection_views(routes);
   register_template_validation(routes);
+  register_schema_validation(routes, ctx);
 }
 
 }  // namespace osprey::http

@@ -101,6 +101,36 @@ TEST_P(UiRoutes, CollectionViewsAndTemplateValidation) {
   EXPECT_EQ(call("POST", "/templates/validate", "[1]").status, 422);
 }
 
+TEST_P(UiRoutes, SchemaValidationReportsEveryFailureAndHydratesWorkspaceVariables) {
+  const json schema = {{"type", "object"},
+                       {"properties", {{"count", {{"type", "integer"}}}, {"name", {{"type", "string"}}},
+                                       {"data", {{"type", "object"}}}}},
+                       {"required", {"count", "name"}}};
+  const auto validate = [&](const json& values) {
+    const auto r = call("POST", "/ui/schemas/validate", json{{"schema", schema}, {"values", values}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body, nullptr, false);
+  };
+  EXPECT_EQ(validate({{"count", 1}, {"name", "a"}}), (json{{"errors", json::array()}, {"valid", true}}));
+  EXPECT_EQ(validate({{"count", "x"}}),
+            json::parse(R"({"errors": [{"property": "name", "errors": ["'name' is a required property"]},
+                                       {"property": "count", "errors": ["'x' is not of type 'integer'"]}],
+                            "valid": false})"));
+  // Placeholders: JSON text is parsed, a workspace variable is read, bad JSON is reported where it is.
+  ASSERT_EQ(call("POST", "/variables/", R"({"name": "form_count", "value": 7})").status, 201);
+  EXPECT_EQ(validate({{"count", {{"__prefect_kind", "workspace_variable"}, {"variable_name", "form_count"}}},
+                      {"name", "a"},
+                      {"data", {{"__prefect_kind", "json"}, {"value", R"({"k": 1})"}}}})["valid"],
+            true);
+  const auto bad_json = validate({{"count", 1}, {"name", "a"}, {"data", {{"__prefect_kind", "json"}, {"value", "{"}}}});
+  ASSERT_EQ(bad_json["errors"].size(), 1u) << bad_json;
+  EXPECT_EQ(bad_json["errors"][0]["property"], "data");
+  EXPECT_TRUE(bad_json["errors"][0]["errors"][0].get<std::string>().starts_with("Invalid JSON")) << bad_json;
+  // Bad requests.
+  EXPECT_EQ(call("POST", "/ui/schemas/validate", R"({"values": {}})").status, 422);
+  EXPECT_EQ(call("POST", "/ui/schemas/validate", R"({"schema": {}, "values": [1]})").status, 422);
+}
+
 INSTANTIATE_TEST_SUITE_P(D, UiRoutes, ::testing::ValuesIn(all_dialects()),
                          dialect_test_name<::testing::TestParamInfo<dialect>>);
 
