@@ -125,7 +125,8 @@ TEST_P(EventStore, StoresBatchesLargerThanOneStatementAndSkipsRepeatsAcrossChunk
                 .front()
                 .integer(0),
             3);
-  const auto stored = persistence::query_events(*conn_, parse_filter({{"id", {{"id", {events[149].id.to_string()}}}}}), 10, 0);
+  const auto last = parse_filter({{"id", {{"id", {events[149].id.to_string()}}}}});
+  const auto stored = persistence::query_events(*conn_, last, 10, 0);
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(to_json(stored[0]), to_json(events[149]));
 }
