@@ -33,6 +33,9 @@ struct unstored {
   unsigned failures = 0;   ///< refusals so far
   bool delivered = false;  ///< delivered already (a refusal does not hold up the live stream)
   std::shared_ptr<std::vector<bool>> inserted = std::make_shared<std::vector<bool>>();  ///< set by the write job
+  /// The rows of the write in flight, built on this actor so that the writer thread only binds and steps; held
+  /// here until the write is answered so that they are freed here too, not on the writer thread.
+  std::shared_ptr<const persistence::event_insert> rows{};
 };
 
 /// A read of events other servers stored: the ids they announced, or everything stored since a gap began.
@@ -113,14 +116,22 @@ void store(bus_actor self, std::vector<unstored> group) {
   const auto number = st.next_write++;
   event_bus_with_internals bus{self};
   const timestamp now = st.options.time->now();
-  std::vector<std::pair<std::shared_ptr<const event_batch>, std::shared_ptr<std::vector<bool>>>> parts;
-  for (const auto& u : group) parts.emplace_back(u.events, u.inserted);
+  struct part {
+    std::shared_ptr<const event_batch> events;
+    std::shared_ptr<std::vector<bool>> inserted;
+    std::shared_ptr<const persistence::event_insert> rows;
+  };
+  std::vector<part> parts;
+  for (auto& u : group) {
+    u.rows = std::make_shared<const persistence::event_insert>(persistence::prepare_event_insert(*u.events, now));
+    parts.push_back({u.events, u.inserted, u.rows});
+  }
   std::optional<std::string> origin;
   if (st.options.peers) origin = st.options.origin;
-  auto job = [parts = std::move(parts), now, origin](persistence::sql_connection& c) {
+  auto job = [parts = std::move(parts), origin](persistence::sql_connection& c) {
     std::vector<uuid> fresh;
-    for (const auto& [events, inserted] : parts) {
-      *inserted = persistence::insert_events(c, *events, now);
+    for (const auto& [events, inserted, rows] : parts) {
+      *inserted = persistence::insert_prepared_events(c, *events, *rows);
       for (std::size_t i = 0; origin && i < events->size(); ++i)
         if ((*inserted)[i]) fresh.push_back((*events)[i].id);
     }

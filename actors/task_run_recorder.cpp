@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <iterator>
+#include <memory>
 
 #include "logging/log.hpp"
 #include "persistence/task_run_store.hpp"
@@ -28,12 +29,16 @@ using recorder_actor = caf::stateful_actor<recorder_state>;
 
 void write(recorder_actor* self, std::vector<task_run_event> events, std::uint32_t failures = 0) {
   auto handle = caf::actor_cast<caf::actor>(self);
-  auto now = self->state.time->now();
+  // The statements are built here, so that the writer thread only resolves ids, binds and steps.
+  auto rows = std::make_shared<const persistence::task_run_event_rows>(
+      persistence::prepare_task_run_events(events, self->state.time->now()));
+  auto held = std::make_shared<std::vector<task_run_event>>(std::move(events));
   self->state.db.write(
-      [events, now](persistence::sql_connection& c) {
-        for (const auto& e : events) persistence::record_task_run_event(c, e, now);
-      },
-      [handle, events, failures](const status& s) { caf::anon_send(handle, recorded_atom_v, s, events, failures); });
+      [held, rows](persistence::sql_connection& c) { persistence::record_prepared_task_run_events(c, *held, *rows); },
+      // Called once, after the job's last run: the events move into the answer instead of being copied.
+      [handle, held, failures](const status& s) {
+        caf::anon_send(handle, recorded_atom_v, s, std::move(*held), failures);
+      });
 }
 
 void flush(recorder_actor* self) {

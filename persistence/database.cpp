@@ -124,6 +124,12 @@ struct database::impl {
     });
   }
 
+  // Jobs are destroyed before their completions run: what a job shares with its caller (events, rows) is then
+  // freed by the caller when it hears the answer, not on this thread, which every write waits for.
+  static void release_jobs(std::vector<queued>& batch) {
+    for (auto& q : batch) q.job = nullptr;
+  }
+
   // One transaction for the whole batch; callers hear back only after COMMIT. If a job fails, the batch is
   // rolled back and each job runs alone, so one bad job fails only itself. If the database itself refused
   // (busy, locked, out of space, connection lost), every job would meet the same refusal one transaction at a
@@ -153,17 +159,20 @@ struct database::impl {
       committed = batch.size();
       transactions = 1;
       note_outcome(status::ok());
+      release_jobs(batch);
       for (auto& q : batch) answer(q.done, status::ok());
     } else if (refused_by_database) {
       failed = batch.size();
       refused = 1;
       note_outcome(*refused_by_database);
+      release_jobs(batch);
       for (auto& q : batch) answer(q.done, *refused_by_database);
     } else {
       for (auto& q : batch) {
         auto s = run_in_transaction(conn, true, q.job);
         s ? (++committed, ++transactions) : ++failed;
         note_outcome(s);
+        q.job = nullptr;
         answer(q.done, s);
       }
     }

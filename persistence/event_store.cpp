@@ -1,8 +1,12 @@
 #include "persistence/event_store.hpp"
 
+#include "persistence/multi_row.hpp"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace osprey::persistence {
@@ -10,12 +14,16 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* insert_event_sql =
+constexpr const char* insert_event_head =
     "INSERT INTO events (id, occurred, event, resource_id, resource, related_resource_ids, related, payload, "
-    "received, recorded, follows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING";
-constexpr const char* insert_event_resource_sql =
-    "INSERT INTO event_resources (id, occurred, resource_id, resource_role, resource, event_id) "
-    "VALUES ($1, $2, $3, $4, $5, $6)";
+    "received, recorded, follows) VALUES ";
+constexpr const char* insert_event_tail = " ON CONFLICT (id) DO NOTHING RETURNING id";
+constexpr std::size_t event_columns = 11;
+constexpr std::size_t max_event_rows = 64;
+constexpr const char* insert_event_resource_head =
+    "INSERT INTO event_resources (id, occurred, resource_id, resource_role, resource, event_id) VALUES ";
+constexpr std::size_t resource_columns = 6;
+constexpr std::size_t max_resource_rows = 128;  // 768 parameters: far below SQLite's 32766 and libpq's 65535
 constexpr const char* select_events_sql =
     "SELECT events.id, events.occurred, events.event, events.resource, events.related, events.payload, "
     "events.received, events.follows FROM events WHERE ";
@@ -241,39 +249,92 @@ json stored_labels(const resource_labels& labels) {
   return out;
 }
 
+const chunk_statements& event_statements() {
+  static const chunk_statements texts(insert_event_head, insert_event_tail, event_columns, max_event_rows);
+  return texts;
+}
+
+const chunk_statements& resource_statements() {
+  static const chunk_statements texts(insert_event_resource_head, "", resource_columns, max_resource_rows);
+  return texts;
+}
+
 // The row id is time-ordered (v7, by when it is recorded), so each insert lands at the end of the primary key's
 // index instead of on a random page of it (an event has a row per resource, so these are most of the rows the
 // writer inserts under load).
-void insert_resource(sql_connection& conn, const event& e, const resource_labels& labels, const std::string& role,
-                     timestamp recorded) {
-  conn.execute(insert_event_resource_sql,
-               {id(new_uuid7(recorded)), ts(e.occurred), text(labels.at(std::string(resource_id_label))), text(role),
-                text(stored_labels(labels).dump()), id(e.id)});
+void add_resource_row(sql_params& out, const event& e, const resource_labels& labels, const std::string& role,
+                      timestamp recorded) {
+  out.push_back(id(new_uuid7(recorded)));
+  out.push_back(ts(e.occurred));
+  out.push_back(text(labels.at(std::string(resource_id_label))));
+  out.push_back(text(role));
+  out.push_back(text(stored_labels(labels).dump()));
+  out.push_back(id(e.id));
+}
+
+/// The event_resources rows of the events where `include(index)` is true, as chunked statements.
+template <class Include>
+std::vector<chunk_statements::statement> resource_rows(const std::vector<event>& events, timestamp recorded,
+                                                   Include include) {
+  sql_params values;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!include(i)) continue;
+    const auto& e = events[i];
+    add_resource_row(values, e, e.resource, "", recorded);
+    for (const auto& r : e.related) add_resource_row(values, e, r, r.at(std::string(resource_role_label)), recorded);
+  }
+  return resource_statements().chunked(std::move(values));
 }
 
 }  // namespace
 
-std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& events, timestamp recorded) {
-  std::vector<bool> inserted;
-  inserted.reserve(events.size());
+event_insert prepare_event_insert(const std::vector<event>& events, timestamp recorded) {
+  event_insert out;
+  out.recorded = recorded;
+  out.ids.reserve(events.size());
+  sql_params values;
+  values.reserve(events.size() * event_columns);
   for (const auto& e : events) {
+    out.ids.push_back(e.id);
     json related = json::array();
     json related_ids = json::array();
     for (const auto& r : e.related) {
       related.push_back(r);
       related_ids.push_back(r.at(std::string(resource_id_label)));
     }
-    const auto changed = conn.execute(
-        insert_event_sql,
-        {id(e.id), ts(e.occurred), text(e.name), text(e.resource_id()), text(json(e.resource).dump()),
-         text(related_ids.dump()), text(related.dump()), text(e.payload.dump()), ts(e.received.value_or(recorded)),
-         ts(recorded), e.follows ? id(*e.follows) : null_value()});
-    inserted.push_back(changed > 0);
-    if (changed == 0) continue;
-    insert_resource(conn, e, e.resource, "", recorded);
-    for (const auto& r : e.related) insert_resource(conn, e, r, r.at(std::string(resource_role_label)), recorded);
+    values.insert(values.end(),
+                  {id(e.id), ts(e.occurred), text(e.name), text(e.resource_id()), text(json(e.resource).dump()),
+                   text(related_ids.dump()), text(related.dump()), text(e.payload.dump()),
+                   ts(e.received.value_or(recorded)), ts(recorded), e.follows ? id(*e.follows) : null_value()});
+  }
+  out.events = event_statements().chunked(std::move(values));
+  out.resources = resource_rows(events, recorded, [](std::size_t) { return true; });
+  return out;
+}
+
+std::vector<bool> insert_prepared_events(sql_connection& conn, const std::vector<event>& events,
+                                         const event_insert& prepared) {
+  std::unordered_set<uuid> fresh;  // RETURNING names the rows inserted
+  for (const auto& st : prepared.events)
+    for (const auto& row : conn.query(st.sql, st.params)) fresh.insert(row.id(0));
+  std::vector<bool> inserted(prepared.ids.size(), false);
+  bool all = true;
+  for (std::size_t i = 0; i < prepared.ids.size(); ++i) {
+    // A repeated id was inserted once, by its first row; the later ones were skipped.
+    inserted[i] = fresh.erase(prepared.ids[i]) > 0;
+    all = all && inserted[i];
+  }
+  if (all) {
+    for (const auto& st : prepared.resources) conn.execute(st.sql, st.params);
+  } else {
+    for (const auto& st : resource_rows(events, prepared.recorded, [&](std::size_t i) { return inserted[i]; }))
+      conn.execute(st.sql, st.params);
   }
   return inserted;
+}
+
+std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& events, timestamp recorded) {
+  return insert_prepared_events(conn, events, prepare_event_insert(events, recorded));
 }
 
 std::vector<event> query_events(sql_connection& conn, const event_filter& filter, std::int64_t limit,

@@ -12,6 +12,7 @@
 
 #include "domain/event.hpp"
 #include "domain/event_counts.hpp"
+#include "persistence/multi_row.hpp"
 #include "persistence/sql.hpp"
 
 namespace osprey::persistence {
@@ -20,6 +21,22 @@ namespace osprey::persistence {
 /// skipped) with one event_resources row per resource. Every event must have `received` set. Returns, per
 /// input event, whether it was new.
 std::vector<bool> insert_events(sql_connection& conn, const std::vector<event>& events, timestamp recorded);
+
+/// The same write split in two, so that its CPU work (JSON serialised, row ids drawn, rows cut into multi-row
+/// statements) can be done before the write, off the writer thread. A prepared insert may run more than once
+/// (a rolled-back batch is retried); it only reads itself.
+struct event_insert {
+  std::vector<uuid> ids;  ///< the events' ids, in input order
+  /// INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id, in chunks.
+  std::vector<chunk_statements::statement> events;
+  /// Every event's event_resources rows, written when every event is new (else those of the new ones are made).
+  std::vector<chunk_statements::statement> resources;
+  timestamp recorded{};
+};
+event_insert prepare_event_insert(const std::vector<event>& events, timestamp recorded);
+/// Writes `prepared`, made from these `events`; returns what insert_events returns.
+std::vector<bool> insert_prepared_events(sql_connection& conn, const std::vector<event>& events,
+                                         const event_insert& prepared);
 
 /// Events matching `filter` in its order (occurred, then id, both ascending or both descending), at most
 /// `limit` of them after skipping `offset`.

@@ -21,14 +21,27 @@ sql_value column_value(const task_run_column& col, const nlohmann::json& v) {
 
 std::string placeholder(std::size_t n) { return "$" + std::to_string(n); }
 
-constexpr const char* insert_state_sql =
-    "INSERT INTO task_run_state (id, created, updated, task_run_id, type, timestamp, name, message, state_details, data) "
-    "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+/// A state row's values: (id, created, updated, task_run_id, type, timestamp, name, message, state_details, data).
+void add_state_values(sql_params& out, const uuid& task_run, const run_state& s, timestamp now) {
+  out.insert(out.end(), {id(s.id), ts(now), ts(now), id(task_run), text(to_string(s.type)), ts(s.at), text(s.name),
+                         s.message ? text(*s.message) : null_value(), text(s.details.dump()),
+                         s.data.is_null() ? null_value() : text(s.data.dump())});
+}
+
+constexpr std::size_t state_columns = 10;
+
+const chunk_statements& state_statements() {
+  static const chunk_statements texts(
+      "INSERT INTO task_run_state (id, created, updated, task_run_id, type, timestamp, name, message, state_details, "
+      "data) VALUES ",
+      " ON CONFLICT DO NOTHING", state_columns, 64);
+  return texts;
+}
 
 void insert_state(sql_connection& conn, const uuid& task_run, const run_state& s, timestamp now) {
-  conn.execute(insert_state_sql, {id(s.id), ts(now), id(task_run), text(to_string(s.type)), ts(s.at), text(s.name),
-                                  s.message ? text(*s.message) : null_value(), text(s.details.dump()),
-                                  s.data.is_null() ? null_value() : text(s.data.dump())});
+  sql_params values;
+  add_state_values(values, task_run, s, now);
+  for (const auto& st : state_statements().chunked(std::move(values))) conn.execute(st.sql, st.params);
 }
 
 std::optional<uuid> id_by_natural_key(sql_connection& conn, const uuid& flow_run, const nlohmann::json& columns) {
@@ -40,8 +53,8 @@ std::optional<uuid> id_by_natural_key(sql_connection& conn, const uuid& flow_run
 
 // INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE stored state is older. The conflict target is the id because
 // the natural key was already resolved to the canonical id.
-void upsert_row(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,
-                const nlohmann::json& columns, const run_state& state, timestamp now) {
+task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::optional<uuid>& flow_run_id,
+                                             const nlohmann::json& columns, const run_state& state, timestamp now) {
   std::string names = "id, created, updated, flow_run_id, state_id, state_type, state_name, state_timestamp";
   std::string values = "$1, $2, $2, $3, $4, $5, $6, $7";
   std::string updates =
@@ -57,9 +70,15 @@ void upsert_row(sql_connection& conn, const uuid& run_id, const std::optional<uu
     values += ", " + placeholder(params.size());
     updates += std::string(", ") + col.name + " = excluded." + col.name;
   }
-  conn.execute("INSERT INTO task_run (" + names + ") VALUES (" + values + ") ON CONFLICT (id) DO UPDATE SET " + updates +
-                   " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp",
-               params);
+  return {"INSERT INTO task_run (" + names + ") VALUES (" + values + ") ON CONFLICT (id) DO UPDATE SET " + updates +
+              " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp",
+          std::move(params)};
+}
+
+void upsert_row(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,
+                const nlohmann::json& columns, const run_state& state, timestamp now) {
+  const auto st = upsert_statement(run_id, flow_run_id, columns, state, now);
+  conn.execute(st.sql, st.params);
 }
 
 constexpr const char* select_columns_head =
@@ -113,6 +132,50 @@ uuid record_task_run_event(sql_connection& conn, const task_run_event& event, ti
   if (!(canonical == event.task_run_id)) state.details["task_run_id"] = canonical.to_string();
   insert_state(conn, canonical, state, now);
   return canonical;
+}
+
+task_run_event_rows prepare_task_run_events(const std::vector<task_run_event>& events, timestamp now) {
+  task_run_event_rows out;
+  out.now = now;
+  out.upserts.reserve(events.size());
+  sql_params states;
+  states.reserve(events.size() * state_columns);
+  for (const auto& e : events) {
+    out.upserts.push_back(upsert_statement(e.task_run_id, e.flow_run_id, e.columns, e.state, now));
+    add_state_values(states, e.task_run_id, e.state, now);
+  }
+  out.states = state_statements().chunked(std::move(states));
+  return out;
+}
+
+void record_prepared_task_run_events(sql_connection& conn, const std::vector<task_run_event>& events,
+                                     const task_run_event_rows& rows) {
+  // State rows go in after the upserts of their runs, in event order; a run stored under another id breaks the
+  // batch so that its state keeps its place in that order (a state is unique per run and timestamp).
+  std::size_t unwritten_states = 0;  // events before this one have their state row written
+  bool prepared_states = true;       // rows.states still describes the unwritten state rows
+  auto write_states = [&](std::size_t end) {
+    sql_params states;
+    for (std::size_t i = unwritten_states; i < end; ++i)
+      add_state_values(states, events[i].task_run_id, events[i].state, rows.now);
+    for (const auto& st : state_statements().chunked(std::move(states))) conn.execute(st.sql, st.params);
+    unwritten_states = end;
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    std::optional<uuid> existing;
+    if (e.flow_run_id) existing = id_by_natural_key(conn, *e.flow_run_id, e.columns);
+    if (existing && !(*existing == e.task_run_id)) {  // rare: recorded the slow way
+      write_states(i);
+      prepared_states = false;
+      record_task_run_event(conn, e, rows.now);
+      unwritten_states = i + 1;
+      continue;
+    }
+    conn.execute(rows.upserts[i].sql, rows.upserts[i].params);
+  }
+  if (!prepared_states) return write_states(events.size());
+  for (const auto& st : rows.states) conn.execute(st.sql, st.params);
 }
 
 task_run_created create_task_run(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,

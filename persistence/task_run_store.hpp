@@ -6,6 +6,7 @@
 
 #include "domain/global_transforms.hpp"
 #include "domain/task_run.hpp"
+#include "persistence/multi_row.hpp"
 #include "persistence/sql.hpp"
 
 namespace osprey::persistence {
@@ -16,6 +17,25 @@ namespace osprey::persistence {
 /// and the state is filed under it. The state itself is always kept in the history (idempotent by state id).
 /// Returns the id the run is stored under.
 uuid record_task_run_event(sql_connection& conn, const task_run_event& event, timestamp now);
+
+/// record_task_run_event for a batch (oldest first), split so that its CPU work — each upsert's statement and
+/// parameters, each state row, JSON serialised — is done before the write, off the writer thread. The write
+/// then resolves each event's natural key, runs the prepared upserts in order and the state rows as multi-row
+/// INSERTs; an event whose run is stored under another id is recorded the slow way. It may run more than once
+/// (a rolled-back batch is retried); it only reads `rows`.
+struct task_run_event_rows {
+  struct upsert {
+    std::string sql;
+    sql_params params;  ///< $1 is the event's own task-run id
+  };
+  std::vector<upsert> upserts;  ///< per event
+  /// Every event's state row, for when every run is stored under the event's own id.
+  std::vector<chunk_statements::statement> states;
+  timestamp now{};
+};
+task_run_event_rows prepare_task_run_events(const std::vector<task_run_event>& events, timestamp now);
+void record_prepared_task_run_events(sql_connection& conn, const std::vector<task_run_event>& events,
+                                     const task_run_event_rows& rows);
 
 struct task_run_created {
   task_run stored;

@@ -128,8 +128,10 @@ private:
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, std::monostate>) return;
-            else if constexpr (std::is_same_v<T, std::string>) storage[i] = v;
-            else if constexpr (std::is_same_v<T, bool>) storage[i] = v ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>) {
+              args[i] = v.c_str();  // text is most parameters: passed as it is, not copied
+              return;
+            } else if constexpr (std::is_same_v<T, bool>) storage[i] = v ? "true" : "false";
             else if constexpr (std::is_same_v<T, double>) storage[i] = pqxx::to_string(v);
             else storage[i] = std::to_string(v);
             args[i] = storage[i].c_str();

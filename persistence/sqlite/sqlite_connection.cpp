@@ -40,6 +40,9 @@ public:
             static_cast<int>(options.busy_timeout.count())) {
     if (path != ":memory:") db_.execAndGet("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA foreign_keys=ON");
+    // A statement that writes several rows (a multi-row INSERT) keeps a statement journal, to undo itself alone
+    // on an error; past 64 KiB SQLite spills it to a temporary file, one pwrite per page. Keep it in memory.
+    db_.exec("PRAGMA temp_store=MEMORY");
     db_.exec("PRAGMA synchronous=" + options.sqlite_synchronous);
     if (options.sqlite_max_size_mb > 0) {
       const auto page_size = static_cast<std::uint64_t>(db_.execAndGet("PRAGMA page_size").getInt64());

@@ -6,6 +6,7 @@
 
 #include "domain/event.hpp"
 #include "persistence/event_store.hpp"
+#include "persistence/multi_row.hpp"
 #include "persistence/migrator.hpp"
 #include "tests/support/scratch.hpp"
 
@@ -105,6 +106,31 @@ TEST_P(EventStore, StoresEachEventOnceByItsId) {
   EXPECT_EQ(conn_->query("SELECT COUNT(*) FROM event_resources").front().integer(0), 6 + 8);
 }
 
+// More rows than one multi-row statement holds (64 events, 128 resource rows), with repeats in other chunks.
+TEST_P(EventStore, StoresBatchesLargerThanOneStatementAndSkipsRepeatsAcrossChunks) {
+  std::vector<event> events;
+  for (int i = 0; i < 150; ++i)
+    events.push_back(make_event(i, "big.batch", {{"prefect.resource.id", "r" + std::to_string(i)}},
+                                {rel("prefect.flow-run.a", "flow-run"), rel("prefect.tag.t", "tag")}));
+  auto first = std::vector<event>(events.begin(), events.begin() + 70);
+  EXPECT_EQ(insert(first), std::vector<bool>(70, true));
+  auto all = events;
+  all.push_back(events[100]);  // a repeat of a new event, in a later chunk than its first row
+  const auto inserted = insert(all);
+  ASSERT_EQ(inserted.size(), 151u);
+  for (std::size_t i = 0; i < inserted.size(); ++i) EXPECT_EQ(inserted[i], i >= 70 && i < 150) << i;
+  EXPECT_EQ(conn_->query("SELECT COUNT(*) FROM events").front().integer(0), 150);
+  EXPECT_EQ(conn_->query("SELECT COUNT(*) FROM event_resources").front().integer(0), 150 * 3);
+  EXPECT_EQ(conn_->query("SELECT COUNT(*) FROM event_resources WHERE event_id = $1", {persistence::id(events[120].id)})
+                .front()
+                .integer(0),
+            3);
+  const auto last = parse_filter({{"id", {{"id", {events[149].id.to_string()}}}}});
+  const auto stored = persistence::query_events(*conn_, last, 10, 0);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(to_json(stored[0]), to_json(events[149]));
+}
+
 TEST_P(EventStore, ReadsBackWhatWasWritten) {
   auto events = history();
   events[0].follows = new_uuid4();
@@ -199,3 +225,12 @@ TEST_P(EventStore, ReadsTheNewestStoredSinceAMomentOldestFirst) {
 
 INSTANTIATE_TEST_SUITE_P(D, EventStore, ::testing::ValuesIn(osprey::testing::all_dialects()),
                          osprey::testing::dialect_test_name<::testing::TestParamInfo<dialect>>);
+
+TEST(MultiRowInsert, CutsRowsIntoPowerOfTwoChunksLargestFirst) {
+  using persistence::row_chunks;
+  EXPECT_TRUE(row_chunks(0, 64).empty());
+  EXPECT_EQ(row_chunks(13, 64), (std::vector<std::size_t>{8, 4, 1}));
+  EXPECT_EQ(row_chunks(150, 64), (std::vector<std::size_t>{64, 64, 16, 4, 2}));
+  EXPECT_EQ(row_chunks(5, 100), (std::vector<std::size_t>{4, 1}));  // the cap rounds down to a power of two
+  EXPECT_EQ(persistence::values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+}
