@@ -152,8 +152,8 @@ def replay(a: argparse.Namespace) -> None:
                 if i:
                     totals.append(total)
             results[name] = {"page_p50": pct(totals, 50), "page_p99": pct(totals, 99), "failures": sorted(failures),
-                             "calls": [{"call": label(call), "p50": pct(t, 50), "p99": pct(t, 99)}
-                                       for call, t in zip(calls, per_call)]}
+                             "calls": [{"call": f"#{c} {label(call)}", "p50": pct(t, 50), "p99": pct(t, 99)}
+                                       for c, (call, t) in enumerate(zip(calls, per_call))]}
             r = results[name]
             print(f"\n{name}: page (sum of {len(calls)} calls) p50 {r['page_p50']:.1f} ms, p99 {r['page_p99']:.1f} ms")
             for c in sorted(r["calls"], key=lambda c: -c["p99"]):
