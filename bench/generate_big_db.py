@@ -70,6 +70,9 @@ class Dialect:
             return f"generate_series(0, {count - 1}) AS s(n)"
         return f"(WITH RECURSIVE q(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM q WHERE n < {count - 1}) SELECT n FROM q) s"
 
+    def json(self, expr: str) -> str:
+        return f"({expr})::jsonb" if self.pg else expr
+
     def div(self, a: str, b: str) -> str:
         return f"(({a}) / ({b}))"  # both dialects divide integers as integers
 
@@ -77,7 +80,12 @@ class Dialect:
 def run_sql(target, d: Dialect, sql: str, what: str) -> None:
     started = time.monotonic()
     if d.pg:
-        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", target, "-c", sql], check=True)
+        # Replica mode skips the foreign-key triggers: flow_run.state_id and flow_run_state.flow_run_id point at
+        # each other (the rows are consistent by construction), and checking 40,000,000 keys would double the load.
+        done = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", target, "-c",
+                               "SET session_replication_role = replica;\n" + sql], capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"{what}: psql failed:\n{done.stderr}")
     else:
         target.executescript(sql)
     print(f"  {what}: {time.monotonic() - started:.1f}s", flush=True)
@@ -166,6 +174,7 @@ CREATE UNIQUE INDEX g_started_rk ON g_started (rk);
     cur_at = (f"CASE WHEN kind = 'SCHED' THEN expected - 3600 WHEN kind = 'PENDING' THEN expected + 1 "
               f"WHEN kind = 'RUNNING' THEN start WHEN kind = 'LATE' THEN expected + 15 ELSE finish END")
     has_dep = f"flow < {a.deployments}"
+    q = '"'
     run_sql(target, d, f"""
 BEGIN;
 INSERT INTO flow_run (id, created, updated, name, state_type, state_name, state_timestamp, run_count,
@@ -179,7 +188,7 @@ SELECT {u(K_RUN, 'n')}, {d.ts('expected - 3600')}, {d.ts(cur_at)}, 'bench-run-' 
   CASE WHEN {terminal} THEN finish - start ELSE 0 END, {u(K_FLOW, 'flow')},
   CASE WHEN {has_dep} THEN {u(K_DEPLOYMENT, 'flow')} END, CASE WHEN {has_dep} THEN 'default' END,
   CASE WHEN {has_dep} THEN {u(K_QUEUE, 'flow % 5')} END, '{{"x": 1}}',
-  CASE WHEN n % 3 = 0 THEN '["bench", "env:prod"]' ELSE '["bench"]' END, (kind = 'SCHED' AND {has_dep}),
+  {d.json(f"CASE WHEN n % 3 = 0 THEN '[{q}bench{q}, {q}env:prod{q}]' ELSE '[{q}bench{q}]' END")}, (kind = 'SCHED' AND {has_dep}),
   {u(K_RUN_STATE, f'n * 4 + {cur}')}, '{{}}'
 FROM g_run ORDER BY n;
 INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, state_details)
