@@ -24,6 +24,8 @@
 namespace osprey::persistence {
 
 /// A WHERE condition (without the keyword) and its parameters, numbered $1.. in the order of `params`.
+/// It reads the runs' own (denormalised) state columns and never the state tables, so counts and aggregates run
+/// without joining them.
 /// `sql` is empty when nothing is filtered. Pass both unchanged to select_*/count_* of the matching store.
 struct sql_where {
   std::string sql;

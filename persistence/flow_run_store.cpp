@@ -155,7 +155,9 @@ std::vector<flow_run> select_flow_runs(sql_connection& conn, const std::string& 
 }
 
 std::int64_t count_flow_runs(sql_connection& conn, const std::string& where, const sql_params& params) {
-  std::string sql = "SELECT count(*) FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id";
+  // No join to the state table: filters read the run's own state columns, and the join (one probe of a
+  // 3,000,000-row index per run) made a count of 1,000,000 runs take seconds.
+  std::string sql = "SELECT count(*) FROM flow_run r";
   if (!where.empty()) sql += " WHERE " + where;
   return conn.query(sql, params).front().integer(0);
 }

@@ -213,7 +213,8 @@ std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& 
 }
 
 std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params) {
-  std::string sql = "SELECT count(*) FROM task_run t LEFT JOIN task_run_state s ON s.id = t.state_id";
+  // No join to the state table (see count_flow_runs): 5,000,000 probes of the state index otherwise.
+  std::string sql = "SELECT count(*) FROM task_run t";
   if (!where.empty()) sql += " WHERE " + where;
   return conn.query(sql, params).front().integer(0);
 }

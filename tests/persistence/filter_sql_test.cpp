@@ -447,6 +447,13 @@ TEST_P(FilterSql, TaskRunsAndDeploymentsCompileToo) {
   EXPECT_EQ(task_names(R"({"flows": {"name": {"any_": ["etl"]}}})"), (names{"load-task", "parent-task"}));
   EXPECT_EQ(task_names(R"({"deployments": {}})"), (names{"parent-task"}));
   EXPECT_EQ(task_names(R"({"work_pools": {"type": {"any_": ["process"]}}})"), (names{"parent-task"}));
+  // The dashboard's empty flow-run filter: every task run that has a flow run (compiled without a list of runs).
+  EXPECT_EQ(task_names(R"({"flow_runs": {"operator": "and_"}})"), (names{"load-task", "parent-task"}));
+  // Several run-side filters land in one sub-select over the same run.
+  EXPECT_EQ(task_names(R"({"flow_runs": {"name": {"any_": ["alpha"]}}, "flows": {"name": {"any_": ["etl"]}}})"),
+            (names{"parent-task"}));
+  EXPECT_EQ(task_names(R"({"flow_runs": {"name": {"any_": ["alpha"]}}, "deployments": {"tags": {"is_null_": true}}})"),
+            (names{}));
 
   EXPECT_EQ(deployment_names(R"({"deployments": {"tags": {"is_null_": true}}})"), (names{"report-weekly"}));
   EXPECT_EQ(deployment_names(R"({"deployments": {"id": {"any_": [")" + id_of("etl-daily") + R"("]}}})"),
