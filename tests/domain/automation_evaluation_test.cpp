@@ -211,3 +211,43 @@ TEST(AutomationProactive, WithoutAfterWindowsFollowOneAnother) {
 }
 
 }  // namespace
+
+// ---- templates ----------------------------------------------------------------------------------------------
+
+#include "domain/template_render.hpp"
+
+namespace {
+
+TEST(AutomationTemplate, RendersPathsAndRefusesWhatItCannotRender) {
+  const json context = {{"automation", {{"name", "On failure"}, {"description", ""}}},
+                        {"event", {{"event", "prefect.flow-run.Failed"},
+                                   {"resource", {{"prefect.resource.id", "prefect.flow-run.1"},
+                                                 {"prefect.resource.name", "brave-fox"}}}}},
+                        {"labels", {{"prefect.resource.id", "prefect.flow-run.1"}}},
+                        {"flag", true}};
+  struct row {
+    const char* source;
+    const char* rendered;  ///< nullptr: refused
+  } rows[] = {
+      {"plain text {not a tag}", "plain text {not a tag}"},
+      {"{{ automation.name }}: {{event.event}}", "On failure: prefect.flow-run.Failed"},
+      {"{{ event.resource.id }} {{ event.resource.name }}", "prefect.flow-run.1 brave-fox"},
+      {"{{ labels[\"prefect.resource.id\"] }}", "prefect.flow-run.1"},
+      {"[{{ missing.thing }}]{# a comment #}", "[]"},
+      {"{{ flag }} {{ automation }}", "True {\"description\":\"\",\"name\":\"On failure\"}"},
+      {"{% for x in y %}{% endfor %}", nullptr},
+      {"{{ automation.name | upper }}", nullptr},
+      {"{{ automation.name ", nullptr},
+  };
+  for (const auto& r : rows) {
+    const auto out = render_jinja(r.source, context);
+    if (!r.rendered) {
+      EXPECT_FALSE(out) << r.source;
+      continue;
+    }
+    ASSERT_TRUE(out) << r.source << ": " << out.error().message();
+    EXPECT_EQ(*out, r.rendered);
+  }
+}
+
+}  // namespace
