@@ -16,6 +16,7 @@ constexpr std::int64_t sweep_batch = 500;
 struct dispatcher_state {
   dispatcher_options options;
   std::map<config::channel_type, notifier_actor> notifiers;
+  std::optional<notifier_actor> actions;
   std::unordered_set<uuid> in_flight;
   bool sweeping = false;
   bool sweep_again = false;
@@ -98,7 +99,16 @@ void record(dispatcher_actor self, const delivery_result& result) {
 
 void route(dispatcher_actor self, persistence::outbox_job job) {
   auto& st = self->state;
+  if (job.kind == notification_kind::action && !st.options.action_runner) return;  // left pending for a server that runs them
   if (!st.in_flight.insert(job.id).second) return;  // already on its way
+  if (job.kind == notification_kind::action) {
+    if (!st.actions) {
+      st.actions = st.options.action_runner(self->system(), delivery_listener_actor{self});
+      self->link_to(*st.actions);
+    }
+    self->send(*st.actions, deliver_atom_v, std::move(job));
+    return;
+  }
   const auto rules = st.options.book->current();
   const auto* channel = rules->settings.find_channel(job.channel_name);
   if (!channel) {

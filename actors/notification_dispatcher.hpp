@@ -14,6 +14,7 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,9 @@ struct dispatcher_options {
   /// One server per database (SQLite): every lease at start is a previous process's, released at once. With
   /// several servers (PostgreSQL) only dead servers' leases are released, by actors/cluster_membership.
   bool release_leases_at_start = true;
+  /// Makes the actor that runs automation actions (outbox jobs of kind "action"; actors/automation_actions.hpp),
+  /// spawned with the dispatcher as its listener the first time one is due. None: such jobs are left pending.
+  std::function<notifier_actor(caf::actor_system&, delivery_listener_actor)> action_runner{};
 };
 
 /// Spawns the dispatcher (and, lazily, its notifier actors, linked to it). At start it releases leases left by

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <map>
 
+#include "actors/automation_actions.hpp"
+#include "actors/automation_evaluator.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/flow_runs.hpp"
 #include "actors/foreman.hpp"
@@ -195,7 +197,18 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   auto leadership = std::make_shared<actors::service_leadership>();
   actors::dispatcher_options dispatch_options{*db, book, *transport, instance.id};
   dispatch_options.release_leases_at_start = sole_server;
+  dispatch_options.action_runner = [db = *db, secrets = *block_secrets, transport = *transport, event_bus,
+                                    private_ok = cfg.notifications.blocks_allow_private_network](
+                                       caf::actor_system& sys, actors::delivery_listener_actor listener) {
+    return actors::spawn_automation_action_runner(sys, {db, secrets, transport, event_bus, &system_clock::instance(),
+                                                        private_ok},
+                                                  std::move(listener));
+  };
   auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
+  // Automations: evaluated on the services-lease holder only when servers share a database (see the header).
+  actors::automation_evaluator_options evaluator_options{*db, event_bus, dispatcher, dispatch_options.owner};
+  if (!sole_server) evaluator_options.leadership = leadership;
+  auto automations = actors::spawn_automation_evaluator(system, evaluator_options);
   actors::flow_run_options run_options{*db, event_bus};
   run_options.notifications = book;
   run_options.notification_dispatcher = dispatcher;
@@ -280,6 +293,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     if (cancellation_cleanup) caf::anon_send_exit(cancellation_cleanup, caf::exit_reason::user_shutdown);
     if (pause_expirations) caf::anon_send_exit(pause_expirations, caf::exit_reason::user_shutdown);
     if (db_vacuum) caf::anon_send_exit(db_vacuum, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(automations.evaluator, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(automations.proactive, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(task_run_recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(flow_runs, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(event_bus, caf::exit_reason::user_shutdown);
@@ -349,7 +364,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   instance.listen = host + ":" + std::to_string(server.bound_port());
   actors::cluster_membership_options membership_options{*db, instance, leadership};
   membership_options.services = {scheduler, late_runs, cancellation_cleanup, pause_expirations, foreman, lease_reaper,
-                                 db_vacuum};
+                                 db_vacuum, automations.proactive};
   membership_options.heartbeat = cfg.services.cluster_heartbeat;
   membership_options.dead_after = cfg.services.cluster_dead_after;
   membership_options.sole_server = sole_server;

@@ -118,6 +118,9 @@ struct retry_settings {
 struct notification_settings {
   bool enabled = true;
   std::string ui_url;   ///< base of {flow_run_url}; "" = Prefect 2's placeholder base
+  /// Whether automations' notification blocks may send to loopback, link-local and private addresses (as a
+  /// channel's allow_private_network; off by default).
+  bool blocks_allow_private_network = false;
   retry_settings retry;
   std::vector<channel_settings> channels;
   std::vector<notification_policy> policies;  ///< source "file", validated: channels exist, templates ok

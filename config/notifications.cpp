@@ -15,7 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& section_keys() {
-  static const std::vector<std::string> keys = {"file", "enabled", "ui_url", "retry", "channels", "policies"};
+  static const std::vector<std::string> keys = {"file", "enabled", "ui_url", "retry", "channels", "policies",
+                                                "blocks_allow_private_network"};
   return keys;
 }
 
@@ -60,6 +61,9 @@ public:
     r_.reject_unknown(m, section_keys(), "the notifications section");
     if (const auto* e = m.find("enabled")) {
       if (const auto b = r_.boolean(*e)) out_.enabled = *b;
+    }
+    if (const auto* e = m.find("blocks_allow_private_network")) {
+      if (const auto b = r_.boolean(*e)) out_.blocks_allow_private_network = *b;
     }
     if (const auto* e = m.find("ui_url")) ui_url(*e);
     if (const auto* e = m.find("retry")) retry(*e);

@@ -91,12 +91,14 @@ const char* to_string(notification_kind kind) noexcept {
     case notification_kind::trigger: return "trigger";
     case notification_kind::resolve: return "resolve";
     case notification_kind::test: return "test";
+    case notification_kind::action: return "action";
   }
   return "trigger";  // unreachable: every enumerator is handled above
 }
 
 std::optional<notification_kind> parse_notification_kind(std::string_view text) {
-  for (auto kind : {notification_kind::trigger, notification_kind::resolve, notification_kind::test})
+  for (auto kind : {notification_kind::trigger, notification_kind::resolve, notification_kind::test,
+                    notification_kind::action})
     if (text == to_string(kind)) return kind;
   return std::nullopt;
 }

@@ -35,9 +35,10 @@ struct state_match {
 enum class dedup_scope { flow_run, deployment };
 
 /// What a notification announces: a trigger (a policy's match held), a resolve (a later state closes the alert
-/// a trigger opened; chat, mail and SMS get a recovery message) or a test (`osprey notifications test`).
-enum class notification_kind { trigger, resolve, test };
-/// "trigger", "resolve", "test" (the outbox spelling).
+/// a trigger opened; chat, mail and SMS get a recovery message), a test (`osprey notifications test`), or an
+/// automation's action (written with the trigger firing that causes it; run by actors/automation_actions).
+enum class notification_kind { trigger, resolve, test, action };
+/// "trigger", "resolve", "test", "action" (the outbox spelling).
 const char* to_string(notification_kind kind) noexcept;
 /// The kind to_string spells `text`; nullopt for anything else.
 std::optional<notification_kind> parse_notification_kind(std::string_view text);

@@ -87,7 +87,8 @@ std::string headline(const notification& n) {
   switch (n.kind) {
     case delivery_kind::resolve: return "Recovered: " + n.title;
     case delivery_kind::test: return "Test notification: " + n.title;
-    case delivery_kind::trigger: break;
+    case delivery_kind::trigger:
+    case delivery_kind::action: break;
   }
   return n.title;
 }

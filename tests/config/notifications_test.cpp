@@ -252,8 +252,8 @@ struct bad_case {
 TEST_F(notifications_test, section_mistakes) {
   const bad_case cases[] = {
       {"  chanels: []\n",
-       ":2: notifications.chanels: unknown key for the notifications section (expected one of channels, enabled, "
-       "file, policies, retry, ui_url)"},
+       ":2: notifications.chanels: unknown key for the notifications section (expected one of "
+       "blocks_allow_private_network, channels, enabled, file, policies, retry, ui_url)"},
       {"  channels: {a: 1}\n", ":2: notifications.channels: expected a list of channels"},
       {"  enabled: perhaps\n", ":2: notifications.enabled: expected a boolean"},
       {"  ui_url: prefect.example.com\n", ":2: notifications.ui_url: expected the Prefect UI's address"},

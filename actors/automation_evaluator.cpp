@@ -1,0 +1,217 @@
+// The automations' trigger evaluator and its proactive pass (see the header).
+#include "actors/automation_evaluator.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include <mutex>
+
+#include "actors/periodic_service.hpp"
+#include "domain/automation_firing.hpp"
+#include "logging/log.hpp"
+#include "persistence/automation_bucket_store.hpp"
+#include "persistence/database_calls.hpp"
+
+namespace osprey::actors {
+namespace {
+
+constexpr std::chrono::seconds action_lease{300};
+
+/// The outbox rows of one firing: one per action, keyed by (automation, action index, firing) so that the same
+/// firing written twice keeps one of each.
+void fire(persistence::sql_connection& conn, const armed_trigger& t, const std::vector<std::string>& key,
+          const trigger_firing& f, timestamp now, const std::string& owner, automation_evaluation& out) {
+  const auto firing = firing_id(t.owner.id, key, f);
+  // The triggered event's id is the firing's: a firing evaluated twice announces itself once.
+  const auto triggered = automation_triggered_event(t.owner, t.rules, f, firing, now);
+  std::vector<persistence::outbox_job> jobs;
+  for (auto& action : triggered_actions(t.owner, f, firing, now, triggered)) {
+    persistence::outbox_job job;
+    job.id = new_uuid4();
+    job.created = job.next_attempt_at = now;
+    job.policy_name = "automation/" + t.owner.id.to_string();
+    job.channel_name = "action/" + std::to_string(action.index);
+    job.state = state_id{firing};
+    job.state_name = action.payload["action"].value("type", "");
+    job.dedup_key = firing.to_string();
+    job.kind = notification_kind::action;
+    job.payload = std::move(action.payload);
+    if (!owner.empty()) {
+      job.lease_owner = owner;
+      job.lease_expires_at = now + action_lease;
+    }
+    jobs.push_back(std::move(job));
+  }
+  auto inserted = persistence::insert_outbox_jobs(conn, jobs);
+  if (!jobs.empty() && inserted.empty()) return;  // written before: neither its actions nor its event again
+  log::line(log::level::info, "automations", "automation ", t.owner.id.to_string(), " (", t.owner.name, ") triggered");
+  out.events.push_back(triggered);
+  for (auto& j : inserted) out.jobs.push_back(std::move(j));
+}
+
+void store_and_fire(persistence::sql_connection& conn, const armed_trigger& t, const std::vector<std::string>& key,
+                    const trigger_step& step, timestamp now, const std::string& owner, automation_evaluation& out) {
+  persistence::store_bucket(conn, t.owner.id, t.rules.id, key, step.bucket, now);
+  for (const auto& f : step.firings) fire(conn, t, key, f, now, owner, out);
+}
+
+bool is_automation_change(const event& e) {
+  return e.name == "prefect.automation.created" || e.name == "prefect.automation.updated" ||
+         e.name == "prefect.automation.deleted";
+}
+
+/// The triggers as the writer thread last loaded them; jobs run on the writer thread one at a time, the actor
+/// only reads a snapshot to skip events no trigger covers.
+struct trigger_cache {
+  std::mutex lock;
+  std::shared_ptr<const std::vector<armed_trigger>> triggers;
+  bool stale = true;  ///< reload in the next job (set by the actor when automations changed)
+
+  std::shared_ptr<const std::vector<armed_trigger>> snapshot() {
+    std::lock_guard guard(lock);
+    return stale ? nullptr : triggers;
+  }
+  void mark_stale() {
+    std::lock_guard guard(lock);
+    stale = true;
+  }
+  /// On the writer thread: the triggers to evaluate with, reloaded when stale.
+  std::shared_ptr<const std::vector<armed_trigger>> current(persistence::sql_connection& conn) {
+    {
+      std::lock_guard guard(lock);
+      if (!stale && triggers) return triggers;
+    }
+    auto loaded = std::make_shared<const std::vector<armed_trigger>>(arm_triggers(persistence::enabled_automations(conn)));
+    std::lock_guard guard(lock);
+    triggers = loaded;
+    stale = false;
+    return loaded;
+  }
+};
+
+void hand_over(const automation_evaluator_options& options, automation_evaluation done) {
+  if (!done.events.empty()) publish_events(options.bus, std::move(done.events));
+  if (!done.jobs.empty() && options.dispatcher && !options.owner.empty())
+    caf::anon_send(*options.dispatcher, enqueued_atom_v, std::move(done.jobs));
+}
+
+struct evaluator_state {
+  automation_evaluator_options options;
+  std::shared_ptr<trigger_cache> cache = std::make_shared<trigger_cache>();
+  std::uint64_t subscription = 0;
+  static inline const char* name = "osprey.automation_evaluator";
+};
+
+caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self, automation_evaluator_options options) {
+  auto& init = self->state;
+  init.options = std::move(options);
+  init.subscription = subscribe_events(init.options.bus, [handle = caf::actor{self}](const shared_event& e) {
+    caf::anon_send(handle, e);
+  });
+  self->attach_functor([bus = init.options.bus, token = init.subscription] { unsubscribe_events(bus, token); });
+  return {
+      [self](const shared_event& e) {
+        auto& st = self->state;
+        if (is_automation_change(*e)) st.cache->mark_stale();
+        if (st.options.leadership && !st.options.leadership->held()) return;
+        if (auto known = st.cache->snapshot()) {
+          const bool covered = std::any_of(known->begin(), known->end(),
+                                           [&](const armed_trigger& t) { return trigger_covers(t.rules, *e); });
+          if (!covered) return;
+        }
+        const auto now = st.options.time->now();
+        persistence::write_value(
+            st.options.db,
+            [cache = st.cache, e, now, owner = st.options.owner](persistence::sql_connection& c) {
+              return evaluate_event(c, *cache->current(c), *e, now, owner);
+            },
+            [options = st.options](result<automation_evaluation> done) {
+              if (!done) {
+                log::line(log::level::warning, "automations", "evaluating an event failed: ", done.error().message());
+                return;
+              }
+              hand_over(options, std::move(*done));
+            });
+      },
+  };
+}
+
+void proactive_pass(const automation_evaluator_options& options, const pass_done& done) {
+  const auto now = options.time->now();
+  persistence::write_value(
+      options.db,
+      [now, owner = options.owner](persistence::sql_connection& c) {
+        return evaluate_proactive(c, arm_triggers(persistence::enabled_automations(c)), now, owner);
+      },
+      [options, done](result<automation_evaluation> out) {
+        if (!out) {
+          log::line(log::level::warning, "automations", "proactive evaluation failed: ", out.error().message());
+          return done({});
+        }
+        const auto fired = out->events.size();
+        hand_over(options, std::move(*out));
+        done({fired, false});
+      });
+}
+
+}  // namespace
+
+std::vector<armed_trigger> arm_triggers(const std::vector<automation>& automations) {
+  std::vector<armed_trigger> out;
+  for (const auto& a : automations) {
+    if (!a.enabled || a.trigger.value("type", "") != "event") continue;
+    auto rules = read_event_trigger_rules(a.trigger);
+    if (!rules) {
+      log::line(log::level::warning, "automations", "automation ", a.id.to_string(), " is not evaluated: ",
+                rules.error().message());
+      continue;
+    }
+    out.push_back({a, std::move(*rules)});
+  }
+  return out;
+}
+
+automation_evaluation evaluate_event(persistence::sql_connection& conn, const std::vector<armed_trigger>& triggers,
+                                     const event& e, timestamp now, const std::string& lease_owner) {
+  automation_evaluation out;
+  for (const auto& t : triggers) {
+    if (!trigger_covers(t.rules, e)) continue;
+    const auto key = bucketing_key(t.rules, e);
+    auto step = react(t.rules, persistence::find_bucket(conn, t.owner.id, t.rules.id, key), e);
+    store_and_fire(conn, t, key, step, now, lease_owner, out);
+  }
+  return out;
+}
+
+automation_evaluation evaluate_proactive(persistence::sql_connection& conn, const std::vector<armed_trigger>& triggers,
+                                         timestamp now, const std::string& lease_owner) {
+  automation_evaluation out;
+  for (const auto& t : triggers) {
+    if (t.rules.posture != trigger_posture::proactive) continue;
+    auto buckets = persistence::trigger_buckets(conn, t.owner.id, t.rules.id);
+    if (t.rules.for_each.empty() && buckets.empty()) {
+      // Prefect's ensure_bucket for a trigger without for_each: a window is always open.
+      auto first = initial_proactive_bucket(t.rules, now);
+      persistence::store_bucket(conn, t.owner.id, t.rules.id, first.key, first, now);
+      buckets.push_back(std::move(first));
+    }
+    for (auto& b : buckets) {
+      const auto key = b.key;
+      auto step = evaluate_bucket(t.rules, std::move(b), now);
+      store_and_fire(conn, t, key, step, now, lease_owner, out);
+    }
+  }
+  return out;
+}
+
+automation_evaluator_actors spawn_automation_evaluator(caf::actor_system& system, automation_evaluator_options options) {
+  automation_evaluator_actors out;
+  out.evaluator = system.spawn(evaluator_behavior, options);
+  out.proactive = spawn_periodic_service(system, {"osprey.automation_proactive", options.proactive_interval,
+                                                  [options](pass_done done) { proactive_pass(options, done); },
+                                                  options.leadership});
+  return out;
+}
+
+}  // namespace osprey::actors

@@ -1,0 +1,33 @@
+#pragma once
+// Trigger evaluation state (table `automation_bucket`, one row per automation, trigger and bucketing key) and
+// the automations the evaluator loads. Run on a connection the caller owns, inside the caller's transaction, so
+// that a bucket change and the outbox jobs of the firing it causes commit together; they throw sql_error.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/automation.hpp"
+#include "domain/automation_evaluation.hpp"
+#include "persistence/sql.hpp"
+
+namespace osprey::persistence {
+
+/// Every enabled automation, by id.
+std::vector<automation> enabled_automations(sql_connection& conn);
+/// What changes whenever an automation is created, updated, enabled, disabled or deleted: their number and
+/// newest `updated`. The evaluator compares it to learn that another server changed them.
+std::string automations_fingerprint(sql_connection& conn);
+
+std::optional<trigger_bucket> find_bucket(sql_connection& conn, const automation_id& automation, const uuid& trigger,
+                                          const std::vector<std::string>& key);
+/// Stores `bucket` as the one of (automation, trigger, key); nullopt deletes it.
+void store_bucket(sql_connection& conn, const automation_id& automation, const uuid& trigger,
+                  const std::vector<std::string>& key, const std::optional<trigger_bucket>& bucket, timestamp now);
+/// Every bucket of the trigger (the periodic pass evaluates them).
+std::vector<trigger_bucket> trigger_buckets(sql_connection& conn, const automation_id& automation,
+                                            const uuid& trigger);
+/// Deletes the buckets of the automation's triggers other than `keep` (its trigger was replaced).
+void forget_other_triggers(sql_connection& conn, const automation_id& automation, const std::vector<uuid>& keep);
+
+}  // namespace osprey::persistence
