@@ -1,7 +1,7 @@
 """Scenario: automations. The client's `Automation(...).create()`, `read(id=…)`, `read(name=…)`, `update()`,
 `disable()`/`enable()` and `delete()` against Osprey, and the `prefect automation` CLI (ls, inspect, pause,
-resume, delete). Nothing evaluates the triggers yet: these check that automations are stored and served as
-Prefect's server stores and serves them."""
+resume, delete): automations are stored and served as Prefect's server stores and serves them. What they do when
+they fire is in test_automation_actions.py."""
 
 import json
 import uuid
