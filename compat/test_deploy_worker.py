@@ -111,6 +111,14 @@ def test_the_worker_runs_a_deployment_run_to_completed_with_its_logs(prefect, ap
     assert "COMPLETED" in prefect.cli("flow-run", "inspect", run_id)
 
 
+def test_deployment_run_watch_streams_the_runs_logs_until_the_worker_completes_it(prefect, api, deployed):
+    """`prefect deployment run --watch` follows the run over WS /api/logs/out and /api/events/out."""
+    out = prefect.cli("deployment", "run", "adder/plain", "--param", "x=41", "--watch", "--watch-timeout", "120")
+    run_id = re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
+    assert "adding one to 41" in out, out  # the flow's own log, streamed while it ran
+    assert api.flow_run(run_id)["state"]["type"] == "COMPLETED"
+
+
 def test_cancelling_a_running_worker_run_kills_its_process(prefect, api, deployed):
     pool, worker = deployed
     run_id = run_deployment_cli(prefect, "sleeper/sleepy")
@@ -138,8 +146,8 @@ def test_a_deployment_limited_to_one_runs_its_runs_one_after_the_other(prefect, 
     deployment = api.get("/deployments/name/sleeper/one-at-a-time")
     limit = deployment["global_concurrency_limit"]
     assert (limit["limit"], limit["name"]) == (1, f"deployment:{deployment['id']}"), deployment
-    first = run_deployment_cli(prefect, "sleeper/one-at-a-time")
-    second = run_deployment_cli(prefect, "sleeper/one-at-a-time")
+    # Both created at once through the API (a CLI call can take longer than the first run on a busy machine).
+    first, second = (api.post(f"/deployments/{deployment['id']}/create_flow_run", {})["id"] for _ in range(2))
     runs = [api.wait_for_flow_run(r, "COMPLETED", timeout=180) for r in (first, second)]
     runs.sort(key=lambda r: r["start_time"])
     assert runs[0]["end_time"] <= runs[1]["start_time"], runs
