@@ -10,8 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -279,3 +282,38 @@ class Prefect:
         output = done.stdout + done.stderr
         assert done.returncode == expect_exit, f"prefect {' '.join(args)} exited {done.returncode}:\n{output}"
         return output
+
+
+def fresh_postgres_database(compat_url: str) -> tuple[str, str]:
+    """Creates a new database on the server of `compat_url`; returns (its URL, its name)."""
+    name = f"osprey_own_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", compat_url, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"], check=True,
+                   capture_output=True, text=True, timeout=60)
+    parts = urlsplit(compat_url)
+    return urlunsplit(parts._replace(path="/" + name)), name
+
+
+@contextmanager
+def configured_osprey(home: Path, config_text: str) -> Iterator[Osprey]:
+    """An Osprey of a test module's own, started with `config_text` as its config file, on a fresh database of
+    the compat PostgreSQL server when the run is on PostgreSQL. Stopped after (exit 0 on SIGTERM asserted) and
+    its database dropped."""
+    binary = Path(os.environ.get("OSPREY_BINARY", Path(__file__).resolve().parent.parent / "build" / "osprey"))
+    assert binary.is_file(), f"no osprey binary at {binary} (set OSPREY_BINARY)"
+    compat_url = os.environ.get("OSPREY_COMPAT_DATABASE_URL")
+    database_url, pg_name = fresh_postgres_database(compat_url) if compat_url else (None, None)
+    config = home / "osprey.yaml"
+    config.write_text(config_text)
+    daemon = Osprey(binary, home, database_url, config=config)
+    try:
+        daemon.start()
+        yield daemon
+        code = daemon.stop()
+        assert code == 0, f"osprey exited with {code} on SIGTERM:\n{daemon.output()}"
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+        if pg_name:
+            subprocess.run(["psql", compat_url, "-qc", f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"],
+                           capture_output=True, timeout=60)

@@ -10,19 +10,16 @@ server, dropped afterwards."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from harness import Api, Osprey, Prefect, wait_until
+from harness import Api, Prefect, configured_osprey, wait_until
 from receivers import Receiver
-from test_notifications import fresh_postgres_database
 
 PROGRAM = textwrap.dedent('''
     """argv: what to do, then its arguments. Prints RESULT {...}."""
@@ -70,36 +67,19 @@ PROGRAM = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def automating(tmp_path_factory):
-    binary = Path(os.environ.get("OSPREY_BINARY", Path(__file__).resolve().parent.parent / "build" / "osprey"))
-    assert binary.is_file(), f"no osprey binary at {binary} (set OSPREY_BINARY)"
-    home = tmp_path_factory.mktemp("osprey-automation-home")
-    compat_url = os.environ.get("OSPREY_COMPAT_DATABASE_URL")
-    database_url, pg_name = fresh_postgres_database(compat_url) if compat_url else (None, None)
     with Receiver(200, "ok", "text/plain") as slack:
-        config = home / "osprey.yaml"
-        config.write_text(textwrap.dedent("""\
+        config_text = textwrap.dedent("""\
             notifications:
               blocks_allow_private_network: true  # the Slack receiver is on loopback
               retry: {initial: 200ms, max: 1s}
-            """))
-        daemon = Osprey(binary, home, database_url, config=config)
-        try:
-            daemon.start()
+            """)
+        with configured_osprey(tmp_path_factory.mktemp("osprey-automation-home"), config_text) as daemon:
             workdir = tmp_path_factory.mktemp("automation-programs")
             program = workdir / "automation_program.py"
             program.write_text(PROGRAM)
             prefect = Prefect(daemon.api_url, tmp_path_factory.mktemp("automation-prefect-home"), workdir)
             yield SimpleNamespace(daemon=daemon, api=Api(daemon.api_url), slack=slack, prefect=prefect,
                                   program=program)
-            code = daemon.stop()
-            assert code == 0, f"osprey exited with {code} on SIGTERM:\n{daemon.output()}"
-        finally:
-            if daemon.proc and daemon.proc.poll() is None:
-                daemon.proc.kill()
-                daemon.proc.wait()
-            if pg_name:
-                subprocess.run(["psql", compat_url, "-qc", f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"],
-                               capture_output=True, timeout=60)
 
 
 def run(n: SimpleNamespace, *args: str) -> dict:

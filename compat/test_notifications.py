@@ -8,18 +8,14 @@ PostgreSQL (OSPREY_COMPAT_DATABASE_URL), on a fresh database of the same server,
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
-import uuid
-from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from harness import Api, Osprey, Prefect, wait_until
+from harness import Api, Prefect, configured_osprey, wait_until
 from receivers import Receiver
 
 ROUTING_KEY = "R0UTINGKEY00000000000000000COMPAT"
@@ -47,25 +43,10 @@ PROGRAM = textwrap.dedent('''
 ''')
 
 
-def fresh_postgres_database(compat_url: str) -> tuple[str, str]:
-    """Creates a new database on the server of `compat_url`; returns (its URL, its name)."""
-    name = f"osprey_notify_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", compat_url, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"], check=True,
-                   capture_output=True, text=True, timeout=60)
-    parts = urlsplit(compat_url)
-    return urlunsplit(parts._replace(path="/" + name)), name
-
-
 @pytest.fixture(scope="module")
 def notifying(tmp_path_factory):
-    binary = Path(os.environ.get("OSPREY_BINARY", Path(__file__).resolve().parent.parent / "build" / "osprey"))
-    assert binary.is_file(), f"no osprey binary at {binary} (set OSPREY_BINARY)"
-    home = tmp_path_factory.mktemp("osprey-notify-home")
-    compat_url = os.environ.get("OSPREY_COMPAT_DATABASE_URL")
-    database_url, pg_name = fresh_postgres_database(compat_url) if compat_url else (None, None)
     with Receiver(202, '{"status":"success","message":"Event processed","dedup_key":"x"}') as pagerduty:
-        config = home / "notifications.yaml"
-        config.write_text(textwrap.dedent(f"""\
+        config_text = textwrap.dedent(f"""\
             notifications:
               ui_url: http://127.0.0.1:4200
               retry: {{initial: 200ms, max: 1s}}
@@ -79,10 +60,8 @@ def notifying(tmp_path_factory):
                 - name: prod-failures
                   match: {{state_names: [Failed], tags_any: [prod]}}
                   channels: [pager]
-            """))
-        daemon = Osprey(binary, home, database_url, config=config)
-        try:
-            daemon.start()
+            """)
+        with configured_osprey(tmp_path_factory.mktemp("osprey-notify-home"), config_text) as daemon:
             assert "1 channel(s), 1 active policy(ies)" in daemon.output(), daemon.output()
             workdir = tmp_path_factory.mktemp("notify-programs")
             program = workdir / "notified_flow.py"
@@ -90,15 +69,6 @@ def notifying(tmp_path_factory):
             prefect = Prefect(daemon.api_url, tmp_path_factory.mktemp("notify-prefect-home"), workdir)
             yield SimpleNamespace(daemon=daemon, api=Api(daemon.api_url), pagerduty=pagerduty, prefect=prefect,
                                   program=program)
-            code = daemon.stop()
-            assert code == 0, f"osprey exited with {code} on SIGTERM:\n{daemon.output()}"
-        finally:
-            if daemon.proc and daemon.proc.poll() is None:
-                daemon.proc.kill()
-                daemon.proc.wait()
-            if pg_name:
-                subprocess.run(["psql", compat_url, "-qc", f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"],
-                               capture_output=True, timeout=60)
 
 
 def run_flow(n: SimpleNamespace, outcome: str, name: str, *tags: str) -> dict:
