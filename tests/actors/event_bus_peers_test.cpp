@@ -66,8 +66,11 @@ protected:
     }
     caf_config_.set("scheduler.max-threads", std::size_t{2});
     system_ = std::make_unique<caf::actor_system>(caf_config_);
-    start(a_, "server-a");
-    start(b_, "server-b");
+    // pg_stat_activity is cluster-wide and ctest runs these tests side by side: origins unique to this test keep
+    // one test's listener checks (and pg_terminate_backend) off another's.
+    const std::string run = new_uuid4().to_string().substr(0, 8);
+    start(a_, "server-a-" + run);
+    start(b_, "server-b-" + run);
   }
 
   void TearDown() override {
