@@ -6,32 +6,18 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "domain/automation_lifecycle.hpp"
+#include "actors/automation_action_runner.hpp"
+#include "domain/automation_targets.hpp"
 #include "domain/template_render.hpp"
-#include "logging/log.hpp"
 #include "notifiers/notifier.hpp"
-#include "persistence/automation_store.hpp"
 #include "persistence/block_store.hpp"
 #include "persistence/database_calls.hpp"
 
 namespace osprey::actors {
+namespace action_runner {
 namespace {
 
 using nlohmann::json;
-
-/// A verdict on one job, with what it leaves in the action.executed/failed event.
-struct action_outcome {
-  notifiers::verdict verdict = notifiers::verdict::dead;
-  std::string reason;
-  std::optional<std::chrono::seconds> retry_after;
-};
-
-struct runner_state {
-  automation_action_options options;
-  delivery_listener_actor listener;
-  static inline const char* name = "osprey.automation_actions";
-};
-using runner = caf::stateful_actor<runner_state>*;
 
 std::string text_field(const json& data, const char* key) {
   const auto it = data.find(key);
@@ -71,12 +57,248 @@ std::optional<config::channel_settings> channel_of(const std::string& slug, cons
   return c;
 }
 
-/// The names a template may use (Prefect's _template_context, without the objects it fetches from its API).
-json template_context(const json& payload) {
-  return {{"automation", payload.value("automation", json::object())},
-          {"event", payload.value("triggering_event", json(nullptr))},
-          {"labels", payload.value("triggering_labels", json::object())},
-          {"firing", {{"id", payload.value("firing_id", "")}, {"triggered", payload.value("triggered", "")}}}};
+json outcome_json(const action_outcome& o) {
+  json related = json::array();
+  for (const auto& r : o.related) related.push_back(r);
+  return {{"verdict", static_cast<int>(o.verdict)},
+          {"reason", o.reason},
+          {"retry_after", o.retry_after ? o.retry_after->count() : std::int64_t{-1}},
+          {"related", related},
+          {"details", o.details}};
+}
+
+action_outcome outcome_of(const std::string& text) {
+  const auto j = json::parse(text, nullptr, false);
+  action_outcome o;
+  if (!j.is_object()) return action_outcome::failed("internal: unreadable action outcome");
+  o.verdict = static_cast<notifiers::verdict>(j.value("verdict", static_cast<int>(notifiers::verdict::dead)));
+  o.reason = j.value("reason", "");
+  if (const auto after = j.value("retry_after", std::int64_t{-1}); after >= 0) o.retry_after = std::chrono::seconds(after);
+  for (const auto& r : j.value("related", json::array())) o.related.push_back(r.get<resource_labels>());
+  o.details = j.value("details", json::object());
+  return o;
+}
+
+/// The notification block or webhook block an action names, read with its secrets.
+struct found_block {
+  std::string slug;
+  std::string name;
+  json data;
+};
+
+/// Reads the block the action names, then sends (job, block, read error, rendered) to the runner.
+void read_block(runner self, persistence::outbox_job job, json rendered) {
+  auto& st = self->state;
+  const auto block = uuid::parse(job.payload["action"].value("block_document_id", ""));
+  if (!block) return report(self, std::move(job), action_outcome::failed("block_document_id is not a UUID"));
+  persistence::read_value(
+      st.options.db,
+      [box = st.options.block_secrets, id = block_document_id{*block}](persistence::sql_connection& c)
+          -> result<found_block> {
+        if (!box) return status(errc::internal, "block secrets are not available");
+        auto doc = persistence::find_block_document(c, *box, id, true);
+        if (!doc) return status(errc::not_found, "Block document not found");
+        auto type = persistence::find_block_type(c, doc->doc.type);
+        return found_block{type ? type->slug : std::string(), doc->doc.name, doc->doc.data};
+      },
+      [self = caf::actor{self}, job = std::move(job), rendered = rendered.dump()](result<found_block> found) mutable {
+        // JSON travels as text: the actor's messages carry no JSON values.
+        const json read = found ? json{{"slug", found->slug}, {"name", found->name}, {"data", found->data}} : json();
+        caf::anon_send(self, std::move(job), read.dump(), found ? std::string() : found.error().message(),
+                       std::move(rendered));
+      });
+}
+
+/// Renders `fields` (name → template) of the action against the firing; the failure names the template.
+result<json> render_fields(const persistence::outbox_job& job,
+                           std::initializer_list<std::pair<const char*, const char*>> fields) {
+  const auto context = automation_targets::template_context(job.payload);
+  const auto& action = job.payload["action"];
+  json out = json::object();
+  for (const auto& [name, fallback] : fields) {
+    auto text = render_jinja(action.value(name, fallback), context);
+    if (!text) return status(errc::invalid_argument, "Template rendering failed: " + text.error().message());
+    out[name] = std::move(*text);
+  }
+  return out;
+}
+
+void send_notification(runner self, persistence::outbox_job job) {
+  auto rendered = render_fields(job, {{"subject", "Prefect automated notification"}, {"body", ""}});
+  if (!rendered) return report(self, std::move(job), action_outcome::failed(rendered.error().message()));
+  read_block(self, std::move(job), std::move(*rendered));
+}
+
+void call_webhook(runner self, persistence::outbox_job job) {
+  auto rendered = render_fields(job, {{"payload", ""}});
+  if (!rendered) return report(self, std::move(job), action_outcome::failed(rendered.error().message()));
+  read_block(self, std::move(job), std::move(*rendered));
+}
+
+/// Sends `requests` and finishes the job with the worst verdict (as the notifier actor does).
+void send_all(runner self, persistence::outbox_job job, std::shared_ptr<const notifiers::notifier> notifier,
+              std::vector<notifiers::request> requests, std::chrono::milliseconds timeout) {
+  auto pending = std::make_shared<std::size_t>(requests.size());
+  auto worst = std::make_shared<std::optional<notifiers::classification>>();
+  for (auto& r : requests) {
+    self->state.options.transport.send(
+        std::move(r), timeout, [self = caf::actor{self}, notifier, pending, worst, job](notifiers::reply reply) {
+          auto verdict = notifier->classify(reply);
+          // Replies come on the transport's one thread, so the counters need no lock.
+          if (verdict.outcome != notifiers::verdict::delivered && (!*worst || verdict.outcome == notifiers::verdict::dead))
+            *worst = verdict;
+          if (--*pending > 0) return;
+          action_outcome out;
+          out.verdict = notifiers::verdict::delivered;
+          if (*worst) {
+            out.verdict = (*worst)->outcome;
+            out.reason = (*worst)->reason;
+            out.retry_after = (*worst)->retry_after;
+          }
+          finish(self, job, out);
+        });
+  }
+}
+
+/// The block was read: build the notifier's requests and send them.
+void deliver_to_block(runner self, persistence::outbox_job job, const json& block, const json& rendered) {
+  auto& st = self->state;
+  std::string why;
+  auto channel = channel_of(block.value("slug", ""), block.value("data", json::object()),
+                            st.options.allow_private_network, why);
+  if (!channel) return report(self, std::move(job), action_outcome::failed(why));
+  std::shared_ptr<const notifiers::notifier> notifier = notifiers::make_notifier(*channel);
+  notifiers::notification n;
+  n.id = job.id.to_string();
+  n.kind = notification_kind::action;
+  n.policy_name = job.policy_name;
+  n.dedup_key = job.dedup_key;
+  n.title = rendered.value("subject", "");
+  n.message = rendered.value("body", "");
+  n.created = job.created;
+  auto requests = notifier->requests(n);
+  if (requests.empty()) return report(self, std::move(job), action_outcome::done());
+  send_all(self, std::move(job), notifier, std::move(requests), channel->timeout);
+}
+
+/// Header names whose values a webhook's answer never shows in the action's event (Prefect's
+/// should_redact_header: credentials and cookies).
+bool redacted_header(const std::string& name) {
+  return name == "authorization" || name == "proxy-authorization" || name == "cookie" || name == "set-cookie" ||
+         name.find("api-key") != std::string::npos || name.find("token") != std::string::npos;
+}
+
+/// call-webhook: the Webhook block's request with the rendered payload. Any answer ends the action (Prefect
+/// records the status and does not judge it), except those the outbox retries: no answer, 408, 429, 5xx.
+void send_webhook(runner self, persistence::outbox_job job, const json& block, const json& rendered) {
+  auto& st = self->state;
+  const auto& data = block.value("data", json::object());
+  const auto url = text_field(data, "url");
+  if (url.empty()) return report(self, std::move(job), action_outcome::failed("The webhook block has no URL"));
+  notifiers::http_request r;
+  r.method = data.value("method", "POST");
+  r.url = url;
+  if (const auto headers = data.find("headers"); headers != data.end() && headers->is_object())
+    for (const auto& [name, value] : headers->items())
+      r.headers.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+  r.body = rendered.value("payload", "");
+  // The block may forbid private addresses; it can allow them only where the server's configuration does.
+  r.allow_private_network = st.options.allow_private_network && data.value("allow_private_urls", true);
+  const auto block_id = uuid::parse(job.payload["action"].value("block_document_id", "")).value_or(uuid{});
+  std::vector<resource_labels> related{
+      related_resource("prefect.block-document", block_id, "block", block.value("name", "")),
+      {{"prefect.resource.id", "prefect.block-type." + block.value("slug", "")},
+       {"prefect.resource.role", "block-type"}}};
+  st.options.transport.send(
+      std::move(r), std::chrono::seconds(10),
+      [self = caf::actor{self}, job, related](notifiers::reply reply) {
+        const auto verdict = notifiers::classify_http(reply);
+        if (verdict.outcome == notifiers::verdict::retry || reply.address_refused || reply.status == 0) {
+          action_outcome out;
+          out.verdict = reply.address_refused ? notifiers::verdict::dead : verdict.outcome;
+          out.reason = "Webhook call failed: " + verdict.reason;
+          out.retry_after = verdict.retry_after;
+          out.related = related;
+          return finish(self, job, out);
+        }
+        json headers = json::object();
+        for (const auto& [name, value] : reply.headers)
+          if (!redacted_header(name)) headers[name] = value;
+        finish(self, job,
+               action_outcome::done(related, {{"status_code", reply.status},
+                                              {"response_body", reply.body.substr(0, 1000)},
+                                              {"response_headers", headers}}));
+      });
+}
+
+caf::behavior runner_behavior(runner self, automation_action_options options, delivery_listener_actor listener) {
+  self->state.options = std::move(options);
+  self->state.listener = std::move(listener);
+  return {
+      [self](deliver_atom, persistence::outbox_job& job) {
+        const auto type = job.payload.value("action", json::object()).value("type", "");
+        if (type == "do-nothing") return report(self, std::move(job), action_outcome::done());
+        if (type == "send-notification") return send_notification(self, std::move(job));
+        if (type == "call-webhook") return call_webhook(self, std::move(job));
+        if (type == "pause-automation" || type == "resume-automation")
+          return run_automation_action(self, std::move(job));
+        if (type == "change-flow-run-state" || type == "cancel-flow-run" || type == "suspend-flow-run" ||
+            type == "resume-flow-run" || type == "delete-flow-run")
+          return run_flow_run_action(self, std::move(job));
+        if (type == "run-deployment" || type == "pause-deployment" || type == "resume-deployment")
+          return run_deployment_action(self, std::move(job));
+        if (type == "pause-work-pool" || type == "resume-work-pool" || type == "pause-work-queue" ||
+            type == "resume-work-queue")
+          return run_work_pool_action(self, std::move(job));
+        report(self, std::move(job), action_outcome::failed("Osprey does not run " + type + " actions"));
+      },
+      [self](persistence::outbox_job& job, const std::string& block, const std::string& read_error,
+             const std::string& rendered) {
+        if (!read_error.empty())
+          return report(self, std::move(job), action_outcome::failed("reading the block: " + read_error));
+        const auto b = json::parse(block, nullptr, false);
+        const auto r = json::parse(rendered, nullptr, false);
+        if (job.payload["action"].value("type", "") == "call-webhook") {
+          if (b.value("slug", "") != "webhook")
+            return report(self, std::move(job), action_outcome::failed("The referenced block was not a webhook block"));
+          return send_webhook(self, std::move(job), b, r);
+        }
+        deliver_to_block(self, std::move(job), b, r);
+      },
+      [self](persistence::outbox_job& job, const std::string& outcome) {
+        report(self, std::move(job), outcome_of(outcome));
+      },
+  };
+}
+
+}  // namespace
+
+action_outcome action_outcome::done(std::vector<resource_labels> related, json details) {
+  action_outcome o;
+  o.verdict = notifiers::verdict::delivered;
+  o.related = std::move(related);
+  o.details = std::move(details);
+  return o;
+}
+
+action_outcome action_outcome::failed(std::string reason, std::vector<resource_labels> related, json details) {
+  action_outcome o;
+  o.verdict = notifiers::verdict::dead;
+  o.reason = std::move(reason);
+  o.related = std::move(related);
+  o.details = std::move(details);
+  return o;
+}
+
+resource_labels related_resource(const std::string& kind, const uuid& id, const std::string& role,
+                                 const std::string& name) {
+  resource_labels r{{"prefect.resource.id", kind + "." + id.to_string()}, {"prefect.resource.role", role}};
+  if (!name.empty()) r["prefect.resource.name"] = name;
+  return r;
+}
+
+void finish(const caf::actor& self, persistence::outbox_job job, const action_outcome& outcome) {
+  caf::anon_send(self, std::move(job), outcome_json(outcome).dump());
 }
 
 void report(runner self, persistence::outbox_job job, const action_outcome& outcome) {
@@ -90,24 +312,32 @@ void report(runner self, persistence::outbox_job job, const action_outcome& outc
                                 {"prefect.trigger-type", a.value("trigger", json::object()).value("type", "event")}};
     if (a.value("trigger", json::object()).contains("posture"))
       resource["prefect.posture"] = a["trigger"].value("posture", "");
-    std::vector<resource_labels> related;
+    std::vector<resource_labels> related = outcome.related;
     if (auto id = p.value("automation_triggered_event_id", ""); !id.empty())
       related.push_back({{"prefect.resource.id", "prefect.event." + id},
                          {"prefect.resource.role", "automation-triggered-event"}});
     const auto& triggering = p.value("triggering_event", json(nullptr));
-    if (triggering.is_object())
+    const auto fired = parse_iso8601(p.value("triggered", "")).value_or(st.options.time->now());
+    std::optional<uuid> follows;
+    if (triggering.is_object()) {
       related.push_back({{"prefect.resource.id", "prefect.event." + triggering.value("id", "")},
                          {"prefect.resource.role", "triggering-event"}});
+      // Only a close cause is followed, as Prefect does (its ordering waits for what an event follows).
+      if (const auto occurred = parse_iso8601(triggering.value("occurred", "")))
+        if (fired - *occurred < std::chrono::minutes(5) && *occurred - fired < std::chrono::minutes(5))
+          follows = uuid::parse(triggering.value("id", ""));
+    }
     const json details = {{"action_index", p.value("action_index", 0)},
                           {"action_type", p.value("action", json::object()).value("type", "")},
                           {"invocation", job.id.to_string()}};
     event triggered;
     triggered.id = new_uuid7(st.options.time->now());
-    triggered.occurred = parse_iso8601(p.value("triggered", "")).value_or(st.options.time->now());
+    triggered.occurred = fired;
     triggered.name = "prefect.automation.action.triggered";
     triggered.resource = resource;
     triggered.related = related;
     triggered.payload = details;
+    triggered.follows = follows;
     event result = triggered;
     result.id = new_uuid7(st.options.time->now());
     result.occurred = st.options.time->now();
@@ -115,6 +345,7 @@ void report(runner self, persistence::outbox_job job, const action_outcome& outc
     result.name = outcome.verdict == notifiers::verdict::delivered ? "prefect.automation.action.executed"
                                                                    : "prefect.automation.action.failed";
     if (outcome.verdict == notifiers::verdict::dead) result.payload["reason"] = outcome.reason;
+    for (const auto& [key, value] : outcome.details.items()) result.payload[key] = value;
     publish_events(st.options.bus, {std::move(triggered), std::move(result)});
   }
   delivery_result r;
@@ -125,135 +356,22 @@ void report(runner self, persistence::outbox_job job, const action_outcome& outc
   self->send(st.listener, sent_atom_v, std::move(r));
 }
 
-void send_notification(runner self, persistence::outbox_job job) {
-  auto& st = self->state;
-  const auto& action = job.payload["action"];
-  const auto block = uuid::parse(action.value("block_document_id", ""));
-  if (!block) return report(self, std::move(job), {notifiers::verdict::dead, "block_document_id is not a UUID", {}});
-  const auto context = template_context(job.payload);
-  auto subject = render_jinja(action.value("subject", "Prefect automated notification"), context);
-  auto body = render_jinja(action.value("body", ""), context);
-  if (!subject || !body)
-    return report(self, std::move(job),
-                  {notifiers::verdict::dead,
-                   "Template rendering failed: " + (subject ? body.error().message() : subject.error().message()), {}});
-  struct found_block {
-    std::string slug;
-    json data;
-  };
-  persistence::read_value(
-      st.options.db,
-      [box = st.options.block_secrets, id = block_document_id{*block}](persistence::sql_connection& c)
-          -> result<found_block> {
-        if (!box) return status(errc::internal, "block secrets are not available");
-        auto doc = persistence::find_block_document(c, *box, id, true);
-        if (!doc) return status(errc::not_found, "Block document not found");
-        auto type = persistence::find_block_type(c, doc->doc.type);
-        return found_block{type ? type->slug : std::string(), doc->doc.data};
-      },
-      [self = caf::actor{self}, job, title = *subject, message = *body](result<found_block> found) mutable {
-        // The block's data travels as text: the actor's messages carry no JSON values.
-        caf::anon_send(self, std::move(job), found ? found->slug : std::string(),
-                       found ? found->data.dump() : std::string(), found ? std::string() : found.error().message(),
-                       std::move(title), std::move(message));
-      });
+}  // namespace action_runner
+
+void action_peers::set_flow_runs(flow_run_registry_actor registry) {
+  std::lock_guard lock(mutex_);
+  flow_runs_ = std::move(registry);
 }
 
-/// The block was read: build the notifier's requests and send them.
-void deliver_to_block(runner self, persistence::outbox_job job, const std::string& slug, const std::string& data,
-                      const std::string& read_error, const std::string& title, const std::string& message) {
-  auto& st = self->state;
-  if (!read_error.empty())
-    return report(self, std::move(job), {notifiers::verdict::dead, "reading the notification block: " + read_error, {}});
-  std::string why;
-  auto channel = channel_of(slug, json::parse(data, nullptr, false), st.options.allow_private_network, why);
-  if (!channel) return report(self, std::move(job), {notifiers::verdict::dead, why, {}});
-  std::shared_ptr<const notifiers::notifier> notifier = notifiers::make_notifier(*channel);
-  notifiers::notification n;
-  n.id = job.id.to_string();
-  n.kind = notification_kind::action;
-  n.policy_name = job.policy_name;
-  n.dedup_key = job.dedup_key;
-  n.title = title;
-  n.message = message;
-  n.created = job.created;
-  auto requests = notifier->requests(n);
-  if (requests.empty()) return report(self, std::move(job), {notifiers::verdict::delivered, "", {}});
-  // Each request's verdict; the worst one decides (as the notifier actor does).
-  auto pending = std::make_shared<std::size_t>(requests.size());
-  auto worst = std::make_shared<std::optional<notifiers::classification>>();
-  for (auto& r : requests) {
-    st.options.transport.send(std::move(r), channel->timeout,
-                              [self = caf::actor{self}, notifier, pending, worst, job](notifiers::reply reply) {
-                                auto verdict = notifier->classify(reply);
-                                // Replies come on the transport's one thread, so the counters need no lock.
-                                if (verdict.outcome != notifiers::verdict::delivered &&
-                                    (!*worst || verdict.outcome == notifiers::verdict::dead))
-                                  *worst = verdict;
-                                if (--*pending > 0) return;
-                                action_outcome out{notifiers::verdict::delivered, "", {}};
-                                if (*worst) out = {(*worst)->outcome, (*worst)->reason, (*worst)->retry_after};
-                                caf::anon_send(self, job, static_cast<int>(out.verdict), out.reason,
-                                               out.retry_after ? out.retry_after->count() : std::int64_t{-1});
-                              });
-  }
+flow_run_registry_actor action_peers::flow_runs() const {
+  std::lock_guard lock(mutex_);
+  return flow_runs_;
 }
-
-void set_automation_enabled(runner self, persistence::outbox_job job, bool enabled) {
-  auto& st = self->state;
-  const auto& action = job.payload["action"];
-  std::string target = action.value("automation_id", "");
-  if (action.value("source", "selected") == "inferred") target = job.payload["automation"].value("id", "");
-  const auto id = uuid::parse(target);
-  if (!id) return report(self, std::move(job), {notifiers::verdict::dead, "No automation could be inferred", {}});
-  persistence::write_value(
-      st.options.db,
-      [id = automation_id{*id}, enabled, now = st.options.time->now()](persistence::sql_connection& c)
-          -> result<automation> {
-        auto a = persistence::find_automation(c, id);
-        if (!a) return status(errc::not_found, "Automation not found");
-        a->enabled = enabled;
-        a->updated = now;
-        persistence::update_automation(c, *a);
-        return std::move(*a);
-      },
-      [self = caf::actor{self}, job, bus = st.options.bus](result<automation> a) {
-        if (a) publish_events(bus, {automation_lifecycle_event(lifecycle_action::updated, *a, a->updated)});
-        caf::anon_send(self, job, static_cast<int>(a ? notifiers::verdict::delivered : notifiers::verdict::dead),
-                       a ? std::string() : a.error().message(), std::int64_t{-1});
-      });
-}
-
-caf::behavior runner_behavior(runner self, automation_action_options options, delivery_listener_actor listener) {
-  self->state.options = std::move(options);
-  self->state.listener = std::move(listener);
-  return {
-      [self](deliver_atom, persistence::outbox_job& job) {
-        const auto type = job.payload.value("action", json::object()).value("type", "");
-        if (type == "do-nothing") return report(self, std::move(job), {notifiers::verdict::delivered, "", {}});
-        if (type == "send-notification") return send_notification(self, std::move(job));
-        if (type == "pause-automation") return set_automation_enabled(self, std::move(job), false);
-        if (type == "resume-automation") return set_automation_enabled(self, std::move(job), true);
-        report(self, std::move(job),
-               {notifiers::verdict::dead, "Osprey does not run " + type + " actions yet", {}});
-      },
-      [self](persistence::outbox_job& job, const std::string& slug, const std::string& data, const std::string& error,
-             const std::string& title, const std::string& message) {
-        deliver_to_block(self, std::move(job), slug, data, error, title, message);
-      },
-      [self](persistence::outbox_job& job, int verdict, const std::string& reason, std::int64_t retry_after) {
-        std::optional<std::chrono::seconds> after;
-        if (retry_after >= 0) after = std::chrono::seconds(retry_after);
-        report(self, std::move(job), {static_cast<notifiers::verdict>(verdict), reason, after});
-      },
-  };
-}
-
-}  // namespace
 
 notifier_actor spawn_automation_action_runner(caf::actor_system& system, automation_action_options options,
                                               delivery_listener_actor listener) {
-  return caf::actor_cast<notifier_actor>(system.spawn(runner_behavior, std::move(options), std::move(listener)));
+  return caf::actor_cast<notifier_actor>(
+      system.spawn(action_runner::runner_behavior, std::move(options), std::move(listener)));
 }
 
 }  // namespace osprey::actors

@@ -7,22 +7,42 @@
 // After an action ends (done, or given up) the actor emits Prefect's prefect.automation.action.triggered and
 // prefect.automation.action.executed | failed events; an attempt that will be retried emits nothing yet.
 //
-// Actions run today: do-nothing; send-notification to a Slack, Microsoft Teams, PagerDuty, Opsgenie or Twilio
-// block (Prefect's slack-webhook, ms-teams-webhook, pager-duty-webhook, opsgenie-webhook, twilio-sms),
-// delivered by the same notifiers as Osprey's channels, subject and body rendered by domain/template_render;
-// pause-automation and resume-automation. Any other action type fails with a reason that says so.
+// Actions run: do-nothing; send-notification to a Slack, Microsoft Teams, PagerDuty, Opsgenie or Twilio block
+// (Prefect's slack-webhook, ms-teams-webhook, pager-duty-webhook, opsgenie-webhook, twilio-sms), delivered by
+// the same notifiers as Osprey's channels, subject and body rendered by domain/template_render; call-webhook
+// (a Webhook block: its method, URL and headers, the rendered payload as the body); change-flow-run-state,
+// cancel-flow-run, suspend-flow-run, resume-flow-run and delete-flow-run through the run's actor, like the
+// API's; run-deployment (parameters rendered, idempotent per job, so a retried action never starts a second
+// run); pause/resume of a deployment, work pool, work queue or automation. Targets are selected or inferred
+// from the triggering event as Prefect infers them (domain/automation_targets). An email block, and any
+// other action type, fails with a reason that says so.
 
 #include <caf/fwd.hpp>
 
 #include <memory>
+#include <mutex>
 
 #include "actors/event_bus.hpp"
+#include "actors/flow_run_protocol.hpp"
 #include "actors/notification_protocol.hpp"
 #include "notifiers/transport.hpp"
 #include "persistence/database.hpp"
 #include "persistence/secret_box.hpp"
 
 namespace osprey::actors {
+
+/// Actors the runner acts through that the server spawns after it (the flow-run registry needs the
+/// dispatcher, and the dispatcher spawns the runner): set once at start, read when an action needs them. An
+/// action that finds none yet is retried by the outbox.
+class action_peers {
+public:
+  void set_flow_runs(flow_run_registry_actor registry);
+  [[nodiscard]] flow_run_registry_actor flow_runs() const;
+
+private:
+  mutable std::mutex mutex_;
+  flow_run_registry_actor flow_runs_;
+};
 
 struct automation_action_options {
   persistence::database db;
@@ -33,6 +53,7 @@ struct automation_action_options {
   /// Whether notification blocks may send to loopback, link-local and private addresses (Prefect does not
   /// restrict them; Osprey's channels refuse them unless allowed, and so do blocks by default).
   bool allow_private_network = false;
+  std::shared_ptr<action_peers> peers = std::make_shared<action_peers>();
 };
 
 /// The action runner; it reports each job's verdict to `listener` (the dispatcher) as (sent_atom, result).

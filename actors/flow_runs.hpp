@@ -70,6 +70,12 @@ void propose_transitions(const flow_run_registry_actor& registry, std::vector<fl
 /// Sends a creation from outside the actor system; `done` runs once, after the COMMIT (or the refusal).
 void create_flow_run(const flow_run_registry_actor& registry, flow_run_creation creation, creation_callback done);
 
+/// What a resume checks inside its database job before it proposes (POST /api/flow_runs/{id}/resume, the
+/// resume-flow-run action): for a Paused run whose pause waits for input, `run_input` checked against the
+/// schema the pause stored, workspace variables hydrated; nullopt when the run is not paused for input.
+std::optional<transition_call::checked_input> check_resume_input(persistence::sql_connection& c, const flow_run_id& run,
+                                                                 const nlohmann::json& run_input);
+
 /// What the registry runs for (create_atom, ...): decides the first state, writes the run, its state and the
 /// notification jobs in one write job, then publishes the state_change and hands the jobs to the dispatcher.
 void create_flow_run_now(const flow_run_options& options, flow_run_creation creation, creation_callback done);

@@ -197,11 +197,13 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   auto leadership = std::make_shared<actors::service_leadership>();
   actors::dispatcher_options dispatch_options{*db, book, *transport, instance.id};
   dispatch_options.release_leases_at_start = sole_server;
+  // The action runner acts on flow runs through their registry, which is spawned after the dispatcher.
+  auto action_peers = std::make_shared<actors::action_peers>();
   dispatch_options.action_runner = [db = *db, secrets = *block_secrets, transport = *transport, event_bus,
-                                    private_ok = cfg.notifications.blocks_allow_private_network](
+                                    private_ok = cfg.notifications.blocks_allow_private_network, action_peers](
                                        caf::actor_system& sys, actors::delivery_listener_actor listener) {
     return actors::spawn_automation_action_runner(sys, {db, secrets, transport, event_bus, &system_clock::instance(),
-                                                        private_ok},
+                                                        private_ok, action_peers},
                                                   std::move(listener));
   };
   auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
@@ -216,6 +218,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   run_options.deployment_slots.caps = {static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
                                        static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};
   auto flow_runs = actors::spawn_flow_run_registry(system, run_options);
+  action_peers->set_flow_runs(flow_runs);
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   const slot_wait_caps slot_waits{static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
                                   static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};

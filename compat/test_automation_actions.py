@@ -1,7 +1,10 @@
 """Automations that fire, with the real Prefect client: a SlackWebhook block whose URL is a receiver on loopback,
 an `Automation(...).create()` on prefect.flow-run.Failed with a send-notification action, and a real @flow that
 raises → the receiver gets one Slack-shaped request with the rendered subject and body. A proactive trigger fires
-when the event it expects does not arrive within its `within`.
+when the event it expects does not arrive within its `within`. A Webhook block is called with its method, headers
+and the rendered payload; suspend-, resume-, cancel-, change-state- and delete-flow-run actions act on the run
+their triggering event names, through the same orchestration rules as the API; pause/resume actions pause and
+resume a deployment, a work pool and a work queue.
 
 This module runs its own daemon (its config lets notification blocks reach loopback): on SQLite in its own
 OSPREY_HOME, or, when the suite runs on PostgreSQL (OSPREY_COMPAT_DATABASE_URL), on a fresh database of the same
@@ -30,8 +33,12 @@ PROGRAM = textwrap.dedent('''
     from prefect import flow
     from prefect.automations import Automation
     from prefect.blocks.notifications import SlackWebhook
+    from prefect.blocks.webhook import Webhook
+    from prefect.client.schemas.objects import StateType
     from prefect.events import emit_event
-    from prefect.events.actions import SendNotification
+    from prefect.events.actions import (CallWebhook, CancelFlowRun, ChangeFlowRunState, DeleteFlowRun, PauseDeployment,
+                                        PauseWorkPool, PauseWorkQueue, ResumeDeployment, ResumeFlowRun, ResumeWorkPool,
+                                        ResumeWorkQueue, SendNotification, SuspendFlowRun)
     from prefect.events.schemas.automations import EventTrigger, Posture
 
     what, args = sys.argv[1], sys.argv[2:]
@@ -59,6 +66,36 @@ PROGRAM = textwrap.dedent('''
 
         state = doomed(return_state=True)
         print("RESULT " + json.dumps({"flow_run_id": str(state.state_details.flow_run_id), "state": state.type.value}))
+    elif what == "webhook":
+        name, url = args
+        block_id = Webhook(method="PUT", url=url, headers={"X-Token": "s3cret"}).save(name, overwrite=True)
+        automation = Automation(
+            name=name, trigger=EventTrigger(expect={f"{name}.ping"}, posture=Posture.Reactive, threshold=1),
+            actions=[CallWebhook(block_document_id=block_id,
+                                 payload='{"pinged": "{{ event.resource.id }}", "by": "{{ automation.name }}"}')]).create()
+        print("RESULT " + json.dumps({"automation_id": str(automation.id)}))
+    elif what == "run-actions":
+        name = args[0]
+        made = {}
+        for verb, action in [("suspend", SuspendFlowRun()), ("resume", ResumeFlowRun()), ("cancel", CancelFlowRun()),
+                             ("fail", ChangeFlowRunState(state=StateType.FAILED, message=f"stopped by {name}")),
+                             ("delete", DeleteFlowRun())]:
+            trigger = EventTrigger(expect={f"{name}.{verb}"}, match={"prefect.resource.id": "prefect.flow-run.*"},
+                                   posture=Posture.Reactive, threshold=1)
+            made[verb] = str(Automation(name=f"{name}-{verb}", trigger=trigger, actions=[action]).create().id)
+        print("RESULT " + json.dumps(made))
+    elif what == "pause-actions":
+        name, deployment_id, pool_id, queue_id = args
+        made = {}
+        for verb, actions in [("pause", [PauseDeployment(source="selected", deployment_id=deployment_id),
+                                         PauseWorkPool(source="selected", work_pool_id=pool_id),
+                                         PauseWorkQueue(source="selected", work_queue_id=queue_id)]),
+                              ("resume", [ResumeDeployment(source="selected", deployment_id=deployment_id),
+                                          ResumeWorkPool(source="selected", work_pool_id=pool_id),
+                                          ResumeWorkQueue(source="selected", work_queue_id=queue_id)])]:
+            trigger = EventTrigger(expect={f"{name}.{verb}"}, posture=Posture.Reactive, threshold=1)
+            made[verb] = str(Automation(name=f"{name}-{verb}", trigger=trigger, actions=actions).create().id)
+        print("RESULT " + json.dumps(made))
     elif what == "emit":
         emit_event(event=args[0], resource={"prefect.resource.id": args[1], "prefect.resource.name": args[1]})
         print("RESULT {}")
@@ -67,7 +104,7 @@ PROGRAM = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def automating(tmp_path_factory):
-    with Receiver(200, "ok", "text/plain") as slack:
+    with Receiver(200, "ok", "text/plain") as slack, Receiver(201, '{"ok": true}') as webhook:
         config_text = textwrap.dedent("""\
             notifications:
               blocks_allow_private_network: true  # the Slack receiver is on loopback
@@ -78,8 +115,8 @@ def automating(tmp_path_factory):
             program = workdir / "automation_program.py"
             program.write_text(PROGRAM)
             prefect = Prefect(daemon.api_url, tmp_path_factory.mktemp("automation-prefect-home"), workdir)
-            yield SimpleNamespace(daemon=daemon, api=Api(daemon.api_url), slack=slack, prefect=prefect,
-                                  program=program)
+            yield SimpleNamespace(daemon=daemon, api=Api(daemon.api_url), slack=slack, webhook=webhook,
+                                  prefect=prefect, program=program)
 
 
 def run(n: SimpleNamespace, *args: str) -> dict:
@@ -132,3 +169,100 @@ def test_a_proactive_trigger_fires_when_the_expected_event_does_not_come(automat
     assert not slack_texts(n, f"{name}.job-2")
     [text] = slack_texts(n, name)
     assert f"Run {name}.job-1 ({name}.started)" in text, text
+
+
+def executed(n: SimpleNamespace, automation_id: str) -> list[dict]:
+    return events_named(n, "prefect.automation.action.executed", f"prefect.automation.{automation_id}")
+
+
+def outcome(n: SimpleNamespace, automation_id: str) -> dict:
+    """The automation's one action.executed or action.failed event, once there is one."""
+    resource = f"prefect.automation.{automation_id}"
+    def ended() -> list[dict]:
+        return (events_named(n, "prefect.automation.action.executed", resource) +
+                events_named(n, "prefect.automation.action.failed", resource))
+    [event] = wait_until(ended, timeout=30, what=f"the action of automation {automation_id} to end")
+    return event
+
+
+def test_a_call_webhook_action_sends_the_rendered_payload_with_the_blocks_method_and_headers(automating):
+    n = automating
+    name = f"hook-{uuid.uuid4().hex[:8]}"
+    automation_id = run(n, "webhook", name, n.webhook.url)["automation_id"]
+    run(n, "emit", f"{name}.ping", f"{name}.source")
+    [request] = wait_until(lambda: [r for r in n.webhook.requests if name.encode() in r.body], timeout=30,
+                           what="the webhook receiver to be called")
+    assert request.method == "PUT"
+    assert request.headers.get("x-token") == "s3cret"
+    assert json.loads(request.body) == {"pinged": f"{name}.source", "by": name}
+    event = outcome(n, automation_id)
+    assert event["event"] == "prefect.automation.action.executed", event
+    assert event["payload"]["status_code"] == 201
+    assert {"prefect.resource.role": "block", "prefect.resource.name": name}.items() <= next(
+        r for r in event["related"] if r["prefect.resource.role"] == "block").items()
+
+
+def deployment_run(n: SimpleNamespace, name: str) -> tuple[str, str]:
+    """A deployment of a new flow and one of its runs, Running (as if a worker had started it)."""
+    flow_id = n.api.post("/flows/", {"name": f"{name}-flow"})["id"]
+    deployment_id = n.api.post("/deployments/", {"name": name, "flow_id": flow_id})["id"]
+    run_id = n.api.post(f"/deployments/{deployment_id}/create_flow_run", {})["id"]
+    for state in ("PENDING", "RUNNING"):
+        n.api.post(f"/flow_runs/{run_id}/set_state", {"state": {"type": state}})
+    return deployment_id, run_id
+
+
+def test_flow_run_actions_act_on_the_run_their_event_names(automating):
+    n = automating
+    name = f"runs-{uuid.uuid4().hex[:8]}"
+    automations = run(n, "run-actions", name)
+    _, suspended = deployment_run(n, f"{name}-a")
+    run(n, "emit", f"{name}.suspend", f"prefect.flow-run.{suspended}")
+    paused = n.api.wait_for_flow_run(suspended, "PAUSED")
+    assert paused["state"]["name"] == "Suspended"
+    assert paused["state"]["message"] == f"Suspended by Automation {automations['suspend']}"
+    run(n, "emit", f"{name}.resume", f"prefect.flow-run.{suspended}")
+    resumed = n.api.wait_for_flow_run(suspended, "SCHEDULED")
+    assert resumed["state"]["name"] == "Resuming"  # a suspended run is rescheduled for its deployment
+    run(n, "emit", f"{name}.cancel", f"prefect.flow-run.{suspended}")
+    n.api.wait_for_flow_run(suspended, "CANCELLED")  # nothing runs it, so Cancelling goes straight to Cancelled
+    assert n.api.flow_run_state_names(suspended)[-3:] == ["Suspended", "Resuming", "Cancelled"]
+    # Prefect counts a rejected proposal as a failed action, even when the rule wrote Cancelled instead.
+    cancel = outcome(n, automations["cancel"])
+    assert cancel["event"] == "prefect.automation.action.failed"
+    assert cancel["payload"]["reason"] == "Failed to set state: Scheduled flow run has no infrastructure to terminate."
+
+    _, failing = deployment_run(n, f"{name}-b")
+    run(n, "emit", f"{name}.fail", f"prefect.flow-run.{failing}")
+    failed = n.api.wait_for_flow_run(failing, "FAILED")
+    assert failed["state"]["message"] == f"stopped by {name}"
+    target = next(r for r in outcome(n, automations["fail"])["related"] if r["prefect.resource.role"] == "target")
+    assert target["prefect.resource.id"] == f"prefect.flow-run.{failing}"
+
+    _, doomed = deployment_run(n, f"{name}-c")
+    run(n, "emit", f"{name}.delete", f"prefect.flow-run.{doomed}")
+    wait_until(lambda: n.api.status("GET", f"/flow_runs/{doomed}") == 404, timeout=30, what="the run to be deleted")
+    assert outcome(n, automations["delete"])["event"] == "prefect.automation.action.executed"
+
+
+def test_pause_and_resume_actions_pause_a_deployment_a_work_pool_and_a_work_queue(automating):
+    n = automating
+    name = f"pause-{uuid.uuid4().hex[:8]}"
+    flow_id = n.api.post("/flows/", {"name": f"{name}-flow"})["id"]
+    pool = n.api.post("/work_pools/", {"name": f"{name}-pool", "type": "process"})
+    queue = n.api.post(f"/work_pools/{name}-pool/queues", {"name": "urgent"})
+    deployment_id = n.api.post("/deployments/", {"name": name, "flow_id": flow_id, "work_pool_name": f"{name}-pool"})["id"]
+    automations = run(n, "pause-actions", name, deployment_id, pool["id"], queue["id"])
+
+    def paused() -> tuple[bool, bool, bool]:
+        return (n.api.get(f"/deployments/{deployment_id}")["paused"],
+                n.api.get(f"/work_pools/{name}-pool")["is_paused"],
+                n.api.get(f"/work_pools/{name}-pool/queues/urgent")["is_paused"])
+
+    run(n, "emit", f"{name}.pause", f"{name}.source")
+    wait_until(lambda: paused() == (True, True, True), timeout=30, what=lambda: f"all three paused: {paused()}")
+    assert n.api.get(f"/work_pools/{name}-pool")["status"] == "PAUSED"
+    run(n, "emit", f"{name}.resume", f"{name}.source")
+    wait_until(lambda: paused() == (False, False, False), timeout=30, what=lambda: f"all three resumed: {paused()}")
+    assert n.api.get(f"/work_pools/{name}-pool")["status"] == "NOT_READY"  # no worker is online
+    wait_until(lambda: len(executed(n, automations["resume"])) == 3, timeout=30, what="three executed actions")

@@ -4,7 +4,8 @@ worker start --pool P` (no --work-queue: it polls every queue of the pool). `pre
 worker to Completed with its logs stored; `prefect flow-run cancel` makes the worker's runner kill the flow's
 process and the run ends Cancelled; a flow calling `run_deployment` waits for the child the worker runs; a
 deployment with `concurrency_limit: 1` runs its runs one after the other (ENQUEUE), or cancels the newcomer
-(CANCEL_NEW)."""
+(CANCEL_NEW). An automation's run-deployment action starts a run, with a parameter rendered from its triggering
+event, that the worker completes."""
 
 import os
 import re
@@ -166,3 +167,24 @@ def test_cancel_new_cancels_a_run_arriving_while_the_slot_is_taken(prefect, api,
     assert refused["state"]["message"] == "Deployment concurrency limit reached."
     prefect.cli("flow-run", "cancel", first)
     api.wait_for_flow_run(first, "CANCELLED", timeout=60)
+
+
+def test_an_automations_run_deployment_action_starts_a_run_the_worker_completes(prefect, api, deployed):
+    name = f"auto-run-{uuid.uuid4().hex[:8]}"
+    deployment_id = api.get("/deployments/name/adder/plain")["id"]
+    automation_id = prefect.run("automation_run_deployment", "create", name, deployment_id)["automation_id"]
+    prefect.run("automation_run_deployment", "emit", name, 41)
+
+    def started() -> list[dict]:
+        runs = api.post("/flow_runs/filter", {"deployments": {"id": {"any_": [deployment_id]}}, "limit": 200})
+        return [r for r in runs if (r["idempotency_key"] or "").startswith(f"automation {automation_id}, action 0")]
+
+    [run] = wait_until(started, timeout=60, what="the automation to start a run")
+    assert run["parameters"] == {"x": 41}  # "{{ event.payload.n }}" keeps the payload's int
+    done = api.wait_for_flow_run(run["id"], "COMPLETED", timeout=120)
+    assert done["work_pool_name"] == deployed[0]
+    executed = api.post("/events/filter", {"filter": {"event": {"name": ["prefect.automation.action.executed"]},
+                                                      "resource": {"id": [f"prefect.automation.{automation_id}"]}}})
+    [event] = executed["events"]
+    flow_run = next(r for r in event["related"] if r["prefect.resource.role"] == "flow-run")
+    assert flow_run["prefect.resource.id"] == f"prefect.flow-run.{run['id']}"

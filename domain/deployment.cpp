@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <map>
 
+#include "domain/parameter_schema.hpp"
+
 namespace osprey {
 
 schedule_plan plan_schedule_update(const std::vector<deployment_schedule>& existing,
@@ -85,6 +87,48 @@ flow_run scheduled_run(const deployment& d, const deployment_schedule& s, timest
                   {"display_value", s.slug ? *s.slug : std::string(schedule_kind(s.when))},
                   {"type", "SCHEDULE"}};
   return r;
+}
+
+result<flow_run> merge_deployment_run(const deployment& d, deployment_run_request r, const queue_finder& find_queue) {
+  auto parameters = d.parameters.is_object() ? d.parameters : nlohmann::json::object();
+  for (const auto& [k, v] : r.parameters.items()) parameters[k] = v;
+  if (r.enforce.value_or(d.enforce_parameter_schema)) {
+    if (!d.parameter_openapi_schema.is_object())
+      return status(errc::conflict,
+                    "Error updating deployment: Cannot update parameters because parameter schema enforcement is "
+                    "enabled and the deployment does not have a valid parameter schema.");
+    if (auto why = check_parameters(parameters, d.parameter_openapi_schema))
+      return status(errc::conflict, "Error creating flow run: " + *why);
+  }
+  auto run = std::move(r.run);
+  run.flow = d.flow;
+  run.deployment_id = d.id.value;
+  run.deployment_version = d.version;
+  run.parameters = std::move(parameters);
+  run.tags = d.tags;
+  for (const auto& t : r.tags)
+    if (std::find(run.tags.begin(), run.tags.end(), t) == run.tags.end()) run.tags.push_back(t);
+  if (!run.infrastructure_document_id) run.infrastructure_document_id = d.infrastructure_document_id;
+  run.work_queue_name = d.work_queue_name;
+  run.work_queue_id = d.work_queue_id;
+  if (r.work_queue_name) {
+    if (!d.work_pool_name)
+      return status(errc::invalid_argument,
+                    "Cannot create flow run in work queue " + *r.work_queue_name + " because deployment " +
+                        d.id.to_string() + " is not associated with a work pool. Please remove work_pool_name and try again.");
+    auto found = find_queue(*d.work_pool_name, *r.work_queue_name);
+    if (!found)
+      return status(errc::not_found, "Work queue \"" + *r.work_queue_name + "\" not found in work pool \"" +
+                                         *d.work_pool_name + "\".");
+    run.work_queue_id = found->id;
+    run.work_queue_name = found->name;
+  }
+  nlohmann::json labels = d.labels.is_object() ? d.labels : nlohmann::json::object();
+  for (const auto& [k, v] : run.labels.items()) labels[k] = v;
+  labels["prefect.flow.id"] = d.flow.to_string();
+  labels["prefect.deployment.id"] = d.id.to_string();
+  run.labels = std::move(labels);
+  return run;
 }
 
 }  // namespace osprey

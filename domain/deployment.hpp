@@ -3,6 +3,7 @@
 // rules around them: how a re-applied deployment's schedules are replaced, the flow runs a schedule asks for,
 // and how a run created from a deployment takes the deployment's defaults. JSON-typed fields stay JSON.
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "domain/concurrency.hpp"
 #include "domain/flow_run.hpp"
 #include "domain/schedule.hpp"
+#include "domain/status.hpp"
 #include "domain/time.hpp"
 #include "domain/uuid.hpp"
 
@@ -99,5 +101,28 @@ std::string scheduled_run_key(const deployment_id& d, const deployment_schedule_
 /// deployment's, parameters = the deployment's overlaid with the schedule's, created_by naming the schedule.
 /// The caller gives the run its id and name.
 flow_run scheduled_run(const deployment& d, const deployment_schedule& s, timestamp at, timestamp now);
+
+/// What a run created from a deployment asks for beyond the run itself (Prefect's DeploymentFlowRunCreate).
+struct deployment_run_request {
+  flow_run run;                                         ///< name, context, idempotency key, labels, job variables, ...
+  nlohmann::json parameters = nlohmann::json::object();  ///< laid over the deployment's
+  std::vector<std::string> tags;                        ///< added to the deployment's
+  std::optional<bool> enforce;                          ///< enforce_parameter_schema; unset: the deployment's
+  std::optional<std::string> work_queue_name;           ///< a queue of the deployment's pool
+};
+
+/// A queue of a pool found by name: its id and name; nullopt when the pool has no such queue.
+struct named_queue {
+  uuid id;
+  std::string name;
+};
+using queue_finder = std::function<std::optional<named_queue>(const std::string& pool, const std::string& queue)>;
+
+/// The run `r` and the deployment make together (Prefect's create_flow_run_from_deployment): parameters
+/// merged and checked against the schema when enforced (errc::conflict with Prefect's detail), the
+/// deployment's tags, queue, infrastructure and labels (prefect.flow.id, prefect.deployment.id), the
+/// requested queue looked up in the deployment's pool (errc::invalid_argument without a pool, not_found when
+/// the pool has no such queue).
+result<flow_run> merge_deployment_run(const deployment& d, deployment_run_request r, const queue_finder& find_queue);
 
 }  // namespace osprey

@@ -18,17 +18,23 @@ status hydration_error(std::string message) { return status(errc::invalid_argume
 
 bool is_placeholder(const json& v) { return v.is_object() && v.contains("__prefect_kind"); }
 
-hydrated hydrate(const json& v, const variable_lookup& variable);
+/// Where placeholders' values come from.
+struct sources {
+  const variable_lookup& variable;
+  const jinja_renderer& render;
+};
+
+hydrated hydrate(const json& v, const sources& src);
 
 /// A key of a placeholder that may itself be a placeholder (Prefect hydrates dict-valued keys first).
-hydrated inner(const json& v, const variable_lookup& variable) {
-  return v.is_object() ? hydrate(v, variable) : hydrated(v);
+hydrated inner(const json& v, const sources& src) {
+  return v.is_object() ? hydrate(v, src) : hydrated(v);
 }
 
-hydrated json_kind(const json& obj, const variable_lookup& variable) {
+hydrated json_kind(const json& obj, const sources& src) {
   auto value = obj.find("value");
   if (value == obj.end()) return removed{};  // the UI's empty JSON field: dropped from its parent
-  auto text = inner(*value, variable);
+  auto text = inner(*value, src);
   if (!std::holds_alternative<json>(text)) return text;
   const auto& t = std::get<json>(text);
   if (!t.is_string()) return t;
@@ -43,54 +49,59 @@ hydrated json_kind(const json& obj, const variable_lookup& variable) {
   }
 }
 
-hydrated jinja_kind(const json& obj, const variable_lookup& variable) {
+hydrated jinja_kind(const json& obj, const sources& src) {
   auto tmpl = obj.find("template");
   if (tmpl == obj.end()) return hydration_error("Missing 'template' key in __prefect object");
-  auto text = inner(*tmpl, variable);
+  auto text = inner(*tmpl, src);
   if (!std::holds_alternative<json>(text)) return text;
   const auto& t = std::get<json>(text);
   if (!t.is_string()) return hydration_error("Invalid jinja");
   const auto& s = t.get_ref<const std::string&>();
-  // Plain text renders to itself; anything Jinja would evaluate needs an engine Osprey does not have.
+  if (src.render) {
+    auto rendered = src.render(s);
+    if (!rendered) return hydration_error("Invalid jinja: " + rendered.error().message());
+    return json(std::move(*rendered));
+  }
+  // Plain text renders to itself; anything Jinja would evaluate needs a renderer the caller did not give.
   for (const char* open : {"{{", "{%", "{#"})
     if (s.find(open) != std::string::npos)
       return hydration_error("Invalid jinja: Osprey does not render Jinja templates in run input");
   return t;
 }
 
-hydrated variable_kind(const json& obj, const variable_lookup& variable) {
+hydrated variable_kind(const json& obj, const sources& src) {
   auto name = obj.find("variable_name");
   if (name == obj.end()) return removed{};
-  auto text = inner(*name, variable);
+  auto text = inner(*name, src);
   if (!std::holds_alternative<json>(text)) return text;
   const auto& n = std::get<json>(text);
   const std::string shown = n.is_string() ? n.get<std::string>() : n.dump();
-  if (n.is_string() && variable)
-    if (auto found = variable(n.get<std::string>())) return *found;
+  if (n.is_string() && src.variable)
+    if (auto found = src.variable(n.get<std::string>())) return *found;
   return hydration_error("Variable '" + shown + "' not found in workspace.");
 }
 
-hydrated placeholder(const json& obj, const variable_lookup& variable) {
+hydrated placeholder(const json& obj, const sources& src) {
   const auto& kind = obj["__prefect_kind"];
   const std::string k = kind.is_string() ? kind.get<std::string>() : std::string();
   if (kind.is_string() && k == "none") {
     auto value = obj.find("value");
     if (value == obj.end()) return hydration_error("Missing 'value' key in __prefect object");
-    return hydrate(*value, variable);
+    return hydrate(*value, src);
   }
-  if (kind.is_string() && k == "json") return json_kind(obj, variable);
-  if (kind.is_string() && k == "jinja") return jinja_kind(obj, variable);
-  if (kind.is_string() && k == "workspace_variable") return variable_kind(obj, variable);
+  if (kind.is_string() && k == "json") return json_kind(obj, src);
+  if (kind.is_string() && k == "jinja") return jinja_kind(obj, src);
+  if (kind.is_string() && k == "workspace_variable") return variable_kind(obj, src);
   auto value = obj.find("value");  // a kind Prefect has no handler for: its value, unhydrated
   return value == obj.end() ? json() : *value;
 }
 
-hydrated hydrate(const json& v, const variable_lookup& variable) {
-  if (is_placeholder(v)) return placeholder(v, variable);
+hydrated hydrate(const json& v, const sources& src) {
+  if (is_placeholder(v)) return placeholder(v, src);
   if (v.is_object()) {
     json out = json::object();
     for (const auto& [key, item] : v.items()) {
-      auto h = hydrate(item, variable);
+      auto h = hydrate(item, src);
       if (auto* error = std::get_if<status>(&h)) return *error;
       if (auto* value = std::get_if<json>(&h)) out[key] = std::move(*value);
     }
@@ -99,7 +110,7 @@ hydrated hydrate(const json& v, const variable_lookup& variable) {
   if (v.is_array()) {
     json out = json::array();
     for (const auto& item : v) {
-      auto h = hydrate(item, variable);
+      auto h = hydrate(item, src);
       if (auto* error = std::get_if<status>(&h)) return *error;
       if (auto* value = std::get_if<json>(&h)) out.push_back(std::move(*value));
     }
@@ -145,8 +156,8 @@ bool mentions_workspace_variables(const json& value) {
   return false;
 }
 
-result<json> hydrate_run_input(const json& value, const variable_lookup& variable) {
-  auto h = hydrate(value, variable);
+result<json> hydrate_run_input(const json& value, const variable_lookup& variable, const jinja_renderer& render) {
+  auto h = hydrate(value, sources{variable, render});
   if (auto* error = std::get_if<status>(&h)) return *error;
   if (std::holds_alternative<removed>(h)) return json::object();
   return std::get<json>(std::move(h));

@@ -48,14 +48,19 @@ using variable_lookup = std::function<std::optional<nlohmann::json>(const std::s
 /// needs the variables to hydrate it).
 bool mentions_workspace_variables(const nlohmann::json& value);
 
+/// Renders one Jinja template's text (domain/template_render.hpp with the caller's context).
+using jinja_renderer = std::function<result<std::string>(const std::string& template_text)>;
+
 /// Prefect's schema_tools.hydrate with raise_on_error, render_jinja and render_workspace_variables, as resume
 /// uses it: {"__prefect_kind": "json", "value": "<text>"} → the parsed value, "none" → its value,
 /// "workspace_variable" → the variable's value, an unknown kind → its "value"; a placeholder without its key
 /// is dropped from its parent ("json", "workspace_variable") or an error ("none", "jinja"). A "jinja"
-/// placeholder is kept only when its template is plain text (Osprey renders no Jinja): one with `{{`, `{%`
-/// or `{#` is an error. Errors carry Prefect's message ("Invalid JSON: ...", "Variable 'x' not found in
-/// workspace.") as errc::invalid_argument. A top-level removal hydrates to {}.
-result<nlohmann::json> hydrate_run_input(const nlohmann::json& value, const variable_lookup& variable);
+/// placeholder is rendered by `render`; without one (run input: the client renders nothing there) it is kept
+/// only when its template is plain text, and one with `{{`, `{%` or `{#` is an error. Errors carry Prefect's
+/// message ("Invalid JSON: ...", "Variable 'x' not found in workspace.", "Invalid jinja: ...") as
+/// errc::invalid_argument. A top-level removal hydrates to {}.
+result<nlohmann::json> hydrate_run_input(const nlohmann::json& value, const variable_lookup& variable,
+                                         const jinja_renderer& render = {});
 
 /// What resume decides about its run input when the paused state has a keyset.
 struct run_input_verdict {

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <optional>
+#include <utility>
 
 namespace osprey {
 namespace {
@@ -65,10 +66,75 @@ std::optional<std::optional<json>> evaluate(std::string_view expr, const json& c
   }
   if (i != expr.size() || first) {
     error = "unsupported template expression {{ " + std::string(expr) +
-            " }}: this server renders names and attribute paths only (no filters, calls or operators)";
+            " }}: this server renders names and attribute paths only (no calls or operators)";
     return std::nullopt;
   }
   return value;
+}
+
+/// Jinja's `tojson` filter (htmlsafe_json_dumps): Python's json.dumps separators, and <, >, & and ' escaped
+/// so that the text is safe inside HTML; parsing it back gives the value.
+void append_python_json(const json& v, std::string& out) {
+  if (v.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, item] : v.items()) {
+      if (!first) out += ", ";
+      first = false;
+      out += json(key).dump();
+      out += ": ";
+      append_python_json(item, out);
+    }
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out += ", ";
+      append_python_json(v[i], out);
+    }
+    out += ']';
+  } else {
+    out += v.dump();
+  }
+}
+
+std::string html_safe_json(const json& v) {
+  std::string plain, out;
+  append_python_json(v, plain);
+  for (const char c : plain) {
+    switch (c) {
+      case '<': out += "\\u003c"; break;
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      case '\'': out += "\\u0027"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+/// `expr` split at its last `|` outside brackets and quotes: the value's expression and the filter's name
+/// (empty when there is none).
+std::pair<std::string_view, std::string_view> split_filter(std::string_view expr) {
+  char quote = 0;
+  int depth = 0;
+  std::size_t bar = std::string_view::npos;
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    const char c = expr[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[') {
+      ++depth;
+    } else if (c == ']') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      bar = i;
+    }
+  }
+  if (bar == std::string_view::npos) return {expr, {}};
+  return {trim(expr.substr(0, bar)), trim(expr.substr(bar + 1))};
 }
 
 std::string text_of(const json& v) {
@@ -105,10 +171,20 @@ result<std::string> render_jinja(std::string_view source, const nlohmann::json& 
       return {errc::invalid_argument, "unsupported template statement {% " + std::string(inner) +
                                           " %}: this server renders {{ expressions }} only"};
     if (kind == '{') {
+      const auto [expr, filter] = split_filter(inner);
+      if (!filter.empty() && filter != "tojson")
+        return {errc::invalid_argument, "unsupported template filter {{ " + std::string(inner) +
+                                            " }}: this server renders the tojson filter only"};
       std::string error;
-      auto value = evaluate(inner, context, error);
+      auto value = evaluate(expr, context, error);
       if (!value) return {errc::invalid_argument, error};
-      if (*value) out += text_of(**value);
+      if (filter == "tojson") {
+        if (!*value) return {errc::invalid_argument, "Object of type Undefined is not JSON serializable ({{ " +
+                                                         std::string(inner) + " }})"};
+        out += html_safe_json(**value);
+      } else if (*value) {
+        out += text_of(**value);
+      }
     }
     i = close + 2;
   }

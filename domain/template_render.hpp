@@ -3,8 +3,9 @@
 // expressions, where a path is names joined by dots or `["key"]` subscripts (`{{ event.resource.id }}`,
 // `{{ automation.name }}`, `{{ labels["prefect.resource.id"] }}`), and `{# comments #}`. An undefined value
 // renders as nothing (Jinja's default Undefined); None, True and False as Python prints them; lists and objects
-// as JSON. Anything else — `{% %}` statements, filters, calls, operators — is refused with the offending
-// expression, rather than rendered wrongly. Pure.
+// as JSON. One filter, `| tojson` (the value as Jinja's htmlsafe JSON: what Prefect's run-deployment
+// parameters use to keep a value's type). Anything else — `{% %}` statements, other filters, calls,
+// operators — is refused with the offending expression, rather than rendered wrongly. Pure.
 
 #include <nlohmann/json.hpp>
 #include <string>

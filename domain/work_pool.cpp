@@ -58,6 +58,19 @@ std::optional<pool_status> queue_status_after_pause(pool_status current, bool is
   return last_polled && now - *last_polled <= recent ? pool_status::ready : pool_status::not_ready;
 }
 
+void apply_pool_pause(work_pool& pool, bool paused, bool any_worker_online, timestamp now) {
+  pool.is_paused = paused;
+  if (auto next = pool_status_after_pause(pool.type, paused, any_worker_online)) {
+    pool.status = *next;
+    pool.last_transitioned_status_at = now;
+  }
+}
+
+void apply_queue_pause(work_queue& queue, bool paused, timestamp now) {
+  if (auto next = queue_status_after_pause(queue.status, paused, queue.last_polled, now)) queue.status = *next;
+  queue.is_paused = paused;
+}
+
 std::int64_t first_free_priority(std::vector<std::int64_t> taken) {
   std::sort(taken.begin(), taken.end());
   for (std::size_t i = 0; i < taken.size(); ++i)

@@ -98,6 +98,13 @@ std::optional<pool_status> queue_status_after_pause(pool_status current, bool is
                                                     const std::optional<timestamp>& last_polled, timestamp now,
                                                     std::chrono::seconds recent = std::chrono::seconds(60)) noexcept;
 
+/// Pauses or resumes `pool` at `now`: is_paused, and the status pool_status_after_pause gives (with the time
+/// of the change, which Prefect stamps).
+void apply_pool_pause(work_pool& pool, bool paused, bool any_worker_online, timestamp now);
+
+/// Pauses or resumes `queue` at `now`: is_paused, and the status queue_status_after_pause gives.
+void apply_queue_pause(work_queue& queue, bool paused, timestamp now);
+
 /// The priority a new queue takes without one: the first gap in the taken priorities 1, 2, …, else max + 1.
 std::int64_t first_free_priority(std::vector<std::int64_t> taken);
 

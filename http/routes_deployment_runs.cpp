@@ -8,7 +8,6 @@
 #include "actors/scheduler.hpp"
 #include "domain/filters.hpp"
 #include "domain/orchestration.hpp"
-#include "domain/parameter_schema.hpp"
 #include "domain/run_bookkeeping.hpp"
 #include "http/api_support.hpp"
 #include "http/routes_deployments.hpp"
@@ -74,45 +73,12 @@ bool read_run_request(const json& body, timestamp now, run_request& r, response&
 
 /// The run the deployment and the request make together, or why there is none (Prefect's words and codes).
 result<flow_run> merge(const deployment& d, run_request r, persistence::sql_connection& c) {
-  auto parameters = d.parameters.is_object() ? d.parameters : json::object();
-  for (const auto& [k, v] : r.parameters.items()) parameters[k] = v;
-  if (r.enforce.value_or(d.enforce_parameter_schema)) {
-    if (!d.parameter_openapi_schema.is_object())
-      return status(errc::conflict,
-                    "Error updating deployment: Cannot update parameters because parameter schema enforcement is "
-                    "enabled and the deployment does not have a valid parameter schema.");
-    if (auto why = check_parameters(parameters, d.parameter_openapi_schema))
-      return status(errc::conflict, "Error creating flow run: " + *why);
-  }
-  auto run = std::move(r.run);
-  run.flow = d.flow;
-  run.deployment_id = d.id.value;
-  run.deployment_version = d.version;
-  run.parameters = std::move(parameters);
-  run.tags = d.tags;
-  for (const auto& t : r.tags)
-    if (std::find(run.tags.begin(), run.tags.end(), t) == run.tags.end()) run.tags.push_back(t);
-  if (!run.infrastructure_document_id) run.infrastructure_document_id = d.infrastructure_document_id;
-  run.work_queue_name = d.work_queue_name;
-  run.work_queue_id = d.work_queue_id;
-  if (r.work_queue_name) {
-    if (!d.work_pool_name)
-      return status(errc::invalid_argument,
-                    "Cannot create flow run in work queue " + *r.work_queue_name + " because deployment " +
-                        d.id.to_string() + " is not associated with a work pool. Please remove work_pool_name and try again.");
-    auto found = persistence::find_work_queue(c, *d.work_pool_name, r.work_queue_name);
-    if (!found.queue)
-      return status(errc::not_found, "Work queue \"" + *r.work_queue_name + "\" not found in work pool \"" +
-                                         *d.work_pool_name + "\".");
-    run.work_queue_id = found.queue->id;
-    run.work_queue_name = found.queue->name;
-  }
-  json labels = d.labels.is_object() ? d.labels : json::object();
-  for (const auto& [k, v] : run.labels.items()) labels[k] = v;
-  labels["prefect.flow.id"] = d.flow.to_string();
-  labels["prefect.deployment.id"] = d.id.to_string();
-  run.labels = std::move(labels);
-  return run;
+  deployment_run_request request{std::move(r.run), std::move(r.parameters), std::move(r.tags), r.enforce,
+                                 std::move(r.work_queue_name)};
+  return merge_deployment_run(d, std::move(request), [&c](const std::string& pool, const std::string& queue) {
+    auto found = persistence::find_work_queue(c, pool, queue);
+    return found.queue ? std::optional(named_queue{found.queue->id, found.queue->name}) : std::nullopt;
+  });
 }
 
 void register_create_flow_run(router& routes, const api_context& ctx) {
@@ -282,11 +248,8 @@ void register_pause_resume(router& routes, const api_context& ctx) {
                  if (!id) return;
                  persistence::write_value(
                      ctx.db,
-                     [d = deployment_id{*id}, pause, now = ctx.time->now()](persistence::sql_connection& c) -> status {
-                       if (!persistence::set_deployment_paused(c, d, pause, now))
-                         return status(errc::not_found, "Deployment not found");
-                       if (pause) persistence::delete_scheduled_runs(c, d, true, false, now);
-                       return status::ok();
+                     [d = deployment_id{*id}, pause, now = ctx.time->now()](persistence::sql_connection& c) {
+                       return persistence::pause_deployment(c, d, pause, now);
                      },
                      [ctx, respond](const status& s) {
                        if (!s) return respond(error_response(s));

@@ -169,26 +169,6 @@ void register_set_state(router& routes, const api_context& ctx) {
              });
 }
 
-/// What resume checks before the run's actor decides: for a run paused with a run-input keyset, run_input
-/// against the schema stored under keyset["schema"] (hydrated first, with the workspace variables when it
-/// names any). Nothing when the run is unknown or not waiting for input: the actor answers those.
-std::optional<actors::transition_call::checked_input> check_resume_input(persistence::sql_connection& c,
-                                                                         const flow_run_id& run,
-                                                                         const nlohmann::json& run_input) {
-  auto found = persistence::find_flow_run(c, run);
-  if (!found || !found->state || found->state->type != state_type::paused) return std::nullopt;
-  auto keyset = run_input_keyset(*found->state);
-  if (!keyset) return std::nullopt;
-  std::optional<std::string> schema;
-  if (auto key = keyset->find("schema"); key != keyset->end() && key->is_string())
-    if (auto row = persistence::find_flow_run_input(c, run, key->get<std::string>())) schema = row->value;
-  variable_lookup lookup = [&c](const std::string& name) -> std::optional<nlohmann::json> {
-    if (auto v = persistence::find_variable_by_name(c, name)) return v->value;
-    return std::nullopt;
-  };
-  return actors::transition_call::checked_input{*keyset, check_run_input(run_input, schema, lookup)};
-}
-
 void register_resume(router& routes, const api_context& ctx) {
   routes.add("POST", "/api/flow_runs/{id}/resume", "Resume a paused flow run", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
@@ -208,7 +188,7 @@ void register_resume(router& routes, const api_context& ctx) {
     call.resume = true;
     const auto rid = flow_run_id{*id};
     persistence::read_value(
-        ctx.db, [rid, run_input](persistence::sql_connection& c) { return check_resume_input(c, rid, run_input); },
+        ctx.db, [rid, run_input](persistence::sql_connection& c) { return actors::check_resume_input(c, rid, run_input); },
         [ctx, call, respond, rid](result<std::optional<actors::transition_call::checked_input>> checked) mutable {
           if (!checked) return respond(error_response(checked.error()));
           call.input = std::move(*checked);

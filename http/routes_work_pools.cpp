@@ -29,12 +29,6 @@ std::optional<std::int64_t> slots_if_limited(persistence::sql_connection& c, con
   return persistence::pool_active_slots(c, p.id);
 }
 
-/// A pool moved to `status` at `now` (Prefect stamps every status change).
-void set_status(work_pool& p, pool_status status, timestamp now) {
-  p.status = status;
-  p.last_transitioned_status_at = now;
-}
-
 void register_create(router& routes, const api_context& ctx) {
   routes.add("POST", base + "/", "Create a work pool and its default queue (201)", [ctx](request& req, responder respond) {
     response error;
@@ -135,9 +129,7 @@ void register_update(router& routes, const api_context& ctx) {
           if (!p) return p.error();
           const auto now = clock->now();
           fields::apply(update, *p);
-          if (update.is_paused)
-            if (auto next = pool_status_after_pause(p->type, *update.is_paused, persistence::any_worker_online(c, p->id)))
-              set_status(*p, *next, now);
+          if (update.is_paused) apply_pool_pause(*p, *update.is_paused, persistence::any_worker_online(c, p->id), now);
           p->updated = now;
           persistence::update_pool(c, *p);
           return status::ok();

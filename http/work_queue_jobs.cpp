@@ -7,9 +7,7 @@ namespace osprey::http::work_queue_jobs {
 void change(persistence::sql_connection& c, work_queue& queue, const work_pool_fields::queue_update& update,
             timestamp now) {
   work_pool_fields::apply(update, queue);
-  if (update.is_paused)
-    if (auto next = queue_status_after_pause(queue.status, *update.is_paused, queue.last_polled, now))
-      queue.status = *next;
+  if (update.is_paused) apply_queue_pause(queue, *update.is_paused, now);
   queue.updated = now;
   persistence::update_queue(c, queue);
   if (update.priority) persistence::apply_priority(c, queue.pool, queue.id, *update.priority);

@@ -205,6 +205,12 @@ bool set_deployment_paused(sql_connection& conn, const deployment_id& d, bool pa
   return conn.execute("UPDATE deployment SET paused = $2, updated = $3 WHERE id = $1", {id(d), boolean(paused), ts(now)}) > 0;
 }
 
+status pause_deployment(sql_connection& conn, const deployment_id& d, bool paused, timestamp now) {
+  if (!set_deployment_paused(conn, d, paused, now)) return status(errc::not_found, "Deployment not found");
+  if (paused) delete_scheduled_runs(conn, d, true, false, now);
+  return status::ok();
+}
+
 void mark_deployments_polled(sql_connection& conn, const std::vector<uuid>& ids, timestamp now) {
   for (const auto& d : ids)
     conn.execute("UPDATE deployment SET status = 'READY', last_polled = $2 WHERE id = $1", {id(d), ts(now)});

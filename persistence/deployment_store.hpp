@@ -40,6 +40,9 @@ bool delete_deployment(sql_connection& conn, const deployment_id& id);
 std::vector<deployment_id> deployment_ids_of_flow(sql_connection& conn, const flow_id& f);
 /// Sets `paused`; returns false when the deployment does not exist.
 bool set_deployment_paused(sql_connection& conn, const deployment_id& id, bool paused, timestamp now);
+/// Prefect's pause_deployment / resume_deployment: sets `paused`; a pause also deletes the deployment's
+/// auto-scheduled runs still Scheduled. errc::not_found "Deployment not found".
+status pause_deployment(sql_connection& conn, const deployment_id& id, bool paused, timestamp now);
 /// Marks the deployments polled by a runner: status READY, last_polled = now.
 void mark_deployments_polled(sql_connection& conn, const std::vector<uuid>& ids, timestamp now);
 

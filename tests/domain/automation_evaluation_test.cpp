@@ -237,6 +237,10 @@ TEST(AutomationTemplate, RendersPathsAndRefusesWhatItCannotRender) {
       {"{{ flag }} {{ automation }}", "True {\"description\":\"\",\"name\":\"On failure\"}"},
       {"{% for x in y %}{% endfor %}", nullptr},
       {"{{ automation.name | upper }}", nullptr},
+      {"{{ automation.name | tojson }}", "\"On failure\""},
+      {"{{ automation | tojson }}", "{\"description\": \"\", \"name\": \"On failure\"}"},
+      {"{{ labels[\"a|b\"] | tojson }}", nullptr},  // undefined: nothing to serialise
+      {"{{ flag|tojson }}", "true"},
       {"{{ automation.name ", nullptr},
   };
   for (const auto& r : rows) {
