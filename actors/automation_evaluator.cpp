@@ -20,11 +20,12 @@ constexpr std::chrono::seconds action_lease{300};
 
 /// The outbox rows of one firing: one per action, keyed by (automation, action index, firing) so that the same
 /// firing written twice keeps one of each.
-void fire(persistence::sql_connection& conn, const armed_trigger& t, const std::vector<std::string>& key,
-          const trigger_firing& f, timestamp now, const std::string& owner, automation_evaluation& out) {
+void act(persistence::sql_connection& conn, const armed_trigger& t, const std::vector<std::string>& key,
+         const trigger_firing& f, timestamp now, const std::string& owner, automation_evaluation& out) {
   const auto firing = firing_id(t.owner.id, key, f);
   // The triggered event's id is the firing's: a firing evaluated twice announces itself once.
-  const auto triggered = automation_triggered_event(t.owner, t.rules, f, firing, now);
+  const std::optional<trigger_posture> posture = t.parents.empty() ? std::optional(t.rules.posture) : std::nullopt;
+  const auto triggered = automation_triggered_event(t.owner, posture, f, firing, now);
   std::vector<persistence::outbox_job> jobs;
   for (auto& action : triggered_actions(t.owner, f, firing, now, triggered)) {
     persistence::outbox_job job;
@@ -48,6 +49,36 @@ void fire(persistence::sql_connection& conn, const armed_trigger& t, const std::
   log::line(log::level::info, "automations", "automation ", t.owner.id.to_string(), " (", t.owner.name, ") triggered");
   out.events.push_back(triggered);
   for (auto& j : inserted) out.jobs.push_back(std::move(j));
+}
+
+/// A child's firing reaches its composite parent: the parent's own firing when the kept firings now satisfy
+/// it (Prefect's evaluate_composite_trigger), nullopt while it waits for more.
+std::optional<trigger_firing> fire_composite(persistence::sql_connection& conn, const automation_id& automation,
+                                             const composite_trigger_rules& parent, const std::vector<std::string>& key,
+                                             const trigger_firing& child, timestamp now) {
+  // The parent's firing carries the child's event; its window is the child's, so that a replayed event
+  // makes the same firing (and the outbox keeps its actions once).
+  trigger_firing fired{parent.id, {}, child.triggering_event, child.count, child.window_start};
+  if (parent.expected == 1) return fired;  // one child firing is enough: no need to keep it
+  if (parent.within) persistence::forget_child_firings(conn, automation, parent.id, now - *parent.within);
+  persistence::keep_child_firing(conn, automation, parent.id, {child.trigger, firing_id(automation, key, child), now, child},
+                                 now);
+  if (!composite_ready(parent, persistence::kept_child_firings(conn, automation, parent.id))) return std::nullopt;
+  persistence::forget_child_firings(conn, automation, parent.id);
+  return fired;
+}
+
+/// A trigger fired: its composite parents, innermost first, each fire in turn or keep the firing; what reaches
+/// the automation acts.
+void fire(persistence::sql_connection& conn, const armed_trigger& t, const std::vector<std::string>& key,
+          const trigger_firing& f, timestamp now, const std::string& owner, automation_evaluation& out) {
+  trigger_firing current = f;
+  for (const auto& parent : t.parents) {
+    auto up = fire_composite(conn, t.owner.id, parent, key, current, now);
+    if (!up) return;
+    current = std::move(*up);
+  }
+  act(conn, t, key, current, now, owner, out);
 }
 
 void store_and_fire(persistence::sql_connection& conn, const armed_trigger& t, const std::vector<std::string>& key,
@@ -157,17 +188,45 @@ void proactive_pass(const automation_evaluator_options& options, const pass_done
 
 }  // namespace
 
+namespace {
+
+/// Arms the event triggers in `trigger` (itself, or inside it); false (with `why`) when one cannot be read.
+bool arm(const automation& a, const nlohmann::json& trigger, std::vector<composite_trigger_rules> parents,
+         std::vector<armed_trigger>& out, std::string& why) {
+  const auto type = trigger.value("type", "");
+  if (type == "event") {
+    auto rules = read_event_trigger_rules(trigger);
+    if (!rules) {
+      why = rules.error().message();
+      return false;
+    }
+    out.push_back({a, std::move(*rules), std::move(parents)});
+    return true;
+  }
+  auto composite = read_composite_trigger_rules(trigger);
+  if (!composite) {
+    why = composite.error().message();
+    return false;
+  }
+  parents.insert(parents.begin(), *composite);
+  for (const auto& child : trigger.value("triggers", nlohmann::json::array()))
+    if (!arm(a, child, parents, out, why)) return false;
+  return true;
+}
+
+}  // namespace
+
 std::vector<armed_trigger> arm_triggers(const std::vector<automation>& automations) {
   std::vector<armed_trigger> out;
   for (const auto& a : automations) {
-    if (!a.enabled || a.trigger.value("type", "") != "event") continue;
-    auto rules = read_event_trigger_rules(a.trigger);
-    if (!rules) {
-      log::line(log::level::warning, "automations", "automation ", a.id.to_string(), " is not evaluated: ",
-                rules.error().message());
+    if (!a.enabled) continue;
+    std::vector<armed_trigger> armed;
+    std::string why;
+    if (!arm(a, a.trigger, {}, armed, why)) {
+      log::line(log::level::warning, "automations", "automation ", a.id.to_string(), " is not evaluated: ", why);
       continue;
     }
-    out.push_back({a, std::move(*rules)});
+    for (auto& t : armed) out.push_back(std::move(t));
   }
   return out;
 }

@@ -18,7 +18,10 @@
 // id is made from what fired (domain/automation_firing.hpp), so the outbox's unique key keeps its actions once.
 //
 // Proactive triggers are evaluated by a periodic pass (every `proactive_interval`, on the lease holder).
-// Compound and sequence triggers are not evaluated yet.
+//
+// Compound and sequence triggers: their event triggers are evaluated like any other; a child's firing is kept
+// for its parent (in the same transaction) instead of acting, and the parent fires once the kept firings
+// satisfy it (domain composite_ready), forgetting them — acting, or passing its firing to its own parent.
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
@@ -39,12 +42,14 @@
 
 namespace osprey::actors {
 
-/// An enabled automation whose trigger is an event trigger, with its rules read once.
+/// An event trigger of an enabled automation, with its rules read once: the automation's own trigger, or a
+/// child of its compound or sequence trigger (then `parents` holds the composites above it, innermost first).
 struct armed_trigger {
   automation owner;
   event_trigger_rules rules;
+  std::vector<composite_trigger_rules> parents{};
 };
-/// The automations' event triggers (compound and sequence triggers are left out).
+/// The automations' event triggers, those inside compound and sequence triggers included.
 std::vector<armed_trigger> arm_triggers(const std::vector<automation>& automations);
 
 /// What one evaluation wrote: the action jobs inserted (new ones only) and the events to publish.

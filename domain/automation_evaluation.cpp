@@ -239,4 +239,66 @@ trigger_bucket initial_proactive_bucket(const event_trigger_rules& t, timestamp 
   return trigger_bucket{{}, now, now + t.within, 0, std::nullopt};
 }
 
+result<composite_trigger_rules> read_composite_trigger_rules(const nlohmann::json& trigger) {
+  const auto type = trigger.value("type", "");
+  if (type != "compound" && type != "sequence")
+    return status(errc::invalid_argument, "not a compound or sequence trigger: " + type);
+  composite_trigger_rules r;
+  const auto id = uuid::parse(trigger.value("id", ""));
+  if (!id) return status(errc::invalid_argument, "the trigger has no id");
+  r.id = *id;
+  r.sequence = type == "sequence";
+  for (const auto& child : trigger.value("triggers", nlohmann::json::array())) {
+    const auto child_id = uuid::parse(child.value("id", ""));
+    if (!child_id) return status(errc::invalid_argument, "a child trigger has no id");
+    r.children.push_back(*child_id);
+  }
+  if (r.children.empty()) return status(errc::invalid_argument, "the trigger has no child triggers");
+  r.expected = r.children.size();
+  if (!r.sequence) {
+    const auto& require = trigger.value("require", nlohmann::json("all"));
+    if (require == "any") r.expected = 1;
+    else if (require.is_number_integer()) r.expected = static_cast<std::size_t>(std::max<std::int64_t>(1, require.get<std::int64_t>()));
+  }
+  if (const auto within = trigger.value("within", nlohmann::json()); within.is_number())
+    r.within = std::chrono::microseconds(static_cast<std::int64_t>(within.get<double>() * 1e6));
+  return r;
+}
+
+bool composite_ready(const composite_trigger_rules& parent, const std::vector<child_firing>& kept) {
+  if (!parent.sequence) return kept.size() >= parent.expected;
+  auto ordered = kept;
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const child_firing& a, const child_firing& b) { return a.fired < b.fired; });
+  if (ordered.size() != parent.children.size()) return false;
+  for (std::size_t i = 0; i < ordered.size(); ++i)
+    if (ordered[i].child != parent.children[i]) return false;
+  return true;
+}
+
+nlohmann::json child_firing_document(const trigger_firing& f) {
+  return {{"trigger", f.trigger.to_string()},
+          {"triggering_labels", f.triggering_labels},
+          {"triggering_event", f.triggering_event ? to_json(*f.triggering_event) : nlohmann::json(nullptr)},
+          {"count", f.count},
+          {"window_start", format_iso8601(f.window_start)}};
+}
+
+std::optional<trigger_firing> child_firing_from_document(const nlohmann::json& doc) {
+  if (!doc.is_object()) return std::nullopt;
+  trigger_firing f;
+  const auto trigger = uuid::parse(doc.value("trigger", ""));
+  const auto start = parse_iso8601(doc.value("window_start", ""));
+  if (!trigger || !start) return std::nullopt;
+  f.trigger = *trigger;
+  f.window_start = *start;
+  f.count = doc.value("count", std::int64_t{0});
+  if (const auto labels = doc.value("triggering_labels", nlohmann::json::object()); labels.is_object())
+    for (const auto& [k, v] : labels.items())
+      if (v.is_string()) f.triggering_labels[k] = v.get<std::string>();
+  if (const auto& e = doc.value("triggering_event", nlohmann::json()); e.is_object())
+    if (auto parsed = parse_received_event(e)) f.triggering_event = std::move(*parsed);
+  return f;
+}
+
 }  // namespace osprey

@@ -98,6 +98,38 @@ trigger_step evaluate_bucket(const event_trigger_rules& trigger, trigger_bucket 
 /// The bucket a proactive trigger without for_each keeps open when it has none: [now, now + within).
 trigger_bucket initial_proactive_bucket(const event_trigger_rules& trigger, timestamp now);
 
+// ---------------------------------------------------------------------------------------------------------------
+// Compound and sequence triggers (Prefect's CompositeTrigger and evaluate_composite_trigger): a child trigger's
+// firing does not act; it is kept for its parent (the newest one per child), and the parent fires — acting, or
+// passing its own firing up to its parent — once the kept firings satisfy it.
+
+struct composite_trigger_rules {
+  uuid id;
+  bool sequence = false;
+  std::vector<uuid> children;  ///< in order: a sequence's expected firing order
+  std::size_t expected = 1;    ///< child firings needed: any → 1, all → every child, N → N; a sequence: every child
+  std::optional<std::chrono::microseconds> within;  ///< kept firings older than this (from the newest) no longer count
+};
+
+/// Reads a "compound" or "sequence" trigger document as automation_json stores it (not its children).
+result<composite_trigger_rules> read_composite_trigger_rules(const nlohmann::json& trigger);
+
+/// One child's firing kept for its parent (table composite_trigger_child_firing).
+struct child_firing {
+  uuid child;      ///< the child trigger
+  uuid firing;     ///< the firing's id (domain/automation_firing.hpp firing_id)
+  timestamp fired;
+  trigger_firing what;
+};
+
+/// Whether the kept firings satisfy the parent: a compound needs `expected` of them; a sequence needs every
+/// child's, fired in the children's order.
+bool composite_ready(const composite_trigger_rules& parent, const std::vector<child_firing>& kept);
+
+/// A trigger_firing as the composite_trigger_child_firing row keeps it, and back (nullopt: unreadable).
+nlohmann::json child_firing_document(const trigger_firing& f);
+std::optional<trigger_firing> child_firing_from_document(const nlohmann::json& doc);
+
 /// How far back a first bucket starts, so events arriving slightly out of order still count (Prefect's
 /// PRECEDING_EVENT_LOOKBACK).
 inline constexpr std::chrono::minutes preceding_event_lookback{15};

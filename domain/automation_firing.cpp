@@ -26,15 +26,14 @@ uuid firing_id(const automation_id& automation, const std::vector<std::string>& 
   return uuid(bytes);
 }
 
-event automation_triggered_event(const automation& a, const event_trigger_rules& trigger, const trigger_firing& f,
+event automation_triggered_event(const automation& a, std::optional<trigger_posture> posture, const trigger_firing& f,
                                  uuid event_id, timestamp triggered) {
   event e;
   e.id = event_id;
   e.occurred = triggered;
   e.name = "prefect.automation.triggered";
-  e.resource = {{"prefect.resource.id", "prefect.automation." + a.id.to_string()},
-                {"prefect.resource.name", a.name},
-                {"prefect.posture", posture_name(trigger.posture)}};
+  e.resource = {{"prefect.resource.id", "prefect.automation." + a.id.to_string()}, {"prefect.resource.name", a.name}};
+  if (posture) e.resource["prefect.posture"] = posture_name(*posture);
   if (f.triggering_event)
     e.related.push_back({{"prefect.resource.id", "prefect.event." + f.triggering_event->id.to_string()},
                          {"prefect.resource.role", "triggering-event"}});

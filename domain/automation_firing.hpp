@@ -19,9 +19,10 @@ namespace osprey {
 /// The firing's stable id (a UUID made from a SHA-256 of what fired).
 uuid firing_id(const automation_id& automation, const std::vector<std::string>& bucket_key, const trigger_firing& f);
 
-/// prefect.automation.triggered: resource prefect.automation.<id> with its name and posture, the triggering event
-/// as related resource, payload {triggering_labels, triggering_event}.
-event automation_triggered_event(const automation& a, const event_trigger_rules& trigger, const trigger_firing& f,
+/// prefect.automation.triggered: resource prefect.automation.<id> with its name and (an event trigger's) posture,
+/// the triggering event as related resource, payload {triggering_labels, triggering_event}. A compound or
+/// sequence trigger's event has no posture.
+event automation_triggered_event(const automation& a, std::optional<trigger_posture> posture, const trigger_firing& f,
                                  uuid event_id, timestamp triggered);
 
 /// One action to run, as stored in the outbox job's payload.

@@ -89,4 +89,39 @@ void forget_other_triggers(sql_connection& conn, const automation_id& automation
   conn.execute(sql, params);
 }
 
+void keep_child_firing(sql_connection& conn, const automation_id& automation, const uuid& parent, const child_firing& f,
+                       timestamp now) {
+  conn.execute(
+      "INSERT INTO composite_trigger_child_firing (id, created, updated, automation_id, parent_trigger_id, "
+      "child_trigger_id, child_firing_id, child_fired_at, child_firing) VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8) "
+      "ON CONFLICT (automation_id, parent_trigger_id, child_trigger_id) DO UPDATE SET updated = $2, "
+      "child_firing_id = $6, child_fired_at = $7, child_firing = $8",
+      {id(new_uuid4()), ts(now), id(automation), id(parent), id(f.child), id(f.firing), ts(f.fired),
+       text(child_firing_document(f.what).dump())});
+}
+
+std::vector<child_firing> kept_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent) {
+  std::vector<child_firing> out;
+  for (const auto& row : conn.query("SELECT child_trigger_id, child_firing_id, child_fired_at, child_firing "
+                                    "FROM composite_trigger_child_firing WHERE automation_id = $1 AND "
+                                    "parent_trigger_id = $2 ORDER BY child_fired_at",
+                                    {id(automation), id(parent)})) {
+    auto what = child_firing_from_document(nlohmann::json::parse(row.text(3), nullptr, false));
+    if (!what || row.is_null(2)) continue;  // unreadable: it cannot satisfy the parent
+    out.push_back({row.id(0), row.id(1), row.time(2), std::move(*what)});
+  }
+  return out;
+}
+
+void forget_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent,
+                          std::optional<timestamp> before) {
+  if (before)
+    conn.execute("DELETE FROM composite_trigger_child_firing WHERE automation_id = $1 AND parent_trigger_id = $2 "
+                 "AND child_fired_at < $3",
+                 {id(automation), id(parent), ts(*before)});
+  else
+    conn.execute("DELETE FROM composite_trigger_child_firing WHERE automation_id = $1 AND parent_trigger_id = $2",
+                 {id(automation), id(parent)});
+}
+
 }  // namespace osprey::persistence

@@ -30,4 +30,13 @@ std::vector<trigger_bucket> trigger_buckets(sql_connection& conn, const automati
 /// Deletes the buckets of the automation's triggers other than `keep` (its trigger was replaced).
 void forget_other_triggers(sql_connection& conn, const automation_id& automation, const std::vector<uuid>& keep);
 
+/// Keeps `f` as the newest firing of its child trigger for the composite `parent` (replacing the one before).
+void keep_child_firing(sql_connection& conn, const automation_id& automation, const uuid& parent, const child_firing& f,
+                       timestamp now);
+/// The firings kept for `parent`, oldest first.
+std::vector<child_firing> kept_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent);
+/// Forgets the firings kept for `parent` that fired before `before` (every one without a bound).
+void forget_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent,
+                          std::optional<timestamp> before = std::nullopt);
+
 }  // namespace osprey::persistence

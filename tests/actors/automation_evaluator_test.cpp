@@ -158,6 +158,70 @@ TEST_P(AutomationEvaluation, ProactiveTriggerFiresWhenTheExpectedEventDoesNotCom
   EXPECT_EQ(late.events.at(0).resource.at("prefect.posture"), "Proactive");
 }
 
+/// A reactive child trigger on one event name (no bucketing), with an id of its own.
+json child_on(const std::string& name) {
+  return {{"type", "event"},        {"id", new_uuid4().to_string()}, {"match", json::object()},
+          {"match_related", json::object()}, {"after", json::array()}, {"expect", {name}},
+          {"for_each", json::array()}, {"posture", "Reactive"},     {"threshold", 1}, {"within", 0}};
+}
+
+event named(const std::string& name, timestamp at) {
+  event e = failed_event("x", at);
+  e.name = name;
+  e.resource = {{"prefect.resource.id", "thing.1"}};
+  return e;
+}
+
+TEST_P(AutomationEvaluation, ACompoundTriggerFiresOnceAllItsChildrenFiredEvenAcrossARestart) {
+  insert(make_automation({{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
+                          {"require", "all"}, {"within", 3600}}));
+  EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_)).jobs.empty());
+  EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.empty());  // the same child again: still one of two
+  auto restarted = db_.connect();
+  const auto last = named("b.done", t0_ + 2s);
+  auto fired = evaluate(*restarted, last);
+  ASSERT_EQ(fired.jobs.size(), 1u);
+  ASSERT_EQ(fired.events.size(), 1u);
+  EXPECT_EQ(fired.events[0].resource.count("prefect.posture"), 0u);  // a composite has no posture
+  EXPECT_EQ(fired.jobs[0].payload["triggering_event"]["id"], last.id.to_string());
+  // The kept firings were used up: the parent needs both children again.
+  EXPECT_TRUE(evaluate(*restarted, named("b.done", t0_ + 3s)).jobs.empty());
+  EXPECT_EQ(action_jobs(), 1);
+}
+
+TEST_P(AutomationEvaluation, ACompoundTriggerRequiringAnyFiresOnEachChild) {
+  insert(make_automation({{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
+                          {"require", "any"}, {"within", nullptr}}));
+  EXPECT_EQ(evaluate(*conn_, named("b.done", t0_)).jobs.size(), 1u);
+  EXPECT_EQ(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.size(), 1u);
+}
+
+TEST_P(AutomationEvaluation, ChildFiringsOlderThanWithinNoLongerCount) {
+  insert(make_automation({{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
+                          {"require", 2}, {"within", 10}}));
+  EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_)).jobs.empty());
+  EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_ + 11s)).jobs.empty());  // a's firing is too old by now
+  EXPECT_EQ(evaluate(*conn_, named("a.done", t0_ + 12s)).jobs.size(), 1u);
+}
+
+TEST_P(AutomationEvaluation, ASequenceTriggerFiresOnlyWhenItsChildrenFireInOrder) {
+  insert(make_automation({{"type", "sequence"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
+                          {"within", 3600}}));
+  EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_)).jobs.empty());
+  EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.empty());  // b before a: out of order
+  EXPECT_EQ(evaluate(*conn_, named("b.done", t0_ + 2s)).jobs.size(), 1u);  // b's newest firing follows a's
+  EXPECT_EQ(action_jobs(), 1);
+}
+
+TEST_P(AutomationEvaluation, ANestedCompositeFiresThroughItsParent) {
+  const json inner = {{"type", "compound"}, {"id", new_uuid4().to_string()},
+                      {"triggers", {child_on("a.done"), child_on("b.done")}}, {"require", "any"}, {"within", nullptr}};
+  insert(make_automation({{"type", "sequence"}, {"triggers", {inner, child_on("c.done")}}, {"within", 3600}}));
+  EXPECT_TRUE(evaluate(*conn_, named("c.done", t0_)).jobs.empty());
+  EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_ + 1s)).jobs.empty());
+  EXPECT_EQ(evaluate(*conn_, named("c.done", t0_ + 2s)).jobs.size(), 1u);
+}
+
 TEST_P(AutomationEvaluation, TheEvaluatorActorFiresFromTheBus) {
   persistence::database_options options;
   options.target = db_.target();
