@@ -2,7 +2,7 @@
 an `Automation(...).create()` on prefect.flow-run.Failed with a send-notification action, and a real @flow that
 raises → the receiver gets one Slack-shaped request with the rendered subject and body. A proactive trigger fires
 when the event it expects does not arrive within its `within`. A Webhook block is called with its method, headers
-and the rendered payload; suspend-, resume-, cancel-, change-state- and delete-flow-run actions act on the run
+and the rendered payload; compound and sequence triggers fire once their children have; suspend-, resume-, cancel-, change-state- and delete-flow-run actions act on the run
 their triggering event names, through the same orchestration rules as the API; pause/resume actions pause and
 resume a deployment, a work pool and a work queue.
 
@@ -39,7 +39,7 @@ PROGRAM = textwrap.dedent('''
     from prefect.events.actions import (CallWebhook, CancelFlowRun, ChangeFlowRunState, DeleteFlowRun, PauseDeployment,
                                         PauseWorkPool, PauseWorkQueue, ResumeDeployment, ResumeFlowRun, ResumeWorkPool,
                                         ResumeWorkQueue, SendNotification, SuspendFlowRun)
-    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.automations import CompoundTrigger, EventTrigger, Posture, SequenceTrigger
 
     what, args = sys.argv[1], sys.argv[2:]
 
@@ -96,6 +96,15 @@ PROGRAM = textwrap.dedent('''
             trigger = EventTrigger(expect={f"{name}.{verb}"}, posture=Posture.Reactive, threshold=1)
             made[verb] = str(Automation(name=f"{name}-{verb}", trigger=trigger, actions=actions).create().id)
         print("RESULT " + json.dumps(made))
+    elif what == "composite":
+        name, url, kind = args
+        block_id = SlackWebhook(url=url).save(name, overwrite=True)
+        children = [EventTrigger(expect={f"{name}.{step}"}, posture=Posture.Reactive, threshold=1) for step in "ab"]
+        trigger = (CompoundTrigger(require="all", within=timedelta(minutes=5), triggers=children) if kind == "compound"
+                   else SequenceTrigger(within=timedelta(minutes=5), triggers=children))
+        automation = Automation(name=name, trigger=trigger, actions=[
+            SendNotification(block_document_id=block_id, subject=name, body="{{ event.event }}")]).create()
+        print("RESULT " + json.dumps({"automation_id": str(automation.id)}))
     elif what == "emit":
         emit_event(event=args[0], resource={"prefect.resource.id": args[1], "prefect.resource.name": args[1]})
         print("RESULT {}")
@@ -266,3 +275,19 @@ def test_pause_and_resume_actions_pause_a_deployment_a_work_pool_and_a_work_queu
     wait_until(lambda: paused() == (False, False, False), timeout=30, what=lambda: f"all three resumed: {paused()}")
     assert n.api.get(f"/work_pools/{name}-pool")["status"] == "NOT_READY"  # no worker is online
     wait_until(lambda: len(executed(n, automations["resume"])) == 3, timeout=30, what="three executed actions")
+
+
+@pytest.mark.parametrize("kind, steps", [("compound", ["a", "a", "b"]), ("sequence", ["b", "a", "b"])])
+def test_composite_triggers_fire_once_their_children_have(automating, kind, steps):
+    """A compound trigger needing both children fires on the second child's event; a sequence ignores b before a,
+    and fires on the b that follows a."""
+    n = automating
+    name = f"{kind}-{uuid.uuid4().hex[:8]}"
+    automation_id = run(n, "composite", name, n.slack.url, kind)["automation_id"]
+    for step in steps:
+        run(n, "emit", f"{name}.{step}", f"{name}.source")
+    wait_until(lambda: slack_texts(n, name), timeout=30, what=f"the {kind} trigger to fire")
+    wait_until(lambda: executed(n, automation_id), timeout=30, what="prefect.automation.action.executed")
+    assert slack_texts(n, name) == [f"{name}\n{name}.b"]  # once, on the last event
+    [triggered] = events_named(n, "prefect.automation.triggered", f"prefect.automation.{automation_id}")
+    assert "prefect.posture" not in triggered["resource"]
