@@ -5,6 +5,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include "actors/periodic_service.hpp"
@@ -12,11 +13,19 @@
 #include "logging/log.hpp"
 #include "persistence/automation_bucket_store.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/event_store.hpp"
 
 namespace osprey::actors {
 namespace {
 
 constexpr std::chrono::seconds action_lease{300};
+/// Read back from this long before the recorded progress: another server's events may be stored (received)
+/// slightly out of the order the bus delivered them in.
+constexpr std::chrono::seconds replay_margin{60};
+/// Evaluated-event marks are kept this long behind the progress: longer than any replay reads back.
+constexpr std::chrono::minutes evaluated_marks_kept{10};
+/// At most this many events are read back after a crash.
+constexpr std::int64_t replay_limit = 100000;
 
 /// The outbox rows of one firing: one per action, keyed by (automation, action index, firing) so that the same
 /// firing written twice keeps one of each.
@@ -121,6 +130,24 @@ struct trigger_cache {
   }
 };
 
+/// What the evaluator has handled, shared with the proactive pass that records it (see the header, "After a
+/// crash").
+struct evaluation_progress {
+  std::mutex lock;
+  std::optional<timestamp> seen;        ///< the newest `received` of an event the evaluator handled
+  std::atomic<bool> replay_due{true};   ///< read back what the last evaluator may have missed, before going on
+
+  void saw(const event& e) {
+    if (!e.received) return;
+    std::lock_guard guard(lock);
+    if (!seen || *seen < *e.received) seen = e.received;
+  }
+  std::optional<timestamp> handled() {
+    std::lock_guard guard(lock);
+    return seen;
+  }
+};
+
 void hand_over(const automation_evaluator_options& options, automation_evaluation done) {
   if (!done.events.empty()) publish_events(options.bus, std::move(done.events));
   if (!done.jobs.empty() && options.dispatcher && !options.owner.empty())
@@ -130,13 +157,37 @@ void hand_over(const automation_evaluator_options& options, automation_evaluatio
 struct evaluator_state {
   automation_evaluator_options options;
   std::shared_ptr<trigger_cache> cache = std::make_shared<trigger_cache>();
+  std::shared_ptr<evaluation_progress> progress;
   std::uint64_t subscription = 0;
   static inline const char* name = "osprey.automation_evaluator";
 };
 
-caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self, automation_evaluator_options options) {
+/// Queues the replay (once per start or lease gained) ahead of whatever the caller queues next.
+void replay_if_due(const automation_evaluator_options& options, const std::shared_ptr<evaluation_progress>& progress) {
+  if (!progress->replay_due.exchange(false)) return;
+  const auto now = options.time->now();
+  persistence::write_value(
+      options.db,
+      [now, owner = options.owner](persistence::sql_connection& c) {
+        return replay_unevaluated_events(c, arm_triggers(persistence::enabled_automations(c)), now, owner);
+      },
+      [options, progress](result<automation_evaluation> done) {
+        if (!done) {
+          progress->replay_due = true;  // tried again with the next event or pass
+          log::line(log::level::warning, "automations", "reading back unevaluated events failed: ",
+                    done.error().message());
+          return;
+        }
+        hand_over(options, std::move(*done));
+      });
+}
+
+caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self, automation_evaluator_options options,
+                                 std::shared_ptr<evaluation_progress> progress) {
   auto& init = self->state;
   init.options = std::move(options);
+  init.progress = std::move(progress);
+  if (!init.options.leadership) replay_if_due(init.options, init.progress);
   init.subscription = subscribe_events(init.options.bus, [handle = caf::actor{self}](const shared_event& e) {
     caf::anon_send(handle, e);
   });
@@ -145,11 +196,15 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self, aut
       [self](const shared_event& e) {
         auto& st = self->state;
         if (is_automation_change(*e)) st.cache->mark_stale();
-        if (st.options.leadership && !st.options.leadership->held()) return;
+        if (st.options.leadership && !st.options.leadership->held()) {
+          st.progress->replay_due = true;  // whoever holds the lease now handles events; on regaining it, read back
+          return;
+        }
+        replay_if_due(st.options, st.progress);
         if (auto known = st.cache->snapshot()) {
           const bool covered = std::any_of(known->begin(), known->end(),
                                            [&](const armed_trigger& t) { return trigger_covers(t.rules, *e); });
-          if (!covered) return;
+          if (!covered) return st.progress->saw(*e);
         }
         const auto now = st.options.time->now();
         persistence::write_value(
@@ -164,15 +219,25 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self, aut
               }
               hand_over(options, std::move(*done));
             });
+        // After queueing: a progress record queued from now on runs after this event's evaluation.
+        st.progress->saw(*e);
       },
   };
 }
 
-void proactive_pass(const automation_evaluator_options& options, const pass_done& done) {
+void proactive_pass(const automation_evaluator_options& options, const std::shared_ptr<evaluation_progress>& progress,
+                    const pass_done& done) {
   const auto now = options.time->now();
+  replay_if_due(options, progress);
   persistence::write_value(
       options.db,
-      [now, owner = options.owner](persistence::sql_connection& c) {
+      [now, owner = options.owner, handled = progress->handled()](persistence::sql_connection& c) {
+        // The evaluations of every event handled so far were queued before this job: recording the progress
+        // here never claims one still to be written.
+        if (handled) {
+          persistence::record_evaluation_progress(c, *handled, now);
+          persistence::forget_evaluated_events(c, *handled - evaluated_marks_kept);
+        }
         return evaluate_proactive(c, arm_triggers(persistence::enabled_automations(c)), now, owner);
       },
       [options, done](result<automation_evaluation> out) {
@@ -234,6 +299,11 @@ std::vector<armed_trigger> arm_triggers(const std::vector<automation>& automatio
 automation_evaluation evaluate_event(persistence::sql_connection& conn, const std::vector<armed_trigger>& triggers,
                                      const event& e, timestamp now, const std::string& lease_owner) {
   automation_evaluation out;
+  const bool covered =
+      std::any_of(triggers.begin(), triggers.end(), [&](const armed_trigger& t) { return trigger_covers(t.rules, e); });
+  if (!covered) return out;
+  // An event evaluated before (read back after a crash while the bus also delivers it) is not counted again.
+  if (e.received && !persistence::mark_event_evaluated(conn, e.id, *e.received)) return out;
   for (const auto& t : triggers) {
     if (!trigger_covers(t.rules, e)) continue;
     const auto key = bucketing_key(t.rules, e);
@@ -264,12 +334,42 @@ automation_evaluation evaluate_proactive(persistence::sql_connection& conn, cons
   return out;
 }
 
+automation_evaluation replay_unevaluated_events(persistence::sql_connection& conn,
+                                                const std::vector<armed_trigger>& triggers, timestamp now,
+                                                const std::string& lease_owner) {
+  automation_evaluation out;
+  const auto handled = persistence::evaluation_progress(conn);
+  if (!handled) {
+    // A database no evaluator has used: nothing was missed. From now on progress is recorded.
+    persistence::record_evaluation_progress(conn, now, now);
+    return out;
+  }
+  if (triggers.empty()) return out;
+  const auto events = persistence::events_received_after(conn, *handled - replay_margin, replay_limit);
+  std::size_t evaluated = 0;
+  for (const auto& e : events) {
+    auto one = evaluate_event(conn, triggers, e, now, lease_owner);
+    evaluated += one.jobs.size() + one.events.size() > 0 ? 1 : 0;
+    for (auto& j : one.jobs) out.jobs.push_back(std::move(j));
+    for (auto& ev : one.events) out.events.push_back(std::move(ev));
+  }
+  if (events.size() == static_cast<std::size_t>(replay_limit))
+    log::line(log::level::warning, "automations", "read back the first ", replay_limit,
+              " events stored since the evaluator last recorded its progress; later ones are not evaluated");
+  if (!events.empty())
+    log::line(log::level::info, "automations", "read back ", events.size(), " events stored since ",
+              format_iso8601(*handled - replay_margin), " that the evaluator may have missed; ", evaluated,
+              " of them fired");
+  return out;
+}
+
 automation_evaluator_actors spawn_automation_evaluator(caf::actor_system& system, automation_evaluator_options options) {
   automation_evaluator_actors out;
-  out.evaluator = system.spawn(evaluator_behavior, options);
-  out.proactive = spawn_periodic_service(system, {"osprey.automation_proactive", options.proactive_interval,
-                                                  [options](pass_done done) { proactive_pass(options, done); },
-                                                  options.leadership});
+  auto progress = std::make_shared<evaluation_progress>();
+  out.evaluator = system.spawn(evaluator_behavior, options, progress);
+  out.proactive = spawn_periodic_service(
+      system, {"osprey.automation_proactive", options.proactive_interval,
+               [options, progress](pass_done done) { proactive_pass(options, progress, done); }, options.leadership});
   return out;
 }
 

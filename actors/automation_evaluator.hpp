@@ -17,6 +17,12 @@
 // it); the others ignore events. Should two servers evaluate the same event during a lease handover, a firing's
 // id is made from what fired (domain/automation_firing.hpp), so the outbox's unique key keeps its actions once.
 //
+// After a crash: an event is stored by the bus before the evaluator sees it, so a crash can leave events stored
+// but never evaluated. Every evaluation marks its event (automation_evaluated_event, same transaction: an event
+// is evaluated once), and the proactive pass records the received time through which every event was handled.
+// At start (and when the lease is gained) the evaluator first reads back the events received since then, less
+// a minute, and evaluates those no mark names, before any event from the bus.
+//
 // Proactive triggers are evaluated by a periodic pass (every `proactive_interval`, on the lease holder).
 //
 // Compound and sequence triggers: their event triggers are evaluated like any other; a child's firing is kept
@@ -62,6 +68,11 @@ struct automation_evaluation {
 /// leased to `lease_owner` when it is not empty (the caller hands them to its dispatcher after the commit).
 automation_evaluation evaluate_event(persistence::sql_connection& conn, const std::vector<armed_trigger>& triggers,
                                      const event& e, timestamp now, const std::string& lease_owner);
+/// After a crash (or a lease handover): evaluates the events received since the recorded progress (less a
+/// margin) that no evaluation marked, in received order. On a database without progress it records `now`.
+automation_evaluation replay_unevaluated_events(persistence::sql_connection& conn,
+                                                const std::vector<armed_trigger>& triggers, timestamp now,
+                                                const std::string& lease_owner);
 /// Evaluates the proactive triggers' buckets at `now` (opening the first one of a trigger without for_each).
 automation_evaluation evaluate_proactive(persistence::sql_connection& conn, const std::vector<armed_trigger>& triggers,
                                          timestamp now, const std::string& lease_owner);

@@ -18,6 +18,7 @@
 #include "actors/db_vacuum.hpp"
 #include "actors/lease_reaper.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/state_event_recovery.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "cli/notification_wiring.hpp"
 #include "actors/task_run_recorder.hpp"
@@ -219,6 +220,16 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
                                        static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};
   auto flow_runs = actors::spawn_flow_run_registry(system, run_options);
   action_peers->set_flow_runs(flow_runs);
+  // States a crash cut off from their events get them now, before new transitions: the evaluator and the
+  // events page hear of every committed state.
+  actors::restore_lost_state_events(*db, event_bus, [](result<std::size_t> restored) {
+    if (!restored)
+      log::line(log::level::warning, "events", "looking for flow-run state events lost in a crash failed: ",
+                restored.error().message());
+    else if (*restored > 0)
+      log::line(log::level::info, "events", "restored ", *restored,
+                " flow-run state event(s) a crash had cut off from their committed states");
+  });
   auto task_run_recorder = actors::spawn_task_run_recorder(system, *db);
   const slot_wait_caps slot_waits{static_cast<double>(cfg.concurrency.tag_slot_wait.count()),
                                   static_cast<double>(cfg.concurrency.maximum_slot_wait.count())};

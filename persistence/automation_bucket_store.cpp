@@ -124,4 +124,29 @@ void forget_child_firings(sql_connection& conn, const automation_id& automation,
                  {id(automation), id(parent)});
 }
 
+bool mark_event_evaluated(sql_connection& conn, const uuid& event, timestamp received) {
+  return conn.execute("INSERT INTO automation_evaluated_event (event_id, received) VALUES ($1, $2) "
+                      "ON CONFLICT (event_id) DO NOTHING",
+                      {id(event), ts(received)}) > 0;
+}
+
+std::optional<timestamp> evaluation_progress(sql_connection& conn) {
+  const auto rows = conn.query("SELECT handled_through FROM automation_evaluation_progress WHERE id = 1");
+  if (rows.empty()) return std::nullopt;
+  return rows.front().time(0);
+}
+
+void record_evaluation_progress(sql_connection& conn, timestamp handled_through, timestamp now) {
+  // Never backwards: two servers handing the lease over may record out of order.
+  conn.execute(
+      "INSERT INTO automation_evaluation_progress (id, handled_through, updated) VALUES (1, $1, $2) "
+      "ON CONFLICT (id) DO UPDATE SET handled_through = $1, updated = $2 "
+      "WHERE automation_evaluation_progress.handled_through < $1",
+      {ts(handled_through), ts(now)});
+}
+
+void forget_evaluated_events(sql_connection& conn, timestamp before) {
+  conn.execute("DELETE FROM automation_evaluated_event WHERE received < $1", {ts(before)});
+}
+
 }  // namespace osprey::persistence

@@ -39,4 +39,14 @@ std::vector<child_firing> kept_child_firings(sql_connection& conn, const automat
 void forget_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent,
                           std::optional<timestamp> before = std::nullopt);
 
+// The evaluator's progress (see actors/automation_evaluator.hpp, "After a crash").
+
+/// Marks the event evaluated; false when it already was (it must not be counted again).
+bool mark_event_evaluated(sql_connection& conn, const uuid& event, timestamp received);
+/// The received time through which every event was handled; nullopt before it was first recorded.
+std::optional<timestamp> evaluation_progress(sql_connection& conn);
+void record_evaluation_progress(sql_connection& conn, timestamp handled_through, timestamp now);
+/// Forgets the marks of events received before `before` (replays never read back that far).
+void forget_evaluated_events(sql_connection& conn, timestamp before);
+
 }  // namespace osprey::persistence

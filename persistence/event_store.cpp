@@ -378,6 +378,16 @@ std::vector<event> events_stored_since(sql_connection& conn, timestamp since, st
   return out;
 }
 
+std::vector<event> events_received_after(sql_connection& conn, timestamp after, std::int64_t limit) {
+  auto rows = conn.query(std::string(select_events_sql) +
+                             "events.received > $1 ORDER BY events.received, events.id LIMIT $2",
+                         {ts(after), integer(limit)});
+  std::vector<event> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(event_from_row(row));
+  return out;
+}
+
 std::int64_t count_events(sql_connection& conn, const event_filter& filter) {
   where_builder b(conn.dialect(), filter);
   const auto rows = conn.query(count_events_sql + where_clause(filter, b), b.params());

@@ -50,6 +50,10 @@ std::vector<event> events_with_ids(sql_connection& conn, const std::vector<uuid>
 /// began), oldest first; when there are more than `limit`, the newest `limit` of them.
 std::vector<event> events_stored_since(sql_connection& conn, timestamp since, std::int64_t limit);
 
+/// Events received after `after` (exclusive), in received order (then id), at most `limit`: what the trigger
+/// evaluator reads back after a crash.
+std::vector<event> events_received_after(sql_connection& conn, timestamp after, std::int64_t limit);
+
 /// How many events match `filter`.
 std::int64_t count_events(sql_connection& conn, const event_filter& filter);
 

@@ -259,4 +259,18 @@ std::vector<overdue_run> find_overdue_runs(sql_connection& conn, timestamp due_b
   return out;
 }
 
+std::vector<std::pair<state_id, flow_run_id>> states_without_events(sql_connection& conn, std::chrono::seconds margin,
+                                                                   std::int64_t limit) {
+  std::vector<std::pair<state_id, flow_run_id>> out;
+  const auto newest = conn.query("SELECT max(received) FROM events");
+  if (newest.empty() || newest.front().is_null(0)) return out;
+  const auto since = newest.front().time(0) - margin;
+  for (const auto& row : conn.query("SELECT s.id, s.flow_run_id FROM flow_run_state s WHERE s.updated >= $1 AND "
+                                    "NOT EXISTS (SELECT 1 FROM events e WHERE e.id = s.id) "
+                                    "ORDER BY s.updated, s.timestamp LIMIT $2",
+                                    {ts(since), integer(limit)}))
+    out.emplace_back(state_id{row.id(0)}, flow_run_id{row.id(1)});
+  return out;
+}
+
 }  // namespace osprey::persistence

@@ -15,6 +15,7 @@
 #include "persistence/automation_bucket_store.hpp"
 #include "persistence/automation_store.hpp"
 #include "persistence/database_calls.hpp"
+#include "persistence/event_store.hpp"
 #include "persistence/migrator.hpp"
 #include "tests/support/scratch.hpp"
 
@@ -220,6 +221,37 @@ TEST_P(AutomationEvaluation, ANestedCompositeFiresThroughItsParent) {
   EXPECT_TRUE(evaluate(*conn_, named("c.done", t0_)).jobs.empty());
   EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_ + 1s)).jobs.empty());
   EXPECT_EQ(evaluate(*conn_, named("c.done", t0_ + 2s)).jobs.size(), 1u);
+}
+
+TEST_P(AutomationEvaluation, EventsStoredButNotEvaluatedBeforeACrashAreEvaluatedOnceAfterIt) {
+  insert(make_automation(failed_trigger()));
+  auto replay = [&](timestamp now) {
+    actors::automation_evaluation out;
+    EXPECT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
+      out = actors::replay_unevaluated_events(c, actors::arm_triggers(persistence::enabled_automations(c)), now, "");
+    }));
+    return out;
+  };
+  // A fresh database: nothing to read back, and the progress starts being recorded.
+  EXPECT_TRUE(replay(t0_).jobs.empty());
+  // Three failures stored by the bus; only the first was evaluated before the "crash".
+  std::vector<event> stored;
+  for (int i = 0; i < 3; ++i) {
+    auto e = failed_event(std::to_string(i), t0_ + std::chrono::seconds(i + 1));
+    e.received = e.occurred;
+    stored.push_back(e);
+  }
+  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
+    persistence::insert_events(c, stored, t0_ + 4s);
+  }));
+  EXPECT_EQ(evaluate(*conn_, stored[0]).jobs.size(), 1u);
+  auto after = replay(t0_ + 10s);
+  EXPECT_EQ(after.jobs.size(), 2u);  // runs 1 and 2; run 0 was evaluated already
+  EXPECT_EQ(action_jobs(), 3);
+  // Read back again (another restart), or delivered late by the bus: counted no more.
+  EXPECT_TRUE(replay(t0_ + 20s).jobs.empty());
+  EXPECT_TRUE(evaluate(*conn_, stored[2]).jobs.empty());
+  EXPECT_EQ(action_jobs(), 3);
 }
 
 TEST_P(AutomationEvaluation, TheEvaluatorActorFiresFromTheBus) {

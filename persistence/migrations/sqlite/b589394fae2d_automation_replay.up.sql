@@ -1,0 +1,21 @@
+-- Osprey schema revision b589394fae2d (automation_replay), SQLite, upgrade.
+-- The trigger evaluator's progress: a mark per evaluated event (written with its evaluation, so an event is
+-- evaluated once) and the received time through which every event was handled. After a crash the events
+-- received since are read back in received order (ix_events__received) and the unmarked ones evaluated.
+
+CREATE TABLE automation_evaluated_event (
+    event_id CHAR(36) NOT NULL,
+    received TEXT NOT NULL,
+    CONSTRAINT pk_automation_evaluated_event PRIMARY KEY (event_id)
+);
+CREATE INDEX ix_automation_evaluated_event__received ON automation_evaluated_event (received);
+
+CREATE TABLE automation_evaluation_progress (
+    id INTEGER NOT NULL,
+    handled_through TEXT NOT NULL,
+    updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'),
+    CONSTRAINT pk_automation_evaluation_progress PRIMARY KEY (id),
+    CONSTRAINT ck_automation_evaluation_progress__one_row CHECK (id = 1)
+);
+
+CREATE INDEX ix_events__received ON events (received);
