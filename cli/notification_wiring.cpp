@@ -4,22 +4,40 @@
 
 #include <future>
 
+#include "actors/event_bus.hpp"
+#include "domain/automation_lifecycle.hpp"
 #include "domain/uuid.hpp"
 #include "domain/version.hpp"
 #include "logging/log.hpp"
+#include "persistence/automation_store.hpp"
 #include "persistence/notification_store.hpp"
 
 namespace osprey::cli {
 
 result<std::shared_ptr<const notifications::notification_rules>> load_notification_rules(
-    const persistence::database& db, const config::notification_settings& settings) {
+    const persistence::database& db, const config::notification_settings& settings,
+    std::vector<event>* automation_events) {
   std::promise<status> written;
+  auto changes = std::make_shared<persistence::file_automation_changes>();
   db.write(
-      [policies = settings.policies](persistence::sql_connection& c) {
-        persistence::sync_file_policies(c, policies, system_clock::instance().now());
+      [policies = settings.policies, automations = settings.automations, changes](persistence::sql_connection& c) {
+        const auto now = system_clock::instance().now();
+        persistence::sync_file_policies(c, policies, now);
+        *changes = persistence::sync_file_automations(c, automations, now);
       },
       [&written](const status& s) { written.set_value(s); });
-  if (auto s = written.get_future().get(); !s) return s.with_context("storing the notification policies");
+  if (auto s = written.get_future().get(); !s) return s.with_context("storing the notification policies and automations");
+  const auto now = system_clock::instance().now();
+  const std::pair<lifecycle_action, const std::vector<automation>*> kinds[] = {
+      {lifecycle_action::created, &changes->created},
+      {lifecycle_action::updated, &changes->updated},
+      {lifecycle_action::deleted, &changes->deleted}};
+  for (const auto& [action, list] : kinds)
+    for (const auto& a : *list) {
+      log::line(log::level::info, "automations", "config file automation '", a.name, "' ",
+                action == lifecycle_action::created ? "stored" : action == lifecycle_action::updated ? "changed" : "removed");
+      if (automation_events) automation_events->push_back(automation_lifecycle_event(action, a, now));
+    }
   std::vector<notification_policy> stored;
   std::promise<status> read;
   db.read([&stored](persistence::sql_connection& c) { stored = persistence::list_policies(c); },
@@ -29,14 +47,17 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
 }
 
 void reload_notifications(const common_options& opts, const persistence::database& db,
-                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher) {
+                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher,
+                          const actors::event_bus_actor& bus) {
   log::line(log::level::info, "notifications", "Received SIGHUP: reloading the notification settings...");
   auto loaded = load_settings_or_report(opts);
   if (!loaded) {
     log::line(log::level::warning, "notifications", "reload refused; the running notification settings stay in force");
     return;
   }
-  auto rules = load_notification_rules(db, loaded->values.notifications);
+  std::vector<event> automation_events;
+  auto rules = load_notification_rules(db, loaded->values.notifications, &automation_events);
+  if (!automation_events.empty()) actors::publish_events(bus, std::move(automation_events));
   if (!rules) {
     log::line(log::level::warning, "notifications", "reload failed (", rules.error().message(),
               "); the running notification settings stay in force");

@@ -183,6 +183,17 @@ std::string check_report(const config::loaded_settings& loaded) {
         << "\n";
   }
 
+  if (!n.automations.empty()) {
+    out << "Automations (" << n.automations.size() << "):\n";
+    for (const auto& a : n.automations) {
+      std::vector<std::string> actions;
+      for (const auto& action : a.actions) actions.push_back(action.value("type", ""));
+      out << "  " << a.name << (a.enabled ? "" : " (disabled)") << "\n"
+          << "    trigger:    " << a.trigger.value("type", "") << "\n"
+          << "    actions:    " << (actions.empty() ? std::string("none") : join(actions)) << "\n";
+    }
+  }
+
   for (const auto& c : n.channels) {
     const bool used = std::any_of(n.policies.begin(), n.policies.end(), [&c](const notification_policy& p) {
       return std::find(p.channels.begin(), p.channels.end(), c.name) != p.channels.end();
@@ -191,7 +202,9 @@ std::string check_report(const config::loaded_settings& loaded) {
       out << "warning: channel '" << c.name
           << "' is not used by any policy of the file (policies created over the API may still use it)\n";
   }
-  out << "OK: " << n.channels.size() << " channel(s), " << n.policies.size() << " policy(ies)\n";
+  out << "OK: " << n.channels.size() << " channel(s), " << n.policies.size() << " policy(ies)";
+  if (!n.automations.empty()) out << ", " << n.automations.size() << " automation(s)";
+  out << "\n";
   return scrub(n, out.str());
 }
 

@@ -392,7 +392,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
             << "  point Prefect at it: PREFECT_API_URL=http://" << host << ":" << server.bound_port() << "/api\n"
             << "Press Ctrl+C to stop." << std::endl;
 
-  const int sig = wait_for_stop_signal(signals, [&] { reload_notifications(opts, *db, *book, dispatcher); });
+  const int sig = wait_for_stop_signal(signals, [&] { reload_notifications(opts, *db, *book, dispatcher, event_bus); });
   std::cout << "Received " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping (finishing in-flight requests, committing queued writes)..." << std::endl;
   server.stop(cfg.server.shutdown_grace);

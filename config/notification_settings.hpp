@@ -15,6 +15,8 @@
 //     policies: [...]              # osprey::notification_policy (domain/notification.hpp), keys:
 //       name, enabled, match {state_names, state_types, tags_any, tags_none, flows, deployments}, channels,
 //       message_template, resolve_on, dedup_scope (flow_run | deployment), send_resolved, group_wait
+//     automations: [...]           # Prefect automations as the API takes them: name, description, enabled,
+//                                  # tags, trigger, actions, actions_on_trigger, actions_on_resolve
 // `file:` is relative to the main config file; that file holds `notifications:` or the section's keys directly.
 // Durations: "250ms", "30s", "5m", "4h", "1d", or a bare number of seconds.
 
@@ -26,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/automation.hpp"
 #include "domain/notification.hpp"
 
 namespace osprey::config {
@@ -124,6 +127,9 @@ struct notification_settings {
   retry_settings retry;
   std::vector<channel_settings> channels;
   std::vector<notification_policy> policies;  ///< source "file", validated: channels exist, templates ok
+  /// Prefect automations declared here (domain read_config_file_automation: read as the API reads them, ids
+  /// made from their names, tagged config_file_tag); the server stores them at start and on SIGHUP.
+  std::vector<automation> automations;
   std::string file;     ///< the file these came from ("" when none), for messages
 
   [[nodiscard]] const channel_settings* find_channel(std::string_view name) const;

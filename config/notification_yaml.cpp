@@ -254,4 +254,26 @@ std::optional<std::string> yaml_reader::secret(const mapping& m, const std::stri
   return value;
 }
 
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return nullptr;
+  if (node.IsSequence()) {
+    auto out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(yaml_to_json(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    auto out = nlohmann::json::object();
+    for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+    return out;
+  }
+  const auto text = node.as<std::string>();
+  if (node.Tag() == "!") return text;  // quoted: a string whatever it reads like
+  if (text == "null" || text == "Null" || text == "NULL" || text == "~") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  const auto number = nlohmann::json::parse(text, nullptr, false);
+  if (number.is_number()) return number;
+  return text;
+}
+
 }  // namespace osprey::config::detail

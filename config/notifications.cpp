@@ -15,8 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& section_keys() {
-  static const std::vector<std::string> keys = {"file", "enabled", "ui_url", "retry", "channels", "policies",
-                                                "blocks_allow_private_network"};
+  static const std::vector<std::string> keys = {"file",     "enabled",     "ui_url",
+                                                "retry",    "channels",    "policies",
+                                                "automations", "blocks_allow_private_network"};
   return keys;
 }
 
@@ -71,6 +72,9 @@ public:
                                                  [this](const YAML::Node& n, const std::string& k) { channel(n, k); });
     if (const auto* e = m.find("policies")) each(*e, "a list of policies ([{name: x, channels: [...], ...}])",
                                                  [this](const YAML::Node& n, const std::string& k) { policy(n, k); });
+    if (const auto* e = m.find("automations"))
+      each(*e, "a list of automations ([{name: x, trigger: {...}, actions: [...]}])",
+           [this](const YAML::Node& n, const std::string& k) { automation_entry(n, k); });
     check_references();
   }
 
@@ -174,6 +178,29 @@ private:
     out_.policies.push_back(std::move(p));
   }
 
+  /// One automation, as Prefect's API reads an AutomationCreate body (the YAML read as the JSON it stands for).
+  void automation_entry(const YAML::Node& node, const std::string& key) {
+    const auto where = r_.at(node);
+    if (!node.IsMap()) {
+      r_.fail(key, where, std::string("expected an automation ({name: x, trigger: {...}, actions: [...]}), got ") + node_kind(node));
+      return;
+    }
+    automation_problem problem;
+    auto a = read_config_file_automation(yaml_to_json(node), problem);
+    if (!a) {
+      std::string field = key;
+      for (const auto& part : problem.location) field += "." + part;
+      r_.fail(field, where, problem.message);
+      return;
+    }
+    if (const auto [first, inserted] = automation_where_.emplace(a->name, where); !inserted) {
+      r_.fail(key + ".name", where,
+              "duplicate automation name '" + a->name + "' (first defined at " + first->second + "); rename one");
+      return;
+    }
+    out_.automations.push_back(std::move(*a));
+  }
+
   void channels(const mapping& m, notification_policy& p) {
     const auto* e = m.find("channels");
     const auto names = e ? r_.list(*e) : std::optional(std::vector<std::string>{});
@@ -228,6 +255,7 @@ private:
   notification_settings& out_;
   std::map<std::string, std::string> channel_where_;  ///< channel name -> where it was defined
   std::map<std::string, std::string> policy_where_;
+  std::map<std::string, std::string> automation_where_;
   std::vector<channel_reference> references_;
 };
 

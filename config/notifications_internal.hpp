@@ -6,6 +6,7 @@
 // Secrets: a reader never echoes a value it was asked to read as a secret, nor the text around a bad
 // `${...}` in one; other values are quoted in messages to help fixing them.
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -33,6 +34,9 @@ struct expansion {
 expansion expand(std::string_view raw, const environment_map& environment);
 /// "a mapping", "a list", "a single value", "nothing" (loader.cpp).
 const char* node_kind(const YAML::Node& node);
+/// The JSON a YAML node stands for: quoted scalars are strings; plain ones are YAML 1.2's core schema (null,
+/// booleans, integers, floats) or strings; mappings' keys are strings.
+nlohmann::json yaml_to_json(const YAML::Node& node);
 /// "a, b, c" (loader.cpp).
 std::string join(const std::vector<std::string>& words);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "domain/api_key.hpp"
 #include "domain/automation_reading.hpp"
 
 namespace osprey {
@@ -163,6 +164,43 @@ nlohmann::json automation_json(const automation& a) {
           {"actions", a.actions},
           {"actions_on_trigger", a.actions_on_trigger},
           {"actions_on_resolve", a.actions_on_resolve}};
+}
+
+uuid name_based_uuid(std::string_view text) {
+  const auto hex = api_key_hash(text);
+  std::array<std::uint8_t, 16> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x80);  // version 8: made by the application
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return uuid(bytes);
+}
+
+bool declared_in_config_file(const automation& a) {
+  return std::find(a.tags.begin(), a.tags.end(), config_file_tag) != a.tags.end();
+}
+
+std::optional<automation> read_config_file_automation(const nlohmann::json& document, automation_problem& problem) {
+  const std::string name = document.is_object() ? document.value("name", "") : std::string();
+  int next = 0;
+  auto trigger_id = [&] { return name_based_uuid("osprey config-file trigger " + name + " " + std::to_string(next++)); };
+  auto body = read_automation_body(document, automation_body_kind::create, trigger_id, problem);
+  if (!body) return std::nullopt;
+  if (body->owner_resource) {
+    problem = {};
+    problem.location = {"owner_resource"};
+    problem.message = "an automation of the config file has no owner resource";
+    problem.type = "value_error";
+    return std::nullopt;
+  }
+  auto a = std::move(body->fields);
+  a.id = automation_id{name_based_uuid("osprey config-file automation " + a.name)};
+  if (!declared_in_config_file(a)) a.tags.push_back(config_file_tag);
+  if (auto loop = check_run_deployment_loops(a)) {
+    problem = *loop;
+    return std::nullopt;
+  }
+  return a;
 }
 
 }  // namespace osprey

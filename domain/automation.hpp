@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/filters.hpp"
@@ -77,6 +78,19 @@ std::optional<automation_problem> check_run_deployment_loops(const automation& a
 /// "prefect.deployment.<id>" for each deployment a selected run-deployment action names, once each: the
 /// automation's related resources (Prefect's _sync_automation_related_resources).
 std::vector<std::string> automation_related_deployments(const automation& a);
+
+/// A UUID made from a SHA-256 of `text` (version 8: made by the application): the same text, the same id.
+uuid name_based_uuid(std::string_view text);
+
+/// The tag an automation declared in the config file carries (notifications.automations): the API serves it
+/// but refuses to change or delete it; the file is its source.
+inline constexpr const char* config_file_tag = "osprey:config-file";
+[[nodiscard]] bool declared_in_config_file(const automation& a);
+
+/// An automation of the config file, read as a create body: its id and its triggers' ids are made from its
+/// name, so a restart finds the same automation and its trigger state; the config-file tag is added.
+/// nullopt and `problem` filled when refused (as the API would refuse the body).
+std::optional<automation> read_config_file_automation(const nlohmann::json& document, automation_problem& problem);
 
 /// The automation as Prefect's API answers it (and as its lifecycle events carry it).
 nlohmann::json automation_json(const automation& a);

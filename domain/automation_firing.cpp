@@ -1,10 +1,6 @@
 // Trigger firings into events and action payloads (see the header).
 #include "domain/automation_firing.hpp"
 
-#include <array>
-
-#include "domain/api_key.hpp"
-
 namespace osprey {
 namespace {
 
@@ -17,13 +13,7 @@ std::string posture_name(trigger_posture p) { return p == trigger_posture::proac
 uuid firing_id(const automation_id& automation, const std::vector<std::string>& bucket_key, const trigger_firing& f) {
   const json what = {automation.to_string(), f.trigger.to_string(), bucket_key, format_iso8601(f.window_start),
                      f.triggering_event ? f.triggering_event->id.to_string() : std::string()};
-  const auto hex = api_key_hash(what.dump());
-  std::array<std::uint8_t, 16> bytes{};
-  for (std::size_t i = 0; i < bytes.size(); ++i)
-    bytes[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
-  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x80);  // version 8: made by the application
-  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return uuid(bytes);
+  return name_based_uuid(what.dump());
 }
 
 event automation_triggered_event(const automation& a, std::optional<trigger_posture> posture, const trigger_firing& f,

@@ -49,8 +49,23 @@ std::optional<automation_body> read_body(request& req, automation_body_kind kind
   if (!body) return respond(std::move(error)), std::nullopt;
   automation_problem problem;
   auto read = read_automation_body(*body, kind, [] { return new_uuid4(); }, problem);
-  if (!read) respond(fields::filter_refusal(problem));
+  if (!read) return respond(fields::filter_refusal(problem)), std::nullopt;
+  if (kind == automation_body_kind::create && declared_in_config_file(read->fields)) {
+    problem = {{"tags"}, std::string("the tag ") + config_file_tag + " is kept for automations of the config file",
+               "value_error", false};
+    return respond(fields::filter_refusal(problem)), std::nullopt;
+  }
   return read;
+}
+
+/// The automation to change or delete: not_found, or failed_precondition for one of the config file.
+result<automation> editable(persistence::sql_connection& c, const automation_id& id) {
+  auto a = persistence::or_not_found(persistence::find_automation(c, id), not_found_detail);
+  if (a && declared_in_config_file(*a))
+    return status(errc::failed_precondition, "Automation '" + a->name +
+                                                 "' is declared in Osprey's config file (notifications.automations): "
+                                                 "change it there and reload (SIGHUP) or restart");
+  return a;
 }
 
 void register_create(router& routes, const api_context& ctx) {
@@ -99,8 +114,11 @@ void register_replace(router& routes, const api_context& ctx) {
     persistence::write_value(
         ctx.db,
         [id = automation_id{*id}, body = *body, clock = ctx.time](persistence::sql_connection& c) -> result<automation> {
-          auto a = persistence::or_not_found(persistence::find_automation(c, id), not_found_detail);
+          auto a = editable(c, id);
           if (!a) return a.error();
+          if (body.has_tags && declared_in_config_file(body.fields))
+            return status(errc::invalid_argument, std::string("the tag ") + config_file_tag +
+                                                      " is kept for automations of the config file");
           // Only what the body set changes (Prefect writes the update with exclude_unset).
           const auto& f = body.fields;
           a->name = f.name;
@@ -137,7 +155,7 @@ void register_patch(router& routes, const api_context& ctx) {
     persistence::write_value(
         ctx.db,
         [id = automation_id{*id}, on = *enabled, clock = ctx.time](persistence::sql_connection& c) -> result<automation> {
-          auto a = persistence::or_not_found(persistence::find_automation(c, id), not_found_detail);
+          auto a = editable(c, id);
           if (!a) return a.error();
           a->enabled = on;
           // Prefect validates the automation as it would become: enabling one may make it a run-deployment loop.
@@ -165,7 +183,7 @@ void register_delete(router& routes, const api_context& ctx) {
     persistence::write_value(
         ctx.db,
         [id = automation_id{*id}](persistence::sql_connection& c) -> result<automation> {
-          auto a = persistence::or_not_found(persistence::find_automation(c, id), not_found_detail);
+          auto a = editable(c, id);
           if (!a) return a.error();
           persistence::delete_automation(c, id);
           return a;

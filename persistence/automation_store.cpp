@@ -1,5 +1,7 @@
 #include "persistence/automation_store.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace osprey::persistence {
@@ -119,6 +121,37 @@ std::vector<automation> automations_related_to(sql_connection& conn, const std::
   }
   sql += " ORDER BY a.name, a.id";
   return all(conn.query(sql, params));
+}
+
+file_automation_changes sync_file_automations(sql_connection& conn, const std::vector<automation>& declared,
+                                              timestamp now) {
+  file_automation_changes out;
+  std::vector<automation_id> kept;
+  for (auto a : declared) {
+    kept.push_back(a.id);
+    const auto stored = find_automation(conn, a.id);
+    a.updated = now;
+    if (!stored) {
+      a.created = now;
+      insert_automation(conn, a);
+      out.created.push_back(a);
+    } else {
+      a.created = stored->created;
+      auto unchanged = *stored;
+      unchanged.updated = now;
+      if (automation_json(unchanged) == automation_json(a)) continue;
+      update_automation(conn, a);
+      out.updated.push_back(a);
+    }
+    sync_automation_deployments(conn, a.id, automation_related_deployments(a), now);
+  }
+  const auto tagged = select_automations(conn, sql_where{}, "a.id", count_automations(conn, sql_where{}), 0);
+  for (const auto& a : tagged) {
+    if (!declared_in_config_file(a) || std::find(kept.begin(), kept.end(), a.id) != kept.end()) continue;
+    delete_automation(conn, a.id);
+    out.deleted.push_back(a);
+  }
+  return out;
 }
 
 }  // namespace osprey::persistence

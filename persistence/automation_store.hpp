@@ -40,4 +40,14 @@ void sync_automation_deployments(sql_connection& conn, const automation_id& id,
 std::vector<automation> automations_related_to(sql_connection& conn, const std::string& resource_id, bool owned_only,
                                                std::optional<timestamp> created_before = std::nullopt);
 
+/// What storing the config file's automations changed.
+struct file_automation_changes {
+  std::vector<automation> created, updated, deleted;
+};
+/// Makes the stored config-file automations (tagged config_file_tag) exactly `declared`: new ones inserted,
+/// changed ones replaced (their created time kept), those no longer declared deleted. An automation of the API
+/// holding a declared one's id is replaced too (the file wins).
+file_automation_changes sync_file_automations(sql_connection& conn, const std::vector<automation>& declared,
+                                              timestamp now);
+
 }  // namespace osprey::persistence

@@ -253,7 +253,7 @@ TEST_F(notifications_test, section_mistakes) {
   const bad_case cases[] = {
       {"  chanels: []\n",
        ":2: notifications.chanels: unknown key for the notifications section (expected one of "
-       "blocks_allow_private_network, channels, enabled, file, policies, retry, ui_url)"},
+       "automations, blocks_allow_private_network, channels, enabled, file, policies, retry, ui_url)"},
       {"  channels: {a: 1}\n", ":2: notifications.channels: expected a list of channels"},
       {"  enabled: perhaps\n", ":2: notifications.enabled: expected a boolean"},
       {"  ui_url: prefect.example.com\n", ":2: notifications.ui_url: expected the Prefect UI's address"},
@@ -442,6 +442,61 @@ TEST(notification_settings, redact_secrets_replaces_every_secret) {
 TEST(notification_settings, channel_type_names) {
   EXPECT_STREQ(to_string(channel_type::pagerduty), "pagerduty");
   EXPECT_STREQ(to_string(channel_type::smtp), "smtp");
+}
+
+}  // namespace
+}  // namespace osprey::config::test
+
+namespace osprey::config::test {
+namespace {
+
+TEST_F(notifications_test, automations_are_read_as_the_api_reads_them_with_ids_from_their_names) {
+  use_file(R"(notifications:
+  automations:
+    - name: rerun-reports
+      description: run the reports again when the nightly load fails
+      trigger:
+        type: event
+        match: {prefect.resource.id: "prefect.flow-run.*"}
+        expect: [prefect.flow-run.Failed]
+        for_each: [prefect.resource.id]
+        posture: Reactive
+        threshold: 1
+        within: 0
+      actions:
+        - {type: run-deployment, source: selected, deployment_id: "6f1b2c3d-0000-4000-8000-000000000002",
+           parameters: {attempt: "2", n: 2}}
+)");
+  const auto n = load_ok().values.notifications;
+  ASSERT_EQ(n.automations.size(), 1u);
+  const auto& a = n.automations[0];
+  EXPECT_EQ(a.name, "rerun-reports");
+  EXPECT_TRUE(declared_in_config_file(a));
+  EXPECT_EQ(a.trigger["expect"], nlohmann::json::array({"prefect.flow-run.Failed"}));
+  EXPECT_EQ(a.trigger["threshold"], 1);
+  EXPECT_EQ(a.actions[0]["parameters"], nlohmann::json({{"attempt", "2"}, {"n", 2}}));  // quoted stays a string
+  // Loaded again (a restart): the same ids, so the stored automation and its trigger state are found again.
+  const auto again = load_ok().values.notifications.automations.at(0);
+  EXPECT_EQ(again.id, a.id);
+  EXPECT_EQ(again.trigger["id"], a.trigger["id"]);
+}
+
+TEST_F(notifications_test, a_refused_automation_names_its_field_and_line) {
+  const auto errors = errors_of(R"(notifications:
+  automations:
+    - name: broken
+      trigger: {type: event, posture: Sideways}
+      actions: []
+    - name: twice
+      trigger: {type: event, posture: Reactive}
+      actions: []
+    - name: twice
+      trigger: {type: event, posture: Reactive}
+      actions: []
+)");
+  EXPECT_TRUE(has_error(errors, ":3: notifications.automations[0].trigger.EventTrigger.posture: Input should be "
+                                "Posture.Reactive or Posture.Proactive"));
+  EXPECT_TRUE(has_error(errors, ":9: notifications.automations[2].name: duplicate automation name 'twice'"));
 }
 
 }  // namespace
