@@ -24,6 +24,8 @@ constexpr std::chrono::seconds action_lease{300};
 constexpr std::chrono::seconds replay_margin{60};
 /// Evaluated-event marks are kept this long behind the progress: longer than any replay reads back.
 constexpr std::chrono::minutes evaluated_marks_kept{10};
+/// A bucket whose window closed this long ago is deleted (Prefect's PREFECT_EVENTS_EXPIRED_BUCKET_BUFFER).
+constexpr std::chrono::seconds closed_bucket_buffer{60};
 /// At most this many events are read back after a crash.
 constexpr std::int64_t replay_limit = 100000;
 
@@ -238,7 +240,10 @@ void proactive_pass(const automation_evaluator_options& options, const std::shar
           persistence::record_evaluation_progress(c, *handled, now);
           persistence::forget_evaluated_events(c, *handled - evaluated_marks_kept);
         }
-        return evaluate_proactive(c, arm_triggers(persistence::enabled_automations(c)), now, owner);
+        auto out = evaluate_proactive(c, arm_triggers(persistence::enabled_automations(c)), now, owner);
+        // After the proactive buckets were evaluated (and moved on): what is still closed is done with.
+        persistence::sweep_closed_buckets(c, now - closed_bucket_buffer);
+        return out;
       },
       [options, done](result<automation_evaluation> out) {
         if (!out) {

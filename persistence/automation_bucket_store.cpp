@@ -79,6 +79,10 @@ std::vector<trigger_bucket> trigger_buckets(sql_connection& conn, const automati
   return out;
 }
 
+void sweep_closed_buckets(sql_connection& conn, timestamp older_than) {
+  conn.execute("DELETE FROM automation_bucket WHERE \"end\" <= $1", {ts(older_than)});
+}
+
 void forget_other_triggers(sql_connection& conn, const automation_id& automation, const std::vector<uuid>& keep) {
   std::string sql = "DELETE FROM automation_bucket WHERE automation_id = $1";
   sql_params params{id(automation)};

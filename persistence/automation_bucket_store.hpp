@@ -27,6 +27,9 @@ void store_bucket(sql_connection& conn, const automation_id& automation, const u
 /// Every bucket of the trigger (the periodic pass evaluates them).
 std::vector<trigger_bucket> trigger_buckets(sql_connection& conn, const automation_id& automation,
                                             const uuid& trigger);
+/// Deletes every bucket whose window ended at or before `older_than` (Prefect's sweep_closed_buckets): a closed
+/// reactive window is never read again, and each for_each key would otherwise keep one for ever.
+void sweep_closed_buckets(sql_connection& conn, timestamp older_than);
 /// Deletes the buckets of the automation's triggers other than `keep` (its trigger was replaced).
 void forget_other_triggers(sql_connection& conn, const automation_id& automation, const std::vector<uuid>& keep);
 

@@ -254,6 +254,29 @@ TEST_P(AutomationEvaluation, EventsStoredButNotEvaluatedBeforeACrashAreEvaluated
   EXPECT_EQ(action_jobs(), 3);
 }
 
+TEST_P(AutomationEvaluation, TheProactivePassSweepsBucketsWhoseWindowClosedAMinuteAgo) {
+  const auto a = make_automation(failed_trigger(2, 10));
+  insert(a);
+  EXPECT_TRUE(evaluate(*conn_, failed_event("1", t0_)).jobs.empty());
+  const auto trigger = *uuid::parse(a.trigger["id"].get<std::string>());
+  auto buckets = [&] {
+    std::size_t n = 0;
+    EXPECT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
+      n = persistence::trigger_buckets(c, a.id, trigger).size();
+    }));
+    return n;
+  };
+  EXPECT_EQ(buckets(), 1u);
+  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
+    persistence::sweep_closed_buckets(c, t0_ + 5s);  // still open then
+  }));
+  EXPECT_EQ(buckets(), 1u);
+  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
+    persistence::sweep_closed_buckets(c, t0_ + 11s);
+  }));
+  EXPECT_EQ(buckets(), 0u);
+}
+
 TEST_P(AutomationEvaluation, TheEvaluatorActorFiresFromTheBus) {
   persistence::database_options options;
   options.target = db_.target();
