@@ -28,6 +28,13 @@
 //    the server's CPU (per thread) during the failing and delivering, and its peak RSS (VmHWM). Exit 1 when
 //    an alert is missing, a set_state failed, or the outbox still holds pending or dead jobs.
 //
+// --automations N: the same traffic through automations instead of a policy. The config has no channel and
+// lets blocks reach loopback; setup creates a Webhook block pointing at the receiver and N automations: N - 1
+// reactive ones expecting events that never come (each one still looked at for every event: the evaluation
+// cost of many loaded automations) and one on prefect.flow-run.Failed (for_each the run) whose call-webhook
+// action posts {"dedup_key": "osprey/failures/<resource id>"}. The figures are then event→action: the failed
+// state committed, its event stored and evaluated, the action's job committed, run and received.
+//
 // Loopback only: the server listens on 127.0.0.1 and the channel points at 127.0.0.1.
 #include <fcntl.h>
 #include <signal.h>
@@ -79,13 +86,15 @@ struct options {
   double deadline = 120;
   double settle = 35;  ///< seconds between setup and failing (the server's run actors stop after 30 s idle)
   bool keep = false;
+  unsigned automations = 0;  ///< > 0: automations instead of a policy (see the header, "--automations")
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   if (!problem.empty()) std::fprintf(stderr, "notification_bench: %s\n", problem.c_str());
   std::fprintf(stderr,
                "usage: notification_bench [--runs N] [--rate PER_S] [--connections C] [--threads T]\n"
-               "                          [--database-url URL] [--osprey PATH] [--settle S] [--deadline S] [--keep]\n");
+               "                          [--database-url URL] [--osprey PATH] [--settle S] [--deadline S] [--keep]\n"
+               "                          [--automations N]\n");
   std::exit(2);
 }
 
@@ -113,6 +122,7 @@ options parse_options(int argc, char** argv) {
     else if (a == "--database-url") o.database_url = value();
     else if (a == "--osprey") o.osprey = value();
     else if (a == "--keep") o.keep = true;
+    else if (a == "--automations") o.automations = static_cast<unsigned>(number());
     else if (a == "-h" || a == "--help") usage("");
     else usage("unknown option " + a);
   }
@@ -335,6 +345,48 @@ fs::path self_directory() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
+/// --automations: a Webhook block on the receiver, `count` - 1 automations that never fire and one that calls
+/// the webhook for every failed run.
+void create_automations(const endpoint_info& at, const std::string& receiver_url, unsigned count) {
+  auto json_of = [&](bhttp::verb verb, const std::string& path, const std::string& body) {
+    auto r = request_once(at, verb, path, body);
+    auto parsed = nlohmann::json::parse(r.body, nullptr, false);
+    if (!r.ok() || parsed.is_discarded()) fail(path + ": " + describe(r));
+    return parsed;
+  };
+  const auto type = json_of(bhttp::verb::get, "/api/block_types/slug/webhook", "");
+  const auto schemas = json_of(bhttp::verb::post, "/api/block_schemas/filter",
+                               nlohmann::json{{"block_schemas", {{"block_type_id", {{"any_", {type["id"]}}}}}}}.dump());
+  if (!schemas.is_array() || schemas.empty()) fail("no block schema for the webhook block type");
+  const auto block = json_of(bhttp::verb::post, "/api/block_documents/",
+                             nlohmann::json{{"name", "bench-hook"},
+                                            {"block_type_id", type["id"]},
+                                            {"block_schema_id", schemas[0]["id"]},
+                                            {"data", {{"url", receiver_url + "/hook"}, {"method", "POST"}, {"headers", nlohmann::json::object()}}}}
+                                 .dump());
+  for (unsigned i = 0; i + 1 < count; ++i) {
+    const nlohmann::json quiet = {
+        {"name", "quiet-" + std::to_string(i)},
+        {"trigger", {{"type", "event"}, {"expect", {"bench.never." + std::to_string(i)}}, {"posture", "Reactive"},
+                     {"threshold", 1}, {"within", 0}}},
+        {"actions", {{{"type", "do-nothing"}}}}};
+    json_of(bhttp::verb::post, "/api/automations/", quiet.dump());
+  }
+  const nlohmann::json firing = {
+      {"name", "failures"},
+      {"description", "bench"},
+      {"trigger",
+       {{"type", "event"}, {"match", {{"prefect.resource.id", "prefect.flow-run.*"}}},
+        {"expect", {"prefect.flow-run.Failed"}}, {"for_each", {"prefect.resource.id"}}, {"posture", "Reactive"},
+        {"threshold", 1}, {"within", 0}}},
+      {"actions",
+       {{{"type", "call-webhook"}, {"block_document_id", block["id"]},
+         {"payload", R"({"dedup_key": "osprey/failures/{{ event.resource.id }}"})"}}}}};
+  json_of(bhttp::verb::post, "/api/automations/", firing.dump());
+  std::printf("automations %u loaded (%u never fire; one calls the webhook per failed run)\n", count, count - 1);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -356,7 +408,10 @@ int main(int argc, char** argv) {
                         R"({"status":"success","message":"Event processed","dedup_key":"x"})",
                         std::chrono::milliseconds(0)});
   const auto config = scratch / "config.yaml";
-  std::ofstream(config) << "notifications:\n"
+  if (opt.automations > 0)
+    std::ofstream(config) << "notifications:\n  blocks_allow_private_network: true\n";
+  else
+    std::ofstream(config) << "notifications:\n"
                            "  ui_url: http://127.0.0.1:4200\n"
                            "  channels:\n"
                            "    - name: pager\n"
@@ -389,6 +444,8 @@ int main(int argc, char** argv) {
   std::printf("host        %u cores; bench: %u runs at %.0f/s, %u connections on %u threads\n",
               std::thread::hardware_concurrency(), opt.runs, opt.rate, opt.connections, opt.threads);
   std::fflush(stdout);
+
+  if (opt.automations > 0) create_automations(at, receiver.base_url(), opt.automations);
 
   // 2. Setup: one flow, N running flow runs.
   auto flow = request_once(at, bhttp::verb::post, "/api/flows/", R"({"name":"notification-bench","tags":[]})");
@@ -449,7 +506,8 @@ int main(int argc, char** argv) {
   // 3. Failing, open loop at --rate.
   std::vector<failure_timing> timing(opt.runs);
   std::unordered_map<std::string, std::size_t> index_of;
-  for (std::size_t i = 0; i < run_ids.size(); ++i) index_of["osprey/failures/" + run_ids[i]] = i;
+  const std::string key_prefix = opt.automations > 0 ? "osprey/failures/prefect.flow-run." : "osprey/failures/";
+  for (std::size_t i = 0; i < run_ids.size(); ++i) index_of[key_prefix + run_ids[i]] = i;
   next = 0;
   std::atomic<unsigned> failures{0};
   const auto period = std::chrono::duration<double>(1.0 / opt.rate);
@@ -493,7 +551,7 @@ int main(int argc, char** argv) {
         const auto body = nlohmann::json::parse(r.body, nullptr, false);
         const auto key = body.is_object() ? body.value("dedup_key", "") : std::string();
         auto it = index_of.find(key);
-        if (r.target != "/v2/enqueue" || it == index_of.end()) {
+        if (r.target != (opt.automations > 0 ? "/hook" : "/v2/enqueue") || it == index_of.end()) {
           ++foreign;
           continue;
         }
@@ -557,7 +615,11 @@ int main(int argc, char** argv) {
   const double delivering_s = unique ? elapsed_ms(first_sent, last_receipt) / 1000 : 0;
   const std::size_t missing = opt.runs - unique;
 
-  std::printf("\n== notification delivery: %u flow runs → FAILED, policy 'failures' → PagerDuty channel\n", opt.runs);
+  if (opt.automations > 0)
+    std::printf("\n== automation actions: %u flow runs → FAILED, %u automations loaded, call-webhook per run\n",
+                opt.runs, opt.automations);
+  else
+    std::printf("\n== notification delivery: %u flow runs → FAILED, policy 'failures' → PagerDuty channel\n", opt.runs);
   std::printf("runs failed           %u (set_state errors: %u%s%s)\n", opt.runs - failures.load(), failures.load(),
               first_error.empty() ? "" : "; first: ", first_error.c_str());
   std::printf("target rate           %.0f/s\n", opt.rate);
