@@ -194,7 +194,8 @@ void send_webhook(runner self, persistence::outbox_job job, const json& block, c
   auto& st = self->state;
   const auto& data = block.value("data", json::object());
   const auto url = text_field(data, "url");
-  if (url.empty()) return report(self, std::move(job), action_outcome::failed("The webhook block has no URL"));
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return report(self, std::move(job), action_outcome::failed("The webhook block's URL is not an http:// or https:// URL"));
   notifiers::http_request r;
   r.method = data.value("method", "POST");
   r.url = url;

@@ -1,5 +1,6 @@
 #include "actors/task_run_transitions.hpp"
 
+#include "domain/orchestration.hpp"
 #include "domain/run_bookkeeping.hpp"
 #include "domain/task_policy.hpp"
 #include "persistence/database_calls.hpp"
@@ -46,20 +47,42 @@ transition_outcome decide_task_transition(persistence::sql_connection& c, const 
   return outcome;
 }
 
+bool schedules_background_task(const run_state& written) {
+  return written.type == state_type::scheduled && detail_flag(written, "deferred");
+}
+
+std::vector<std::pair<uuid, std::string>> scheduled_background_tasks(persistence::sql_connection& conn) {
+  std::vector<std::pair<uuid, std::string>> out;
+  for (const auto& row : conn.query("SELECT id, task_key FROM task_run WHERE flow_run_id IS NULL AND "
+                                    "state_type = 'SCHEDULED' ORDER BY expected_start_time, id"))
+    out.emplace_back(row.id(0), row.text(1));
+  return out;
+}
+
 void propose_task_transition(const persistence::database& db, const uuid& task_run, const transition_request& request,
-                             const clock& time, transition_callback done) {
+                             const clock& time, transition_callback done,
+                             std::shared_ptr<background_task_queue> background_tasks) {
+  struct decided {
+    transition_outcome outcome;
+    std::string enqueue_key;  ///< set: hand the run to the task workers once committed
+  };
   persistence::write_value(
       db,
-      [task_run, request, &time](persistence::sql_connection& c) {
-        return decide_task_transition(c, task_run, request, time.now());
+      [task_run, request, &time, enqueue = background_tasks != nullptr](persistence::sql_connection& c) {
+        decided d{decide_task_transition(c, task_run, request, time.now()), {}};
+        if (enqueue && d.outcome.written && d.outcome.state && schedules_background_task(*d.outcome.state))
+          if (auto stored = persistence::find_task_run(c, task_run)) d.enqueue_key = stored->columns.value("task_key", "");
+        return d;
       },
-      [done](result<transition_outcome> outcome) {
-        if (!outcome) {
+      [done, background_tasks, task_run](result<decided> d) {
+        if (!d) {
           transition_outcome failed;
-          failed.error = outcome.error();
+          failed.error = d.error();
           return done(failed);
         }
-        done(*outcome);
+        if (!d->enqueue_key.empty())
+          background_tasks->enqueue(task_run, d->enqueue_key, d->outcome.state->name == "AwaitingRetry");
+        done(d->outcome);
       });
 }
 

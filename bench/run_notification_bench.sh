@@ -8,6 +8,7 @@
 #   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 #   cmake --build build --target osprey notification_bench
 # Settings (environment): CONFIGS="sqlite postgres", REPEAT=2, RUNS=10000, RATE=1000, CONNECTIONS=64, SETTLE=35,
+#   AUTOMATIONS=0 (N > 0: through N loaded automations and a call-webhook action instead of a policy),
 #   PG_URL=<maintenance URL of a PostgreSQL server> (default: a throwaway cluster from scripts/test-postgres.sh
 #   on a free loopback port, stopped at the end), OUT=<dir> (default: a new /tmp/osprey-notification-bench.*).
 # `sqlite` is synchronous=FULL (the default); add `sqlite-normal` for OSPREY_DATABASE_SQLITE_SYNCHRONOUS=NORMAL.
@@ -26,6 +27,7 @@ RUNS=${RUNS:-10000}
 RATE=${RATE:-1000}
 CONNECTIONS=${CONNECTIONS:-64}
 SETTLE=${SETTLE:-35}
+AUTOMATIONS=${AUTOMATIONS:-0}
 OUT=${OUT:-$(mktemp -d /tmp/osprey-notification-bench.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -58,13 +60,14 @@ esac
   sync_s=$(cd "$probe" && { /usr/bin/time -f %e dd if=/dev/zero of=probe bs=4k count=200 oflag=dsync 2>&1 >/dev/null | tail -1; })
   rm -rf "$probe"
   echo "fsync: $(awk -v s="$sync_s" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per 4 KiB O_DSYNC write (dd, 200 writes)"
-  echo "bench: $RUNS runs at $RATE/s, $CONNECTIONS connections, settle $SETTLE s; configs: $CONFIGS; $REPEAT time(s) each"
+  echo "bench: $RUNS runs at $RATE/s, $CONNECTIONS connections, settle $SETTLE s, automations $AUTOMATIONS; configs: $CONFIGS; $REPEAT time(s) each"
 } | tee "$OUT/environment.txt"
 
 status=0
 for config in $CONFIGS; do
   for i in $(seq "$REPEAT"); do
-    args=(--runs "$RUNS" --rate "$RATE" --connections "$CONNECTIONS" --settle "$SETTLE" --osprey "$osprey")
+    args=(--runs "$RUNS" --rate "$RATE" --connections "$CONNECTIONS" --settle "$SETTLE" --osprey "$osprey"
+          --automations "$AUTOMATIONS")
     env_extra=()
     case "$config" in
       sqlite) ;;

@@ -19,6 +19,8 @@
 #include "actors/lease_reaper.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/state_event_recovery.hpp"
+#include "actors/task_run_transitions.hpp"
+#include "persistence/database_calls.hpp"
 #include "actors/notification_dispatcher.hpp"
 #include "cli/notification_wiring.hpp"
 #include "actors/task_run_recorder.hpp"
@@ -319,8 +321,23 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
     transport->stop();
   };
 
+  // Background task runs still Scheduled when the server stopped wait for task workers again.
+  auto background_tasks = std::make_shared<actors::background_task_queue>();
+  persistence::read_value(
+      *db, [](persistence::sql_connection& c) { return actors::scheduled_background_tasks(c); },
+      [background_tasks](result<std::vector<std::pair<uuid, std::string>>> waiting) {
+        if (!waiting) {
+          log::line(log::level::warning, "tasks", "reading the background task runs still scheduled failed: ",
+                    waiting.error().message());
+          return;
+        }
+        for (const auto& [run, key] : *waiting) background_tasks->enqueue(run, key);
+        if (!waiting->empty())
+          log::line(log::level::info, "tasks", waiting->size(), " background task run(s) wait for task workers");
+      });
   http::router routes;
   http::api_context api{*db, event_bus, flow_runs, task_run_recorder};
+  api.background_tasks = background_tasks;
   api.notifications = book;
   api.notification_dispatcher = dispatcher;
   api.concurrency_waits = slot_waits;

@@ -140,6 +140,7 @@ void register_openapi_route(router& routes, std::shared_ptr<access_guard> access
 void register_api(router& routes, const api_context& given) {
   auto ctx = given;
   if (!ctx.log_stream) ctx.log_stream = std::make_shared<live_logs>();
+  if (!ctx.background_tasks) ctx.background_tasks = std::make_shared<actors::background_task_queue>();
   ctx.access = std::make_shared<access_guard>(
       ctx.db, ctx.time, access_options{ctx.auth_string, ctx.require_api_key, ctx.health_without_auth});
   router inner;
@@ -151,6 +152,7 @@ void register_api(router& routes, const api_context& given) {
   register_log_routes(inner, ctx);
   register_filter_routes(inner, ctx);
   register_task_run_routes(inner, ctx);
+  register_task_worker_routes(inner, ctx);
   register_event_routes(inner, ctx);
   register_notification_routes(inner, ctx);
   register_concurrency_routes(inner, ctx);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/background_task_queue.hpp"
 #include "actors/event_bus_protocol.hpp"
 #include "actors/flow_run_protocol.hpp"
 #include "actors/notification_protocol.hpp"
@@ -42,6 +43,9 @@ struct api_context {
   /// WS /api/logs/out's subscribers, to which POST /api/logs publishes committed logs. Null: register_api
   /// makes one.
   std::shared_ptr<live_logs> log_stream{};
+  /// Background task runs waiting for task workers (WS /api/task_runs/subscriptions/scheduled). Null:
+  /// register_api makes one.
+  std::shared_ptr<actors::background_task_queue> background_tasks{};
   const clock* time = &system_clock::instance();
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.

@@ -13,6 +13,7 @@ void register_flow_run_input_routes(router& routes, const api_context& ctx);
 void register_log_routes(router& routes, const api_context& ctx);
 void register_filter_routes(router& routes, const api_context& ctx);
 void register_task_run_routes(router& routes, const api_context& ctx);
+void register_task_worker_routes(router& routes, const api_context& ctx);
 void register_event_routes(router& routes, const api_context& ctx);
 void register_notification_routes(router& routes, const api_context& ctx);
 void register_concurrency_routes(router& routes, const api_context& ctx);

@@ -57,10 +57,13 @@ void register_create(router& routes, const api_context& ctx) {
                    [id, flow_run, columns, initial, now](persistence::sql_connection& c) {
                      return persistence::create_task_run(c, id, flow_run, columns, initial, now);
                    },
-                   [ctx, respond](result<persistence::task_run_created> out) {
+                   [ctx, respond, initial](result<persistence::task_run_created> out) {
                      if (!out && out.error().code() == errc::conflict)
                        return respond(response::detail(404, "Flow run not found or task run id already used"));
                      if (!out) return respond(error_response(out.error()));
+                     // task.delay(): created Scheduled and deferred, for the task workers (EnqueueScheduledTasks).
+                     if (out->created && actors::schedules_background_task(initial))
+                       ctx.background_tasks->enqueue(out->stored.id.value, out->stored.columns.value("task_key", ""));
                      respond(response::json(out->created ? 201 : 200, to_json(out->stored, ctx.time->now()).dump()));
                    });
              });
@@ -90,9 +93,11 @@ void register_set_state(router& routes, const api_context& ctx) {
                auto request = parse_set_state_body(req, error);
                if (!request) return respond(std::move(error));
                actors::propose_task_transition(
-                   ctx.db, *id, *request, *ctx.time, [respond](const actors::transition_outcome& outcome) {
+                   ctx.db, *id, *request, *ctx.time,
+                   [respond](const actors::transition_outcome& outcome) {
                      respond(transition_response(outcome, response::detail(404, task_run_not_found)));
-                   });
+                   },
+                   ctx.background_tasks);
              });
 }
 
