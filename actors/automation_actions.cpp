@@ -50,6 +50,13 @@ std::optional<config::channel_settings> channel_of(const std::string& slug, cons
     if (auto to = data.find("to_phone_numbers"); to != data.end() && to->is_array())
       for (const auto& n : *to)
         if (n.is_string()) c.to.push_back(n.get<std::string>());
+  } else if (slug == "sendgrid-email") {
+    c.type = config::channel_type::sendgrid;
+    c.api_key = text_field(data, "api_key");
+    c.from = text_field(data, "sender_email");
+    if (auto to = data.find("to_emails"); to != data.end() && to->is_array())
+      for (const auto& n : *to)
+        if (n.is_string()) c.to.push_back(n.get<std::string>());
   } else {
     why = "The referenced block was not a notification block this server can send to (" + slug + ")";
     return std::nullopt;

@@ -7,14 +7,15 @@
 // After an action ends (done, or given up) the actor emits Prefect's prefect.automation.action.triggered and
 // prefect.automation.action.executed | failed events; an attempt that will be retried emits nothing yet.
 //
-// Actions run: do-nothing; send-notification to a Slack, Microsoft Teams, PagerDuty, Opsgenie or Twilio block
-// (Prefect's slack-webhook, ms-teams-webhook, pager-duty-webhook, opsgenie-webhook, twilio-sms), delivered by
+// Actions run: do-nothing; send-notification to a Slack, Microsoft Teams, PagerDuty, Opsgenie, Twilio or SendGrid
+// block (Prefect's slack-webhook, ms-teams-webhook, pager-duty-webhook, opsgenie-webhook, twilio-sms,
+// sendgrid-email), delivered by
 // the same notifiers as Osprey's channels, subject and body rendered by domain/template_render; call-webhook
 // (a Webhook block: its method, URL and headers, the rendered payload as the body); change-flow-run-state,
 // cancel-flow-run, suspend-flow-run, resume-flow-run and delete-flow-run through the run's actor, like the
 // API's; run-deployment (parameters rendered, idempotent per job, so a retried action never starts a second
 // run); pause/resume of a deployment, work pool, work queue or automation. Targets are selected or inferred
-// from the triggering event as Prefect infers them (domain/automation_targets). An email block, and any
+// from the triggering event as Prefect infers them (domain/automation_targets). Any other block, and any
 // other action type, fails with a reason that says so.
 
 #include <caf/fwd.hpp>

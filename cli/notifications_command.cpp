@@ -108,6 +108,9 @@ std::string describe_target(const config::channel_settings& c) {
     case channel_type::smtp:
       return c.host + ":" + std::to_string(smtp_port(c)) + " " + to_string(c.tls) +
              (c.username.empty() ? "" : ", login") + ", " + plural(c.to.size(), "recipient", "recipients");
+    case channel_type::sendgrid:
+      return (c.api_url.empty() ? std::string("api.sendgrid.com") : url_host(c.api_url)) + ", " +
+             plural(c.to.size(), "recipient", "recipients");
   }
   return "";  // not reached: the switch covers every enumerator
 }
@@ -284,6 +287,8 @@ std::string delivery_note(const config::channel_settings& c, const notifiers::no
     case channel_type::pagerduty:
       return "Note: this opened a PagerDuty alert (severity info, dedup key osprey-test-" + n.id +
              "); resolve it there.\n";
+    case channel_type::sendgrid:
+      return "Note: SendGrid queues mail (202 means accepted); its Activity Feed shows the delivery.\n";
     case channel_type::slack:
     case channel_type::smtp: return "";
   }

@@ -33,6 +33,7 @@ const std::vector<type_info>& types() {
       {channel_type::smtp,
        {"host", "port", "tls", "username", "password", "password_file", "from", "to", "ca_file"},
        {5, 10}},
+      {channel_type::sendgrid, {"api_key", "api_key_file", "from", "to", "api_url"}, {5, 10}},
   };
   return all;
 }
@@ -82,6 +83,7 @@ public:
       case channel_type::opsgenie: opsgenie(); break;
       case channel_type::twilio: twilio(); break;
       case channel_type::smtp: smtp(); break;
+      case channel_type::sendgrid: sendgrid(); break;
     }
     if (!c_.allow_private_network) {
       public_target("url", url_host(c_.url));
@@ -227,6 +229,19 @@ private:
     require("from", !c_.from.empty(), "the sending number, e.g. \"+15005550006\"");
     recipients("a list of numbers, e.g. [\"+15551234567\"]", is_e164,
                "expected an E.164 phone number like +15551234567");
+    api_url();
+  }
+
+  void sendgrid() {
+    required_secret("api_key", c_.api_key, "the SendGrid API key, SG...");
+    const auto is_address = [](const std::string& a) { return a.find('@') != std::string::npos; };
+    if (const auto* e = m_.find("from")) {
+      assign(c_.from, r_.text(*e));
+      if (!c_.from.empty() && !is_address(c_.from))
+        r_.fail(e->key, e->where, "expected the verified sender's e-mail address, got '" + c_.from + "'");
+    }
+    require("from", !c_.from.empty(), "the verified sender's address, e.g. osprey@example.com");
+    recipients("a list of addresses, e.g. [oncall@example.com]", is_address, "expected an e-mail address");
     api_url();
   }
 

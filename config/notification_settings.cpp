@@ -11,6 +11,7 @@ const char* to_string(channel_type t) noexcept {
     case channel_type::pagerduty: return "pagerduty";
     case channel_type::opsgenie: return "opsgenie";
     case channel_type::twilio: return "twilio";
+    case channel_type::sendgrid: return "sendgrid";
     case channel_type::smtp: return "smtp";
   }
   return "slack";

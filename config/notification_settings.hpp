@@ -33,7 +33,7 @@
 
 namespace osprey::config {
 
-enum class channel_type { slack, teams, pagerduty, opsgenie, twilio, smtp };
+enum class channel_type { slack, teams, pagerduty, opsgenie, twilio, smtp, sendgrid };
 /// "slack", "teams", ... (the YAML spelling).
 const char* to_string(channel_type t) noexcept;
 
@@ -53,7 +53,8 @@ struct rate_limit {
 ///   opsgenie:  api_key (secret); region us|eu; api_url; priority per state name; responders; tags
 ///   twilio:    account_sid, auth_token (secret), from, to[]; api_url
 ///   smtp:      host, port, tls, username, password (secret), from, to[], ca_file
-/// `api_url` (pagerduty, opsgenie, twilio) replaces the service's scheme, host and port; the path stays.
+///   sendgrid:  api_key (secret), from, to[]; api_url (SendGrid's Mail Send API: one mail per recipient)
+/// `api_url` (pagerduty, opsgenie, twilio, sendgrid) replaces the service's scheme, host and port; the path stays.
 /// Every type also takes `rate_limit: {per_second | per_minute: N, burst: N}` and `timeout: 10s`.
 /// Secrets may be given as `<field>_file: PATH` (file content, one trailing newline removed; a relative PATH
 /// starts at the config file's directory) instead, never both.

@@ -119,6 +119,12 @@ std::string show_channel(const channel_settings& c) {
       add("from", c.from);
       add("to", show_list(c.to));
       break;
+    case channel_type::sendgrid:
+      add("api_url", redact_url(c.api_url));
+      secret("api_key", c.api_key);
+      add("from", c.from);
+      add("to", show_list(c.to));
+      break;
   }
   char rate[32];
   std::snprintf(rate, sizeof rate, "%g/s", c.limit.per_second);

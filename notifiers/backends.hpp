@@ -1,5 +1,5 @@
 #pragma once
-// Internal to notifiers/: the six backends' factories (make_notifier picks one) and the few text helpers
+// Internal to notifiers/: the seven backends' factories (make_notifier picks one) and the few text helpers
 // they share. Everything here is pure: the output depends only on its arguments, so requests are
 // byte-for-byte reproducible (golden tests).
 
@@ -21,6 +21,7 @@ std::unique_ptr<notifier> make_pagerduty(const config::channel_settings& channel
 std::unique_ptr<notifier> make_opsgenie(const config::channel_settings& channel);
 std::unique_ptr<notifier> make_twilio(const config::channel_settings& channel);
 std::unique_ptr<notifier> make_smtp(const config::channel_settings& channel);
+std::unique_ptr<notifier> make_sendgrid(const config::channel_settings& channel);
 
 /// The part every backend shares: it owns a copy of its channel.
 class channel_notifier : public notifier {

@@ -283,6 +283,7 @@ std::unique_ptr<notifier> make_notifier(const config::channel_settings& channel)
     case config::channel_type::opsgenie: return make_opsgenie(channel);
     case config::channel_type::twilio: return make_twilio(channel);
     case config::channel_type::smtp: return make_smtp(channel);
+    case config::channel_type::sendgrid: return make_sendgrid(channel);
   }
   std::abort();  // not reached: the switch covers every channel_type, and config/ produces no others
 }

@@ -279,7 +279,7 @@ TEST_F(notifications_test, channel_mistakes) {
        ".routing_key: unknown key for a slack channel (expected one of allow_private_network, name, rate_limit, "
        "timeout, type, url, url_file)"},
       {"{name: a, type: fax}",
-       ".type: unknown channel type 'fax' (expected one of slack, teams, pagerduty, opsgenie, twilio, smtp)"},
+       ".type: unknown channel type 'fax' (expected one of slack, teams, pagerduty, opsgenie, twilio, smtp, sendgrid)"},
       {"{type: slack, url: https://h.example}", ".name: a channel needs a name"},
       {"{name: a}", ".type: a channel needs type"},
       {"{name: a, type: slack}", ".url: a slack channel needs url (the Slack incoming-webhook URL, or url_file"},
@@ -497,6 +497,32 @@ TEST_F(notifications_test, a_refused_automation_names_its_field_and_line) {
   EXPECT_TRUE(has_error(errors, ":3: notifications.automations[0].trigger.EventTrigger.posture: Input should be "
                                 "Posture.Reactive or Posture.Proactive"));
   EXPECT_TRUE(has_error(errors, ":9: notifications.automations[2].name: duplicate automation name 'twice'"));
+}
+
+}  // namespace
+}  // namespace osprey::config::test
+
+namespace osprey::config::test {
+namespace {
+
+TEST_F(notifications_test, a_sendgrid_channel_needs_a_key_a_sender_and_recipients) {
+  use_file(R"(notifications:
+  channels:
+    - {name: mail, type: sendgrid, api_key: "${SG_KEY}", from: osprey@example.com, to: [oncall@example.com]}
+)");
+  request.environment["SG_KEY"] = "SG.KEYSECRET7";
+  const auto n = load_ok().values.notifications;
+  const auto& mail = *n.find_channel("mail");
+  EXPECT_EQ(mail.type, channel_type::sendgrid);
+  EXPECT_EQ(mail.api_key, "SG.KEYSECRET7");
+  EXPECT_EQ(mail.secrets(), std::vector<std::string>{"SG.KEYSECRET7"});
+  const auto errors = errors_of(R"(notifications:
+  channels:
+    - {name: mail, type: sendgrid, from: nobody, to: [x]}
+)");
+  EXPECT_TRUE(has_error(errors, ".api_key: a sendgrid channel needs api_key"));
+  EXPECT_TRUE(has_error(errors, ".from: expected the verified sender's e-mail address, got 'nobody'"));
+  EXPECT_TRUE(has_error(errors, ".to[0]: expected an e-mail address, got 'x'"));
 }
 
 }  // namespace

@@ -313,6 +313,34 @@ TEST_P(NotificationDelivery, AChannelWhoseHostResolvesToAPrivateAddressIsRefused
   EXPECT_EQ(slack_.requests().at(0).target.find("INSIDE"), std::string::npos);
 }
 
+TEST_P(NotificationDelivery, ASendgridChannelSendsOneMailPerRecipient) {
+  http_receiver sendgrid;
+  sendgrid.set_default({202, {}, "", 0ms});
+  const auto path = home_.path() / "sendgrid.yaml";
+  std::ofstream(path) << "notifications:\n"
+                         "  channels:\n"
+                         "    - {name: mail, type: sendgrid, allow_private_network: true, api_key: SG.SENDGRIDKEY9,\n"
+                         "       from: osprey@example.com, to: [oncall@example.com, lead@example.com], api_url: \""
+                      << sendgrid.base_url()
+                      << "\"}\n"
+                         "  policies:\n"
+                         "    - {name: mail-failures, match: {state_names: [Failed]}, channels: [mail]}\n";
+  start(path.string());
+  failing_run({});
+  ASSERT_TRUE(sendgrid.wait_for(2, 20s));
+  std::set<std::string> to;
+  for (const auto& r : sendgrid.requests()) {
+    EXPECT_EQ(r.target, "/v3/mail/send");
+    EXPECT_EQ(r.headers.at("authorization"), "Bearer SG.SENDGRIDKEY9");
+    const auto body = json::parse(r.body);
+    EXPECT_EQ(body["from"]["email"], "osprey@example.com");
+    EXPECT_EQ(body["subject"], "Flow run etl/odd-bee entered state Failed");
+    to.insert(body["personalizations"][0]["to"][0]["email"].get<std::string>());
+  }
+  EXPECT_EQ(to, (std::set<std::string>{"oncall@example.com", "lead@example.com"}));
+  ASSERT_TRUE(wait_until([&] { return outbox_settled(1); }, 20s)) << outbox().dump(1);
+}
+
 TEST_P(NotificationDelivery, JobsPendingWhenTheServerIsKilledAreDeliveredAfterRestart) {
   // Every answer takes 3 s, so deliveries are in flight when the daemon is killed.
   pagerduty_.set_default({202, {}, R"({"status":"success"})", 3000ms});

@@ -71,6 +71,16 @@ inline config::channel_settings twilio_channel() {
   return c;
 }
 
+inline config::channel_settings sendgrid_channel() {
+  config::channel_settings c;
+  c.name = "mail-sendgrid";
+  c.type = config::channel_type::sendgrid;
+  c.api_key = "SG.SENDGRIDSECRET0008";
+  c.from = "osprey@example.com";
+  c.to = {"oncall@example.com", "lead@example.com"};
+  return c;
+}
+
 inline config::channel_settings smtp_channel() {
   config::channel_settings c;
   c.name = "mail-data";

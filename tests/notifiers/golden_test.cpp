@@ -226,6 +226,16 @@ TEST(GoldenTwilio, OneRequestPerRecipient) {
   expect_golden("twilio_two_recipients", channel, crashed());
 }
 
+TEST(GoldenSendgrid, OneMailPerRecipientForTriggerResolveAndTest) {
+  expect_golden("sendgrid_trigger", sendgrid_channel(), failed());
+  expect_golden("sendgrid_resolve", sendgrid_channel(), completed_resolve());
+  expect_golden("sendgrid_test", sendgrid_channel(), test_kind());
+  auto relay = sendgrid_channel();
+  relay.api_url = "http://127.0.0.1:8025/";
+  relay.to = {"oncall@example.com"};
+  expect_golden("sendgrid_api_url", relay, failed());
+}
+
 TEST(GoldenSmtp, TriggerResolveTest) {
   expect_golden("smtp_trigger", smtp_channel(), failed());
   expect_golden("smtp_resolve", smtp_channel(), completed_resolve());
