@@ -2,6 +2,7 @@
 #include "domain/automation_targets.hpp"
 
 #include <cctype>
+#include <vector>
 
 #include "domain/template_render.hpp"
 
@@ -21,22 +22,21 @@ std::optional<uuid> id_of_kind(const json& resource_id, const std::string& kind)
   return uuid::parse(id.substr(dot + 1));
 }
 
-/// Prefect's _id_of_first_resource_of_kind over event.involved_resources (resource, then related).
+/// Prefect's _id_of_first_resource_of_kind over event.involved_resources (resource, then related): the first
+/// resource of the kind decides, even when its id is not a UUID (then nothing is inferred).
 std::optional<uuid> first_of_kind(const json& event, const std::string& kind) {
-  auto check = [&](const json& resource) -> std::optional<uuid> {
-    if (!resource.is_object()) return std::nullopt;
-    const auto id = resource.find("prefect.resource.id");
-    if (id == resource.end() || !id->is_string()) return std::nullopt;
-    // The first resource *of the kind* decides, even when its id is not a UUID.
+  const json resource_of_event = event.value("resource", json::object());
+  std::vector<const json*> involved{&resource_of_event};
+  if (auto related = event.find("related"); related != event.end() && related->is_array())
+    for (const auto& r : *related) involved.push_back(&r);
+  for (const json* resource : involved) {
+    if (!resource->is_object()) continue;
+    const auto id = resource->find("prefect.resource.id");
+    if (id == resource->end() || !id->is_string()) continue;
     const auto& text = id->get_ref<const std::string&>();
     const auto dot = text.rfind('.');
-    if (dot == std::string::npos || text.substr(0, dot) != kind) return std::nullopt;
-    return id_of_kind(*id, kind).value_or(uuid{});
-  };
-  if (auto found = check(event.value("resource", json::object()))) return found->is_nil() ? std::nullopt : found;
-  if (auto related = event.find("related"); related != event.end() && related->is_array())
-    for (const auto& r : *related)
-      if (auto found = check(r)) return found->is_nil() ? std::nullopt : found;
+    if (dot != std::string::npos && text.compare(0, dot, kind) == 0 && dot == kind.size()) return id_of_kind(*id, kind);
+  }
   return std::nullopt;
 }
 

@@ -19,6 +19,13 @@ namespace {
 /// Prefect closes a worker that breaks the protocol with this code.
 constexpr std::uint16_t protocol_violation = 4001;
 
+/// A message's "type", "" when it has none (or is not an object).
+std::string message_type(const nlohmann::json& j) {
+  if (!j.is_object()) return "";
+  const auto type = j.find("type");
+  return type != j.end() && type->is_string() ? type->get<std::string>() : "";
+}
+
 /// WS /api/task_runs/subscriptions/scheduled: Prefect's auth handshake, then {"type": "subscribe", "keys":
 /// [...], "client_id": "..."}; then each delivered TaskRun is answered {"type": "ack"} (or "quit").
 websocket_callbacks scheduled_subscription(const api_context& ctx, const request& req,
@@ -40,7 +47,7 @@ websocket_callbacks scheduled_subscription(const api_context& ctx, const request
     if (!c || !sub->gate->pass(message, c)) return;
     const auto parsed = parse_json(message, sub->max_depth);
     const auto& j = parsed.value;
-    const std::string type = j.is_object() ? j.value("type", nlohmann::json()).is_string() ? j["type"].get<std::string>() : "" : "";
+    const std::string type = message_type(j);
     if (sub->token) {
       if (type == "ack") return queue->ack(*sub->token);
       if (type == "quit") return c->close(close_code::normal, "");
