@@ -4,6 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
+  ccache   # compiled objects reused across builds and clean clones (CMakeLists.txt)
   libcaf-dev libboost1.81-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libpqxx-dev libpq-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev
   libhowardhinnant-date-dev tzdata   # time zones for deployment schedules
