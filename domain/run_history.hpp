@@ -47,6 +47,22 @@ inline constexpr std::int64_t max_history_intervals = 500;
 /// How many intervals cover [start, end): ceil((end - start) / interval), at most 500; 0 when end <= start.
 std::int64_t history_interval_count(timestamp start, timestamp end, std::chrono::microseconds interval);
 
+/// The runs of one interval, state type and state name, with their estimates summed at some `now`. The database
+/// computes these (persistence/ui_store) by the rules run_history states below; run_history is their reference.
+struct history_group {
+  std::int64_t interval = 0;  ///< position of the interval from the history's start
+  state_type type = state_type::pending;
+  std::string name;
+  std::int64_t count = 0;
+  double sum_estimated_run_time = 0;  ///< seconds
+  double sum_estimated_lateness = 0;  ///< seconds
+};
+
+/// Every interval of [start, end) (at most 500), with `groups` placed in theirs in the order given; groups of
+/// intervals outside are dropped.
+std::vector<history_interval> history_intervals(timestamp start, timestamp end, std::chrono::microseconds interval,
+                                                const std::vector<history_group>& groups);
+
 /// Prefect's run_history: `runs` (those with expected_start_time in [start, start + count * interval)) grouped
 /// by interval, state type and state name. Every interval is listed, empty ones with no states. Run time and
 /// lateness are Prefect's estimates at `now` (a RUNNING run's current stretch counts; an unstarted, unfinished
@@ -57,6 +73,16 @@ std::vector<history_interval> run_history(timestamp start, timestamp end, std::c
 /// Prefect's FlowRun.estimated_run_time and estimated_start_time_delta, in seconds.
 double estimated_run_time_seconds(const history_run& run, timestamp now);
 double estimated_lateness_seconds(const history_run& run, timestamp now);
+
+/// The span the dashboard's task-run counts cover: from `after` with seconds and below dropped to the end of the
+/// minute of `before` (or of `now` without one), cut into dashboard_task_run_buckets equal buckets. A run at
+/// `t` in [start, end) is in bucket (t - start) * buckets / (end - start), in whole microseconds.
+struct dashboard_span {
+  timestamp start;
+  timestamp end;
+};
+inline constexpr std::int64_t dashboard_task_run_buckets = 20;
+dashboard_span dashboard_task_run_span(timestamp after, std::optional<timestamp> before, timestamp now);
 
 /// One terminal task run for the dashboard's counts.
 struct finished_task_run {
@@ -69,8 +95,8 @@ struct task_run_bucket {
   std::int64_t failed = 0;     ///< FAILED or CRASHED
 };
 
-/// Prefect's /ui/task_runs/dashboard/counts: [after (seconds and below dropped), end) cut into 20 equal buckets,
-/// where end is the end of the minute of `before` (or of `now` without one). Runs outside are not counted.
+/// Prefect's /ui/task_runs/dashboard/counts: the runs counted into the buckets of dashboard_task_run_span; runs
+/// outside are not counted.
 std::vector<task_run_bucket> dashboard_task_run_counts(timestamp after, std::optional<timestamp> before,
                                                        const std::vector<finished_task_run>& runs, timestamp now);
 

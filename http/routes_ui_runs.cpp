@@ -159,14 +159,17 @@ void register_history(router& routes, const api_context& ctx, bool flow_runs) {
                const auto count = history_interval_count(*start, *end, interval);
                persistence::read_value(
                    ctx.db,
-                   [set = *set, flow_runs, from = *start, to = *start + count * interval](persistence::sql_connection& c) {
+                   [set = *set, flow_runs, from = *start, interval, count, now = ctx.time->now()](
+                       persistence::sql_connection& c) {
                      if (flow_runs)
-                       return persistence::select_flow_run_history(c, persistence::flow_run_where(c.dialect(), set), from, to);
-                     return persistence::select_task_run_history(c, persistence::task_run_where(c.dialect(), set), from, to);
+                       return persistence::sum_flow_run_history(c, persistence::flow_run_where(c.dialect(), set), from,
+                                                                interval, count, now);
+                     return persistence::sum_task_run_history(c, persistence::task_run_where(c.dialect(), set), from,
+                                                              interval, count, now);
                    },
-                   [ctx, start = *start, end = *end, interval, respond](const result<std::vector<history_run>>& runs) {
-                     if (!runs) return respond(error_response(runs.error()));
-                     respond(response::json(200, history_json(run_history(start, end, interval, *runs, ctx.time->now())).dump()));
+                   [start = *start, end = *end, interval, respond](const result<std::vector<history_group>>& groups) {
+                     if (!groups) return respond(error_response(groups.error()));
+                     respond(response::json(200, history_json(history_intervals(start, end, interval, *groups)).dump()));
                    });
              });
 }
@@ -279,14 +282,14 @@ void register_task_run_counts(router& routes, const api_context& ctx) {
                set->task_runs->state.reset();  // Prefect counts terminal runs, whatever state was asked for
                persistence::read_value(
                    ctx.db,
-                   [set = *set](persistence::sql_connection& c) {
-                     return persistence::select_finished_task_runs(c, persistence::task_run_where(c.dialect(), set));
+                   [set = *set, span = dashboard_task_run_span(after, before, ctx.time->now())](
+                       persistence::sql_connection& c) {
+                     return persistence::count_finished_task_runs(c, persistence::task_run_where(c.dialect(), set), span);
                    },
-                   [ctx, after, before, respond](const result<std::vector<finished_task_run>>& runs) {
-                     if (!runs) return respond(error_response(runs.error()));
+                   [respond](const result<std::vector<task_run_bucket>>& buckets) {
+                     if (!buckets) return respond(error_response(buckets.error()));
                      ordered out = ordered::array();
-                     for (const auto& b : dashboard_task_run_counts(after, before, *runs, ctx.time->now()))
-                       out.push_back({{"completed", b.completed}, {"failed", b.failed}});
+                     for (const auto& b : *buckets) out.push_back({{"completed", b.completed}, {"failed", b.failed}});
                      respond(response::json(200, out.dump()));
                    });
              });
@@ -328,16 +331,13 @@ void register_lateness(router& routes, const api_context& ctx) {
                if (!parsed) return respond(refusal(e));
                persistence::read_value(
                    ctx.db,
-                   [set = std::move(parsed->filters)](persistence::sql_connection& c) {
-                     return persistence::select_flow_run_estimates(c, persistence::flow_run_where(c.dialect(), set));
+                   [set = std::move(parsed->filters), now = ctx.time->now()](persistence::sql_connection& c) {
+                     return persistence::sum_flow_run_lateness(c, persistence::flow_run_where(c.dialect(), set), now);
                    },
-                   [ctx, respond](const result<std::vector<history_run>>& runs) {
-                     if (!runs) return respond(error_response(runs.error()));
-                     if (runs->empty()) return respond(response::json(200, "null"));
-                     const auto now = ctx.time->now();
-                     double sum = 0;
-                     for (const auto& r : *runs) sum += estimated_lateness_seconds(r, now);
-                     respond(response::json(200, json(sum / static_cast<double>(runs->size())).dump()));
+                   [respond](const result<persistence::lateness_sum>& total) {
+                     if (!total) return respond(error_response(total.error()));
+                     if (total->runs == 0) return respond(response::json(200, "null"));
+                     respond(response::json(200, json(total->seconds / static_cast<double>(total->runs)).dump()));
                    });
              });
 }

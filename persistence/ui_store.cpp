@@ -8,16 +8,10 @@ namespace osprey::persistence {
 namespace {
 
 // The aggregates read the runs' denormalised state columns only (filters never name the state tables): a join to
-// the state table costs one index probe per run, seconds over a few million runs.
-constexpr const char* flow_run_history_sql =
-    "SELECT r.expected_start_time, r.start_time, r.state_type, r.state_name, r.state_timestamp, r.total_run_time "
-    "FROM flow_run r ";
-constexpr const char* task_run_history_sql =
-    "SELECT t.expected_start_time, t.start_time, t.state_type, t.state_name, t.state_timestamp, t.total_run_time "
-    "FROM task_run t ";
-constexpr const char* finished_task_runs_sql =
-    "SELECT t.start_time, t.state_type FROM task_run t "
-    "WHERE t.state_type IN ('COMPLETED', 'CANCELLED', 'FAILED', 'CRASHED') AND t.start_time IS NOT NULL";
+// the state table costs one index probe per run, seconds over a few million runs. They sum in SQL, by the rules
+// of domain/run_history (its functions are the reference the store tests compare with): reading a day of a
+// million-run database out run by run took most of a second.
+constexpr const char* terminal_types = "('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED')";
 constexpr const char* task_runs_by_state_sql = "SELECT t.state_type, count(*) FROM task_run t";
 constexpr const char* next_runs_sql =
     "SELECT r.id, r.flow_id, r.name, r.state_name, r.state_type, r.next_scheduled_start_time FROM flow_run r "
@@ -41,29 +35,71 @@ std::string with_where(std::string sql, const sql_where& where, const std::strin
   return sql;
 }
 
-std::vector<history_run> history(sql_connection& conn, const char* select, const char* alias, const sql_where& where,
-                                 std::optional<timestamp> from, std::optional<timestamp> to) {
+/// `column` as whole microseconds since the epoch (NULL stays NULL), exactly: the bucket a run falls in and the
+/// lateness sums must not move with floating-point rounding. SQLite holds format_iso8601's fixed-width text.
+std::string micros(dialect d, const std::string& column) {
+  if (d == dialect::postgresql) return "CAST(EXTRACT(EPOCH FROM " + column + ") * 1000000 AS BIGINT)";
+  return "(CAST(strftime('%s', " + column + ") AS INTEGER) * 1000000 + CAST(substr(" + column + ", 21, 6) AS INTEGER))";
+}
+
+std::string add_param(sql_params& params, sql_value v) {
+  params.push_back(std::move(v));
+  return "CAST($" + std::to_string(params.size()) + " AS BIGINT)";
+}
+
+std::string add_time_param(sql_params& params, timestamp t) {
+  params.push_back(ts(t));
+  return "$" + std::to_string(params.size());
+}
+
+std::int64_t micros_of(timestamp t) { return t.time_since_epoch().count(); }
+
+/// Prefect's estimated lateness of the run `a` at `now`, in microseconds (estimated_lateness_seconds).
+std::string lateness_sql(dialect d, const std::string& a, sql_params& params, timestamp now) {
+  const auto now_time = add_time_param(params, now);
+  const auto now_us = add_param(params, integer(micros_of(now)));
+  const auto expected = micros(d, a + ".expected_start_time");
+  const auto started = micros(d, a + ".start_time");
+  return "CASE WHEN " + a + ".start_time IS NOT NULL THEN (CASE WHEN " + started + " > " + expected + " THEN " +
+         started + " - " + expected + " ELSE 0 END) WHEN " + a + ".expected_start_time < " + now_time + " AND (" + a +
+         ".state_type IS NULL OR " + a + ".state_type NOT IN " + terminal_types + ") THEN " + now_us + " - " +
+         expected + " ELSE 0 END";
+}
+
+/// Prefect's estimated run time of the run `a` at `now`, in seconds (estimated_run_time_seconds).
+std::string run_time_sql(dialect d, const std::string& a, sql_params& params, timestamp now) {
+  const auto now_us = add_param(params, integer(micros_of(now)));
+  return "COALESCE(" + a + ".total_run_time, 0) + CASE WHEN " + a + ".state_type = 'RUNNING' AND " + a +
+         ".state_timestamp IS NOT NULL THEN (" + now_us + " - " + micros(d, a + ".state_timestamp") +
+         ") / 1000000.0 ELSE 0 END";
+}
+
+/// The runs of `table` (alias `a`, the alias `where` was built for) in the history's window, summed per interval,
+/// state type and state name.
+std::vector<history_group> sum_history(sql_connection& conn, const std::string& table, const std::string& a,
+                                       const sql_where& where, timestamp from, std::chrono::microseconds interval,
+                                       std::int64_t intervals, timestamp now) {
+  const auto d = conn.dialect();
   sql_params params = where.params;
-  std::string window;
-  if (from && to) {
-    params.push_back(ts(*from));
-    const auto from_p = "$" + std::to_string(params.size());
-    params.push_back(ts(*to));
-    const auto to_p = "$" + std::to_string(params.size());
-    const std::string a(alias);
-    window = a + ".expected_start_time >= " + from_p + " AND " + a + ".expected_start_time < " + to_p;
-  }
-  const auto sql = with_where(select, where, window);
-  std::vector<history_run> out;
+  const auto from_us = add_param(params, integer(micros_of(from)));
+  const auto interval_us = add_param(params, integer(interval.count()));
+  const auto run_time = run_time_sql(d, a, params, now);
+  const auto lateness = lateness_sql(d, a, params, now);
+  const auto window = a + ".expected_start_time >= " + add_time_param(params, from) + " AND " + a +
+                      ".expected_start_time < " + add_time_param(params, from + intervals * interval) + " AND " + a +
+                      ".state_type IS NOT NULL";
+  const auto sql = "SELECT i, state_type, state_name, count(*), sum(CASE WHEN rt > 0 THEN rt ELSE 0 END), "
+                   "sum(CASE WHEN late > 0 THEN late ELSE 0 END) FROM (SELECT (" +
+                   micros(d, a + ".expected_start_time") + " - " + from_us + ") / " + interval_us + " AS i, " + a +
+                   ".state_type, " + a + ".state_name, " + run_time + " AS rt, " + lateness + " AS late FROM " +
+                   table + " " + a + (where.sql.empty() ? " WHERE " : " WHERE (" + where.sql + ") AND ") +
+                   window + ") h GROUP BY i, state_type, state_name ORDER BY i, state_type, state_name";
+  std::vector<history_group> out;
   for (const auto& row : conn.query(sql, params)) {
-    history_run run;
-    run.expected_start_time = row.optional_time(0);
-    run.start_time = row.optional_time(1);
-    if (!row.is_null(2)) run.type = parse_state_type(row.text(2));
-    run.state_name = row.text(3);
-    run.state_timestamp = row.optional_time(4);
-    run.total_run_time = row.is_null(5) ? 0 : row.real(5);
-    out.push_back(std::move(run));
+    const auto type = parse_state_type(row.text(1));
+    if (!type) continue;
+    out.push_back({row.integer(0), *type, row.text(2), row.integer(3), row.is_null(4) ? 0 : row.real(4),
+                   row.is_null(5) ? 0 : row.real(5) / 1e6});
   }
   return out;
 }
@@ -76,21 +112,37 @@ std::map<uuid, std::int64_t> counts_by_id(sql_connection& conn, const std::strin
 
 }  // namespace
 
-std::vector<history_run> select_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                 timestamp to) {
-  return history(conn, flow_run_history_sql, "r", where, from, to);
+std::vector<history_group> sum_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
+                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now) {
+  return sum_history(conn, "flow_run", "r", where, from, interval, intervals, now);
 }
 
-std::vector<history_run> select_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                 timestamp to) {
-  return history(conn, task_run_history_sql, "t", where, from, to);
+std::vector<history_group> sum_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
+                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now) {
+  return sum_history(conn, "task_run", "t", where, from, interval, intervals, now);
 }
 
-std::vector<finished_task_run> select_finished_task_runs(sql_connection& conn, const sql_where& where) {
-  std::vector<finished_task_run> out;
-  for (const auto& row : conn.query(with_where(finished_task_runs_sql, where), where.params)) {
-    const auto type = parse_state_type(row.text(1));
-    if (type) out.push_back({row.time(0), *type});
+std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where, dashboard_span span) {
+  std::vector<task_run_bucket> out(dashboard_task_run_buckets);
+  if (span.end <= span.start) return out;
+  const auto d = conn.dialect();
+  sql_params params = where.params;
+  const auto start_us = add_param(params, integer(micros_of(span.start)));
+  const auto width_us = add_param(params, integer((span.end - span.start).count()));
+  const auto buckets = add_param(params, integer(dashboard_task_run_buckets));
+  const auto from = add_time_param(params, span.start);
+  const auto to = add_time_param(params, span.end);
+  const auto sql = "SELECT (" + micros(d, "t.start_time") + " - " + start_us + ") * " + buckets + " / " + width_us +
+                   " AS b, sum(CASE WHEN t.state_type IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END), count(*) "
+                   "FROM task_run t WHERE " + (where.sql.empty() ? "" : "(" + where.sql + ") AND ") +
+                   "t.state_type IN " + terminal_types + " AND t.start_time >= " + from + " AND t.start_time < " + to +
+                   " GROUP BY b";
+  for (const auto& row : conn.query(sql, params)) {
+    const auto b = row.integer(0);
+    if (b < 0 || b >= dashboard_task_run_buckets) continue;
+    auto& bucket = out[static_cast<std::size_t>(b)];
+    bucket.failed = row.integer(1);
+    bucket.completed = row.integer(2) - bucket.failed;
   }
   return out;
 }
@@ -134,8 +186,13 @@ std::map<uuid, next_flow_run> next_runs_by_flow(sql_connection& conn, const std:
   return out;
 }
 
-std::vector<history_run> select_flow_run_estimates(sql_connection& conn, const sql_where& where) {
-  return history(conn, flow_run_history_sql, "r", where, std::nullopt, std::nullopt);
+lateness_sum sum_flow_run_lateness(sql_connection& conn, const sql_where& where, timestamp now) {
+  sql_params params = where.params;
+  const auto lateness = lateness_sql(conn.dialect(), "r", params, now);
+  const auto sql = "SELECT count(*), sum(" + lateness + ") FROM flow_run r" + (where.sql.empty() ? "" : " WHERE " + where.sql);
+  const auto rows = conn.query(sql, params);
+  if (rows.empty()) return {};
+  return {rows.front().integer(0), rows.front().is_null(1) ? 0 : rows.front().real(1) / 1e6};
 }
 
 std::optional<run_span> find_run_span(sql_connection& conn, const uuid& flow_run) {

@@ -6,6 +6,7 @@
 // `where` and `params` come from filter_sql (flow_run_where with alias `r`, task_run_where with alias `t`);
 // further parameters are appended after them.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -19,15 +20,17 @@
 
 namespace osprey::persistence {
 
-/// Flow runs (task runs) matching `where` whose expected start time is in [from, to), with the columns a
-/// history needs.
-std::vector<history_run> select_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                 timestamp to);
-std::vector<history_run> select_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                 timestamp to);
+/// Flow runs (task runs) matching `where` with an expected start time in [from, from + intervals * interval),
+/// summed per interval, state type and state name with Prefect's estimates at `now` (domain run_history's rules),
+/// ordered by interval, state type and state name.
+std::vector<history_group> sum_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
+                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now);
+std::vector<history_group> sum_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
+                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now);
 
-/// Task runs matching `where` in a terminal state and with a start time, for the dashboard's counts.
-std::vector<finished_task_run> select_finished_task_runs(sql_connection& conn, const sql_where& where);
+/// Task runs matching `where` in a terminal state that started within `span`, counted into the dashboard's buckets
+/// (domain dashboard_task_run_counts' rules).
+std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where, dashboard_span span);
 
 /// Task runs matching `where`, counted per state type ("COMPLETED" → n; types without runs are absent).
 std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& conn, const sql_where& where);
@@ -49,8 +52,12 @@ struct next_flow_run {
 };
 std::map<uuid, next_flow_run> next_runs_by_flow(sql_connection& conn, const std::vector<uuid>& flows);
 
-/// Flow runs (task runs) matching `where`, with the columns a lateness estimate needs (no time window).
-std::vector<history_run> select_flow_run_estimates(sql_connection& conn, const sql_where& where);
+/// Flow runs matching `where`: how many, and their estimated lateness at `now` summed (seconds).
+struct lateness_sum {
+  std::int64_t runs = 0;
+  double seconds = 0;
+};
+lateness_sum sum_flow_run_lateness(sql_connection& conn, const sql_where& where, timestamp now);
 
 /// The flow run's own span (COALESCE(start_time, expected_start_time), end_time); nullopt when it does not exist.
 struct run_span {
