@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "persistence/sql_lists.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -291,16 +293,28 @@ private:
     return "SELECT " + e + ".value FROM json_each(" + p + ") AS " + e;
   }
 
+  /// `column [NOT] IN values`, the values bound as one list (persistence/sql_lists.hpp).
+  std::string listed(const std::string& column, const std::vector<std::string>& values, const char* pg_type,
+                     bool negate = false) {
+    const auto p = bind(list_parameter(d_, values));
+    return in_list(d_, column, p, pg_type, negate, fresh("e"));
+  }
+
+  static std::vector<std::string> id_texts(const std::vector<uuid>& values) {
+    std::vector<std::string> out;
+    out.reserve(values.size());
+    for (const auto& v : values) out.push_back(v.to_string());
+    return out;
+  }
+
   std::string in_ids(const std::string& column, const std::vector<uuid>& values) {
     if (values.empty()) return never;  // Prefect: IN () matches nothing
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& v : values) array.push_back(v.to_string());
-    return column + " IN (" + elements(array, true) + ")";
+    return listed(column, id_texts(values), "uuid");
   }
 
   std::string in_texts(const std::string& column, const std::vector<std::string>& values) {
     if (values.empty()) return never;
-    return column + " IN (" + elements(nlohmann::json(values), false) + ")";
+    return listed(column, values, "text");
   }
 
   std::string in_states(const std::string& column, const std::vector<state_type>& values) {
@@ -326,22 +340,16 @@ private:
   std::string ids(const std::string& column, const filters::id_criterion& c) {
     std::vector<std::string> parts;
     if (c.any) parts.push_back(in_ids(column, *c.any));
-    if (c.not_any && !c.not_any->empty()) parts.push_back(column + " NOT IN (" + elements(ids_json(*c.not_any), true) + ")");
+    if (c.not_any && !c.not_any->empty()) parts.push_back(listed(column, id_texts(*c.not_any), "uuid", true));
     if (c.is_null) parts.push_back(null_check(column, *c.is_null));
     return combine(c.combine, parts);
-  }
-
-  static nlohmann::json ids_json(const std::vector<uuid>& values) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& v : values) array.push_back(v.to_string());
-    return array;
   }
 
   std::string text(const std::string& column, const filters::text_criterion& c) {
     std::vector<std::string> parts;
     if (c.any) parts.push_back(in_texts(column, *c.any));
     if (c.not_any && !c.not_any->empty())
-      parts.push_back(column + " NOT IN (" + elements(nlohmann::json(*c.not_any), false) + ")");
+      parts.push_back(listed(column, *c.not_any, "text", true));
     if (c.like && !c.like->empty()) parts.push_back(contains(column, *c.like));
     if (c.startswith) {
       std::vector<std::string> any_prefix;
@@ -399,11 +407,11 @@ private:
     if (c.type_not_any && !c.type_not_any->empty()) {
       std::vector<std::string> names;
       for (auto v : *c.type_not_any) names.emplace_back(to_string(v));
-      type_parts.push_back(a + ".state_type NOT IN (" + elements(nlohmann::json(names), false) + ")");
+      type_parts.push_back(listed(a + ".state_type", names, "text", true));
     }
     if (c.name_any) name_parts.push_back(in_texts(a + ".state_name", *c.name_any));
     if (c.name_not_any && !c.name_not_any->empty())
-      name_parts.push_back(a + ".state_name NOT IN (" + elements(nlohmann::json(*c.name_not_any), false) + ")");
+      name_parts.push_back(listed(a + ".state_name", *c.name_not_any, "text", true));
     std::vector<std::string> parts;
     if (!type_parts.empty()) parts.push_back(combine(op::and_, type_parts));
     if (!name_parts.empty()) parts.push_back(combine(op::and_, name_parts));

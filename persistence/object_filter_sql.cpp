@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "persistence/sql_lists.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -72,16 +74,15 @@ public:
   std::string ids(const std::string& column, const filters::id_criterion& c) {
     if (!c.any) return always;
     if (c.any->empty()) return never;
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& v : *c.any) array.push_back(v.to_string());
-    return column + " IN (" + elements(array, true) + ")";
+    std::vector<std::string> texts;
+    for (const auto& v : *c.any) texts.push_back(v.to_string());
+    return listed(column, texts, "uuid");
   }
 
   std::string text(const std::string& column, const filters::text_criterion& c) {
     std::vector<std::string> parts;
-    if (c.any) parts.push_back(c.any->empty() ? never : column + " IN (" + elements(nlohmann::json(*c.any), false) + ")");
-    if (c.not_any && !c.not_any->empty())
-      parts.push_back(column + " NOT IN (" + elements(nlohmann::json(*c.not_any), false) + ")");
+    if (c.any) parts.push_back(c.any->empty() ? never : listed(column, *c.any, "text"));
+    if (c.not_any && !c.not_any->empty()) parts.push_back(listed(column, *c.not_any, "text", true));
     if (c.like && !c.like->empty()) {
       const auto p = bind(text_value("%" + like_escaped(*c.like) + "%"));
       parts.push_back(column + (d_ == dialect::postgresql ? " ILIKE " + p + "::text" : " LIKE " + p) + " ESCAPE '\\'");
@@ -133,11 +134,10 @@ private:
     return "$" + std::to_string(params_.size());
   }
 
-  std::string elements(const nlohmann::json& array, bool as_uuid) {
-    const auto p = bind(text_value(array.dump()));
-    if (d_ == dialect::postgresql)
-      return "SELECT jsonb_array_elements_text(" + p + "::jsonb)" + (as_uuid ? "::uuid" : "");
-    return "SELECT e.value FROM json_each(" + p + ") AS e";  // qualified: variable has a `value` column
+  /// `column [NOT] IN values`, the values bound as one list (persistence/sql_lists.hpp).
+  std::string listed(const std::string& column, const std::vector<std::string>& values, const char* pg_type,
+                     bool negate = false) {
+    return in_list(d_, column, bind(list_parameter(d_, values)), pg_type, negate);
   }
 
   dialect d_;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "persistence/sql_lists.hpp"
+
 namespace osprey::persistence {
 namespace {
 
@@ -15,17 +17,16 @@ constexpr const char* terminal_types = "('COMPLETED', 'FAILED', 'CANCELLED', 'CR
 constexpr const char* task_runs_by_state_sql = "SELECT t.state_type, count(*) FROM task_run t";
 constexpr const char* next_runs_sql =
     "SELECT r.id, r.flow_id, r.name, r.state_name, r.state_type, r.next_scheduled_start_time FROM flow_run r "
-    "WHERE r.state_type = 'SCHEDULED' AND r.flow_id IN ({ids}) AND r.next_scheduled_start_time = "
+    "WHERE r.state_type = 'SCHEDULED' AND {ids} AND r.next_scheduled_start_time = "
     "(SELECT min(n.next_scheduled_start_time) FROM flow_run n WHERE n.flow_id = r.flow_id AND n.state_type = 'SCHEDULED')";
 
-/// "$N" naming a JSON array of ids, as a sub-select for IN (...).
-std::string id_list(dialect d, sql_params& params, const std::vector<uuid>& ids) {
-  nlohmann::json texts = nlohmann::json::array();
+/// `column IN ids`, the ids bound as one list after `params`.
+std::string in_ids(dialect d, sql_params& params, const std::string& column, const std::vector<uuid>& ids) {
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
   for (const auto& u : ids) texts.push_back(u.to_string());
-  params.push_back(text(texts.dump()));
-  const auto p = "$" + std::to_string(params.size());
-  return d == dialect::postgresql ? "SELECT (jsonb_array_elements_text(" + p + "::jsonb))::uuid"
-                                  : "SELECT value FROM json_each(" + p + ")";
+  params.push_back(list_parameter(d, texts));
+  return in_list(d, column, "$" + std::to_string(params.size()), "uuid", false);
 }
 
 std::string with_where(std::string sql, const sql_where& where, const std::string& more = "") {
@@ -157,10 +158,10 @@ std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& con
 std::map<uuid, std::int64_t> count_task_runs_by_flow_run(sql_connection& conn, const std::vector<uuid>& flow_runs) {
   if (flow_runs.empty()) return {};
   sql_params params;
-  const auto ids = id_list(conn.dialect(), params, flow_runs);
+  const auto ids = in_ids(conn.dialect(), params, "t.flow_run_id", flow_runs);
   return counts_by_id(conn,
-                      "SELECT t.flow_run_id, count(*) FROM task_run t WHERE t.flow_run_id IN (" + ids +
-                          ") AND NOT EXISTS (SELECT 1 FROM flow_run sub WHERE sub.parent_task_run_id = t.id) "
+                      "SELECT t.flow_run_id, count(*) FROM task_run t WHERE " + ids +
+                          " AND NOT EXISTS (SELECT 1 FROM flow_run sub WHERE sub.parent_task_run_id = t.id) "
                           "GROUP BY t.flow_run_id",
                       params);
 }
@@ -168,16 +169,15 @@ std::map<uuid, std::int64_t> count_task_runs_by_flow_run(sql_connection& conn, c
 std::map<uuid, std::int64_t> count_deployments_by_flow(sql_connection& conn, const std::vector<uuid>& flows) {
   if (flows.empty()) return {};
   sql_params params;
-  const auto ids = id_list(conn.dialect(), params, flows);
-  return counts_by_id(conn, "SELECT d.flow_id, count(*) FROM deployment d WHERE d.flow_id IN (" + ids + ") GROUP BY d.flow_id",
-                      params);
+  const auto ids = in_ids(conn.dialect(), params, "d.flow_id", flows);
+  return counts_by_id(conn, "SELECT d.flow_id, count(*) FROM deployment d WHERE " + ids + " GROUP BY d.flow_id", params);
 }
 
 std::map<uuid, next_flow_run> next_runs_by_flow(sql_connection& conn, const std::vector<uuid>& flows) {
   if (flows.empty()) return {};
   sql_params params;
   std::string sql = next_runs_sql;
-  sql.replace(sql.find("{ids}"), 5, id_list(conn.dialect(), params, flows));
+  sql.replace(sql.find("{ids}"), 5, in_ids(conn.dialect(), params, "r.flow_id", flows));
   std::map<uuid, next_flow_run> out;
   for (const auto& row : conn.query(sql, params)) {
     next_flow_run run{row.id(0), row.id(1), row.text(2), row.text(3), row.text(4), row.time(5)};

@@ -36,6 +36,9 @@ public:
     tx.exec("SET TIME ZONE 'UTC'");
     tx.exec("SET lock_timeout = " + std::to_string(options.busy_timeout.count()));
     tx.exec("SET client_min_messages = warning");
+    // Osprey's queries are short index lookups and aggregates; a large estimate made PostgreSQL JIT-compile
+    // dozens of functions per UI count (tens of ms each, every call), more than the queries themselves cost.
+    tx.exec("SET jit = off");
   }
 
   persistence::dialect dialect() const noexcept override { return dialect::postgresql; }
