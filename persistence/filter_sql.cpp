@@ -120,9 +120,11 @@ public:
     if (f.subflow_runs) {
       std::vector<std::string> sub;
       if (f.subflow_runs->value) {
+        // Uncorrelated: the few task runs that are subflow parents are listed once, where a correlated EXISTS
+        // probed the flow-run index for each of the ~150,000 task runs of a dashboard's day.
         const auto r = fresh("r");
-        sub.push_back(std::string(*f.subflow_runs->value ? "" : "NOT ") + "EXISTS (SELECT 1 FROM flow_run " + r +
-                      " WHERE " + r + ".parent_task_run_id = " + a + ".id)");
+        sub.push_back(a + ".id " + (*f.subflow_runs->value ? "" : "NOT ") + "IN (SELECT " + r +
+                      ".parent_task_run_id FROM flow_run " + r + " WHERE " + r + ".parent_task_run_id IS NOT NULL)");
       }
       parts.push_back(combine(op::and_, sub));
     }

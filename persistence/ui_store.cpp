@@ -40,7 +40,14 @@ std::string with_where(std::string sql, const sql_where& where, const std::strin
 /// lateness sums must not move with floating-point rounding. SQLite holds format_iso8601's fixed-width text.
 std::string micros(dialect d, const std::string& column) {
   if (d == dialect::postgresql) return "CAST(EXTRACT(EPOCH FROM " + column + ") * 1000000 AS BIGINT)";
-  return "(CAST(strftime('%s', " + column + ") AS INTEGER) * 1000000 + CAST(substr(" + column + ", 21, 6) AS INTEGER))";
+  // unixepoch (whole seconds, no text made on the way) is a third of strftime('%s')'s cost per row.
+  return "(unixepoch(" + column + ") * 1000000 + CAST(substr(" + column + ", 21, 6) AS INTEGER))";
+}
+
+/// `value` when positive, else 0: each run's estimate counts when positive. One evaluation of `value`, where a
+/// CASE would compute it twice.
+std::string positive(dialect d, const std::string& value) {
+  return (d == dialect::postgresql ? "GREATEST(" : "max(") + value + ", 0)";
 }
 
 std::string add_param(sql_params& params, sql_value v) {
@@ -55,14 +62,15 @@ std::string add_time_param(sql_params& params, timestamp t) {
 
 std::int64_t micros_of(timestamp t) { return t.time_since_epoch().count(); }
 
-/// Prefect's estimated lateness of the run `a` at `now`, in microseconds (estimated_lateness_seconds).
+/// Prefect's estimated lateness of the run `a` at `now`, in microseconds (estimated_lateness_seconds); never
+/// negative: a started run's is clamped at 0, an unstarted one counts only once due.
 std::string lateness_sql(dialect d, const std::string& a, sql_params& params, timestamp now) {
   const auto now_time = add_time_param(params, now);
   const auto now_us = add_param(params, integer(micros_of(now)));
   const auto expected = micros(d, a + ".expected_start_time");
   const auto started = micros(d, a + ".start_time");
-  return "CASE WHEN " + a + ".start_time IS NOT NULL THEN (CASE WHEN " + started + " > " + expected + " THEN " +
-         started + " - " + expected + " ELSE 0 END) WHEN " + a + ".expected_start_time < " + now_time + " AND (" + a +
+  return "CASE WHEN " + a + ".start_time IS NOT NULL THEN " + positive(d, started + " - " + expected) + " WHEN " + a +
+         ".expected_start_time < " + now_time + " AND (" + a +
          ".state_type IS NULL OR " + a + ".state_type NOT IN " + terminal_types + ") THEN " + now_us + " - " +
          expected + " ELSE 0 END";
 }
@@ -89,8 +97,8 @@ std::vector<history_group> sum_history(sql_connection& conn, const std::string& 
   const auto window = a + ".expected_start_time >= " + add_time_param(params, from) + " AND " + a +
                       ".expected_start_time < " + add_time_param(params, from + intervals * interval) + " AND " + a +
                       ".state_type IS NOT NULL";
-  const auto sql = "SELECT i, state_type, state_name, count(*), sum(CASE WHEN rt > 0 THEN rt ELSE 0 END), "
-                   "sum(CASE WHEN late > 0 THEN late ELSE 0 END) FROM (SELECT (" +
+  // late is never negative (lateness_sql); rt is clamped per run.
+  const auto sql = "SELECT i, state_type, state_name, count(*), sum(" + positive(d, "rt") + "), sum(late) FROM (SELECT (" +
                    micros(d, a + ".expected_start_time") + " - " + from_us + ") / " + interval_us + " AS i, " + a +
                    ".state_type, " + a + ".state_name, " + run_time + " AS rt, " + lateness + " AS late FROM " +
                    table + " " + a + (where.sql.empty() ? " WHERE " : " WHERE (" + where.sql + ") AND ") +
