@@ -15,6 +15,7 @@
 # (default: a new /tmp/osprey-cluster-bench.* directory, kept with the raw JSON and the servers' logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 build=${1:-build-bench}
 osprey="$root/$build/osprey"
@@ -36,7 +37,6 @@ work=$(mktemp -d /tmp/osprey-cluster-bench-work.XXXXXX)
 
 server_pids=()
 lb_pid=""
-pg_dir=""
 stop_all() {
   [ -n "$lb_pid" ] && { kill "$lb_pid" 2>/dev/null || true; wait "$lb_pid" 2>/dev/null || true; lb_pid=""; }
   local pid
@@ -48,43 +48,15 @@ stop_all() {
   done
   server_pids=()
 }
-bench_pid=""
 cleanup() {
   [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null || true
   stop_all
-  [ -n "$pg_dir" ] && scripts/test-postgres.sh stop "$pg_dir" || true
-  rm -rf "$work"
+  bench_cleanup  # the PostgreSQL cluster and $work
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_healthy() {  # URL LOG PID
-  for _ in $(seq 120); do
-    curl -sf "$1/health" >/dev/null 2>&1 && return 0
-    kill -0 "$3" 2>/dev/null || { echo "run_cluster_bench: $2 exited; its log:" >&2; tail -30 "$2" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "run_cluster_bench: $1 not healthy after 60 s" >&2
-  exit 1
-}
-
-cpu_ticks() {  # PID... -> user+system clock ticks of these processes (all their threads)
-  local total=0 pid
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] || continue
-    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total"
-}
-db_ticks() {
-  local postmaster; postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
-  cpu_ticks "$postmaster" $(ps --ppid "$postmaster" -o pid=)
-}
-
-pg_dir="$work/pg"
-pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
+start_postgres
 {
   echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
   echo "osprey: $(git rev-parse --short HEAD 2>/dev/null || echo '?'); haproxy: $(/usr/sbin/haproxy -v | head -1)"
@@ -93,8 +65,7 @@ pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
 
 for n in $SERVERS; do
   echo "== $n server(s)" >&2
-  psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS osprey_cluster" -c "CREATE DATABASE osprey_cluster" >/dev/null
-  url="${pg_admin%/postgres}/osprey_cluster"
+  url=$(postgres_url osprey_cluster)
   home="$work/home-$n"   # one home: the servers of one database share its block-secrets key
   mkdir -p "$home"
   backends=""
@@ -104,7 +75,7 @@ for n in $SERVERS; do
     OSPREY_HOME="$home" "$osprey" server start --host 127.0.0.1 --port "$port" --log-level warning \
       --database-url "$url" >"$log" 2>&1 &
     server_pids+=($!)
-    wait_healthy "http://127.0.0.1:$port/api" "$log" "$!"
+    wait_healthy "http://127.0.0.1:$port/api" "$log" "$!" 60
     backends+="  server s$i 127.0.0.1:$port check"$'\n'
   done
   lb_port=$(free_port)
@@ -129,7 +100,7 @@ $backends
 CFG
   /usr/sbin/haproxy -db -f "$work/haproxy.cfg" >"$OUT/servers$n.haproxy.log" 2>&1 &
   lb_pid=$!
-  wait_healthy "http://127.0.0.1:$lb_port/api" "$OUT/servers$n.haproxy.log" "$lb_pid"
+  wait_healthy "http://127.0.0.1:$lb_port/api" "$OUT/servers$n.haproxy.log" "$lb_pid" 60
   servers0=$(cpu_ticks "${server_pids[@]}") db0=$(db_ticks) lb0=$(cpu_ticks "$lb_pid") wall0=$(date +%s.%N)
   "$bench" --url "http://127.0.0.1:$lb_port/api" --clients "$CLIENTS" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
     --tasks-per-run "$TASKS" --logs-per-run "$LOGS" --label "servers$n" --json \

@@ -17,6 +17,7 @@
 #   with scripts/python-env.sh when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 build=${1:-build-bench}
 osprey="$root/$build/osprey"
@@ -36,67 +37,10 @@ mkdir -p "$OUT"
 work=$(mktemp -d /tmp/osprey-comparison-work.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chmod 755 "$work"   # the postgres account must reach its cluster directory
 
-server_pid=""
-pg_dir=""
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM -- "-$server_pid" 2>/dev/null || true   # its own process group: the CLI and its children
-    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
-bench_pid=""
-cleanup() {
-  [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null || true
-  stop_server
-  [ -n "$pg_dir" ] && scripts/test-postgres.sh stop "$pg_dir" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_healthy() {  # URL LOG
-  for _ in $(seq 240); do
-    curl -sf "$1/health" >/dev/null 2>&1 && return 0
-    kill -0 "$server_pid" 2>/dev/null || { echo "run_comparison: server exited; its log:" >&2; tail -30 "$2" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "run_comparison: $1 not healthy after 120 s" >&2
-  tail -30 "$2" >&2
-  exit 1
-}
-
-pg_admin=""
-start_postgres() {  # one throwaway cluster for every PostgreSQL configuration (idle while the others run)
-  pg_dir="$work/pg"
-  pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
-}
-
-postgres_url() {  # DATABASE -> URL of a fresh database in the throwaway cluster (call start_postgres first)
-  psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
-  echo "${pg_admin%/postgres}/$1"
-}
-
-cpu_ticks() {  # PID... -> user+system clock ticks of these processes (all their threads)
-  local total=0 pid
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] || continue
-    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total"
-}
 server_ticks() { cpu_ticks $(ps -s "$server_pid" -o pid=); }  # the server's session: Prefect's CLI runs uvicorn as a child
-db_ticks() {  # the PostgreSQL cluster: postmaster and its backends (0 without one)
-  [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ] || { echo 0; return; }
-  local postmaster; postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
-  cpu_ticks "$postmaster" $(ps --ppid "$postmaster" -o pid=)
-}
 
 start_server() {  # CONFIG PORT
   local config=$1 port=$2 home="$work/$1" log="$OUT/$1.server.log"
@@ -132,9 +76,7 @@ start_server() {  # CONFIG PORT
   echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
   echo "osprey: $("$osprey" --version 2>/dev/null || echo "$build/osprey") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   echo "prefect: $(.venv/bin/python -c 'import prefect; print(prefect.__version__)')"
-  sync_ms=$(cd "$work" && { /usr/bin/time -f %e dd if=/dev/zero of=fsync-probe bs=4k count=200 oflag=dsync 2>&1 >/dev/null | tail -1; } )
-  echo "fsync: $(awk -v s="$sync_ms" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per 4 KiB O_DSYNC write (dd, 200 writes)"
-  rm -f "$work/fsync-probe"
+  fsync_report "$work"
   echo "bench: clients ${CLIENTS}; ${SECONDS_PER_RUN} s after ${WARMUP} s warm-up; ${TASKS} tasks and ${LOGS} logs per flow run"
 } | tee "$OUT/environment.txt"
 

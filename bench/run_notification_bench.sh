@@ -14,6 +14,7 @@
 # `sqlite` is synchronous=FULL (the default); add `sqlite-normal` for OSPREY_DATABASE_SQLITE_SYNCHRONOUS=NORMAL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 build=${1:-build}
 bench="$root/$build/bench/notification_bench"
@@ -31,24 +32,16 @@ AUTOMATIONS=${AUTOMATIONS:-0}
 OUT=${OUT:-$(mktemp -d /tmp/osprey-notification-bench.XXXXXX)}
 mkdir -p "$OUT"
 
-pg_dir=""
 pg_admin=${PG_URL:-}
-cleanup() {
-  if [ -n "$pg_dir" ]; then scripts/test-postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"; fi
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 case " $CONFIGS " in
   *" postgres "*)
     if [ -z "$pg_admin" ]; then
-      pg_dir=$(mktemp -d /tmp/osprey-notification-bench-pg.XXXXXX)
-      [ "$(id -u)" -eq 0 ] && chmod 755 "$pg_dir"   # the postgres account must reach its cluster directory
-      pg_admin=$(scripts/test-postgres.sh start "$pg_dir/cluster" "$(free_port)")
+      work=$(mktemp -d /tmp/osprey-notification-bench-pg.XXXXXX)
+      [ "$(id -u)" -eq 0 ] && chmod 755 "$work"   # the postgres account must reach its cluster directory
+      start_postgres
     fi
     ;;
 esac
@@ -57,9 +50,8 @@ esac
   echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "osprey: $("$osprey" --version 2>/dev/null || echo "$build/osprey") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   probe=$(mktemp -d /tmp/osprey-fsync-probe.XXXXXX)
-  sync_s=$(cd "$probe" && { /usr/bin/time -f %e dd if=/dev/zero of=probe bs=4k count=200 oflag=dsync 2>&1 >/dev/null | tail -1; })
+  fsync_report "$probe"
   rm -rf "$probe"
-  echo "fsync: $(awk -v s="$sync_s" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per 4 KiB O_DSYNC write (dd, 200 writes)"
   echo "bench: $RUNS runs at $RATE/s, $CONNECTIONS connections, settle $SETTLE s, automations $AUTOMATIONS; configs: $CONFIGS; $REPEAT time(s) each"
 } | tee "$OUT/environment.txt"
 

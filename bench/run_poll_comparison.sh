@@ -20,6 +20,7 @@
 #   PREFECT_LOG_503=true (Prefect logs why it answered 503, e.g. "database is locked"; off: it costs it CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 build=${1:-build}
 osprey="$root/$build/osprey"
@@ -43,51 +44,9 @@ mkdir -p "$OUT"
 work=$(mktemp -d /tmp/osprey-poll-work.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chmod 755 "$work"   # the postgres account must reach its cluster directory
 
-server_pid=""
-pg_dir=""
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM -- "-$server_pid" 2>/dev/null || true   # its own process group: the CLI and its children
-    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
-bench_pid=""
-cleanup() {
-  [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null || true
-  stop_server
-  [ -n "$pg_dir" ] && scripts/test-postgres.sh stop "$pg_dir" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_healthy() {  # URL LOG
-  for _ in $(seq 240); do
-    curl -sf "$1/health" >/dev/null 2>&1 && return 0
-    kill -0 "$server_pid" 2>/dev/null || { echo "run_poll_comparison: server exited; its log:" >&2; tail -30 "$2" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "run_poll_comparison: $1 not healthy after 120 s" >&2
-  tail -30 "$2" >&2
-  exit 1
-}
-
-pg_admin=""
-start_postgres() {  # one throwaway cluster for every PostgreSQL run (idle while the others run)
-  pg_dir="$work/pg"
-  pg_admin=$(scripts/test-postgres.sh start "$pg_dir" "$(free_port)")
-}
-postgres_url() {  # DATABASE -> URL of a fresh database in the throwaway cluster
-  psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
-  echo "${pg_admin%/postgres}/$1"
-}
 postmaster_pid() { [ -n "$pg_dir" ] && head -1 "$pg_dir/data/postmaster.pid" || true; }
 
 start_server() {  # CONFIG PHASE PORT: a fresh home and database for each phase

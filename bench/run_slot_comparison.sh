@@ -11,6 +11,7 @@
 #   CONFIGS="osprey-sqlite osprey-sqlite-normal prefect-sqlite" OUT=<dir> (default: a new /tmp/osprey-slots.* dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 build=${1:-build}
 osprey="$root/$build/osprey"
@@ -29,39 +30,8 @@ OUT=${OUT:-$(mktemp -d /tmp/osprey-slots.XXXXXX)}
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/osprey-slots-work.XXXXXX)
 
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM -- "-$server_pid" 2>/dev/null || true   # its own process group: the CLI and its children
-    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
-bench_pid=""
-cleanup() {
-  [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null || true
-  stop_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_healthy() {  # URL LOG
-  for _ in $(seq 240); do
-    curl -sf "$1/health" >/dev/null 2>&1 && return 0
-    kill -0 "$server_pid" 2>/dev/null || { echo "run_slot_comparison: server exited; its log:" >&2; tail -30 "$2" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "run_slot_comparison: $1 not healthy after 120 s" >&2
-  tail -30 "$2" >&2
-  exit 1
-}
 
 start_server() {  # CONFIG PORT
   local config=$1 port=$2 home="$work/$1" log="$OUT/$1.server.log"

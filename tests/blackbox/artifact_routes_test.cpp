@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -15,36 +15,22 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-class ArtifactRoutes : public ::testing::TestWithParam<dialect> {
+class ArtifactRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
-  http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api" + path, body.is_null() ? "" : body.dump());
-  }
   json create(const json& body) {
-    auto r = call("POST", "/artifacts/", body);
+    auto r = api("POST", "/artifacts/", body);
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body);
   }
-  json latest(const std::string& key) { return json::parse(call("GET", "/artifacts/" + key + "/latest").body); }
-  json list(const std::string& path, const json& body) { return json::parse(call("POST", "/artifacts" + path, body).body); }
+  json latest(const std::string& key) { return json::parse(api("GET", "/artifacts/" + key + "/latest").body); }
+  json list(const std::string& path, const json& body) { return json::parse(api("POST", "/artifacts" + path, body).body); }
   std::int64_t count(const std::string& path, const json& body = json::object()) {
-    return std::stoll(call("POST", "/artifacts" + path, body).body);
+    return std::stoll(api("POST", "/artifacts" + path, body).body);
   }
   std::string flow_run() {
-    auto flow = json::parse(call("POST", "/flows/", {{"name", "artifact-flow"}}).body);
-    return json::parse(call("POST", "/flow_runs/", {{"flow_id", flow["id"]}, {"tags", {"nightly"}}}).body)["id"];
+    auto flow = json::parse(api("POST", "/flows/", {{"name", "artifact-flow"}}).body);
+    return json::parse(api("POST", "/flow_runs/", {{"flow_id", flow["id"]}, {"tags", {"nightly"}}}).body)["id"];
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(ArtifactRoutes, EveryKindTheClientCreatesIsStoredAndReadBack) {
@@ -58,7 +44,7 @@ TEST_P(ArtifactRoutes, EveryKindTheClientCreatesIsStoredAndReadBack) {
   });
   for (const auto& body : kinds) {
     auto made = create(body);
-    auto read = json::parse(call("GET", "/artifacts/" + made["id"].get<std::string>()).body);
+    auto read = json::parse(api("GET", "/artifacts/" + made["id"].get<std::string>()).body);
     EXPECT_EQ(read, made);
     for (const auto& [field, value] : body.items()) EXPECT_EQ(read[field], value) << field;
   }
@@ -76,19 +62,19 @@ TEST_P(ArtifactRoutes, TheLatestOfAKeyFollowsCreateUpdateAndDelete) {
   EXPECT_EQ(list("/latest/filter", json::object())[0]["latest_id"], second);
 
   // The client moves a progress artifact with PATCH: the collection row pointing at it follows.
-  EXPECT_EQ(call("PATCH", "/artifacts/" + second, {{"data", 100.0}, {"description", "done"}}).status, 204);
+  EXPECT_EQ(api("PATCH", "/artifacts/" + second, {{"data", 100.0}, {"description", "done"}}).status, 204);
   EXPECT_EQ(latest("k")["data"], 100.0);
   EXPECT_EQ(latest("k")["description"], "done");
-  EXPECT_EQ(call("PATCH", "/artifacts/" + first, {{"data", "v1 edited"}}).status, 204);
+  EXPECT_EQ(api("PATCH", "/artifacts/" + first, {{"data", "v1 edited"}}).status, 204);
   EXPECT_EQ(latest("k")["data"], 100.0);  // not the latest: its collection is untouched
 
-  EXPECT_EQ(call("DELETE", "/artifacts/" + second).status, 204);
+  EXPECT_EQ(api("DELETE", "/artifacts/" + second).status, 204);
   EXPECT_EQ(latest("k")["data"], "v1 edited");
   EXPECT_EQ(list("/latest/filter", json::object())[0]["latest_id"], first);
-  EXPECT_EQ(call("DELETE", "/artifacts/" + first).status, 204);
-  EXPECT_EQ(call("GET", "/artifacts/k/latest").status, 404);
+  EXPECT_EQ(api("DELETE", "/artifacts/" + first).status, 204);
+  EXPECT_EQ(api("GET", "/artifacts/k/latest").status, 404);
   EXPECT_EQ(count("/latest/count"), 0);
-  EXPECT_EQ(call("DELETE", "/artifacts/" + first).status, 404);
+  EXPECT_EQ(api("DELETE", "/artifacts/" + first).status, 404);
 }
 
 TEST_P(ArtifactRoutes, FiltersOnOwnFieldsAndOnTheirRuns) {
@@ -118,11 +104,11 @@ TEST_P(ArtifactRoutes, FiltersOnOwnFieldsAndOnTheirRuns) {
   EXPECT_EQ(keys("/latest/filter", {{"sort", "KEY_DESC"}, {"offset", 1}}), json::array({"adhoc-table"}));
 
   // Each route knows its own filter: `id` on artifacts, `latest_id` on collections.
-  EXPECT_EQ(call("POST", "/artifacts/latest/filter", {{"artifacts", {{"id", {{"any_", {in_run}}}}}}}).status, 422);
-  EXPECT_EQ(call("POST", "/artifacts/filter", {{"artifacts", {{"latest_id", {{"any_", {in_run}}}}}}}).status, 422);
-  EXPECT_EQ(call("POST", "/artifacts/filter", {{"flow_runs", {{"bogus", 1}}}}).status, 422);
-  EXPECT_EQ(call("POST", "/artifacts/filter", {{"sort", "NAME_ASC"}}).status, 422);
-  EXPECT_EQ(call("POST", "/artifacts/count", {{"artifacts", {{"key", {{"exists_", "yes"}}}}}}).status, 422);
+  EXPECT_EQ(api("POST", "/artifacts/latest/filter", {{"artifacts", {{"id", {{"any_", {in_run}}}}}}}).status, 422);
+  EXPECT_EQ(api("POST", "/artifacts/filter", {{"artifacts", {{"latest_id", {{"any_", {in_run}}}}}}}).status, 422);
+  EXPECT_EQ(api("POST", "/artifacts/filter", {{"flow_runs", {{"bogus", 1}}}}).status, 422);
+  EXPECT_EQ(api("POST", "/artifacts/filter", {{"sort", "NAME_ASC"}}).status, 422);
+  EXPECT_EQ(api("POST", "/artifacts/count", {{"artifacts", {{"key", {{"exists_", "yes"}}}}}}).status, 422);
 }
 
 TEST_P(ArtifactRoutes, BadInputIs4xxAndChangesNothing) {
@@ -130,24 +116,24 @@ TEST_P(ArtifactRoutes, BadInputIs4xxAndChangesNothing) {
                       .get<std::string>();
   // Prefect cuts metadata values after 500 characters.
   EXPECT_EQ(latest("keep")["metadata_"]["long"], std::string(500, 'm') + "...");
-  auto bad_key = call("POST", "/artifacts/", {{"key", "Bad Key"}});
+  auto bad_key = api("POST", "/artifacts/", {{"key", "Bad Key"}});
   EXPECT_EQ(bad_key.status, 422);
   EXPECT_EQ(json::parse(bad_key.body)["detail"],
             "Value error, Artifact key must only contain lowercase letters, numbers, and dashes.");
   for (const json& body : {json{{"flow_run_id", "nope"}}, json{{"task_run_id", 5}}, json{{"type", 5}},
                            json{{"metadata_", {{"n", 1}}}}, json{{"metadata_", "x"}}, json{{"extra", 1}},
                            json{{"key", "k"}, {"latest_id", "x"}}})
-    EXPECT_EQ(call("POST", "/artifacts/", body).status, 422) << body.dump();
+    EXPECT_EQ(api("POST", "/artifacts/", body).status, 422) << body.dump();
   EXPECT_EQ(http_request("POST", daemon_->base_url() + "/api/artifacts/", "[1,").status, 422);
 
-  EXPECT_EQ(call("PATCH", "/artifacts/" + id, {{"key", "renamed"}}).status, 422);  // the key cannot change
-  EXPECT_EQ(call("PATCH", "/artifacts/" + id, {{"description", 5}}).status, 422);
+  EXPECT_EQ(api("PATCH", "/artifacts/" + id, {{"key", "renamed"}}).status, 422);  // the key cannot change
+  EXPECT_EQ(api("PATCH", "/artifacts/" + id, {{"description", 5}}).status, 422);
   const std::string unknown = "/artifacts/5f6c2a4e-0000-4000-8000-000000000001";
-  EXPECT_EQ(json::parse(call("GET", unknown).body)["detail"], "Artifact not found.");
-  EXPECT_EQ(call("PATCH", unknown, {{"data", 1}}).status, 404);
-  EXPECT_EQ(call("DELETE", unknown).status, 404);
-  EXPECT_EQ(call("GET", "/artifacts/not-a-uuid").status, 404);
-  EXPECT_EQ(call("GET", "/artifacts/missing/latest").status, 404);
+  EXPECT_EQ(json::parse(api("GET", unknown).body)["detail"], "Artifact not found.");
+  EXPECT_EQ(api("PATCH", unknown, {{"data", 1}}).status, 404);
+  EXPECT_EQ(api("DELETE", unknown).status, 404);
+  EXPECT_EQ(api("GET", "/artifacts/not-a-uuid").status, 404);
+  EXPECT_EQ(api("GET", "/artifacts/missing/latest").status, 404);
   EXPECT_EQ(count("/count"), 1);
   EXPECT_EQ(latest("keep")["data"], "original");
 }

@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -25,9 +25,9 @@ std::string automation_yaml(const std::string& description) {
          "      actions: [{type: do-nothing}]\n";
 }
 
-class AutomationConfigTest : public ::testing::TestWithParam<dialect> {
+class AutomationConfigTest : public daemon_test {
 protected:
-  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
+  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // each test starts the daemon with its config file
 
   std::string write_config(const std::string& yaml) {
     const auto path = (home_.path() / "config.yaml").string();
@@ -35,23 +35,11 @@ protected:
     return path;
   }
 
-  void start(const std::string& config) {
-    daemon_.reset();
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}},
-        std::vector<std::string>{"--config", config});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   json automations() {
     auto r = http_request("POST", daemon_->base_url() + "/api/automations/filter", "{}");
     EXPECT_EQ(r.status, 200) << r.body;
     return json::parse(r.body, nullptr, false);
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(AutomationConfigTest, TheFileDeclaresTheAutomationsTheApiServesReadOnly) {
@@ -63,7 +51,7 @@ TEST_P(AutomationConfigTest, TheFileDeclaresTheAutomationsTheApiServesReadOnly) 
       << checked.out;
   EXPECT_NE(checked.out.find("OK: 0 channel(s), 0 policy(ies), 1 automation(s)"), std::string::npos) << checked.out;
 
-  start(config);
+  start({}, {"--config", config});
   auto listed = automations();
   ASSERT_EQ(listed.size(), 1u) << listed;
   const std::string id = listed[0]["id"];
@@ -80,13 +68,14 @@ TEST_P(AutomationConfigTest, TheFileDeclaresTheAutomationsTheApiServesReadOnly) 
   // The API cannot take the tag for an automation of its own either.
   EXPECT_EQ(http_request("POST", daemon_->base_url() + "/api/automations/", own.dump()).status, 422);
 
-  start(write_config(automation_yaml("second")));  // changed in the file: replaced under the same id
+  // Changed in the file: replaced under the same id.
+  start({}, {"--config", write_config(automation_yaml("second"))});
   listed = automations();
   ASSERT_EQ(listed.size(), 1u) << listed;
   EXPECT_EQ(listed[0]["id"], id);
   EXPECT_EQ(listed[0]["description"], "second");
 
-  start(write_config("notifications: {}\n"));  // no longer declared: removed
+  start({}, {"--config", write_config("notifications: {}\n")});  // no longer declared: removed
   EXPECT_TRUE(automations().empty());
 }
 

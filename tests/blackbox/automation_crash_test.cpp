@@ -14,7 +14,7 @@
 #include <set>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -23,15 +23,9 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class AutomationCrashTest : public ::testing::TestWithParam<dialect> {
+class AutomationCrashTest : public daemon_test {
 protected:
-  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
-
-  void start() {
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
+  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // the test starts the daemon, and again after the kill
 
   json call(const std::string& method, const std::string& path, const json& body = nullptr) {
     auto r = http_request(method, daemon_->base_url() + path, body.is_null() ? "" : body.dump());
@@ -47,10 +41,6 @@ protected:
     for (const auto& r : runs) ++keys[r.value("idempotency_key", "")];
     return keys;
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(AutomationCrashTest, EveryFailureStartsExactlyOneRunAcrossKillNine) {

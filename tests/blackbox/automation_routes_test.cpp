@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -18,17 +18,10 @@ using persistence::dialect;
 const std::string deployment = "11111111-1111-1111-1111-111111111111";
 const std::string unknown = "22222222-2222-2222-2222-222222222222";
 
-class AutomationRoutes : public ::testing::TestWithParam<dialect> {
+class AutomationRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api/automations" + path, body.is_null() ? "" : body.dump());
+    return api(method, "/automations" + path, body);
   }
   static json body(const std::string& name, json actions = json::array({{{"type", "do-nothing"}}})) {
     return {{"name", name},
@@ -47,10 +40,6 @@ protected:
     return out;
   }
   std::int64_t count(const json& b = json::object()) { return std::stoll(call("POST", "/count", b).body); }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(AutomationRoutes, CreateAnswersPrefectsShapeAndReadsBack) {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -20,24 +20,10 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class BlockRoutes : public ::testing::TestWithParam<dialect> {
+class BlockRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    start();
-  }
-
-  void start() {
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
-  http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api" + path, body.is_null() ? "" : body.dump());
-  }
   json ok(const std::string& method, const std::string& path, const json& body = nullptr) {
-    auto r = call(method, path, body);
+    auto r = api(method, path, body);
     EXPECT_TRUE(r.status == 200 || r.status == 201) << method << " " << path << " -> " << r.status << " " << r.body;
     return json::parse(r.body, nullptr, false);
   }
@@ -62,10 +48,6 @@ protected:
                                   {"block_schema_references", json::object()}}}});
     return {type["id"], schema["id"]};
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(BlockRoutes, SystemTypesAreRegisteredAtStartAndOnlyOnce) {
@@ -73,53 +55,53 @@ TEST_P(BlockRoutes, SystemTypesAreRegisteredAtStartAndOnlyOnce) {
   EXPECT_EQ(secret["is_protected"], true);
   const auto types = count("block_type"), schemas = count("block_schema");
   EXPECT_GE(types, 50);
-  EXPECT_EQ(call("POST", "/block_types/install_system_block_types").status, 200);
+  EXPECT_EQ(api("POST", "/block_types/install_system_block_types").status, 200);
   daemon_->send_signal(SIGTERM);
   ASSERT_EQ(daemon_->wait_exit(30s), 0);
   start();
   EXPECT_EQ(count("block_type"), types);
   EXPECT_EQ(count("block_schema"), schemas);
   EXPECT_EQ(ok("GET", "/block_types/slug/secret")["id"], secret["id"]);
-  EXPECT_EQ(call("DELETE", "/block_types/" + secret["id"].get<std::string>()).status, 403);
+  EXPECT_EQ(api("DELETE", "/block_types/" + secret["id"].get<std::string>()).status, 403);
   auto schema = ok("POST", "/block_schemas/filter", {{"block_schemas", {{"block_type_id", {{"any_", {secret["id"]}}}}}}});
   ASSERT_EQ(schema.size(), 1u);
-  EXPECT_EQ(call("DELETE", "/block_schemas/" + schema[0]["id"].get<std::string>()).status, 403);
+  EXPECT_EQ(api("DELETE", "/block_schemas/" + schema[0]["id"].get<std::string>()).status, 403);
   auto by_checksum = ok("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=3.9.1");
   EXPECT_EQ(by_checksum["id"], schema[0]["id"]);
-  EXPECT_EQ(call("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=0").status, 404);
+  EXPECT_EQ(api("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=0").status, 404);
   const auto capabilities = ok("GET", "/block_capabilities/");
   EXPECT_NE(std::find(capabilities.begin(), capabilities.end(), "write-path"), capabilities.end()) << capabilities;
 }
 
 TEST_P(BlockRoutes, TypesAndSchemasRefuseBadInputAndChangeNothing) {
   const auto types = count("block_type");
-  EXPECT_EQ(call("POST", "/block_types/", {{"name", "Prefect Thing"}, {"slug", "thing"}}).status, 403);
-  EXPECT_EQ(call("POST", "/block_types/", {{"name", "Thing"}, {"slug", "Not A Slug"}}).status, 422);
-  EXPECT_EQ(call("POST", "/block_types/", {{"name", "a/b"}, {"slug", "ab"}}).status, 422);
-  EXPECT_EQ(call("POST", "/block_types/", {{"name", "Thing"}}).status, 422);
-  EXPECT_EQ(call("POST", "/block_types/", {{"name", "Thing"}, {"slug", "thing"}, {"extra", 1}}).status, 422);
-  auto dup = call("POST", "/block_types/", {{"name", "Secret Again"}, {"slug", "secret"}});
+  EXPECT_EQ(api("POST", "/block_types/", {{"name", "Prefect Thing"}, {"slug", "thing"}}).status, 403);
+  EXPECT_EQ(api("POST", "/block_types/", {{"name", "Thing"}, {"slug", "Not A Slug"}}).status, 422);
+  EXPECT_EQ(api("POST", "/block_types/", {{"name", "a/b"}, {"slug", "ab"}}).status, 422);
+  EXPECT_EQ(api("POST", "/block_types/", {{"name", "Thing"}}).status, 422);
+  EXPECT_EQ(api("POST", "/block_types/", {{"name", "Thing"}, {"slug", "thing"}, {"extra", 1}}).status, 422);
+  auto dup = api("POST", "/block_types/", {{"name", "Secret Again"}, {"slug", "secret"}});
   EXPECT_EQ(dup.status, 409);
   EXPECT_EQ(json::parse(dup.body)["detail"], "Block type with name \"Secret Again\" already exists");
   EXPECT_EQ(count("block_type"), types);
 
   auto [type, schema] = weather_type();
   EXPECT_EQ(ok("GET", "/block_types/" + type)["description"], "a &lt; b");  // escaped as Prefect stores it
-  auto again = call("POST", "/block_schemas/", {{"block_type_id", type}, {"fields", ok("GET", "/block_schemas/" + schema)["fields"]}});
+  auto again = api("POST", "/block_schemas/", {{"block_type_id", type}, {"fields", ok("GET", "/block_schemas/" + schema)["fields"]}});
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(json::parse(again.body)["id"], schema);
   const auto schemas = count("block_schema");
-  auto unknown = call("POST", "/block_schemas/", {{"block_type_id", "00000000-0000-4000-8000-000000000001"}, {"fields", json::object()}});
+  auto unknown = api("POST", "/block_schemas/", {{"block_type_id", "00000000-0000-4000-8000-000000000001"}, {"fields", json::object()}});
   EXPECT_EQ(unknown.status, 404) << unknown.body;
-  auto missing_ref = call("POST", "/block_schemas/",
+  auto missing_ref = api("POST", "/block_schemas/",
                           {{"block_type_id", type},
                            {"fields", {{"title", "W2"}, {"block_schema_references",
                                                           {{"x", {{"block_type_slug", "nope"}, {"block_schema_checksum", "sha256:0"}}}}}}}});
   EXPECT_EQ(missing_ref.status, 409) << missing_ref.body;
   EXPECT_EQ(count("block_schema"), schemas);
-  EXPECT_EQ(call("PATCH", "/block_types/" + type, {{"documentation_url", "https://x"}}).status, 204);
+  EXPECT_EQ(api("PATCH", "/block_types/" + type, {{"documentation_url", "https://x"}}).status, 204);
   EXPECT_EQ(ok("GET", "/block_types/slug/weather")["documentation_url"], "https://x");
-  EXPECT_EQ(call("PATCH", "/block_types/" + type, {{"name", "New"}}).status, 422);
+  EXPECT_EQ(api("PATCH", "/block_types/" + type, {{"name", "New"}}).status, 422);
   EXPECT_EQ(ok("POST", "/block_types/filter", {{"block_types", {{"name", {{"like_", "eathe"}}}}}}).size(), 1u);
 }
 
@@ -135,43 +117,43 @@ TEST_P(BlockRoutes, DocumentsHideAndEncryptSecretsAndRefuseBadInput) {
   EXPECT_EQ(stored_data().find("plaintext"), std::string::npos) << stored_data();
 
   const auto docs = count("block_document");
-  EXPECT_EQ(call("POST", "/block_documents/", create).status, 409);
+  EXPECT_EQ(api("POST", "/block_documents/", create).status, 409);
   auto other_type = ok("GET", "/block_types/slug/secret")["id"];
   auto mismatch = create;
   mismatch["name"] = "other";
   mismatch["block_type_id"] = other_type;
-  EXPECT_EQ(call("POST", "/block_documents/", mismatch).status, 400);  // the schema belongs to another type
+  EXPECT_EQ(api("POST", "/block_documents/", mismatch).status, 400);  // the schema belongs to another type
   mismatch["block_type_id"] = "00000000-0000-4000-8000-000000000002";
-  EXPECT_EQ(call("POST", "/block_documents/", mismatch).status, 404);
+  EXPECT_EQ(api("POST", "/block_documents/", mismatch).status, 404);
   mismatch["block_type_id"] = type;
   mismatch["block_schema_id"] = "00000000-0000-4000-8000-000000000003";
-  EXPECT_EQ(call("POST", "/block_documents/", mismatch).status, 404);
+  EXPECT_EQ(api("POST", "/block_documents/", mismatch).status, 404);
   auto unnamed = create;
   unnamed.erase("name");
-  EXPECT_EQ(call("POST", "/block_documents/", unnamed).status, 422);
+  EXPECT_EQ(api("POST", "/block_documents/", unnamed).status, 422);
   unnamed["name"] = "Not Valid";
-  EXPECT_EQ(call("POST", "/block_documents/", unnamed).status, 422);
+  EXPECT_EQ(api("POST", "/block_documents/", unnamed).status, 422);
   auto bad_ref = create;
   bad_ref["name"] = "ref";
   bad_ref["data"]["child"] = {{"$ref", {{"block_document_id", "00000000-0000-4000-8000-000000000004"}}}};
-  EXPECT_EQ(call("POST", "/block_documents/", bad_ref).status, 400);
+  EXPECT_EQ(api("POST", "/block_documents/", bad_ref).status, 400);
   bad_ref["data"]["child"] = {{"$ref", {{"nothing", 1}}}};
-  EXPECT_EQ(call("POST", "/block_documents/", bad_ref).status, 400);
+  EXPECT_EQ(api("POST", "/block_documents/", bad_ref).status, 400);
   EXPECT_EQ(count("block_document"), docs);
   EXPECT_EQ(ok("GET", "/block_documents/" + id + "?include_secrets=true")["data"]["api_key"], "k-plaintext-1");
-  EXPECT_EQ(call("GET", "/block_documents/" + id + "?include_secrets=maybe").status, 422);
+  EXPECT_EQ(api("GET", "/block_documents/" + id + "?include_secrets=maybe").status, 422);
 
   // What a client read back (stars) keeps the stored secrets; a merge changes only what it names.
-  EXPECT_EQ(call("PATCH", "/block_documents/" + id,
+  EXPECT_EQ(api("PATCH", "/block_documents/" + id,
                  {{"data", {{"api_key", "********"}, {"headers", {{"auth", "********"}}}, {"city", "Bergen"}}}})
                 .status,
             204);
   auto updated = ok("GET", "/block_documents/" + id + "?include_secrets=true")["data"];
   EXPECT_EQ(updated, json({{"city", "Bergen"}, {"api_key", "k-plaintext-1"}, {"headers", {{"auth", "h-plaintext-2"}}}}));
-  EXPECT_EQ(call("PATCH", "/block_documents/" + id, {{"data", {{"api_key", "k-new"}}}, {"merge_existing_data", false}}).status, 204);
+  EXPECT_EQ(api("PATCH", "/block_documents/" + id, {{"data", {{"api_key", "k-new"}}}, {"merge_existing_data", false}}).status, 204);
   EXPECT_EQ(ok("GET", "/block_documents/" + id + "?include_secrets=true")["data"], json({{"api_key", "k-new"}}));
-  EXPECT_EQ(call("PATCH", "/block_documents/00000000-0000-4000-8000-000000000005", {{"data", json::object()}}).status, 404);
-  EXPECT_EQ(call("PATCH", "/block_documents/" + id, {{"block_schema_id", ok("GET", "/block_types/slug/secret")["id"]}, {"data", json::object()}}).status, 400);
+  EXPECT_EQ(api("PATCH", "/block_documents/00000000-0000-4000-8000-000000000005", {{"data", json::object()}}).status, 404);
+  EXPECT_EQ(api("PATCH", "/block_documents/" + id, {{"block_schema_id", ok("GET", "/block_types/slug/secret")["id"]}, {"data", json::object()}}).status, 400);
   EXPECT_EQ(count("block_document"), docs);
 }
 
@@ -195,10 +177,10 @@ TEST_P(BlockRoutes, ReferencesNestAnonymousDocumentsHideAndCountsFollow) {
                 .size(),
             1u);
   EXPECT_EQ(ok("GET", "/block_types/slug/secret/block_documents").size(), 1u);
-  EXPECT_EQ(call("DELETE", "/block_documents/" + child["id"].get<std::string>()).status, 204);
+  EXPECT_EQ(api("DELETE", "/block_documents/" + child["id"].get<std::string>()).status, 204);
   EXPECT_FALSE(ok("GET", "/block_documents/" + parent["id"].get<std::string>())["data"].contains("token"));
-  EXPECT_EQ(call("DELETE", "/block_documents/" + child["id"].get<std::string>()).status, 404);
-  EXPECT_EQ(call("POST", "/block_documents/filter", {{"limit", 201}}).status, 422);
+  EXPECT_EQ(api("DELETE", "/block_documents/" + child["id"].get<std::string>()).status, 404);
+  EXPECT_EQ(api("POST", "/block_documents/filter", {{"limit", 201}}).status, 422);
 }
 
 INSTANTIATE_TEST_SUITE_P(D, BlockRoutes, ::testing::ValuesIn(all_dialects()),

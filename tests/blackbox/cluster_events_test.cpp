@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/prefect_api.hpp"
 #include "tests/support/scratch.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -18,8 +19,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-json parsed(const http_reply& r) { return json::parse(r.body, nullptr, false); }
 
 json make_event(const std::string& name) {
   return {{"id", new_uuid4().to_string()},
@@ -63,15 +62,6 @@ protected:
                          {"event", {{"name", names}}}};
     EXPECT_TRUE(ws->send(json{{"type", "filter"}, {"filter", filter}}.dump()));
     return ws;
-  }
-
-  /// The next streamed event (null on timeout or close).
-  static json next_event(ws_client& ws) {
-    const auto message = ws.read(10s);
-    if (!message) return nullptr;
-    const auto j = json::parse(*message, nullptr, false);
-    EXPECT_EQ(j["type"], "event") << *message;
-    return j["event"];
   }
 
   /// Posts `e` to `to` and expects `ws` to stream it next.

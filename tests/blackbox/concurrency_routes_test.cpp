@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -19,20 +19,14 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class ConcurrencyRoutes : public ::testing::TestWithParam<dialect> {
+class ConcurrencyRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()},
-                                           {"OSPREY_DATABASE_URL", db_.url()},
-                                           {"OSPREY_SERVICES_CONCURRENCY_LEASE_REAPER_INTERVAL_SECONDS", "1"}};
-    daemon_ = std::make_unique<daemon>(env);
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
+  std::map<std::string, std::string> environment() const override {
+    return {{"OSPREY_SERVICES_CONCURRENCY_LEASE_REAPER_INTERVAL_SECONDS", "1"}};
   }
 
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api/v2/concurrency_limits" + path,
-                        body.is_null() ? "" : body.dump());
+    return api(method, "/v2/concurrency_limits" + path, body);
   }
   http_reply post(const std::string& path, const json& body) { return call("POST", path, body); }
   json limit(const std::string& name) { return json::parse(call("GET", "/" + name).body); }
@@ -43,10 +37,6 @@ protected:
     return {{"names", {name}}, {"slots", slots}, {"mode", "concurrency"}, {"lease_duration", 60},
             {"holder", {{"type", "task_run"}, {"id", "5f6c2a4e-0000-4000-8000-0000000000cc"}}}};
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(ConcurrencyRoutes, TagsWithoutLimitsGetAFreshLeaseAndNothingIsStored) {

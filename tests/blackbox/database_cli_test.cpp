@@ -23,10 +23,6 @@ const std::string& head_id() { return revs().back().id; }
   return ::testing::AssertionFailure() << "output does not mention '" << part << "':\n" << out;
 }
 
-std::string described(const command_result& r) {
-  return "exit code " + std::to_string(r.exit_code) + ", output:\n" + r.out;
-}
-
 class DatabaseCli : public ::testing::TestWithParam<dialect> {
 protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }

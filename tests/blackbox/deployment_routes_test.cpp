@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -16,24 +16,19 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class DeploymentRoutes : public ::testing::TestWithParam<dialect> {
+class DeploymentRoutes : public daemon_test {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
-    daemon_ = std::make_unique<daemon>(env);
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-    auto flow = call("POST", "/flows/", {{"name", "etl"}});
+    ASSERT_NO_FATAL_FAILURE(start());
+    auto flow = api("POST", "/flows/", {{"name", "etl"}});
     ASSERT_EQ(flow.status, 201) << flow.body;
     flow_id_ = json::parse(flow.body)["id"];
   }
 
-  http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api" + path, body.is_null() ? "" : body.dump());
-  }
   json create(json body) {
     body["flow_id"] = flow_id_;
-    auto r = call("POST", "/deployments/", body);
+    auto r = api("POST", "/deployments/", body);
     EXPECT_TRUE(r.status == 201 || r.status == 200) << r.body;
     return json::parse(r.body);
   }
@@ -43,28 +38,24 @@ protected:
 
   const json hourly = {{"schedule", {{"interval", 3600}, {"anchor_date", "2026-01-01T00:00:00Z"}}}};
   const json schema = json::parse(R"({"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]})");
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
   std::string flow_id_;
 };
 
 TEST_P(DeploymentRoutes, UpsertKeepsTheIdAndReplacesUnnamedSchedules) {
   auto first = create({{"name", "nightly"}, {"schedules", {hourly}}, {"tags", {"a"}}});
-  auto again = call("POST", "/deployments/", {{"name", "nightly"}, {"flow_id", flow_id_}, {"schedules", {hourly, hourly}}});
+  auto again = api("POST", "/deployments/", {{"name", "nightly"}, {"flow_id", flow_id_}, {"schedules", {hourly, hourly}}});
   ASSERT_EQ(again.status, 200) << again.body;
   auto second = json::parse(again.body);
   EXPECT_EQ(second["id"], first["id"]);
   EXPECT_EQ(second["tags"], json({"a"}));
   EXPECT_EQ(second["schedules"].size(), 2u);
   EXPECT_EQ(count("SELECT COUNT(*) FROM deployment_schedule"), 2);
-  auto by_name = call("GET", "/deployments/name/etl/nightly");
+  auto by_name = api("GET", "/deployments/name/etl/nightly");
   ASSERT_EQ(by_name.status, 200);
   EXPECT_EQ(json::parse(by_name.body)["id"], first["id"]);
-  EXPECT_EQ(call("GET", "/deployments/name/etl/other").status, 404);
-  EXPECT_EQ(json::parse(call("POST", "/deployments/count", json::object()).body), 1);
-  auto page = json::parse(call("POST", "/deployments/paginate", {{"limit", 1}}).body);
+  EXPECT_EQ(api("GET", "/deployments/name/etl/other").status, 404);
+  EXPECT_EQ(json::parse(api("POST", "/deployments/count", json::object()).body), 1);
+  auto page = json::parse(api("POST", "/deployments/paginate", {{"limit", 1}}).body);
   EXPECT_EQ(page["count"], 1);
 }
 
@@ -76,14 +67,14 @@ TEST_P(DeploymentRoutes, SluggedSchedulesArePatchedAndAnUnsluggedOneIsRefused) {
   const auto schedule_id = d["schedules"][0]["id"];
   auto patched = slugged;
   patched["active"] = false;
-  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"schedules", {patched}}}).status, 204);
-  auto after = json::parse(call("GET", "/deployments/" + id).body);
+  ASSERT_EQ(api("PATCH", "/deployments/" + id, {{"schedules", {patched}}}).status, 204);
+  auto after = json::parse(api("GET", "/deployments/" + id).body);
   EXPECT_EQ(after["schedules"][0]["id"], schedule_id);
   EXPECT_EQ(after["schedules"][0]["active"], false);
-  auto refused = call("PATCH", "/deployments/" + id, {{"schedules", {hourly}}});
+  auto refused = api("PATCH", "/deployments/" + id, {{"schedules", {hourly}}});
   EXPECT_EQ(refused.status, 422);
   EXPECT_NE(detail(refused).find("provide a slug"), std::string::npos);
-  EXPECT_EQ(json::parse(call("GET", "/deployments/" + id + "/schedules").body).size(), 1u);
+  EXPECT_EQ(json::parse(api("GET", "/deployments/" + id + "/schedules").body).size(), 1u);
 }
 
 TEST_P(DeploymentRoutes, TheSchedulerCreatesEachDateOnceAndNoneForAPausedDeployment) {
@@ -92,19 +83,19 @@ TEST_P(DeploymentRoutes, TheSchedulerCreatesEachDateOnceAndNoneForAPausedDeploym
   const std::string where = "SELECT COUNT(*) FROM flow_run WHERE auto_scheduled = true AND state_type = 'SCHEDULED'";
   ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s)) << count(where);  // min_runs past an hour
   // An update drops the future runs; the pass it asks for makes them again, still one per date.
-  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"description", "again"}}).status, 204);
+  ASSERT_EQ(api("PATCH", "/deployments/" + id, {{"description", "again"}}).status, 204);
   ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s));
-  ASSERT_EQ(call("POST", "/deployments/" + id + "/pause_deployment").status, 200);
+  ASSERT_EQ(api("POST", "/deployments/" + id + "/pause_deployment").status, 200);
   EXPECT_EQ(count(where), 0);
-  ASSERT_EQ(call("POST", "/deployments/" + id + "/schedules", json::array({hourly})).status, 201);
+  ASSERT_EQ(api("POST", "/deployments/" + id + "/schedules", json::array({hourly})).status, 201);
   EXPECT_EQ(count(where), 0);
-  ASSERT_EQ(call("POST", "/deployments/" + id + "/resume_deployment").status, 200);
+  ASSERT_EQ(api("POST", "/deployments/" + id + "/resume_deployment").status, 200);
   ASSERT_TRUE(wait_until([&] { return count(where) == 6; }, 20s)) << count(where);
-  auto polled = call("POST", "/deployments/get_scheduled_flow_runs",
+  auto polled = api("POST", "/deployments/get_scheduled_flow_runs",
                      {{"deployment_ids", {id}}, {"scheduled_before", "2100-01-01T00:00:00Z"}, {"limit", 4}});
   ASSERT_EQ(polled.status, 200) << polled.body;
   EXPECT_EQ(json::parse(polled.body).size(), 4u);
-  EXPECT_TRUE(wait_until([&] { return json::parse(call("GET", "/deployments/" + id).body)["status"] == "READY"; }, 10s));
+  EXPECT_TRUE(wait_until([&] { return json::parse(api("GET", "/deployments/" + id).body)["status"] == "READY"; }, 10s));
 }
 
 TEST_P(DeploymentRoutes, AnRRuleScheduleIsStoredAsGivenAndScheduled) {
@@ -112,12 +103,12 @@ TEST_P(DeploymentRoutes, AnRRuleScheduleIsStoredAsGivenAndScheduled) {
                                        {"timezone", "Europe/Oslo"}}}};
   auto d = create({{"name", "weekdays"}, {"schedules", {weekdays}}});
   const std::string id = d["id"];
-  auto stored = json::parse(call("GET", "/deployments/" + id + "/schedules").body);
+  auto stored = json::parse(api("GET", "/deployments/" + id + "/schedules").body);
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0]["schedule"], weekdays["schedule"]);
   const std::string where = "SELECT COUNT(*) FROM flow_run WHERE auto_scheduled = true AND deployment_id = '" + id + "'";
   ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s)) << count(where);  // min_runs, days apart
-  auto runs = json::parse(call("POST", "/flow_runs/filter", {{"deployments", {{"id", {{"any_", {id}}}}}}}).body);
+  auto runs = json::parse(api("POST", "/flow_runs/filter", {{"deployments", {{"id", {{"any_", {id}}}}}}}).body);
   for (const auto& r : runs) {
     const std::string when = r["next_scheduled_start_time"];
     EXPECT_TRUE(when.find("T08:00:00") != std::string::npos || when.find("T07:00:00") != std::string::npos)
@@ -130,7 +121,7 @@ TEST_P(DeploymentRoutes, CreateFlowRunMergesDefaultsAndChecksTheSchema) {
   auto d = create({{"name", "manual"}, {"parameters", {{"x", 1}, {"y", "a"}}}, {"parameter_openapi_schema", schema},
                    {"tags", {"dep"}}});
   const std::string id = d["id"];
-  auto r = call("POST", "/deployments/" + id + "/create_flow_run",
+  auto r = api("POST", "/deployments/" + id + "/create_flow_run",
                 {{"parameters", {{"y", "b"}}}, {"tags", {"run"}}, {"idempotency_key", "k1"}});
   ASSERT_EQ(r.status, 201) << r.body;
   auto run = json::parse(r.body);
@@ -138,11 +129,11 @@ TEST_P(DeploymentRoutes, CreateFlowRunMergesDefaultsAndChecksTheSchema) {
   EXPECT_EQ(run["state"]["type"], "SCHEDULED");
   EXPECT_EQ(run["deployment_id"], id);
   EXPECT_EQ(run["tags"], json({"dep", "run"}));
-  auto same = call("POST", "/deployments/" + id + "/create_flow_run", {{"idempotency_key", "k1"}});
+  auto same = api("POST", "/deployments/" + id + "/create_flow_run", {{"idempotency_key", "k1"}});
   EXPECT_EQ(same.status, 200);
   EXPECT_EQ(json::parse(same.body)["id"], run["id"]);
   const auto before = runs();
-  auto wrong = call("POST", "/deployments/" + id + "/create_flow_run", {{"parameters", {{"x", "one"}}}});
+  auto wrong = api("POST", "/deployments/" + id + "/create_flow_run", {{"parameters", {{"x", "one"}}}});
   EXPECT_EQ(wrong.status, 409);
   EXPECT_NE(detail(wrong).find("'one' is not of type 'integer'"), std::string::npos) << wrong.body;
   EXPECT_EQ(runs(), before);
@@ -152,7 +143,7 @@ TEST_P(DeploymentRoutes, BadInputIsRefusedAndNothingIsWritten) {
   auto refuse = [&](const json& body, int expected, const std::string& words) {
     auto b = body;
     b["flow_id"] = flow_id_;
-    auto r = call("POST", "/deployments/", b);
+    auto r = api("POST", "/deployments/", b);
     EXPECT_EQ(r.status, expected) << b.dump() << " -> " << r.body;
     EXPECT_NE(r.body.find(words), std::string::npos) << r.body;
   };
@@ -169,17 +160,17 @@ TEST_P(DeploymentRoutes, BadInputIsRefusedAndNothingIsWritten) {
   refuse({{"name", "x"}, {"nonsense", 1}}, 422, "extra_forbidden");
   EXPECT_EQ(count("SELECT COUNT(*) FROM deployment"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM deployment_schedule"), 0);
-  auto unknown = call("POST", "/deployments/", {{"name", "x"}, {"flow_id", "5f6c2a4e-0000-4000-8000-0000000000cc"}});
+  auto unknown = api("POST", "/deployments/", {{"name", "x"}, {"flow_id", "5f6c2a4e-0000-4000-8000-0000000000cc"}});
   EXPECT_EQ(unknown.status, 404);
   const std::string missing = "/deployments/5f6c2a4e-0000-4000-8000-0000000000cc";
-  EXPECT_EQ(call("GET", missing).status, 404);
-  EXPECT_EQ(call("PATCH", missing, {{"paused", true}}).status, 404);
-  EXPECT_EQ(call("DELETE", missing).status, 404);
-  EXPECT_EQ(call("POST", missing + "/create_flow_run", json::object()).status, 404);
-  EXPECT_EQ(call("POST", missing + "/pause_deployment").status, 404);
-  EXPECT_EQ(call("GET", missing + "/schedules").status, 404);
-  EXPECT_EQ(call("GET", "/deployments/not-a-uuid").status, 422);
-  EXPECT_EQ(call("POST", "/deployments/filter", {{"sort", "SIDEWAYS"}}).status, 422);
+  EXPECT_EQ(api("GET", missing).status, 404);
+  EXPECT_EQ(api("PATCH", missing, {{"paused", true}}).status, 404);
+  EXPECT_EQ(api("DELETE", missing).status, 404);
+  EXPECT_EQ(api("POST", missing + "/create_flow_run", json::object()).status, 404);
+  EXPECT_EQ(api("POST", missing + "/pause_deployment").status, 404);
+  EXPECT_EQ(api("GET", missing + "/schedules").status, 404);
+  EXPECT_EQ(api("GET", "/deployments/not-a-uuid").status, 422);
+  EXPECT_EQ(api("POST", "/deployments/filter", {{"sort", "SIDEWAYS"}}).status, 422);
   EXPECT_EQ(runs(), 0);
 }
 
@@ -193,24 +184,24 @@ TEST_P(DeploymentRoutes, AConcurrencyLimitIsTheDeploymentsOwnGlobalLimit) {
   EXPECT_EQ(limit["limit"], 2);
   EXPECT_EQ(limit["active_slots"], 0);
   EXPECT_EQ(d["concurrency_options"], json({{"collision_strategy", "CANCEL_NEW"}, {"grace_period_seconds", nullptr}}));
-  EXPECT_EQ(call("GET", "/v2/concurrency_limits/deployment:" + id).status, 200);
+  EXPECT_EQ(api("GET", "/v2/concurrency_limits/deployment:" + id).status, 200);
 
-  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"concurrency_limit", 5}}).status, 204);
-  auto after = json::parse(call("GET", "/deployments/" + id).body);
+  ASSERT_EQ(api("PATCH", "/deployments/" + id, {{"concurrency_limit", 5}}).status, 204);
+  auto after = json::parse(api("GET", "/deployments/" + id).body);
   EXPECT_EQ(after["global_concurrency_limit"]["id"], limit["id"]) << "the same limit, updated";
   EXPECT_EQ(after["global_concurrency_limit"]["limit"], 5);
-  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"description", "no limit change"}}).status, 204);
-  EXPECT_EQ(json::parse(call("GET", "/deployments/" + id).body)["global_concurrency_limit"]["limit"], 5);
+  ASSERT_EQ(api("PATCH", "/deployments/" + id, {{"description", "no limit change"}}).status, 204);
+  EXPECT_EQ(json::parse(api("GET", "/deployments/" + id).body)["global_concurrency_limit"]["limit"], 5);
 
-  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"concurrency_limit", nullptr}}).status, 204);
-  EXPECT_TRUE(json::parse(call("GET", "/deployments/" + id).body)["global_concurrency_limit"].is_null());
-  EXPECT_EQ(call("GET", "/v2/concurrency_limits/deployment:" + id).status, 404);
+  ASSERT_EQ(api("PATCH", "/deployments/" + id, {{"concurrency_limit", nullptr}}).status, 204);
+  EXPECT_TRUE(json::parse(api("GET", "/deployments/" + id).body)["global_concurrency_limit"].is_null());
+  EXPECT_EQ(api("GET", "/v2/concurrency_limits/deployment:" + id).status, 404);
 
-  ASSERT_EQ(call("PATCH", "/deployments/" + id, {{"concurrency_limit", 1}}).status, 204);
+  ASSERT_EQ(api("PATCH", "/deployments/" + id, {{"concurrency_limit", 1}}).status, 204);
   EXPECT_EQ(count("SELECT COUNT(*) FROM concurrency_limit_v2"), 1);
-  ASSERT_EQ(call("DELETE", "/deployments/" + id).status, 204);
+  ASSERT_EQ(api("DELETE", "/deployments/" + id).status, 204);
   EXPECT_EQ(count("SELECT COUNT(*) FROM concurrency_limit_v2"), 0) << "the deployment's limit goes with it";
-  auto bad = call("POST", "/deployments/",
+  auto bad = api("POST", "/deployments/",
                   {{"name", "bad"},
                    {"flow_id", flow_id_},
                    {"concurrency_options", {{"collision_strategy", "ENQUEUE"}, {"grace_period_seconds", 5}}}});

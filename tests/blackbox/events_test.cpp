@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace osprey::testing {
@@ -19,8 +19,6 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
-
-json parsed(const http_reply& r) { return json::parse(r.body, nullptr, false); }
 
 /// A client-shaped event (what Prefect's Event.model_dump_json() sends).
 json make_event(const std::string& name, const std::string& resource_id, std::string id = {}) {
@@ -34,15 +32,8 @@ json make_event(const std::string& name, const std::string& resource_id, std::st
           {"follows", nullptr}};
 }
 
-class EventsTest : public ::testing::TestWithParam<dialect> {
+class EventsTest : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   http_reply post(const std::string& path, const json& body) {
     return http_request("POST", daemon_->base_url() + path, body.dump());
   }
@@ -60,19 +51,9 @@ protected:
     return wait_until([&] { return events_of(resource_id)["total"] == n; }, 10s);
   }
 
-  /// A websocket to `path`, past Prefect's auth handshake.
-  std::unique_ptr<ws_client> socket(const std::string& path) {
-    auto ws = std::make_unique<ws_client>();
-    EXPECT_TRUE(ws->connect(static_cast<std::uint16_t>(daemon_->port()), path));
-    EXPECT_EQ(ws->subprotocol(), "prefect");
-    EXPECT_TRUE(ws->send(R"({"type":"auth","token":null})"));
-    EXPECT_EQ(ws->read(), R"({"type":"auth_success"})");
-    return ws;
-  }
-
   /// An /api/events/out subscription for event names.
   std::unique_ptr<ws_client> subscribe(const std::vector<std::string>& names, bool backfill = true) {
-    auto ws = socket("/api/events/out");
+    auto ws = websocket("/api/events/out");
     const auto now = system_clock::instance().now();
     const json filter = {{"occurred", {{"since", format_iso8601(now - 1min)}, {"until", format_iso8601(now + 24h)}}},
                          {"event", {{"name", names}}}};
@@ -80,25 +61,12 @@ protected:
     return ws;
   }
 
-  /// The next streamed event (null on timeout or close).
-  static json next_event(ws_client& ws) {
-    const auto message = ws.read(10s);
-    if (!message) return nullptr;
-    const auto j = json::parse(*message, nullptr, false);
-    EXPECT_EQ(j["type"], "event") << *message;
-    return j["event"];
-  }
-
   bool healthy() { return get("/api/health").status == 200; }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(EventsTest, StreamedEventsAreStoredAndFound) {
   const std::string resource = "blackbox.thing." + new_uuid4().to_string();
-  auto in = socket("/api/events/in");
+  auto in = websocket("/api/events/in");
   std::vector<json> sent;
   for (const char* name : {"blackbox.one", "blackbox.two", "blackbox.three"}) {
     sent.push_back(make_event(name, resource));
@@ -123,7 +91,7 @@ TEST_P(EventsTest, DuplicatesByIdAreStoredOnce) {
   const std::string resource = "blackbox.dup." + new_uuid4().to_string();
   const json e = make_event("blackbox.dup", resource);
   ASSERT_EQ(post("/api/events", json::array({e, e})).status, 204);  // answered once stored
-  auto in = socket("/api/events/in");
+  auto in = websocket("/api/events/in");
   ASSERT_TRUE(in->send(e.dump()));  // a client replaying after a reconnect
   ASSERT_TRUE(in->send(e.dump()));
   const json sentinel = make_event("blackbox.sentinel", resource);
@@ -186,7 +154,7 @@ TEST_P(EventsTest, SubscribersGetLiveEventsAndBackfill) {
   for (int i = 0; i < 2; ++i) backfilled.insert(next_event(*out).value("id", ""));
   EXPECT_EQ(backfilled, (std::set<std::string>{early_one["id"].get<std::string>(), early_two["id"].get<std::string>()}));
 
-  auto in = socket("/api/events/in");
+  auto in = websocket("/api/events/in");
   ASSERT_TRUE(in->send(make_event("blackbox.unwanted", resource).dump()));
   ASSERT_TRUE(in->send(early_one.dump()));  // a replay: stored already, not streamed again
   const json live = make_event(wanted, resource);
@@ -272,19 +240,19 @@ TEST_P(EventsTest, GarbageGetsACloseCodeAndTheServerStaysHealthy) {
     EXPECT_EQ(closed.reason, "Expected 'auth' message");
   }
   {
-    auto in = socket("/api/events/in");  // an invalid event after the handshake
+    auto in = websocket("/api/events/in");  // an invalid event after the handshake
     ASSERT_TRUE(in->send(R"({"event": "x"})"));
     EXPECT_EQ(in->wait_closed().code, 1007);
   }
   {
-    auto out = socket("/api/events/out");  // not a filter message
+    auto out = websocket("/api/events/out");  // not a filter message
     ASSERT_TRUE(out->send(R"({"type": "subscribe"})"));
     const auto closed = out->wait_closed();
     EXPECT_EQ(closed.code, 1002);
     EXPECT_EQ(closed.reason, "Expected 'filter' message");
   }
   {
-    auto out = socket("/api/events/out");  // an invalid filter
+    auto out = websocket("/api/events/out");  // an invalid filter
     ASSERT_TRUE(out->send(R"({"type": "filter", "filter": {"event": {"name": "not-a-list"}}})"));
     const auto closed = out->wait_closed();
     EXPECT_EQ(closed.code, 1002);
@@ -292,7 +260,7 @@ TEST_P(EventsTest, GarbageGetsACloseCodeAndTheServerStaysHealthy) {
   }
   EXPECT_TRUE(healthy());
   const std::string resource = "blackbox.after." + new_uuid4().to_string();
-  auto in = socket("/api/events/in");
+  auto in = websocket("/api/events/in");
   ASSERT_TRUE(in->send(make_event("blackbox.after", resource).dump()));
   EXPECT_TRUE(stored(resource, 1));
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -18,15 +18,8 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-class FilterRoutes : public ::testing::TestWithParam<dialect> {
+class FilterRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   http_reply post(const std::string& path, const std::string& body) {
     return http_request("POST", daemon_->base_url() + path, body);
   }
@@ -50,10 +43,6 @@ protected:
     for (const auto& r : rows) out.push_back(r.value("name", std::string("?")));
     return out;
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(FilterRoutes, FindsCountsAndPagesFlowsAndRuns) {

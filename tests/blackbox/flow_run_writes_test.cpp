@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/daemon_test.hpp"
 #include "tests/support/http_receiver.hpp"
-#include "tests/support/scratch.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -18,7 +18,7 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class FlowRunWrites : public ::testing::TestWithParam<dialect> {
+class FlowRunWrites : public daemon_test {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
@@ -31,9 +31,7 @@ protected:
                                   "    - name: after-completed\n"
                                   "      match: {state_names: [Completed], tags_any: [after]}\n"
                                   "      channels: [chat]\n";
-    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
-    daemon_ = std::make_unique<daemon>(env, std::vector<std::string>{"--config", config_file});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
+    start({}, {"--config", config_file});
   }
 
   http_reply request(const std::string& method, const std::string& path, const json& body = nullptr) {
@@ -80,10 +78,7 @@ protected:
         .integer(0);
   }
 
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
   http_receiver slack_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 std::vector<std::string> tags_of(const json& event) {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace osprey::testing {
@@ -17,21 +17,11 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-json parsed(const http_reply& r) { return json::parse(r.body, nullptr, false); }
-
 std::string nested_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
-class HostileInputTest : public ::testing::TestWithParam<dialect> {
+class HostileInputTest : public daemon_test {
 protected:
-  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
-
-  /// Starts the daemon; `env` adds to OSPREY_HOME and OSPREY_DATABASE_URL.
-  void start(std::map<std::string, std::string> env = {}) {
-    env["OSPREY_HOME"] = home_.path().string();
-    env["OSPREY_DATABASE_URL"] = db_.url();
-    daemon_ = std::make_unique<daemon>(env);
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
+  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // each test starts the daemon with its settings
 
   http_reply send(const std::string& method, const std::string& path, const std::string& body,
                   const std::vector<std::string>& headers = {"Content-Type: application/json"}) {
@@ -39,10 +29,6 @@ protected:
   }
   std::uint16_t port() const { return static_cast<std::uint16_t>(daemon_->port()); }
   bool healthy() { return send("GET", "/api/health", "").status == 200; }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 // 20 000 levels of '[' in any body crashed the server (SIGSEGV in the recursive NUL check): it is refused

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -22,19 +22,9 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-/// A daemon on a scratch database of the test's dialect, with its own OSPREY_HOME.
-class HttpApiTest : public ::testing::TestWithParam<dialect> {
+class HttpApiTest : public daemon_test {
 protected:
-  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
-
-  /// Starts the daemon; `env` adds to OSPREY_HOME and OSPREY_DATABASE_URL.
-  daemon& start(std::map<std::string, std::string> env = {}) {
-    env["OSPREY_HOME"] = home_.path().string();
-    env["OSPREY_DATABASE_URL"] = db_.url();
-    daemon_ = std::make_unique<daemon>(env);
-    EXPECT_TRUE(daemon_->started()) << daemon_->output();
-    return *daemon_;
-  }
+  void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // each test starts the daemon with its settings
 
   http_reply get(const std::string& path, const std::vector<std::string>& headers = {}) {
     return http_request("GET", daemon_->base_url() + path, "", headers);
@@ -46,13 +36,7 @@ protected:
   http_reply post_flow(const json& body) { return post("/api/flows/", body.dump()); }
 
   std::int64_t flow_rows() { return db_.connect()->query("SELECT COUNT(*) FROM flow").at(0).integer(0); }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
-
-json parsed(const http_reply& r) { return json::parse(r.body, nullptr, false); }
 
 TEST_P(HttpApiTest, AnswersWhatThePrefectClientProbes) {
   start();

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace osprey::testing {
@@ -20,13 +20,11 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class LiveLogsTest : public ::testing::TestWithParam<dialect> {
+class LiveLogsTest : public daemon_test {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
+    ASSERT_NO_FATAL_FAILURE(start());
     const auto flow = post("/api/flows/", {{"name", "logged-" + new_uuid4().to_string()}});
     ASSERT_EQ(flow.status, 201) << flow.body;
     for (auto* run : {&run_, &other_run_}) {
@@ -44,16 +42,6 @@ protected:
     return {{"name", "blackbox"},         {"level", level},    {"message", message},
             {"timestamp", format_iso8601(system_clock::instance().now())},
             {"flow_run_id", run},          {"task_run_id", std::move(task_run)}};
-  }
-
-  /// A websocket to /api/logs/out, past Prefect's auth handshake.
-  std::unique_ptr<ws_client> socket() {
-    auto ws = std::make_unique<ws_client>();
-    EXPECT_TRUE(ws->connect(static_cast<std::uint16_t>(daemon_->port()), "/api/logs/out"));
-    EXPECT_EQ(ws->subprotocol(), "prefect");
-    EXPECT_TRUE(ws->send(R"({"type":"auth","token":null})"));
-    EXPECT_EQ(ws->read(), R"({"type":"auth_success"})");
-    return ws;
   }
 
   /// The subscription has no answer, and a read that times out ends the connection: another thread posts
@@ -89,16 +77,12 @@ protected:
   }
 
   bool healthy() { return http_request("GET", daemon_->base_url() + "/api/health").status == 200; }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
   std::string run_, other_run_;
 };
 
 TEST_P(LiveLogsTest, ASubscriberGetsTheCommittedLogsItsFilterMatchesInOrder) {
   ASSERT_EQ(post("/api/logs/", json::array({log("before the subscription", run_)})).status, 201);
-  auto out = socket();
+  auto out = websocket("/api/logs/out");
   const json filter = {{"flow_run_id", {{"any_", {run_}}}},
                        {"level", {{"ge_", 20}}},
                        {"task_run_id", {{"is_null_", true}}}};
@@ -117,7 +101,7 @@ TEST_P(LiveLogsTest, ASubscriberGetsTheCommittedLogsItsFilterMatchesInOrder) {
 }
 
 TEST_P(LiveLogsTest, StreamedLogsHavePrefectsLogShape) {
-  auto out = socket();
+  auto out = websocket("/api/logs/out");
   ASSERT_TRUE(out->send(R"({"type":"filter","filter":{}})"));
   ASSERT_TRUE(synchronised(*out));
   ASSERT_EQ(post("/api/logs/", json::array({log("shaped", run_, 30)})).status, 201);
@@ -149,14 +133,14 @@ TEST_P(LiveLogsTest, BadFiltersGetACloseCodeAndTheServerStaysHealthy) {
     EXPECT_EQ(closed.reason, "Expected 'auth' message");
   }
   {
-    auto out = socket();
+    auto out = websocket("/api/logs/out");
     ASSERT_TRUE(out->send(R"({"type":"subscribe"})"));
     const auto closed = out->wait_closed();
     EXPECT_EQ(closed.code, 1002);
     EXPECT_EQ(closed.reason, "Expected 'filter' message");
   }
   {
-    auto out = socket();
+    auto out = websocket("/api/logs/out");
     ASSERT_TRUE(out->send(R"({"type":"filter","filter":{"level":{"ge_":"loud"}}})"));
     const auto closed = out->wait_closed();
     EXPECT_EQ(closed.code, 1002);

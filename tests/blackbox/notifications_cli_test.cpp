@@ -22,10 +22,6 @@ namespace {
   return ::testing::AssertionFailure() << "output does not mention '" << part << "':\n" << out;
 }
 
-std::string described(const command_result& r) {
-  return "exit code " + std::to_string(r.exit_code) + ", output:\n" + r.out;
-}
-
 /// The first output line containing `part` ("" when none).
 std::string line_with(const std::string& out, const std::string& part) {
   std::istringstream lines(out);

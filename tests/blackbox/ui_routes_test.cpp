@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -14,15 +14,8 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-class UiRoutes : public ::testing::TestWithParam<dialect> {
+class UiRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   http_reply call(const std::string& method, const std::string& path, const std::string& body = "") {
     return http_request(method, daemon_->base_url() + "/api" + path, body);
   }
@@ -30,10 +23,6 @@ protected:
   static json filter(const std::string& value) {
     return {{"object", "flow_run"}, {"property", "state"}, {"type", "string"}, {"operation", "equals"}, {"value", value}};
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(UiRoutes, SavedSearchesUpsertByNameReadListAndDelete) {

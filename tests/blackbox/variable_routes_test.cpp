@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -15,17 +15,10 @@ namespace {
 using nlohmann::json;
 using persistence::dialect;
 
-class VariableRoutes : public ::testing::TestWithParam<dialect> {
+class VariableRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    daemon_ = std::make_unique<daemon>(
-        std::map<std::string, std::string>{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}});
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
-  }
-
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api/variables" + path, body.is_null() ? "" : body.dump());
+    return api(method, "/variables" + path, body);
   }
   json create(const std::string& name, const json& value, const json& tags = json::array()) {
     auto r = call("POST", "/", {{"name", name}, {"value", value}, {"tags", tags}});
@@ -40,10 +33,6 @@ protected:
   }
   std::int64_t count(const json& body = json::object()) { return std::stoll(call("POST", "/count", body).body); }
   static std::string detail(const http_reply& r) { return json::parse(r.body)["detail"].get<std::string>(); }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
 };
 
 TEST_P(VariableRoutes, ValuesOfEveryJsonKindRoundTripByIdAndByName) {

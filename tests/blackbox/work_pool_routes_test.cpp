@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/support/scratch.hpp"
+#include "tests/support/daemon_test.hpp"
 
 namespace osprey::testing {
 namespace {
@@ -17,22 +17,14 @@ using nlohmann::json;
 using persistence::dialect;
 using namespace std::chrono_literals;
 
-class WorkPoolRoutes : public ::testing::TestWithParam<dialect> {
+class WorkPoolRoutes : public daemon_test {
 protected:
-  void SetUp() override {
-    OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()},
-                                           {"OSPREY_DATABASE_URL", db_.url()},
-                                           {"OSPREY_SERVICES_FOREMAN_INTERVAL_SECONDS", "1"}};
-    daemon_ = std::make_unique<daemon>(env);
-    ASSERT_TRUE(daemon_->started()) << daemon_->output();
+  std::map<std::string, std::string> environment() const override {
+    return {{"OSPREY_SERVICES_FOREMAN_INTERVAL_SECONDS", "1"}};
   }
 
-  http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    return http_request(method, daemon_->base_url() + "/api" + path, body.is_null() ? "" : body.dump());
-  }
   json ok(const std::string& method, const std::string& path, const json& body = nullptr) {
-    auto r = call(method, path, body);
+    auto r = api(method, path, body);
     EXPECT_LT(r.status, 300) << method << " " << path << ": " << r.body;
     return r.body.empty() ? json() : json::parse(r.body);
   }
@@ -52,15 +44,11 @@ protected:
     for (const auto& r : ok("POST", "/work_pools/" + pool + "/get_scheduled_flow_runs", body)) ids.push_back(r["flow_run"]["id"]);
     return ids;
   }
-
-  scratch_database db_{GetParam()};
-  scratch_dir home_;
-  std::unique_ptr<daemon> daemon_;
   std::string flow_;
 };
 
 TEST_P(WorkPoolRoutes, APoolComesWithItsDefaultQueueAndReadsBack) {
-  auto created = call("POST", "/work_pools/", {{"name", "P"}, {"type", "process"}, {"concurrency_limit", 2}});
+  auto created = api("POST", "/work_pools/", {{"name", "P"}, {"type", "process"}, {"concurrency_limit", 2}});
   ASSERT_EQ(created.status, 201) << created.body;
   auto pool = json::parse(created.body);
   EXPECT_EQ(pool["status"], "NOT_READY");
@@ -75,56 +63,56 @@ TEST_P(WorkPoolRoutes, APoolComesWithItsDefaultQueueAndReadsBack) {
   EXPECT_EQ(ok("POST", "/work_pools/filter", {{"work_pools", {{"type", {{"any_", {"docker"}}}}}}}).size(), 1u);
   EXPECT_EQ(ok("POST", "/work_pools/count", json::object()), 2);
   EXPECT_EQ(ok("POST", "/work_pools/filter", {{"limit", 1}, {"offset", 1}})[0]["name"], "Q");
-  EXPECT_EQ(call("PATCH", "/work_pools/P", {{"description", "mine"}, {"concurrency_limit", nullptr}}).status, 204);
+  EXPECT_EQ(api("PATCH", "/work_pools/P", {{"description", "mine"}, {"concurrency_limit", nullptr}}).status, 204);
   auto patched = ok("GET", "/work_pools/P");
   EXPECT_EQ(patched["description"], "mine");
   EXPECT_TRUE(patched["concurrency_limit"].is_null());
-  EXPECT_EQ(call("DELETE", "/work_pools/P").status, 204);
-  EXPECT_EQ(call("GET", "/work_pools/P").status, 404);
+  EXPECT_EQ(api("DELETE", "/work_pools/P").status, 204);
+  EXPECT_EQ(api("GET", "/work_pools/P").status, 404);
   EXPECT_EQ(rows("work_queue"), 1);  // Q's default queue only
 }
 
 TEST_P(WorkPoolRoutes, BadInputIsRefusedAsPrefectDoesAndWritesNothing) {
   ok("POST", "/work_pools/", {{"name", "P"}});
   const auto pools = rows("work_pool"), queues = rows("work_queue");
-  auto dup = call("POST", "/work_pools/", {{"name", "P"}});
+  auto dup = api("POST", "/work_pools/", {{"name", "P"}});
   EXPECT_EQ(dup.status, 409);
   EXPECT_EQ(detail(dup), "\"A work pool with this name already exists.\"");
-  auto reserved = call("POST", "/work_pools/", {{"name", "Prefect-Managed"}});
+  auto reserved = api("POST", "/work_pools/", {{"name", "Prefect-Managed"}});
   EXPECT_EQ(reserved.status, 403);
-  EXPECT_EQ(call("DELETE", "/work_pools/prefect-x").status, 403);
-  EXPECT_EQ(call("PATCH", "/work_pools/prefect-x", {{"description", "x"}}).status, 403);
-  EXPECT_EQ(call("PATCH", "/work_pools/prefect-x", {{"is_paused", true}}).status, 404);  // allowed, but none
-  EXPECT_EQ(call("POST", "/work_pools/", {{"name", "a/b"}}).status, 422);
-  EXPECT_EQ(call("POST", "/work_pools/", {{"name", "  "}}).status, 422);
-  EXPECT_EQ(call("POST", "/work_pools/", {{"name", "x"}, {"concurrency_limit", -1}}).status, 422);
-  EXPECT_EQ(call("POST", "/work_pools/", {{"name", "x"}, {"bogus", 1}}).status, 422);
-  EXPECT_EQ(call("POST", "/work_pools/", {{"name", "x"}, {"base_job_template", {{"job_configuration", {{"a", "{{ b }}"}}},
+  EXPECT_EQ(api("DELETE", "/work_pools/prefect-x").status, 403);
+  EXPECT_EQ(api("PATCH", "/work_pools/prefect-x", {{"description", "x"}}).status, 403);
+  EXPECT_EQ(api("PATCH", "/work_pools/prefect-x", {{"is_paused", true}}).status, 404);  // allowed, but none
+  EXPECT_EQ(api("POST", "/work_pools/", {{"name", "a/b"}}).status, 422);
+  EXPECT_EQ(api("POST", "/work_pools/", {{"name", "  "}}).status, 422);
+  EXPECT_EQ(api("POST", "/work_pools/", {{"name", "x"}, {"concurrency_limit", -1}}).status, 422);
+  EXPECT_EQ(api("POST", "/work_pools/", {{"name", "x"}, {"bogus", 1}}).status, 422);
+  EXPECT_EQ(api("POST", "/work_pools/", {{"name", "x"}, {"base_job_template", {{"job_configuration", {{"a", "{{ b }}"}}},
                                                                                  {"variables", {{"properties", json::object()}}}}}})
                 .status,
             422);
-  EXPECT_EQ(call("POST", "/work_pools/filter", {{"limit", 201}}).status, 422);
-  EXPECT_EQ(call("POST", "/work_pools/filter", {{"work_pools", {{"nope", 1}}}}).status, 422);
-  auto unknown = call("GET", "/work_pools/nope");
+  EXPECT_EQ(api("POST", "/work_pools/filter", {{"limit", 201}}).status, 422);
+  EXPECT_EQ(api("POST", "/work_pools/filter", {{"work_pools", {{"nope", 1}}}}).status, 422);
+  auto unknown = api("GET", "/work_pools/nope");
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(detail(unknown), "\"Work pool \\\"nope\\\" not found.\"");
-  EXPECT_EQ(call("POST", "/work_pools/nope/queues", {{"name", "q"}}).status, 404);
-  EXPECT_EQ(call("GET", "/work_pools/P/queues/nope").status, 404);
-  EXPECT_EQ(call("POST", "/work_pools/nope/get_scheduled_flow_runs", json::object()).status, 404);
-  EXPECT_EQ(call("POST", "/work_pools/P/get_scheduled_flow_runs", {{"work_queue_names", {"nope"}}}).status, 404);
-  EXPECT_EQ(call("POST", "/work_pools/nope/workers/heartbeat", {{"name", "w"}}).status, 404);
-  EXPECT_EQ(call("POST", "/work_pools/P/workers/heartbeat", json::object()).status, 422);
-  EXPECT_EQ(call("DELETE", "/work_pools/P/workers/nobody").status, 404);
-  auto dup_queue = call("POST", "/work_pools/P/queues", {{"name", "default"}});
+  EXPECT_EQ(api("POST", "/work_pools/nope/queues", {{"name", "q"}}).status, 404);
+  EXPECT_EQ(api("GET", "/work_pools/P/queues/nope").status, 404);
+  EXPECT_EQ(api("POST", "/work_pools/nope/get_scheduled_flow_runs", json::object()).status, 404);
+  EXPECT_EQ(api("POST", "/work_pools/P/get_scheduled_flow_runs", {{"work_queue_names", {"nope"}}}).status, 404);
+  EXPECT_EQ(api("POST", "/work_pools/nope/workers/heartbeat", {{"name", "w"}}).status, 404);
+  EXPECT_EQ(api("POST", "/work_pools/P/workers/heartbeat", json::object()).status, 422);
+  EXPECT_EQ(api("DELETE", "/work_pools/P/workers/nobody").status, 404);
+  auto dup_queue = api("POST", "/work_pools/P/queues", {{"name", "default"}});
   EXPECT_EQ(dup_queue.status, 409);
-  EXPECT_EQ(call("POST", "/work_pools/P/queues", {{"name", "q"}, {"priority", 0}}).status, 422);
-  EXPECT_EQ(call("DELETE", "/work_pools/P/queues/default").status, 409);
-  EXPECT_EQ(call("GET", "/work_queues/not-a-uuid").status, 404);
-  EXPECT_EQ(call("GET", "/work_queues/5f6c2a4e-0000-4000-8000-000000000001").status, 404);
-  EXPECT_EQ(call("GET", "/work_queues/5f6c2a4e-0000-4000-8000-000000000001/status").status, 404);
+  EXPECT_EQ(api("POST", "/work_pools/P/queues", {{"name", "q"}, {"priority", 0}}).status, 422);
+  EXPECT_EQ(api("DELETE", "/work_pools/P/queues/default").status, 409);
+  EXPECT_EQ(api("GET", "/work_queues/not-a-uuid").status, 404);
+  EXPECT_EQ(api("GET", "/work_queues/5f6c2a4e-0000-4000-8000-000000000001").status, 404);
+  EXPECT_EQ(api("GET", "/work_queues/5f6c2a4e-0000-4000-8000-000000000001/status").status, 404);
   if (flow_.empty()) flow_ = ok("POST", "/flows/", {{"name", "f"}})["id"];
-  EXPECT_EQ(call("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "nope"}}).status, 404);
-  EXPECT_EQ(call("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "P"}, {"work_queue_name", "nope"}}).status, 404);
+  EXPECT_EQ(api("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "nope"}}).status, 404);
+  EXPECT_EQ(api("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "P"}, {"work_queue_name", "nope"}}).status, 404);
   EXPECT_EQ(rows("work_pool"), pools);
   EXPECT_EQ(rows("work_queue"), queues);
   EXPECT_EQ(rows("flow_run"), 0);
@@ -141,10 +129,10 @@ TEST_P(WorkPoolRoutes, QueuePrioritiesShiftAsPrefectShiftsThem) {
     return out;
   };
   EXPECT_EQ(names(), (std::vector<std::pair<std::string, int>>{{"a", 1}, {"default", 2}, {"b", 3}}));
-  EXPECT_EQ(call("PATCH", "/work_pools/P/queues/b", {{"priority", 1}}).status, 204);
+  EXPECT_EQ(api("PATCH", "/work_pools/P/queues/b", {{"priority", 1}}).status, 204);
   EXPECT_EQ(names(), (std::vector<std::pair<std::string, int>>{{"b", 1}, {"a", 2}, {"default", 3}}));
-  EXPECT_EQ(call("DELETE", "/work_pools/P/queues/a").status, 204);
-  EXPECT_EQ(call("PATCH", "/work_pools/P/queues/b", {{"name", "default"}}).status, 409);
+  EXPECT_EQ(api("DELETE", "/work_pools/P/queues/a").status, 204);
+  EXPECT_EQ(api("PATCH", "/work_pools/P/queues/b", {{"name", "default"}}).status, 409);
   EXPECT_EQ(names(), (std::vector<std::pair<std::string, int>>{{"b", 1}, {"default", 3}}));
 }
 
@@ -187,7 +175,7 @@ TEST_P(WorkPoolRoutes, APollHonoursPriorityLimitsPauseAndTheTimeWindow) {
 
 TEST_P(WorkPoolRoutes, AHeartbeatMakesThePoolReadyAndTheForemanTakesItBack) {
   ok("POST", "/work_pools/", {{"name", "P"}, {"type", "process"}});
-  EXPECT_EQ(call("POST", "/work_pools/P/workers/heartbeat",
+  EXPECT_EQ(api("POST", "/work_pools/P/workers/heartbeat",
                  {{"name", "w1"}, {"heartbeat_interval_seconds", 1}, {"return_id", true}})
                 .status,
             204);
@@ -200,28 +188,28 @@ TEST_P(WorkPoolRoutes, AHeartbeatMakesThePoolReadyAndTheForemanTakesItBack) {
   EXPECT_EQ(ok("POST", "/work_pools/P/workers/filter", json::object())[0]["status"], "OFFLINE");
   ok("POST", "/work_pools/P/workers/heartbeat", {{"name", "w1"}});
   EXPECT_EQ(ok("GET", "/work_pools/P")["status"], "READY");
-  EXPECT_EQ(call("DELETE", "/work_pools/P/workers/w1").status, 204);
+  EXPECT_EQ(api("DELETE", "/work_pools/P/workers/w1").status, 204);
   EXPECT_EQ(ok("POST", "/work_pools/P/workers/filter", json::object()).size(), 0u);
 }
 
 TEST_P(WorkPoolRoutes, LegacyQueuesLiveInTheDefaultAgentPool) {
-  auto created = call("POST", "/work_queues/", {{"name", "old"}});
+  auto created = api("POST", "/work_queues/", {{"name", "old"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = json::parse(created.body)["id"];
   EXPECT_EQ(json::parse(created.body)["work_pool_name"], "default-agent-pool");
   EXPECT_EQ(ok("GET", "/work_pools/default-agent-pool")["status"], nullptr);
   EXPECT_EQ(ok("GET", "/work_queues/name/old")["id"], id);
   EXPECT_EQ(ok("GET", "/work_queues/" + id)["name"], "old");
-  EXPECT_EQ(call("POST", "/work_queues/", {{"name", "old"}}).status, 409);
-  EXPECT_EQ(call("PATCH", "/work_queues/" + id, {{"concurrency_limit", 3}}).status, 204);
+  EXPECT_EQ(api("POST", "/work_queues/", {{"name", "old"}}).status, 409);
+  EXPECT_EQ(api("PATCH", "/work_queues/" + id, {{"concurrency_limit", 3}}).status, 204);
   EXPECT_EQ(ok("GET", "/work_queues/" + id)["active_slots"], 0);
   EXPECT_EQ(ok("POST", "/work_queues/filter", {{"work_queues", {{"name", {{"startswith_", {"ol"}}}}}}}).size(), 1u);
   auto status = ok("GET", "/work_queues/" + id + "/status");
   EXPECT_EQ(status["healthy"], false);  // never polled
   ok("POST", "/work_queues/" + id + "/get_runs", json::object());
   EXPECT_EQ(ok("GET", "/work_queues/" + id + "/status")["healthy"], true);
-  EXPECT_EQ(call("DELETE", "/work_queues/" + id).status, 204);
-  EXPECT_EQ(call("DELETE", "/work_queues/" + id).status, 404);
+  EXPECT_EQ(api("DELETE", "/work_queues/" + id).status, 204);
+  EXPECT_EQ(api("DELETE", "/work_queues/" + id).status, 404);
 }
 
 INSTANTIATE_TEST_SUITE_P(D, WorkPoolRoutes, ::testing::ValuesIn(all_dialects()),

@@ -81,6 +81,11 @@ struct command_result {
   std::string out;  ///< stdout and stderr interleaved
 };
 
+/// The exit code and output, for a failure message.
+inline std::string described(const command_result& r) {
+  return "exit code " + std::to_string(r.exit_code) + ", output:\n" + r.out;
+}
+
 /// The osprey binary under test ($OSPREY_BINARY, set by ctest; else ./osprey next to the tests dir).
 std::string osprey_binary();
 
