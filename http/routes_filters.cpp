@@ -81,6 +81,8 @@ struct queryable {
   const char* noun;  ///< "flow runs"
   std::optional<Query> (*parse)(const json&, filters::body_kind, filters::filter_error&);
   persistence::sql_where (*where)(persistence::dialect, const filters::filter_set&);
+  /// For the sorted page read by filter and paginate, when it should differ from `where` (nullptr: the same).
+  persistence::sql_where (*page_where)(persistence::dialect, const filters::filter_set&);
   std::vector<Row> (*select)(persistence::sql_connection&, const std::string&, const persistence::sql_params&,
                              const std::string&, std::int64_t, std::int64_t);
   std::int64_t (*count)(persistence::sql_connection&, const std::string&, const persistence::sql_params&);
@@ -103,12 +105,16 @@ void register_query_routes(router& routes, const api_context& ctx, const queryab
       persistence::read_value(
           ctx.db,
           [query = std::move(*query), k, q](persistence::sql_connection& c) {
-            const auto where = q.where(c.dialect(), query.filters);
             found_rows<Row> out;
-            if (k != kind::count)
+            if (k != kind::count) {
+              const auto where = (q.page_where ? q.page_where : q.where)(c.dialect(), query.filters);
               out.rows = q.select(c, where.sql, where.params, persistence::order_by(query.sort), query.window.limit,
                                   query.window.offset);
-            if (k != kind::filter) out.count = q.count(c, where.sql, where.params);
+            }
+            if (k != kind::filter) {
+              const auto where = q.where(c.dialect(), query.filters);
+              out.count = q.count(c, where.sql, where.params);
+            }
             return out;
           },
           [ctx, k, q, window, respond](const result<found_rows<Row>>& out) {
@@ -152,19 +158,20 @@ void register_log_filter(router& routes, const api_context& ctx) {
 void register_filter_routes(router& routes, const api_context& ctx) {
   register_query_routes(routes, ctx,
                         queryable<flow, filters::flow_query>{"/api/flows", "flows", filters::parse_flow_query,
-                                                             persistence::flow_where, persistence::select_flows,
+                                                             persistence::flow_where, nullptr, persistence::select_flows,
                                                              persistence::count_flows,
                                                              [](const flow& f, timestamp) { return to_json(f); }});
   register_query_routes(
       routes, ctx,
       queryable<flow_run, filters::flow_run_query>{"/api/flow_runs", "flow runs", filters::parse_flow_run_query,
-                                                   persistence::flow_run_where, persistence::select_flow_runs,
+                                                   persistence::flow_run_where, nullptr, persistence::select_flow_runs,
                                                    persistence::count_flow_runs,
                                                    [](const flow_run& r, timestamp now) { return to_json(r, now); }});
   register_query_routes(
       routes, ctx,
       queryable<task_run, filters::task_run_query>{"/api/task_runs", "task runs", filters::parse_task_run_query,
-                                                   persistence::task_run_where, persistence::select_task_runs,
+                                                   persistence::task_run_where, persistence::task_run_page_where,
+                                                   persistence::select_task_runs,
                                                    persistence::count_task_runs,
                                                    [](const task_run& t, timestamp now) { return to_json(t, now); }});
   register_log_filter(routes, ctx);

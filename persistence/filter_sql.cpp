@@ -476,7 +476,10 @@ sql_where flow_run_where(dialect d, const filters::filter_set& fs) {
   return c.finish(combine(op::and_, parts));
 }
 
-sql_where task_run_where(dialect d, const filters::filter_set& fs) {
+namespace {
+
+/// task_run_where and task_run_page_where: they differ only in how a task run's flow run is matched.
+sql_where task_runs_matching(dialect d, const filters::filter_set& fs, bool for_page) {
   compiler c(d);
   std::vector<std::string> parts;
   if (fs.task_runs) parts.push_back(c.task_run(*fs.task_runs, "t"));
@@ -492,11 +495,21 @@ sql_where task_run_where(dialect d, const filters::filter_set& fs) {
     const auto condition = combine(op::and_, run);
     // An empty filter (the dashboard sends `flow_runs: {operator: and_}`) only asks for a flow run: the foreign
     // key makes that a non-null id, which needs no list of every run's id.
-    parts.push_back(condition == always ? "t.flow_run_id IS NOT NULL"
-                                        : "t.flow_run_id IN (SELECT " + r + ".id FROM flow_run " + r + " WHERE " + condition + ")");
+    if (condition == always)
+      parts.push_back("t.flow_run_id IS NOT NULL");
+    else if (for_page)
+      parts.push_back("EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + r + ".id = t.flow_run_id AND " + condition + ")");
+    else
+      parts.push_back("t.flow_run_id IN (SELECT " + r + ".id FROM flow_run " + r + " WHERE " + condition + ")");
   }
   return c.finish(combine(op::and_, parts));
 }
+
+}  // namespace
+
+sql_where task_run_where(dialect d, const filters::filter_set& fs) { return task_runs_matching(d, fs, false); }
+
+sql_where task_run_page_where(dialect d, const filters::filter_set& fs) { return task_runs_matching(d, fs, true); }
 
 sql_where deployment_where(dialect d, const filters::filter_set& fs) {
   compiler c(d);

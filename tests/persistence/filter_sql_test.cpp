@@ -246,9 +246,13 @@ protected:
     return out;
   }
 
+  /// Also checks that the page form of the filter (task_run_page_where) selects the same task runs.
   names task_names(const std::string& body) {
-    return column("task_run t", persistence::task_run_where(GetParam(), filter_set(body)),
-                  persistence::order_by(filters::task_run_sort::name_asc));
+    const auto order = persistence::order_by(filters::task_run_sort::name_asc);
+    auto found = column("task_run t", persistence::task_run_where(GetParam(), filter_set(body)), order);
+    EXPECT_EQ(column("task_run t", persistence::task_run_page_where(GetParam(), filter_set(body)), order), found)
+        << body;
+    return found;
   }
 
   names deployment_names(const std::string& body) {
