@@ -11,6 +11,15 @@ namespace osprey::http {
 
 using nlohmann::json;
 
+namespace {
+
+/// The route's chosen close reason, else the message saying what was wrong.
+std::string reason_or(const std::string& chosen, std::string message) {
+  return chosen.empty() ? std::move(message) : chosen;
+}
+
+}  // namespace
+
 auth_gate::auth_gate(const websocket_connection& conn, std::size_t max_depth, std::shared_ptr<access_guard> access,
                      api_scope needed, std::string peer, auth_gate_policy policy)
     : legacy_(conn.subprotocol().empty()),
@@ -21,14 +30,6 @@ auth_gate::auth_gate(const websocket_connection& conn, std::size_t max_depth, st
       policy_(std::move(policy)) {
   if (legacy_ && !access_->enabled() && !policy_.require_subprotocol) phase_ = phase::open;
 }
-
-namespace {
-
-std::string reason_or(const std::string& chosen, std::string message) {
-  return chosen.empty() ? std::move(message) : chosen;
-}
-
-}  // namespace
 
 void auth_gate::refuse_if_legacy(websocket_connection& conn) const {
   if (legacy_ && policy_.require_subprotocol)
