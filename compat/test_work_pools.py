@@ -2,6 +2,7 @@
 works offline (the process type is in the client's own registry; the collections view it also asks for is
 optional), the pool and its queues read back through `ls`/`inspect`, a flow run the client puts into a queue is
 what a poll returns, and `prefect worker start` heartbeats, shows in the pool's workers and runs it to Completed.
+A long-running worker heartbeats over the worker channel (WS /api/work_pools/P/workers/connect) instead of REST.
 (Runs of deployments through a worker are the deployments work's tests.)"""
 
 import json
@@ -68,3 +69,30 @@ def test_a_queued_run_is_polled_by_priority_and_a_worker_runs_it(prefect, api):
     worker = workers[0]["name"]
     assert api.status("DELETE", f"/work_pools/{pool}/workers/{worker}") == 204
     assert api.post(f"/work_pools/{pool}/workers/filter", {}) == []
+
+
+def test_a_worker_heartbeats_over_the_worker_channel_and_still_runs_a_flow(prefect, api):
+    """The worker's debug log shows the channel healthy (its REST heartbeats skipped, never disabled nor falling
+    back), its heartbeats keep arriving all the same, and it runs a queued flow to Completed."""
+    pool = new_pool(prefect)
+    queued = prefect.run("queued_flow", pool, "", 4)
+    worker = prefect.start_cli("worker", "start", "--pool", pool,
+                               env={"PREFECT_LOGGING_LEVEL": "DEBUG", "PREFECT_WORKER_HEARTBEAT_SECONDS": "1",
+                                    "PREFECT_WORKER_QUERY_SECONDS": "1"})
+    healthy = "Skipping REST worker heartbeat because the worker channel is healthy"
+
+    def log() -> str:  # the whole of it: debug logs are long
+        return worker.output_path.read_text(errors="replace")
+
+    wait_until(lambda: healthy in log(), timeout=60, what=lambda: f"a healthy channel:\n{worker.output()}")
+    [first] = wait_until(lambda: api.post(f"/work_pools/{pool}/workers/filter", {}), timeout=30, what="the worker")
+    assert first["status"] == "ONLINE" and first["heartbeat_interval_seconds"] == 1, first
+    # Heartbeats every second, and none of them over REST: they come on the channel.
+    wait_until(lambda: api.post(f"/work_pools/{pool}/workers/filter", {})[0]["last_heartbeat_time"]
+               > first["last_heartbeat_time"], timeout=30, what="a later heartbeat")
+    run = api.wait_for_flow_run(queued["flow_run_id"], "COMPLETED", timeout=120)
+    assert run["work_pool_name"] == pool
+    assert api.get(f"/work_pools/{pool}")["status"] == "READY"
+    seen = log()
+    assert "Worker channel disabled" not in seen and "REST fallback is active" not in seen, worker.output()
+    worker.stop()

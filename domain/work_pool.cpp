@@ -66,6 +66,13 @@ void apply_pool_pause(work_pool& pool, bool paused, bool any_worker_online, time
   }
 }
 
+bool apply_heartbeat(work_pool& pool, timestamp now) {
+  if (pool.status != pool_status::not_ready || pool.type == agent_pool_type) return false;
+  pool.status = pool_status::ready;
+  pool.last_transitioned_status_at = pool.updated = now;
+  return true;
+}
+
 void apply_queue_pause(work_queue& queue, bool paused, timestamp now) {
   if (auto next = queue_status_after_pause(queue.status, paused, queue.last_polled, now)) queue.status = *next;
   queue.is_paused = paused;

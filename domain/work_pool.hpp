@@ -102,6 +102,10 @@ std::optional<pool_status> queue_status_after_pause(pool_status current, bool is
 /// of the change, which Prefect stamps).
 void apply_pool_pause(work_pool& pool, bool paused, bool any_worker_online, timestamp now);
 
+/// A worker's heartbeat at `now` (Prefect's record_worker_heartbeat): a NOT_READY pool becomes READY, with the
+/// time of the change; prefect-agent pools keep their status. True when `pool` changed and must be stored.
+bool apply_heartbeat(work_pool& pool, timestamp now);
+
 /// Pauses or resumes `queue` at `now`: is_paused, and the status queue_status_after_pause gives.
 void apply_queue_pause(work_queue& queue, bool paused, timestamp now);
 

@@ -5,7 +5,9 @@
 //   - WS /api/events/in: parse_event_text, then the ReceivedEvent the bus would store and stream;
 //   - WS /api/events/out: {"type": "filter", "filter": ..., "backfill": ...}, parse_event_filter,
 //     clamp_since, and the filter matched against events (the live stream's check);
-//   - the handshake's header checks (http/websocket.hpp), with the message as Origin and subprotocol list.
+//   - the handshake's header checks (http/websocket.hpp), with the message as Origin and subprotocol list;
+//   - WS /api/work_pools/{name}/workers/connect: worker_channel::read_frame, and the frames a read hello or
+//     cleanup operation is answered with.
 //
 // Invariants: a stored event reads back to itself (parse_received_event(to_json(e))); an event filter survives
 // to_json and back (page tokens rely on it); an origin that parses is allowed once it is listed.
@@ -21,6 +23,7 @@
 #include "domain/time.hpp"
 #include "fuzz/check.hpp"
 #include "http/websocket.hpp"
+#include "http/worker_channel_frames.hpp"
 
 namespace {
 
@@ -114,6 +117,24 @@ void handshake_headers(const std::string& value) {
   FUZZ_CHECK(chosen.empty() || chosen == "prefect");
 }
 
+/// The worker channel's on_message: a frame read is answered with frames that are JSON again.
+void worker_channel(const std::string& message) {
+  namespace wc = http::worker_channel;
+  const auto f = wc::read_frame(message, default_json_max_depth);
+  if (!f) return;
+  json answer;
+  if (const auto* h = std::get_if<wc::hello>(&*f)) {
+    FUZZ_CHECK(h->heartbeat_interval_seconds > 0 && !h->worker_name.empty());
+    answer = wc::ready_frame(*h, {}, json::object(), now());
+  } else if (const auto* op = std::get_if<wc::cleanup_operation>(&*f)) {
+    answer = wc::cleanup_refusal_frame(*op, now());
+  } else {
+    FUZZ_CHECK(std::get<wc::heartbeat>(*f).heartbeat_interval_seconds > 0);
+    return;
+  }
+  FUZZ_CHECK(parse_json(dump(answer), default_json_max_depth + 4).ok());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -123,5 +144,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   events_in(message);
   events_out(parsed);
   handshake_headers(message);
+  worker_channel(message);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "http/api_support.hpp"
 #include "http/csrf.hpp"
 #include "http/routes.hpp"
+#include "http/worker_channels.hpp"
 
 namespace osprey::http {
 
@@ -141,6 +142,7 @@ void register_api(router& routes, const api_context& given) {
   auto ctx = given;
   if (!ctx.log_stream) ctx.log_stream = std::make_shared<live_logs>();
   if (!ctx.background_tasks) ctx.background_tasks = std::make_shared<actors::background_task_queue>();
+  if (!ctx.worker_channels) ctx.worker_channels = std::make_shared<worker_channel_hub>();
   ctx.access = std::make_shared<access_guard>(
       ctx.db, ctx.time, access_options{ctx.auth_string, ctx.require_api_key, ctx.health_without_auth});
   router inner;

@@ -26,6 +26,7 @@ namespace osprey::http {
 
 class access_guard;  // http/access_guard.hpp
 class live_logs;     // http/live_logs.hpp
+class worker_channel_hub;  // http/worker_channels.hpp
 
 /// A background service of the daemon, as GET /api/admin/services reports it.
 struct service_entry {
@@ -46,6 +47,9 @@ struct api_context {
   /// Background task runs waiting for task workers (WS /api/task_runs/subscriptions/scheduled). Null:
   /// register_api makes one.
   std::shared_ptr<actors::background_task_queue> background_tasks{};
+  /// The worker channels open here (WS /api/work_pools/{name}/workers/connect), which the pool routes tell of
+  /// changes. Null: register_api makes one.
+  std::shared_ptr<worker_channel_hub> worker_channels{};
   const clock* time = &system_clock::instance();
   /// Notification rules in force (REST /api/flow_run_notification_policies edits the API policies), and the
   /// dispatcher to wake when outbox jobs are re-queued. Null: the notification routes answer 503.

@@ -32,10 +32,12 @@ void register_flow_run_graph_routes(router& routes, const api_context& ctx);
 void register_block_type_routes(router& routes, const api_context& ctx);
 void register_block_schema_routes(router& routes, const api_context& ctx);  // and /api/block_capabilities/
 void register_block_document_routes(router& routes, const api_context& ctx);
-/// /api/work_pools (pools, polls), its workers, its queues (routes_work_pools, routes_workers,
-/// routes_work_queues) and the legacy /api/work_queues.
+/// /api/work_pools (pools, polls), its workers and their channel, its queues (routes_work_pools, routes_workers,
+/// routes_worker_channel, routes_work_queues) and the legacy /api/work_queues.
 void register_work_pool_routes(router& routes, const api_context& ctx);
 void register_work_pool_worker_routes(router& routes, const api_context& ctx);
+/// WS /api/work_pools/{name}/workers/connect (routes_worker_channel).
+void register_worker_channel_routes(router& routes, const api_context& ctx);
 void register_work_queue_routes(router& routes, const api_context& ctx);
 void register_work_slot_routes(router& routes, const api_context& ctx);  // pool and queue concurrency_status
 void register_legacy_work_queue_routes(router& routes, const api_context& ctx);

@@ -1,5 +1,6 @@
 // /api/work_pools: pools (create with their default queue, read, update incl. pause, delete, filter, count), the
-// poll workers make (get_scheduled_flow_runs), worker heartbeats, listing and deletion. Queues under a pool:
+// poll workers make (get_scheduled_flow_runs), worker heartbeats, listing and deletion. Changes workers act on are
+// told to their open channels (worker_channels.hpp). Queues under a pool:
 // routes_work_queues.cpp. Names starting with "prefect" are Prefect's own: creating, deleting or (beyond pause and
 // concurrency) updating such a pool is 403, as Prefect answers.
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "http/routes.hpp"
 #include "http/shapes.hpp"
 #include "http/work_pool_fields.hpp"
+#include "http/worker_channels.hpp"
 #include "persistence/database_calls.hpp"
 #include "persistence/work_pool_store.hpp"
 
@@ -122,9 +124,13 @@ void register_update(router& routes, const api_context& ctx) {
     if (is_reserved_pool_name(name) && update.touches_more_than_pause_or_limit)
       return respond(response::detail(403, "Work pools starting with 'Prefect' are reserved for internal use and can "
                                            "only be updated to set concurrency limits or pause."));
+    // Workers act on these; their channels get a fresh snapshot of the pool (Prefect's
+    // WORK_POOL_FIELDS_THAT_TRIGGER_SNAPSHOTS).
+    const bool workers_see_it = update.is_paused || update.concurrency_limit || update.base_job_template ||
+                                update.storage_configuration;
     persistence::write_value(
         ctx.db,
-        [name, update, clock = ctx.time](persistence::sql_connection& c) -> status {
+        [name, update, clock = ctx.time](persistence::sql_connection& c) -> result<work_pool_id> {
           auto p = pool_named(c, name);
           if (!p) return p.error();
           const auto now = clock->now();
@@ -132,9 +138,12 @@ void register_update(router& routes, const api_context& ctx) {
           if (update.is_paused) apply_pool_pause(*p, *update.is_paused, persistence::any_worker_online(c, p->id), now);
           p->updated = now;
           persistence::update_pool(c, *p);
-          return status::ok();
+          return p->id;
         },
-        [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+        [respond, channels = ctx.worker_channels, workers_see_it](const result<work_pool_id>& id) {
+          if (id && workers_see_it) channels->notify(*id, worker_channel_hub::pool_event::updated);
+          respond(id ? response::no_content() : error_response(id.error()));
+        });
   });
 }
 
@@ -146,13 +155,16 @@ void register_delete(router& routes, const api_context& ctx) {
           403, "Work pools starting with 'Prefect' are reserved for internal use and can not be deleted."));
     persistence::write_value(
         ctx.db,
-        [name](persistence::sql_connection& c) -> status {
+        [name](persistence::sql_connection& c) -> result<work_pool_id> {
           auto p = pool_named(c, name);
           if (!p) return p.error();
           persistence::delete_pool(c, p->id);
-          return status::ok();
+          return p->id;
         },
-        [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+        [respond, channels = ctx.worker_channels](const result<work_pool_id>& id) {
+          if (id) channels->notify(*id, worker_channel_hub::pool_event::deleted);  // they close
+          respond(id ? response::no_content() : error_response(id.error()));
+        });
   });
 }
 
@@ -248,6 +260,7 @@ void register_work_pool_routes(router& routes, const api_context& ctx) {
   register_delete(routes, ctx);
   register_get_scheduled_flow_runs(routes, ctx);
   register_work_pool_worker_routes(routes, ctx);
+  register_worker_channel_routes(routes, ctx);
 }
 
 }  // namespace osprey::http

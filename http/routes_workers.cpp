@@ -1,5 +1,5 @@
 // /api/work_pools/{name}/workers: heartbeats (which bring a NOT_READY pool to READY), listing, deletion. The
-// foreman (actors/foreman.hpp) takes workers OFFLINE and pools back to NOT_READY when heartbeats stop.
+// worker channel (routes_worker_channel.cpp) records its heartbeats the same way. The foreman (actors/foreman.hpp) takes workers OFFLINE and pools back to NOT_READY when heartbeats stop.
 #include <nlohmann/json.hpp>
 
 #include "http/api_support.hpp"
@@ -43,13 +43,7 @@ void register_heartbeat(router& routes, const api_context& ctx) {
                    [pool = req.path_params["name"], name, given, clock = ctx.time](persistence::sql_connection& c) -> status {
                      auto p = pool_named(c, pool);
                      if (!p) return p.error();
-                     const auto now = clock->now();
-                     persistence::record_heartbeat(c, p->id, name, given, now);
-                     if (p->status == pool_status::not_ready && p->type != agent_pool_type) {
-                       p->status = pool_status::ready;
-                       p->last_transitioned_status_at = p->updated = now;
-                       persistence::update_pool(c, *p);
-                     }
+                     persistence::record_worker_heartbeat(c, *p, name, given, clock->now());
                      return status::ok();
                    },
                    [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });

@@ -11,19 +11,32 @@ namespace osprey::http {
 
 using nlohmann::json;
 
+namespace {
+
+/// The route's chosen close reason, else the message saying what was wrong.
+std::string reason_or(const std::string& chosen, std::string message) {
+  return chosen.empty() ? std::move(message) : chosen;
+}
+
+}  // namespace
+
 auth_gate::auth_gate(const websocket_connection& conn, std::size_t max_depth, std::shared_ptr<access_guard> access,
-                     api_scope needed, std::string peer)
+                     api_scope needed, std::string peer, auth_gate_policy policy)
     : legacy_(conn.subprotocol().empty()),
       max_depth_(max_depth),
       access_(std::move(access)),
       needed_(needed),
-      peer_(std::move(peer)) {
-  if (legacy_ && !access_->enabled()) phase_ = phase::open;
+      peer_(std::move(peer)),
+      policy_(std::move(policy)) {
+  if (legacy_ && !access_->enabled() && !policy_.require_subprotocol) phase_ = phase::open;
 }
 
 void auth_gate::refuse_if_legacy(websocket_connection& conn) const {
-  if (legacy_ && access_->enabled())
-    conn.close(close_code::protocol_error, "'prefect' subprotocol required when auth is configured");
+  if (legacy_ && policy_.require_subprotocol)
+    conn.close(close_code::policy_violation, reason_or(policy_.refusal_reason, "'prefect' subprotocol required"));
+  else if (legacy_ && access_->enabled())
+    conn.close(close_code::protocol_error,
+               reason_or(policy_.refusal_reason, "'prefect' subprotocol required when auth is configured"));
 }
 
 bool auth_gate::pass(const std::string& message, const std::shared_ptr<websocket_connection>& conn) {
@@ -38,7 +51,7 @@ bool auth_gate::pass(const std::string& message, const std::shared_ptr<websocket
   const auto parsed = parse_json(message, max_depth_);
   const auto& j = parsed.value;
   if (!j.is_object() || j.value("type", json()) != "auth") {
-    conn->close(close_code::policy_violation, "Expected 'auth' message");
+    conn->close(close_code::policy_violation, reason_or(policy_.refusal_reason, "Expected 'auth' message"));
     return false;
   }
   if (!access_->enabled()) {
@@ -48,7 +61,7 @@ bool auth_gate::pass(const std::string& message, const std::shared_ptr<websocket
   }
   const auto token = j.value("token", json());
   if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
-    conn->close(close_code::policy_violation, "Auth required but no token provided");
+    conn->close(close_code::policy_violation, reason_or(policy_.refusal_reason, "Auth required but no token provided"));
     return false;
   }
   phase_ = phase::checking;
@@ -57,7 +70,11 @@ bool auth_gate::pass(const std::string& message, const std::shared_ptr<websocket
                        [self = shared_from_this(), weak](std::optional<access_refusal> refused) {
                          auto c = weak.lock();
                          if (!c) return;
-                         if (refused) return c->close(close_code::policy_violation, refused->detail);
+                         if (refused) {
+                           const auto& chosen = refused->status == 403 ? self->policy_.scope_refusal_reason
+                                                                       : self->policy_.refusal_reason;
+                           return c->close(close_code::policy_violation, reason_or(chosen, refused->detail));
+                         }
                          self->phase_ = phase::open;  // before the answer: the client's next message follows it
                          c->send_text(R"({"type":"auth_success"})");
                        });

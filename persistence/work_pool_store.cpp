@@ -169,6 +169,12 @@ void record_heartbeat(sql_connection& conn, const work_pool_id& pool, const std:
       {id(new_uuid4()), ts(now), id(pool), text(name), optional_integer(interval_seconds)});
 }
 
+void record_worker_heartbeat(sql_connection& conn, work_pool& pool, const std::string& name,
+                             std::optional<std::int64_t> interval_seconds, timestamp now) {
+  record_heartbeat(conn, pool.id, name, interval_seconds, now);
+  if (apply_heartbeat(pool, now)) update_pool(conn, pool);
+}
+
 std::vector<worker> select_workers(sql_connection& conn, const work_pool_id& pool, const sql_where& where,
                                    std::int64_t limit, std::int64_t offset) {
   auto params = where.params;

@@ -98,6 +98,11 @@ void record_poll(sql_connection& conn, const std::vector<work_queue>& queues, ti
 /// Upserts the worker (pool, name): last heartbeat `now`, ONLINE, and its interval when given.
 void record_heartbeat(sql_connection& conn, const work_pool_id& pool, const std::string& name,
                       std::optional<std::int64_t> interval_seconds, timestamp now);
+/// A worker's heartbeat as both of Prefect's heartbeat routes record it (POST .../workers/heartbeat and the
+/// worker channel's frames): record_heartbeat, then the pool as domain apply_heartbeat leaves it, stored when it
+/// changed. `pool` is the caller's copy, updated in place (its `updated` tells a channel the pool changed).
+void record_worker_heartbeat(sql_connection& conn, work_pool& pool, const std::string& name,
+                             std::optional<std::int64_t> interval_seconds, timestamp now);
 /// Workers (alias `w`) of `pool` matching `where`, newest heartbeat first.
 std::vector<worker> select_workers(sql_connection& conn, const work_pool_id& pool, const sql_where& where,
                                    std::int64_t limit, std::int64_t offset);

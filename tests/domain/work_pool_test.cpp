@@ -26,6 +26,21 @@ TEST(WorkPool, PausingAndUnpausingMoveThePoolStatusButNotAnAgentPool) {
   EXPECT_EQ(initial_pool_status("prefect-agent", false), std::nullopt);
 }
 
+TEST(WorkPool, AHeartbeatMakesANotReadyPoolReadyButNotAnAgentPoolNorAPausedOne) {
+  work_pool pool;
+  pool.type = "process";
+  EXPECT_TRUE(apply_heartbeat(pool, t0));
+  EXPECT_EQ(pool.status, pool_status::ready);
+  EXPECT_EQ(pool.updated, t0);
+  EXPECT_EQ(pool.last_transitioned_status_at, t0);
+  EXPECT_FALSE(apply_heartbeat(pool, t0 + 1s));  // already READY: nothing to store
+  pool.status = pool_status::paused;
+  EXPECT_FALSE(apply_heartbeat(pool, t0 + 2s));
+  work_pool agent;  // prefect-agent
+  EXPECT_FALSE(apply_heartbeat(agent, t0));
+  EXPECT_EQ(agent.status, pool_status::not_ready);
+}
+
 TEST(WorkPool, AnUnpausedQueueIsReadyOnlyWhenPolledWithinAMinute) {
   EXPECT_EQ(queue_status_after_pause(pool_status::ready, true, std::nullopt, t0), pool_status::paused);
   EXPECT_EQ(queue_status_after_pause(pool_status::paused, true, std::nullopt, t0), std::nullopt);
