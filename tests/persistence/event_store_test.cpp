@@ -7,7 +7,6 @@
 #include "domain/event.hpp"
 #include "persistence/event_store.hpp"
 #include "persistence/multi_row.hpp"
-#include "persistence/migrator.hpp"
 #include "tests/support/scratch.hpp"
 
 using namespace osprey;
@@ -57,11 +56,8 @@ class EventStore : public ::testing::TestWithParam<dialect> {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    conn_ = db_.connect();
-    persistence::migrator m(*conn_);
-    auto plan = m.plan_upgrade("head");
-    ASSERT_TRUE(plan);
-    ASSERT_TRUE(m.apply(*plan));
+    conn_ = db_.connect_at_head();
+    ASSERT_TRUE(conn_);
   }
 
   std::vector<bool> insert(const std::vector<event>& events) {

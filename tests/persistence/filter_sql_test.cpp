@@ -12,7 +12,6 @@
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 #include "persistence/log_store.hpp"
-#include "persistence/migrator.hpp"
 #include "tests/support/scratch.hpp"
 
 using namespace osprey;
@@ -42,11 +41,8 @@ class FilterSql : public ::testing::TestWithParam<dialect> {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    conn_ = db_.connect();
-    persistence::migrator m(*conn_);
-    auto plan = m.plan_upgrade("head");
-    ASSERT_TRUE(plan);
-    ASSERT_TRUE(m.apply(*plan));
+    conn_ = db_.connect_at_head();
+    ASSERT_TRUE(conn_);
     seed();
   }
 

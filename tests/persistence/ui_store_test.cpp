@@ -8,7 +8,6 @@
 #include <tuple>
 
 #include "domain/run_history.hpp"
-#include "persistence/migrator.hpp"
 #include "persistence/ui_store.hpp"
 #include "tests/support/scratch.hpp"
 
@@ -65,11 +64,8 @@ class UiStore : public ::testing::TestWithParam<dialect> {
 protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
-    conn_ = db_.connect();
-    persistence::migrator m(*conn_);
-    auto plan = m.plan_upgrade("head");
-    ASSERT_TRUE(plan);
-    ASSERT_TRUE(m.apply(*plan));
+    conn_ = db_.connect_at_head();
+    ASSERT_TRUE(conn_);
     conn_->execute("INSERT INTO flow (id, name) VALUES ($1, 'f')", {persistence::id(flow_id)});
     const auto parent = new_uuid4();
     conn_->execute("INSERT INTO flow_run (id, name, flow_id) VALUES ($1, 'parent', $2)",

@@ -13,6 +13,8 @@
 #include <regex>
 #include <thread>
 
+#include "persistence/migrator.hpp"
+
 namespace osprey::testing {
 namespace {
 
@@ -99,6 +101,18 @@ std::unique_ptr<persistence::sql_connection> scratch_database::connect() const {
   auto conn = persistence::open_connection(target());
   EXPECT_TRUE(conn.has_value()) << (conn ? "" : conn.error().message());
   return conn ? std::move(*conn) : nullptr;
+}
+
+std::unique_ptr<persistence::sql_connection> scratch_database::connect_at_head() const {
+  auto conn = connect();
+  if (!conn) return conn;
+  persistence::migrator m(*conn);
+  auto plan = m.plan_upgrade("head");
+  EXPECT_TRUE(plan);
+  if (plan) {
+    EXPECT_TRUE(m.apply(*plan));
+  }
+  return conn;
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {

@@ -46,6 +46,8 @@ public:
   [[nodiscard]] persistence::database_target target() const;
   /// A new connection to this database (asserting success).
   [[nodiscard]] std::unique_ptr<persistence::sql_connection> connect() const;
+  /// connect(), with the schema first upgraded to the newest revision (asserting success).
+  [[nodiscard]] std::unique_ptr<persistence::sql_connection> connect_at_head() const;
 
 private:
   persistence::dialect dialect_;
