@@ -1,5 +1,6 @@
 // /api/work_pools/{name}/workers: heartbeats (which bring a NOT_READY pool to READY), listing, deletion. The
-// worker channel (routes_worker_channel.cpp) records its heartbeats the same way. The foreman (actors/foreman.hpp) takes workers OFFLINE and pools back to NOT_READY when heartbeats stop.
+// worker channel (routes_worker_channel.cpp) records its heartbeats the same way. The foreman (actors/foreman.hpp)
+// takes workers OFFLINE and pools back to NOT_READY when heartbeats stop.
 #include <nlohmann/json.hpp>
 
 #include "http/api_support.hpp"

@@ -50,8 +50,9 @@ std::string positive(dialect d, const std::string& value) {
   return (d == dialect::postgresql ? "GREATEST(" : "max(") + value + ", 0)";
 }
 
-std::string add_param(sql_params& params, sql_value v) {
-  params.push_back(std::move(v));
+/// Binds `v` after `params`; the placeholder, typed BIGINT for PostgreSQL's arithmetic.
+std::string add_bigint_param(sql_params& params, std::int64_t v) {
+  params.push_back(integer(v));
   return "CAST($" + std::to_string(params.size()) + " AS BIGINT)";
 }
 
@@ -66,7 +67,7 @@ std::int64_t micros_of(timestamp t) { return t.time_since_epoch().count(); }
 /// negative: a started run's is clamped at 0, an unstarted one counts only once due.
 std::string lateness_sql(dialect d, const std::string& a, sql_params& params, timestamp now) {
   const auto now_time = add_time_param(params, now);
-  const auto now_us = add_param(params, integer(micros_of(now)));
+  const auto now_us = add_bigint_param(params, micros_of(now));
   const auto expected = micros(d, a + ".expected_start_time");
   const auto started = micros(d, a + ".start_time");
   return "CASE WHEN " + a + ".start_time IS NOT NULL THEN " + positive(d, started + " - " + expected) + " WHEN " + a +
@@ -77,7 +78,7 @@ std::string lateness_sql(dialect d, const std::string& a, sql_params& params, ti
 
 /// Prefect's estimated run time of the run `a` at `now`, in seconds (estimated_run_time_seconds).
 std::string run_time_sql(dialect d, const std::string& a, sql_params& params, timestamp now) {
-  const auto now_us = add_param(params, integer(micros_of(now)));
+  const auto now_us = add_bigint_param(params, micros_of(now));
   return "COALESCE(" + a + ".total_run_time, 0) + CASE WHEN " + a + ".state_type = 'RUNNING' AND " + a +
          ".state_timestamp IS NOT NULL THEN (" + now_us + " - " + micros(d, a + ".state_timestamp") +
          ") / 1000000.0 ELSE 0 END";
@@ -90,8 +91,8 @@ std::vector<history_group> sum_history(sql_connection& conn, const std::string& 
                                        std::int64_t intervals, timestamp now) {
   const auto d = conn.dialect();
   sql_params params = where.params;
-  const auto from_us = add_param(params, integer(micros_of(from)));
-  const auto interval_us = add_param(params, integer(interval.count()));
+  const auto from_us = add_bigint_param(params, micros_of(from));
+  const auto interval_us = add_bigint_param(params, interval.count());
   const auto run_time = run_time_sql(d, a, params, now);
   const auto lateness = lateness_sql(d, a, params, now);
   const auto window = a + ".expected_start_time >= " + add_time_param(params, from) + " AND " + a +
@@ -136,9 +137,9 @@ std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, cons
   if (span.end <= span.start) return out;
   const auto d = conn.dialect();
   sql_params params = where.params;
-  const auto start_us = add_param(params, integer(micros_of(span.start)));
-  const auto width_us = add_param(params, integer((span.end - span.start).count()));
-  const auto buckets = add_param(params, integer(dashboard_task_run_buckets));
+  const auto start_us = add_bigint_param(params, micros_of(span.start));
+  const auto width_us = add_bigint_param(params, (span.end - span.start).count());
+  const auto buckets = add_bigint_param(params, dashboard_task_run_buckets);
   const auto from = add_time_param(params, span.start);
   const auto to = add_time_param(params, span.end);
   const auto sql = "SELECT (" + micros(d, "t.start_time") + " - " + start_us + ") * " + buckets + " / " + width_us +
