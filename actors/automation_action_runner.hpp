@@ -27,10 +27,11 @@ struct action_outcome {
   notifiers::verdict verdict = notifiers::verdict::dead;
   std::string reason;
   std::optional<std::chrono::seconds> retry_after;
-  std::vector<resource_labels> related;                 ///< Prefect's resulting related resources (the target, ...)
+  std::vector<resource_labels> related;               ///< Prefect's resulting related resources (the target, ...)
   nlohmann::json details = nlohmann::json::object();  ///< Prefect's result details (status_code, ...)
 
-  static action_outcome done(std::vector<resource_labels> related = {}, nlohmann::json details = nlohmann::json::object());
+  static action_outcome done(std::vector<resource_labels> related = {},
+                             nlohmann::json details = nlohmann::json::object());
   static action_outcome failed(std::string reason, std::vector<resource_labels> related = {},
                                nlohmann::json details = nlohmann::json::object());
 };

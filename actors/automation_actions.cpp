@@ -80,7 +80,8 @@ action_outcome outcome_of(const std::string& text) {
   if (!j.is_object()) return action_outcome::failed("internal: unreadable action outcome");
   o.verdict = static_cast<notifiers::verdict>(j.value("verdict", static_cast<int>(notifiers::verdict::dead)));
   o.reason = j.value("reason", "");
-  if (const auto after = j.value("retry_after", std::int64_t{-1}); after >= 0) o.retry_after = std::chrono::seconds(after);
+  if (const auto after = j.value("retry_after", std::int64_t{-1}); after >= 0)
+    o.retry_after = std::chrono::seconds(after);
   for (const auto& r : j.value("related", json::array())) o.related.push_back(r.get<resource_labels>());
   o.details = j.value("details", json::object());
   return o;
@@ -100,8 +101,8 @@ void read_block(runner self, persistence::outbox_job job, json rendered) {
   if (!block) return report(self, std::move(job), action_outcome::failed("block_document_id is not a UUID"));
   persistence::read_value(
       st.options.db,
-      [box = st.options.block_secrets, id = block_document_id{*block}](persistence::sql_connection& c)
-          -> result<found_block> {
+      [box = st.options.block_secrets,
+       id = block_document_id{*block}](persistence::sql_connection& c) -> result<found_block> {
         if (!box) return status(errc::internal, "block secrets are not available");
         auto doc = persistence::find_block_document(c, *box, id, true);
         if (!doc) return status(errc::not_found, "Block document not found");
@@ -152,7 +153,8 @@ void send_all(runner self, persistence::outbox_job job, std::shared_ptr<const no
         std::move(r), timeout, [self = caf::actor{self}, notifier, pending, worst, job](notifiers::reply reply) {
           auto verdict = notifier->classify(reply);
           // Replies come on the transport's one thread, so the counters need no lock.
-          if (verdict.outcome != notifiers::verdict::delivered && (!*worst || verdict.outcome == notifiers::verdict::dead))
+          if (verdict.outcome != notifiers::verdict::delivered &&
+              (!*worst || verdict.outcome == notifiers::verdict::dead))
             *worst = verdict;
           if (--*pending > 0) return;
           action_outcome out;
@@ -171,8 +173,8 @@ void send_all(runner self, persistence::outbox_job job, std::shared_ptr<const no
 void deliver_to_block(runner self, persistence::outbox_job job, const json& block, const json& rendered) {
   auto& st = self->state;
   std::string why;
-  auto channel = channel_of(block.value("slug", ""), block.value("data", json::object()),
-                            st.options.allow_private_network, why);
+  auto channel =
+      channel_of(block.value("slug", ""), block.value("data", json::object()), st.options.allow_private_network, why);
   if (!channel) return report(self, std::move(job), action_outcome::failed(why));
   std::shared_ptr<const notifiers::notifier> notifier = notifiers::make_notifier(*channel);
   notifiers::notification n;
@@ -202,7 +204,8 @@ void send_webhook(runner self, persistence::outbox_job job, const json& block, c
   const auto& data = block.value("data", json::object());
   const auto url = text_field(data, "url");
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-    return report(self, std::move(job), action_outcome::failed("The webhook block's URL is not an http:// or https:// URL"));
+    return report(self, std::move(job),
+                  action_outcome::failed("The webhook block's URL is not an http:// or https:// URL"));
   notifiers::http_request r;
   r.method = data.value("method", "POST");
   r.url = url;
@@ -218,8 +221,7 @@ void send_webhook(runner self, persistence::outbox_job job, const json& block, c
       {{"prefect.resource.id", "prefect.block-type." + block.value("slug", "")},
        {"prefect.resource.role", "block-type"}}};
   st.options.transport.send(
-      std::move(r), std::chrono::seconds(10),
-      [self = caf::actor{self}, job, related](notifiers::reply reply) {
+      std::move(r), std::chrono::seconds(10), [self = caf::actor{self}, job, related](notifiers::reply reply) {
         const auto verdict = notifiers::classify_http(reply);
         if (verdict.outcome == notifiers::verdict::retry || reply.address_refused || reply.status == 0) {
           action_outcome out;
@@ -322,8 +324,8 @@ void report(runner self, persistence::outbox_job job, const action_outcome& outc
       resource["prefect.posture"] = a["trigger"].value("posture", "");
     std::vector<resource_labels> related = outcome.related;
     if (auto id = p.value("automation_triggered_event_id", ""); !id.empty())
-      related.push_back({{"prefect.resource.id", "prefect.event." + id},
-                         {"prefect.resource.role", "automation-triggered-event"}});
+      related.push_back(
+          {{"prefect.resource.id", "prefect.event." + id}, {"prefect.resource.role", "automation-triggered-event"}});
     const auto& triggering = p.value("triggering_event", json(nullptr));
     const auto fired = parse_iso8601(p.value("triggered", "")).value_or(st.options.time->now());
     std::optional<uuid> follows;

@@ -36,11 +36,11 @@ namespace osprey::actors {
 /// dispatcher, and the dispatcher spawns the runner): set once at start, read when an action needs them. An
 /// action that finds none yet is retried by the outbox.
 class action_peers {
-public:
+ public:
   void set_flow_runs(flow_run_registry_actor registry);
   [[nodiscard]] flow_run_registry_actor flow_runs() const;
 
-private:
+ private:
   mutable std::mutex mutex_;
   flow_run_registry_actor flow_runs_;
 };

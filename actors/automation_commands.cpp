@@ -47,8 +47,7 @@ action_outcome outcome_of_error(const std::string& type, const status& error, st
       out.reason = "Validation error occurred for '" + type + "' - " + error.message();
       out.details["status_code"] = error.code() == errc::conflict ? 409 : 422;
       break;
-    default:
-      out.reason = error.message();
+    default: out.reason = error.message();
   }
   out.verdict = notifiers::verdict::dead;
   return out;
@@ -94,8 +93,7 @@ void run_flow_run_action(runner self, persistence::outbox_job job) {
   if (type == "resume-flow-run") {
     // As the client's resume_flow_run: no run input, checked against what the pause waits for.
     return persistence::read_value(
-        self->state.options.db,
-        [run](persistence::sql_connection& c) { return check_resume_input(c, run, json()); },
+        self->state.options.db, [run](persistence::sql_connection& c) { return check_resume_input(c, run, json()); },
         [me, job, type, related, registry, run](result<std::optional<transition_call::checked_input>> checked) {
           if (!checked) return finish(me, job, outcome_of_error(type, checked.error(), related));
           transition_call call;
@@ -129,7 +127,8 @@ void run_deployment_action(runner self, persistence::outbox_job job) {
           return persistence::pause_deployment(c, deployment, pause, now);
         },
         [me, job, type, related](const status& s) {
-          finish(me, job, s ? action_outcome::done(related, {{"status_code", 200}}) : outcome_of_error(type, s, related));
+          finish(me, job,
+                 s ? action_outcome::done(related, {{"status_code", 200}}) : outcome_of_error(type, s, related));
         });
   }
   const auto registry = self->state.options.peers->flow_runs();
@@ -168,13 +167,13 @@ void run_deployment_action(runner self, persistence::outbox_job job) {
             return finish(me, job, action_outcome::failed(run.error().message(), related));
           return finish(me, job, outcome_of_error(type, run.error(), related));
         }
-        create_flow_run(registry, {std::move(*run), initial, client_info{}, std::nullopt},
-                        [me, job, type, related](const creation_outcome& out) mutable {
-                          if (!out.error) return finish(me, job, outcome_of_error(type, out.error, related));
-                          related.push_back(related_resource("prefect.flow-run", out.stored.id.value, "flow-run",
-                                                             out.stored.name));
-                          finish(me, job, action_outcome::done(related, {{"status_code", out.created ? 201 : 200}}));
-                        });
+        create_flow_run(
+            registry, {std::move(*run), initial, client_info{}, std::nullopt},
+            [me, job, type, related](const creation_outcome& out) mutable {
+              if (!out.error) return finish(me, job, outcome_of_error(type, out.error, related));
+              related.push_back(related_resource("prefect.flow-run", out.stored.id.value, "flow-run", out.stored.name));
+              finish(me, job, action_outcome::done(related, {{"status_code", out.created ? 201 : 200}}));
+            });
       });
 }
 
@@ -182,14 +181,14 @@ void run_work_pool_action(runner self, persistence::outbox_job job) {
   const auto type = type_of(job);
   const bool pool = type.find("work-pool") != std::string::npos;
   const bool pause = type.rfind("pause-", 0) == 0;
-  const auto target = targets::target_id(job.payload, pool ? targets::target_kind::work_pool
-                                                            : targets::target_kind::work_queue);
+  const auto target =
+      targets::target_id(job.payload, pool ? targets::target_kind::work_pool : targets::target_kind::work_queue);
   if (!target) return report(self, std::move(job), action_outcome::failed(target.error().message()));
   const caf::actor me{self};
   persistence::write_value(
       self->state.options.db,
-      [id = *target, pool, pause, now = self->state.options.time->now()](
-          persistence::sql_connection& c) -> result<resource_labels> {
+      [id = *target, pool, pause,
+       now = self->state.options.time->now()](persistence::sql_connection& c) -> result<resource_labels> {
         if (pool) {
           auto p = persistence::find_pool(c, work_pool_id{id});
           if (!p) return status(errc::failed_precondition, "Work pool " + id.to_string() + " not found");
@@ -223,8 +222,8 @@ void run_automation_action(runner self, persistence::outbox_job job) {
   const std::vector<resource_labels> related{related_resource("prefect.automation", *id, "target")};
   persistence::write_value(
       self->state.options.db,
-      [id = automation_id{*id}, enabled, now = self->state.options.time->now()](persistence::sql_connection& c)
-          -> result<automation> {
+      [id = automation_id{*id}, enabled,
+       now = self->state.options.time->now()](persistence::sql_connection& c) -> result<automation> {
         auto a = persistence::find_automation(c, id);
         if (!a) return status(errc::not_found, "Automation not found");
         a->enabled = enabled;

@@ -72,8 +72,8 @@ std::optional<trigger_firing> fire_composite(persistence::sql_connection& conn, 
   trigger_firing fired{parent.id, {}, child.triggering_event, child.count, child.window_start};
   if (parent.expected == 1) return fired;  // one child firing is enough: no need to keep it
   if (parent.within) persistence::forget_child_firings(conn, automation, parent.id, now - *parent.within);
-  persistence::keep_child_firing(conn, automation, parent.id, {child.trigger, firing_id(automation, key, child), now, child},
-                                 now);
+  persistence::keep_child_firing(conn, automation, parent.id,
+                                 {child.trigger, firing_id(automation, key, child), now, child}, now);
   if (!composite_ready(parent, persistence::kept_child_firings(conn, automation, parent.id))) return std::nullopt;
   persistence::forget_child_firings(conn, automation, parent.id);
   return fired;
@@ -124,7 +124,8 @@ struct trigger_cache {
       std::lock_guard guard(lock);
       if (!stale && triggers) return triggers;
     }
-    auto loaded = std::make_shared<const std::vector<armed_trigger>>(arm_triggers(persistence::enabled_automations(conn)));
+    auto loaded =
+        std::make_shared<const std::vector<armed_trigger>>(arm_triggers(persistence::enabled_automations(conn)));
     std::lock_guard guard(lock);
     triggers = loaded;
     stale = false;
@@ -136,8 +137,8 @@ struct trigger_cache {
 /// crash").
 struct evaluation_progress {
   std::mutex lock;
-  std::optional<timestamp> seen;        ///< the newest `received` of an event the evaluator handled
-  std::atomic<bool> replay_due{true};   ///< read back what the last evaluator may have missed, before going on
+  std::optional<timestamp> seen;       ///< the newest `received` of an event the evaluator handled
+  std::atomic<bool> replay_due{true};  ///< read back what the last evaluator may have missed, before going on
 
   void saw(const event& e) {
     if (!e.received) return;
@@ -176,8 +177,8 @@ void replay_if_due(const automation_evaluator_options& options, const std::share
       [options, progress](result<automation_evaluation> done) {
         if (!done) {
           progress->replay_due = true;  // tried again with the next event or pass
-          log::line(log::level::warning, "automations", "reading back unevaluated events failed: ",
-                    done.error().message());
+          log::line(log::level::warning, "automations",
+                    "reading back unevaluated events failed: ", done.error().message());
           return;
         }
         hand_over(options, std::move(*done));
@@ -190,9 +191,8 @@ caf::behavior evaluator_behavior(caf::stateful_actor<evaluator_state>* self, aut
   init.options = std::move(options);
   init.progress = std::move(progress);
   if (!init.options.leadership) replay_if_due(init.options, init.progress);
-  init.subscription = subscribe_events(init.options.bus, [handle = caf::actor{self}](const shared_event& e) {
-    caf::anon_send(handle, e);
-  });
+  init.subscription = subscribe_events(
+      init.options.bus, [handle = caf::actor{self}](const shared_event& e) { caf::anon_send(handle, e); });
   self->attach_functor([bus = init.options.bus, token = init.subscription] { unsubscribe_events(bus, token); });
   return {
       [self](const shared_event& e) {
@@ -368,7 +368,8 @@ automation_evaluation replay_unevaluated_events(persistence::sql_connection& con
   return out;
 }
 
-automation_evaluator_actors spawn_automation_evaluator(caf::actor_system& system, automation_evaluator_options options) {
+automation_evaluator_actors spawn_automation_evaluator(caf::actor_system& system,
+                                                       automation_evaluator_options options) {
   automation_evaluator_actors out;
   auto progress = std::make_shared<evaluation_progress>();
   out.evaluator = system.spawn(evaluator_behavior, options, progress);

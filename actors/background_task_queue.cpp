@@ -12,8 +12,8 @@ std::uint64_t background_task_queue::subscribe(std::vector<std::string> task_key
   {
     std::lock_guard lock(mutex_);
     token = next_token_++;
-    subscribers_[token] =
-        subscriber{std::move(task_keys), std::move(client_id), std::move(deliver), std::nullopt, system_clock::instance().now()};
+    subscribers_[token] = subscriber{std::move(task_keys), std::move(client_id), std::move(deliver), std::nullopt,
+                                     system_clock::instance().now()};
     deliveries = dispatch();
   }
   run(std::move(deliveries));

@@ -27,7 +27,7 @@
 namespace osprey::actors {
 
 class background_task_queue {
-public:
+ public:
   /// Hands the worker `token` one run (its id and task key); the worker answers with ack() or leaves.
   using deliver_fn = std::function<void(std::uint64_t token, const uuid& task_run, const std::string& task_key)>;
 
@@ -53,7 +53,7 @@ public:
   /// Runs waiting for a worker, over every key.
   [[nodiscard]] std::size_t waiting() const;
 
-private:
+ private:
   struct entry {
     uuid run;
     std::string key;

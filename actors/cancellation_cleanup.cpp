@@ -73,8 +73,8 @@ void pass(const pass_done& done, const cancellation_cleanup_options& options) {
 }  // namespace
 
 caf::actor spawn_cancellation_cleanup(caf::actor_system& system, cancellation_cleanup_options options) {
-  return spawn_periodic_service(
-      system, {"osprey.cancellation_cleanup", options.interval, [options](pass_done done) { pass(done, options); }, options.leadership});
+  return spawn_periodic_service(system, {"osprey.cancellation_cleanup", options.interval,
+                                         [options](pass_done done) { pass(done, options); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -24,7 +24,7 @@ struct beat_outcome {
 /// Shared by the passes (which never overlap): whether the last beat held the lease, to log and poke on changes.
 struct membership_memory {
   bool leading = false;
-  bool failing = false;  ///< the last beat failed (logged once per episode)
+  bool failing = false;              ///< the last beat failed (logged once per episode)
   std::string policies_fingerprint;  ///< as the last beat read it ("" before the first)
 };
 
@@ -43,7 +43,8 @@ void beat(const cluster_membership_options& options, const std::shared_ptr<membe
         const auto dead_before =
             options.sole_server ? now : now - std::chrono::duration_cast<std::chrono::microseconds>(options.dead_after);
         out.dead = persistence::reap_dead_servers(c, dead_before);
-        out.leading = persistence::acquire_service_lease(c, persistence::services_lease_name, self.id, now, now + options.dead_after);
+        out.leading = persistence::acquire_service_lease(c, persistence::services_lease_name, self.id, now,
+                                                         now + options.dead_after);
         if (options.policies) {
           out.policies_fingerprint = persistence::policies_fingerprint(c);
           if (!seen.empty() && out.policies_fingerprint != seen) out.policies = persistence::list_policies(c);

@@ -40,7 +40,7 @@ struct cluster_membership_options {
   std::shared_ptr<notifications::policy_book> policies{};
   std::chrono::milliseconds heartbeat{5000};    ///< cluster.heartbeat_seconds
   std::chrono::milliseconds dead_after{30000};  ///< cluster.dead_after_seconds (also the lease's length)
-  bool sole_server = false;  ///< SQLite: nobody else can share the database
+  bool sole_server = false;                     ///< SQLite: nobody else can share the database
   const clock* time = &system_clock::instance();
 };
 

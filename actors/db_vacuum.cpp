@@ -26,17 +26,16 @@ void vacuum_runs(const pass_done& done, const db_vacuum_options& options, std::s
           return done({events_changed, events_more});
         }
         if (runs->empty()) return done({events_changed, events_more});
-        remove_flow_runs(options.flow_runs, std::move(*runs),
-                         [done, events_changed, events_more](const removal_outcome& out) {
-                           if (!out.error.is_ok()) {
-                             log::line(log::level::warning, "db_vacuum",
-                                       "deleting old flow runs failed: ", out.error.message());
-                           }
-                           // Look again at once after any deletion: the batch may have been full, and the
-                           // subflows of the runs just deleted are top-level now. A batch of which nothing
-                           // could be deleted waits for the next interval rather than finding it again.
-                           done({events_changed + out.deleted.size(), events_more || !out.deleted.empty()});
-                         });
+        remove_flow_runs(
+            options.flow_runs, std::move(*runs), [done, events_changed, events_more](const removal_outcome& out) {
+              if (!out.error.is_ok()) {
+                log::line(log::level::warning, "db_vacuum", "deleting old flow runs failed: ", out.error.message());
+              }
+              // Look again at once after any deletion: the batch may have been full, and the
+              // subflows of the runs just deleted are top-level now. A batch of which nothing
+              // could be deleted waits for the next interval rather than finding it again.
+              done({events_changed + out.deleted.size(), events_more || !out.deleted.empty()});
+            });
       });
 }
 
@@ -60,8 +59,8 @@ void pass(const pass_done& done, const db_vacuum_options& options) {
 }  // namespace
 
 caf::actor spawn_db_vacuum(caf::actor_system& system, db_vacuum_options options) {
-  return spawn_periodic_service(system,
-                                {"osprey.db_vacuum", options.interval, [options](pass_done done) { pass(done, options); }, options.leadership});
+  return spawn_periodic_service(system, {"osprey.db_vacuum", options.interval,
+                                         [options](pass_done done) { pass(done, options); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -26,9 +26,9 @@ struct db_vacuum_options {
   persistence::database db;
   flow_run_registry_actor flow_runs;
   const clock* time = &system_clock::instance();
-  std::chrono::milliseconds interval{3'600'000};  ///< services.db_vacuum.loop_seconds (Prefect's default)
+  std::chrono::milliseconds interval{3'600'000};           ///< services.db_vacuum.loop_seconds (Prefect's default)
   std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
-  std::size_t batch = 200;                        ///< services.db_vacuum.batch_size (Prefect's default)
+  std::size_t batch = 200;                                 ///< services.db_vacuum.batch_size (Prefect's default)
   std::chrono::seconds event_retention{7 * 86400};
   std::optional<std::chrono::seconds> flow_run_retention{};  ///< nullopt: finished runs are kept
 };

@@ -51,18 +51,18 @@ constexpr std::size_t max_fetch_ids = 1000;
 struct event_bus_state {
   event_bus_options options;
   std::vector<state_change_listener_actor> subscribers;     ///< state_change listeners
-  std::vector<std::pair<std::uint64_t, event_sink>> sinks;   ///< event subscribers, by token
-  std::deque<uuid> recent_order;                             ///< the last delivered ids, oldest first
+  std::vector<std::pair<std::uint64_t, event_sink>> sinks;  ///< event subscribers, by token
+  std::deque<uuid> recent_order;                            ///< the last delivered ids, oldest first
   std::unordered_set<uuid> recent;
   std::uint64_t next_write = 1;
   std::unordered_map<std::uint64_t, std::vector<unstored>> writing;  ///< handed to the writer, by write number
-  std::deque<unstored> waiting;                              ///< refused, to be tried again (oldest first)
+  std::deque<unstored> waiting;                                      ///< refused, to be tried again (oldest first)
   bool retry_scheduled = false;
-  bool refusing = false;                                     ///< a refusal was logged and not yet made good
-  std::shared_ptr<persistence::event_listener> listener;     ///< hears the other servers (options.peers)
-  std::deque<fetch> fetches;                                 ///< reads of their events, in announcement order
-  bool fetching = false;                                     ///< the front fetch is being read
-  bool fetch_failing = false;                                ///< a failed read was logged and not yet made good
+  bool refusing = false;                                  ///< a refusal was logged and not yet made good
+  std::shared_ptr<persistence::event_listener> listener;  ///< hears the other servers (options.peers)
+  std::deque<fetch> fetches;                              ///< reads of their events, in announcement order
+  bool fetching = false;                                  ///< the front fetch is being read
+  bool fetch_failing = false;                             ///< a failed read was logged and not yet made good
   static inline const char* name = "osprey.event_bus";
 };
 
@@ -106,8 +106,8 @@ void finish(publication& p, const status& s) {
 /// Whether some event the store refused is still waiting or being written again.
 bool holds_refused(const event_bus_state& st) {
   return !st.waiting.empty() || std::any_of(st.writing.begin(), st.writing.end(), [](const auto& w) {
-           return std::any_of(w.second.begin(), w.second.end(), [](const unstored& u) { return u.failures > 0; });
-         });
+    return std::any_of(w.second.begin(), w.second.end(), [](const unstored& u) { return u.failures > 0; });
+  });
 }
 
 /// Hands `group` to the writer as one job; its end comes back as (stored_atom, write number, status).
@@ -269,8 +269,10 @@ void fetch_next(bus_actor self) {
         return since ? persistence::events_stored_since(c, *since, limit) : persistence::events_with_ids(c, ids);
       },
       [bus](const result<event_batch>& found) {
-        if (found) caf::anon_send(bus, fetched_atom_v, *found);
-        else caf::anon_send(bus, fetched_atom_v, found.error());
+        if (found)
+          caf::anon_send(bus, fetched_atom_v, *found);
+        else
+          caf::anon_send(bus, fetched_atom_v, found.error());
       });
 }
 
@@ -308,8 +310,8 @@ void on_fetch_failed(bus_actor self, const status& s) {
     return fetch_next(self);
   }
   if (!st.fetch_failing) {
-    log::line(log::level::warning, "events", "reading the events other servers stored failed (retrying): ",
-              s.message());
+    log::line(log::level::warning, "events",
+              "reading the events other servers stored failed (retrying): ", s.message());
     st.fetch_failing = true;
   }
   self->delayed_send(self, st.options.retry.delay_after(front.failures), fetch_atom_v);
@@ -357,8 +359,12 @@ event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_opti
         retry_waiting(self);
       },
       [self](flush_atom) { retry_waiting(self); },
-      [self](peer_atom, peer_events& announced) { fetch_later(self, fetch{std::move(announced.ids), {}}); },
-      [self](peer_atom, const peer_gap& gap) { fetch_later(self, fetch{{}, gap.since}); },
+      [self](peer_atom, peer_events& announced) {
+        fetch_later(self, fetch{std::move(announced.ids), {}});
+      },
+      [self](peer_atom, const peer_gap& gap) {
+        fetch_later(self, fetch{{}, gap.since});
+      },
       [self](fetched_atom, const event_batch& events) { on_fetched(self, events); },
       [self](fetched_atom, const status& s) { on_fetch_failed(self, s); },
       [self](fetch_atom) { fetch_next(self); },
@@ -376,7 +382,7 @@ event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_opti
 /// Where the listener's thread sends what it hears: the bus, once spawned. Held weakly, as the bus owns the
 /// listener.
 class listener_target {
-public:
+ public:
   void set(const event_bus_with_internals& bus) {
     std::lock_guard lock(mutex_);
     bus_ = caf::actor_cast<caf::weak_actor_ptr>(bus);
@@ -392,7 +398,7 @@ public:
     if (bus) caf::anon_send(caf::actor_cast<event_bus_with_internals>(bus), std::forward<Ts>(xs)...);
   }
 
-private:
+ private:
   std::mutex mutex_;
   caf::weak_actor_ptr bus_;
 };
@@ -446,8 +452,10 @@ void unsubscribe_events(const event_bus_actor& bus, std::uint64_t token) {
 }
 
 void publish_events(const event_bus_actor& bus, event_batch events, publish_callback done) {
-  if (done) caf::anon_send(bus, publish_atom_v, std::move(events), std::move(done));
-  else caf::anon_send(bus, publish_atom_v, std::move(events));
+  if (done)
+    caf::anon_send(bus, publish_atom_v, std::move(events), std::move(done));
+  else
+    caf::anon_send(bus, publish_atom_v, std::move(events));
 }
 
 }  // namespace osprey::actors

@@ -41,10 +41,10 @@
 namespace osprey::actors {
 
 struct event_bus_options {
-  std::optional<persistence::database> db;  ///< where events are stored; none: delivered only (tests)
+  std::optional<persistence::database> db;        ///< where events are stored; none: delivered only (tests)
   const clock* time = &system_clock::instance();  ///< stamps `received` and `recorded`
-  std::size_t recent_ids = 16384;  ///< ids remembered for de-duplication besides the store
-  write_retry retry;               ///< how refused writes (and failed reads of other servers' events) are tried again
+  std::size_t recent_ids = 16384;                 ///< ids remembered for de-duplication besides the store
+  write_retry retry;  ///< how refused writes (and failed reads of other servers' events) are tried again
   /// Names this bus in its announcements, so its own listener can ignore them. Default: a fresh uuid4, i.e.
   /// one per server process. At most persistence::max_origin_bytes.
   std::string origin = new_uuid4().to_string();

@@ -106,8 +106,7 @@ using event_bus_with_internals = event_bus_actor::extend<
     caf::reacts_to<peer_atom, peer_gap>,
     /// The current read of other servers' events ended: the events found, or why the read failed (it is
     /// tried again).
-    caf::reacts_to<fetched_atom, event_batch>,
-    caf::reacts_to<fetched_atom, status>,
+    caf::reacts_to<fetched_atom, event_batch>, caf::reacts_to<fetched_atom, status>,
     /// A failed read is due to be tried again.
     caf::reacts_to<fetch_atom>>;
 

@@ -35,7 +35,7 @@ struct pending_write {
   transition_outcome outcome;
   std::optional<run_state> previous;
   flow_transition_result result;
-  flow_run_changes changes;  ///< what the write job stores; applied to the cached run after COMMIT
+  flow_run_changes changes;            ///< what the write job stores; applied to the cached run after COMMIT
   std::optional<timestamp> stored_at;  ///< the run's new `updated`, when the job wrote the run
 };
 
@@ -55,8 +55,8 @@ struct flow_run_state {
   std::optional<pending_write> in_flight;  ///< the decision awaiting its commit
   /// A decision being made inside its write job (a run with a deployment); becomes `in_flight` on commit.
   std::shared_ptr<pending_write> deciding;
-  bool editing = false;                    ///< an edit awaiting its commit
-  unsigned reloads = 0;                    ///< times the head request found the run stale and reloaded it
+  bool editing = false;  ///< an edit awaiting its commit
+  unsigned reloads = 0;  ///< times the head request found the run stale and reloaded it
   static inline const char* name = "osprey.flow_run";
 };
 
@@ -111,9 +111,9 @@ void decide_in_writer(run_actor self, flow_transition_input input, transition_ou
   auto enqueued = std::make_shared<std::vector<persistence::outbox_job>>();
   auto stale = std::make_shared<bool>(false);
   st.options.db.write(
-      [decided, stale, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts, enqueued,
-       response_input = std::move(response_input), policy = st.options.policy, slots = st.options.deployment_slots,
-       owner = st.options.notification_owner](persistence::sql_connection& c) {
+      [decided, stale, input = std::move(input), outcome = std::move(outcome), record = *st.record, rules, facts,
+       enqueued, response_input = std::move(response_input), policy = st.options.policy,
+       slots = st.options.deployment_slots, owner = st.options.notification_owner](persistence::sql_connection& c) {
         // A job may run twice (batch retry): only the last run's outputs count.
         enqueued->clear();
         *stale = !persistence::claim_flow_run_version(c, input.run.id, record.updated);
@@ -176,8 +176,9 @@ void handle_transition(run_actor self, const transition_call& call) {
     if (auto keyset = run_input_keyset(*current)) {
       // The caller checked run_input against the schema of the pause it read; this must be the same pause.
       if (!call.input || call.input->keyset != *keyset) {
-        outcome.error = status(errc::failed_precondition, "The flow run was paused again while its run input was checked; "
-                                               "resume it again.");
+        outcome.error = status(errc::failed_precondition,
+                               "The flow run was paused again while its run input was checked; "
+                               "resume it again.");
         return answer_head(self, outcome);
       }
       if (call.input->verdict.refusal) {
@@ -186,9 +187,13 @@ void handle_transition(run_actor self, const transition_call& call) {
         return answer_head(self, outcome);
       }
       if (!call.input->verdict.value.empty() && (*keyset)["response"].is_string())
-        response_input = flow_run_input{flow_run_input_id{new_uuid4()}, st.options.time->now(), st.options.time->now(),
-                                        st.run, (*keyset)["response"].get<std::string>(),
-                                        call.input->verdict.value.dump(), std::nullopt};
+        response_input = flow_run_input{flow_run_input_id{new_uuid4()},
+                                        st.options.time->now(),
+                                        st.options.time->now(),
+                                        st.run,
+                                        (*keyset)["response"].get<std::string>(),
+                                        call.input->verdict.value.dump(),
+                                        std::nullopt};
     }
     run_state proposal;
     if (detail_flag(*current, "pause_reschedule")) {
@@ -340,8 +345,9 @@ void on_committed(run_actor self, const status& s, bool stale) {
     // on the fresh copy.
     if (++st.reloads <= max_reloads_per_request) return load_run(self);
     transition_outcome busy;
-    busy.error = status(errc::conflict, "The flow run kept changing on other servers while this transition was "
-                                        "decided; propose it again.");
+    busy.error = status(errc::conflict,
+                        "The flow run kept changing on other servers while this transition was "
+                        "decided; propose it again.");
     busy.state = st.record->state;
     answer_head(self, busy);
     return pump(self);
@@ -367,13 +373,14 @@ void on_committed(run_actor self, const status& s, bool stale) {
     info.deployment = r.deployment_id;
     info.tags = r.tags;
     // anon_send: the bus is not typed yet, and a typed actor may send() only to typed actors.
-    caf::anon_send(st.options.event_bus, publish_atom_v, state_change{st.run, pending.previous, *pending.result.written}, info);
+    caf::anon_send(st.options.event_bus, publish_atom_v,
+                   state_change{st.run, pending.previous, *pending.result.written}, info);
   }
   pump(self);
 }
 
 flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, flow_run_id run,
-                                                              flow_run_options options) {
+                                                               flow_run_options options) {
   self->state.run = run;
   self->state.options = std::move(options);
   load_run(self);
@@ -391,7 +398,8 @@ flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, f
         pump(self);
         return rp;
       },
-      [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record, const std::string& flow_name) {
+      [self](loaded_atom, const status& s, const std::optional<osprey::flow_run>& record,
+             const std::string& flow_name) {
         auto& st = self->state;
         if (!s) {
           // The failure is not kept: what waits gets it (503 when the database was busy or locked), and the
@@ -412,8 +420,7 @@ flow_run_actor_with_internals::behavior_type flow_run_behavior(run_actor self, f
           [self] {
             // Idle: nothing queued and no write in flight. The database holds everything; stop.
             const auto& st = self->state;
-            if (st.loaded && st.queue.empty() && !st.in_flight && !st.deciding && !st.editing)
-              self->quit();
+            if (st.loaded && st.queue.empty() && !st.in_flight && !st.deciding && !st.editing) self->quit();
           },
   };
 }

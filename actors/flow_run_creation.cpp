@@ -66,7 +66,8 @@ void create_flow_run_now(const flow_run_options& options, flow_run_creation crea
   if (rules && (!rules->settings.enabled || rules->policies.empty())) rules.reset();
   persistence::write_value(
       options.db,
-      [run, initial, pool = std::move(creation.work_pool_name), counters = changes.counters, parent_task_state = decided.effects.parent_task_state, now, rules,
+      [run, initial, pool = std::move(creation.work_pool_name), counters = changes.counters,
+       parent_task_state = decided.effects.parent_task_state, now, rules,
        owner = options.notification_owner](persistence::sql_connection& c) -> result<created_run> {
         // The flow must exist: a clear 404 beats a foreign-key conflict.
         auto f = persistence::find_flow(c, run.flow);
@@ -112,8 +113,10 @@ void create_flow_run_now(const flow_run_options& options, flow_run_creation crea
         }
         const auto& stored = out->created.stored;
         if (out->created.created && stored.state && bus) {
-          flow_run_event_info info{stored.name, static_cast<int>(stored.run_count), stored.flow, out->flow_name,
-                                   stored.deployment_id, out->deployment_name, stored.tags};
+          flow_run_event_info info{stored.name,          static_cast<int>(stored.run_count),
+                                   stored.flow,          out->flow_name,
+                                   stored.deployment_id, out->deployment_name,
+                                   stored.tags};
           caf::anon_send(bus, publish_atom_v, state_change{stored.id, std::nullopt, *stored.state}, info);
         }
         if (!out->enqueued.empty() && dispatcher) caf::anon_send(dispatcher, enqueued_atom_v, std::move(out->enqueued));

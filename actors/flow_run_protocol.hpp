@@ -31,10 +31,10 @@ namespace osprey::actors {
 /// The answer to a proposed transition, sent after the decision was committed (or refused). Task-run
 /// transitions (actors/task_run_transitions.hpp) answer with it too.
 struct transition_outcome {
-  status error;                       ///< not ok: nothing was decided (unknown run, database failure)
-  transition_decision decision;       ///< what the policy decided
-  std::optional<run_state> state;     ///< the run's state after the call (the new one when written)
-  bool written = false;               ///< a state row was committed
+  status error;                    ///< not ok: nothing was decided (unknown run, database failure)
+  transition_decision decision;    ///< what the policy decided
+  std::optional<run_state> state;  ///< the run's state after the call (the new one when written)
+  bool written = false;            ///< a state row was committed
 };
 
 /// A proposed transition and who proposes it (two orchestration rules depend on the client's version).
@@ -96,9 +96,9 @@ struct flow_run_creation {
 
 /// The answer to a creation, sent after its COMMIT.
 struct creation_outcome {
-  status error;           ///< not ok: nothing was written (not_found: no such flow; conflict: state refused)
-  flow_run stored;        ///< the run as stored (the existing one when `created` is false)
-  bool created = false;   ///< false: a run with the same flow and idempotency key existed and is returned
+  status error;          ///< not ok: nothing was written (not_found: no such flow; conflict: state refused)
+  flow_run stored;       ///< the run as stored (the existing one when `created` is false)
+  bool created = false;  ///< false: a run with the same flow and idempotency key existed and is returned
 };
 
 /// Completion of a creation for callers outside the actor system; runs once, on a database or actor thread.

@@ -74,18 +74,18 @@ flow_run_registry_actor::behavior_type registry(registry_actor self, flow_run_op
   return {
       [self](transition_atom, const flow_run_id& run, const transition_call& request) {
         auto rp = self->make_response_promise<transition_outcome>();
-        dispatch<transition_outcome>(self, run, transition_atom_v, request,
-                                     [rp](const transition_outcome& o) mutable { rp.deliver(o); }, resends);
+        dispatch<transition_outcome>(
+            self, run, transition_atom_v, request, [rp](const transition_outcome& o) mutable { rp.deliver(o); },
+            resends);
         return rp;
       },
-      [self](transition_atom, const flow_run_id& run, const transition_call& request,
-             const transition_callback& done) {
+      [self](transition_atom, const flow_run_id& run, const transition_call& request, const transition_callback& done) {
         dispatch<transition_outcome>(self, run, transition_atom_v, request, done, resends);
       },
       [self](edit_atom, const flow_run_id& run, const flow_run_edit& edit) {
         auto rp = self->make_response_promise<edit_outcome>();
-        dispatch<edit_outcome>(self, run, edit_atom_v, edit, [rp](const edit_outcome& o) mutable { rp.deliver(o); },
-                               resends);
+        dispatch<edit_outcome>(
+            self, run, edit_atom_v, edit, [rp](const edit_outcome& o) mutable { rp.deliver(o); }, resends);
         return rp;
       },
       [self](edit_atom, const flow_run_id& run, const flow_run_edit& edit, const edit_callback& done) {
@@ -109,7 +109,8 @@ void propose_transition(const flow_run_registry_actor& registry_handle, const fl
   caf::anon_send(registry_handle, transition_atom_v, run, std::move(request), std::move(done));
 }
 
-void create_flow_run(const flow_run_registry_actor& registry_handle, flow_run_creation creation, creation_callback done) {
+void create_flow_run(const flow_run_registry_actor& registry_handle, flow_run_creation creation,
+                     creation_callback done) {
   caf::anon_send(registry_handle, create_atom_v, std::move(creation), std::move(done));
 }
 

@@ -45,8 +45,8 @@ void pass(const foreman_options& options, const pass_done& done) {
 }  // namespace
 
 caf::actor spawn_foreman(caf::actor_system& system, foreman_options options) {
-  return spawn_periodic_service(
-      system, {"osprey.foreman", options.interval, [options](pass_done done) { pass(options, done); }, options.leadership});
+  return spawn_periodic_service(system, {"osprey.foreman", options.interval,
+                                         [options](pass_done done) { pass(options, done); }, options.leadership});
 }
 
 }  // namespace osprey::actors

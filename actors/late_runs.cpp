@@ -36,7 +36,8 @@ void pass(const late_runs_options& options, const pass_done& done) {
   persistence::read_value(
       options.db,
       [options](persistence::sql_connection& c) {
-        const auto due_before = options.time->now() - std::chrono::duration_cast<std::chrono::microseconds>(options.after);
+        const auto due_before =
+            options.time->now() - std::chrono::duration_cast<std::chrono::microseconds>(options.after);
         return persistence::find_overdue_runs(c, due_before, static_cast<std::int64_t>(options.batch));
       },
       [options, done](result<std::vector<persistence::overdue_run>> found) {
@@ -51,8 +52,8 @@ void pass(const late_runs_options& options, const pass_done& done) {
 }  // namespace
 
 caf::actor spawn_late_runs(caf::actor_system& system, late_runs_options options) {
-  return spawn_periodic_service(
-      system, {"osprey.late_runs", options.interval, [options](pass_done done) { pass(options, done); }, options.leadership});
+  return spawn_periodic_service(system, {"osprey.late_runs", options.interval,
+                                         [options](pass_done done) { pass(options, done); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -42,8 +42,8 @@ void pass(const lease_reaper_options& options, const pass_done& done) {
 }  // namespace
 
 caf::actor spawn_lease_reaper(caf::actor_system& system, lease_reaper_options options) {
-  return spawn_periodic_service(
-      system, {"osprey.lease_reaper", options.interval, [options](pass_done done) { pass(options, done); }, options.leadership});
+  return spawn_periodic_service(system, {"osprey.lease_reaper", options.interval,
+                                         [options](pass_done done) { pass(options, done); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -27,8 +27,8 @@ struct lease_reaper_options {
   /// services.concurrency_lease_reaper.interval_seconds (Prefect's repossessor loop: 15 s).
   std::chrono::milliseconds interval{15000};
   std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
-  slot_wait_caps caps{};     ///< for the denied-slot decay applied with each release
-  std::size_t batch = 100;   ///< leases per write job
+  slot_wait_caps caps{};                                   ///< for the denied-slot decay applied with each release
+  std::size_t batch = 100;                                 ///< leases per write job
 };
 
 /// Spawns the reaper; its first pass runs at once. Messages:

@@ -44,8 +44,8 @@ notifier_actor notifier_for(dispatcher_actor self, config::channel_type type) {
   auto& st = self->state;
   auto it = st.notifiers.find(type);
   if (it != st.notifiers.end()) return it->second;
-  auto actor = spawn_notifier_actor(self->system(), type, st.options.book, st.options.transport,
-                                    delivery_listener_actor{self});
+  auto actor =
+      spawn_notifier_actor(self->system(), type, st.options.book, st.options.transport, delivery_listener_actor{self});
   self->link_to(actor);
   st.notifiers.emplace(type, actor);
   return actor;
@@ -78,10 +78,8 @@ void record(dispatcher_actor self, const delivery_result& result) {
       if (result.jobs.size() == 1) retried.parts_done = result.parts_done;
       log::line(log::level::warning, "notifications", "notification ", job.id.to_string(), " (", job.policy_name,
                 " -> ", job.channel_name, ") failed, retrying in ", wait.count(), " ms: ", error);
-      write = [retried, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error,
-               now](persistence::sql_connection& c) {
-        persistence::mark_retry(c, retried, attempts, next, error, now);
-      };
+      write = [retried, attempts, next = now + std::chrono::duration_cast<std::chrono::microseconds>(wait), error, now](
+                  persistence::sql_connection& c) { persistence::mark_retry(c, retried, attempts, next, error, now); };
     } else {
       log::line(log::level::error, "notifications", "notification ", job.id.to_string(), " (", job.policy_name, " -> ",
                 job.channel_name, ") is dead: ", error);
@@ -99,7 +97,8 @@ void record(dispatcher_actor self, const delivery_result& result) {
 
 void route(dispatcher_actor self, persistence::outbox_job job) {
   auto& st = self->state;
-  if (job.kind == notification_kind::action && !st.options.action_runner) return;  // left pending for a server that runs them
+  if (job.kind == notification_kind::action && !st.options.action_runner)
+    return;                                         // left pending for a server that runs them
   if (!st.in_flight.insert(job.id).second) return;  // already on its way
   if (job.kind == notification_kind::action) {
     if (!st.actions) {
@@ -153,7 +152,7 @@ void sweep(dispatcher_actor self) {
 }
 
 notification_dispatcher_with_internals::behavior_type dispatcher_behavior(dispatcher_actor self,
-                                                                         dispatcher_options options) {
+                                                                          dispatcher_options options) {
   self->state.options = std::move(options);
   if (self->state.options.release_leases_at_start) {
     self->state.options.db.write(

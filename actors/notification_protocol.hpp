@@ -31,7 +31,7 @@ struct delivery_result {
   notifiers::verdict outcome = notifiers::verdict::dead;
   std::optional<std::chrono::seconds> retry_after;  ///< the service's Retry-After, when it sent one
   std::string reason;                               ///< why it failed (may name secrets: the dispatcher redacts)
-  std::vector<int> parts_done;  ///< request indexes delivered so far (Twilio: one per recipient)
+  std::vector<int> parts_done;                      ///< request indexes delivered so far (Twilio: one per recipient)
 };
 
 }  // namespace osprey::actors

@@ -98,8 +98,11 @@ void start_send(notifier_self self, const std::string& channel, outbox_jobs jobs
   auto& st = self->state;
   auto notifier = notifier_for(self, channel);
   if (!notifier) {
-    report(self, {std::move(jobs), notifiers::verdict::dead, std::nullopt,
-                  "channel '" + channel + "' is not configured (notifications.channels)", {}});
+    report(self, {std::move(jobs),
+                  notifiers::verdict::dead,
+                  std::nullopt,
+                  "channel '" + channel + "' is not configured (notifications.channels)",
+                  {}});
     return;
   }
   const auto requests = notifier->requests(notification_of(jobs));
@@ -138,8 +141,8 @@ void pump(notifier_self self, const std::string& channel) {
     l.refilled = now;
     l.initialised = true;
   }
-  l.tokens = std::min<double>(limit.burst, l.tokens + std::chrono::duration<double>(now - l.refilled).count() *
-                                                          limit.per_second);
+  l.tokens = std::min<double>(limit.burst,
+                              l.tokens + std::chrono::duration<double>(now - l.refilled).count() * limit.per_second);
   l.refilled = now;
   while (!l.waiting.empty() && l.tokens >= 1) {
     l.tokens -= 1;
@@ -163,8 +166,8 @@ void on_reply(notifier_self self, std::uint64_t id, int part, const notifiers::r
   auto verdict = send.notifier->classify(r);
   if (verdict.outcome == notifiers::verdict::delivered) {
     send.parts_done.push_back(part);
-  } else if (!send.worst || (verdict.outcome == notifiers::verdict::dead &&
-                             send.worst->outcome != notifiers::verdict::dead)) {
+  } else if (!send.worst ||
+             (verdict.outcome == notifiers::verdict::dead && send.worst->outcome != notifiers::verdict::dead)) {
     send.worst = verdict;
   }
   if (--send.outstanding > 0) return;

@@ -49,8 +49,8 @@ void pass(const pass_done& done, const pause_expirations_options& options) {
 }  // namespace
 
 caf::actor spawn_pause_expirations(caf::actor_system& system, pause_expirations_options options) {
-  return spawn_periodic_service(
-      system, {"osprey.pause_expirations", options.interval, [options](pass_done done) { pass(done, options); }, options.leadership});
+  return spawn_periodic_service(system, {"osprey.pause_expirations", options.interval,
+                                         [options](pass_done done) { pass(done, options); }, options.leadership});
 }
 
 }  // namespace osprey::actors

@@ -26,7 +26,7 @@ struct pause_expirations_options {
   /// services.pause_expirations.loop_seconds (Prefect's default: 5 s).
   std::chrono::milliseconds interval{5000};
   std::shared_ptr<const service_leadership> leadership{};  ///< actors/periodic_service.hpp
-  std::size_t batch = 200;  ///< expired runs per pass (Prefect's batch size)
+  std::size_t batch = 200;                                 ///< expired runs per pass (Prefect's batch size)
 };
 
 /// Spawns the service; its first pass runs at once. Messages (actors/periodic_service.hpp):

@@ -54,7 +54,8 @@ caf::behavior service_behavior(service_actor* self, periodic_service_options opt
         st.changed += changed;
         st.last_pass_took =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - st.pass_started);
-        st.last_pass_finished = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+        st.last_pass_finished =
+            std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
         if (std::exchange(st.again, false) || more) pass(self);
       },
       [self](stats_atom) { return std::make_tuple(self->state.passes, self->state.changed); },

@@ -125,8 +125,9 @@ void schedule_deployment_runs(const flow_run_registry_actor& registry, const per
 
 caf::actor spawn_scheduler(caf::actor_system& system, scheduler_options options) {
   auto cursor = std::make_shared<std::optional<deployment_id>>();
-  return spawn_periodic_service(system, {"osprey.scheduler", options.interval,
-                                         [options, cursor](pass_done done) { pass(options, cursor, done); }, options.leadership});
+  return spawn_periodic_service(
+      system, {"osprey.scheduler", options.interval, [options, cursor](pass_done done) { pass(options, cursor, done); },
+               options.leadership});
 }
 
 }  // namespace osprey::actors

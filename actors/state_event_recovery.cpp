@@ -46,12 +46,11 @@ std::vector<lost_state> find_lost_states(persistence::sql_connection& c) {
 
 void restore_lost_state_events(persistence::database db, const event_bus_actor& bus,
                                std::function<void(result<std::size_t>)> done) {
-  persistence::read_value(db, find_lost_states,
-                          [bus, done = std::move(done)](result<std::vector<lost_state>> lost) {
-                            if (!lost) return done(lost.error());
-                            for (auto& l : *lost) caf::anon_send(bus, publish_atom_v, std::move(l.change), l.info);
-                            done(lost->size());
-                          });
+  persistence::read_value(db, find_lost_states, [bus, done = std::move(done)](result<std::vector<lost_state>> lost) {
+    if (!lost) return done(lost.error());
+    for (auto& l : *lost) caf::anon_send(bus, publish_atom_v, std::move(l.change), l.info);
+    done(lost->size());
+  });
 }
 
 }  // namespace osprey::actors

@@ -69,7 +69,8 @@ void retry_waiting(recorder_actor* self) {
 }
 
 /// A write of `events` ended with `s`; it had been refused `failures` times before.
-void recorded(recorder_actor* self, const status& s, const std::vector<task_run_event>& events, std::uint32_t failures) {
+void recorded(recorder_actor* self, const status& s, const std::vector<task_run_event>& events,
+              std::uint32_t failures) {
   auto& st = self->state;
   if (s) {
     st.stats.recorded += events.size();

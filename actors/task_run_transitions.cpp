@@ -71,7 +71,8 @@ void propose_task_transition(const persistence::database& db, const uuid& task_r
       [task_run, request, &time, enqueue = background_tasks != nullptr](persistence::sql_connection& c) {
         decided d{decide_task_transition(c, task_run, request, time.now()), {}};
         if (enqueue && d.outcome.written && d.outcome.state && schedules_background_task(*d.outcome.state))
-          if (auto stored = persistence::find_task_run(c, task_run)) d.enqueue_key = stored->columns.value("task_key", "");
+          if (auto stored = persistence::find_task_run(c, task_run))
+            d.enqueue_key = stored->columns.value("task_key", "");
         return d;
       },
       [done, background_tasks, task_run](result<decided> d) {

@@ -13,9 +13,9 @@
 namespace osprey::actors {
 
 struct write_retry {
-  std::chrono::milliseconds first_delay{100};   ///< wait after the first refusal; doubles with each one
-  std::chrono::milliseconds max_delay{10000};   ///< the longest wait between two tries
-  unsigned max_other_failures = 8;              ///< tries before a non-transient refusal is given up
+  std::chrono::milliseconds first_delay{100};  ///< wait after the first refusal; doubles with each one
+  std::chrono::milliseconds max_delay{10000};  ///< the longest wait between two tries
+  unsigned max_other_failures = 8;             ///< tries before a non-transient refusal is given up
 
   /// The wait before the next try of a write refused `failures` times (at least 1).
   [[nodiscard]] std::chrono::milliseconds delay_after(unsigned failures) const {

@@ -67,8 +67,8 @@ struct options {
 };
 
 enum op : std::size_t { create_run, set_running, set_completed, task_events, logs_batch, event_visible, op_count };
-constexpr std::array<const char*, op_count> op_keys = {"flow_run_create",  "set_state_running", "set_state_completed",
-                                                       "task_run_events",  "logs_batch",        "event_to_visible"};
+constexpr std::array<const char*, op_count> op_keys = {"flow_run_create", "set_state_running", "set_state_completed",
+                                                       "task_run_events", "logs_batch",        "event_to_visible"};
 
 /// What one client did; touched only from that client's strand until the io_context has stopped.
 struct client_state {
@@ -103,10 +103,10 @@ struct shared_state {
   std::atomic<bool> want_probe{false};  ///< set by the sampler; the next client to finish a task run clears it
   std::mutex probe_mutex;
   std::deque<probe> offered;  ///< probes handed to the sampler (guarded by probe_mutex)
-  samples sampler;  ///< event_visible; the sampler's strand only
+  samples sampler;            ///< event_visible; the sampler's strand only
   std::vector<client_state> clients;
   // Drain phase results.
-  double drain_seconds = -1;  ///< -1: not every last task run became visible in time
+  double drain_seconds = -1;          ///< -1: not every last task run became visible in time
   long long recorded_task_runs = -1;  ///< -1: the server has no POST /task_runs/count
 
   [[nodiscard]] std::string path(const std::string& rest) const { return where.base_path + rest; }
@@ -146,8 +146,10 @@ asio::awaitable<std::optional<reply>> call(shared_state& sh, http_client& http, 
     }
     const bool good = r.ok() && (must_contain.empty() || r.body.find(must_contain) != std::string::npos);
     if (measured) {
-      if (good) into.ms.push_back(elapsed_ms(started, steady::now()));
-      else ++into.errors;
+      if (good)
+        into.ms.push_back(elapsed_ms(started, steady::now()));
+      else
+        ++into.errors;
     }
     if (!good) {
       report_error(sh, what, r);
@@ -232,8 +234,8 @@ std::string task_event(const task_context& t, const state_step& s, const std::st
     e += "null";
   e += std::string(R"(,"validated_state":{"type":")") + s.type + R"(","name":")" + s.name +
        R"(","message":"","state_details":{},"data":null})";
-  e += R"(,"task_run":{"name":")" + t.name + R"(","flow_run_run_count":1,"run_count":)" +
-       std::to_string(s.run_count) + R"(,"task_key":")" + t.sh->task_key + R"(","dynamic_key":")" + t.dynamic_key +
+  e += R"(,"task_run":{"name":")" + t.name + R"(","flow_run_run_count":1,"run_count":)" + std::to_string(s.run_count) +
+       R"(,"task_key":")" + t.sh->task_key + R"(","dynamic_key":")" + t.dynamic_key +
        R"(","empirical_policy":{"max_retries":0,"retry_delay_seconds":0.0,"retries":0,"retry_delay":0},"tags":[")" +
        t.sh->tag + R"("],"labels":{},"task_inputs":{},"expected_start_time":")" + pending_at + '"';
   if (s.run_count > 0) e += R"(,"start_time":")" + running_at + '"';
@@ -383,8 +385,7 @@ asio::awaitable<void> run_sampler(shared_state& sh) {
   std::optional<steady::time_point> give_up_at;
   for (;;) {
     const auto now = steady::now();
-    if (sh.clients_running == 0 && !give_up_at)
-      give_up_at = now + seconds_to_duration(sh.opt.drain_timeout);
+    if (sh.clients_running == 0 && !give_up_at) give_up_at = now + seconds_to_duration(sh.opt.drain_timeout);
     if (now >= next_sample && !give_up_at) {
       sh.want_probe = true;
       next_sample = now + sample_every;
@@ -497,19 +498,32 @@ options parse_options(int argc, char** argv) {
       if (end == text.c_str() || *end || v < 0) usage(("bad number for " + a + ": " + text).c_str());
       return v;
     };
-    if (a == "--url") o.url = value();
-    else if (a == "--clients") o.clients = static_cast<unsigned>(number());
-    else if (a == "--runs-per-client") o.runs_per_client = static_cast<unsigned>(number());
-    else if (a == "--seconds") o.seconds = number();
-    else if (a == "--warmup") o.warmup = number();
-    else if (a == "--tasks-per-run") o.tasks_per_run = static_cast<unsigned>(number());
-    else if (a == "--logs-per-run") o.logs_per_run = static_cast<unsigned>(number());
-    else if (a == "--threads") o.threads = static_cast<unsigned>(number());
-    else if (a == "--drain-timeout") o.drain_timeout = number();
-    else if (a == "--label") o.label = value();
-    else if (a == "--json") o.json = true;
-    else if (a == "--help" || a == "-h") usage(nullptr);
-    else usage(("unknown argument " + a).c_str());
+    if (a == "--url")
+      o.url = value();
+    else if (a == "--clients")
+      o.clients = static_cast<unsigned>(number());
+    else if (a == "--runs-per-client")
+      o.runs_per_client = static_cast<unsigned>(number());
+    else if (a == "--seconds")
+      o.seconds = number();
+    else if (a == "--warmup")
+      o.warmup = number();
+    else if (a == "--tasks-per-run")
+      o.tasks_per_run = static_cast<unsigned>(number());
+    else if (a == "--logs-per-run")
+      o.logs_per_run = static_cast<unsigned>(number());
+    else if (a == "--threads")
+      o.threads = static_cast<unsigned>(number());
+    else if (a == "--drain-timeout")
+      o.drain_timeout = number();
+    else if (a == "--label")
+      o.label = value();
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--help" || a == "-h")
+      usage(nullptr);
+    else
+      usage(("unknown argument " + a).c_str());
   }
   if (o.clients == 0 || o.threads == 0) usage("--clients and --threads must be at least 1");
   return o;
@@ -545,8 +559,8 @@ int main(int argc, char** argv) {
     if (ec || sh.endpoints.empty()) usage(("cannot resolve " + sh.where.host + ": " + ec.message()).c_str());
     for (const auto& e : sh.endpoints)
       if (!is_loopback(e.endpoint().address()))
-        usage(("refusing " + e.endpoint().address().to_string() + ": only loopback targets (127.0.0.0/8, ::1)")
-                  .c_str());
+        usage(
+            ("refusing " + e.endpoint().address().to_string() + ": only loopback targets (127.0.0.0/8, ::1)").c_str());
   }
   sh.tag = "bench-" + uuid4().substr(0, 8);
   sh.task_key = "bench_task-" + uuid4().substr(0, 8);
@@ -617,16 +631,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "api_bench: %u client(s) stopped: %s\n", n, why_stopped.c_str());
 
   if (sh.opt.json) {
-    nlohmann::json out = {{"label", sh.opt.label}, {"url", sh.opt.url}, {"clients", sh.opt.clients},
-                          {"threads", sh.opt.threads}, {"warmup_s", sh.opt.warmup}, {"window_s", window},
-                          {"tasks_per_run", sh.opt.tasks_per_run}, {"logs_per_run", sh.opt.logs_per_run},
+    nlohmann::json out = {{"label", sh.opt.label},
+                          {"url", sh.opt.url},
+                          {"clients", sh.opt.clients},
+                          {"threads", sh.opt.threads},
+                          {"warmup_s", sh.opt.warmup},
+                          {"window_s", window},
+                          {"tasks_per_run", sh.opt.tasks_per_run},
+                          {"logs_per_run", sh.opt.logs_per_run},
                           {"events_enabled", sh.events_enabled}};
     for (std::size_t i = 0; i < op_count; ++i)
-      out["ops"][op_keys[i]] = {{"count", f[i].count}, {"per_s", f[i].per_second},
+      out["ops"][op_keys[i]] = {{"count", f[i].count},
+                                {"per_s", f[i].per_second},
                                 {"p50_ms", f[i].count ? nlohmann::json(f[i].p50) : nlohmann::json()},
                                 {"p99_ms", f[i].count ? nlohmann::json(f[i].p99) : nlohmann::json()},
                                 {"max_ms", f[i].count ? nlohmann::json(f[i].max) : nlohmann::json()},
-                                {"errors", f[i].errors}, {"retries", f[i].retries}};
+                                {"errors", f[i].errors},
+                                {"retries", f[i].retries}};
     out["flow_runs_per_s"] = runs_per_s;
     out["flow_run_transitions_per_s"] = transitions_per_s;
     out["events_sent"] = events;

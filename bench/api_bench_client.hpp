@@ -56,7 +56,7 @@ struct reply {
 };
 
 class http_client {
-public:
+ public:
   http_client(asio::any_io_executor executor, const target& where, tcp::resolver::results_type endpoints)
       : stream_(std::move(executor)), target_(where), endpoints_(std::move(endpoints)) {}
 
@@ -111,7 +111,7 @@ public:
 
   [[nodiscard]] std::uint64_t reconnects() const { return reconnects_; }
 
-private:
+ private:
   void close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -130,7 +130,7 @@ private:
 
 /// The events websocket. Create with std::make_shared (its reader coroutine keeps it alive until closed).
 class event_stream : public std::enable_shared_from_this<event_stream> {
-public:
+ public:
   explicit event_stream(asio::any_io_executor executor) : ws_(executor), pong_waiter_(executor) {}
 
   /// Connects, upgrades and authenticates. "" on success, else what went wrong (e.g. "HTTP 404").
@@ -205,7 +205,7 @@ public:
 
   [[nodiscard]] bool failed() const { return failed_; }
 
-private:
+ private:
   struct checkpoint_entry {
     std::uint64_t seq;
     steady::time_point started;

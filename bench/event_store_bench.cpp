@@ -35,19 +35,32 @@ event engine_event(timestamp at) {
   e.received = at;
   e.name = "prefect.task-run.Completed";
   const auto task_run = new_uuid4().to_string();
-  e.resource = {{"prefect.resource.id", "prefect.task-run." + task_run}, {"prefect.resource.name", "task-3"},
-                {"prefect.state-name", "Completed"}, {"prefect.state-type", "COMPLETED"},
+  e.resource = {{"prefect.resource.id", "prefect.task-run." + task_run},
+                {"prefect.resource.name", "task-3"},
+                {"prefect.state-name", "Completed"},
+                {"prefect.state-type", "COMPLETED"},
                 {"prefect.orchestration", "client"}};
   e.related = {{{"prefect.resource.id", "prefect.flow-run." + new_uuid4().to_string()},
-                {"prefect.resource.role", "flow-run"}, {"prefect.resource.name", "bench-run"}},
+                {"prefect.resource.role", "flow-run"},
+                {"prefect.resource.name", "bench-run"}},
                {{"prefect.resource.id", "prefect.flow." + new_uuid4().to_string()},
-                {"prefect.resource.role", "flow"}, {"prefect.resource.name", "bench-flow"}},
+                {"prefect.resource.role", "flow"},
+                {"prefect.resource.name", "bench-flow"}},
                {{"prefect.resource.id", "prefect.tag.bench"}, {"prefect.resource.role", "tag"}}};
   e.payload = {{"intended", {{"from", "RUNNING"}, {"to", "COMPLETED"}}},
-               {"validated_state", {{"type", "COMPLETED"}, {"name", "Completed"}, {"timestamp", format_iso8601(at)},
-                                    {"message", nullptr}, {"state_details", {{"task_run_id", task_run}}}}},
-               {"task_run", {{"id", task_run}, {"name", "task-3"}, {"task_key", "bench-task-abc"},
-                             {"dynamic_key", "3"}, {"tags", {"bench"}}, {"run_count", 1}}}};
+               {"validated_state",
+                {{"type", "COMPLETED"},
+                 {"name", "Completed"},
+                 {"timestamp", format_iso8601(at)},
+                 {"message", nullptr},
+                 {"state_details", {{"task_run_id", task_run}}}}},
+               {"task_run",
+                {{"id", task_run},
+                 {"name", "task-3"},
+                 {"task_key", "bench-task-abc"},
+                 {"dynamic_key", "3"},
+                 {"tags", {"bench"}},
+                 {"run_count", 1}}}};
   return e;
 }
 
@@ -67,8 +80,11 @@ std::vector<task_run_event> task_run_events(const uuid& flow_run, std::size_t ru
       e.state.type = type;
       e.state.name = name;
       e.state.at = at += std::chrono::milliseconds(1);
-      e.columns = {{"name", "task-" + std::to_string(i)}, {"task_key", "bench-task-" + std::to_string(i)},
-                   {"dynamic_key", "0"}, {"tags", {"bench"}}, {"run_count", 1},
+      e.columns = {{"name", "task-" + std::to_string(i)},
+                   {"task_key", "bench-task-" + std::to_string(i)},
+                   {"dynamic_key", "0"},
+                   {"tags", {"bench"}},
+                   {"run_count", 1},
                    {"empirical_policy", {{"retries", 0}, {"retry_delay", 0}}}};
       out.push_back(std::move(e));
     }
@@ -82,10 +98,14 @@ int main(int argc, char** argv) {
   long cache_kib = 0;
   const char* path = nullptr;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--events-per-commit") && i + 1 < argc) per_commit = std::strtoul(argv[++i], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--commits") && i + 1 < argc) commits = std::strtoul(argv[++i], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--cache-kib") && i + 1 < argc) cache_kib = std::strtol(argv[++i], nullptr, 10);
-    else path = argv[i];
+    if (!std::strcmp(argv[i], "--events-per-commit") && i + 1 < argc)
+      per_commit = std::strtoul(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--commits") && i + 1 < argc)
+      commits = std::strtoul(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--cache-kib") && i + 1 < argc)
+      cache_kib = std::strtol(argv[++i], nullptr, 10);
+    else
+      path = argv[i];
   }
   if (!path) {
     std::fprintf(stderr, "usage: event_store_bench [--events-per-commit N] [--commits C] [--cache-kib K] PATH.db\n");

@@ -110,21 +110,27 @@ int main(int argc, char** argv) {
   std::string postgres_url;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--seconds") seconds = std::stod(value);
-    else if (flag == "--sqlite") sqlite_path = value;
-    else if (flag == "--postgres") postgres_url = value;
+    if (flag == "--seconds")
+      seconds = std::stod(value);
+    else if (flag == "--sqlite")
+      sqlite_path = value;
+    else if (flag == "--postgres")
+      postgres_url = value;
     else if (flag == "--writers") {
       writer_counts.clear();
       std::stringstream ss(value);
-      for (std::string part; std::getline(ss, part, ',');) writer_counts.push_back(static_cast<unsigned>(std::stoul(part)));
+      for (std::string part; std::getline(ss, part, ',');)
+        writer_counts.push_back(static_cast<unsigned>(std::stoul(part)));
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
-  std::vector<std::pair<std::string, std::string>> targets = {{"sqlite (synchronous=FULL)", "sqlite:///" + sqlite_path}};
+  std::vector<std::pair<std::string, std::string>> targets = {
+      {"sqlite (synchronous=FULL)", "sqlite:///" + sqlite_path}};
   if (!postgres_url.empty()) targets.emplace_back("postgresql", postgres_url);
-  std::printf("%-28s %8s %12s %10s %10s %14s\n", "database", "writers", "writes/s", "p50 ms", "p99 ms", "writes/commit");
+  std::printf("%-28s %8s %12s %10s %10s %14s\n", "database", "writers", "writes/s", "p50 ms", "p99 ms",
+              "writes/commit");
   for (const auto& [label, url] : targets) {
     auto target = persistence::parse_database_url(url);
     if (!target) {

@@ -113,18 +113,30 @@ options parse_options(int argc, char** argv) {
       if (end == text.c_str() || *end || v < 0) usage("bad number for " + a + ": " + text);
       return v;
     };
-    if (a == "--runs") o.runs = static_cast<unsigned>(number());
-    else if (a == "--rate") o.rate = number();
-    else if (a == "--connections") o.connections = static_cast<unsigned>(number());
-    else if (a == "--threads") o.threads = static_cast<unsigned>(number());
-    else if (a == "--deadline") o.deadline = number();
-    else if (a == "--settle") o.settle = number();
-    else if (a == "--database-url") o.database_url = value();
-    else if (a == "--osprey") o.osprey = value();
-    else if (a == "--keep") o.keep = true;
-    else if (a == "--automations") o.automations = static_cast<unsigned>(number());
-    else if (a == "-h" || a == "--help") usage("");
-    else usage("unknown option " + a);
+    if (a == "--runs")
+      o.runs = static_cast<unsigned>(number());
+    else if (a == "--rate")
+      o.rate = number();
+    else if (a == "--connections")
+      o.connections = static_cast<unsigned>(number());
+    else if (a == "--threads")
+      o.threads = static_cast<unsigned>(number());
+    else if (a == "--deadline")
+      o.deadline = number();
+    else if (a == "--settle")
+      o.settle = number();
+    else if (a == "--database-url")
+      o.database_url = value();
+    else if (a == "--osprey")
+      o.osprey = value();
+    else if (a == "--keep")
+      o.keep = true;
+    else if (a == "--automations")
+      o.automations = static_cast<unsigned>(number());
+    else if (a == "-h" || a == "--help")
+      usage("");
+    else
+      usage("unknown option " + a);
   }
   if (o.runs == 0 || o.connections == 0 || o.threads == 0 || o.rate <= 0 || o.deadline <= 0)
     usage("--runs, --rate, --connections, --threads and --deadline must be > 0");
@@ -147,7 +159,7 @@ pid_t started_server = -1;
 // ---- the server process ----
 
 struct proc_times {
-  double cpu_s = 0;  ///< user + system of the whole process
+  double cpu_s = 0;                                       ///< user + system of the whole process
   std::map<int, std::pair<std::string, double>> threads;  ///< tid -> (comm, cpu s)
 };
 
@@ -190,12 +202,12 @@ long status_kb(pid_t pid, const std::string& field) {
 }
 
 class server_process {
-public:
+ public:
   server_process(const std::string& exe, const fs::path& home, const fs::path& config, const std::string& db_url)
       : log_(home / "server.log") {
-    std::vector<std::string> args = {exe,          "server",    "start",      "--host",       "127.0.0.1", "--port",
-                                     "0",          "--config",  config.string(), "--database-url", db_url,
-                                     "--log-level", "warning"};
+    std::vector<std::string> args = {exe,      "server",      "start",    "--host",        "127.0.0.1",
+                                     "--port", "0",           "--config", config.string(), "--database-url",
+                                     db_url,   "--log-level", "warning"};
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
       if (std::string_view(*e).rfind("OSPREY_HOME=", 0) != 0) env.emplace_back(*e);
@@ -265,7 +277,7 @@ public:
     return -1;
   }
 
-private:
+ private:
   fs::path log_;
   pid_t pid_ = -1;
 };
@@ -358,30 +370,39 @@ void create_automations(const endpoint_info& at, const std::string& receiver_url
   const auto schemas = json_of(bhttp::verb::post, "/api/block_schemas/filter",
                                nlohmann::json{{"block_schemas", {{"block_type_id", {{"any_", {type["id"]}}}}}}}.dump());
   if (!schemas.is_array() || schemas.empty()) fail("no block schema for the webhook block type");
-  const auto block = json_of(bhttp::verb::post, "/api/block_documents/",
-                             nlohmann::json{{"name", "bench-hook"},
-                                            {"block_type_id", type["id"]},
-                                            {"block_schema_id", schemas[0]["id"]},
-                                            {"data", {{"url", receiver_url + "/hook"}, {"method", "POST"}, {"headers", nlohmann::json::object()}}}}
-                                 .dump());
+  const auto block = json_of(
+      bhttp::verb::post, "/api/block_documents/",
+      nlohmann::json{
+          {"name", "bench-hook"},
+          {"block_type_id", type["id"]},
+          {"block_schema_id", schemas[0]["id"]},
+          {"data", {{"url", receiver_url + "/hook"}, {"method", "POST"}, {"headers", nlohmann::json::object()}}}}
+          .dump());
   for (unsigned i = 0; i + 1 < count; ++i) {
-    const nlohmann::json quiet = {
-        {"name", "quiet-" + std::to_string(i)},
-        {"trigger", {{"type", "event"}, {"expect", {"bench.never." + std::to_string(i)}}, {"posture", "Reactive"},
-                     {"threshold", 1}, {"within", 0}}},
-        {"actions", {{{"type", "do-nothing"}}}}};
+    const nlohmann::json quiet = {{"name", "quiet-" + std::to_string(i)},
+                                  {"trigger",
+                                   {{"type", "event"},
+                                    {"expect", {"bench.never." + std::to_string(i)}},
+                                    {"posture", "Reactive"},
+                                    {"threshold", 1},
+                                    {"within", 0}}},
+                                  {"actions", {{{"type", "do-nothing"}}}}};
     json_of(bhttp::verb::post, "/api/automations/", quiet.dump());
   }
-  const nlohmann::json firing = {
-      {"name", "failures"},
-      {"description", "bench"},
-      {"trigger",
-       {{"type", "event"}, {"match", {{"prefect.resource.id", "prefect.flow-run.*"}}},
-        {"expect", {"prefect.flow-run.Failed"}}, {"for_each", {"prefect.resource.id"}}, {"posture", "Reactive"},
-        {"threshold", 1}, {"within", 0}}},
-      {"actions",
-       {{{"type", "call-webhook"}, {"block_document_id", block["id"]},
-         {"payload", R"({"dedup_key": "osprey/failures/{{ event.resource.id }}"})"}}}}};
+  const nlohmann::json firing = {{"name", "failures"},
+                                 {"description", "bench"},
+                                 {"trigger",
+                                  {{"type", "event"},
+                                   {"match", {{"prefect.resource.id", "prefect.flow-run.*"}}},
+                                   {"expect", {"prefect.flow-run.Failed"}},
+                                   {"for_each", {"prefect.resource.id"}},
+                                   {"posture", "Reactive"},
+                                   {"threshold", 1},
+                                   {"within", 0}}},
+                                 {"actions",
+                                  {{{"type", "call-webhook"},
+                                    {"block_document_id", block["id"]},
+                                    {"payload", R"({"dedup_key": "osprey/failures/{{ event.resource.id }}"})"}}}}};
   json_of(bhttp::verb::post, "/api/automations/", firing.dump());
   std::printf("automations %u loaded (%u never fire; one calls the webhook per failed run)\n", count, count - 1);
   std::fflush(stdout);
@@ -412,20 +433,20 @@ int main(int argc, char** argv) {
     std::ofstream(config) << "notifications:\n  blocks_allow_private_network: true\n";
   else
     std::ofstream(config) << "notifications:\n"
-                           "  ui_url: http://127.0.0.1:4200\n"
-                           "  channels:\n"
-                           "    - name: pager\n"
-                           "      type: pagerduty\n"
-                           "      allow_private_network: true\n"
-                           "      routing_key: R0UTINGKEY0000000000000000000001\n"
-                           "      api_url: \""
-                        << receiver.base_url()
-                        << "\"\n"
-                           "      rate_limit: {per_second: 100000, burst: 100000}\n"
-                           "  policies:\n"
-                           "    - name: failures\n"
-                           "      match: {state_names: [Failed]}\n"
-                           "      channels: [pager]\n";
+                             "  ui_url: http://127.0.0.1:4200\n"
+                             "  channels:\n"
+                             "    - name: pager\n"
+                             "      type: pagerduty\n"
+                             "      allow_private_network: true\n"
+                             "      routing_key: R0UTINGKEY0000000000000000000001\n"
+                             "      api_url: \""
+                          << receiver.base_url()
+                          << "\"\n"
+                             "      rate_limit: {per_second: 100000, burst: 100000}\n"
+                             "  policies:\n"
+                             "    - name: failures\n"
+                             "      match: {state_names: [Failed]}\n"
+                             "      channels: [pager]\n";
   server_process server(osprey, scratch, config, db_url);
   const auto port = server.wait_listening(60s);
   endpoint_info at;
@@ -465,10 +486,10 @@ int main(int argc, char** argv) {
   run_workers(opt.threads, std::min(opt.connections, 16U), [&](unsigned) -> asio::awaitable<void> {
     http_client http(co_await asio::this_coro::executor, at.where, at.endpoints);
     for (unsigned i; (i = next++) < opt.runs;) {
-      auto created = co_await http.request(
-          bhttp::verb::post, "/api/flow_runs/",
-          R"({"flow_id":")" + flow_id + R"(","name":"bench-run-)" + std::to_string(i) +
-              R"(","parameters":{},"tags":[],"state":{"type":"PENDING","name":"Pending"}})");
+      auto created =
+          co_await http.request(bhttp::verb::post, "/api/flow_runs/",
+                                R"({"flow_id":")" + flow_id + R"(","name":"bench-run-)" + std::to_string(i) +
+                                    R"(","parameters":{},"tags":[],"state":{"type":"PENDING","name":"Pending"}})");
       const auto body = nlohmann::json::parse(created.body, nullptr, false);
       if (!created.ok() || !body.is_object() || !body.contains("id")) {
         ++setup_errors;
@@ -538,8 +559,8 @@ int main(int argc, char** argv) {
   for (const auto& t : timing) last_answer = std::max(last_answer, t.answered);
 
   // 4. Every dedup key at the receiver.
-  const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
-                                            std::chrono::duration<double>(opt.deadline));
+  const auto deadline =
+      steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(opt.deadline));
   std::vector<std::optional<steady::time_point>> received(opt.runs);
   std::size_t unique = 0, duplicates = 0, foreign = 0, parsed_upto = 0;
   std::size_t expected = opt.runs - failures.load();  // runs whose failure was acknowledged
@@ -556,7 +577,8 @@ int main(int argc, char** argv) {
           continue;
         }
         auto& slot = received[it->second];
-        if (slot) ++duplicates;
+        if (slot)
+          ++duplicates;
         else {
           slot = r.received;
           ++unique;
@@ -629,17 +651,18 @@ int main(int argc, char** argv) {
   std::printf("set_state (from sent) %s\n", set_state_from_sent.summary().c_str());
   std::printf("alerts received       %zu  (unique dedup keys %zu of %u, missing %zu, duplicates %zu, other %zu)\n",
               parsed_upto, unique, opt.runs, missing, duplicates, foreign);
-  std::printf("delivery throughput   %.0f/s  (first sent → last alert %.2f s; last alert %.3f s after the last "
-              "answer)\n",
-              delivering_s > 0 ? static_cast<double>(unique) / delivering_s : 0.0, delivering_s,
-              unique ? elapsed_ms(last_answer, last_receipt) / 1000 : 0.0);
+  std::printf(
+      "delivery throughput   %.0f/s  (first sent → last alert %.2f s; last alert %.3f s after the last "
+      "answer)\n",
+      delivering_s > 0 ? static_cast<double>(unique) / delivering_s : 0.0, delivering_s,
+      unique ? elapsed_ms(last_answer, last_receipt) / 1000 : 0.0);
   std::printf("latency answer→alert  %s\n", from_answer.summary().c_str());
   std::printf("latency sent→alert    %s\n", from_sent.summary().c_str());
-  std::printf("outbox                pending %zu, dead %zu%s\n", pending, dead,
-              outbox_settled_s >= 0 ? ("  (no pending job " + std::to_string(outbox_settled_s).substr(0, 5) +
-                                       " s after the last alert)")
-                                          .c_str()
-                                    : "");
+  std::printf(
+      "outbox                pending %zu, dead %zu%s\n", pending, dead,
+      outbox_settled_s >= 0
+          ? ("  (no pending job " + std::to_string(outbox_settled_s).substr(0, 5) + " s after the last alert)").c_str()
+          : "");
   std::printf("server CPU            %.2f s over %.2f s (%.2f cores; %.3f ms per alert)\n", server_cpu,
               elapsed_ms(first_sent, all_seen) / 1000,
               server_cpu / std::max(1e-9, elapsed_ms(first_sent, all_seen) / 1000),

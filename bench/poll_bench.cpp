@@ -67,8 +67,8 @@ asio::awaitable<std::optional<reply>> call(context& cx, http_client& http, bhttp
     if (retryable(r) && attempt < 5) {
       ++cx.retries;
       if (into) ++into->retries;
-      co_await sleep_until(steady::now() + (r.retry_after > 0 ? seconds(r.retry_after)
-                                                              : seconds(std::min(0.1 * (1 << attempt), 2.0))));
+      co_await sleep_until(steady::now() +
+                           (r.retry_after > 0 ? seconds(r.retry_after) : seconds(std::min(0.1 * (1 << attempt), 2.0))));
       continue;
     }
     if (!r.ok()) {
@@ -143,8 +143,8 @@ std::optional<wall::time_point> parse_time(std::string_view text) {
   std::tm tm{};
   int consumed = 0;
   const std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &consumed) != 6)
     return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -190,14 +190,15 @@ namespace {
 
 [[noreturn]] void usage(const char* why) {
   if (why) std::fprintf(stderr, "poll_bench: %s\n", why);
-  std::fprintf(stderr,
-               "usage: poll_bench --url http://127.0.0.1:PORT/api --phase scheduler|poll [--server-pid PID]...\n"
-               "                  [--label NAME] [--json]\n"
-               "  scheduler: [--deployments 1000] [--interval-seconds 60] [--min-runs 3] [--create-concurrency 1]\n"
-               "             [--sample-ms 250] [--deadline 1800]\n"
-               "  poll:      [--workers 200] [--seconds 60] [--warmup 5] [--poll-interval 1] [--heartbeat-seconds 30]\n"
-               "             [--prefetch-seconds 10] [--limit 10] [--create-rate 20 (0: none)] [--creators 4] [--engines 8]\n"
-               "             [--drain-timeout 60]\n");
+  std::fprintf(
+      stderr,
+      "usage: poll_bench --url http://127.0.0.1:PORT/api --phase scheduler|poll [--server-pid PID]...\n"
+      "                  [--label NAME] [--json]\n"
+      "  scheduler: [--deployments 1000] [--interval-seconds 60] [--min-runs 3] [--create-concurrency 1]\n"
+      "             [--sample-ms 250] [--deadline 1800]\n"
+      "  poll:      [--workers 200] [--seconds 60] [--warmup 5] [--poll-interval 1] [--heartbeat-seconds 30]\n"
+      "             [--prefetch-seconds 10] [--limit 10] [--create-rate 20 (0: none)] [--creators 4] [--engines 8]\n"
+      "             [--drain-timeout 60]\n");
   std::exit(2);
 }
 
@@ -217,30 +218,54 @@ options parse_options(int argc, char** argv) {
       return v;
     };
     auto count = [&]() { return static_cast<unsigned>(number()); };
-    if (a == "--url") o.url = value();
-    else if (a == "--phase") o.phase = value();
-    else if (a == "--label") o.label = value();
-    else if (a == "--json") o.as_json = true;
-    else if (a == "--server-pid") o.server_pids.push_back(static_cast<int>(number()));
-    else if (a == "--deployments") o.deployments = count();
-    else if (a == "--interval-seconds") o.interval_seconds = number();
-    else if (a == "--min-runs") o.min_runs = count();
-    else if (a == "--create-concurrency") o.create_concurrency = count();
-    else if (a == "--sample-ms") o.sample_ms = number();
-    else if (a == "--deadline") o.deadline = number();
-    else if (a == "--workers") o.workers = count();
-    else if (a == "--seconds") o.seconds = number();
-    else if (a == "--warmup") o.warmup = number();
-    else if (a == "--poll-interval") o.poll_interval = number();
-    else if (a == "--heartbeat-seconds") o.heartbeat_seconds = number();
-    else if (a == "--prefetch-seconds") o.prefetch_seconds = number();
-    else if (a == "--limit") o.limit = count();
-    else if (a == "--create-rate") o.create_rate = number();
-    else if (a == "--creators") o.creators = count();
-    else if (a == "--engines") o.engines = count();
-    else if (a == "--drain-timeout") o.drain_timeout = number();
-    else if (a == "--help" || a == "-h") usage(nullptr);
-    else usage(("unknown argument " + a).c_str());
+    if (a == "--url")
+      o.url = value();
+    else if (a == "--phase")
+      o.phase = value();
+    else if (a == "--label")
+      o.label = value();
+    else if (a == "--json")
+      o.as_json = true;
+    else if (a == "--server-pid")
+      o.server_pids.push_back(static_cast<int>(number()));
+    else if (a == "--deployments")
+      o.deployments = count();
+    else if (a == "--interval-seconds")
+      o.interval_seconds = number();
+    else if (a == "--min-runs")
+      o.min_runs = count();
+    else if (a == "--create-concurrency")
+      o.create_concurrency = count();
+    else if (a == "--sample-ms")
+      o.sample_ms = number();
+    else if (a == "--deadline")
+      o.deadline = number();
+    else if (a == "--workers")
+      o.workers = count();
+    else if (a == "--seconds")
+      o.seconds = number();
+    else if (a == "--warmup")
+      o.warmup = number();
+    else if (a == "--poll-interval")
+      o.poll_interval = number();
+    else if (a == "--heartbeat-seconds")
+      o.heartbeat_seconds = number();
+    else if (a == "--prefetch-seconds")
+      o.prefetch_seconds = number();
+    else if (a == "--limit")
+      o.limit = count();
+    else if (a == "--create-rate")
+      o.create_rate = number();
+    else if (a == "--creators")
+      o.creators = count();
+    else if (a == "--engines")
+      o.engines = count();
+    else if (a == "--drain-timeout")
+      o.drain_timeout = number();
+    else if (a == "--help" || a == "-h")
+      usage(nullptr);
+    else
+      usage(("unknown argument " + a).c_str());
   }
   if (o.phase != "scheduler" && o.phase != "poll") usage("--phase must be scheduler or poll");
   if (o.deployments == 0 || o.create_concurrency == 0 || o.interval_seconds <= 0 || o.sample_ms <= 0)
@@ -304,8 +329,10 @@ int main(int argc, char** argv) {
   out["requests_given_up"] = cx.given_up;
   if (cx.answers_5xx > 0) ok = false;
   out["ok"] = ok;
-  if (cx.opt.as_json) std::printf("%s\n", out.dump(2).c_str());
-  else print_text(out);
+  if (cx.opt.as_json)
+    std::printf("%s\n", out.dump(2).c_str());
+  else
+    print_text(out);
   std::fflush(stdout);
   if (!ok) std::fprintf(stderr, "poll_bench: FAILED (%s)\n", out.value("failure", "5xx answers").c_str());
   return ok ? 0 : 1;

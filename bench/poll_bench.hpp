@@ -27,22 +27,22 @@ struct options {
   std::vector<int> server_pids;  ///< CPU of these processes and their descendants is reported
   // --phase scheduler
   unsigned deployments = 1000;
-  double interval_seconds = 60;  ///< each deployment's interval schedule
-  unsigned min_runs = 3;         ///< the server's services.scheduler.min_runs: "scheduled" means at least this many
+  double interval_seconds = 60;     ///< each deployment's interval schedule
+  unsigned min_runs = 3;            ///< the server's services.scheduler.min_runs: "scheduled" means at least this many
   unsigned create_concurrency = 1;  ///< one after another, as `prefect deploy` creates them
-  double sample_ms = 250;    ///< how often the progress counts are taken
-  double deadline = 1800;    ///< seconds after the first deployment before giving up
+  double sample_ms = 250;           ///< how often the progress counts are taken
+  double deadline = 1800;           ///< seconds after the first deployment before giving up
   // --phase poll
   unsigned workers = 200;
   double seconds = 60;
   double warmup = 5;
-  double poll_interval = 1;    ///< seconds between one worker's polls; 0: back to back (saturation)
+  double poll_interval = 1;  ///< seconds between one worker's polls; 0: back to back (saturation)
   double heartbeat_seconds = 30;
   double prefetch_seconds = 10;  ///< scheduled_before = now + this (Prefect's worker default)
   unsigned limit = 10;
-  double create_rate = 20;  ///< flow runs created per second; 0: none (the poll route alone)
-  unsigned creators = 4;    ///< connections the creation load is spread over
-  unsigned engines = 8;     ///< connections that drive claimed runs Running → Completed
+  double create_rate = 20;    ///< flow runs created per second; 0: none (the poll route alone)
+  unsigned creators = 4;      ///< connections the creation load is spread over
+  unsigned engines = 8;       ///< connections that drive claimed runs Running → Completed
   double drain_timeout = 60;  ///< after the load stops, how long every run may take to be claimed and completed
 };
 

@@ -9,7 +9,8 @@
 //   first interval; a poll answered late is followed by the next at once, never by a burst). Each run it gets it
 //   claims as the Prefect worker does: POST /api/flow_runs/{id}/set_state PENDING (force false). ACCEPT hands the
 //   run to an engine; ABORT/REJECT/WAIT (another worker claimed it first) counts as a conflict.
-// - --creators connections creating runs at --create-rate in total (none with 0): POST /api/deployments/{id}/create_flow_run
+// - --creators connections creating runs at --create-rate in total (none with 0): POST
+// /api/deployments/{id}/create_flow_run
 //   with a Scheduled state for now.
 // - --engines connections driving claimed runs RUNNING → COMPLETED (set_state, force false), as the flow-run
 //   engine in a worker's subprocess would; they keep the workers' poll cadence free of the runs' own work.
@@ -50,9 +51,9 @@ struct poll_state {
   unsigned creators_running = 0;
   std::unordered_map<std::string, tracked_run> runs;
   std::deque<engine_job> claimed;  ///< waiting for an engine
-  asio::steady_timer wake;          ///< engines wait on it (never expiring); cancel() wakes them all
+  asio::steady_timer wake;         ///< engines wait on it (never expiring); cancel() wakes them all
   samples poll, heartbeat, create, pending, running, completed;
-  samples unmeasured;  ///< warm-up and drain requests: only their errors matter
+  samples unmeasured;             ///< warm-up and drain requests: only their errors matter
   std::vector<double> pickup_ms;  ///< creation answered → PENDING accepted
   std::uint64_t polls_measured = 0, runs_offered = 0, conflicts = 0;
   std::uint64_t created_total = 0, created_measured = 0, claimed_total = 0, completed_total = 0, double_claims = 0;
@@ -67,9 +68,10 @@ struct poll_state {
 // ---- bodies (built outside coroutines, see poll_bench.hpp) ----
 
 std::string deployment_body(const poll_state& st) {
-  return json{{"name", "poll-bench"},         {"flow_id", st.flow_id},       {"work_pool_name", st.pool},
-              {"schedules", json::array()},   {"paused", false},             {"parameters", json::object()},
-              {"tags", json::array()},        {"job_variables", json::object()}}
+  return json{{"name", "poll-bench"},      {"flow_id", st.flow_id},
+              {"work_pool_name", st.pool}, {"schedules", json::array()},
+              {"paused", false},           {"parameters", json::object()},
+              {"tags", json::array()},     {"job_variables", json::object()}}
       .dump();
 }
 
@@ -78,16 +80,19 @@ std::string heartbeat_body(const std::string& worker, double interval) {
 }
 
 std::string poll_body(const options& opt) {
-  const auto before = wall::now() + std::chrono::duration_cast<wall::duration>(
-                                        std::chrono::duration<double>(opt.prefetch_seconds));
+  const auto before =
+      wall::now() + std::chrono::duration_cast<wall::duration>(std::chrono::duration<double>(opt.prefetch_seconds));
   return json{{"work_queue_names", json::array()}, {"scheduled_before", iso8601(before)}, {"limit", opt.limit}}.dump();
 }
 
 std::string create_run_body() {
   json state = {{"type", "SCHEDULED"}, {"name", "Scheduled"}, {"message", nullptr}};
   state["state_details"]["scheduled_time"] = iso8601(wall::now());
-  return json{{"state", state},          {"parameters", json::object()},    {"context", json::object()},
-              {"tags", json::array()},   {"job_variables", json::object()}}
+  return json{{"state", state},
+              {"parameters", json::object()},
+              {"context", json::object()},
+              {"tags", json::array()},
+              {"job_variables", json::object()}}
       .dump();
 }
 
@@ -137,8 +142,10 @@ asio::awaitable<void> claim(poll_state& st, http_client& http, const std::string
   if (!r) co_return;
   const auto status = status_of(*r);
   if (status != "ACCEPT") {
-    if (status.empty()) bad_answer(st, "set_state PENDING (no status)", *r);
-    else ++st.conflicts;
+    if (status.empty())
+      bad_answer(st, "set_state PENDING (no status)", *r);
+    else
+      ++st.conflicts;
     co_return;
   }
   auto& t = st.runs[run];
@@ -361,13 +368,16 @@ json run_poll_phase(context& cx, bool& ok) {
   out["client_cpu_cores"] = (st.own_cpu_end - st.own_cpu_start) / window;
 
   std::string failure;
-  if (never_claimed) failure = std::to_string(never_claimed) + " runs never claimed";
+  if (never_claimed)
+    failure = std::to_string(never_claimed) + " runs never claimed";
   else if (st.completed_total < st.created_total)
     failure = std::to_string(st.created_total - st.completed_total) + " runs not completed";
-  if (st.double_claims) failure += (failure.empty() ? "" : "; ") + std::to_string(st.double_claims) + " runs claimed twice";
+  if (st.double_claims)
+    failure += (failure.empty() ? "" : "; ") + std::to_string(st.double_claims) + " runs claimed twice";
   if (st.bad_answers) failure += (failure.empty() ? "" : "; ") + std::to_string(st.bad_answers) + " unexpected answers";
   if (st.poll.errors + st.unmeasured.errors + st.create.errors + st.pending.errors + st.running.errors +
-          st.completed.errors + st.heartbeat.errors > 0)
+          st.completed.errors + st.heartbeat.errors >
+      0)
     failure += std::string(failure.empty() ? "" : "; ") + "requests failed after retries";
   if (!failure.empty()) {
     out["failure"] = failure;

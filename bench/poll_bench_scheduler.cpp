@@ -1,7 +1,8 @@
 // poll_bench --phase scheduler: how fast the server's scheduler gives N new deployments their runs.
 //
 // Setup: a work pool (type "process") and a flow, both named for this invocation. Then N deployments, created by
-// --create-concurrency closed-loop connections (1: one after another, as `prefect deploy` does): POST /api/deployments/ with one active interval schedule
+// --create-concurrency closed-loop connections (1: one after another, as `prefect deploy` does): POST /api/deployments/
+// with one active interval schedule
 // ({interval: 60, anchor_date, timezone: "UTC"}) and work_pool_name. Anchors are spread over one interval, so
 // the deployments' runs are spread over the minute as real ones are.
 //
@@ -145,8 +146,10 @@ asio::awaitable<void> create_deployments(scheduler_state& st) {
     for (unsigned round = 0; round < max_rounds && !answer.is_object(); ++round) {
       auto r = co_await call(st.cx, http, bhttp::verb::post, st.cx.path("/deployments/"), deployment_body(st, i),
                              &st.create_latency, "POST /deployments/");
-      if (r) answer = json::parse(r->body, nullptr, false);
-      else ++st.creations_resent;
+      if (r)
+        answer = json::parse(r->body, nullptr, false);
+      else
+        ++st.creations_resent;
     }
     if (!answer.is_object() || !answer.contains("id") || !answer["id"].is_string()) {
       if (st.failure.empty()) st.failure = "creating deployment " + std::to_string(i) + " failed";
@@ -198,8 +201,10 @@ asio::awaitable<void> set_up(scheduler_state& st) {
   auto flow = co_await call(st.cx, http, bhttp::verb::post, st.cx.path("/flows/"), flow_body(st.flow_name), nullptr,
                             "POST /flows/");
   const auto answer = flow ? json::parse(flow->body, nullptr, false) : json();
-  if (answer.is_object() && answer.contains("id") && answer["id"].is_string()) st.flow_id = answer["id"].get<std::string>();
-  else st.failure = "could not create the flow";
+  if (answer.is_object() && answer.contains("id") && answer["id"].is_string())
+    st.flow_id = answer["id"].get<std::string>();
+  else
+    st.failure = "could not create the flow";
 }
 
 double per_run_ms(double cpu_seconds, long long runs) {

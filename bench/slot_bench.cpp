@@ -71,15 +71,24 @@ options parse_options(int argc, char** argv) {
       if (i + 1 >= argc) usage((a + " needs a value").c_str());
       return argv[++i];
     };
-    if (a == "--url") o.url = value();
-    else if (a == "--clients") o.clients = static_cast<unsigned>(std::stoul(value()));
-    else if (a == "--limit") o.limit = static_cast<unsigned>(std::stoul(value()));
-    else if (a == "--hold-ms") o.hold_ms = std::stod(value());
-    else if (a == "--seconds") o.seconds = std::stod(value());
-    else if (a == "--warmup") o.warmup = std::stod(value());
-    else if (a == "--label") o.label = value();
-    else if (a == "--json") o.as_json = true;
-    else usage(("unknown argument " + a).c_str());
+    if (a == "--url")
+      o.url = value();
+    else if (a == "--clients")
+      o.clients = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--limit")
+      o.limit = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--hold-ms")
+      o.hold_ms = std::stod(value());
+    else if (a == "--seconds")
+      o.seconds = std::stod(value());
+    else if (a == "--warmup")
+      o.warmup = std::stod(value());
+    else if (a == "--label")
+      o.label = value();
+    else if (a == "--json")
+      o.as_json = true;
+    else
+      usage(("unknown argument " + a).c_str());
   }
   if (o.clients == 0 || o.limit == 0) usage("--clients and --limit must be positive");
   return o;
@@ -174,9 +183,8 @@ asio::awaitable<void> run_client(shared_state& sh, client_stats& st) {
         // Given up after the retries (a Prefect task would fail here): counted, and the client asks again.
         if (sent >= sh.measure_start) ++st.increment.errors;
         if (st.first_error.empty())
-          st.first_error = "increment-with-lease: " + (r.status ? "HTTP " + std::to_string(r.status) + " " +
-                                                                      r.body.substr(0, 200)
-                                                                : r.error);
+          st.first_error = "increment-with-lease: " +
+                           (r.status ? "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200) : r.error);
         if (steady::now() >= sh.measure_end) co_return;
       }
     }
@@ -315,8 +323,7 @@ int main(int argc, char** argv) {
        {{"jain_index", jain},
         {"min_acquisitions", counts.empty() ? 0.0 : *min_count},
         {"max_acquisitions", counts.empty() ? 0.0 : *max_count},
-        {"mean_wait_max_over_min",
-         per_client_mean.empty() || *min_mean <= 0 ? 0.0 : *max_mean / *min_mean}}},
+        {"mean_wait_max_over_min", per_client_mean.empty() || *min_mean <= 0 ? 0.0 : *max_mean / *min_mean}}},
       {"max_slots_held", sh.max_held},
       {"errors", errors},
       {"retries", retries},
@@ -334,8 +341,9 @@ int main(int argc, char** argv) {
   } else {
     std::printf("%s: %u clients, limit %u, hold %.1f ms, %.1f s measured\n", sh.opt.label.c_str(), sh.opt.clients,
                 sh.opt.limit, sh.opt.hold_ms, window);
-    std::printf("  acquisitions/s        %.1f (%llu; %.2f 423s per acquisition)\n", out["acquisitions_per_s"].get<double>(),
-                static_cast<unsigned long long>(acquired), out["refusals_per_acquisition"].get<double>());
+    std::printf("  acquisitions/s        %.1f (%llu; %.2f 423s per acquisition)\n",
+                out["acquisitions_per_s"].get<double>(), static_cast<unsigned long long>(acquired),
+                out["refusals_per_acquisition"].get<double>());
     std::printf("  wait p50/p99/max ms   %.2f / %.2f / %.2f\n", out["wait"]["p50_ms"].get<double>(),
                 out["wait"]["p99_ms"].get<double>(), out["wait"]["max_ms"].get<double>());
     std::printf("  increment p50/p99 ms  %.2f / %.2f\n", out["increment_with_lease"]["p50_ms"].get<double>(),
@@ -349,7 +357,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(errors), static_cast<unsigned long long>(retries));
   }
   if (!fatal.empty()) std::fprintf(stderr, "slot_bench: %s\n", fatal.c_str());
-  if (!first_error.empty()) std::fprintf(stderr, "slot_bench: %llu requests given up, the first: %s\n",
-                                         static_cast<unsigned long long>(errors), first_error.c_str());
+  if (!first_error.empty())
+    std::fprintf(stderr, "slot_bench: %llu requests given up, the first: %s\n", static_cast<unsigned long long>(errors),
+                 first_error.c_str());
   return fatal.empty() && sh.max_held <= sh.opt.limit ? 0 : 1;
 }

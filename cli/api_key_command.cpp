@@ -58,28 +58,28 @@ void create(configured_database& db, const api_key_flags& f) {
   in_transaction(db, "creating API key '" + f.name + "'",
                  [&](persistence::sql_connection& c) { persistence::insert_api_key(c, issued.record); });
   std::cout << issued.text << "\n";
-  std::cerr << "Created API key '" << f.name << "' (scope " << to_string(*scope) << ", key id "
-            << issued.record.key_id << (expires ? ", expires " + format_iso8601(*expires) : std::string()) << ").\n"
+  std::cerr << "Created API key '" << f.name << "' (scope " << to_string(*scope) << ", key id " << issued.record.key_id
+            << (expires ? ", expires " + format_iso8601(*expires) : std::string()) << ").\n"
             << "It is shown only now. Give it to clients as PREFECT_API_AUTH_STRING (HTTP and websockets) or\n"
             << "PREFECT_API_KEY (HTTP only).\n";
 }
 
 void list(configured_database& db) {
   std::vector<api_key> keys;
-  in_transaction(db, "listing API keys",
-                 [&](persistence::sql_connection& c) { keys = persistence::list_api_keys(c); });
+  in_transaction(db, "listing API keys", [&](persistence::sql_connection& c) { keys = persistence::list_api_keys(c); });
   if (keys.empty()) {
     std::cout << "No API keys. Make one with `osprey api-key create --name NAME --scope read|write|admin`.\n";
     return;
   }
   std::cout << std::left << std::setw(24) << "NAME" << std::setw(14) << "KEY ID" << std::setw(7) << "SCOPE"
-            << std::setw(9) << "STATE" << std::setw(28) << "CREATED" << std::setw(28) << "EXPIRES" << "LAST USED\n";
+            << std::setw(9) << "STATE" << std::setw(28) << "CREATED" << std::setw(28) << "EXPIRES"
+            << "LAST USED\n";
   const auto now = system_clock::instance().now();
   for (const auto& k : keys) {
     const char* state = k.revoked ? "revoked" : (k.expires && *k.expires <= now) ? "expired" : "active";
     std::cout << std::setw(24) << k.name << std::setw(14) << k.key_id << std::setw(7) << to_string(k.scope)
-              << std::setw(9) << state << std::setw(28) << format_iso8601(k.created) << std::setw(28)
-              << when(k.expires) << when(k.last_used) << "\n";
+              << std::setw(9) << state << std::setw(28) << format_iso8601(k.created) << std::setw(28) << when(k.expires)
+              << when(k.last_used) << "\n";
   }
 }
 

@@ -8,8 +8,9 @@ void register_config_commands(CLI::App& app, common_options& opts) {
   auto* config = app.add_subcommand("config", "Inspect Osprey's configuration");
   config->require_subcommand(1);
   auto* view = config->add_subcommand(
-      "view", "Print the effective settings and where each came from (defaults, file, environment, flags); "
-              "secrets are redacted");
+      "view",
+      "Print the effective settings and where each came from (defaults, file, environment, flags); "
+      "secrets are redacted");
   add_config_option(*view, opts);
   view->callback([&opts] {
     auto loaded = load_settings_or_report(opts);

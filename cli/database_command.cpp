@@ -31,7 +31,6 @@ bool confirmed(bool yes, const std::string& question) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-
 void fail_if(const status& s) {
   if (s) return;
   std::cerr << "osprey: " << s.message() << "\n";
@@ -52,8 +51,8 @@ void run_plan(persistence::migrator& m, const std::vector<persistence::migration
   if (dry_run) {
     std::cout << "-- Dry run: the SQL below is what would run; nothing was changed.\n";
     for (const auto& step : plan) {
-      std::cout << "\n-- " << (step.up ? "upgrade to " : "downgrade from ") << step.rev->id << ": "
-                << step.rev->message << "\nBEGIN;\n"
+      std::cout << "\n-- " << (step.up ? "upgrade to " : "downgrade from ") << step.rev->id << ": " << step.rev->message
+                << "\nBEGIN;\n"
                 << m.step_sql(step) << "COMMIT;\n";
     }
     return;
@@ -71,8 +70,8 @@ std::string current_label(persistence::migrator& m) {
 }  // namespace
 
 void register_database_commands(CLI::App& server, common_options& opts) {
-  auto* db = server.add_subcommand("database",
-                                   "Manage the database: reset, upgrade, downgrade, status (the schema), vacuum");
+  auto* db =
+      server.add_subcommand("database", "Manage the database: reset, upgrade, downgrade, status (the schema), vacuum");
   db->require_subcommand(1);
   auto flags = std::make_shared<database_flags>();
 

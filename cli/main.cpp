@@ -31,9 +31,10 @@ std::vector<std::string> join_negative_revisions(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Osprey: a self-hosted workflow-orchestration server for the Prefect 3 client.\n"
-               "Point Prefect at it with PREFECT_API_URL=http://127.0.0.1:4200/api",
-               "osprey"};
+  CLI::App app{
+      "Osprey: a self-hosted workflow-orchestration server for the Prefect 3 client.\n"
+      "Point Prefect at it with PREFECT_API_URL=http://127.0.0.1:4200/api",
+      "osprey"};
   app.set_version_flag("--version", std::string("osprey ") + osprey::osprey_version + " (Prefect API " +
                                         osprey::prefect_compatible_version + ")");
   app.require_subcommand(1);

@@ -26,7 +26,8 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
         *changes = persistence::sync_file_automations(c, automations, now);
       },
       [&written](const status& s) { written.set_value(s); });
-  if (auto s = written.get_future().get(); !s) return s.with_context("storing the notification policies and automations");
+  if (auto s = written.get_future().get(); !s)
+    return s.with_context("storing the notification policies and automations");
   const auto now = system_clock::instance().now();
   const std::pair<lifecycle_action, const std::vector<automation>*> kinds[] = {
       {lifecycle_action::created, &changes->created},
@@ -35,7 +36,9 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
   for (const auto& [action, list] : kinds)
     for (const auto& a : *list) {
       log::line(log::level::info, "automations", "config file automation '", a.name, "' ",
-                action == lifecycle_action::created ? "stored" : action == lifecycle_action::updated ? "changed" : "removed");
+                action == lifecycle_action::created   ? "stored"
+                : action == lifecycle_action::updated ? "changed"
+                                                      : "removed");
       if (automation_events) automation_events->push_back(automation_lifecycle_event(action, a, now));
     }
   std::vector<notification_policy> stored;
@@ -46,9 +49,8 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
   return notifications::notification_rules::combine(settings, stored);
 }
 
-void reload_notifications(const common_options& opts, const persistence::database& db,
-                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher,
-                          const actors::event_bus_actor& bus) {
+void reload_notifications(const common_options& opts, const persistence::database& db, notifications::policy_book& book,
+                          const actors::notification_dispatcher_actor& dispatcher, const actors::event_bus_actor& bus) {
   log::line(log::level::info, "notifications", "Received SIGHUP: reloading the notification settings...");
   auto loaded = load_settings_or_report(opts);
   if (!loaded) {

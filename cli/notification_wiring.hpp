@@ -25,9 +25,8 @@ result<std::shared_ptr<const notifications::notification_rules>> load_notificati
 /// (jobs already in the outbox keep their channel names), an invalid one changes nothing and every error
 /// is printed. Other settings need a restart (said when they differ).
 /// The file's automations are stored again too, and the changes announced on `bus` (the evaluator reloads).
-void reload_notifications(const common_options& opts, const persistence::database& db,
-                          notifications::policy_book& book, const actors::notification_dispatcher_actor& dispatcher,
-                          const actors::event_bus_actor& bus);
+void reload_notifications(const common_options& opts, const persistence::database& db, notifications::policy_book& book,
+                          const actors::notification_dispatcher_actor& dispatcher, const actors::event_bus_actor& bus);
 
 /// "notifications  3 channel(s), 2 polic(ies)" or "notifications  none configured".
 std::string describe_notifications(const notifications::notification_rules& rules);

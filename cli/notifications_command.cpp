@@ -240,7 +240,8 @@ notifiers::notification test_notification(const config::notification_settings& s
 }
 
 std::string describe_request(const notifiers::request& r) {
-  if (const auto* http = std::get_if<notifiers::http_request>(&r)) return "HTTP " + http->method + " to " + url_host(http->url);
+  if (const auto* http = std::get_if<notifiers::http_request>(&r))
+    return "HTTP " + http->method + " to " + url_host(http->url);
   const auto& smtp = std::get<notifiers::smtp_request>(r);
   return "SMTP to " + url_host(smtp.url) + " (" + to_string(smtp.tls) + "), " +
          plural(smtp.recipients.size(), "recipient", "recipients");
@@ -280,7 +281,8 @@ std::string delivery_note(const config::channel_settings& c, const notifiers::no
              "in the flow's run history (Power Automate / Workflows app).\n";
     case channel_type::opsgenie:
       return "Note: Opsgenie processes alerts asynchronously (202 means accepted); the test alert (priority P5, "
-             "alias osprey-test-" + n.id + ") shows in its alert list. Close it there.\n";
+             "alias osprey-test-" +
+             n.id + ") shows in its alert list. Close it there.\n";
     case channel_type::twilio:
       return "Note: Twilio sends messages asynchronously (201 means queued); the delivery status shows in its "
              "message log.\n";
@@ -301,8 +303,8 @@ bool send_test(const config::notification_settings& settings, const config::chan
   const auto n = test_notification(settings, channel.name);
   const auto notifier = notifiers::make_notifier(channel);
   const auto requests = notifier->requests(n);
-  out << "Sending a test notification to channel '" << channel.name << "' (" << config::to_string(channel.type)
-      << ", " << describe_target(channel) << "), timeout " << format_duration(channel.timeout) << "\n";
+  out << "Sending a test notification to channel '" << channel.name << "' (" << config::to_string(channel.type) << ", "
+      << describe_target(channel) << "), timeout " << format_duration(channel.timeout) << "\n";
   if (requests.empty()) {
     out << "Nothing to send: this channel builds no request for a test notification.\n";
     return true;
@@ -353,8 +355,8 @@ configured_database open_outbox_database(const common_options& opts) {
   }
   if (!st->pending.empty()) {
     std::cerr << "osprey: the database at " << target->display << " is not at the current schema ("
-              << (st->current ? "revision " + *st->current : std::string("empty")) << ", "
-              << st->pending.size() << " revision(s) pending); run `osprey server database upgrade` first\n";
+              << (st->current ? "revision " + *st->current : std::string("empty")) << ", " << st->pending.size()
+              << " revision(s) pending); run `osprey server database upgrade` first\n";
     throw CLI::RuntimeError(exit_failure);
   }
   return db;
@@ -377,8 +379,7 @@ std::string when_text(const persistence::outbox_job& j) {
 std::string outbox_report(const config::notification_settings& settings, const persistence::outbox_counts& counts,
                           const std::vector<persistence::outbox_job>& jobs, const std::string& which) {
   std::ostringstream out;
-  out << "Outbox: " << counts.pending << " pending, " << counts.delivered << " delivered, " << counts.dead
-      << " dead\n";
+  out << "Outbox: " << counts.pending << " pending, " << counts.delivered << " delivered, " << counts.dead << " dead\n";
   if (jobs.empty()) {
     out << "No " << which << " jobs.\n";
     return scrub(settings, out.str());
@@ -388,8 +389,8 @@ std::string outbox_report(const config::notification_settings& settings, const p
                   "NEXT ATTEMPT / DELIVERED", "LAST ERROR"});
   for (const auto& j : jobs) {
     rows.push_back({j.id.to_string(), persistence::to_string(j.status), std::to_string(j.attempts),
-                    j.policy_name + " -> " + j.channel_name, to_string(j.kind), j.state_name.empty() ? "-" : j.state_name,
-                    j.flow_run ? j.flow_run->to_string() : "-", when_text(j),
+                    j.policy_name + " -> " + j.channel_name, to_string(j.kind),
+                    j.state_name.empty() ? "-" : j.state_name, j.flow_run ? j.flow_run->to_string() : "-", when_text(j),
                     j.last_error ? one_line(scrub(settings, *j.last_error), error_chars) : std::string("-")});
   }
   std::vector<std::size_t> widths(rows.front().size(), 0);
@@ -410,24 +411,25 @@ void show_outbox(const common_options& opts, const outbox_flags& flags) {
   persistence::outbox_counts counts;
   std::vector<persistence::outbox_job> jobs;
   const auto limit = std::max<std::int64_t>(flags.limit, 1);
-  fail_on(persistence::in_transaction(
-      *db.conn, persistence::transaction_kind::read, "reading the notification outbox",
-      [&](persistence::sql_connection& c) {
-        counts = persistence::count_outbox(c);
-        if (flags.all) {
-          jobs = persistence::list_outbox(c, std::nullopt, limit);
-        } else if (flags.dead || flags.pending) {
-          jobs = persistence::list_outbox(c, flags.dead ? outbox_status::dead : outbox_status::pending, limit);
-        } else {
-          jobs = persistence::list_outbox(c, outbox_status::pending, limit);
-          auto dead = persistence::list_outbox(c, outbox_status::dead, limit);
-          jobs.insert(jobs.end(), dead.begin(), dead.end());
-          std::stable_sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
-            return a.created != b.created ? a.created > b.created : a.id < b.id;
-          });
-          if (jobs.size() > static_cast<std::size_t>(limit)) jobs.resize(static_cast<std::size_t>(limit));
-        }
-      }));
+  fail_on(persistence::in_transaction(*db.conn, persistence::transaction_kind::read, "reading the notification outbox",
+                                      [&](persistence::sql_connection& c) {
+                                        counts = persistence::count_outbox(c);
+                                        if (flags.all) {
+                                          jobs = persistence::list_outbox(c, std::nullopt, limit);
+                                        } else if (flags.dead || flags.pending) {
+                                          jobs = persistence::list_outbox(
+                                              c, flags.dead ? outbox_status::dead : outbox_status::pending, limit);
+                                        } else {
+                                          jobs = persistence::list_outbox(c, outbox_status::pending, limit);
+                                          auto dead = persistence::list_outbox(c, outbox_status::dead, limit);
+                                          jobs.insert(jobs.end(), dead.begin(), dead.end());
+                                          std::stable_sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
+                                            return a.created != b.created ? a.created > b.created : a.id < b.id;
+                                          });
+                                          if (jobs.size() > static_cast<std::size_t>(limit))
+                                            jobs.resize(static_cast<std::size_t>(limit));
+                                        }
+                                      }));
   const std::string which = flags.all ? "outbox" : flags.dead ? "dead" : flags.pending ? "pending" : "pending or dead";
   std::cout << outbox_report(db.loaded.values.notifications, counts, jobs, which);
 }
@@ -435,7 +437,8 @@ void show_outbox(const common_options& opts, const outbox_flags& flags) {
 void retry_job(const common_options& opts, const std::string& id_text) {
   const auto job_id = uuid::parse(id_text);
   if (!job_id) {
-    std::cerr << "osprey: '" << id_text << "' is not an outbox job id (a UUID, as `osprey notifications outbox` "
+    std::cerr << "osprey: '" << id_text
+              << "' is not an outbox job id (a UUID, as `osprey notifications outbox` "
                  "lists them)\n";
     throw CLI::RuntimeError(exit_usage);
   }
@@ -469,13 +472,15 @@ void retry_job(const common_options& opts, const std::string& id_text) {
 }  // namespace
 
 void register_notifications_commands(CLI::App& app, common_options& opts) {
-  auto* cmd = app.add_subcommand("notifications", "Check notification channels and policies, send a test, "
-                                                  "inspect the delivery outbox");
+  auto* cmd = app.add_subcommand("notifications",
+                                 "Check notification channels and policies, send a test, "
+                                 "inspect the delivery outbox");
   cmd->require_subcommand(1);
 
-  auto* check = cmd->add_subcommand(
-      "check", "Validate the notifications section of the config and summarise its channels and policies "
-               "(sends nothing; secrets are never printed)");
+  auto* check =
+      cmd->add_subcommand("check",
+                          "Validate the notifications section of the config and summarise its channels and policies "
+                          "(sends nothing; secrets are never printed)");
   add_config_option(*check, opts);
   check->callback([&opts] {
     auto loaded = load_settings_or_report(opts);
@@ -515,7 +520,9 @@ void register_notifications_commands(CLI::App& app, common_options& opts) {
   auto* all = outbox->add_flag("--all", flags->all, "Every job, delivered ones included");
   dead->excludes(pending, all);
   pending->excludes(all);
-  outbox->add_option("--limit", flags->limit, "Show at most N jobs")->default_val(50)->type_name("N")
+  outbox->add_option("--limit", flags->limit, "Show at most N jobs")
+      ->default_val(50)
+      ->type_name("N")
       ->check(CLI::PositiveNumber);
   add_config_option(*outbox, opts);
   auto* retry = outbox->add_subcommand("retry", "Re-queue a dead (or pending) job: due now, attempts reset");

@@ -72,8 +72,8 @@ void register_system_blocks_or_fail(const persistence::database_target& target,
   if (!conn) fail(conn.error().message());
   std::pair<std::size_t, std::size_t> written;
   auto s = persistence::in_write_transaction(**conn, "registering the system block types", [&](auto& c) {
-    written = persistence::register_system_blocks(c, persistence::system_block_catalog(),
-                                                  system_clock::instance().now());
+    written =
+        persistence::register_system_blocks(c, persistence::system_block_catalog(), system_clock::instance().now());
   });
   if (!s) fail(s.message());
   if (written.first + written.second > 0)
@@ -88,7 +88,8 @@ std::string describe_ui(const http::ui_site& ui, const std::vector<std::string>&
     line += notes.empty() ? "off (server.ui.enabled is false)" : "not served";
   } else {
     line += origin + ui.v1_base() + " (default " + ui.default_ui() + ";";
-    for (const auto& v : available) line += " " + v + " at " + (v == "v1" ? ui.v1_base() : ui.v2_base()) + (v == available.back() ? ")" : ",");
+    for (const auto& v : available)
+      line += " " + v + " at " + (v == "v1" ? ui.v1_base() : ui.v2_base()) + (v == available.back() ? ")" : ",");
   }
   for (const auto& note : notes) line += "\n  " + note;
   return line;
@@ -203,11 +204,11 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   // The action runner acts on flow runs through their registry, which is spawned after the dispatcher.
   auto action_peers = std::make_shared<actors::action_peers>();
   dispatch_options.action_runner = [db = *db, secrets = *block_secrets, transport = *transport, event_bus,
-                                    private_ok = cfg.notifications.blocks_allow_private_network, action_peers](
-                                       caf::actor_system& sys, actors::delivery_listener_actor listener) {
-    return actors::spawn_automation_action_runner(sys, {db, secrets, transport, event_bus, &system_clock::instance(),
-                                                        private_ok, action_peers},
-                                                  std::move(listener));
+                                    private_ok = cfg.notifications.blocks_allow_private_network,
+                                    action_peers](caf::actor_system& sys, actors::delivery_listener_actor listener) {
+    return actors::spawn_automation_action_runner(
+        sys, {db, secrets, transport, event_bus, &system_clock::instance(), private_ok, action_peers},
+        std::move(listener));
   };
   auto dispatcher = actors::spawn_notification_dispatcher(system, dispatch_options);
   // Automations: evaluated on the services-lease holder only when servers share a database (see the header).
@@ -226,8 +227,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   // events page hear of every committed state.
   actors::restore_lost_state_events(*db, event_bus, [](result<std::size_t> restored) {
     if (!restored)
-      log::line(log::level::warning, "events", "looking for flow-run state events lost in a crash failed: ",
-                restored.error().message());
+      log::line(log::level::warning, "events",
+                "looking for flow-run state events lost in a crash failed: ", restored.error().message());
     else if (*restored > 0)
       log::line(log::level::info, "events", "restored ", *restored,
                 " flow-run state event(s) a crash had cut off from their committed states");
@@ -327,8 +328,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
       *db, [](persistence::sql_connection& c) { return actors::scheduled_background_tasks(c); },
       [background_tasks](result<std::vector<std::pair<uuid, std::string>>> waiting) {
         if (!waiting) {
-          log::line(log::level::warning, "tasks", "reading the background task runs still scheduled failed: ",
-                    waiting.error().message());
+          log::line(log::level::warning, "tasks",
+                    "reading the background task runs still scheduled failed: ", waiting.error().message());
           return;
         }
         for (const auto& [run, key] : *waiting) background_tasks->enqueue(run, key);
@@ -351,17 +352,21 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   api.scheduler = scheduler;
   api.scheduling = {cfg.services.scheduler_min_runs, cfg.services.scheduler_max_runs, cfg.services.scheduler_min_time,
                     cfg.services.scheduler_max_time};
-  const std::map<std::string, caf::actor> service_actors{
-      {"scheduler", scheduler},   {"late_runs", late_runs}, {"cancellation_cleanup", cancellation_cleanup},
-      {"pause_expirations", pause_expirations}, {"foreman", foreman}, {"concurrency_lease_reaper", lease_reaper},
-      {"db_vacuum", db_vacuum}};
+  const std::map<std::string, caf::actor> service_actors{{"scheduler", scheduler},
+                                                         {"late_runs", late_runs},
+                                                         {"cancellation_cleanup", cancellation_cleanup},
+                                                         {"pause_expirations", pause_expirations},
+                                                         {"foreman", foreman},
+                                                         {"concurrency_lease_reaper", lease_reaper},
+                                                         {"db_vacuum", db_vacuum}};
   for (const auto& row : services_of(cfg)) {
     auto actor = service_actors.find(row.name);
     api.services.push_back({row.name, row.purpose, row.interval,
                             row.enabled && actor != service_actors.end() ? actor->second : caf::actor{}});
   }
   http::register_api(routes, api);
-  const std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
+  const std::string host =
+      cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]" : cfg.server.host;
   http::ui_options ui_options;
   ui_options.enabled = cfg.server.ui.enabled;
   ui_options.dir = cfg.effective_ui_dir();
@@ -394,8 +399,8 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   }
   instance.listen = host + ":" + std::to_string(server.bound_port());
   actors::cluster_membership_options membership_options{*db, instance, leadership};
-  membership_options.services = {scheduler, late_runs, cancellation_cleanup, pause_expirations, foreman, lease_reaper,
-                                 db_vacuum, automations.proactive};
+  membership_options.services = {scheduler,    late_runs, cancellation_cleanup, pause_expirations, foreman,
+                                 lease_reaper, db_vacuum, automations.proactive};
   membership_options.heartbeat = cfg.services.cluster_heartbeat;
   membership_options.dead_after = cfg.services.cluster_dead_after;
   membership_options.sole_server = sole_server;

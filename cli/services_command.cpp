@@ -59,10 +59,10 @@ void register_services_commands(CLI::App& server, common_options& opts) {
     std::vector<persistence::server_instance> rows;
     std::optional<persistence::service_lease> lease;
     auto s = persistence::in_transaction(*db.conn, persistence::transaction_kind::read, "listing the servers",
-                                        [&](persistence::sql_connection& c) {
-      rows = persistence::list_server_instances(c);
-      lease = persistence::find_service_lease(c, persistence::services_lease_name);
-    });
+                                         [&](persistence::sql_connection& c) {
+                                           rows = persistence::list_server_instances(c);
+                                           lease = persistence::find_service_lease(c, persistence::services_lease_name);
+                                         });
     if (!s) {
       std::cerr << "osprey: " << s.message() << "\n";
       throw CLI::RuntimeError(exit_failure);
@@ -74,7 +74,8 @@ void register_services_commands(CLI::App& server, common_options& opts) {
     }
     const auto now = system_clock::instance().now();
     std::cout << std::left << std::setw(34) << "SERVER" << std::setw(24) << "LISTENING" << std::setw(10) << "VERSION"
-              << std::setw(16) << "LAST HEARTBEAT" << "SERVICES\n";
+              << std::setw(16) << "LAST HEARTBEAT"
+              << "SERVICES\n";
     for (const auto& row : rows) {
       const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - row.heartbeat).count();
       const bool leads = lease && lease->owner == row.id && lease->expires > now;

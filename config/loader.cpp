@@ -111,7 +111,7 @@ using detail::node_kind;
 
 /// One load() call: the settings being built, where each value came from, and every problem found.
 class loader {
-public:
+ public:
   explicit loader(const load_request& request) : request_(request) {
     for (const auto& f : detail::fields()) result_.sources[f.key] = source{};
   }
@@ -126,7 +126,7 @@ public:
     return {std::move(result_), {}};
   }
 
-private:
+ private:
   void fail(std::string key, std::string where, std::string message) {
     errors_.push_back({std::move(key), std::move(where), std::move(message)});
   }
@@ -211,8 +211,8 @@ private:
       const YAML::Node root = YAML::Load(text.str());
       if (root.IsNull()) return;  // an empty file sets nothing
       if (!root.IsMap()) {
-        fail("", at(root.Mark()), std::string("expected a mapping of settings at the top level, got ") +
-                                      node_kind(root));
+        fail("", at(root.Mark()),
+             std::string("expected a mapping of settings at the top level, got ") + node_kind(root));
         return;
       }
       walk(root, "");
@@ -246,8 +246,7 @@ private:
       }
       if (prefix.empty() && key == "notifications") {
         // Lists of channels and policies do not fit the flat field table; the section has its own parser.
-        detail::parse_notifications(value, where, file_, request_.environment, result_.values.notifications,
-                                    errors_);
+        detail::parse_notifications(value, where, file_, request_.environment, result_.values.notifications, errors_);
         continue;
       }
       if (const auto* f = detail::find_field(key)) {
@@ -256,8 +255,9 @@ private:
         if (value.IsMap()) {
           walk(value, key);
         } else if (!value.IsNull()) {
-          fail(key, where, std::string("expected a mapping with keys ") + join(detail::children(key)) +
-                               ", got " + node_kind(value));
+          fail(
+              key, where,
+              std::string("expected a mapping with keys ") + join(detail::children(key)) + ", got " + node_kind(value));
         }
       } else {
         auto known = detail::children(prefix);
@@ -311,8 +311,7 @@ private:
       if (const auto alias = short_aliases().find(f.key); alias != short_aliases().end()) {
         if (const auto* short_value = lookup(request_.environment, alias->second)) {
           if (value) {
-            result_.warnings.push_back("environment " + alias->second + " is ignored because " + name +
-                                       " is also set");
+            result_.warnings.push_back("environment " + alias->second + " is ignored because " + name + " is also set");
           } else {
             value = short_value;
             name = alias->second;
@@ -358,7 +357,8 @@ private:
     if (services.cluster_dead_after < 3 * services.cluster_heartbeat)
       fail("services.cluster.dead_after_seconds", describe_source("services.cluster.dead_after_seconds"),
            "must be at least 3 × services.cluster.heartbeat_seconds (" +
-               std::to_string(services.cluster_heartbeat.count()) + " s), or a server that misses one beat "
+               std::to_string(services.cluster_heartbeat.count()) +
+               " s), or a server that misses one beat "
                "would be taken for dead");
   }
 
@@ -376,8 +376,8 @@ private:
   const load_request& request_;
   loaded_settings result_;
   std::vector<config_error> errors_;
-  std::string file_;                      ///< the YAML file being read, for "file:line"
-  std::map<std::string, int> seen_;       ///< dotted keys already set in the file -> 1-based line
+  std::string file_;                 ///< the YAML file being read, for "file:line"
+  std::map<std::string, int> seen_;  ///< dotted keys already set in the file -> 1-based line
 };
 
 }  // namespace
@@ -390,9 +390,7 @@ std::string config_error::to_string() const {
   return out + message;
 }
 
-load_outcome load(const load_request& request) {
-  return loader(request).run();
-}
+load_outcome load(const load_request& request) { return loader(request).run(); }
 
 std::map<std::string, std::string> environment_from_process() {
   std::map<std::string, std::string> out;

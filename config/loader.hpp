@@ -38,8 +38,8 @@ struct source {
 
 /// One problem found while loading; all of them are collected, not just the first.
 struct config_error {
-  std::string key;    ///< dotted key, e.g. "server.port" ("" when the file as a whole is unreadable)
-  std::string where;  ///< "file.yaml:7", "environment OSPREY_PORT", "flag --port"
+  std::string key;      ///< dotted key, e.g. "server.port" ("" when the file as a whole is unreadable)
+  std::string where;    ///< "file.yaml:7", "environment OSPREY_PORT", "flag --port"
   std::string message;  ///< e.g. "expected an integer between 0 and 65535, got 'abc'"
   /// "file.yaml:7: server.port: expected an integer ..." — the line printed to users.
   [[nodiscard]] std::string to_string() const;
@@ -58,7 +58,7 @@ struct loaded_settings {
   settings values;
   std::map<std::string, source> sources;   ///< every known dotted key -> where its value came from
   std::optional<std::string> config_file;  ///< the YAML file actually read, if any
-  source home_source;         ///< environment OSPREY_HOME, or default ("$HOME/.osprey")
+  source home_source;                      ///< environment OSPREY_HOME, or default ("$HOME/.osprey")
   source config_file_source;  ///< flag --config, environment OSPREY_CONFIG, or default; meaningless without a file
   /// Harmless oddities worth telling the user (e.g. "environment OSPREY_SERVER_PROT: unknown setting, ignored").
   std::vector<std::string> warnings;

@@ -57,7 +57,7 @@ bool is_e164(std::string_view number) {
 }
 
 class channel_parser {
-public:
+ public:
   channel_parser(yaml_reader& reader, const mapping& m, channel_settings& out) : r_(reader), m_(m), c_(out) {}
 
   void read(const type_info& info) {
@@ -92,7 +92,7 @@ public:
     }
   }
 
-private:
+ private:
   static void assign(std::string& to, std::optional<std::string> value) {
     if (value) to = std::move(*value);
   }

@@ -64,17 +64,17 @@ struct channel_settings {
   channel_type type = channel_type::slack;
   std::string where;  ///< "file.yaml:12", for messages
 
-  std::string url;          ///< slack, teams (secret)
+  std::string url;                   ///< slack, teams (secret)
   std::string payload = "envelope";  ///< teams: envelope | raw_card
-  std::string api_url;      ///< pagerduty, opsgenie, twilio: "" = the service's host for `region`
-  std::string region = "us";  ///< pagerduty, opsgenie: us | eu
+  std::string api_url;               ///< pagerduty, opsgenie, twilio: "" = the service's host for `region`
+  std::string region = "us";         ///< pagerduty, opsgenie: us | eu
 
   std::string routing_key;  ///< pagerduty (secret)
   /// pagerduty: state name -> critical|error|warning|info; "default" key for the rest (default: Crashed
   /// critical, Failed error, TimedOut error, everything else warning).
   std::vector<std::pair<std::string, std::string>> severity;
 
-  std::string api_key;      ///< opsgenie (secret)
+  std::string api_key;  ///< opsgenie (secret)
   /// opsgenie: state name -> P1..P5; "default" key for the rest (default: Crashed P1, Failed P2, else P3).
   std::vector<std::pair<std::string, std::string>> priority;
   struct responder {
@@ -84,17 +84,17 @@ struct channel_settings {
   std::vector<responder> responders;  ///< opsgenie
   std::vector<std::string> tags;      ///< opsgenie alert tags
 
-  std::string account_sid;  ///< twilio
-  std::string auth_token;   ///< twilio (secret)
-  std::string from;         ///< twilio: E.164 sender; smtp: From address ("Name <a@b>" allowed)
+  std::string account_sid;      ///< twilio
+  std::string auth_token;       ///< twilio (secret)
+  std::string from;             ///< twilio: E.164 sender; smtp: From address ("Name <a@b>" allowed)
   std::vector<std::string> to;  ///< twilio: E.164 numbers; smtp: addresses. At least one.
 
-  std::string host;         ///< smtp
-  std::uint16_t port = 0;   ///< smtp: 0 = 587 for starttls, 465 for implicit, 25 for none
+  std::string host;                   ///< smtp
+  std::uint16_t port = 0;             ///< smtp: 0 = 587 for starttls, 465 for implicit, 25 for none
   smtp_tls tls = smtp_tls::starttls;  ///< none only when host is loopback (127.0.0.1, ::1, localhost)
-  std::string username;     ///< smtp ("" = no AUTH)
-  std::string password;     ///< smtp (secret)
-  std::string ca_file;      ///< smtp: extra CA bundle for the server certificate
+  std::string username;               ///< smtp ("" = no AUTH)
+  std::string password;               ///< smtp (secret)
+  std::string ca_file;                ///< smtp: extra CA bundle for the server certificate
 
   /// Per-channel storm control. Defaults by type: slack 1/s burst 3, teams 4/s burst 4, pagerduty 2/s
   /// burst 10 (≈120/min), opsgenie 10/s burst 10, twilio 1/s burst 5, smtp 5/s burst 10.
@@ -121,7 +121,7 @@ struct retry_settings {
 
 struct notification_settings {
   bool enabled = true;
-  std::string ui_url;   ///< base of {flow_run_url}; "" = Prefect 2's placeholder base
+  std::string ui_url;  ///< base of {flow_run_url}; "" = Prefect 2's placeholder base
   /// Whether automations' notification blocks may send to loopback, link-local and private addresses (as a
   /// channel's allow_private_network; off by default).
   bool blocks_allow_private_network = false;
@@ -131,7 +131,7 @@ struct notification_settings {
   /// Prefect automations declared here (domain read_config_file_automation: read as the API reads them, ids
   /// made from their names, tagged config_file_tag); the server stores them at start and on SIGHUP.
   std::vector<automation> automations;
-  std::string file;     ///< the file these came from ("" when none), for messages
+  std::string file;  ///< the file these came from ("" when none), for messages
 
   [[nodiscard]] const channel_settings* find_channel(std::string_view name) const;
 };

@@ -15,9 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& section_keys() {
-  static const std::vector<std::string> keys = {"file",     "enabled",     "ui_url",
-                                                "retry",    "channels",    "policies",
-                                                "automations", "blocks_allow_private_network"};
+  static const std::vector<std::string> keys = {"file",     "enabled",  "ui_url",      "retry",
+                                                "channels", "policies", "automations", "blocks_allow_private_network"};
   return keys;
 }
 
@@ -35,7 +34,7 @@ const std::vector<std::string>& match_keys() {
 }
 
 const std::vector<std::string>& state_type_names() {
-  static const std::vector<std::string> names = {"SCHEDULED", "PENDING",   "RUNNING", "COMPLETED", "FAILED",
+  static const std::vector<std::string> names = {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
                                                  "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
   return names;
 }
@@ -55,7 +54,7 @@ struct channel_reference {
 
 /// Reads one section (from the main file or the file it names) into `out`.
 class section_parser {
-public:
+ public:
   section_parser(yaml_reader& reader, notification_settings& out) : r_(reader), out_(out) {}
 
   void parse(const mapping& m) {
@@ -68,17 +67,19 @@ public:
     }
     if (const auto* e = m.find("ui_url")) ui_url(*e);
     if (const auto* e = m.find("retry")) retry(*e);
-    if (const auto* e = m.find("channels")) each(*e, "a list of channels ([{name: x, type: slack, ...}])",
-                                                 [this](const YAML::Node& n, const std::string& k) { channel(n, k); });
-    if (const auto* e = m.find("policies")) each(*e, "a list of policies ([{name: x, channels: [...], ...}])",
-                                                 [this](const YAML::Node& n, const std::string& k) { policy(n, k); });
+    if (const auto* e = m.find("channels"))
+      each(*e, "a list of channels ([{name: x, type: slack, ...}])",
+           [this](const YAML::Node& n, const std::string& k) { channel(n, k); });
+    if (const auto* e = m.find("policies"))
+      each(*e, "a list of policies ([{name: x, channels: [...], ...}])",
+           [this](const YAML::Node& n, const std::string& k) { policy(n, k); });
     if (const auto* e = m.find("automations"))
       each(*e, "a list of automations ([{name: x, trigger: {...}, actions: [...]}])",
            [this](const YAML::Node& n, const std::string& k) { automation_entry(n, k); });
     check_references();
   }
 
-private:
+ private:
   template <class Item>
   void each(const entry& e, std::string_view expected, Item item) {
     if (e.value.IsNull()) return;
@@ -182,7 +183,9 @@ private:
   void automation_entry(const YAML::Node& node, const std::string& key) {
     const auto where = r_.at(node);
     if (!node.IsMap()) {
-      r_.fail(key, where, std::string("expected an automation ({name: x, trigger: {...}, actions: [...]}), got ") + node_kind(node));
+      r_.fail(
+          key, where,
+          std::string("expected an automation ({name: x, trigger: {...}, actions: [...]}), got ") + node_kind(node));
       return;
     }
     automation_problem problem;
@@ -219,9 +222,12 @@ private:
     const auto m = r_.open(e.value, e.key, e.where);
     if (!m) return;
     r_.reject_unknown(*m, match_keys(), "match");
-    const std::pair<const char*, std::vector<std::string>*> lists[] = {
-        {"state_names", &into.state_names}, {"state_types", &into.state_types}, {"tags_any", &into.tags_any},
-        {"tags_none", &into.tags_none},     {"flows", &into.flows},             {"deployments", &into.deployments}};
+    const std::pair<const char*, std::vector<std::string>*> lists[] = {{"state_names", &into.state_names},
+                                                                       {"state_types", &into.state_types},
+                                                                       {"tags_any", &into.tags_any},
+                                                                       {"tags_none", &into.tags_none},
+                                                                       {"flows", &into.flows},
+                                                                       {"deployments", &into.deployments}};
     for (const auto& [name, target] : lists) {
       if (const auto* item = m->find(name)) {
         if (auto values = r_.list(*item)) *target = std::move(*values);
@@ -241,13 +247,12 @@ private:
   void check_references() {
     std::vector<std::string> defined;
     for (const auto& [name, where] : channel_where_) defined.push_back(name);
-    const auto known = defined.empty() ? std::string("no channels are defined")
-                                       : "defined: " + join(defined);
+    const auto known = defined.empty() ? std::string("no channels are defined") : "defined: " + join(defined);
     for (const auto& ref : references_) {
       if (channel_where_.contains(ref.name)) continue;
-      r_.fail(ref.key, ref.where,
-              "no channel named '" + ref.name + "' (" + known +
-                  "); add it under notifications.channels or fix the name");
+      r_.fail(
+          ref.key, ref.where,
+          "no channel named '" + ref.name + "' (" + known + "); add it under notifications.channels or fix the name");
     }
   }
 
@@ -261,8 +266,8 @@ private:
 
 /// `file: other.yaml`: the whole section comes from that file, whose top level is either `notifications:`
 /// or the section's keys directly.
-void parse_other_file(const entry& e, yaml_reader& main, const environment_map& environment,
-                      notification_settings& out, std::vector<config_error>& errors) {
+void parse_other_file(const entry& e, yaml_reader& main, const environment_map& environment, notification_settings& out,
+                      std::vector<config_error>& errors) {
   const auto name = main.text(e);
   if (!name) return;
   if (name->empty()) {
@@ -275,8 +280,10 @@ void parse_other_file(const entry& e, yaml_reader& main, const environment_map& 
   std::stringstream text;
   if (in) text << in.rdbuf();
   if (!in || fs::is_directory(path, ec)) {
-    main.fail(e.key, e.where, "cannot read notifications file '" + path + "' (relative paths start at the "
-                              "main config file's directory)");
+    main.fail(e.key, e.where,
+              "cannot read notifications file '" + path +
+                  "' (relative paths start at the "
+                  "main config file's directory)");
     return;
   }
   out.file = path;

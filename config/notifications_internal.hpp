@@ -67,7 +67,7 @@ struct mapping {
 /// Typed reads from one YAML file. Every failed read records an error (dotted key, file:line, how to fix)
 /// and returns nullopt, so callers just skip the value and go on collecting errors.
 class yaml_reader {
-public:
+ public:
   yaml_reader(std::string file, const environment_map& environment, std::vector<config_error>& errors);
 
   [[nodiscard]] const std::string& file() const { return file_; }
@@ -101,7 +101,7 @@ public:
   /// once, an unreadable file or an unset variable are errors that never quote the secret.
   std::optional<std::string> secret(const mapping& m, const std::string& field);
 
-private:
+ private:
   std::string file_;
   std::filesystem::path base_dir_;  ///< relative `*_file` paths start here
   const environment_map& environment_;

@@ -19,9 +19,7 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string got(std::string_view raw) {
-  return raw.empty() ? "got an empty value" : "got '" + std::string(raw) + "'";
-}
+std::string got(std::string_view raw) { return raw.empty() ? "got an empty value" : "got '" + std::string(raw) + "'"; }
 
 namespace {
 
@@ -47,8 +45,7 @@ field number_field(std::string key, std::uint64_t min, std::uint64_t max, Get ge
       if (max == std::numeric_limits<std::uint64_t>::max()) {
         return "expected an integer >= " + std::to_string(min) + ", " + got(raw);
       }
-      return "expected an integer between " + std::to_string(min) + " and " + std::to_string(max) + ", " +
-             got(raw);
+      return "expected an integer between " + std::to_string(min) + " and " + std::to_string(max) + ", " + got(raw);
     }
     auto& target = get(into);
     using target_type = std::remove_reference_t<decltype(target)>;
@@ -125,7 +122,8 @@ std::optional<std::string> any_path(std::string_view) { return std::nullopt; }
 /// "" (derived from the request) or an absolute http(s) URL.
 std::optional<std::string> check_ui_api_url(std::string_view url) {
   const auto l = lower(url);
-  if (url.empty() || ((l.starts_with("http://") || l.starts_with("https://")) && url.find_first_of(" \t\"<>") == std::string_view::npos))
+  if (url.empty() || ((l.starts_with("http://") || l.starts_with("https://")) &&
+                      url.find_first_of(" \t\"<>") == std::string_view::npos))
     return std::nullopt;
   return "expected an absolute URL such as https://prefect.example.com/api, " + got(url);
 }
@@ -194,91 +192,120 @@ std::optional<std::string> check_origin(std::string_view origin) {
   if ((scheme == "http" || scheme == "https") && !rest.empty() && rest.find_first_of("/?#@ ") == std::string_view::npos)
     return std::nullopt;
   return "expected origins such as https://ui.example.com or http://10.0.0.5:8080 (scheme, host, optional port; "
-         "no path), " + got(origin);
+         "no path), " +
+         got(origin);
 }
 
 std::vector<field> build_fields() {
   constexpr auto day_seconds = 86'400u;
   constexpr auto any = std::numeric_limits<std::uint64_t>::max();
   std::vector<field> out;
-  out.push_back(text_field("server.host", check_host, [](auto& s) -> auto& { return s.server.host; }));
+  out.push_back(text_field(
+      "server.host", check_host, [](auto& s) -> auto& { return s.server.host; }));
   out.push_back(secret_field(
       "server.auth_string", [](auto& s) -> auto& { return s.server.auth_string; }));
-  out.push_back(bool_field("server.require_api_key", [](auto& s) -> auto& { return s.server.require_api_key; }));
-  out.push_back(
-      bool_field("server.health_without_auth", [](auto& s) -> auto& { return s.server.health_without_auth; }));
-  out.push_back(bool_field("server.csrf_protection", [](auto& s) -> auto& { return s.server.csrf_protection; }));
-  out.push_back(number_field("server.csrf_token_expiration_seconds", 60, 30 * day_seconds,
-                             [](auto& s) -> auto& { return s.server.csrf_token_expiration; }));
-  out.push_back(number_field("server.port", 0, 65535, [](auto& s) -> auto& { return s.server.port; }));
-  out.push_back(number_field("server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
-  out.push_back(
-      number_field("server.max_body_bytes", 1, any, [](auto& s) -> auto& { return s.server.max_body_bytes; }));
-  out.push_back(number_field("server.max_header_bytes", 1024, 1 << 20,
-                             [](auto& s) -> auto& { return s.server.max_header_bytes; }));
-  out.push_back(number_field("server.max_connections", 0, 1'000'000,
-                             [](auto& s) -> auto& { return s.server.max_connections; }));
-  out.push_back(number_field("server.max_websockets", 0, 1'000'000,
-                             [](auto& s) -> auto& { return s.server.max_websockets; }));
-  out.push_back(number_field("server.json_max_depth", 1, largest_json_max_depth,
-                             [](auto& s) -> auto& { return s.server.json_max_depth; }));
-  out.push_back(number_field("server.max_name_length", 16, 65536,
-                             [](auto& s) -> auto& { return s.server.max_name_length; }));
-  out.push_back(list_field("server.allowed_origins", check_origin,
-                           [](auto& s) -> auto& { return s.server.allowed_origins; }));
-  out.push_back(number_field("server.keep_alive_timeout_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.server.keep_alive_timeout; }));
-  out.push_back(number_field("server.request_timeout_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.server.request_timeout; }));
-  out.push_back(number_field("server.shutdown_grace_seconds", 0, day_seconds,
-                             [](auto& s) -> auto& { return s.server.shutdown_grace; }));
-  out.push_back(bool_field("server.ui.enabled", [](auto& s) -> auto& { return s.server.ui.enabled; }));
-  out.push_back(text_field("server.ui.dir", any_path, [](auto& s) -> auto& { return s.server.ui.dir; }));
-  out.push_back(text_field("server.ui.api_url", check_ui_api_url, [](auto& s) -> auto& { return s.server.ui.api_url; }));
-  out.push_back(text_field("server.ui.base_path", check_ui_base_path,
-                           [](auto& s) -> auto& { return s.server.ui.base_path; }));
-  out.push_back(choice_field("server.ui.default", {"v2", "v1"}, [](auto& s) -> auto& { return s.server.ui.default_ui; }));
-  out.push_back(text_field("database.url", check_database_url, [](auto& s) -> auto& { return s.database.url; }));
-  out.push_back(
-      bool_field("database.migrate_on_start", [](auto& s) -> auto& { return s.database.migrate_on_start; }));
-  out.push_back(number_field("database.timeout_ms", 0, day_seconds * 1000ull,
-                             [](auto& s) -> auto& { return s.database.busy_timeout; }));
-  out.push_back(number_field("database.group_commit.max_batch", 1, 1'000'000,
-                             [](auto& s) -> auto& { return s.database.group_commit_max_batch; }));
-  out.push_back(number_field("database.group_commit.max_delay_us", 0, 10'000'000,
-                             [](auto& s) -> auto& { return s.database.group_commit_max_delay; }));
-  out.push_back(number_field("database.readers", 1, 32, [](auto& s) -> auto& { return s.database.readers; }));
-  out.push_back(choice_field("database.sqlite_synchronous", {"FULL", "NORMAL"},
-                             [](auto& s) -> auto& { return s.database.sqlite_synchronous; }));
-  out.push_back(number_field("database.sqlite_max_size_mb", 0, 1ull << 24,
-                             [](auto& s) -> auto& { return s.database.sqlite_max_size_mb; }));
-  out.push_back(choice_field("logging.level", {"debug", "info", "warning", "error"},
-                             [](auto& s) -> auto& { return s.logging.level; }));
-  out.push_back(number_field("concurrency.tag_slot_wait_seconds", 0, day_seconds,
-                             [](auto& s) -> auto& { return s.concurrency.tag_slot_wait; }));
-  out.push_back(number_field("concurrency.maximum_slot_wait_seconds", 0, day_seconds,
-                             [](auto& s) -> auto& { return s.concurrency.maximum_slot_wait; }));
-  out.push_back(bool_field("services.concurrency_lease_reaper.enabled",
-                           [](auto& s) -> auto& { return s.services.lease_reaper_enabled; }));
-  out.push_back(number_field("services.concurrency_lease_reaper.interval_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.lease_reaper_interval; }));
-  out.push_back(text_field("encryption.key_file", any_path, [](auto& s) -> auto& { return s.encryption.key_file; }));
-  out.push_back(bool_field("services.foreman.enabled", [](auto& s) -> auto& { return s.services.foreman_enabled; }));
-  out.push_back(number_field("services.foreman.interval_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.foreman_interval; }));
-  out.push_back(number_field("services.foreman.inactivity_heartbeat_multiple", 1, 1000,
-                             [](auto& s) -> auto& { return s.services.foreman_heartbeat_multiple; }));
-  out.push_back(number_field("services.foreman.fallback_heartbeat_interval_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.foreman_fallback_heartbeat; }));
-  out.push_back(number_field("services.foreman.work_queue_last_polled_timeout_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.foreman_queue_timeout; }));
-  out.push_back(number_field("services.foreman.deployment_last_polled_timeout_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.foreman_deployment_timeout; }));
-  out.push_back(bool_field("services.late_runs.enabled", [](auto& s) -> auto& { return s.services.late_runs_enabled; }));
-  out.push_back(number_field("services.late_runs.loop_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.late_runs_interval; }));
-  out.push_back(number_field("services.late_runs.after_seconds", 0, day_seconds,
-                             [](auto& s) -> auto& { return s.services.late_runs_after; }));
+  out.push_back(bool_field(
+      "server.require_api_key", [](auto& s) -> auto& { return s.server.require_api_key; }));
+  out.push_back(bool_field(
+      "server.health_without_auth", [](auto& s) -> auto& { return s.server.health_without_auth; }));
+  out.push_back(bool_field(
+      "server.csrf_protection", [](auto& s) -> auto& { return s.server.csrf_protection; }));
+  out.push_back(number_field(
+      "server.csrf_token_expiration_seconds", 60, 30 * day_seconds,
+      [](auto& s) -> auto& { return s.server.csrf_token_expiration; }));
+  out.push_back(number_field(
+      "server.port", 0, 65535, [](auto& s) -> auto& { return s.server.port; }));
+  out.push_back(number_field(
+      "server.io_threads", 1, 64, [](auto& s) -> auto& { return s.server.io_threads; }));
+  out.push_back(number_field(
+      "server.max_body_bytes", 1, any, [](auto& s) -> auto& { return s.server.max_body_bytes; }));
+  out.push_back(number_field(
+      "server.max_header_bytes", 1024, 1 << 20, [](auto& s) -> auto& { return s.server.max_header_bytes; }));
+  out.push_back(number_field(
+      "server.max_connections", 0, 1'000'000, [](auto& s) -> auto& { return s.server.max_connections; }));
+  out.push_back(number_field(
+      "server.max_websockets", 0, 1'000'000, [](auto& s) -> auto& { return s.server.max_websockets; }));
+  out.push_back(number_field(
+      "server.json_max_depth", 1, largest_json_max_depth, [](auto& s) -> auto& { return s.server.json_max_depth; }));
+  out.push_back(number_field(
+      "server.max_name_length", 16, 65536, [](auto& s) -> auto& { return s.server.max_name_length; }));
+  out.push_back(list_field(
+      "server.allowed_origins", check_origin, [](auto& s) -> auto& { return s.server.allowed_origins; }));
+  out.push_back(number_field(
+      "server.keep_alive_timeout_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.server.keep_alive_timeout; }));
+  out.push_back(number_field(
+      "server.request_timeout_seconds", 1, day_seconds, [](auto& s) -> auto& { return s.server.request_timeout; }));
+  out.push_back(number_field(
+      "server.shutdown_grace_seconds", 0, day_seconds, [](auto& s) -> auto& { return s.server.shutdown_grace; }));
+  out.push_back(bool_field(
+      "server.ui.enabled", [](auto& s) -> auto& { return s.server.ui.enabled; }));
+  out.push_back(text_field(
+      "server.ui.dir", any_path, [](auto& s) -> auto& { return s.server.ui.dir; }));
+  out.push_back(text_field(
+      "server.ui.api_url", check_ui_api_url, [](auto& s) -> auto& { return s.server.ui.api_url; }));
+  out.push_back(text_field(
+      "server.ui.base_path", check_ui_base_path, [](auto& s) -> auto& { return s.server.ui.base_path; }));
+  out.push_back(choice_field(
+      "server.ui.default", {"v2", "v1"}, [](auto& s) -> auto& { return s.server.ui.default_ui; }));
+  out.push_back(text_field(
+      "database.url", check_database_url, [](auto& s) -> auto& { return s.database.url; }));
+  out.push_back(bool_field(
+      "database.migrate_on_start", [](auto& s) -> auto& { return s.database.migrate_on_start; }));
+  out.push_back(number_field(
+      "database.timeout_ms", 0, day_seconds * 1000ull, [](auto& s) -> auto& { return s.database.busy_timeout; }));
+  out.push_back(number_field(
+      "database.group_commit.max_batch", 1, 1'000'000,
+      [](auto& s) -> auto& { return s.database.group_commit_max_batch; }));
+  out.push_back(number_field(
+      "database.group_commit.max_delay_us", 0, 10'000'000,
+      [](auto& s) -> auto& { return s.database.group_commit_max_delay; }));
+  out.push_back(number_field(
+      "database.readers", 1, 32, [](auto& s) -> auto& { return s.database.readers; }));
+  out.push_back(choice_field(
+      "database.sqlite_synchronous", {"FULL", "NORMAL"},
+      [](auto& s) -> auto& { return s.database.sqlite_synchronous; }));
+  out.push_back(number_field(
+      "database.sqlite_max_size_mb", 0, 1ull << 24, [](auto& s) -> auto& { return s.database.sqlite_max_size_mb; }));
+  out.push_back(choice_field(
+      "logging.level", {"debug", "info", "warning", "error"}, [](auto& s) -> auto& { return s.logging.level; }));
+  out.push_back(number_field(
+      "concurrency.tag_slot_wait_seconds", 0, day_seconds,
+      [](auto& s) -> auto& { return s.concurrency.tag_slot_wait; }));
+  out.push_back(number_field(
+      "concurrency.maximum_slot_wait_seconds", 0, day_seconds,
+      [](auto& s) -> auto& { return s.concurrency.maximum_slot_wait; }));
+  out.push_back(bool_field(
+      "services.concurrency_lease_reaper.enabled", [](auto& s) -> auto& { return s.services.lease_reaper_enabled; }));
+  out.push_back(number_field(
+      "services.concurrency_lease_reaper.interval_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.lease_reaper_interval; }));
+  out.push_back(text_field(
+      "encryption.key_file", any_path, [](auto& s) -> auto& { return s.encryption.key_file; }));
+  out.push_back(bool_field(
+      "services.foreman.enabled", [](auto& s) -> auto& { return s.services.foreman_enabled; }));
+  out.push_back(number_field(
+      "services.foreman.interval_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.foreman_interval; }));
+  out.push_back(number_field(
+      "services.foreman.inactivity_heartbeat_multiple", 1, 1000,
+      [](auto& s) -> auto& { return s.services.foreman_heartbeat_multiple; }));
+  out.push_back(number_field(
+      "services.foreman.fallback_heartbeat_interval_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.foreman_fallback_heartbeat; }));
+  out.push_back(number_field(
+      "services.foreman.work_queue_last_polled_timeout_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.foreman_queue_timeout; }));
+  out.push_back(number_field(
+      "services.foreman.deployment_last_polled_timeout_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.foreman_deployment_timeout; }));
+  out.push_back(bool_field(
+      "services.late_runs.enabled", [](auto& s) -> auto& { return s.services.late_runs_enabled; }));
+  out.push_back(number_field(
+      "services.late_runs.loop_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.late_runs_interval; }));
+  out.push_back(number_field(
+      "services.late_runs.after_seconds", 0, day_seconds, [](auto& s) -> auto& { return s.services.late_runs_after; }));
   out.push_back(bool_field(
       "services.cancellation_cleanup.enabled",
       [](auto& s) -> auto& { return s.services.cancellation_cleanup_enabled; }));
@@ -293,33 +320,42 @@ std::vector<field> build_fields() {
   out.push_back(number_field(
       "services.pause_expirations.loop_seconds", 1, day_seconds,
       [](auto& s) -> auto& { return s.services.pause_expirations_interval; }));
-  out.push_back(bool_field("services.scheduler.enabled", [](auto& s) -> auto& { return s.services.scheduler_enabled; }));
-  out.push_back(number_field("services.scheduler.loop_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.scheduler_loop; }));
-  out.push_back(number_field("services.scheduler.deployment_batch_size", 1, 100'000,
-                             [](auto& s) -> auto& { return s.services.scheduler_batch; }));
-  out.push_back(number_field("services.scheduler.min_runs", 0, 10'000,
-                             [](auto& s) -> auto& { return s.services.scheduler_min_runs; }));
-  out.push_back(number_field("services.scheduler.max_runs", 1, 10'000,
-                             [](auto& s) -> auto& { return s.services.scheduler_max_runs; }));
-  out.push_back(number_field("services.scheduler.min_scheduled_time_seconds", 0, 3650 * day_seconds,
-                             [](auto& s) -> auto& { return s.services.scheduler_min_time; }));
-  out.push_back(number_field("services.scheduler.max_scheduled_time_seconds", 1, 3650 * day_seconds,
-                             [](auto& s) -> auto& { return s.services.scheduler_max_time; }));
-  out.push_back(bool_field("services.db_vacuum.enabled", [](auto& s) -> auto& { return s.services.db_vacuum_enabled; }));
-  out.push_back(number_field("services.db_vacuum.loop_seconds", 1, day_seconds,
-                             [](auto& s) -> auto& { return s.services.db_vacuum_interval; }));
-  out.push_back(number_field("services.db_vacuum.batch_size", 1, 100'000,
-                             [](auto& s) -> auto& { return s.services.db_vacuum_batch; }));
-  out.push_back(number_field("services.db_vacuum.event_retention_days", 1, 36'500,
-                             [](auto& s) -> auto& { return s.services.event_retention_days; }));
-  out.push_back(bool_field("services.db_vacuum.flow_runs", [](auto& s) -> auto& { return s.services.db_vacuum_flow_runs; }));
-  out.push_back(number_field("services.db_vacuum.flow_run_retention_days", 1, 36'500,
-                             [](auto& s) -> auto& { return s.services.flow_run_retention_days; }));
-  out.push_back(number_field("services.cluster.heartbeat_seconds", 1, 600,
-                             [](auto& s) -> auto& { return s.services.cluster_heartbeat; }));
-  out.push_back(number_field("services.cluster.dead_after_seconds", 3, 3600,
-                             [](auto& s) -> auto& { return s.services.cluster_dead_after; }));
+  out.push_back(bool_field(
+      "services.scheduler.enabled", [](auto& s) -> auto& { return s.services.scheduler_enabled; }));
+  out.push_back(number_field(
+      "services.scheduler.loop_seconds", 1, day_seconds, [](auto& s) -> auto& { return s.services.scheduler_loop; }));
+  out.push_back(number_field(
+      "services.scheduler.deployment_batch_size", 1, 100'000,
+      [](auto& s) -> auto& { return s.services.scheduler_batch; }));
+  out.push_back(number_field(
+      "services.scheduler.min_runs", 0, 10'000, [](auto& s) -> auto& { return s.services.scheduler_min_runs; }));
+  out.push_back(number_field(
+      "services.scheduler.max_runs", 1, 10'000, [](auto& s) -> auto& { return s.services.scheduler_max_runs; }));
+  out.push_back(number_field(
+      "services.scheduler.min_scheduled_time_seconds", 0, 3650 * day_seconds,
+      [](auto& s) -> auto& { return s.services.scheduler_min_time; }));
+  out.push_back(number_field(
+      "services.scheduler.max_scheduled_time_seconds", 1, 3650 * day_seconds,
+      [](auto& s) -> auto& { return s.services.scheduler_max_time; }));
+  out.push_back(bool_field(
+      "services.db_vacuum.enabled", [](auto& s) -> auto& { return s.services.db_vacuum_enabled; }));
+  out.push_back(number_field(
+      "services.db_vacuum.loop_seconds", 1, day_seconds,
+      [](auto& s) -> auto& { return s.services.db_vacuum_interval; }));
+  out.push_back(number_field(
+      "services.db_vacuum.batch_size", 1, 100'000, [](auto& s) -> auto& { return s.services.db_vacuum_batch; }));
+  out.push_back(number_field(
+      "services.db_vacuum.event_retention_days", 1, 36'500,
+      [](auto& s) -> auto& { return s.services.event_retention_days; }));
+  out.push_back(bool_field(
+      "services.db_vacuum.flow_runs", [](auto& s) -> auto& { return s.services.db_vacuum_flow_runs; }));
+  out.push_back(number_field(
+      "services.db_vacuum.flow_run_retention_days", 1, 36'500,
+      [](auto& s) -> auto& { return s.services.flow_run_retention_days; }));
+  out.push_back(number_field(
+      "services.cluster.heartbeat_seconds", 1, 600, [](auto& s) -> auto& { return s.services.cluster_heartbeat; }));
+  out.push_back(number_field(
+      "services.cluster.dead_after_seconds", 3, 3600, [](auto& s) -> auto& { return s.services.cluster_dead_after; }));
   return out;
 }
 
@@ -337,9 +373,7 @@ const field* find_field(std::string_view key) {
   return nullptr;
 }
 
-bool is_section(std::string_view prefix) {
-  return !prefix.empty() && !children(prefix).empty();
-}
+bool is_section(std::string_view prefix) { return !prefix.empty() && !children(prefix).empty(); }
 
 std::vector<std::string> children(std::string_view prefix) {
   std::vector<std::string> out;

@@ -49,7 +49,7 @@ struct server_settings {
   /// comma-separated in OSPREY_SERVER_ALLOWED_ORIGINS. Default: empty (same origin only). Clients that send no
   /// Origin (the Prefect client) are always allowed.
   std::vector<std::string> allowed_origins;
-  std::chrono::seconds keep_alive_timeout{5};    ///< server.keep_alive_timeout_seconds (1..86400)
+  std::chrono::seconds keep_alive_timeout{5};  ///< server.keep_alive_timeout_seconds (1..86400)
   /// server.request_timeout_seconds (1..86400): actor answer deadline (504)
   std::chrono::seconds request_timeout{60};
   /// server.shutdown_grace_seconds (0..86400): how long in-flight requests may finish
@@ -82,7 +82,7 @@ struct database_settings {
   /// "sqlite:////var/lib/osprey/osprey.db"; "sqlite:///osprey.db" is relative to the working directory;
   /// "sqlite:///:memory:" is an in-memory database. "postgresql://user:pass@host:5432/db" for PostgreSQL.
   std::string url;
-  bool migrate_on_start = true;              ///< database.migrate_on_start: upgrade to head at `server start`
+  bool migrate_on_start = true;  ///< database.migrate_on_start: upgrade to head at `server start`
   /// database.timeout_ms (0..86400000): wait for locks / connections
   std::chrono::milliseconds busy_timeout{60000};
   /// database.group_commit.max_batch (1..1000000): writes per transaction
@@ -90,7 +90,7 @@ struct database_settings {
   /// database.group_commit.max_delay_us (0..10000000): how long a batch waits for more writes after the first.
   /// 0 (default): commit as soon as the writer is free; writes arriving during a commit share the next one.
   std::chrono::microseconds group_commit_max_delay{0};
-  unsigned readers = 2;                      ///< database.readers: read connections beside the writer (1..32)
+  unsigned readers = 2;  ///< database.readers: read connections beside the writer (1..32)
   /// database.sqlite_synchronous: FULL (durable) or NORMAL; read case-insensitively, stored upper-case.
   std::string sqlite_synchronous = "FULL";
   /// database.sqlite_max_size_mb (0..16777216): the SQLite file may grow to this size; writes that need more
@@ -182,8 +182,8 @@ struct services_settings {
 
 /// Encryption at rest of block document secrets.
 struct encryption_settings {
-  /// encryption.key_file / OSPREY_ENCRYPTION_KEY_FILE: the file holding the 32-byte AES-256-GCM key, created (mode 0600)
-  /// on first start. Default "" ($OSPREY_HOME/block_secrets.key). Keep it with the database's backups: secrets
+  /// encryption.key_file / OSPREY_ENCRYPTION_KEY_FILE: the file holding the 32-byte AES-256-GCM key, created (mode
+  /// 0600) on first start. Default "" ($OSPREY_HOME/block_secrets.key). Keep it with the database's backups: secrets
   /// stored under a key cannot be read without it.
   std::string key_file;
 };

@@ -25,8 +25,7 @@ std::string describe(const source& from) {
 }
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+  return text.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
          });
 }
@@ -135,10 +134,12 @@ std::string show_channel(const channel_settings& c) {
 }
 
 std::string show_policy(const notification_policy& p) {
-  const std::pair<const char*, const std::vector<std::string>*> criteria[] = {
-      {"state_names", &p.match.state_names}, {"state_types", &p.match.state_types},
-      {"tags_any", &p.match.tags_any},       {"tags_none", &p.match.tags_none},
-      {"flows", &p.match.flows},             {"deployments", &p.match.deployments}};
+  const std::pair<const char*, const std::vector<std::string>*> criteria[] = {{"state_names", &p.match.state_names},
+                                                                              {"state_types", &p.match.state_types},
+                                                                              {"tags_any", &p.match.tags_any},
+                                                                              {"tags_none", &p.match.tags_none},
+                                                                              {"flows", &p.match.flows},
+                                                                              {"deployments", &p.match.deployments}};
   std::string match;
   for (const auto& [name, values] : criteria) {
     if (!values->empty()) match += std::string(match.empty() ? "" : " ") + name + "=" + show_list(*values);
@@ -154,8 +155,8 @@ std::vector<view_line> notification_lines(const notification_settings& n) {
   const std::string from = n.file.empty() ? "default" : n.file;
   std::vector<view_line> out;
   out.push_back({"notifications.enabled", n.enabled ? "true" : "false", from});
-  out.push_back({"notifications.ui_url", n.ui_url.empty() ? "(none: links use http://ephemeral-prefect/api)" : n.ui_url,
-                 from});
+  out.push_back(
+      {"notifications.ui_url", n.ui_url.empty() ? "(none: links use http://ephemeral-prefect/api)" : n.ui_url, from});
   out.push_back({"notifications.retry",
                  "initial " + show_duration(n.retry.initial) + ", max " + show_duration(n.retry.max) + ", max_age " +
                      show_duration(n.retry.max_age),

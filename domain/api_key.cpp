@@ -42,8 +42,8 @@ bool all_hex(std::string_view s) noexcept {
 // POST routes that only query: the last segment of their path template names the query.
 bool is_query_segment(std::string_view segment) noexcept {
   static constexpr std::string_view queries[] = {
-      "filter", "count", "paginate", "history", "lateness", "next-runs", "count-deployments", "count-task-runs",
-      "counts", "concurrency_status", "validate", "next"};
+      "filter",          "count",  "paginate",           "history",  "lateness", "next-runs", "count-deployments",
+      "count-task-runs", "counts", "concurrency_status", "validate", "next"};
   for (auto q : queries)
     if (segment == q) return true;
   return false;

@@ -41,7 +41,7 @@ struct api_key {
   std::string secret_hash;  ///< SHA-256 of the whole text, 64 hex digits
   api_scope scope = api_scope::read;
   timestamp created;
-  std::optional<timestamp> expires;   ///< none: valid until revoked
+  std::optional<timestamp> expires;  ///< none: valid until revoked
   std::optional<timestamp> revoked;
   std::optional<timestamp> last_used;  ///< updated at most about once a minute per key
 };

@@ -16,8 +16,7 @@ std::optional<field_problem> normalise_artifact_metadata(nlohmann::json& metadat
   if (metadata.is_null()) return std::nullopt;
   if (!metadata.is_object()) return field_problem{"metadata_", "Input should be a valid dictionary", "dict_type"};
   for (auto& [key, value] : metadata.items()) {
-    if (!value.is_string())
-      return field_problem{"metadata_." + key, "Input should be a valid string", "string_type"};
+    if (!value.is_string()) return field_problem{"metadata_." + key, "Input should be a valid string", "string_type"};
     // Cut after max_artifact_metadata_length characters (code points), never inside one.
     const auto& text = value.get_ref<const std::string&>();
     std::size_t seen = 0, cut = 0;

@@ -42,9 +42,15 @@ std::optional<automation_body> read_automation_body(const nlohmann::json& body, 
     fail(problem, {}, "Input should be a valid dictionary or object to extract fields from", "model_attributes_type");
     return std::nullopt;
   }
-  static constexpr std::array<const char*, 9> known{"name",    "description",        "enabled",
-                                                    "tags",    "trigger",            "actions",
-                                                    "actions_on_trigger", "actions_on_resolve", "owner_resource"};
+  static constexpr std::array<const char*, 9> known{"name",
+                                                    "description",
+                                                    "enabled",
+                                                    "tags",
+                                                    "trigger",
+                                                    "actions",
+                                                    "actions_on_trigger",
+                                                    "actions_on_resolve",
+                                                    "owner_resource"};
   for (const auto& [key, value] : body.items()) {
     const bool owner_key = key == "owner_resource";
     const bool is_known = std::find(known.begin(), known.end(), key) != known.end();
@@ -92,7 +98,8 @@ std::optional<bool> read_automation_enabled_body(const nlohmann::json& body, aut
   }
   bool enabled = true;
   for (const auto& [key, value] : body.items()) {
-    if (key != "enabled") return fail(problem, {key}, "Extra inputs are not permitted", "extra_forbidden"), std::nullopt;
+    if (key != "enabled")
+      return fail(problem, {key}, "Extra inputs are not permitted", "extra_forbidden"), std::nullopt;
     if (!read_bool(value, {"enabled"}, enabled, problem)) return std::nullopt;
   }
   return enabled;
@@ -126,9 +133,10 @@ std::optional<automation_problem> check_run_deployment_loops(const automation& a
     if (!matches_every_resource_of_kind(t["match"], "prefect.flow-run")) continue;
     const auto& related = t["match_related"];
     const bool related_open =
-        related.is_array() ? std::any_of(related.begin(), related.end(),
-                                         [](const json& r) { return matches_every_resource_of_kind(r, "prefect.flow-run"); })
-                           : matches_every_resource_of_kind(related, "prefect.flow-run");
+        related.is_array()
+            ? std::any_of(related.begin(), related.end(),
+                          [](const json& r) { return matches_every_resource_of_kind(r, "prefect.flow-run"); })
+            : matches_every_resource_of_kind(related, "prefect.flow-run");
     if (related_open)
       return automation_problem{{},
                                 "Value error, Running a selected deployment from a flow run state change event may "
@@ -183,7 +191,9 @@ bool declared_in_config_file(const automation& a) {
 std::optional<automation> read_config_file_automation(const nlohmann::json& document, automation_problem& problem) {
   const std::string name = document.is_object() ? document.value("name", "") : std::string();
   int next = 0;
-  auto trigger_id = [&] { return name_based_uuid("osprey config-file trigger " + name + " " + std::to_string(next++)); };
+  auto trigger_id = [&] {
+    return name_based_uuid("osprey config-file trigger " + name + " " + std::to_string(next++));
+  };
   auto body = read_automation_body(document, automation_body_kind::create, trigger_id, problem);
   if (!body) return std::nullopt;
   if (body->owner_resource) {

@@ -49,7 +49,7 @@ const char* id_field(target t) {
   return "";
 }
 
-constexpr std::array<const char*, 9> state_types{"SCHEDULED", "PENDING",   "RUNNING", "COMPLETED", "FAILED",
+constexpr std::array<const char*, 9> state_types{"SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED",
                                                  "CANCELLED", "CRASHED", "PAUSED",  "CANCELLING"};
 
 bool missing(automation_problem& problem, const path& where) {
@@ -60,8 +60,8 @@ bool missing(automation_problem& problem, const path& where) {
 bool check_template(const std::string& text, const char* field, const path& where, automation_problem& problem) {
   auto error = check_template_syntax(text);
   if (!error) return true;
-  return fail(problem, where,
-              std::string("Value error, '") + field + "' is not a valid template: " + error->message, "value_error");
+  return fail(problem, where, std::string("Value error, '") + field + "' is not a valid template: " + error->message,
+              "value_error");
 }
 
 /// source and <target>_id, then selected_<target>_requires_id (after the fields, so problems in them first).
@@ -166,8 +166,10 @@ bool read_webhook(const json& v, const path& here, json& out, automation_problem
   if (v.contains("payload")) {
     const auto& p = v["payload"];
     // ensure_payload_is_a_string: older clients send {"message": ...}; Prefect keeps it as indented JSON text.
-    if (p.is_object() || p.is_array()) payload = p.dump(2);
-    else if (!read_string(p, at(here, "payload"), payload, problem)) return false;
+    if (p.is_object() || p.is_array())
+      payload = p.dump(2);
+    else if (!read_string(p, at(here, "payload"), payload, problem))
+      return false;
     if (!payload.empty() && !check_template(payload, "payload", at(here, "payload"), problem)) return false;
   }
   out["payload"] = payload;
@@ -178,8 +180,8 @@ bool read_webhook(const json& v, const path& here, json& out, automation_problem
 
 bool read_action(const json& v, const path& where, json& out, automation_problem& problem) {
   if (!v.is_object())
-    return fail(problem, at(where, std::string(kinds[0].tag)), "Input should be a valid dictionary or instance of DoNothing",
-                "model_type");
+    return fail(problem, at(where, std::string(kinds[0].tag)),
+                "Input should be a valid dictionary or instance of DoNothing", "model_type");
   // Every member's `type` has a default; a body without one reads as DoNothing, the first member it fits.
   std::string type = "do-nothing";
   if (v.contains("type")) {
@@ -198,10 +200,14 @@ bool read_action(const json& v, const path& where, json& out, automation_problem
   out = {{"type", type}};
   if (kind->on != target::none && !read_target(v, here, kind->on, out, problem)) return false;
   bool ok = true;
-  if (type == "run-deployment") ok = read_run_deployment(v, here, out, problem);
-  else if (type == "change-flow-run-state") ok = read_change_state(v, here, out, problem);
-  else if (type == "send-notification") ok = read_notification(v, here, out, problem);
-  else if (type == "call-webhook") ok = read_webhook(v, here, out, problem);
+  if (type == "run-deployment")
+    ok = read_run_deployment(v, here, out, problem);
+  else if (type == "change-flow-run-state")
+    ok = read_change_state(v, here, out, problem);
+  else if (type == "send-notification")
+    ok = read_notification(v, here, out, problem);
+  else if (type == "call-webhook")
+    ok = read_webhook(v, here, out, problem);
   if (!ok) return false;
   return kind->on == target::none || check_target(out, here, kind->on, problem);
 }

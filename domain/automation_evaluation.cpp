@@ -49,16 +49,16 @@ bool meets_threshold(const event_trigger_rules& t, std::int64_t count) {
   return t.posture == trigger_posture::reactive ? count >= t.threshold : count < t.threshold;
 }
 
-bool immediate(const event_trigger_rules& t) {
-  return t.posture == trigger_posture::reactive && t.within.count() == 0;
-}
+bool immediate(const event_trigger_rules& t) { return t.posture == trigger_posture::reactive && t.within.count() == 0; }
 
 trigger_firing firing_of(const event_trigger_rules& t, const trigger_bucket& b, const event* triggering) {
   trigger_firing f;
   f.trigger = t.id;
   for (std::size_t i = 0; i < t.for_each.size() && i < b.key.size(); ++i) f.triggering_labels[t.for_each[i]] = b.key[i];
-  if (triggering) f.triggering_event = *triggering;
-  else f.triggering_event = b.last_event;
+  if (triggering)
+    f.triggering_event = *triggering;
+  else
+    f.triggering_event = b.last_event;
   f.count = b.count;
   f.window_start = b.start;
   return f;
@@ -118,8 +118,10 @@ result<event_trigger_rules> read_event_trigger_rules(const nlohmann::json& trigg
   const auto id = uuid::parse(trigger.value("id", ""));
   if (!id) return bad("id is not a UUID");
   t.id = *id;
-  if (auto m = read_spec(trigger.value("match", json::object()))) t.match = std::move(*m);
-  else return bad("match is not a resource specification");
+  if (auto m = read_spec(trigger.value("match", json::object())))
+    t.match = std::move(*m);
+  else
+    return bad("match is not a resource specification");
   const json related = trigger.value("match_related", json::object());
   for (const auto& r : related.is_array() ? related : json::array({related})) {
     auto spec = read_spec(r);
@@ -131,8 +133,8 @@ result<event_trigger_rules> read_event_trigger_rules(const nlohmann::json& trigg
       !read_strings(trigger.value("for_each", json::array()), t.for_each))
     return bad("after, expect and for_each must be lists of strings");
   std::sort(t.for_each.begin(), t.for_each.end());
-  t.posture = trigger.value("posture", "Reactive") == "Proactive" ? trigger_posture::proactive
-                                                                  : trigger_posture::reactive;
+  t.posture =
+      trigger.value("posture", "Reactive") == "Proactive" ? trigger_posture::proactive : trigger_posture::reactive;
   const auto threshold = trigger.value("threshold", json(1));
   const auto within = trigger.value("within", json(0));
   if (!threshold.is_number_integer() || !within.is_number()) return bad("threshold or within is not a number");
@@ -152,8 +154,7 @@ bool resource_spec_matches(const resource_spec& spec, const resource_labels& res
   for (const auto& [label, patterns] : spec) {
     const auto it = resource.find(label);
     const std::string* value = it == resource.end() ? nullptr : &it->second;
-    if (!std::any_of(patterns.begin(), patterns.end(),
-                     [&](const auto& p) { return label_pattern_matches(p, value); }))
+    if (!std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) { return label_pattern_matches(p, value); }))
       return false;
   }
   return true;
@@ -164,8 +165,7 @@ bool trigger_covers(const event_trigger_rules& t, const event& e) {
   if (!resource_spec_matches(t.match, e.resource)) return false;
   for (const auto& spec : t.match_related) {
     if (spec.empty()) continue;
-    if (std::none_of(e.related.begin(), e.related.end(),
-                     [&](const auto& r) { return resource_spec_matches(spec, r); }))
+    if (std::none_of(e.related.begin(), e.related.end(), [&](const auto& r) { return resource_spec_matches(spec, r); }))
       return false;
   }
   return true;
@@ -257,8 +257,10 @@ result<composite_trigger_rules> read_composite_trigger_rules(const nlohmann::jso
   r.expected = r.children.size();
   if (!r.sequence) {
     const auto& require = trigger.value("require", nlohmann::json("all"));
-    if (require == "any") r.expected = 1;
-    else if (require.is_number_integer()) r.expected = static_cast<std::size_t>(std::max<std::int64_t>(1, require.get<std::int64_t>()));
+    if (require == "any")
+      r.expected = 1;
+    else if (require.is_number_integer())
+      r.expected = static_cast<std::size_t>(std::max<std::int64_t>(1, require.get<std::int64_t>()));
   }
   if (const auto within = trigger.value("within", nlohmann::json()); within.is_number())
     r.within = std::chrono::microseconds(static_cast<std::int64_t>(within.get<double>() * 1e6));

@@ -107,7 +107,7 @@ struct composite_trigger_rules {
   uuid id;
   bool sequence = false;
   std::vector<uuid> children;  ///< in order: a sequence's expected firing order
-  std::size_t expected = 1;    ///< child firings needed: any → 1, all → every child, N → N; a sequence: every child
+  std::size_t expected = 1;  ///< child firings needed: any → 1, all → every child, N → N; a sequence: every child
   std::optional<std::chrono::microseconds> within;  ///< kept firings older than this (from the newest) no longer count
 };
 
@@ -116,8 +116,8 @@ result<composite_trigger_rules> read_composite_trigger_rules(const nlohmann::jso
 
 /// One child's firing kept for its parent (table composite_trigger_child_firing).
 struct child_firing {
-  uuid child;      ///< the child trigger
-  uuid firing;     ///< the firing's id (domain/automation_firing.hpp firing_id)
+  uuid child;   ///< the child trigger
+  uuid firing;  ///< the firing's id (domain/automation_firing.hpp firing_id)
   timestamp fired;
   trigger_firing what;
 };

@@ -27,9 +27,9 @@ event automation_triggered_event(const automation& a, std::optional<trigger_post
 
 /// One action to run, as stored in the outbox job's payload.
 struct triggered_action {
-  std::size_t index = 0;        ///< across actions, then actions_on_trigger (Prefect's action_index)
-  nlohmann::json payload;       ///< {automation, action, action_index, triggered, triggering_labels,
-                                ///<  triggering_event, automation_triggered_event_id, firing_id}
+  std::size_t index = 0;   ///< across actions, then actions_on_trigger (Prefect's action_index)
+  nlohmann::json payload;  ///< {automation, action, action_index, triggered, triggering_labels,
+                           ///<  triggering_event, automation_triggered_event_id, firing_id}
 };
 
 /// The automation's actions for a firing, in Prefect's order: `actions` with the triggering event, then

@@ -61,7 +61,8 @@ bool read_bool(const json& v, const path& where, bool& out, automation_problem& 
 bool read_uuid(const json& v, const path& where, uuid& out, automation_problem& problem) {
   if (!v.is_string()) return fail(problem, where, "UUID input should be a string, bytes or UUID object", "uuid_type");
   auto parsed = uuid::parse(v.get<std::string>());
-  if (!parsed) return fail(problem, where, "Input should be a valid UUID, unable to parse string as a UUID", "uuid_parsing");
+  if (!parsed)
+    return fail(problem, where, "Input should be a valid UUID, unable to parse string as a UUID", "uuid_parsing");
   out = *parsed;
   return true;
 }
@@ -127,13 +128,20 @@ std::optional<double> iso_duration(std::string_view s) {
     const char unit = s.front();
     s.remove_prefix(1);
     any = true;
-    if (!time && unit == 'W') total += *n * 604800;
-    else if (!time && unit == 'D') total += *n * 86400;
-    else if (!time && unit == 'Y') total += *n * 365 * 86400;
-    else if (time && unit == 'H') total += *n * 3600;
-    else if (time && unit == 'M') total += *n * 60;
-    else if (time && unit == 'S') total += *n;
-    else return std::nullopt;
+    if (!time && unit == 'W')
+      total += *n * 604800;
+    else if (!time && unit == 'D')
+      total += *n * 86400;
+    else if (!time && unit == 'Y')
+      total += *n * 365 * 86400;
+    else if (time && unit == 'H')
+      total += *n * 3600;
+    else if (time && unit == 'M')
+      total += *n * 60;
+    else if (time && unit == 'S')
+      total += *n;
+    else
+      return std::nullopt;
   }
   if (!any) return std::nullopt;
   return total;
@@ -174,8 +182,7 @@ bool read_duration(const json& v, const path& where, double& seconds, automation
   if (!parsed) parsed = iso_duration(s);
   if (!parsed) parsed = clock_duration(s);
   if (!parsed)
-    return fail(problem, where, "Input should be a valid timedelta, invalid digit in duration",
-                "time_delta_parsing");
+    return fail(problem, where, "Input should be a valid timedelta, invalid digit in duration", "time_delta_parsing");
   seconds = negative ? -*parsed : *parsed;
   return true;
 }

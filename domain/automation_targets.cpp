@@ -86,8 +86,10 @@ void upgrade_in_place(json& parameters) {
       if (!value.contains("__prefect_kind")) upgrade_in_place(value);
     } else if (value.is_array()) {
       for (auto& item : value) {
-        if (item.is_object()) upgrade_in_place(item);
-        else if (maybe_template(item)) item = wrap_v1_template(item.get<std::string>());
+        if (item.is_object())
+          upgrade_in_place(item);
+        else if (maybe_template(item))
+          item = wrap_v1_template(item.get<std::string>());
       }
     } else if (maybe_template(value)) {
       value = wrap_v1_template(value.get<std::string>());

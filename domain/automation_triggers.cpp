@@ -71,7 +71,8 @@ bool read_event_trigger(const json& v, const path& where, const std::function<uu
   }
   const bool proactive = v.contains("posture") && v["posture"] == "Proactive";
   if (proactive && within_read) {
-    if (within == 0) within = proactive_minimum_within;
+    if (within == 0)
+      within = proactive_minimum_within;
     else if (within < proactive_minimum_within)
       return fail(problem, here,
                   "Value error, `within` for Proactive triggers must be greater than or equal to 10 seconds",
@@ -92,8 +93,7 @@ bool read_event_trigger(const json& v, const path& where, const std::function<uu
   if (v.contains("for_each") && !read_string_set(v["for_each"], at(here, "for_each"), for_each, problem)) return false;
   if (!v.contains("posture")) return missing(problem, at(here, "posture"));
   if (v["posture"] != "Reactive" && v["posture"] != "Proactive")
-    return fail(problem, at(here, "posture"),
-                "Input should be Posture.Reactive or Posture.Proactive", "literal_error");
+    return fail(problem, at(here, "posture"), "Input should be Posture.Reactive or Posture.Proactive", "literal_error");
   std::int64_t threshold = 1;
   if (v.contains("threshold") && !read_int(v["threshold"], at(here, "threshold"), threshold, problem)) return false;
   if (v.contains("within") && !read_duration(v["within"], at(here, "within"), within, problem)) return false;
@@ -101,10 +101,11 @@ bool read_event_trigger(const json& v, const path& where, const std::function<uu
     return fail(problem, at(here, "within"), "Input should be greater than or equal to 0 seconds",
                 "greater_than_equal");
   if (proactive && within == 0) within = proactive_minimum_within;
-  out = {{"type", "event"},       {"id", new_id().to_string()}, {"match", match},
-         {"match_related", match_related}, {"after", after},   {"expect", expect},
-         {"for_each", for_each},  {"posture", v["posture"]},      {"threshold", threshold},
-         {"within", within}};
+  out = {{"type", "event"},        {"id", new_id().to_string()},
+         {"match", match},         {"match_related", match_related},
+         {"after", after},         {"expect", expect},
+         {"for_each", for_each},   {"posture", v["posture"]},
+         {"threshold", threshold}, {"within", within}};
   return true;
 }
 
@@ -116,7 +117,8 @@ bool read_composite_trigger(const json& v, const path& where, bool compound, con
     return fail(problem, at(here, "type"), "Input should be '" + type + "'", "literal_error");
   if (!check_client_id(v, here, problem)) return false;
   if (!v.contains("triggers")) return missing(problem, at(here, "triggers"));
-  if (!v["triggers"].is_array()) return fail(problem, at(here, "triggers"), "Input should be a valid list", "list_type");
+  if (!v["triggers"].is_array())
+    return fail(problem, at(here, "triggers"), "Input should be a valid list", "list_type");
   const std::string id = new_id().to_string();  // the parent's id first, as reset_ids draws them
   json children = json::array();
   for (std::size_t i = 0; i < v["triggers"].size(); ++i) {
@@ -162,8 +164,10 @@ bool read_trigger(const json& v, const path& where, const std::function<uuid()>&
                 "model_type");
   // Every member's `type` has a default, so a body without one is whichever member its keys fit.
   std::string type = "event";
-  if (v.contains("type") && v["type"].is_string()) type = v["type"].get<std::string>();
-  else if (!v.contains("type") && v.contains("triggers")) type = v.contains("require") ? "compound" : "sequence";
+  if (v.contains("type") && v["type"].is_string())
+    type = v["type"].get<std::string>();
+  else if (!v.contains("type") && v.contains("triggers"))
+    type = v.contains("require") ? "compound" : "sequence";
   if (type == "compound") return read_composite_trigger(v, where, true, new_id, out, problem);
   if (type == "sequence") return read_composite_trigger(v, where, false, new_id, out, problem);
   return read_event_trigger(v, where, new_id, out, problem);

@@ -13,7 +13,8 @@ std::optional<field_problem> check_name(const std::string& field, const std::str
 namespace {
 
 bool dashes_only(const std::string& value) {
-  return std::all_of(value.begin(), value.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ struct block_schema {
   block_schema_id id;
   timestamp created;
   timestamp updated;
-  std::string checksum;  ///< "sha256:<hex>" of the fields (domain/block_checksum.hpp)
+  std::string checksum;                              ///< "sha256:<hex>" of the fields (domain/block_checksum.hpp)
   nlohmann::json fields = nlohmann::json::object();  ///< the JSON schema, with block_schema_references
   block_type_id type;
   std::vector<std::string> capabilities;

@@ -57,14 +57,26 @@ void append_escaped(std::string& out, const std::string& s) {
 
 /// Python's float repr: the shortest round-trip digits, scientific when the exponent is < -4 or >= 16.
 void append_float(std::string& out, double v) {
-  if (v != v) { out += "NaN"; return; }
-  if (v == std::numeric_limits<double>::infinity()) { out += "Infinity"; return; }
-  if (v == -std::numeric_limits<double>::infinity()) { out += "-Infinity"; return; }
+  if (v != v) {
+    out += "NaN";
+    return;
+  }
+  if (v == std::numeric_limits<double>::infinity()) {
+    out += "Infinity";
+    return;
+  }
+  if (v == -std::numeric_limits<double>::infinity()) {
+    out += "-Infinity";
+    return;
+  }
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   std::string sci(buf, end);  // "-d.ddde+XX"
   std::string sign;
-  if (sci[0] == '-') { sign = "-"; sci.erase(0, 1); }
+  if (sci[0] == '-') {
+    sign = "-";
+    sci.erase(0, 1);
+  }
   const auto e = sci.find('e');
   std::string digits = sci.substr(0, e);
   digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
@@ -189,7 +201,8 @@ std::string block_schema_checksum(const json& fields) {
   json f = without_secret_fields(fields);
   if (f.is_object()) {
     auto defs = f.find("definitions");
-    if (defs != f.end() && !(defs->is_null() || (defs->is_object() && defs->empty()) || (defs->is_array() && defs->empty()))) {
+    if (defs != f.end() &&
+        !(defs->is_null() || (defs->is_object() && defs->empty()) || (defs->is_array() && defs->empty()))) {
       json kept = non_block_definitions(f, *defs);
       if (kept.empty()) {
         f.erase("definitions");

@@ -64,10 +64,10 @@ std::optional<field_problem> validate_limit(const concurrency_limit& l) {
     return field_problem{field, "Input should be less than or equal to " + std::to_string(max_slot_count),
                          "value_error"};
   };
-  for (const auto& problem : {non_negative("limit", l.limit), fits("limit", l.limit),
-                              non_negative("active_slots", l.active_slots), fits("active_slots", l.active_slots),
-                              non_negative("denied_slots", l.denied_slots), fits("denied_slots", l.denied_slots),
-                              non_negative("slot_decay_per_second", l.slot_decay_per_second)})
+  for (const auto& problem :
+       {non_negative("limit", l.limit), fits("limit", l.limit), non_negative("active_slots", l.active_slots),
+        fits("active_slots", l.active_slots), non_negative("denied_slots", l.denied_slots),
+        fits("denied_slots", l.denied_slots), non_negative("slot_decay_per_second", l.slot_decay_per_second)})
     if (problem) return problem;
   return std::nullopt;
 }
@@ -105,13 +105,13 @@ acquire_decision decide_acquire(const std::vector<concurrency_limit>& limits, st
     d.verdict = acquire_verdict::needs_decay;
     d.detail =
         "Only concurrency limits with slot decay can be used for rate limiting. The following limits do not have "
-        "a decay configured: " + python_repr(non_decaying);
+        "a decay configured: " +
+        python_repr(non_decaying);
     return d;
   }
 
-  const bool fits = std::all_of(active.begin(), active.end(), [&](const auto* l) {
-    return active_slots_after_decay(*l, now) + slots <= l->limit;
-  });
+  const bool fits = std::all_of(active.begin(), active.end(),
+                                [&](const auto* l) { return active_slots_after_decay(*l, now) + slots <= l->limit; });
   if (fits) {
     for (const auto* l : active) {
       auto next = *l;
@@ -167,8 +167,8 @@ double clamped_poisson_interval(double average, double uniform) {
   constexpr double clamping_factor = 0.3;
   constexpr double upper_multiple = 1 + clamping_factor;
   // Prefect's lower_clamp_multiple(k): log2(2^k / (2^k - 1)), 0 for k >= 50.
-  const double lower_multiple = std::log2(std::max(std::pow(2.0, upper_multiple) /
-                                                       (std::pow(2.0, upper_multiple) - 1), 1e-10));
+  const double lower_multiple =
+      std::log2(std::max(std::pow(2.0, upper_multiple) / (std::pow(2.0, upper_multiple) - 1), 1e-10));
   const auto cdf = [average](double x) { return 1 - std::exp(-x / average); };
   const double lower_rv = cdf(std::max(0.0, average * lower_multiple));
   const double upper_rv = cdf(average * upper_multiple);
@@ -184,8 +184,6 @@ std::string format_retry_after(double seconds) {
   return out;
 }
 
-double seconds_between(timestamp from, timestamp to) {
-  return std::chrono::duration<double>(to - from).count();
-}
+double seconds_between(timestamp from, timestamp to) { return std::chrono::duration<double>(to - from).count(); }
 
 }  // namespace osprey

@@ -33,7 +33,7 @@ struct concurrency_limit {
   bool active = true;
   std::string name;
   std::int64_t limit = 0;
-  std::int64_t active_slots = 0;   ///< as stored; see active_slots_after_decay()
+  std::int64_t active_slots = 0;  ///< as stored; see active_slots_after_decay()
   std::int64_t denied_slots = 0;
   double slot_decay_per_second = 0;
   double avg_slot_occupancy_seconds = 2.0;
@@ -104,8 +104,8 @@ struct acquire_decision {
   /// The rows to store: granted → every active limit with slots taken (and its denied slots decayed);
   /// locked → every active limit with `slots` more denied slots. Empty for the 422 verdicts.
   std::vector<concurrency_limit> changed;
-  std::string detail;                   ///< the 422 detail
-  double retry_after_average = 0;       ///< locked: the mean wait in seconds before jitter
+  std::string detail;              ///< the 422 detail
+  double retry_after_average = 0;  ///< locked: the mean wait in seconds before jitter
 };
 
 /// Decides a request for `slots` slots on `limits` (every stored limit named in the request, active or not),

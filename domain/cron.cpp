@@ -19,9 +19,9 @@ struct field_spec {
 };
 
 constexpr std::array<const char*, 12> month_names{"jan", "feb", "mar", "apr", "may", "jun",
-                                                   "jul", "aug", "sep", "oct", "nov", "dec"};
-constexpr std::array<const char*, 12> weekday_names{"sun", "mon", "tue", "wed", "thu", "fri", "sat",
-                                                     "", "", "", "", ""};
+                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
+constexpr std::array<const char*, 12> weekday_names{"sun", "mon", "tue", "wed", "thu", "fri",
+                                                    "sat", "",    "",    "",    "",    ""};
 
 std::vector<std::string> split(const std::string& text, char by) {
   std::vector<std::string> parts;
@@ -55,8 +55,8 @@ bool read_number(const std::string& text, const field_spec& spec, int& out) {
 
 /// Sets the bits `spec` allows for one field; false with `error` on a malformed or out-of-range part.
 template <std::size_t N>
-bool parse_field(const std::string& text, const field_spec& spec, std::bitset<N>& bits, bool& star,
-                 std::string& error, bool* last_day = nullptr) {
+bool parse_field(const std::string& text, const field_spec& spec, std::bitset<N>& bits, bool& star, std::string& error,
+                 bool* last_day = nullptr) {
   star = text == "*" || text == "?";
   const int high = spec.high;
   for (const auto& part : split(text, ',')) {
@@ -109,12 +109,12 @@ std::optional<cron_expression> cron_expression::parse(const std::string& raw, st
     return std::nullopt;
   }
   static const std::array<std::pair<const char*, const char*>, 7> macros{{{"@yearly", "0 0 1 1 *"},
-                                                                         {"@annually", "0 0 1 1 *"},
-                                                                         {"@monthly", "0 0 1 * *"},
-                                                                         {"@weekly", "0 0 * * 0"},
-                                                                         {"@daily", "0 0 * * *"},
-                                                                         {"@midnight", "0 0 * * *"},
-                                                                         {"@hourly", "0 * * * *"}}};
+                                                                          {"@annually", "0 0 1 1 *"},
+                                                                          {"@monthly", "0 0 1 * *"},
+                                                                          {"@weekly", "0 0 * * 0"},
+                                                                          {"@daily", "0 0 * * *"},
+                                                                          {"@midnight", "0 0 * * *"},
+                                                                          {"@hourly", "0 * * * *"}}};
   const auto key = lower(text.substr(trimmed_start));
   for (const auto& [name, expansion] : macros)
     if (key.rfind(name, 0) == 0 && key.find_first_not_of(" \t", std::string(name).size()) == std::string::npos)
@@ -132,8 +132,7 @@ std::optional<cron_expression> cron_expression::parse(const std::string& raw, st
         const bool is_name_letter = std::isalpha(static_cast<unsigned char>(c)) && f.size() > 1 &&
                                     f.find_first_of("0123456789*") == std::string::npos;
         if (!is_name_letter) {
-          error = c == '#' ? "the '#' weekday form is not supported"
-                           : "Random and Hashed expressions are unsupported";
+          error = c == '#' ? "the '#' weekday form is not supported" : "Random and Hashed expressions are unsupported";
           return std::nullopt;
         }
       }
@@ -141,7 +140,8 @@ std::optional<cron_expression> cron_expression::parse(const std::string& raw, st
   bool star = false;
   static const field_spec minute{"minute", 0, 59}, hour{"hour", 0, 23}, day{"day-of-month", 1, 31},
       month{"month", 1, 12, &month_names}, weekday{"day-of-week", 0, 6, &weekday_names};
-  if (!parse_field(fields[0], minute, e.minutes_, star, error) || !parse_field(fields[1], hour, e.hours_, star, error) ||
+  if (!parse_field(fields[0], minute, e.minutes_, star, error) ||
+      !parse_field(fields[1], hour, e.hours_, star, error) ||
       !parse_field(fields[2], day, e.days_, e.days_star_, error, &e.last_day_) ||
       !parse_field(fields[3], month, e.months_, star, error) ||
       !parse_field(fields[4], weekday, e.weekdays_, e.weekdays_star_, error))
@@ -163,7 +163,8 @@ bool cron_expression::matches(wall_time t) const {
   const year_month_day ymd{day};
   const hh_mm_ss hms{t.t - day};
   return months_[static_cast<unsigned>(ymd.month())] && day_matches(ymd, weekday{day}) &&
-         hours_[static_cast<std::size_t>(hms.hours().count())] && minutes_[static_cast<std::size_t>(hms.minutes().count())];
+         hours_[static_cast<std::size_t>(hms.hours().count())] &&
+         minutes_[static_cast<std::size_t>(hms.minutes().count())];
 }
 
 std::optional<wall_time> cron_expression::next_after(wall_time after, int horizon_years) const {

@@ -23,7 +23,7 @@ struct wall_time {
 };
 
 class cron_expression {
-public:
+ public:
   /// Parses `text`; nullopt and a message in `error` when it is not a valid expression.
   static std::optional<cron_expression> parse(const std::string& text, std::string& error);
 
@@ -38,7 +38,7 @@ public:
   /// cron does; false: both must, as fcron does). Prefect's CronSchedule.day_or, default true.
   void set_day_or(bool day_or) { day_or_ = day_or; }
 
-private:
+ private:
   [[nodiscard]] bool day_matches(std::chrono::year_month_day ymd, std::chrono::weekday wd) const;
 
   std::bitset<60> minutes_;

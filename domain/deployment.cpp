@@ -12,8 +12,8 @@ schedule_plan plan_schedule_update(const std::vector<deployment_schedule>& exist
                                    const std::vector<schedule_change>& given) {
   schedule_plan plan;
   const bool given_slugged = std::all_of(given.begin(), given.end(), [](const auto& g) { return g.slug.has_value(); });
-  const bool existing_slugged =
-      !existing.empty() && std::all_of(existing.begin(), existing.end(), [](const auto& e) { return e.slug.has_value(); });
+  const bool existing_slugged = !existing.empty() && std::all_of(existing.begin(), existing.end(),
+                                                                 [](const auto& e) { return e.slug.has_value(); });
   if (existing_slugged && !given_slugged) {
     plan.refusal = "Please provide a slug for each schedule in your request to ensure schedules are updated correctly.";
     return plan;
@@ -115,11 +115,12 @@ result<flow_run> merge_deployment_run(const deployment& d, deployment_run_reques
     if (!d.work_pool_name)
       return status(errc::invalid_argument,
                     "Cannot create flow run in work queue " + *r.work_queue_name + " because deployment " +
-                        d.id.to_string() + " is not associated with a work pool. Please remove work_pool_name and try again.");
+                        d.id.to_string() +
+                        " is not associated with a work pool. Please remove work_pool_name and try again.");
     auto found = find_queue(*d.work_pool_name, *r.work_queue_name);
     if (!found)
-      return status(errc::not_found, "Work queue \"" + *r.work_queue_name + "\" not found in work pool \"" +
-                                         *d.work_pool_name + "\".");
+      return status(errc::not_found,
+                    "Work queue \"" + *r.work_queue_name + "\" not found in work pool \"" + *d.work_pool_name + "\".");
     run.work_queue_id = found->id;
     run.work_queue_name = found->name;
   }

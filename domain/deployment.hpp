@@ -47,7 +47,7 @@ struct deployment {
   nlohmann::json concurrency_options;             ///< null or {collision_strategy, grace_period_seconds}
   std::optional<uuid> concurrency_limit_id;       ///< the global limit its runs take slots of
   std::optional<::osprey::concurrency_limit> global_concurrency_limit;  ///< that limit, read with the deployment
-  nlohmann::json job_variables = nlohmann::json::object();  ///< column infra_overrides
+  nlohmann::json job_variables = nlohmann::json::object();              ///< column infra_overrides
   nlohmann::json parameters = nlohmann::json::object();
   std::vector<std::string> tags;
   nlohmann::json labels = nlohmann::json::object();
@@ -85,10 +85,10 @@ struct schedule_change {
 ///    existing schedule, create the others, keep the rest;
 ///  - the existing ones all have slugs but a given one has none: refuse (422), nothing is changed.
 struct schedule_plan {
-  bool replace_all = false;                  ///< delete every schedule, create `create`
+  bool replace_all = false;  ///< delete every schedule, create `create`
   std::vector<schedule_change> create;
   std::vector<std::pair<deployment_schedule_id, schedule_change>> patch;
-  std::optional<std::string> refusal;        ///< the 422 detail; nothing may be written
+  std::optional<std::string> refusal;  ///< the 422 detail; nothing may be written
 };
 schedule_plan plan_schedule_update(const std::vector<deployment_schedule>& existing,
                                    const std::vector<schedule_change>& given);
@@ -104,11 +104,11 @@ flow_run scheduled_run(const deployment& d, const deployment_schedule& s, timest
 
 /// What a run created from a deployment asks for beyond the run itself (Prefect's DeploymentFlowRunCreate).
 struct deployment_run_request {
-  flow_run run;                                         ///< name, context, idempotency key, labels, job variables, ...
+  flow_run run;                                          ///< name, context, idempotency key, labels, job variables, ...
   nlohmann::json parameters = nlohmann::json::object();  ///< laid over the deployment's
-  std::vector<std::string> tags;                        ///< added to the deployment's
-  std::optional<bool> enforce;                          ///< enforce_parameter_schema; unset: the deployment's
-  std::optional<std::string> work_queue_name;           ///< a queue of the deployment's pool
+  std::vector<std::string> tags;                         ///< added to the deployment's
+  std::optional<bool> enforce;                           ///< enforce_parameter_schema; unset: the deployment's
+  std::optional<std::string> work_queue_name;            ///< a queue of the deployment's pool
 };
 
 /// A queue of a pool found by name: its id and name; nullopt when the pool has no such queue.

@@ -60,10 +60,10 @@ status read_labels(const json& v, const std::string& where, bool related, resour
   return status::ok();
 }
 
-
 result<event> read_event(const json& j, bool with_received) {
   if (!j.is_object()) return status(errc::invalid_argument, "event: Input should be a JSON object");
-  if (holds_nul(j)) return status(errc::invalid_argument, "event: Strings must not contain the NUL character (\\u0000)");
+  if (holds_nul(j))
+    return status(errc::invalid_argument, "event: Strings must not contain the NUL character (\\u0000)");
   event e;
   const auto field = [&j](const char* name) -> const json* {
     const auto it = j.find(name);
@@ -117,7 +117,7 @@ result<event> read_event(const json& j, bool with_received) {
 
 /// A filter object's members, refusing unknown keys; null members count as absent.
 class members {
-public:
+ public:
   members(const json& j, std::string where) : j_(j), where_(std::move(where)) {}
 
   /// Checks the value is an object whose keys are all in `allowed`.
@@ -136,7 +136,7 @@ public:
   }
   [[nodiscard]] std::string at(const char* key) const { return where_ + "." + key; }
 
-private:
+ private:
   const json& j_;
   std::string where_;
 };
@@ -276,9 +276,8 @@ bool related_matches(const event_related_criteria& c, const resource_labels& r) 
   const std::string& role = role_of(r);
   if (c.roles.empty() ? role.empty() : !contains(c.roles, role)) return false;
   if (!c.ids.empty() && !contains(c.ids, id)) return false;
-  if (!c.resources_in_roles.empty() &&
-      std::none_of(c.resources_in_roles.begin(), c.resources_in_roles.end(),
-                   [&](const auto& p) { return p.first == id && p.second == role; }))
+  if (!c.resources_in_roles.empty() && std::none_of(c.resources_in_roles.begin(), c.resources_in_roles.end(),
+                                                    [&](const auto& p) { return p.first == id && p.second == role; }))
     return false;
   return labels_match(c.labels, r, true);
 }
@@ -335,8 +334,8 @@ result<event> parse_event(const nlohmann::json& j) { return read_event(j, false)
 
 result<event> parse_event_text(std::string_view text, std::size_t max_depth) {
   if (text.size() > max_event_bytes)
-    return status(errc::invalid_argument, "event: larger than the maximum event size of " +
-                                              std::to_string(max_event_bytes) + " bytes");
+    return status(errc::invalid_argument,
+                  "event: larger than the maximum event size of " + std::to_string(max_event_bytes) + " bytes");
   auto parsed = parse_json(text, max_depth);
   if (parsed.error == parsed_json::problem::too_deep)
     return status(errc::invalid_argument, "event: " + too_deep_message(max_depth));
@@ -419,9 +418,12 @@ result<event_filter> parse_event_filter(const nlohmann::json& j, timestamp now) 
       return invalid(t.at("query"), "text search is not supported by this server");
   }
   if (const json* order = m.get("order")) {
-    if (*order == "ASC") f.order = event_order::ascending;
-    else if (*order == "DESC") f.order = event_order::descending;
-    else return invalid(m.at("order"), "Input should be 'ASC' or 'DESC'");
+    if (*order == "ASC")
+      f.order = event_order::ascending;
+    else if (*order == "DESC")
+      f.order = event_order::descending;
+    else
+      return invalid(m.at("order"), "Input should be 'ASC' or 'DESC'");
   }
   return f;
 }
@@ -491,9 +493,9 @@ bool matches(const event_filter& f, const event& e) {
     if (!labels_match(c.labels, e.resource, false)) return false;
   }
   for (const auto& c : f.related) {
-    const auto hit = related_matches(c, e.resource) ||
-                     std::any_of(e.related.begin(), e.related.end(),
-                                 [&](const resource_labels& r) { return related_matches(c, r); });
+    const auto hit =
+        related_matches(c, e.resource) || std::any_of(e.related.begin(), e.related.end(),
+                                                      [&](const resource_labels& r) { return related_matches(c, r); });
     if (!hit) return false;
   }
   for (const auto& c : f.any_resource) {
@@ -533,12 +535,14 @@ event flow_run_state_event(const state_change& change, const flow_run_event_info
     e.related.push_back(std::move(deployment));
   }
   for (const auto& tag : std::set<std::string>(info.tags.begin(), info.tags.end()))
-    e.related.push_back({{std::string(resource_id_label), "prefect.tag." + tag}, {std::string(resource_role_label), "tag"}});
+    e.related.push_back(
+        {{std::string(resource_id_label), "prefect.tag." + tag}, {std::string(resource_role_label), "tag"}});
 
   const auto& before = change.previous;
-  e.payload = {{"intended", {{"from", before ? json(to_string(before->type)) : json(nullptr)}, {"to", to_string(now.type)}}},
-               {"initial_state", before ? state_payload(*before) : json(nullptr)},
-               {"validated_state", state_payload(now)}};
+  e.payload = {
+      {"intended", {{"from", before ? json(to_string(before->type)) : json(nullptr)}, {"to", to_string(now.type)}}},
+      {"initial_state", before ? state_payload(*before) : json(nullptr)},
+      {"validated_state", state_payload(now)}};
   constexpr auto tight = std::chrono::minutes(5);
   if (before && now.at - before->at < tight && before->at - now.at < tight) e.follows = before->id.value;
   return e;

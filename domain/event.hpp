@@ -41,14 +41,14 @@ inline constexpr std::string_view resource_id_label = "prefect.resource.id";
 inline constexpr std::string_view resource_role_label = "prefect.resource.role";
 
 struct event {
-  uuid id;                   ///< client-assigned; the server de-duplicates by it
+  uuid id;  ///< client-assigned; the server de-duplicates by it
   timestamp occurred;
-  std::string name;          ///< Prefect's `event` field
+  std::string name;  ///< Prefect's `event` field
   resource_labels resource;
   std::vector<resource_labels> related;
   nlohmann::json payload = nlohmann::json::object();
-  std::optional<uuid> follows;          ///< an event known to have happened just before this one
-  std::optional<timestamp> received;    ///< stamped by the server on receipt (a ReceivedEvent has it)
+  std::optional<uuid> follows;        ///< an event known to have happened just before this one
+  std::optional<timestamp> received;  ///< stamped by the server on receipt (a ReceivedEvent has it)
 
   /// The primary resource's id ("" only for an event that was never validated).
   [[nodiscard]] const std::string& resource_id() const;
@@ -89,7 +89,9 @@ struct event_related_criteria {
   std::vector<std::pair<std::string, std::string>> resources_in_roles;  ///< (id, role) pairs, any may match
   label_patterns labels;  ///< prefect.resource.role here compares exactly (as Prefect's SQL does)
 
-  [[nodiscard]] bool empty() const { return ids.empty() && roles.empty() && resources_in_roles.empty() && labels.empty(); }
+  [[nodiscard]] bool empty() const {
+    return ids.empty() && roles.empty() && resources_in_roles.empty() && labels.empty();
+  }
 };
 
 struct event_any_resource_criteria {
@@ -104,14 +106,14 @@ enum class event_order { ascending, descending };
 
 /// Prefect's EventFilter. Every present criterion must hold (AND); within one criterion list, any value.
 struct event_filter {
-  timestamp since;  ///< inclusive; default: start of today (UTC) minus 180 days
-  timestamp until;  ///< inclusive; default: now
-  std::vector<std::string> prefixes;          ///< event name starts with one of these
-  std::vector<std::string> exclude_prefixes;  ///< ... and with none of these
-  std::vector<std::string> names;             ///< event name is one of these
-  std::vector<std::string> exclude_names;     ///< ... and none of these
-  std::optional<event_resource_criteria> resource;      ///< the primary resource
-  std::vector<event_related_criteria> related;          ///< each must match some resource (see roles)
+  timestamp since;                                        ///< inclusive; default: start of today (UTC) minus 180 days
+  timestamp until;                                        ///< inclusive; default: now
+  std::vector<std::string> prefixes;                      ///< event name starts with one of these
+  std::vector<std::string> exclude_prefixes;              ///< ... and with none of these
+  std::vector<std::string> names;                         ///< event name is one of these
+  std::vector<std::string> exclude_names;                 ///< ... and none of these
+  std::optional<event_resource_criteria> resource;        ///< the primary resource
+  std::vector<event_related_criteria> related;            ///< each must match some resource (see roles)
   std::vector<event_any_resource_criteria> any_resource;  ///< each must match the primary or a related one
   std::vector<uuid> ids;
   event_order order = event_order::descending;
@@ -143,13 +145,13 @@ bool label_matches(const std::vector<std::string>& patterns, const std::string* 
 /// What the server knows about a flow run when it emits a state event. Empty/absent parts are left out of
 /// the event. (The flow-run actors fill in what they have; see flow_run_state_event.)
 struct flow_run_event_info {
-  std::string name;                        ///< prefect.resource.name
-  std::optional<int> run_count;            ///< prefect.run-count
-  std::optional<flow_id> flow;             ///< related resource, role "flow"
+  std::string name;              ///< prefect.resource.name
+  std::optional<int> run_count;  ///< prefect.run-count
+  std::optional<flow_id> flow;   ///< related resource, role "flow"
   std::string flow_name;
-  std::optional<uuid> deployment;          ///< related resource, role "deployment"
+  std::optional<uuid> deployment;  ///< related resource, role "deployment"
   std::string deployment_name;
-  std::vector<std::string> tags;           ///< related resources prefect.tag.<tag>, role "tag" (sorted, unique)
+  std::vector<std::string> tags;  ///< related resources prefect.tag.<tag>, role "tag" (sorted, unique)
 };
 
 /// State messages longer than this are shortened (middle elided) in events, as Prefect does.

@@ -86,17 +86,18 @@ std::vector<event_count> merge_event_groups(const std::vector<event_group>& grou
   return out;
 }
 
-result<std::vector<event_count>> count_events_by_time(timestamp since, timestamp until, time_unit unit,
-                                                      double interval, const std::vector<timestamp>& occurred,
-                                                      timestamp now) {
-  const auto delta = microseconds(static_cast<std::int64_t>(std::llround(static_cast<double>(unit_length(unit).count()) * interval)));
+result<std::vector<event_count>> count_events_by_time(timestamp since, timestamp until, time_unit unit, double interval,
+                                                      const std::vector<timestamp>& occurred, timestamp now) {
+  const auto delta =
+      microseconds(static_cast<std::int64_t>(std::llround(static_cast<double>(unit_length(unit).count()) * interval)));
   if (delta.count() <= 0) return {errc::invalid_argument, "The minimum interval is 0.01"};
   const auto wanted = (until - since).count();
   const auto buckets = wanted <= 0 ? 0 : (wanted + delta.count() - 1) / delta.count();
   if (buckets > max_buckets)
     return {errc::invalid_argument, "The given interval would create " + std::to_string(buckets) +
                                         " buckets, which is too many. Please increase the interval or reduce the "
-                                        "time range to produce " + std::to_string(max_buckets) + " buckets or fewer."};
+                                        "time range to produce " +
+                                        std::to_string(max_buckets) + " buckets or fewer."};
   const timestamp end = until > now ? end_of_period(now, unit) : until;
   const auto first = floor_div((since - pivot()).count(), delta.count());
   std::vector<event_count> out;

@@ -43,8 +43,7 @@ std::vector<event_count> merge_event_groups(const std::vector<event_group>& grou
 /// Countable time/day: one row per span of `interval` units from the span holding `since` to `until` (or to the
 /// end of the current unit when `until` is in the future), each counting the `occurred` instants inside it.
 /// Refused (errc::invalid_argument, Prefect's message) when that would be more than 1000 spans.
-result<std::vector<event_count>> count_events_by_time(timestamp since, timestamp until, time_unit unit,
-                                                      double interval, const std::vector<timestamp>& occurred,
-                                                      timestamp now);
+result<std::vector<event_count>> count_events_by_time(timestamp since, timestamp until, time_unit unit, double interval,
+                                                      const std::vector<timestamp>& occurred, timestamp now);
 
 }  // namespace osprey

@@ -98,8 +98,8 @@ bool read_time(const json& v, const path& where, std::optional<timestamp>& out, 
     return fail(error, where, "Input should be a valid datetime", "datetime_type");
   }
   static const timestamp earliest = time_point_cast<microseconds>(sys_days(year(1) / January / 1));
-  static const timestamp latest = time_point_cast<microseconds>(sys_days(year(9999) / December / 31) + days(1)) -
-                                  microseconds(1);
+  static const timestamp latest =
+      time_point_cast<microseconds>(sys_days(year(9999) / December / 31) + days(1)) - microseconds(1);
   if (!t || *t < earliest || *t > latest)
     return fail(error, where, "Input should be a valid datetime", "datetime_parsing");
   out = *t;
@@ -306,8 +306,8 @@ auto texts(unsigned accepted) {
     if (accepted & k_any)
       f.push_back({"any_", [&](const json& x, const path& w) { return read_list(x, w, out.any, error, string_item); }});
     if (accepted & k_not_any)
-      f.push_back({"not_any_",
-                   [&](const json& x, const path& w) { return read_list(x, w, out.not_any, error, string_item); }});
+      f.push_back(
+          {"not_any_", [&](const json& x, const path& w) { return read_list(x, w, out.not_any, error, string_item); }});
     if (accepted & k_like)
       f.push_back({"like_", [&](const json& x, const path& w) { return read_string(x, w, out.like, error); }});
     if (accepted & k_startswith)
@@ -360,8 +360,9 @@ auto states(unsigned accepted) {
     auto type_part = [&](const json& x, const path& w) {
       if (x.is_null()) return true;
       std::vector<field> f;
-      f.push_back(
-          {"any_", [&](const json& y, const path& u) { return read_list(y, u, out.type_any, error, state_type_item); }});
+      f.push_back({"any_", [&](const json& y, const path& u) {
+                     return read_list(y, u, out.type_any, error, state_type_item);
+                   }});
       if (accepted & k_not_any)
         f.push_back({"not_any_", [&](const json& y, const path& u) {
                        return read_list(y, u, out.type_not_any, error, state_type_item);
@@ -434,8 +435,8 @@ bool flow_fields(const json& v, const path& where, flow_filter& out, filter_erro
   return read_fields(v, where, error,
                      {sub("id", out.id, error, ids(k_any | k_not_any)),
                       sub("deployment", out.deployment, error, flag("is_null_", true)),
-                      sub("name", out.name, error, texts(k_any | k_like)),
-                      sub("tags", out.tags, error, tags(k_all)), operator_field(out.combine, error)});
+                      sub("name", out.name, error, texts(k_any | k_like)), sub("tags", out.tags, error, tags(k_all)),
+                      operator_field(out.combine, error)});
 }
 
 bool flow_run_fields(const json& v, const path& where, flow_run_filter& out, filter_error& error) {
@@ -458,15 +459,15 @@ bool flow_run_fields(const json& v, const path& where, flow_run_filter& out, fil
 }
 
 bool task_run_fields(const json& v, const path& where, task_run_filter& out, filter_error& error) {
-  return read_fields(v, where, error,
-                     {sub("id", out.id, error, ids(k_any)), sub("name", out.name, error, texts(k_any | k_like)),
-                      sub("tags", out.tags, error, tags(k_all)), sub("state", out.state, error, states(k_any)),
-                      sub("start_time", out.start_time, error, times(k_is_null)),
-                      sub("end_time", out.end_time, error, times(k_is_null)),
-                      sub("expected_start_time", out.expected_start_time, error, times(0)),
-                      sub("subflow_runs", out.subflow_runs, error, flag("exists_", false)),
-                      sub("flow_run_id", out.flow_run_id, error, parse_task_flow_run_id),
-                      operator_field(out.combine, error)});
+  return read_fields(
+      v, where, error,
+      {sub("id", out.id, error, ids(k_any)), sub("name", out.name, error, texts(k_any | k_like)),
+       sub("tags", out.tags, error, tags(k_all)), sub("state", out.state, error, states(k_any)),
+       sub("start_time", out.start_time, error, times(k_is_null)),
+       sub("end_time", out.end_time, error, times(k_is_null)),
+       sub("expected_start_time", out.expected_start_time, error, times(0)),
+       sub("subflow_runs", out.subflow_runs, error, flag("exists_", false)),
+       sub("flow_run_id", out.flow_run_id, error, parse_task_flow_run_id), operator_field(out.combine, error)});
 }
 
 bool deployment_fields(const json& v, const path& where, deployment_filter& out, filter_error& error) {
@@ -480,12 +481,14 @@ bool deployment_fields(const json& v, const path& where, deployment_filter& out,
                         {"is_null_", [&](const json& y, const path& u) { return read_bool(y, u, is_null, error); }}});
   };
   return read_fields(v, where, error,
-                     {sub("id", out.id, error, ids(k_any | k_not_any)), sub("name", out.name, error, texts(k_any | k_like)),
+                     {sub("id", out.id, error, ids(k_any | k_not_any)),
+                      sub("name", out.name, error, texts(k_any | k_like)),
                       sub("flow_or_deployment_name", out.flow_or_deployment_name, error, texts(k_like)),
                       sub("paused", out.paused, error, flag("eq_", false)),
                       sub("tags", out.tags, error, tags(k_all | k_any)),
                       sub("work_queue_name", out.work_queue_name, error, texts(k_any)),
-                      {"concurrency_limit", ignored_concurrency_limit}, operator_field(out.combine, error)});
+                      {"concurrency_limit", ignored_concurrency_limit},
+                      operator_field(out.combine, error)});
 }
 
 bool work_pool_fields(const json& v, const path& where, work_pool_filter& out, filter_error& error) {
@@ -502,11 +505,11 @@ bool work_queue_fields(const json& v, const path& where, work_queue_filter& out,
 
 bool worker_fields(const json& v, const path& where, worker_filter& out, filter_error& error) {
   auto statuses = [](const json& x, const path& w, text_criterion& c, filter_error& e) {
-    return read_fields(x, w, e,
-                       {{"any_", [&](const json& y, const path& u) { return read_list(y, u, c.any, e, worker_status_item); }},
-                        {"not_any_", [&](const json& y, const path& u) {
-                           return read_list(y, u, c.not_any, e, worker_status_item);
-                         }}});
+    return read_fields(
+        x, w, e,
+        {{"any_", [&](const json& y, const path& u) { return read_list(y, u, c.any, e, worker_status_item); }},
+         {"not_any_",
+          [&](const json& y, const path& u) { return read_list(y, u, c.not_any, e, worker_status_item); }}});
   };
   return read_fields(v, where, error,
                      {sub("last_heartbeat_time", out.last_heartbeat_time, error, times(0)),
@@ -569,8 +572,8 @@ bool read_at_least(const json& v, const char* key, std::int64_t minimum, std::in
 
 template <class Sort, std::size_t N>
 std::optional<query<Sort>> parse_query(const json& body, body_kind kind, accepted_filters accepted,
-                                       const std::array<std::pair<Sort, const char*>, N>& sort_names,
-                                       Sort default_sort, filter_error& error) {
+                                       const std::array<std::pair<Sort, const char*>, N>& sort_names, Sort default_sort,
+                                       filter_error& error) {
   query<Sort> q;
   q.sort = default_sort;
   auto& fs = q.filters;
@@ -623,9 +626,12 @@ text_search parse_text_search(const std::string& query) {
   out.query = query;
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
   auto file = [&out](char prefix, std::string term) {
-    if (prefix == '-' || prefix == '!') out.exclude.push_back(std::move(term));
-    else if (prefix == '+') out.required.push_back(std::move(term));
-    else out.include.push_back(std::move(term));
+    if (prefix == '-' || prefix == '!')
+      out.exclude.push_back(std::move(term));
+    else if (prefix == '+')
+      out.required.push_back(std::move(term));
+    else
+      out.include.push_back(std::move(term));
   };
   std::size_t i = 0;
   const std::size_t n = query.size();
@@ -674,8 +680,8 @@ const char* to_string(log_sort s) noexcept { return name_of(log_sort_names, s); 
 const char* to_string(deployment_sort s) noexcept { return name_of(deployment_sort_names, s); }
 
 std::optional<flow_query> parse_flow_query(const json& body, body_kind kind, filter_error& error) {
-  return parse_query(body, kind, {.work_pools = true, .ignore_work_queues = true}, flow_sort_names,
-                     flow_sort::name_asc, error);
+  return parse_query(body, kind, {.work_pools = true, .ignore_work_queues = true}, flow_sort_names, flow_sort::name_asc,
+                     error);
 }
 
 std::optional<flow_run_query> parse_flow_run_query(const json& body, body_kind kind, filter_error& error) {
@@ -696,7 +702,8 @@ std::optional<log_query> parse_log_query(const json& body, filter_error& error) 
   log_query q;
   if (!read_fields(body, {}, error,
                    {sub("logs", q.logs, error, log_fields),
-                    {"sort", [&](const json& v, const path& where) {
+                    {"sort",
+                     [&](const json& v, const path& where) {
                        return v.is_null() || read_enum(v, where, log_sort_names, q.sort, error);
                      }},
                     {"limit", [&](const json& v, const path&) { return read_limit(v, q.window, error); }},
@@ -716,15 +723,13 @@ std::optional<flow_run_filter> parse_flow_run_filter(const json& value, const pa
 std::optional<task_run_filter> parse_task_run_filter(const json& value, const path& location, filter_error& error) {
   return parse_one<task_run_filter>(value, location, error, task_run_fields);
 }
-std::optional<deployment_filter> parse_deployment_filter(const json& value, const path& location,
-                                                         filter_error& error) {
+std::optional<deployment_filter> parse_deployment_filter(const json& value, const path& location, filter_error& error) {
   return parse_one<deployment_filter>(value, location, error, deployment_fields);
 }
 std::optional<work_pool_filter> parse_work_pool_filter(const json& value, const path& location, filter_error& error) {
   return parse_one<work_pool_filter>(value, location, error, work_pool_fields);
 }
-std::optional<work_queue_filter> parse_work_queue_filter(const json& value, const path& location,
-                                                         filter_error& error) {
+std::optional<work_queue_filter> parse_work_queue_filter(const json& value, const path& location, filter_error& error) {
   return parse_one<work_queue_filter>(value, location, error, work_queue_fields);
 }
 std::optional<worker_filter> parse_worker_filter(const json& value, const path& location, filter_error& error) {

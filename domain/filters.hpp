@@ -121,21 +121,21 @@ struct flow_filter {
 
 struct flow_run_filter {
   op combine = op::and_;
-  std::optional<id_criterion> id;                        ///< any_, not_any_
-  std::optional<text_criterion> name;                    ///< any_, like_
-  std::optional<tags_criterion> tags;                    ///< all_, any_, is_null_, operator
-  std::optional<id_criterion> deployment_id;             ///< any_, is_null_, operator
-  std::optional<text_criterion> work_queue_name;         ///< any_, is_null_, operator
-  std::optional<state_criterion> state;                  ///< type{any_, not_any_}, name{any_, not_any_}, operator
-  std::optional<text_criterion> flow_version;            ///< any_
-  std::optional<time_criterion> start_time;              ///< before_, after_, is_null_
-  std::optional<time_criterion> end_time;                ///< before_, after_, is_null_
-  std::optional<time_criterion> expected_start_time;     ///< before_, after_
+  std::optional<id_criterion> id;                           ///< any_, not_any_
+  std::optional<text_criterion> name;                       ///< any_, like_
+  std::optional<tags_criterion> tags;                       ///< all_, any_, is_null_, operator
+  std::optional<id_criterion> deployment_id;                ///< any_, is_null_, operator
+  std::optional<text_criterion> work_queue_name;            ///< any_, is_null_, operator
+  std::optional<state_criterion> state;                     ///< type{any_, not_any_}, name{any_, not_any_}, operator
+  std::optional<text_criterion> flow_version;               ///< any_
+  std::optional<time_criterion> start_time;                 ///< before_, after_, is_null_
+  std::optional<time_criterion> end_time;                   ///< before_, after_, is_null_
+  std::optional<time_criterion> expected_start_time;        ///< before_, after_
   std::optional<time_criterion> next_scheduled_start_time;  ///< before_, after_
-  std::optional<id_criterion> parent_flow_run_id;        ///< any_ (subflows of these runs), operator
-  std::optional<id_criterion> parent_task_run_id;        ///< any_, is_null_, operator
-  std::optional<text_criterion> idempotency_key;         ///< any_, not_any_
-  std::optional<created_by_criterion> created_by;        ///< id_, type_, is_null_, operator
+  std::optional<id_criterion> parent_flow_run_id;           ///< any_ (subflows of these runs), operator
+  std::optional<id_criterion> parent_task_run_id;           ///< any_, is_null_, operator
+  std::optional<text_criterion> idempotency_key;            ///< any_, not_any_
+  std::optional<created_by_criterion> created_by;           ///< id_, type_, is_null_, operator
 };
 
 struct task_run_filter {
@@ -184,11 +184,11 @@ struct worker_filter {
 
 struct log_filter {
   op combine = op::and_;
-  std::optional<int_criterion> level;         ///< ge_, le_
-  std::optional<time_criterion> at;           ///< body key "timestamp": before_, after_
-  std::optional<id_criterion> flow_run_id;    ///< any_
-  std::optional<id_criterion> task_run_id;    ///< any_, is_null_
-  std::optional<text_search> text;            ///< query
+  std::optional<int_criterion> level;       ///< ge_, le_
+  std::optional<time_criterion> at;         ///< body key "timestamp": before_, after_
+  std::optional<id_criterion> flow_run_id;  ///< any_
+  std::optional<id_criterion> task_run_id;  ///< any_, is_null_
+  std::optional<text_search> text;          ///< query
 };
 
 /// The filters of one request body; each present filter narrows the result (AND), cross-entity ones through
@@ -205,11 +205,23 @@ struct filter_set {
 
 enum class flow_sort { created_desc, updated_desc, name_asc, name_desc };
 enum class flow_run_sort {
-  id_desc, start_time_asc, start_time_desc, expected_start_time_asc, expected_start_time_desc, name_asc,
-  name_desc, next_scheduled_start_time_asc, end_time_desc
+  id_desc,
+  start_time_asc,
+  start_time_desc,
+  expected_start_time_asc,
+  expected_start_time_desc,
+  name_asc,
+  name_desc,
+  next_scheduled_start_time_asc,
+  end_time_desc
 };
 enum class task_run_sort {
-  id_desc, expected_start_time_asc, expected_start_time_desc, name_asc, name_desc, next_scheduled_start_time_asc,
+  id_desc,
+  expected_start_time_asc,
+  expected_start_time_desc,
+  name_asc,
+  name_desc,
+  next_scheduled_start_time_asc,
   end_time_desc
 };
 enum class log_sort { timestamp_asc, timestamp_desc };
@@ -245,9 +257,9 @@ struct query {
   Sort sort{};
   page_window window;
 };
-using flow_query = query<flow_sort>;          ///< default sort NAME_ASC
-using flow_run_query = query<flow_run_sort>;  ///< default sort ID_DESC
-using task_run_query = query<task_run_sort>;  ///< default sort ID_DESC
+using flow_query = query<flow_sort>;              ///< default sort NAME_ASC
+using flow_run_query = query<flow_run_sort>;      ///< default sort ID_DESC
+using task_run_query = query<task_run_sort>;      ///< default sort ID_DESC
 using deployment_query = query<deployment_sort>;  ///< default sort NAME_ASC
 
 struct log_query {
@@ -282,8 +294,7 @@ std::optional<flow_query> parse_flow_query(const nlohmann::json& body, body_kind
 std::optional<flow_run_query> parse_flow_run_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 std::optional<task_run_query> parse_task_run_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 /// deployments routes: flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues.
-std::optional<deployment_query> parse_deployment_query(const nlohmann::json& body, body_kind kind,
-                                                       filter_error& error);
+std::optional<deployment_query> parse_deployment_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 std::optional<log_query> parse_log_query(const nlohmann::json& body, filter_error& error);
 
 /// Single filter objects, for routes with other body shapes (e.g. the /api/logs/out WebSocket filter).
@@ -295,13 +306,11 @@ std::optional<flow_run_filter> parse_flow_run_filter(const nlohmann::json& value
 std::optional<task_run_filter> parse_task_run_filter(const nlohmann::json& value,
                                                      const std::vector<std::string>& location, filter_error& error);
 std::optional<deployment_filter> parse_deployment_filter(const nlohmann::json& value,
-                                                         const std::vector<std::string>& location,
-                                                         filter_error& error);
+                                                         const std::vector<std::string>& location, filter_error& error);
 std::optional<work_pool_filter> parse_work_pool_filter(const nlohmann::json& value,
                                                        const std::vector<std::string>& location, filter_error& error);
 std::optional<work_queue_filter> parse_work_queue_filter(const nlohmann::json& value,
-                                                         const std::vector<std::string>& location,
-                                                         filter_error& error);
+                                                         const std::vector<std::string>& location, filter_error& error);
 std::optional<worker_filter> parse_worker_filter(const nlohmann::json& value, const std::vector<std::string>& location,
                                                  filter_error& error);
 std::optional<log_filter> parse_log_filter(const nlohmann::json& value, const std::vector<std::string>& location,

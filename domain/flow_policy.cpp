@@ -15,9 +15,7 @@ std::string type_name(st t) { return to_string(t); }
 
 bool has_deployment(const flow_work& w) { return w.run.deployment_id.has_value(); }
 
-bool has_infrastructure(const flow_work& w) {
-  return w.run.infrastructure_pid && !w.run.infrastructure_pid->empty();
-}
+bool has_infrastructure(const flow_work& w) { return w.run.infrastructure_pid && !w.run.infrastructure_pid->empty(); }
 
 // Python truthiness of `state.data` plus _has_persisted_result.
 bool carries_persisted_result(const run_state& s) {
@@ -289,17 +287,30 @@ const std::array<flow_rule, 17> core_rules = {{
     {"PreventDuplicateTransitions", all, all, prevent_duplicate_transitions},
     {"HandleFlowTerminalStateTransitions", terminal, all, handle_flow_terminal_before, nullptr,
      handle_flow_terminal_cleanup},
-    {"EnforceCancellingToCancelledTransition", {st::cancelling}, all.without({st::cancelled}),
+    {"EnforceCancellingToCancelledTransition",
+     {st::cancelling},
+     all.without({st::cancelled}),
      enforce_cancelling_to_cancelled},
-    {"BypassCancellingFlowRunsWithNoInfra", {st::scheduled, st::paused}, {st::cancelling},
+    {"BypassCancellingFlowRunsWithNoInfra",
+     {st::scheduled, st::paused},
+     {st::cancelling},
      bypass_cancelling_with_no_infra},
-    {"PreventPendingTransitions", {st::pending, st::cancelling, st::running, st::cancelled}, {st::pending},
+    {"PreventPendingTransitions",
+     {st::pending, st::cancelling, st::running, st::cancelled},
+     {st::pending},
      prevent_pending},
-    {"ValidateDeploymentConcurrencyAtRunning", {st::pending}, {st::running},
+    {"ValidateDeploymentConcurrencyAtRunning",
+     {st::pending},
+     {st::running},
      validate_deployment_concurrency_at_running},
-    {"SecureFlowConcurrencySlots", all.without({st::pending, st::running, st::cancelling}), {st::pending},
+    {"SecureFlowConcurrencySlots",
+     all.without({st::pending, st::running, st::cancelling}),
+     {st::pending},
      secure_flow_concurrency_slots},
-    {"RemoveDeploymentConcurrencyLeaseForOldClientVersions", {st::pending}, {st::running, st::cancelling}, nullptr,
+    {"RemoveDeploymentConcurrencyLeaseForOldClientVersions",
+     {st::pending},
+     {st::running, st::cancelling},
+     nullptr,
      remove_lease_for_old_clients},
     {"EnsureOnlyScheduledFlowsMarkedLate", all, {st::scheduled}, ensure_only_scheduled_marked_late},
     {"HandlePausingFlows", all, {st::paused}, handle_pausing_before, handle_pausing_after},
@@ -314,7 +325,9 @@ const std::array<flow_rule, 17> core_rules = {{
 
 const std::array<flow_rule, 4> minimal_rules = {{
     {"PreventResultDataLoss", terminal, terminal, prevent_result_data_loss},
-    {"BypassCancellingFlowRunsWithNoInfra", {st::scheduled, st::paused}, {st::cancelling},
+    {"BypassCancellingFlowRunsWithNoInfra",
+     {st::scheduled, st::paused},
+     {st::cancelling},
      bypass_cancelling_with_no_infra},
     {"InstrumentFlowRunStateTransitions", all, all, nullptr, nullptr, nullptr, true},
     {"ReleaseFlowConcurrencySlots", all, all, nullptr, release_flow_concurrency_slots, nullptr, true},

@@ -42,11 +42,11 @@ namespace osprey {
 
 /// A flow run's `empirical_policy` (Prefect's FlowRunPolicy), the fields orchestration reads and writes.
 struct flow_run_policy {
-  std::optional<int> retries;              ///< default: none (never retried by the server)
-  std::optional<double> retry_delay;       ///< seconds between retries; default none (0)
-  std::set<std::string> pause_keys;        ///< pauses this run has already observed
-  bool resuming = false;                   ///< leaving a pause: the next RUNNING is not a new attempt
-  std::optional<std::string> retry_type;   ///< "in_process" | "reschedule" | none
+  std::optional<int> retries;             ///< default: none (never retried by the server)
+  std::optional<double> retry_delay;      ///< seconds between retries; default none (0)
+  std::set<std::string> pause_keys;       ///< pauses this run has already observed
+  bool resuming = false;                  ///< leaving a pause: the next RUNNING is not a new attempt
+  std::optional<std::string> retry_type;  ///< "in_process" | "reschedule" | none
 
   friend bool operator==(const flow_run_policy&, const flow_run_policy&) = default;
 };
@@ -59,8 +59,8 @@ struct flow_run_snapshot {
   run_bookkeeping counters;
   flow_run_policy policy;
   std::optional<uuid> deployment_id;
-  std::optional<task_run_id> parent_task_run_id;    ///< set for subflows
-  std::optional<std::string> infrastructure_pid;    ///< empty string counts as none
+  std::optional<task_run_id> parent_task_run_id;  ///< set for subflows
+  std::optional<std::string> infrastructure_pid;  ///< empty string counts as none
 
   friend bool operator==(const flow_run_snapshot&, const flow_run_snapshot&) = default;
 };
@@ -78,7 +78,7 @@ struct deployment_slot_attempt {
     deployment_missing,  ///< the run's deployment no longer exists
   };
   outcome result = outcome::not_attempted;
-  std::optional<std::string> lease_id;                   ///< for acquired
+  std::optional<std::string> lease_id;                        ///< for acquired
   collision_strategy strategy = collision_strategy::enqueue;  ///< for full (default when options are unset)
   std::chrono::seconds wait{30};  ///< for full/enqueue: server.deployments.concurrency_slot_wait_seconds
 };

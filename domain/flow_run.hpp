@@ -24,8 +24,8 @@ struct flow_run {
   std::optional<std::string> deployment_version;
   std::optional<uuid> work_queue_id;
   std::optional<std::string> work_queue_name;
-  std::optional<uuid> work_pool_id;            ///< read only: the pool of the run's queue
-  std::optional<std::string> work_pool_name;   ///< read only
+  std::optional<uuid> work_pool_id;           ///< read only: the pool of the run's queue
+  std::optional<std::string> work_pool_name;  ///< read only
   std::optional<std::string> flow_version;
   nlohmann::json parameters = nlohmann::json::object();
   std::optional<std::string> idempotency_key;

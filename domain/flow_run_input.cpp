@@ -27,9 +27,7 @@ struct sources {
 hydrated hydrate(const json& v, const sources& src);
 
 /// A key of a placeholder that may itself be a placeholder (Prefect hydrates dict-valued keys first).
-hydrated inner(const json& v, const sources& src) {
-  return v.is_object() ? hydrate(v, src) : hydrated(v);
-}
+hydrated inner(const json& v, const sources& src) { return v.is_object() ? hydrate(v, src) : hydrated(v); }
 
 hydrated json_kind(const json& obj, const sources& src) {
   auto value = obj.find("value");

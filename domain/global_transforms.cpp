@@ -53,8 +53,7 @@ run_state subflow_parent_task_state(const run_state& written, const flow_run_id&
   return copy;
 }
 
-void update_task_state_details(run_state& written, const task_run_id& run,
-                               const std::optional<flow_run_id>& flow_run) {
+void update_task_state_details(run_state& written, const task_run_id& run, const std::optional<flow_run_id>& flow_run) {
   if (!written.details.is_object()) written.details = nlohmann::json::object();
   written.details["flow_run_id"] = flow_run ? nlohmann::json(flow_run->to_string()) : nlohmann::json(nullptr);
   written.details["task_run_id"] = run.to_string();

@@ -21,12 +21,12 @@ namespace osprey {
 
 /// The run columns the global transforms maintain (flow_run and task_run alike).
 struct run_bookkeeping {
-  int run_count = 0;                                    ///< entries into RUNNING (resumes excepted for flows)
-  std::optional<timestamp> start_time;                  ///< first RUNNING (or the end, for runs that never ran)
-  std::optional<timestamp> end_time;                    ///< entering a terminal state; cleared when leaving one
-  std::chrono::microseconds total_run_time{0};          ///< time spent RUNNING, summed when leaving RUNNING
-  std::optional<timestamp> expected_start_time;         ///< set once, by the first state
-  std::optional<timestamp> next_scheduled_start_time;   ///< the SCHEDULED state's time while SCHEDULED
+  int run_count = 0;                                   ///< entries into RUNNING (resumes excepted for flows)
+  std::optional<timestamp> start_time;                 ///< first RUNNING (or the end, for runs that never ran)
+  std::optional<timestamp> end_time;                   ///< entering a terminal state; cleared when leaving one
+  std::chrono::microseconds total_run_time{0};         ///< time spent RUNNING, summed when leaving RUNNING
+  std::optional<timestamp> expected_start_time;        ///< set once, by the first state
+  std::optional<timestamp> next_scheduled_start_time;  ///< the SCHEDULED state's time while SCHEDULED
 
   friend bool operator==(const run_bookkeeping&, const run_bookkeeping&) = default;
 };
@@ -55,8 +55,7 @@ void apply_flow_run_count(run_bookkeeping& run, bool& resuming, const run_state&
 run_state subflow_parent_task_state(const run_state& written, const flow_run_id& subflow, timestamp now);
 
 /// UpdateStateDetails for a task run (`flow_run_id` — null for a task outside a flow — and `task_run_id`).
-void update_task_state_details(run_state& written, const task_run_id& run,
-                               const std::optional<flow_run_id>& flow_run);
+void update_task_state_details(run_state& written, const task_run_id& run, const std::optional<flow_run_id>& flow_run);
 
 /// IncrementTaskRunCount: entering RUNNING counts a run.
 void apply_task_run_count(run_bookkeeping& run, const run_state& written);

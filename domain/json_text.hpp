@@ -23,7 +23,7 @@ inline constexpr std::size_t largest_json_max_depth = 1000;
 
 struct parsed_json {
   enum class problem { none, syntax, too_deep };
-  nlohmann::json value;           ///< the document when `error` is none, else discarded
+  nlohmann::json value;  ///< the document when `error` is none, else discarded
   problem error = problem::none;
   [[nodiscard]] bool ok() const noexcept { return error == problem::none; }
 };

@@ -37,12 +37,10 @@ event variable_lifecycle_event(lifecycle_action a, const variable& v, timestamp 
 }
 
 event global_limit_lifecycle_event(lifecycle_action a, const concurrency_limit& l, timestamp occurred) {
-  return lifecycle_event("concurrency-limit", a, l.id.to_string(), l.name,
-                         {{"name", l.name},
-                          {"limit", l.limit},
-                          {"active", l.active},
-                          {"slot_decay_per_second", l.slot_decay_per_second}},
-                         occurred);
+  return lifecycle_event(
+      "concurrency-limit", a, l.id.to_string(), l.name,
+      {{"name", l.name}, {"limit", l.limit}, {"active", l.active}, {"slot_decay_per_second", l.slot_decay_per_second}},
+      occurred);
 }
 
 event flow_lifecycle_event(lifecycle_action a, const flow& f, timestamp occurred) {
@@ -83,7 +81,8 @@ event block_document_lifecycle_event(lifecycle_action a, const block_document& d
       "block-document", a, d.id.to_string(), d.name,
       {{"name", d.name},
        {"data", data},
-       {"block_schema", {{"capabilities", capabilities}, {"block_type", {{"id", d.type.to_string()}, {"name", type_name}}}}}},
+       {"block_schema",
+        {{"capabilities", capabilities}, {"block_type", {{"id", d.type.to_string()}, {"name", type_name}}}}}},
       occurred);
   resource_labels type{{std::string(resource_id_label), "prefect.block-type." + d.type.to_string()},
                        {"prefect.resource.role", "block-type"}};

@@ -85,9 +85,9 @@ std::optional<std::string_view> non_public_range(const ip_address& address) {
   const bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && all_zero(b.data() + 4, 8);
   if (mapped || nat64) return v4_range(b[12], b[13], b[14]);
   if (b[0] == 0x20 && b[1] == 0x02) return v4_range(b[2], b[3], b[4]);  // 6to4 2002:a.b.c.d::/48
-  if ((b[0] & 0xFE) == 0xFC) return "unique-local";                      // fc00::/7
-  if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) return "link-local";        // fe80::/10
-  if (b[0] == 0xFE && (b[1] & 0xC0) == 0xC0) return "site-local";        // fec0::/10, deprecated
+  if ((b[0] & 0xFE) == 0xFC) return "unique-local";                     // fc00::/7
+  if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) return "link-local";       // fe80::/10
+  if (b[0] == 0xFE && (b[1] & 0xC0) == 0xC0) return "site-local";       // fec0::/10, deprecated
   if (b[0] == 0xFF) return "multicast";
   return std::nullopt;
 }

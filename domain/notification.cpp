@@ -97,8 +97,8 @@ const char* to_string(notification_kind kind) noexcept {
 }
 
 std::optional<notification_kind> parse_notification_kind(std::string_view text) {
-  for (auto kind : {notification_kind::trigger, notification_kind::resolve, notification_kind::test,
-                    notification_kind::action})
+  for (auto kind :
+       {notification_kind::trigger, notification_kind::resolve, notification_kind::test, notification_kind::action})
     if (text == to_string(kind)) return kind;
   return std::nullopt;
 }
@@ -118,21 +118,20 @@ std::string dedup_key_for(const notification_policy& policy, const notification_
 }
 
 notification_text render_notification(const notification_policy& policy, const nlohmann::json& values) {
-  return {render_template(default_title_template(), values),
-          render_template(policy.message_template ? std::string_view(*policy.message_template)
-                                                  : default_message_template(),
-                          values)};
+  return {
+      render_template(default_title_template(), values),
+      render_template(policy.message_template ? std::string_view(*policy.message_template) : default_message_template(),
+                      values)};
 }
 
 const std::vector<std::string>& template_placeholders() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> out = {
-        // Prefect 2's FLOW_RUN_NOTIFICATION_TEMPLATE_KWARGS.
-        "flow_run_notification_policy_id", "flow_id", "flow_name", "flow_run_url", "flow_run_id", "flow_run_name",
-        "flow_run_parameters", "flow_run_state_type", "flow_run_state_name", "flow_run_state_timestamp",
-        "flow_run_state_message",
-        // Osprey's additions (PrefectHQ/prefect#8598, #9291 asked for them).
-        "deployment_name", "deployment_id", "flow_run_tags", "policy_name"};
+    std::vector<std::string> out = {// Prefect 2's FLOW_RUN_NOTIFICATION_TEMPLATE_KWARGS.
+                                    "flow_run_notification_policy_id", "flow_id", "flow_name", "flow_run_url",
+                                    "flow_run_id", "flow_run_name", "flow_run_parameters", "flow_run_state_type",
+                                    "flow_run_state_name", "flow_run_state_timestamp", "flow_run_state_message",
+                                    // Osprey's additions (PrefectHQ/prefect#8598, #9291 asked for them).
+                                    "deployment_name", "deployment_id", "flow_run_tags", "policy_name"};
     std::sort(out.begin(), out.end());
     return out;
   }();
@@ -156,9 +155,8 @@ status validate_template(std::string_view tmpl) {
   for (std::size_t pos = 0; pos < tmpl.size();) {
     const auto p = next_piece(tmpl, pos);
     if (p.what == piece::kind::error) {
-      return {errc::invalid_argument,
-              "unbalanced '" + std::string(p.text) + "' at offset " + std::to_string(pos) +
-                  " (write '{{' or '}}' for a literal brace, '{name}' for a placeholder)"};
+      return {errc::invalid_argument, "unbalanced '" + std::string(p.text) + "' at offset " + std::to_string(pos) +
+                                          " (write '{{' or '}}' for a literal brace, '{name}' for a placeholder)"};
     }
     if (p.what == piece::kind::placeholder && p.text.empty()) {
       return {errc::invalid_argument,
@@ -173,8 +171,7 @@ status validate_template(std::string_view tmpl) {
   return status::ok();
 }
 
-nlohmann::json template_values(const notification_facts& facts, std::string_view policy_name,
-                               std::string_view ui_url) {
+nlohmann::json template_values(const notification_facts& facts, std::string_view policy_name, std::string_view ui_url) {
   std::string base(ui_url.empty() ? std::string_view("http://ephemeral-prefect/api") : ui_url);
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string tags;

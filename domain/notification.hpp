@@ -117,8 +117,7 @@ status validate_template(std::string_view tmpl);
 /// ("" gives Prefect 2's "http://ephemeral-prefect/api" base). Timestamps print like Python's str(datetime):
 /// "2024-12-11 18:59:17.212585+00:00"; {flow_run_state_type} is the plain type ("FAILED");
 /// {flow_run_tags} is the tags joined with ", "; {flow_run_state_message} is "" when there is none.
-nlohmann::json template_values(const notification_facts& facts, std::string_view policy_name,
-                               std::string_view ui_url);
+nlohmann::json template_values(const notification_facts& facts, std::string_view policy_name, std::string_view ui_url);
 
 /// Replaces every placeholder with its value from `values` (strings as-is, other JSON dumped). Assumes a
 /// validated template; an unknown placeholder is left as written.

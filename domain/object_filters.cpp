@@ -80,7 +80,8 @@ reader uuids(list<uuid>& out, filter_error& error) {
     std::vector<uuid> items;
     for (std::size_t i = 0; i < v.size(); ++i) {
       const auto item = at(where, std::to_string(i));
-      if (!v[i].is_string()) return fail(error, item, "UUID input should be a string, bytes or UUID object", "uuid_type");
+      if (!v[i].is_string())
+        return fail(error, item, "UUID input should be a string, bytes or UUID object", "uuid_type");
       auto parsed = uuid::parse(v[i].get<std::string>());
       if (!parsed)
         return fail(error, item, "Input should be a valid UUID, unable to parse string as a UUID", "uuid_parsing");
@@ -156,10 +157,11 @@ bool variable_fields(const json& v, const path& where, variable_filter& out, fil
   return read_object(
       v, where, error,
       {ids_any("id", out.id, error),
-       sub<text_criterion>("name", out.name, error,
-                           [&error](text_criterion& c) {
-                             return std::vector<field>{{"any_", strings(c.any, error)}, {"like_", string(c.like, error)}};
-                           }),
+       sub<text_criterion>(
+           "name", out.name, error,
+           [&error](text_criterion& c) {
+             return std::vector<field>{{"any_", strings(c.any, error)}, {"like_", string(c.like, error)}};
+           }),
        sub<tags_criterion>("tags", out.tags, error,
                            [&error](tags_criterion& c) {
                              return std::vector<field>{{"all_", strings(c.all, error)},
@@ -173,47 +175,51 @@ reader moment(std::optional<timestamp>& out, filter_error& error) {
   return [&out, &error](const json& v, const path& where) {
     if (!v.is_string()) return fail(error, where, "Input should be a valid datetime", "datetime_type");
     auto parsed = parse_iso8601(v.get<std::string>());
-    if (!parsed) return fail(error, where, "Input should be a valid datetime, invalid character in year", "datetime_parsing");
+    if (!parsed)
+      return fail(error, where, "Input should be a valid datetime, invalid character in year", "datetime_parsing");
     out = *parsed;
     return true;
   };
 }
 
 bool automation_fields(const json& v, const path& where, automation_filter& out, filter_error& error) {
-  return read_object(
-      v, where, error,
-      {ids_any("id", out.id, error),
-       sub<text_criterion>("name", out.name, error,
-                           [&error](text_criterion& c) { return std::vector<field>{{"any_", strings(c.any, error)}}; }),
-       sub<time_criterion>("created", out.created, error,
-                           [&error](time_criterion& c) { return std::vector<field>{{"before_", moment(c.before, error)}}; }),
-       sub<tags_criterion>("tags", out.tags, error,
-                           [&error](tags_criterion& c) {
-                             return std::vector<field>{{"all_", strings(c.all, error)},
-                                                       {"any_", strings(c.any, error)},
-                                                       {"is_null_", boolean(c.is_null, error)},
-                                                       operator_field(c.combine, error)};
-                           }),
-       operator_field(out.combine, error)});
+  return read_object(v, where, error,
+                     {ids_any("id", out.id, error),
+                      sub<text_criterion>("name", out.name, error,
+                                          [&error](text_criterion& c) {
+                                            return std::vector<field>{{"any_", strings(c.any, error)}};
+                                          }),
+                      sub<time_criterion>("created", out.created, error,
+                                          [&error](time_criterion& c) {
+                                            return std::vector<field>{{"before_", moment(c.before, error)}};
+                                          }),
+                      sub<tags_criterion>("tags", out.tags, error,
+                                          [&error](tags_criterion& c) {
+                                            return std::vector<field>{{"all_", strings(c.all, error)},
+                                                                      {"any_", strings(c.any, error)},
+                                                                      {"is_null_", boolean(c.is_null, error)},
+                                                                      operator_field(c.combine, error)};
+                                          }),
+                      operator_field(out.combine, error)});
 }
 
 bool artifact_fields(const json& v, const path& where, bool collection, artifact_filter& out, filter_error& error) {
   auto key_fields = [&error](text_criterion& c) {
     // exists_ is kept in is_null, inverted, once the object has been read (see below).
-    return std::vector<field>{{"any_", strings(c.any, error)},
-                              {"like_", string(c.like, error)},
-                              {"exists_", boolean(c.is_null, error)}};
+    return std::vector<field>{
+        {"any_", strings(c.any, error)}, {"like_", string(c.like, error)}, {"exists_", boolean(c.is_null, error)}};
   };
-  if (!read_object(v, where, error,
-                   {ids_any(collection ? "latest_id" : "id", out.id, error),
-                    sub<text_criterion>("key", out.key, error, key_fields), ids_any("flow_run_id", out.flow_run_id, error),
-                    ids_any("task_run_id", out.task_run_id, error),
-                    sub<text_criterion>("type", out.type, error,
-                                        [&error](text_criterion& c) {
-                                          return std::vector<field>{{"any_", strings(c.any, error)},
-                                                                    {"not_any_", strings(c.not_any, error)}};
-                                        }),
-                    operator_field(out.combine, error)}))
+  if (!read_object(
+          v, where, error,
+          {ids_any(collection ? "latest_id" : "id", out.id, error),
+           sub<text_criterion>("key", out.key, error, key_fields), ids_any("flow_run_id", out.flow_run_id, error),
+           ids_any("task_run_id", out.task_run_id, error),
+           sub<text_criterion>(
+               "type", out.type, error,
+               [&error](text_criterion& c) {
+                 return std::vector<field>{{"any_", strings(c.any, error)}, {"not_any_", strings(c.not_any, error)}};
+               }),
+           operator_field(out.combine, error)}))
     return false;
   if (out.key && out.key->is_null) out.key->is_null = !*out.key->is_null;
   return true;

@@ -67,8 +67,7 @@ struct automation_query {
 };
 
 /// POST /automations/filter (automations, sort, limit, offset) or /automations/count (automations).
-std::optional<automation_query> parse_automation_query(const nlohmann::json& body, body_kind kind,
-                                                       filter_error& error);
+std::optional<automation_query> parse_automation_query(const nlohmann::json& body, body_kind kind, filter_error& error);
 
 /// POST /variables/filter (variables, sort, limit, offset) or /variables/count (variables).
 std::optional<variable_query> parse_variable_query(const nlohmann::json& body, body_kind kind, filter_error& error);

@@ -124,8 +124,8 @@ void orchestration_context::rename(std::string name) {
 
 std::chrono::seconds scheduled_delay_seconds(timestamp target, timestamp now) {
   using namespace std::chrono;
-  const auto delta = target - now;                    // microseconds, may be negative
-  const auto whole = floor<seconds>(delta);           // Python: math.floor(delta.total_seconds())
+  const auto delta = target - now;                                   // microseconds, may be negative
+  const auto whole = floor<seconds>(delta);                          // Python: math.floor(delta.total_seconds())
   const auto fraction = delta - duration_cast<microseconds>(whole);  // [0, 1 s): Python's delta.microseconds
   // Python's round(): half to even, so exactly 0.5 rounds to 0.
   return whole + seconds(fraction > microseconds(500000) ? 1 : 0);

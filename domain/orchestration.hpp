@@ -55,7 +55,7 @@ transition_decision accept_proposed(const std::optional<run_state>& current, con
 // State types as sets (Prefect's FROM_STATES / TO_STATES, where "no state" is a member too).
 
 class state_set {
-public:
+ public:
   constexpr state_set() = default;
   constexpr state_set(std::initializer_list<std::optional<state_type>> members) {
     for (auto m : members) bits_ |= bit(m);
@@ -73,7 +73,7 @@ public:
     return out;
   }
 
-private:
+ private:
   static constexpr std::uint16_t all_bits = 0x3ff;  // nine types + "no state"
   explicit constexpr state_set(std::uint16_t bits) : bits_(bits) {}
   static constexpr std::uint16_t bit(std::optional<state_type> t) {
@@ -117,7 +117,7 @@ void apply_state_defaults(run_state& s, timestamp now);
 /// adjust, replace or drop), and the decision so far. Prefect's OrchestrationContext minus the run itself.
 /// Not thread-safe; lives for one call.
 class orchestration_context {
-public:
+ public:
   orchestration_context(std::optional<run_state> initial, run_state proposed, timestamp now);
 
   [[nodiscard]] const std::optional<run_state>& initial() const { return initial_; }
@@ -142,7 +142,7 @@ public:
   /// Renames the proposal (no effect once it was dropped). Does not change the decision.
   void rename(std::string name);
 
-private:
+ private:
   std::optional<run_state> initial_;
   std::optional<run_state> proposed_;
   timestamp now_;

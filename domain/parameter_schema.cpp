@@ -37,8 +37,10 @@ struct failure {
 std::string dotted(const path_parts& path) {
   std::string out;
   for (const auto& part : path) {
-    if (const auto* key = std::get_if<std::string>(&part)) out += out.empty() ? *key : "." + *key;
-    else out += "[" + std::to_string(std::get<std::size_t>(part)) + "]";
+    if (const auto* key = std::get_if<std::string>(&part))
+      out += out.empty() ? *key : "." + *key;
+    else
+      out += "[" + std::to_string(std::get<std::size_t>(part)) + "]";
   }
   return out;
 }
@@ -100,8 +102,8 @@ std::string repr(const json& v) {
 bool has_type(const json& v, const std::string& type) {
   if (type == "string") return v.is_string();
   if (type == "integer")
-    return v.is_number_integer() || (v.is_number_float() && std::isfinite(v.get<double>()) &&
-                                     std::floor(v.get<double>()) == v.get<double>());
+    return v.is_number_integer() ||
+           (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>());
   if (type == "number") return v.is_number();
   if (type == "boolean") return v.is_boolean();
   if (type == "array") return v.is_array();
@@ -114,7 +116,7 @@ bool has_type(const json& v, const std::string& type) {
 /// it records every failure there and goes on (check then returns nullopt), except inside anyOf/oneOf, whose
 /// alternatives are only asked whether they hold.
 class checker {
-public:
+ public:
   checker(const json& root, bool ignore_required, std::vector<failure>* sink = nullptr)
       : root_(root), ignore_required_(ignore_required), sink_(sink) {}
 
@@ -128,7 +130,8 @@ public:
     }
     if (auto t = schema.find("type"); t != schema.end()) {
       bool ok = false;
-      if (t->is_string()) ok = has_type(v, t->get<std::string>());
+      if (t->is_string())
+        ok = has_type(v, t->get<std::string>());
       else if (t->is_array()) {
         for (const auto& each : *t) ok = ok || !step() || (each.is_string() && has_type(v, each.get<std::string>()));
       } else {
@@ -169,7 +172,7 @@ public:
     return std::nullopt;
   }
 
-private:
+ private:
   std::optional<failure> check_object(const json& v, const json& schema, const path_parts& path, int depth) const {
     if (!ignore_required_) {
       if (auto req = schema.find("required"); req != schema.end() && req->is_array())
@@ -249,8 +252,8 @@ void preprocess_properties(json& properties, const json& required) {
       sub["anyOf"] = json::array({{{"type", sub["type"]}}, {{"type", "null"}}});
       sub.erase("type");
     }
-    if (auto items = sub.find("items"); items != sub.end() && items->is_array() && !items->empty() &&
-                                        !sub.contains("prefixItems")) {
+    if (auto items = sub.find("items");
+        items != sub.end() && items->is_array() && !items->empty() && !sub.contains("prefixItems")) {
       sub["prefixItems"] = *items;
       sub.erase("items");
     }
@@ -277,10 +280,10 @@ json preprocess_parameter_schema(json schema) {
             {"type", "object"},
             {"properties",
              {{"$ref",
-               {{"oneOf", json::array({{{"type", "string"}, {"format", "uuid"}},
-                                       {{"type", "object"},
-                                        {"additionalProperties", {{"type", "string"}}},
-                                        {"minProperties", 1}}})}}}}},
+               {{"oneOf",
+                 json::array(
+                     {{{"type", "string"}, {"format", "uuid"}},
+                      {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}, {"minProperties", 1}}})}}}}},
             {"required", json::array({"$ref"})}};
         replaced[definition["title"].get<std::string>()] = {{"oneOf", json::array({definition, reference})}};
       }
@@ -296,7 +299,8 @@ json validation_report(const std::vector<schema_failure>& failures) {
   for (const auto& f : failures) {
     bool hidden = false;
     if (f.validator != "_placeholders")
-      for (const auto& other : failures) hidden = hidden || (other.validator == "_placeholders" && other.path == f.path);
+      for (const auto& other : failures)
+        hidden = hidden || (other.validator == "_placeholders" && other.path == f.path);
     if (!hidden) kept.push_back(&f);
   }
   json errors = json::array();

@@ -14,9 +14,7 @@ std::optional<double> json_number(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-double run_time_seconds(std::chrono::microseconds run_time) {
-  return std::chrono::duration<double>(run_time).count();
-}
+double run_time_seconds(std::chrono::microseconds run_time) { return std::chrono::duration<double>(run_time).count(); }
 
 std::chrono::microseconds run_time_from_seconds(double seconds) {
   if (!std::isfinite(seconds)) return std::chrono::microseconds(0);
@@ -60,7 +58,8 @@ nlohmann::json normalize_flow_run_policy(const nlohmann::json& policy) {
       out["retries"] = nullptr;
   }
   if (!out.contains("retry_delay") || out["retry_delay"].is_null()) {
-    if (out.contains("retry_delay_seconds") && out["retry_delay_seconds"].is_number() && out["retry_delay_seconds"] != 0)
+    if (out.contains("retry_delay_seconds") && out["retry_delay_seconds"].is_number() &&
+        out["retry_delay_seconds"] != 0)
       out["retry_delay"] = out["retry_delay_seconds"];
     else if (!out.contains("retry_delay"))
       out["retry_delay"] = nullptr;

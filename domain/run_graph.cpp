@@ -32,7 +32,8 @@ std::vector<graph_node> flow_run_graph_nodes(const std::vector<graph_row>& rows,
         if (!arguments.is_array()) continue;
         for (const auto& argument : arguments) {
           if (!argument.is_object() || !argument.contains("id") || !argument["id"].is_string()) continue;
-          if (auto id = uuid::parse(argument["id"].get<std::string>())) p.inputs.emplace_back(*id, key == "__parents__");
+          if (auto id = uuid::parse(argument["id"].get<std::string>()))
+            p.inputs.emplace_back(*id, key == "__parents__");
         }
       }
     all.push_back(std::move(p));

@@ -28,8 +28,8 @@ struct history_state {
   state_type type = state_type::pending;
   std::string name;
   std::int64_t count = 0;
-  double sum_estimated_run_time = 0;   ///< seconds, each run's counted when positive
-  double sum_estimated_lateness = 0;   ///< seconds, each run's counted when positive
+  double sum_estimated_run_time = 0;  ///< seconds, each run's counted when positive
+  double sum_estimated_lateness = 0;  ///< seconds, each run's counted when positive
 };
 
 struct history_interval {

@@ -69,12 +69,18 @@ std::optional<chr::microseconds> parse_iso_duration(const std::string& text) {
     if (used == 0 || i + used >= text.size() || !(value >= 0)) return std::nullopt;
     const char unit = text[i + used];
     double seconds = 0;
-    if (!in_time && unit == 'W') seconds = 7 * 86400.0;
-    else if (!in_time && unit == 'D') seconds = 86400.0;
-    else if (in_time && unit == 'H') seconds = 3600.0;
-    else if (in_time && unit == 'M') seconds = 60.0;
-    else if (in_time && unit == 'S') seconds = 1.0;
-    else return std::nullopt;
+    if (!in_time && unit == 'W')
+      seconds = 7 * 86400.0;
+    else if (!in_time && unit == 'D')
+      seconds = 86400.0;
+    else if (in_time && unit == 'H')
+      seconds = 3600.0;
+    else if (in_time && unit == 'M')
+      seconds = 60.0;
+    else if (in_time && unit == 'S')
+      seconds = 1.0;
+    else
+      return std::nullopt;
     total += value * seconds;
     any = true;
     i += used + 1;
@@ -107,7 +113,8 @@ std::variant<schedule, field_problem> parse_interval(const nlohmann::json& j, ti
   const auto& iv = j["interval"];
   if (iv.is_number()) {
     const double seconds = iv.get<double>();
-    if (!std::isfinite(seconds) || seconds > 1e15) return problem("interval", "Input should be a valid timedelta", "time_delta_parsing");
+    if (!std::isfinite(seconds) || seconds > 1e15)
+      return problem("interval", "Input should be a valid timedelta", "time_delta_parsing");
     s.interval = chr::microseconds(std::llround(seconds * 1e6));
   } else if (iv.is_string()) {
     auto parsed = parse_iso_duration(iv.get<std::string>());

@@ -34,7 +34,7 @@ namespace osprey {
 struct interval_schedule {
   std::chrono::microseconds interval{0};  ///< > 0
   timestamp anchor_date{};
-  std::string timezone = "UTC";           ///< IANA name
+  std::string timezone = "UTC";  ///< IANA name
 };
 
 struct cron_schedule {
@@ -45,9 +45,9 @@ struct cron_schedule {
 };
 
 struct rrule_schedule {
-  std::string rrule;             ///< as given (Prefect stores and renders the text)
+  std::string rrule;  ///< as given (Prefect stores and renders the text)
   std::string timezone = "UTC";
-  rrule_set set;                 ///< parsed `rrule`
+  rrule_set set;  ///< parsed `rrule`
 };
 
 using schedule = std::variant<interval_schedule, cron_schedule, rrule_schedule>;
@@ -56,8 +56,8 @@ using schedule = std::variant<interval_schedule, cron_schedule, rrule_schedule>;
 bool known_timezone(const std::string& name);
 
 /// Parses Prefect's SCHEDULE_TYPES JSON ({"interval", "anchor_date", "timezone"}, {"cron", "timezone",
-/// "day_or"} or {"rrule", "timezone"}); `now` is the anchor when none is given. The interval is seconds (a number) or an ISO 8601
-/// duration ("PT1H", "P1DT2H"). Refusals come back as a field_problem with pydantic's wording where Prefect
+/// "day_or"} or {"rrule", "timezone"}); `now` is the anchor when none is given. The interval is seconds (a number) or
+/// an ISO 8601 duration ("PT1H", "P1DT2H"). Refusals come back as a field_problem with pydantic's wording where Prefect
 /// has one ('Invalid cron string: "..."', 'Invalid timezone: "..." (specify in IANA tzdata format, ...)').
 std::variant<schedule, field_problem> parse_schedule(const nlohmann::json& j, timestamp now);
 

@@ -29,7 +29,7 @@ struct run_state {
   timestamp at;
   std::optional<std::string> message;
   nlohmann::json details = nlohmann::json::object();  ///< Prefect's state_details
-  nlohmann::json data;                                 ///< result metadata or null
+  nlohmann::json data;                                ///< result metadata or null
 };
 
 /// What a flow-run actor publishes after a transition was committed.

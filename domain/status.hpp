@@ -13,13 +13,13 @@ namespace osprey {
 /// one HTTP status (http_status_for in http/api_support.cpp); the CLI maps them to exit codes.
 enum class errc : std::uint8_t {
   ok = 0,
-  invalid_argument,  ///< The input is wrong; fix it and retry (HTTP 422).
-  not_found,         ///< The named object does not exist (404).
-  conflict,          ///< A uniqueness or state constraint refused the change (409).
-  unavailable,       ///< Transient: database busy, shutting down. Retrying may succeed (503).
-  timeout,           ///< No answer in time; the outcome is unknown (504).
+  invalid_argument,     ///< The input is wrong; fix it and retry (HTTP 422).
+  not_found,            ///< The named object does not exist (404).
+  conflict,             ///< A uniqueness or state constraint refused the change (409).
+  unavailable,          ///< Transient: database busy, shutting down. Retrying may succeed (503).
+  timeout,              ///< No answer in time; the outcome is unknown (504).
   failed_precondition,  ///< The system is not in a state that allows this (e.g. schema too old) (409).
-  internal,          ///< A bug or an unexpected failure of a dependency (500).
+  internal,             ///< A bug or an unexpected failure of a dependency (500).
 };
 
 /// Short stable name of a code ("not_found"), for logs and CLI output.
@@ -28,7 +28,7 @@ const char* to_string(errc code) noexcept;
 /// Success, or an error code with a human message that carries its context
 /// ("flow 'etl' not found", "database.url: unsupported scheme 'mysql'").
 class status {
-public:
+ public:
   status() = default;
   status(errc code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -49,7 +49,7 @@ public:
     return f(x.code_, x.message_);
   }
 
-private:
+ private:
   errc code_ = errc::ok;
   std::string message_;
 };
@@ -57,9 +57,9 @@ private:
 /// A value or the status that explains why there is none. Small on purpose (std::expected is C++23).
 template <class T>
 class result {
-public:
-  result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  result(status error) : v_(std::move(error)) {}       // NOLINT: implicit by design
+ public:
+  result(T value) : v_(std::move(value)) {}       // NOLINT: implicit by design
+  result(status error) : v_(std::move(error)) {}  // NOLINT: implicit by design
   result(errc code, std::string message) : v_(status(code, std::move(message))) {}
 
   [[nodiscard]] bool has_value() const noexcept { return v_.index() == 0; }
@@ -76,7 +76,7 @@ public:
   /// The error; only meaningful when !has_value().
   [[nodiscard]] const status& error() const { return std::get<1>(v_); }
 
-private:
+ private:
   std::variant<T, status> v_;
 };
 

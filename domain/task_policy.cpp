@@ -180,35 +180,35 @@ constexpr state_set all = state_set::all();
 constexpr state_set terminal = state_set::terminal();
 
 const task_rule r_cache_retrieval{"CacheRetrieval", all, {st::running}, cache_retrieval};
-const task_rule r_terminal{"HandleTaskTerminalStateTransitions", terminal, all, handle_task_terminal_before, nullptr,
-                           handle_task_terminal_cleanup};
-const task_rule r_stopped_flows{"PreventRunningTasksFromStoppedFlows", all, {st::running},
-                                prevent_running_tasks_from_stopped_flows};
-const task_rule r_slots{"SecureTaskConcurrencySlots", all, {st::running}, secure_task_concurrency_slots, nullptr,
-                        secure_task_concurrency_cleanup};
+const task_rule r_terminal{"HandleTaskTerminalStateTransitions", terminal, all,
+                           handle_task_terminal_before,          nullptr,  handle_task_terminal_cleanup};
+const task_rule r_stopped_flows{
+    "PreventRunningTasksFromStoppedFlows", all, {st::running}, prevent_running_tasks_from_stopped_flows};
+const task_rule r_slots{"SecureTaskConcurrencySlots",  all,     {st::running},
+                        secure_task_concurrency_slots, nullptr, secure_task_concurrency_cleanup};
 const task_rule r_copy_scheduled{"CopyScheduledTime", {st::scheduled}, {st::pending}, copy_scheduled};
 const task_rule r_wait{"WaitForScheduledTime", {st::scheduled, st::pending}, {st::running}, wait_for_scheduled};
 const task_rule r_retry{"RetryFailedTasks", {st::running}, {st::failed}, retry_failed_tasks};
 const task_rule r_rename{"RenameReruns", all, {st::running}, rename_reruns};
 const task_rule r_tracker{"UpdateFlowRunTrackerOnTasks", all, {st::running}, nullptr, update_flow_run_tracker};
 const task_rule r_cache_insert{"CacheInsertion", all, {st::completed}, cache_insertion_before, cache_insertion_after};
-const task_rule r_release{"ReleaseTaskConcurrencySlots", all, all, nullptr, release_task_concurrency_slots, nullptr,
-                          true};
+const task_rule r_release{"ReleaseTaskConcurrencySlots",  all,     all, nullptr,
+                          release_task_concurrency_slots, nullptr, true};
 const task_rule r_prevent_pending{"PreventPendingTransitions",
                                   {st::pending, st::cancelling, st::running, st::cancelled},
                                   {st::pending},
                                   prevent_pending};
-const task_rule r_parameters{"CopyTaskParametersID", {st::scheduled, st::pending}, {st::pending, st::running},
-                             copy_task_parameters_id};
+const task_rule r_parameters{
+    "CopyTaskParametersID", {st::scheduled, st::pending}, {st::pending, st::running}, copy_task_parameters_id};
 const task_rule r_enqueue{"EnqueueScheduledTasks", all, {st::scheduled}, nullptr, enqueue_scheduled_tasks};
 
-const std::array<task_rule, 11> core_rules = {r_cache_retrieval, r_terminal, r_stopped_flows, r_slots,
-                                              r_copy_scheduled,  r_wait,     r_retry,         r_rename,
+const std::array<task_rule, 11> core_rules = {r_cache_retrieval, r_terminal,     r_stopped_flows, r_slots,
+                                              r_copy_scheduled,  r_wait,         r_retry,         r_rename,
                                               r_tracker,         r_cache_insert, r_release};
 const std::array<task_rule, 1> minimal_rules = {r_release};
-const std::array<task_rule, 12> background_rules = {r_prevent_pending, r_cache_retrieval, r_terminal, r_copy_scheduled,
-                                                    r_parameters,      r_wait,            r_retry,    r_rename,
-                                                    r_tracker,         r_cache_insert,    r_release,  r_enqueue};
+const std::array<task_rule, 12> background_rules = {
+    r_prevent_pending, r_cache_retrieval, r_terminal, r_copy_scheduled, r_parameters, r_wait,
+    r_retry,           r_rename,          r_tracker,  r_cache_insert,   r_release,    r_enqueue};
 
 std::span<const task_rule> select_policy(const task_transition_input& in) {
   if (detail_flag(in.request.proposed, "deferred")) return background_rules;
@@ -238,9 +238,9 @@ task_run_policy parse_task_run_policy(const nlohmann::json& j) {
 double clamped_poisson_interval(double average_interval, double clamping_factor, double uniform) {
   const double upper_multiple = 1 + clamping_factor;
   const double lower_multiple =
-      upper_multiple >= 50 ? 0.0
-                           : std::log2(std::max(std::pow(2.0, upper_multiple) / (std::pow(2.0, upper_multiple) - 1),
-                                                1e-10));
+      upper_multiple >= 50
+          ? 0.0
+          : std::log2(std::max(std::pow(2.0, upper_multiple) / (std::pow(2.0, upper_multiple) - 1), 1e-10));
   const double upper_bound = average_interval * upper_multiple;
   const double lower_bound = std::max(0.0, average_interval * lower_multiple);
   auto cdf = [&](double x) { return 1 - std::exp(-x / average_interval); };
@@ -259,8 +259,7 @@ std::optional<std::string> cache_lookup_key(const task_transition_input& in) {
 }
 
 bool wants_tag_slots(const task_transition_input& in) {
-  return in.request.proposed.type == st::running && !in.request.force &&
-         !detail_flag(in.request.proposed, "deferred");
+  return in.request.proposed.type == st::running && !in.request.force && !detail_flag(in.request.proposed, "deferred");
 }
 
 task_transition_result apply_task_rules(const task_transition_input& in, std::span<const task_rule> rules) {

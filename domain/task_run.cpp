@@ -22,30 +22,36 @@ std::optional<uuid> object_id(const nlohmann::json& resource, std::string_view p
 const std::vector<task_run_column>& task_run_settable_columns() {
   using k = task_run_column_kind;
   static const std::vector<task_run_column> columns = {
-      {"name", k::text},           {"task_key", k::text},
-      {"dynamic_key", k::text},    {"cache_key", k::text},
-      {"cache_expiration", k::datetime}, {"task_version", k::text},
-      {"empirical_policy", k::json}, {"tags", k::json},
-      {"labels", k::json},         {"task_inputs", k::json},
-      {"run_count", k::integer},   {"flow_run_run_count", k::integer},
-      {"expected_start_time", k::datetime}, {"next_scheduled_start_time", k::datetime},
-      {"start_time", k::datetime}, {"end_time", k::datetime},
+      {"name", k::text},
+      {"task_key", k::text},
+      {"dynamic_key", k::text},
+      {"cache_key", k::text},
+      {"cache_expiration", k::datetime},
+      {"task_version", k::text},
+      {"empirical_policy", k::json},
+      {"tags", k::json},
+      {"labels", k::json},
+      {"task_inputs", k::json},
+      {"run_count", k::integer},
+      {"flow_run_run_count", k::integer},
+      {"expected_start_time", k::datetime},
+      {"next_scheduled_start_time", k::datetime},
+      {"start_time", k::datetime},
+      {"end_time", k::datetime},
       {"total_run_time", k::real},
   };
   return columns;
 }
 
 std::optional<field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
-                                                       nlohmann::json& columns) {
+                                                        nlohmann::json& columns) {
   if (!fields.is_object()) return field_problem{"", "Input should be a valid dictionary", "dict_type"};
   const auto& known = task_run_settable_columns();
   // Named references, not a structured binding: Clang before 16 cannot capture bindings in lambdas.
   for (const auto& item : fields.items()) {
     const std::string& key = item.key();
     const nlohmann::json& value = item.value();
-    const auto refuse = [&key](const char* message, const char* type) {
-      return field_problem{key, message, type};
-    };
+    const auto refuse = [&key](const char* message, const char* type) { return field_problem{key, message, type}; };
     auto col = std::find_if(known.begin(), known.end(), [&](const task_run_column& c) { return key == c.name; });
     if (col == known.end()) {
       if (strict) return refuse("Extra inputs are not permitted", "extra_forbidden");
@@ -105,7 +111,8 @@ result<task_run_event> task_run_event_from_json(const nlohmann::json& event) {
     for (const auto& r : *related)
       if (r.is_object() && r.value("prefect.resource.role", "") == "flow-run")
         out.flow_run_id = object_id(r, flow_run_prefix);
-  auto id = event.contains("id") && event["id"].is_string() ? uuid::parse(event["id"].get<std::string>()) : std::nullopt;
+  auto id =
+      event.contains("id") && event["id"].is_string() ? uuid::parse(event["id"].get<std::string>()) : std::nullopt;
   if (!id) return bad("id is not a UUID");
   auto occurred = event.contains("occurred") && event["occurred"].is_string()
                       ? parse_iso8601(event["occurred"].get<std::string>())
@@ -130,7 +137,8 @@ result<task_run_event> task_run_event_from_json(const nlohmann::json& event) {
   out.state.details["task_run_id"] = out.task_run_id.to_string();
   out.state.details["flow_run_id"] = out.flow_run_id ? nlohmann::json(out.flow_run_id->to_string()) : nlohmann::json();
   out.state.data = validated.value("data", nlohmann::json());
-  if (auto problem = normalize_task_run_columns(payload.value("task_run", nlohmann::json::object()), false, out.columns))
+  if (auto problem =
+          normalize_task_run_columns(payload.value("task_run", nlohmann::json::object()), false, out.columns))
     return bad("payload.task_run" + (problem->field.empty() ? "" : "." + problem->field) + ": " + problem->message);
   for (const char* required : {"name", "task_key", "dynamic_key"})
     if (!out.columns.contains(required) || !out.columns[required].is_string())

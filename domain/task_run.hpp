@@ -46,7 +46,7 @@ result<task_run_event> task_run_event_from_json(const nlohmann::json& event);
 /// Normalises TaskRunCreate / payload.task_run fields into `columns` (unknown keys are ignored when
 /// `strict` is false, refused when true). Returns the first problem.
 std::optional<field_problem> normalize_task_run_columns(const nlohmann::json& fields, bool strict,
-                                                       nlohmann::json& columns);
+                                                        nlohmann::json& columns);
 
 /// A stored task run with its current state (TaskRun response).
 struct task_run {

@@ -179,8 +179,9 @@ result<std::string> render_jinja(std::string_view source, const nlohmann::json& 
       auto value = evaluate(expr, context, error);
       if (!value) return {errc::invalid_argument, error};
       if (filter == "tojson") {
-        if (!*value) return {errc::invalid_argument, "Object of type Undefined is not JSON serializable ({{ " +
-                                                         std::string(inner) + " }})"};
+        if (!*value)
+          return {errc::invalid_argument,
+                  "Object of type Undefined is not JSON serializable ({{ " + std::string(inner) + " }})"};
         out += html_safe_json(**value);
       } else if (*value) {
         out += text_of(**value);

@@ -25,7 +25,8 @@ const std::array<block, 9> blocks{{{"for", {"else"}, {"endfor", "else"}},
                                    {"with", {}, {"endwith"}},
                                    {"autoescape", {}, {"endautoescape"}},
                                    {"raw", {}, {"endraw"}}}};
-const std::array<std::string_view, 8> plain_tags{"set", "include", "import", "from", "extends", "do", "break", "continue"};
+const std::array<std::string_view, 8> plain_tags{"set",     "include", "import", "from",
+                                                 "extends", "do",      "break",  "continue"};
 
 const block* find_block(std::string_view name) {
   for (const auto& b : blocks)
@@ -34,7 +35,8 @@ const block* find_block(std::string_view name) {
 }
 
 int line_at(const std::string& s, std::size_t pos) {
-  return 1 + static_cast<int>(std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(std::min(pos, s.size())), '\n'));
+  return 1 + static_cast<int>(
+                 std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(std::min(pos, s.size())), '\n'));
 }
 
 std::string_view first_word(std::string_view text) {
@@ -70,9 +72,8 @@ std::optional<template_syntax_error> check_template_syntax(const std::string& so
     const auto end = source.find(closer, pos + 2);
     if (end == std::string::npos) {
       if (kind == '#') return template_syntax_error{line_at(source, pos), "Missing end of comment tag"};
-      return template_syntax_error{
-          last_line, std::string("unexpected end of template, expected 'end of ") +
-                         (kind == '{' ? "print statement" : "statement block") + "'."};
+      return template_syntax_error{last_line, std::string("unexpected end of template, expected 'end of ") +
+                                                  (kind == '{' ? "print statement" : "statement block") + "'."};
     }
     if (kind == '%') {
       const auto tag = first_word(std::string_view(source).substr(pos + 2, end - pos - 2));
@@ -82,8 +83,7 @@ std::optional<template_syntax_error> check_template_syntax(const std::string& so
         if (b->name == "raw") {
           // Everything up to {% endraw %} is text.
           const auto close = source.find("endraw", end);
-          if (close == std::string::npos)
-            return template_syntax_error{last_line, "Missing end of raw directive"};
+          if (close == std::string::npos) return template_syntax_error{last_line, "Missing end of raw directive"};
           pos = source.find("%}", close);
           if (pos == std::string::npos) return template_syntax_error{last_line, "Missing end of raw directive"};
           continue;
@@ -108,7 +108,8 @@ std::optional<template_syntax_error> check_template_syntax(const std::string& so
     }
     pos = end + 2;
   }
-  if (!open.empty()) return template_syntax_error{last_line, "Unexpected end of template. " + looking_for(*open.back())};
+  if (!open.empty())
+    return template_syntax_error{last_line, "Unexpected end of template. " + looking_for(*open.back())};
   return std::nullopt;
 }
 

@@ -24,14 +24,14 @@ std::optional<timestamp> parse_iso8601(std::string_view text);
 
 /// Where the current time comes from. Implementations are thread-safe.
 class clock {
-public:
+ public:
   virtual ~clock() = default;
   [[nodiscard]] virtual timestamp now() const = 0;
 };
 
 /// The real wall clock.
 class system_clock final : public clock {
-public:
+ public:
   [[nodiscard]] timestamp now() const override;
   /// A process-wide instance, for wiring code.
   static const system_clock& instance();
@@ -39,13 +39,13 @@ public:
 
 /// A clock that only moves when told to; for tests.
 class manual_clock final : public clock {
-public:
+ public:
   explicit manual_clock(timestamp start) : now_(start.time_since_epoch().count()) {}
   [[nodiscard]] timestamp now() const override { return timestamp(std::chrono::microseconds(now_.load())); }
   void advance(std::chrono::microseconds by) { now_ += by.count(); }
   void set(timestamp t) { now_ = t.time_since_epoch().count(); }
 
-private:
+ private:
   std::atomic<std::int64_t> now_;
 };
 

@@ -27,7 +27,8 @@ std::array<std::uint8_t, 16> random_bytes() {
   auto& rng = thread_rng();
   for (int half = 0; half < 2; ++half) {
     auto word = rng();
-    for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(half * 8 + i)] = static_cast<std::uint8_t>(word >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      out[static_cast<std::size_t>(half * 8 + i)] = static_cast<std::uint8_t>(word >> (8 * i));
   }
   return out;
 }
@@ -79,8 +80,8 @@ uuid new_uuid4() {
 
 uuid new_uuid7(timestamp at) {
   auto b = random_bytes();
-  auto ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
+  auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
   for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x70);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);

@@ -14,7 +14,7 @@ namespace osprey {
 
 /// A 128-bit UUID. Value type; thread-safe to copy.
 class uuid {
-public:
+ public:
   constexpr uuid() = default;
   explicit constexpr uuid(std::array<std::uint8_t, 16> bytes) : bytes_(bytes) {}
 
@@ -29,7 +29,7 @@ public:
 
   friend auto operator<=>(const uuid&, const uuid&) = default;
 
-private:
+ private:
   std::array<std::uint8_t, 16> bytes_{};
 };
 

@@ -34,10 +34,10 @@ std::optional<field_problem> check_variable_value(const nlohmann::json& value) {
   if (value.is_null()) return std::nullopt;
   // Bodies were parsed from valid UTF-8, so dumping cannot throw; compact and unescaped, as orjson writes it.
   if (value.dump().size() > max_variable_value_length)
-    return field_problem{"value",
-                         "Value error, Variable value must be less than " + std::to_string(max_variable_value_length) +
-                             " characters",
-                         "value_error"};
+    return field_problem{
+        "value",
+        "Value error, Variable value must be less than " + std::to_string(max_variable_value_length) + " characters",
+        "value_error"};
   return std::nullopt;
 }
 

@@ -86,7 +86,7 @@ std::int64_t first_free_priority(std::vector<std::int64_t> taken) {
 }
 
 std::map<work_queue_id, std::int64_t> reprioritized(const std::map<work_queue_id, std::int64_t>& queues,
-                                                     std::optional<work_queue_id> moved, std::int64_t priority) {
+                                                    std::optional<work_queue_id> moved, std::int64_t priority) {
   // The others in priority order (ties by id, as the database hands them out), the moved queue inserted before
   // the first one at or past its new priority; then every queue not above its predecessor is pushed up by one.
   std::vector<std::pair<std::int64_t, work_queue_id>> order;
@@ -96,14 +96,18 @@ std::map<work_queue_id, std::int64_t> reprioritized(const std::map<work_queue_id
   if (moved && queues.count(*moved)) {
     auto at = std::find_if(order.begin(), order.end(), [&](const auto& q) { return q.first >= priority; });
     // Prefect only inserts before an existing queue; past the last one the moved queue keeps its slot unsorted.
-    if (at != order.end()) order.insert(at, {priority, *moved});
-    else order.emplace_back(priority, *moved);
+    if (at != order.end())
+      order.insert(at, {priority, *moved});
+    else
+      order.emplace_back(priority, *moved);
   }
   std::map<work_queue_id, std::int64_t> changed;
   std::int64_t last = 0;
   for (auto& [p, id] : order) {
-    if (p <= last) p = ++last;
-    else last = p;
+    if (p <= last)
+      p = ++last;
+    else
+      last = p;
     auto before = queues.find(id);
     if (before != queues.end() && before->second != p) changed[id] = p;
   }
@@ -148,7 +152,8 @@ std::optional<field_problem> check_base_job_template(const nlohmann::json& tpl) 
   return field_problem{"base_job_template",
                        "Value error, The variables specified in the job configuration template must be present as "
                        "properties in the variables schema. Your job configuration uses the following undeclared "
-                       "variable(s): " + missing + ".",
+                       "variable(s): " +
+                           missing + ".",
                        "value_error"};
 }
 

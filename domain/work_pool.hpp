@@ -89,7 +89,8 @@ std::optional<pool_status> initial_pool_status(const std::string& type, bool is_
 
 /// A pool's status after PATCH sets `is_paused` (Prefect's update_work_pool): paused → PAUSED; unpaused →
 /// READY when a worker is online, else NOT_READY; prefect-agent pools never change. nullopt: unchanged.
-std::optional<pool_status> pool_status_after_pause(const std::string& type, bool is_paused, bool any_worker_online) noexcept;
+std::optional<pool_status> pool_status_after_pause(const std::string& type, bool is_paused,
+                                                   bool any_worker_online) noexcept;
 
 /// A queue's status after `is_paused` is set (Prefect's update_work_queue): pausing a queue not yet PAUSED →
 /// PAUSED; unpausing a PAUSED queue → READY when it was polled within `recent` (60 s) of `now`, else NOT_READY.
@@ -116,7 +117,7 @@ std::int64_t first_free_priority(std::vector<std::int64_t> taken);
 /// shifted as little as needed so that priorities stay unique and increasing in the old order. Returns only the
 /// queues whose priority changes (the moved one included when it changes).
 std::map<work_queue_id, std::int64_t> reprioritized(const std::map<work_queue_id, std::int64_t>& queues,
-                                                     std::optional<work_queue_id> moved, std::int64_t priority);
+                                                    std::optional<work_queue_id> moved, std::int64_t priority);
 
 /// The foreman's test: an ONLINE worker whose last heartbeat is more than
 /// (its interval, else `fallback_interval`) × `multiple` seconds before `now` goes OFFLINE.

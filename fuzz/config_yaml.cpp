@@ -54,9 +54,9 @@ const fs::path& scratch() {
     return made;
   }();
   static const bool cleanup = std::atexit([] {
-    std::error_code ec;
-    fs::remove_all(*dir, ec);
-  }) == 0;
+                                std::error_code ec;
+                                fs::remove_all(*dir, ec);
+                              }) == 0;
   (void)cleanup;
   return *dir;
 }

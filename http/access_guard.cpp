@@ -64,7 +64,8 @@ void access_guard::check_token(const std::string& token, api_scope needed, const
 void access_guard::judge(const std::string& credential, api_scope needed, const std::string& peer,
                          verdict_callback done) {
   if (auto refused = throttled(peer)) return done(std::move(refused));
-  if (credential.empty()) return done(unauthorized("Authentication required: send the server's auth string or an API key"));
+  if (credential.empty())
+    return done(unauthorized("Authentication required: send the server's auth string or an API key"));
   if (!options_.auth_string.empty() && same_secret(credential, options_.auth_string)) return done(std::nullopt);
   const auto text = api_key_in(credential);
   if (!text) return done(failed(peer, "Invalid credentials", ""));
@@ -83,9 +84,7 @@ std::optional<access_refusal> access_guard::verdict_for(const std::string& text,
                                                         api_scope needed, const std::string& peer) {
   const auto key_id = api_key_id_of(text).value_or("");
   switch (judge_api_key(text, stored, needed, time_->now())) {
-    case api_key_verdict::accepted:
-      touch_if_due(*stored);
-      return std::nullopt;
+    case api_key_verdict::accepted: touch_if_due(*stored); return std::nullopt;
     case api_key_verdict::unknown: return failed(peer, "Invalid API key", key_id);
     case api_key_verdict::revoked: return failed(peer, "API key '" + stored->name + "' was revoked", key_id);
     case api_key_verdict::expired: return failed(peer, "API key '" + stored->name + "' has expired", key_id);
@@ -108,8 +107,8 @@ std::optional<access_refusal> access_guard::throttled(const std::string& peer) {
     return std::nullopt;
   }
   const auto seconds = std::chrono::ceil<std::chrono::seconds>(left);
-  return access_refusal{429, "Too many failed authentication attempts; retry in " + std::to_string(seconds.count()) + " s",
-                        seconds};
+  return access_refusal{
+      429, "Too many failed authentication attempts; retry in " + std::to_string(seconds.count()) + " s", seconds};
 }
 
 access_refusal access_guard::failed(const std::string& peer, std::string detail, const std::string& key_id) {

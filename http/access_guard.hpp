@@ -44,7 +44,7 @@ struct access_refusal {
 };
 
 class access_guard : public std::enable_shared_from_this<access_guard> {
-public:
+ public:
   static constexpr std::size_t failures_allowed = 20;  ///< per peer address and minute
   static constexpr std::chrono::seconds recheck_after{5};
 
@@ -63,7 +63,7 @@ public:
   void check_token(const std::string& token, api_scope needed, const std::string& peer,
                    std::function<void(std::optional<access_refusal>)> done);
 
-private:
+ private:
   using verdict_callback = std::function<void(std::optional<access_refusal>)>;
   struct known_key {
     api_key key;

@@ -28,8 +28,8 @@ std::optional<response> check_api_version(const request& req) {
   if (std::sscanf(v.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &extra) != 3)
     return response::detail(400, "Invalid X-PREFECT-API-VERSION header format: '" + v + "'; expected x.y.z");
   if (major == 0 && minor < 8)
-    return response::detail(400, "The request specified API version " + v +
-                                     " but this server requires version 0.8.0 or higher.");
+    return response::detail(
+        400, "The request specified API version " + v + " but this server requires version 0.8.0 or higher.");
   return std::nullopt;
 }
 
@@ -38,11 +38,11 @@ std::optional<response> check_path_params(const request& req) {
   static const std::string message = "Path parameters must not contain the NUL character (%00)";
   for (const auto& [name, value] : req.path_params) {
     if (value.find('\0') == std::string::npos) continue;
-    return response::json(422, nlohmann::json{{"detail", message},
-                                              {"exception_message", "Invalid request received."},
-                                              {"exception_detail",
-                                               {{{"loc", {"path", name}}, {"msg", message}, {"type", "string_nul"}}}}}
-                                   .dump());
+    return response::json(
+        422, nlohmann::json{{"detail", message},
+                            {"exception_message", "Invalid request received."},
+                            {"exception_detail", {{{"loc", {"path", name}}, {"msg", message}, {"type", "string_nul"}}}}}
+                 .dump());
   }
   return std::nullopt;
 }
@@ -98,12 +98,13 @@ nlohmann::json describe_operation(const router::route& r) {
       parameters.push_back(path_parameter(segment.substr(1, segment.size() - 2)));
   if (!parameters.empty()) op["parameters"] = parameters;
   if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH")
-    op["requestBody"] = {{"required", false}, {"content", {{"application/json", {{"schema", nlohmann::json::object()}}}}}};
+    op["requestBody"] = {{"required", false},
+                         {"content", {{"application/json", {{"schema", nlohmann::json::object()}}}}}};
   const nlohmann::json error_body = {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}};
-  op["responses"] = {{"2XX", {{"description", "Success"}}},
-                     {"4XX", {{"description", "Refused: the detail says why"}, {"content", error_body}}},
-                     {"5XX", {{"description", "The server could not answer (503: database unavailable)"},
-                              {"content", error_body}}}};
+  op["responses"] = {
+      {"2XX", {{"description", "Success"}}},
+      {"4XX", {{"description", "Refused: the detail says why"}, {"content", error_body}}},
+      {"5XX", {{"description", "The server could not answer (503: database unavailable)"}, {"content", error_body}}}};
   return op;
 }
 
@@ -119,11 +120,11 @@ void describe_routes(const router& routes, request&, responder respond) {
                            {{"detail", nlohmann::json::object()},
                             {"exception_message", {{"type", "string"}}},
                             {"exception_detail", {{"type", "array"}}}}}};
-  nlohmann::json doc = {{"openapi", "3.1.0"},
-                        {"info", {{"title", "Osprey"}, {"version", osprey_version},
-                                  {"x-prefect-api-version", prefect_api_version}}},
-                        {"paths", paths},
-                        {"components", {{"schemas", {{"Error", error}}}}}};
+  nlohmann::json doc = {
+      {"openapi", "3.1.0"},
+      {"info", {{"title", "Osprey"}, {"version", osprey_version}, {"x-prefect-api-version", prefect_api_version}}},
+      {"paths", paths},
+      {"components", {{"schemas", {{"Error", error}}}}}};
   respond(response::json(200, doc.dump()));
 }
 
@@ -131,9 +132,9 @@ void describe_routes(const router& routes, request&, responder respond) {
 
 void register_openapi_route(router& routes, std::shared_ptr<access_guard> access) {
   routes.add("GET", "/api/openapi.json", "This document", [&routes, access](request& req, responder respond) {
-    if (access) return access->admit(req, api_scope::read, std::move(respond), [&routes](request& r, responder done) {
-      describe_routes(routes, r, std::move(done));
-    });
+    if (access)
+      return access->admit(req, api_scope::read, std::move(respond),
+                           [&routes](request& r, responder done) { describe_routes(routes, r, std::move(done)); });
     describe_routes(routes, req, std::move(respond));
   });
 }
@@ -188,8 +189,8 @@ void register_api(router& routes, const api_context& given) {
       h(req, std::move(respond));
     };
     routes.add(r.method, r.path_template, r.summary,
-               [checked, access = ctx.access, needed = scope_needed(r.method, r.path_template)](
-                   request& req, responder respond) {
+               [checked, access = ctx.access, needed = scope_needed(r.method, r.path_template)](request& req,
+                                                                                                responder respond) {
                  if (is_websocket_upgrade(req)) return checked(req, std::move(respond));
                  access->admit(req, needed, std::move(respond), checked);
                });

@@ -24,23 +24,23 @@
 
 namespace osprey::http {
 
-class access_guard;  // http/access_guard.hpp
-class live_logs;     // http/live_logs.hpp
+class access_guard;        // http/access_guard.hpp
+class live_logs;           // http/live_logs.hpp
 class worker_channel_hub;  // http/worker_channels.hpp
 
 /// A background service of the daemon, as GET /api/admin/services reports it.
 struct service_entry {
-  std::string name;     ///< its settings section, services.<name>
+  std::string name;  ///< its settings section, services.<name>
   std::string purpose;
   std::chrono::seconds interval{0};
-  caf::actor actor{};   ///< actors/periodic_service.hpp; null when the settings disable it
+  caf::actor actor{};  ///< actors/periodic_service.hpp; null when the settings disable it
 };
 
 struct api_context {
   persistence::database db;
-  actors::event_bus_actor event_bus;  ///< actors/event_bus.hpp: spawn_event_bus
+  actors::event_bus_actor event_bus;          ///< actors/event_bus.hpp: spawn_event_bus
   actors::flow_run_registry_actor flow_runs;  ///< actors/flow_runs.hpp: spawn_flow_run_registry
-  caf::actor task_run_recorder;  ///< actors/task_run_recorder.hpp: send it every event received
+  caf::actor task_run_recorder;               ///< actors/task_run_recorder.hpp: send it every event received
   /// WS /api/logs/out's subscribers, to which POST /api/logs publishes committed logs. Null: register_api
   /// makes one.
   std::shared_ptr<live_logs> log_stream{};

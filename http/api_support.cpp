@@ -55,9 +55,10 @@ response query_validation_error(const std::string& name, const std::string& mess
 response validation_error(const std::string& location, const std::string& message, const std::string& type) {
   nlohmann::json loc = nlohmann::json::array({"body"});
   if (!location.empty()) loc.push_back(location);
-  nlohmann::json body = {{"detail", message},
-                         {"exception_message", "Invalid request received."},
-                         {"exception_detail", nlohmann::json::array({{{"loc", loc}, {"msg", message}, {"type", type}}})}};
+  nlohmann::json body = {
+      {"detail", message},
+      {"exception_message", "Invalid request received."},
+      {"exception_detail", nlohmann::json::array({{{"loc", loc}, {"msg", message}, {"type", type}}})}};
   return response::json(422, dump_lenient(body));
 }
 
@@ -84,10 +85,11 @@ std::optional<std::int64_t> bulk_limit(const nlohmann::json& body, response& err
 std::optional<uuid> path_uuid(request& req, const char* name, const responder& respond) {
   auto id = uuid::parse(req.path_params[name]);
   if (!id) {
-    nlohmann::json body = {{"detail", "Input should be a valid UUID"},
-                           {"exception_message", "Invalid request received."},
-                           {"exception_detail",
-                            {{{"loc", {"path", name}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}};
+    nlohmann::json body = {
+        {"detail", "Input should be a valid UUID"},
+        {"exception_message", "Invalid request received."},
+        {"exception_detail",
+         {{{"loc", {"path", name}}, {"msg", "Input should be a valid UUID"}, {"type", "uuid_parsing"}}}}};
     respond(response::json(422, dump_lenient(body)));
   }
   return id;
@@ -102,8 +104,9 @@ std::optional<response> refuse_non_json_body(const request& req) {
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"))) return std::nullopt;
-  return response::detail(415, "Unsupported Media Type: a request body must be JSON (Content-Type: application/json), " +
-                                   (type.empty() ? std::string("but none was declared") : "not '" + type + "'"));
+  return response::detail(415,
+                          "Unsupported Media Type: a request body must be JSON (Content-Type: application/json), " +
+                              (type.empty() ? std::string("but none was declared") : "not '" + type + "'"));
 }
 
 std::optional<nlohmann::json> parse_json_body(const request& req, response& error) {
@@ -221,9 +224,12 @@ bool body_reader::finish() {
 }
 
 nlohmann::json to_json(const flow& f) {
-  return {{"id", f.id.to_string()},      {"created", format_iso8601(f.created)},
-          {"updated", format_iso8601(f.updated)}, {"name", f.name},
-          {"tags", f.tags},              {"labels", f.labels}};
+  return {{"id", f.id.to_string()},
+          {"created", format_iso8601(f.created)},
+          {"updated", format_iso8601(f.updated)},
+          {"name", f.name},
+          {"tags", f.tags},
+          {"labels", f.labels}};
 }
 
 }  // namespace osprey::http

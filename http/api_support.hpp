@@ -68,8 +68,9 @@ std::optional<nlohmann::json> parse_object_body(const request& req, response& er
 ///   if (!in.required_uuid("flow_id", flow) || !in.optional_string("name", name) || !in.finish())
 ///     return respond(in.error());
 class body_reader {
-public:
-  explicit body_reader(const nlohmann::json& body, std::string location = "") : body_(body), location_(std::move(location)) {}
+ public:
+  explicit body_reader(const nlohmann::json& body, std::string location = "")
+      : body_(body), location_(std::move(location)) {}
 
   bool required_uuid(const char* key, uuid& out);
   bool optional_uuid(const char* key, std::optional<uuid>& out);
@@ -87,7 +88,7 @@ public:
   bool finish();
   [[nodiscard]] response error() const { return error_; }
 
-private:
+ private:
   const nlohmann::json* find(const char* key);
   bool fail(const char* key, const std::string& message, const std::string& type);
 

@@ -16,8 +16,9 @@ json optional_json(const std::optional<std::string>& s) { return s ? json(*s) : 
 
 /// Walks one filter object: each reader checks a key's value; finish() refuses keys nobody read.
 class filter_reader {
-public:
-  filter_reader(const json& object, std::string at, response& error) : object_(object), at_(std::move(at)), error_(error) {}
+ public:
+  filter_reader(const json& object, std::string at, response& error)
+      : object_(object), at_(std::move(at)), error_(error) {}
 
   bool fail(const std::string& key, const std::string& message, const std::string& type) {
     error_ = validation_error(key.empty() ? at_ : at_ + "." + key, message, type);
@@ -27,7 +28,8 @@ public:
   /// The nested object at `key` (nullptr when absent or null; false after a 422 when not an object).
   bool object(const char* key, const json*& out) {
     out = find(key);
-    if (out && !out->is_object()) return fail(key, "Input should be a valid dictionary or object to extract fields from", "model_attributes_type");
+    if (out && !out->is_object())
+      return fail(key, "Input should be a valid dictionary or object to extract fields from", "model_attributes_type");
     return true;
   }
 
@@ -83,7 +85,8 @@ public:
   bool op(bool& any_of) {
     const json* v = find("operator");
     if (!v) return true;
-    if (!v->is_string() || (*v != "and_" && *v != "or_")) return fail("operator", "Input should be 'and_' or 'or_'", "enum");
+    if (!v->is_string() || (*v != "and_" && *v != "or_"))
+      return fail("operator", "Input should be 'and_' or 'or_'", "enum");
     any_of = *v == "or_";
     return true;
   }
@@ -97,7 +100,7 @@ public:
 
   [[nodiscard]] const std::string& at() const { return at_; }
 
-private:
+ private:
   const json* find(const char* key) {
     seen_.emplace_back(key);
     auto it = object_.find(key);
@@ -124,7 +127,8 @@ bool top_object(const json& body, const char* key, const json*& out, response& e
 
 }  // namespace
 
-bool type_filter(const json& body, const char* key, std::optional<persistence::block_type_filter>& out, response& error) {
+bool type_filter(const json& body, const char* key, std::optional<persistence::block_type_filter>& out,
+                 response& error) {
   const json* f = nullptr;
   if (!top_object(body, key, f, error)) return false;
   if (!f) return true;

@@ -50,8 +50,7 @@ bool reader::integer(const char* key, std::int64_t& out, std::int64_t min, bool 
   } else {
     return fail(key, "Input should be a valid integer", "int_type");
   }
-  if (strict_min && n <= min)
-    return fail(key, "Input should be greater than " + std::to_string(min), "greater_than");
+  if (strict_min && n <= min) return fail(key, "Input should be greater than " + std::to_string(min), "greater_than");
   if (!strict_min && n < min)
     return fail(key, "Input should be greater than or equal to " + std::to_string(min), "greater_than_equal");
   out = n;
@@ -73,10 +72,12 @@ bool reader::number(const char* key, double& out, double min, double max) {
 bool reader::boolean(const char* key, bool& out) {
   const auto* v = find(key);
   if (!v) return true;
-  if (v->is_boolean()) out = v->get<bool>();
+  if (v->is_boolean())
+    out = v->get<bool>();
   else if (v->is_number_integer() && (v->get<std::int64_t>() == 0 || v->get<std::int64_t>() == 1))
     out = v->get<std::int64_t>() == 1;
-  else return fail(key, "Input should be a valid boolean", "bool_type");
+  else
+    return fail(key, "Input should be a valid boolean", "bool_type");
   return true;
 }
 
@@ -98,8 +99,10 @@ bool reader::strings(const char* key, std::vector<std::string>& out, std::size_t
     items.push_back(item.get<std::string>());
   }
   if (items.size() < min_items)
-    return fail(key, "List should have at least " + std::to_string(min_items) + " item after validation, not " +
-                         std::to_string(items.size()), "too_short");
+    return fail(key,
+                "List should have at least " + std::to_string(min_items) + " item after validation, not " +
+                    std::to_string(items.size()),
+                "too_short");
   out = std::move(items);
   return true;
 }

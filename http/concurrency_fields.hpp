@@ -16,7 +16,7 @@ namespace osprey::http::concurrency_fields {
 /// Reads named fields of one JSON object; each reader returns false after filling error() on the first
 /// refusal. Absent and null fields leave `out` as it is (set defaults first) unless marked required.
 class reader {
-public:
+ public:
   explicit reader(const nlohmann::json& body) : body_(body) {}
 
   /// An integer (a JSON integer, or a float without a fraction, as pydantic's lax mode) with min <= v.
@@ -42,7 +42,7 @@ public:
   /// True when the key is present and not null.
   [[nodiscard]] bool given(const char* key) const;
 
-private:
+ private:
   const nlohmann::json* find(const char* key);
   bool fail(const std::string& location, const std::string& message, const std::string& type);
 

@@ -13,9 +13,12 @@ namespace {
 constexpr std::size_t cache_limit = 10'000;
 
 nlohmann::json token_json(const csrf_token& t) {
-  return {{"id", t.id.to_string()},       {"created", format_iso8601(t.created)},
-          {"updated", format_iso8601(t.updated)}, {"token", t.token},
-          {"client", t.client},           {"expiration", format_iso8601(t.expiration)}};
+  return {{"id", t.id.to_string()},
+          {"created", format_iso8601(t.created)},
+          {"updated", format_iso8601(t.updated)},
+          {"token", t.token},
+          {"client", t.client},
+          {"expiration", format_iso8601(t.expiration)}};
 }
 
 response refusal(csrf_verdict v) {
@@ -61,10 +64,9 @@ void csrf_guard::admit(request& req, responder respond, const handler& next) {
   if (verdict != csrf_verdict::invalid) return respond(refusal(verdict));
   // Not in memory, or another token: the client may have one from before a restart, or from another server.
   persistence::read_value(
-      db_,
-      [client, now](persistence::sql_connection& c) { return persistence::find_csrf_token(c, client, now); },
-      [self = shared_from_this(), &req, respond, next, token, client, now](
-          const result<std::optional<csrf_token>>& stored) {
+      db_, [client, now](persistence::sql_connection& c) { return persistence::find_csrf_token(c, client, now); },
+      [self = shared_from_this(), &req, respond, next, token, client,
+       now](const result<std::optional<csrf_token>>& stored) {
         if (!stored) return respond(error_response(stored.error()));
         const csrf_token* found = stored->has_value() ? &**stored : nullptr;
         auto judged = judge_csrf(token, client, found, now);

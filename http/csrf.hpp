@@ -20,7 +20,7 @@
 namespace osprey::http {
 
 class csrf_guard : public std::enable_shared_from_this<csrf_guard> {
-public:
+ public:
   csrf_guard(persistence::database db, const clock* time, std::chrono::seconds token_lifetime);
 
   /// Calls `next(req, respond)` when `req` may proceed: it changes nothing, or it presents its client's
@@ -31,7 +31,7 @@ public:
   /// GET /api/csrf-token?client=<id>: a new token for the client (replacing its old one), as Prefect's CsrfToken.
   void issue(request& req, responder respond);
 
-private:
+ private:
   /// The cached token of `client`, if any and still valid at `now`.
   std::optional<csrf_token> cached(const std::string& client, timestamp now);
   void remember(const csrf_token& t, timestamp now);

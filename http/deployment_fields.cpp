@@ -12,7 +12,7 @@ using nlohmann::json;
 
 /// Reads the keys of one object; each reader changes its output only when the key is present.
 class reader {
-public:
+ public:
   reader(const json& body, std::string location) : body_(body), location_(std::move(location)) {}
 
   const json* find(const std::string& key) {
@@ -105,7 +105,7 @@ public:
   }
   [[nodiscard]] response error() const { return error_; }
 
-private:
+ private:
   const json& body_;
   std::string location_;
   std::set<std::string> seen_;
@@ -195,7 +195,8 @@ bool apply_body(const json& body, bool create, timestamp now, deployment& d, bod
       !in.id("global_concurrency_limit_id", d.concurrency_limit_id))
     return fail();
   if (const auto* steps = in.find("pull_steps")) {
-    if (!steps->is_null() && !steps->is_array()) return in.fail("pull_steps", "Input should be a valid list", "list_type") || fail();
+    if (!steps->is_null() && !steps->is_array())
+      return in.fail("pull_steps", "Input should be a valid list", "list_type") || fail();
     for (const auto& step : steps->is_array() ? *steps : json::array())
       if (!step.is_object()) return in.fail("pull_steps", "Input should be a valid dictionary", "dict_type") || fail();
     d.pull_steps = *steps;
@@ -214,7 +215,8 @@ bool apply_body(const json& body, bool create, timestamp now, deployment& d, bod
     extras.schedules = std::move(changes);
   }
   if (!in.finish()) return fail();
-  if (d.parameter_openapi_schema.is_null() && create) d.parameter_openapi_schema = {{"type", "object"}, {"properties", json::object()}};
+  if (d.parameter_openapi_schema.is_null() && create)
+    d.parameter_openapi_schema = {{"type", "object"}, {"properties", json::object()}};
   if (create) {
     d.name = *name;
     d.flow = flow_id{*flow};

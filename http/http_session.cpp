@@ -41,8 +41,8 @@ void log_limit_once(const char* limit, std::size_t cap) {
     if (when != std::chrono::steady_clock::time_point{} && now - when < std::chrono::minutes(1)) return;
     when = now;
   }
-  log::line(log::level::warning, "http", "refusing clients: ", limit, " at their limit of ", cap,
-            " (raise server.max_", limit, " if this load is expected)");
+  log::line(log::level::warning, "http", "refusing clients: ", limit, " at their limit of ", cap, " (raise server.max_",
+            limit, " if this load is expected)");
 }
 
 constexpr auto linger_timeout = std::chrono::seconds(1);  ///< reading the rest of a rejected request
@@ -414,7 +414,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
   std::string head_;                                 ///< response head, reused
   std::string body_;                                 ///< response body being written
   std::uint64_t seq_ = 0;                            ///< number of the request being handled
-  bool head_only_ = false;  ///< the request being answered is a HEAD
+  bool head_only_ = false;                           ///< the request being answered is a HEAD
   phase phase_ = phase::idle;
   bool keep_alive_ = true;
   bool http10_ = false;
@@ -456,8 +456,8 @@ void session::upgrade(std::shared_ptr<websocket_upgrade> accepted) {
     if (hub_->websockets.size() >= cap) {
       keep_alive_ = false;
       log_limit_once("websockets", cap);
-      return write(response::detail(503, "Too many open websockets (server.max_websockets = " + std::to_string(cap) +
-                                             "); try again later"));
+      return write(response::detail(
+          503, "Too many open websockets (server.max_websockets = " + std::to_string(cap) + "); try again later"));
     }
   }
   stream_.expires_never();
@@ -479,11 +479,13 @@ void serve_http(tcp::socket&& socket, const context& ctx, const std::shared_ptr<
       // Refused before any request is read: a short 503 written at once (a fresh socket's send buffer takes
       // it without blocking), then closed, so a client sees why instead of a reset.
       log_limit_once("connections", cap);
-      const std::string body = "{\"detail\":\"Too many open connections (server.max_connections = " +
-                               std::to_string(cap) + "); try again later\"}";
-      const std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                 "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-                                 std::to_string(body.size()) + "\r\n\r\n" + body;
+      const std::string body =
+          "{\"detail\":\"Too many open connections (server.max_connections = " + std::to_string(cap) +
+          "); try again later\"}";
+      const std::string answer =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
       beast::error_code ignored;
       socket.non_blocking(true, ignored);
       socket.write_some(net::buffer(answer), ignored);

@@ -19,7 +19,7 @@
 namespace osprey::http {
 
 class live_logs {
-public:
+ public:
   /// Adds a subscriber; the token removes it. The connection is held weakly.
   std::uint64_t subscribe(filters::log_filter filter, std::weak_ptr<websocket_connection> conn);
   void unsubscribe(std::uint64_t token);
@@ -27,7 +27,7 @@ public:
   void publish(const std::vector<log_record>& logs);
   [[nodiscard]] std::size_t subscribers() const;
 
-private:
+ private:
   struct subscriber {
     filters::log_filter filter;
     std::weak_ptr<websocket_connection> conn;

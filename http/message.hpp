@@ -17,11 +17,11 @@ namespace osprey::http {
 struct websocket_upgrade;  // http/websocket.hpp
 
 struct request {
-  std::string method;  ///< upper case: "GET", "POST", ...
-  std::string target;  ///< as received, with query: "/api/flows/?x=1"
-  std::string path;    ///< target without the query, percent-decoded: "/api/flows/"
-  std::map<std::string, std::string> query;        ///< decoded query parameters (last one wins)
-  std::map<std::string, std::string> headers;      ///< header names lower-cased
+  std::string method;                          ///< upper case: "GET", "POST", ...
+  std::string target;                          ///< as received, with query: "/api/flows/?x=1"
+  std::string path;                            ///< target without the query, percent-decoded: "/api/flows/"
+  std::map<std::string, std::string> query;    ///< decoded query parameters (last one wins)
+  std::map<std::string, std::string> headers;  ///< header names lower-cased
   std::string body;
   std::map<std::string, std::string> path_params;  ///< filled by the router: {"id": "..."}
   /// The peer's IP address ("127.0.0.1", "::1"); "" when unknown. For logs and per-client limits, never for

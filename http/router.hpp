@@ -12,7 +12,7 @@
 namespace osprey::http {
 
 class router {
-public:
+ public:
   /// Registers a route. `summary` appears in GET /api/openapi.json. Throws std::logic_error when the method and
   /// template were registered before.
   void add(std::string method, std::string path_template, std::string summary, handler h);
@@ -41,7 +41,7 @@ public:
   };
   [[nodiscard]] const std::vector<route>& routes() const { return routes_; }
 
-private:
+ private:
   std::vector<route> routes_;
   handler fallback_;
 };

@@ -16,19 +16,21 @@ namespace osprey::http {
 namespace {
 
 std::string storage_json(const std::optional<block_document_id>& d) {
-  return nlohmann::json{{"default_result_storage_block_id", d ? nlohmann::json(d->to_string()) : nlohmann::json()}}.dump();
+  return nlohmann::json{{"default_result_storage_block_id", d ? nlohmann::json(d->to_string()) : nlohmann::json()}}
+      .dump();
 }
 
 // The server's default result storage (persistence/result_storage_store.hpp): clients without a result storage
 // setting of their own read it when a flow persists results; `prefect experimental result-storage set|clear|inspect`.
 void register_result_storage_routes(router& routes, const api_context& ctx) {
-  routes.add("GET", "/api/admin/storage", "The server's default result storage block", [ctx](request&, responder respond) {
-    persistence::read_value(
-        ctx.db, [](persistence::sql_connection& c) { return persistence::default_result_storage(c); },
-        [respond](const result<std::optional<block_document_id>>& d) {
-          respond(d ? response::json(200, storage_json(*d)) : error_response(d.error()));
-        });
-  });
+  routes.add("GET", "/api/admin/storage", "The server's default result storage block",
+             [ctx](request&, responder respond) {
+               persistence::read_value(
+                   ctx.db, [](persistence::sql_connection& c) { return persistence::default_result_storage(c); },
+                   [respond](const result<std::optional<block_document_id>>& d) {
+                     respond(d ? response::json(200, storage_json(*d)) : error_response(d.error()));
+                   });
+             });
 
   routes.add("PUT", "/api/admin/storage", "Set the server's default result storage block (one that can write paths)",
              [ctx](request& req, responder respond) {
@@ -44,7 +46,8 @@ void register_result_storage_routes(router& routes, const api_context& ctx) {
                                                  "uuid_parsing"));
                persistence::write_value(
                    ctx.db,
-                   [d = block_document_id{*id}, now = ctx.time->now()](persistence::sql_connection& c) -> result<block_document_id> {
+                   [d = block_document_id{*id},
+                    now = ctx.time->now()](persistence::sql_connection& c) -> result<block_document_id> {
                      if (auto s = persistence::check_result_storage_block(c, d); !s) return s;
                      persistence::set_default_result_storage(c, d, now);
                      return d;
@@ -123,21 +126,22 @@ void register_admin_routes(router& routes, const api_context& ctx) {
   routes.add("GET", "/api/ready", "Readiness: 200 when the database answers and takes writes, 503 otherwise",
              [ctx](request&, responder respond) {
                // Reads may still work on a full disk; what a client needs, writing, does not.
-               if (ctx.db.disk_full()) return respond(response::detail(503, std::string(persistence::disk_full_message)));
+               if (ctx.db.disk_full())
+                 return respond(response::detail(503, std::string(persistence::disk_full_message)));
                auto reachable = std::make_shared<bool>(false);
                ctx.db.read({[reachable](persistence::sql_connection& c) { *reachable = c.ping(); }},
                            [reachable, respond](const status& s) {
-                             if (s && *reachable) respond(response::json(200, R"({"message":"OK"})"));
+                             if (s && *reachable)
+                               respond(response::json(200, R"({"message":"OK"})"));
                              else
-                               respond(response::detail(503, "Database is not reachable" +
-                                                                 (s ? std::string() : ": " + s.message())));
+                               respond(response::detail(
+                                   503, "Database is not reachable" + (s ? std::string() : ": " + s.message())));
                            });
              });
 
-  routes.add("GET", "/api/version", "Prefect REST API version",
-             [](request&, responder respond) {
-               respond(response::json(200, nlohmann::json(prefect_api_version).dump()));
-             });
+  routes.add("GET", "/api/version", "Prefect REST API version", [](request&, responder respond) {
+    respond(response::json(200, nlohmann::json(prefect_api_version).dump()));
+  });
 
   routes.add("GET", "/api/admin/version", "Server version (a Prefect 3.x version the client accepts)",
              [](request&, responder respond) {

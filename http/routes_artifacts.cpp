@@ -51,8 +51,7 @@ bool read_update(const json& body, persistence::artifact_update& change, respons
   if (!in.any("data", data, &has_data) || !in.optional_string("description", description) ||
       !in.any("metadata_", metadata, &has_metadata) || !in.finish())
     return refuse(error, in.error());
-  if (auto problem = normalise_artifact_metadata(metadata))
-    return refuse(error, fields::field_refusal(*problem, 1));
+  if (auto problem = normalise_artifact_metadata(metadata)) return refuse(error, fields::field_refusal(*problem, 1));
   if (has_data) change.data = std::move(data);
   if (body.contains("description")) change.description = std::move(description);
   if (has_metadata) change.metadata = std::move(metadata);
@@ -101,16 +100,18 @@ void register_read(router& routes, const api_context& ctx) {
           respond(a ? response::json(200, fields::artifact_json(*a).dump()) : error_response(a.error()));
         });
   });
-  routes.add("GET", base + "/{key}/latest", "Read the latest artifact of a key", [ctx](request& req, responder respond) {
-    persistence::read_value(
-        ctx.db,
-        [key = req.path_params["key"]](persistence::sql_connection& c) {
-          return persistence::or_not_found(persistence::find_latest_artifact(c, key), not_found_detail);
-        },
-        [respond](const result<artifact_collection>& latest) {
-          respond(latest ? response::json(200, fields::latest_json(*latest).dump()) : error_response(latest.error()));
-        });
-  });
+  routes.add("GET", base + "/{key}/latest", "Read the latest artifact of a key",
+             [ctx](request& req, responder respond) {
+               persistence::read_value(
+                   ctx.db,
+                   [key = req.path_params["key"]](persistence::sql_connection& c) {
+                     return persistence::or_not_found(persistence::find_latest_artifact(c, key), not_found_detail);
+                   },
+                   [respond](const result<artifact_collection>& latest) {
+                     respond(latest ? response::json(200, fields::latest_json(*latest).dump())
+                                    : error_response(latest.error()));
+                   });
+             });
 }
 
 void register_update(router& routes, const api_context& ctx) {
@@ -135,30 +136,31 @@ void register_update(router& routes, const api_context& ctx) {
 }
 
 void register_delete(router& routes, const api_context& ctx) {
-  routes.add("DELETE", base + "/{id}", "Delete an artifact (204); its key's latest moves to the next newest",
-             [ctx](request& req, responder respond) {
-               auto id = fields::path_id(req, "id", respond);
-               if (!id) return;
-               persistence::write_value(
-                   ctx.db,
-                   [id = artifact_id{*id}, clock = ctx.time](persistence::sql_connection& c) -> result<std::optional<event>> {
-                     // The key's collection changes only when its latest artifact goes: the next newest
-                     // becomes the latest (updated), or there is none left (deleted).
-                     auto found = persistence::find_artifact(c, id);
-                     auto before = found && found->key ? persistence::find_latest_artifact(c, *found->key) : std::nullopt;
-                     if (!persistence::delete_artifact(c, id)) return status(errc::not_found, not_found_detail);
-                     if (!before || before->latest_id != id) return std::optional<event>{};
-                     auto after = persistence::find_latest_artifact(c, *found->key);
-                     return std::optional<event>{
-                         after ? artifact_collection_lifecycle_event(lifecycle_action::updated, *after, clock->now())
-                               : artifact_collection_lifecycle_event(lifecycle_action::deleted, *before, clock->now())};
-                   },
-                   [respond, bus = ctx.event_bus](const result<std::optional<event>>& announced) {
-                     if (!announced) return respond(error_response(announced.error()));
-                     if (*announced) actors::publish_events(bus, {**announced});
-                     respond(response::no_content());
-                   });
-             });
+  routes.add(
+      "DELETE", base + "/{id}", "Delete an artifact (204); its key's latest moves to the next newest",
+      [ctx](request& req, responder respond) {
+        auto id = fields::path_id(req, "id", respond);
+        if (!id) return;
+        persistence::write_value(
+            ctx.db,
+            [id = artifact_id{*id}, clock = ctx.time](persistence::sql_connection& c) -> result<std::optional<event>> {
+              // The key's collection changes only when its latest artifact goes: the next newest
+              // becomes the latest (updated), or there is none left (deleted).
+              auto found = persistence::find_artifact(c, id);
+              auto before = found && found->key ? persistence::find_latest_artifact(c, *found->key) : std::nullopt;
+              if (!persistence::delete_artifact(c, id)) return status(errc::not_found, not_found_detail);
+              if (!before || before->latest_id != id) return std::optional<event>{};
+              auto after = persistence::find_latest_artifact(c, *found->key);
+              return std::optional<event>{
+                  after ? artifact_collection_lifecycle_event(lifecycle_action::updated, *after, clock->now())
+                        : artifact_collection_lifecycle_event(lifecycle_action::deleted, *before, clock->now())};
+            },
+            [respond, bus = ctx.event_bus](const result<std::optional<event>>& announced) {
+              if (!announced) return respond(error_response(announced.error()));
+              if (*announced) actors::publish_events(bus, {**announced});
+              respond(response::no_content());
+            });
+      });
 }
 
 /// POST …/filter and …/count over artifacts (`latest` false) or over each key's latest (true).
@@ -169,30 +171,31 @@ void register_queries(router& routes, const api_context& ctx, bool latest) {
       return filters::parse_artifact_query(body, kind, latest, e);
     };
   };
-  routes.add("POST", prefix + "/filter", latest ? "List the latest artifact of each key" : "List artifacts",
-             [ctx, latest, parse](request& req, responder respond) {
-               auto q = fields::parsed_query(req, respond, parse(filters::body_kind::filter));
-               if (!q) return;
-               persistence::read_value(
-                   ctx.db,
-                   [q = *q, latest](persistence::sql_connection& c) {
-                     const auto where = persistence::artifact_where(c.dialect(), q, latest);
-                     const auto order = persistence::order_by(q.sort);
-                     json out = json::array();
-                     if (latest) {
-                       for (const auto& a : persistence::select_artifact_collections(c, where, order, q.window.limit,
-                                                                                      q.window.offset))
-                         out.push_back(fields::collection_json(a));
-                     } else {
-                       for (const auto& a : persistence::select_artifacts(c, where, order, q.window.limit, q.window.offset))
-                         out.push_back(fields::artifact_json(a));
-                     }
-                     return out.dump();
-                   },
-                   [respond](const result<std::string>& out) {
-                     respond(out ? response::json(200, *out) : error_response(out.error()));
-                   });
-             });
+  routes.add(
+      "POST", prefix + "/filter", latest ? "List the latest artifact of each key" : "List artifacts",
+      [ctx, latest, parse](request& req, responder respond) {
+        auto q = fields::parsed_query(req, respond, parse(filters::body_kind::filter));
+        if (!q) return;
+        persistence::read_value(
+            ctx.db,
+            [q = *q, latest](persistence::sql_connection& c) {
+              const auto where = persistence::artifact_where(c.dialect(), q, latest);
+              const auto order = persistence::order_by(q.sort);
+              json out = json::array();
+              if (latest) {
+                for (const auto& a :
+                     persistence::select_artifact_collections(c, where, order, q.window.limit, q.window.offset))
+                  out.push_back(fields::collection_json(a));
+              } else {
+                for (const auto& a : persistence::select_artifacts(c, where, order, q.window.limit, q.window.offset))
+                  out.push_back(fields::artifact_json(a));
+              }
+              return out.dump();
+            },
+            [respond](const result<std::string>& out) {
+              respond(out ? response::json(200, *out) : error_response(out.error()));
+            });
+      });
   routes.add("POST", prefix + "/count", latest ? "Count keys with artifacts" : "Count artifacts",
              [ctx, latest, parse](request& req, responder respond) {
                auto q = fields::parsed_query(req, respond, parse(filters::body_kind::count));

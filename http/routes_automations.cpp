@@ -48,11 +48,14 @@ std::optional<automation_body> read_body(request& req, automation_body_kind kind
   auto body = parse_object_body(req, error);
   if (!body) return respond(std::move(error)), std::nullopt;
   automation_problem problem;
-  auto read = read_automation_body(*body, kind, [] { return new_uuid4(); }, problem);
+  auto read = read_automation_body(
+      *body, kind, [] { return new_uuid4(); }, problem);
   if (!read) return respond(fields::filter_refusal(problem)), std::nullopt;
   if (kind == automation_body_kind::create && declared_in_config_file(read->fields)) {
-    problem = {{"tags"}, std::string("the tag ") + config_file_tag + " is kept for automations of the config file",
-               "value_error", false};
+    problem = {{"tags"},
+               std::string("the tag ") + config_file_tag + " is kept for automations of the config file",
+               "value_error",
+               false};
     return respond(fields::filter_refusal(problem)), std::nullopt;
   }
   return read;
@@ -113,12 +116,13 @@ void register_replace(router& routes, const api_context& ctx) {
     if (!body) return;
     persistence::write_value(
         ctx.db,
-        [id = automation_id{*id}, body = *body, clock = ctx.time](persistence::sql_connection& c) -> result<automation> {
+        [id = automation_id{*id}, body = *body,
+         clock = ctx.time](persistence::sql_connection& c) -> result<automation> {
           auto a = editable(c, id);
           if (!a) return a.error();
           if (body.has_tags && declared_in_config_file(body.fields))
-            return status(errc::invalid_argument, std::string("the tag ") + config_file_tag +
-                                                      " is kept for automations of the config file");
+            return status(errc::invalid_argument,
+                          std::string("the tag ") + config_file_tag + " is kept for automations of the config file");
           // Only what the body set changes (Prefect writes the update with exclude_unset).
           const auto& f = body.fields;
           a->name = f.name;
@@ -154,7 +158,8 @@ void register_patch(router& routes, const api_context& ctx) {
     if (!enabled) return respond(fields::filter_refusal(problem));
     persistence::write_value(
         ctx.db,
-        [id = automation_id{*id}, on = *enabled, clock = ctx.time](persistence::sql_connection& c) -> result<automation> {
+        [id = automation_id{*id}, on = *enabled,
+         clock = ctx.time](persistence::sql_connection& c) -> result<automation> {
           auto a = editable(c, id);
           if (!a) return a.error();
           a->enabled = on;
@@ -206,9 +211,9 @@ void register_filter(router& routes, const api_context& ctx) {
                persistence::read_value(
                    ctx.db,
                    [q = *q](persistence::sql_connection& c) {
-                     return persistence::select_automations(c, persistence::automation_where(c.dialect(), q.automations),
-                                                            persistence::order_by(q.sort), q.window.limit,
-                                                            q.window.offset);
+                     return persistence::select_automations(
+                         c, persistence::automation_where(c.dialect(), q.automations), persistence::order_by(q.sort),
+                         q.window.limit, q.window.offset);
                    },
                    [respond](const result<std::vector<automation>>& found) {
                      respond(found ? response::json(200, list_json(*found).dump()) : error_response(found.error()));
@@ -251,9 +256,7 @@ void register_resource_routes(router& routes, const api_context& ctx) {
                      for (const auto& a : persistence::automations_related_to(c, resource, true, now))
                        persistence::delete_automation(c, a.id);
                    },
-                   [respond](const status& s) {
-                     respond(s ? response::json(202, "null") : error_response(s));
-                   });
+                   [respond](const status& s) { respond(s ? response::json(202, "null") : error_response(s)); });
              });
 }
 

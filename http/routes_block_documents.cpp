@@ -78,42 +78,43 @@ void announce(const actors::event_bus_actor& bus, lifecycle_action a, const pers
 }
 
 void register_create(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/", "Create a block document (201; 409 when the type has a document of that name)",
-             [ctx](request& req, responder respond) {
-               if (!ctx.block_secrets) return respond(unavailable());
-               response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               std::vector<block_reference> refs;
-               auto d = parse_create(*body, refs, error);
-               if (!d) return respond(std::move(error));
-               d->id = block_document_id{new_uuid4()};
-               d->created = d->updated = ctx.time->now();
-               persistence::write_value(
-                   ctx.db,
-                   [d = *d, refs, box = ctx.block_secrets](
-                       persistence::sql_connection& c) mutable -> result<persistence::full_block_document> {
-                     auto type = persistence::find_block_type(c, d.type);
-                     if (!type) return status(errc::not_found, "Block type " + d.type.to_string() + " not found.");
-                     auto schema = persistence::find_block_schema(c, d.schema);
-                     if (!schema) return status(errc::not_found, "Block schema " + d.schema.to_string() + " not found.");
-                     if (schema->schema.type != d.type)
-                       return status(errc::invalid_argument, "Block schema " + d.schema.to_string() +
-                                                                 " is not a schema of block type " + d.type.to_string() + ".");
-                     if (persistence::block_document_name_taken(c, d.type, d.name))
-                       return status(errc::conflict, "Block already exists");
-                     d.block_type_name = type->name;
-                     persistence::insert_block_document(c, *box, d, refs, d.created);
-                     return persistence::or_not_found(persistence::find_block_document(c, *box, d.id, false),
-                                                      "Block document not found");
-                   },
-                   [respond, bus = ctx.event_bus](const result<persistence::full_block_document>& out) {
-                     if (!out && out.error().code() == errc::conflict)
-                       return respond(response::detail(409, "Block already exists"));
-                     if (out) announce(bus, lifecycle_action::created, *out, out->doc.created);
-                     respond(out ? response::json(201, fields::document_json(*out).dump()) : fields::refused(out.error()));
-                   });
-             });
+  routes.add(
+      "POST", base + "/", "Create a block document (201; 409 when the type has a document of that name)",
+      [ctx](request& req, responder respond) {
+        if (!ctx.block_secrets) return respond(unavailable());
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        std::vector<block_reference> refs;
+        auto d = parse_create(*body, refs, error);
+        if (!d) return respond(std::move(error));
+        d->id = block_document_id{new_uuid4()};
+        d->created = d->updated = ctx.time->now();
+        persistence::write_value(
+            ctx.db,
+            [d = *d, refs, box = ctx.block_secrets](
+                persistence::sql_connection& c) mutable -> result<persistence::full_block_document> {
+              auto type = persistence::find_block_type(c, d.type);
+              if (!type) return status(errc::not_found, "Block type " + d.type.to_string() + " not found.");
+              auto schema = persistence::find_block_schema(c, d.schema);
+              if (!schema) return status(errc::not_found, "Block schema " + d.schema.to_string() + " not found.");
+              if (schema->schema.type != d.type)
+                return status(errc::invalid_argument, "Block schema " + d.schema.to_string() +
+                                                          " is not a schema of block type " + d.type.to_string() + ".");
+              if (persistence::block_document_name_taken(c, d.type, d.name))
+                return status(errc::conflict, "Block already exists");
+              d.block_type_name = type->name;
+              persistence::insert_block_document(c, *box, d, refs, d.created);
+              return persistence::or_not_found(persistence::find_block_document(c, *box, d.id, false),
+                                               "Block document not found");
+            },
+            [respond, bus = ctx.event_bus](const result<persistence::full_block_document>& out) {
+              if (!out && out.error().code() == errc::conflict)
+                return respond(response::detail(409, "Block already exists"));
+              if (out) announce(bus, lifecycle_action::created, *out, out->doc.created);
+              respond(out ? response::json(201, fields::document_json(*out).dump()) : fields::refused(out.error()));
+            });
+      });
 }
 
 void register_read(router& routes, const api_context& ctx) {
@@ -166,14 +167,20 @@ void register_filter(router& routes, const api_context& ctx) {
                q.limit = limit;
                for (const auto& [key, value] : body->items()) {
                  if (key == "include_secrets") {
-                   if (!value.is_boolean()) return respond(validation_error(key, "Input should be a valid boolean", "bool_type"));
+                   if (!value.is_boolean())
+                     return respond(validation_error(key, "Input should be a valid boolean", "bool_type"));
                    q.include_secrets = value.get<bool>();
                  } else if (key == "sort") {
                    if (value.is_null()) continue;
-                   if (value == "NAME_ASC") q.sort = persistence::block_document_sort::name_asc;
-                   else if (value == "NAME_DESC") q.sort = persistence::block_document_sort::name_desc;
-                   else if (value == "BLOCK_TYPE_AND_NAME_ASC") q.sort = persistence::block_document_sort::block_type_and_name_asc;
-                   else return respond(validation_error(key, "Input should be 'NAME_DESC', 'NAME_ASC' or 'BLOCK_TYPE_AND_NAME_ASC'", "enum"));
+                   if (value == "NAME_ASC")
+                     q.sort = persistence::block_document_sort::name_asc;
+                   else if (value == "NAME_DESC")
+                     q.sort = persistence::block_document_sort::name_desc;
+                   else if (value == "BLOCK_TYPE_AND_NAME_ASC")
+                     q.sort = persistence::block_document_sort::block_type_and_name_asc;
+                   else
+                     return respond(validation_error(
+                         key, "Input should be 'NAME_DESC', 'NAME_ASC' or 'BLOCK_TYPE_AND_NAME_ASC'", "enum"));
                  }  // FastAPI ignores other keys of a body read as several parameters (the client sends some)
                }
                persistence::read_value(
@@ -218,11 +225,13 @@ void register_update(router& routes, const api_context& ctx) {
                std::optional<uuid> schema;
                concurrency_fields::reader in(*body);
                if (!in.uuid_value("block_schema_id", schema, false) ||
-                   !in.boolean("merge_existing_data", change.merge_existing_data) || !in.ignored("data") || !in.finish())
+                   !in.boolean("merge_existing_data", change.merge_existing_data) || !in.ignored("data") ||
+                   !in.finish())
                  return respond(in.error());
                if (schema) change.schema = block_schema_id{*schema};
                if (auto it = body->find("data"); it != body->end()) {
-                 if (!it->is_object()) return respond(validation_error("data", "Input should be a valid dictionary", "dict_type"));
+                 if (!it->is_object())
+                   return respond(validation_error("data", "Input should be a valid dictionary", "dict_type"));
                  change.data = *it;
                } else if (!change.merge_existing_data) {
                  change.data = json::object();  // a full replacement without data empties the document
@@ -251,9 +260,11 @@ void register_delete(router& routes, const api_context& ctx) {
     if (!ctx.block_secrets) return respond(unavailable());
     persistence::write_value(
         ctx.db,
-        [id = block_document_id{*id}, box = ctx.block_secrets](persistence::sql_connection& c) -> result<persistence::full_block_document> {
+        [id = block_document_id{*id},
+         box = ctx.block_secrets](persistence::sql_connection& c) -> result<persistence::full_block_document> {
           auto found = persistence::find_block_document(c, *box, id, false);  // what the deletion event describes
-          if (!found || !persistence::delete_block_document(c, id)) return status(errc::not_found, "Block document not found");
+          if (!found || !persistence::delete_block_document(c, id))
+            return status(errc::not_found, "Block document not found");
           return std::move(*found);
         },
         [respond, bus = ctx.event_bus, clock = ctx.time](const result<persistence::full_block_document>& out) {

@@ -79,8 +79,8 @@ void register_create(router& routes, const api_context& ctx) {
                if (!input) return respond(std::move(error));
                persistence::write_value(
                    ctx.db,
-                   [input = *input, clock = ctx.time](
-                       persistence::sql_connection& c) -> result<persistence::created_block_schema> {
+                   [input = *input,
+                    clock = ctx.time](persistence::sql_connection& c) -> result<persistence::created_block_schema> {
                      if (!persistence::find_block_type(c, input.type))
                        return status(errc::not_found, "Block type " + input.type.to_string() + " not found.");
                      return persistence::create_block_schema(c, input, clock->now());
@@ -118,31 +118,30 @@ void register_read(router& routes, const api_context& ctx) {
 }
 
 void register_filter(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/filter", "Block schemas, newest first (block_schemas filter; limit, offset)",
-             [ctx](request& req, responder respond) {
-               response error;
-               auto body = parse_json_body(req, error);
-               if (!body) return respond(std::move(error));
-               if (body->is_null()) *body = json::object();
-               if (!(body = object_body(std::move(*body), error))) return respond(std::move(error));
-               std::optional<persistence::block_schema_filter> filter;
-               std::int64_t limit = 200, offset = 0;
-               if (!fields::schema_filter(*body, "block_schemas", filter, error) ||
-                   !fields::limit_offset(*body, limit, offset, error))
-                 return respond(std::move(error));
-               persistence::read_value(
-                   ctx.db,
-                   [filter = filter.value_or(persistence::block_schema_filter{}), limit,
-                    offset](persistence::sql_connection& c) {
-                     return persistence::list_block_schemas(c, filter, limit, offset);
-                   },
-                   [respond](const result<std::vector<persistence::stored_block_schema>>& found) {
-                     if (!found) return respond(error_response(found.error()));
-                     json out = json::array();
-                     for (const auto& s : *found) out.push_back(fields::schema_json(s));
-                     respond(response::json(200, out.dump()));
-                   });
-             });
+  routes.add(
+      "POST", base + "/filter", "Block schemas, newest first (block_schemas filter; limit, offset)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_json_body(req, error);
+        if (!body) return respond(std::move(error));
+        if (body->is_null()) *body = json::object();
+        if (!(body = object_body(std::move(*body), error))) return respond(std::move(error));
+        std::optional<persistence::block_schema_filter> filter;
+        std::int64_t limit = 200, offset = 0;
+        if (!fields::schema_filter(*body, "block_schemas", filter, error) ||
+            !fields::limit_offset(*body, limit, offset, error))
+          return respond(std::move(error));
+        persistence::read_value(
+            ctx.db,
+            [filter = filter.value_or(persistence::block_schema_filter{}), limit, offset](
+                persistence::sql_connection& c) { return persistence::list_block_schemas(c, filter, limit, offset); },
+            [respond](const result<std::vector<persistence::stored_block_schema>>& found) {
+              if (!found) return respond(error_response(found.error()));
+              json out = json::array();
+              for (const auto& s : *found) out.push_back(fields::schema_json(s));
+              respond(response::json(200, out.dump()));
+            });
+      });
 }
 
 void register_delete(router& routes, const api_context& ctx) {

@@ -99,7 +99,9 @@ void register_create(router& routes, const api_context& ctx) {
                    [t = *t, respond, bus = ctx.event_bus](const status& s) {
                      if (s.code() == errc::conflict)
                        return respond(response::detail(409, "Block type with name \"" + t.name + "\" already exists"));
-                     if (s) actors::publish_events(bus, {block_type_lifecycle_event(lifecycle_action::created, t, t.created)});
+                     if (s)
+                       actors::publish_events(bus,
+                                              {block_type_lifecycle_event(lifecycle_action::created, t, t.created)});
                      respond(s ? response::json(201, fields::type_json(t).dump()) : error_response(s));
                    });
              });
@@ -171,8 +173,8 @@ void register_update(router& routes, const api_context& ctx) {
                  return respond(std::move(error));
                persistence::write_value(
                    ctx.db,
-                   [id = block_type_id{*id}, body = *body, clock = ctx.time](
-                       persistence::sql_connection& c) -> result<std::optional<block_type>> {
+                   [id = block_type_id{*id}, body = *body,
+                    clock = ctx.time](persistence::sql_connection& c) -> result<std::optional<block_type>> {
                      auto t = persistence::find_block_type(c, id);
                      if (!t) return status(errc::not_found, "Block type not found");
                      block_type changed = *t;
@@ -189,8 +191,8 @@ void register_update(router& routes, const api_context& ctx) {
                    [respond, bus = ctx.event_bus](const result<std::optional<block_type>>& changed) {
                      if (!changed) return respond(error_response(changed.error()));
                      if (*changed)
-                       actors::publish_events(
-                           bus, {block_type_lifecycle_event(lifecycle_action::updated, **changed, (*changed)->updated)});
+                       actors::publish_events(bus, {block_type_lifecycle_event(lifecycle_action::updated, **changed,
+                                                                               (*changed)->updated)});
                      respond(response::no_content());
                    });
              });
@@ -206,7 +208,8 @@ void register_delete(router& routes, const api_context& ctx) {
                    [id = block_type_id{*id}](persistence::sql_connection& c) -> result<block_type> {
                      auto t = persistence::find_block_type(c, id);
                      if (!t) return status(errc::not_found, "Block type not found");
-                     if (t->is_protected) return status(errc::failed_precondition, "protected block types cannot be deleted.");
+                     if (t->is_protected)
+                       return status(errc::failed_precondition, "protected block types cannot be deleted.");
                      persistence::delete_block_type(c, id);
                      return std::move(*t);
                    },
@@ -214,7 +217,8 @@ void register_delete(router& routes, const api_context& ctx) {
                      if (!t && t.error().code() == errc::failed_precondition)
                        return respond(response::detail(403, t.error().message()));
                      if (!t) return respond(error_response(t.error()));
-                     actors::publish_events(bus, {block_type_lifecycle_event(lifecycle_action::deleted, *t, clock->now())});
+                     actors::publish_events(bus,
+                                            {block_type_lifecycle_event(lifecycle_action::deleted, *t, clock->now())});
                      respond(response::no_content());
                    });
              });
@@ -236,9 +240,8 @@ void register_documents_of_type(router& routes, const api_context& ctx) {
                if (!secrets) return respond(std::move(error));
                persistence::read_value(
                    ctx.db,
-                   [slug = req.path_params["slug"], secrets = *secrets,
-                    box = ctx.block_secrets](persistence::sql_connection& c)
-                       -> result<std::vector<persistence::full_block_document>> {
+                   [slug = req.path_params["slug"], secrets = *secrets, box = ctx.block_secrets](
+                       persistence::sql_connection& c) -> result<std::vector<persistence::full_block_document>> {
                      auto t = persistence::find_block_type_by_slug(c, slug);
                      if (!t) return status(errc::not_found, "Block type not found");
                      persistence::block_document_query q;

@@ -43,7 +43,8 @@ bool read_limit(const json& body, concurrency_limit& l, bool create, response& e
 /// Finds a limit by id (when the text is a UUID, as FastAPI's Union[UUID, str]) or else by name.
 result<concurrency_limit> find_by_id_or_name(persistence::sql_connection& c, const std::string& id_or_name) {
   const auto id = uuid::parse(id_or_name);
-  auto found = id ? persistence::find_limit(c, concurrency_limit_id{*id}) : persistence::find_limit_by_name(c, id_or_name);
+  auto found =
+      id ? persistence::find_limit(c, concurrency_limit_id{*id}) : persistence::find_limit_by_name(c, id_or_name);
   return persistence::or_not_found(std::move(found), not_found_detail);
 }
 
@@ -55,8 +56,8 @@ std::chrono::microseconds seconds_to_duration(double seconds) {
 bool read_acquire(const json& body, bool with_lease, persistence::acquire_request& r, response& error) {
   fields::reader in(body);
   double lease_seconds = default_lease_seconds;
-  bool ok = in.integer("slots", r.slots, 0, true, true) && in.strings("names", r.names, 1, true) &&
-            in.mode("mode", r.mode);
+  bool ok =
+      in.integer("slots", r.slots, 0, true, true) && in.strings("names", r.names, 1, true) && in.mode("mode", r.mode);
   if (ok && with_lease)
     ok = in.number("lease_duration", lease_seconds, min_lease_seconds, max_lease_seconds) &&
          in.holder("holder", r.holder);
@@ -92,8 +93,8 @@ void acquire(const api_context& ctx, persistence::acquire_request r, responder r
         if (!found) return respond(error_response(found.error()));
         const bool with_lease = r.lease_duration.has_value();
         if (found->empty()) {
-          json none = with_lease ? json{{"lease_id", new_uuid4().to_string()}, {"limits", json::array()}}
-                                 : json::array();
+          json none =
+              with_lease ? json{{"lease_id", new_uuid4().to_string()}, {"limits", json::array()}} : json::array();
           return respond(response::json(200, none.dump()));
         }
         persistence::write_value(
@@ -168,7 +169,8 @@ void register_update(router& routes, const api_context& ctx) {
                    [respond, bus = ctx.event_bus](const result<concurrency_limit>& l) {
                      if (!l && l.error().code() == errc::conflict) return respond(fields::integrity_conflict());
                      if (!l) return respond(error_response(l.error()));
-                     actors::publish_events(bus, {global_limit_lifecycle_event(lifecycle_action::updated, *l, l->updated)});
+                     actors::publish_events(bus,
+                                            {global_limit_lifecycle_event(lifecycle_action::updated, *l, l->updated)});
                      respond(response::no_content());
                    });
              });
@@ -187,38 +189,39 @@ void register_delete(router& routes, const api_context& ctx) {
                    },
                    [respond, bus = ctx.event_bus, clock = ctx.time](const result<concurrency_limit>& l) {
                      if (!l) return respond(error_response(l.error()));
-                     actors::publish_events(bus,
-                                            {global_limit_lifecycle_event(lifecycle_action::deleted, *l, clock->now())});
+                     actors::publish_events(
+                         bus, {global_limit_lifecycle_event(lifecycle_action::deleted, *l, clock->now())});
                      respond(response::no_content());
                    });
              });
 }
 
 void register_filter(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/filter", "List global concurrency limits by name (limit, offset)",
-             [ctx](request& req, responder respond) {
-               response error;
-               auto body = fields::optional_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               std::int64_t limit = 200, offset = 0;
-               fields::reader in(*body);
-               if (!in.integer("limit", limit, std::numeric_limits<std::int64_t>::min()) ||
-                   !in.integer("offset", offset, 0) || !in.finish())
-                 return respond(in.error());
-               // LimitBody refuses out-of-range limits from route code: a plain {"detail"}.
-               if (limit < 0) return respond(response::detail(422, "Invalid limit: must be greater than or equal to 0."));
-               if (limit > 200) return respond(response::detail(422, "Invalid limit: must be less than or equal to 200."));
-               persistence::read_value(
-                   ctx.db,
-                   [limit, offset](persistence::sql_connection& c) { return persistence::list_limits(c, limit, offset); },
-                   [ctx, respond](const result<std::vector<concurrency_limit>>& found) {
-                     if (!found) return respond(error_response(found.error()));
-                     json out = json::array();
-                     const auto now = ctx.time->now();
-                     for (const auto& l : *found) out.push_back(fields::global_limit_json(l, now));
-                     respond(response::json(200, out.dump()));
-                   });
-             });
+  routes.add(
+      "POST", base + "/filter", "List global concurrency limits by name (limit, offset)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = fields::optional_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        std::int64_t limit = 200, offset = 0;
+        fields::reader in(*body);
+        if (!in.integer("limit", limit, std::numeric_limits<std::int64_t>::min()) || !in.integer("offset", offset, 0) ||
+            !in.finish())
+          return respond(in.error());
+        // LimitBody refuses out-of-range limits from route code: a plain {"detail"}.
+        if (limit < 0) return respond(response::detail(422, "Invalid limit: must be greater than or equal to 0."));
+        if (limit > 200) return respond(response::detail(422, "Invalid limit: must be less than or equal to 200."));
+        persistence::read_value(
+            ctx.db,
+            [limit, offset](persistence::sql_connection& c) { return persistence::list_limits(c, limit, offset); },
+            [ctx, respond](const result<std::vector<concurrency_limit>>& found) {
+              if (!found) return respond(error_response(found.error()));
+              json out = json::array();
+              const auto now = ctx.time->now();
+              for (const auto& l : *found) out.push_back(fields::global_limit_json(l, now));
+              respond(response::json(200, out.dump()));
+            });
+      });
 }
 
 void register_increment(router& routes, const api_context& ctx, bool with_lease) {
@@ -252,7 +255,8 @@ void register_decrement(router& routes, const api_context& ctx) {
     const auto occupancy_seconds = in.given("occupancy_seconds") ? std::optional<double>(occupancy) : std::nullopt;
     persistence::write_value(
         ctx.db,
-        [names, slots, occupancy_seconds, clock = ctx.time, caps = ctx.concurrency_waits](persistence::sql_connection& c) {
+        [names, slots, occupancy_seconds, clock = ctx.time,
+         caps = ctx.concurrency_waits](persistence::sql_connection& c) {
           return persistence::release_named(c, names, slots, occupancy_seconds, clock->now(), caps);
         },
         [respond](const result<std::vector<concurrency_limit>>& found) {
@@ -275,10 +279,8 @@ void register_decrement_with_lease(router& routes, const api_context& ctx) {
                if (!in.uuid_value("lease_id", lease, true) || !in.finish()) return respond(in.error());
                persistence::write_value(
                    ctx.db,
-                   [lease = concurrency_lease_id{*lease}, clock = ctx.time,
-                    caps = ctx.concurrency_waits](persistence::sql_connection& c) {
-                     persistence::release_lease(c, lease, clock->now(), caps);
-                   },
+                   [lease = concurrency_lease_id{*lease}, clock = ctx.time, caps = ctx.concurrency_waits](
+                       persistence::sql_connection& c) { persistence::release_lease(c, lease, clock->now(), caps); },
                    [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
              });
 }

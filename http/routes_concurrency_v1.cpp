@@ -62,48 +62,48 @@ void delete_limit(const api_context& ctx, Pick pick, const responder& respond) {
 }
 
 void register_create(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/", "Create or update the limit of a tag (201 new, 200 updated)",
-             [ctx](request& req, responder respond) {
-               response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               std::string tag;
-               std::int64_t limit = 0;
-               fields::reader in(*body);
-               if (!in.string("tag", tag, true) || !in.integer("concurrency_limit", limit, 0, false, true) ||
-                   !in.finish())
-                 return respond(in.error());
-               concurrency_limit candidate;
-               candidate.id = concurrency_limit_id{new_uuid4()};
-               candidate.created = candidate.updated = ctx.time->now();
-               candidate.name = "tag:" + tag;
-               candidate.limit = limit;
-               if (auto s = validate_object_name(tag); !s) return respond(validation_error("tag", s.message()));
-               if (auto problem = validate_limit(candidate))
-                 return respond(validation_error("concurrency_limit", problem->message, problem->type));
-               persistence::write_value(
-                   ctx.db,
-                   [candidate](persistence::sql_connection& c) {
-                     auto stored = persistence::find_limit_by_name(c, candidate.name);
-                     const bool created = !stored;
-                     if (stored) {
-                       stored->limit = candidate.limit;
-                       stored->updated = candidate.updated;
-                       persistence::update_limit(c, *stored);
-                     } else {
-                       persistence::insert_limit(c, candidate);
-                     }
-                     return std::make_pair(created, view_of(c, stored.value_or(candidate), candidate.updated));
-                   },
-                   [respond, bus = ctx.event_bus](const result<std::pair<bool, tag_limit_view>>& out) {
-                     if (!out) return respond(error_response(out.error()));
-                     const auto& l = out->second.limit;
-                     actors::publish_events(bus, {global_limit_lifecycle_event(
-                                                     out->first ? lifecycle_action::created : lifecycle_action::updated,
+  routes.add(
+      "POST", base + "/", "Create or update the limit of a tag (201 new, 200 updated)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        std::string tag;
+        std::int64_t limit = 0;
+        fields::reader in(*body);
+        if (!in.string("tag", tag, true) || !in.integer("concurrency_limit", limit, 0, false, true) || !in.finish())
+          return respond(in.error());
+        concurrency_limit candidate;
+        candidate.id = concurrency_limit_id{new_uuid4()};
+        candidate.created = candidate.updated = ctx.time->now();
+        candidate.name = "tag:" + tag;
+        candidate.limit = limit;
+        if (auto s = validate_object_name(tag); !s) return respond(validation_error("tag", s.message()));
+        if (auto problem = validate_limit(candidate))
+          return respond(validation_error("concurrency_limit", problem->message, problem->type));
+        persistence::write_value(
+            ctx.db,
+            [candidate](persistence::sql_connection& c) {
+              auto stored = persistence::find_limit_by_name(c, candidate.name);
+              const bool created = !stored;
+              if (stored) {
+                stored->limit = candidate.limit;
+                stored->updated = candidate.updated;
+                persistence::update_limit(c, *stored);
+              } else {
+                persistence::insert_limit(c, candidate);
+              }
+              return std::make_pair(created, view_of(c, stored.value_or(candidate), candidate.updated));
+            },
+            [respond, bus = ctx.event_bus](const result<std::pair<bool, tag_limit_view>>& out) {
+              if (!out) return respond(error_response(out.error()));
+              const auto& l = out->second.limit;
+              actors::publish_events(
+                  bus, {global_limit_lifecycle_event(out->first ? lifecycle_action::created : lifecycle_action::updated,
                                                      l, l.updated)});
-                     respond(view_answer(out->second, out->first ? 201 : 200));
-                   });
-             });
+              respond(view_answer(out->second, out->first ? 201 : 200));
+            });
+      });
 }
 
 void register_read(router& routes, const api_context& ctx) {
@@ -174,13 +174,14 @@ void register_reset(router& routes, const api_context& ctx) {
                std::vector<uuid> holders;
                for (const auto& t : texts) {
                  auto u = uuid::parse(t);
-                 if (!u) return respond(validation_error("slot_override", "Input should be a valid UUID", "uuid_parsing"));
+                 if (!u)
+                   return respond(validation_error("slot_override", "Input should be a valid UUID", "uuid_parsing"));
                  holders.push_back(*u);
                }
                persistence::write_value(
                    ctx.db,
-                   [name = "tag:" + req.path_params["tag"], holders, clock = ctx.time](persistence::sql_connection& c)
-                       -> status {
+                   [name = "tag:" + req.path_params["tag"], holders,
+                    clock = ctx.time](persistence::sql_connection& c) -> status {
                      auto l = persistence::find_limit_by_name(c, name);
                      if (!l) return status(errc::not_found, not_found_detail);
                      persistence::reset_tag_limit(c, *l, holders, clock->now());
@@ -194,7 +195,8 @@ void register_delete(router& routes, const api_context& ctx) {
   routes.add("DELETE", base + "/{id}", "Delete a limit by id", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
     if (!id) return;
-    delete_limit(ctx, [id = concurrency_limit_id{*id}](auto& c) { return persistence::find_limit(c, id); }, respond);
+    delete_limit(
+        ctx, [id = concurrency_limit_id{*id}](auto& c) { return persistence::find_limit(c, id); }, respond);
   });
   routes.add("DELETE", base + "/tag/{tag}", "Delete the limit of a tag", [ctx](request& req, responder respond) {
     delete_limit(
@@ -206,40 +208,40 @@ void register_delete(router& routes, const api_context& ctx) {
 /// 423 for a refused v1 increment: a zero limit would deadlock (no Retry-After), a full one waits the tag wait.
 response refused(const persistence::tag_acquire_outcome& out, double tag_wait_seconds) {
   if (out.result == persistence::tag_acquire_outcome::verdict::zero_limit)
-    return response::detail(423, "The concurrency limit on tag \"" + out.tag +
-                                     "\" is 0 and will deadlock if the task tries to run again.");
+    return response::detail(
+        423, "The concurrency limit on tag \"" + out.tag + "\" is 0 and will deadlock if the task tries to run again.");
   auto r = response::detail(423, "Concurrency limit for the " + out.tag + " tag has been reached");
   r.headers.emplace_back("Retry-After", format_retry_after(tag_wait_seconds));
   return r;
 }
 
 void register_increment(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/increment", "Take one slot of each tag's limit for a task run (423 when full)",
-             [ctx](request& req, responder respond) {
-               response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               std::vector<std::string> tags;
-               std::optional<uuid> task_run;
-               fields::reader in(*body);
-               if (!in.strings("names", tags, 0, true) || !in.uuid_value("task_run_id", task_run, true) || !in.finish())
-                 return respond(in.error());
-               persistence::write_value(
-                   ctx.db,
-                   [tags, task_run = *task_run, clock = ctx.time,
-                    caps = ctx.concurrency_waits](persistence::sql_connection& c) {
-                     return persistence::acquire_tag_slots(c, tags, task_run, clock->now(), caps);
-                   },
-                   [respond, wait = ctx.concurrency_waits.tag_seconds](
-                       const result<persistence::tag_acquire_outcome>& out) {
-                     if (!out) return respond(error_response(out.error()));
-                     if (out->result != persistence::tag_acquire_outcome::verdict::granted)
-                       return respond(refused(*out, wait));
-                     json limits = json::array();
-                     for (const auto& l : out->limits) limits.push_back(fields::minimal_json(l, l.name.substr(4)));
-                     respond(response::json(200, limits.dump()));
-                   });
-             });
+  routes.add(
+      "POST", base + "/increment", "Take one slot of each tag's limit for a task run (423 when full)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        std::vector<std::string> tags;
+        std::optional<uuid> task_run;
+        fields::reader in(*body);
+        if (!in.strings("names", tags, 0, true) || !in.uuid_value("task_run_id", task_run, true) || !in.finish())
+          return respond(in.error());
+        persistence::write_value(
+            ctx.db,
+            [tags, task_run = *task_run, clock = ctx.time,
+             caps = ctx.concurrency_waits](persistence::sql_connection& c) {
+              return persistence::acquire_tag_slots(c, tags, task_run, clock->now(), caps);
+            },
+            [respond, wait = ctx.concurrency_waits.tag_seconds](const result<persistence::tag_acquire_outcome>& out) {
+              if (!out) return respond(error_response(out.error()));
+              if (out->result != persistence::tag_acquire_outcome::verdict::granted)
+                return respond(refused(*out, wait));
+              json limits = json::array();
+              for (const auto& l : out->limits) limits.push_back(fields::minimal_json(l, l.name.substr(4)));
+              respond(response::json(200, limits.dump()));
+            });
+      });
 }
 
 void register_decrement(router& routes, const api_context& ctx) {

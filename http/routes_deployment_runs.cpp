@@ -47,7 +47,8 @@ bool read_run_request(const json& body, timestamp now, run_request& r, response&
   bool has_state = false;
   if (!in.any("state", state_body, &has_state) || !in.optional_string("name", name) ||
       !in.object("parameters", r.parameters) || !in.optional_bool("enforce_parameter_schema", r.enforce) ||
-      !in.object("context", r.run.context) || !in.optional_uuid("infrastructure_document_id", r.run.infrastructure_document_id) ||
+      !in.object("context", r.run.context) ||
+      !in.optional_uuid("infrastructure_document_id", r.run.infrastructure_document_id) ||
       !in.object("empirical_policy", r.run.empirical_policy) || !in.string_list("tags", r.tags) ||
       !in.optional_string("idempotency_key", r.run.idempotency_key) || !in.object("labels", labels) ||
       !in.optional_uuid("parent_task_run_id", r.run.parent_task_run_id) ||
@@ -82,40 +83,41 @@ result<flow_run> merge(const deployment& d, run_request r, persistence::sql_conn
 }
 
 void register_create_flow_run(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/{id}/create_flow_run", "Create a flow run from a deployment (Scheduled unless a state is given)",
-             [ctx](request& req, responder respond) {
-               auto id = path_uuid(req, "id", respond);
-               if (!id) return;
-               response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               run_request r;
-               const auto now = ctx.time->now();
-               if (!read_run_request(*body, now, r, error)) return respond(std::move(error));
-               r.run.id = flow_run_id{new_uuid4()};
-               r.run.created = r.run.updated = now;
-               const auto initial = r.initial;
-               persistence::read_value(
-                   ctx.db,
-                   [d_id = deployment_id{*id}, r](persistence::sql_connection& c) -> result<flow_run> {
-                     auto d = persistence::find_deployment(c, d_id);
-                     if (!d) return status(errc::not_found, "Deployment not found");
-                     return merge(*d, r, c);
-                   },
-                   [ctx, initial, client = client_of(req), respond](result<flow_run> run) {
-                     if (!run) {
-                       if (run.error().code() == errc::invalid_argument)
-                         return respond(response::detail(400, run.error().message()));
-                       return respond(error_response(run.error()));
-                     }
-                     actors::create_flow_run(ctx.flow_runs, {std::move(*run), initial, client, std::nullopt},
-                                             [ctx, respond](const actors::creation_outcome& out) {
-                                               if (!out.error) return respond(error_response(out.error));
-                                               respond(response::json(out.created ? 201 : 200,
-                                                                      to_json(out.stored, ctx.time->now()).dump()));
-                                             });
-                   });
-             });
+  routes.add(
+      "POST", base + "/{id}/create_flow_run", "Create a flow run from a deployment (Scheduled unless a state is given)",
+      [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        run_request r;
+        const auto now = ctx.time->now();
+        if (!read_run_request(*body, now, r, error)) return respond(std::move(error));
+        r.run.id = flow_run_id{new_uuid4()};
+        r.run.created = r.run.updated = now;
+        const auto initial = r.initial;
+        persistence::read_value(
+            ctx.db,
+            [d_id = deployment_id{*id}, r](persistence::sql_connection& c) -> result<flow_run> {
+              auto d = persistence::find_deployment(c, d_id);
+              if (!d) return status(errc::not_found, "Deployment not found");
+              return merge(*d, r, c);
+            },
+            [ctx, initial, client = client_of(req), respond](result<flow_run> run) {
+              if (!run) {
+                if (run.error().code() == errc::invalid_argument)
+                  return respond(response::detail(400, run.error().message()));
+                return respond(error_response(run.error()));
+              }
+              actors::create_flow_run(
+                  ctx.flow_runs, {std::move(*run), initial, client, std::nullopt},
+                  [ctx, respond](const actors::creation_outcome& out) {
+                    if (!out.error) return respond(error_response(out.error));
+                    respond(response::json(out.created ? 201 : 200, to_json(out.stored, ctx.time->now()).dump()));
+                  });
+            });
+      });
 }
 
 // Prefect's FlowRunBulkCreateResponse: one {flow_run_id, status: CREATED|FAILED, error} per requested run, in
@@ -128,66 +130,70 @@ json created_result(const result<flow_run>& r) {
 }
 
 void register_create_flow_run_bulk(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/{id}/create_flow_run/bulk", "Create up to 100 flow runs from a deployment ({results: [...]})",
-             [ctx](request& req, responder respond) {
-               auto id = path_uuid(req, "id", respond);
-               if (!id) return;
-               response error;
-               auto body = parse_json_body(req, error);
-               if (!body) return respond(std::move(error));
-               if (!body->is_array()) return respond(validation_error("", "Input should be a valid list", "list_type"));
-               if (body->size() > bulk_create_limit)
-                 return respond(response::detail(
-                     400, "Cannot create more than " + std::to_string(bulk_create_limit) + " flow runs at once."));
-               std::vector<run_request> requests(body->size());
-               const auto now = ctx.time->now();
-               for (std::size_t i = 0; i < body->size(); ++i) {
-                 const auto& item = (*body)[i];
-                 if (!item.is_object())
-                   return respond(validation_error(std::to_string(i), "Input should be a valid dictionary", "model_type"));
-                 if (!read_run_request(item, now, requests[i], error)) return respond(std::move(error));
-                 requests[i].run.id = flow_run_id{new_uuid4()};
-                 requests[i].run.created = requests[i].run.updated = now;
-               }
-               persistence::read_value(
-                   ctx.db,
-                   [d_id = deployment_id{*id}, requests](persistence::sql_connection& c) -> result<std::vector<result<flow_run>>> {
-                     auto d = persistence::find_deployment(c, d_id);
-                     if (!d) return status(errc::not_found, "Deployment not found");
-                     std::vector<result<flow_run>> runs;
-                     for (const auto& r : requests) runs.push_back(merge(*d, r, c));
-                     return runs;
-                   },
-                   [ctx, requests, client = client_of(req), respond](result<std::vector<result<flow_run>>> runs) {
-                     if (!runs) return respond(error_response(runs.error()));
-                     struct gathering {
-                       std::mutex lock;
-                       std::vector<result<flow_run>> runs;
-                       std::size_t waiting = 0;
-                     };
-                     auto g = std::make_shared<gathering>();
-                     g->runs = std::move(*runs);
-                     auto answer = [g, respond] {
-                       json results = json::array();
-                       for (const auto& r : g->runs) results.push_back(created_result(r));
-                       respond(response::json(200, json{{"results", results}}.dump()));
-                     };
-                     for (const auto& r : g->runs) g->waiting += r ? 1 : 0;
-                     if (g->waiting == 0) return answer();
-                     for (std::size_t i = 0; i < g->runs.size(); ++i) {
-                       if (!g->runs[i]) continue;
-                       actors::create_flow_run(ctx.flow_runs, {*g->runs[i], requests[i].initial, client, std::nullopt},
-                                               [g, i, answer](const actors::creation_outcome& out) {
-                                                 std::unique_lock guard(g->lock);
-                                                 if (!out.error) g->runs[i] = out.error;
-                                                 else g->runs[i] = out.stored;
-                                                 if (--g->waiting > 0) return;
-                                                 guard.unlock();
-                                                 answer();
-                                               });
-                     }
-                   });
-             });
+  routes.add(
+      "POST", base + "/{id}/create_flow_run/bulk", "Create up to 100 flow runs from a deployment ({results: [...]})",
+      [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        response error;
+        auto body = parse_json_body(req, error);
+        if (!body) return respond(std::move(error));
+        if (!body->is_array()) return respond(validation_error("", "Input should be a valid list", "list_type"));
+        if (body->size() > bulk_create_limit)
+          return respond(response::detail(
+              400, "Cannot create more than " + std::to_string(bulk_create_limit) + " flow runs at once."));
+        std::vector<run_request> requests(body->size());
+        const auto now = ctx.time->now();
+        for (std::size_t i = 0; i < body->size(); ++i) {
+          const auto& item = (*body)[i];
+          if (!item.is_object())
+            return respond(validation_error(std::to_string(i), "Input should be a valid dictionary", "model_type"));
+          if (!read_run_request(item, now, requests[i], error)) return respond(std::move(error));
+          requests[i].run.id = flow_run_id{new_uuid4()};
+          requests[i].run.created = requests[i].run.updated = now;
+        }
+        persistence::read_value(
+            ctx.db,
+            [d_id = deployment_id{*id},
+             requests](persistence::sql_connection& c) -> result<std::vector<result<flow_run>>> {
+              auto d = persistence::find_deployment(c, d_id);
+              if (!d) return status(errc::not_found, "Deployment not found");
+              std::vector<result<flow_run>> runs;
+              for (const auto& r : requests) runs.push_back(merge(*d, r, c));
+              return runs;
+            },
+            [ctx, requests, client = client_of(req), respond](result<std::vector<result<flow_run>>> runs) {
+              if (!runs) return respond(error_response(runs.error()));
+              struct gathering {
+                std::mutex lock;
+                std::vector<result<flow_run>> runs;
+                std::size_t waiting = 0;
+              };
+              auto g = std::make_shared<gathering>();
+              g->runs = std::move(*runs);
+              auto answer = [g, respond] {
+                json results = json::array();
+                for (const auto& r : g->runs) results.push_back(created_result(r));
+                respond(response::json(200, json{{"results", results}}.dump()));
+              };
+              for (const auto& r : g->runs) g->waiting += r ? 1 : 0;
+              if (g->waiting == 0) return answer();
+              for (std::size_t i = 0; i < g->runs.size(); ++i) {
+                if (!g->runs[i]) continue;
+                actors::create_flow_run(ctx.flow_runs, {*g->runs[i], requests[i].initial, client, std::nullopt},
+                                        [g, i, answer](const actors::creation_outcome& out) {
+                                          std::unique_lock guard(g->lock);
+                                          if (!out.error)
+                                            g->runs[i] = out.error;
+                                          else
+                                            g->runs[i] = out.stored;
+                                          if (--g->waiting > 0) return;
+                                          guard.unlock();
+                                          answer();
+                                        });
+              }
+            });
+      });
 }
 
 // Prefect's schedule_deployment: every body parameter optional (start_time now, end_time start + the
@@ -216,7 +222,8 @@ void register_schedule(router& routes, const api_context& ctx) {
                  (std::string_view(key) == "start_time" ? start : end.emplace()) = *t;
                }
                if (auto it = body.find("min_time"); it != body.end() && !it->is_null()) {
-                 if (!it->is_number()) return respond(validation_error("min_time", "Input should be a valid number", "float_type"));
+                 if (!it->is_number())
+                   return respond(validation_error("min_time", "Input should be a valid number", "float_type"));
                  window.min_time = std::chrono::seconds(static_cast<std::int64_t>(it->get<double>()));
                }
                for (const char* key : {"min_runs", "max_runs"}) {
@@ -231,10 +238,11 @@ void register_schedule(router& routes, const api_context& ctx) {
                  if (*end < start) return respond(response::json(200, "null"));  // an empty window schedules nothing
                  window.max_time = std::chrono::duration_cast<std::chrono::seconds>(*end - start);
                }
-               actors::schedule_deployment_runs(ctx.flow_runs, ctx.db, deployment_id{*id}, start, window, *ctx.time,
-                                                [respond](const result<std::size_t>& created) {
-                                                  respond(created ? response::json(200, "null") : error_response(created.error()));
-                                                });
+               actors::schedule_deployment_runs(
+                   ctx.flow_runs, ctx.db, deployment_id{*id}, start, window, *ctx.time,
+                   [respond](const result<std::size_t>& created) {
+                     respond(created ? response::json(200, "null") : error_response(created.error()));
+                   });
              });
 }
 
@@ -272,11 +280,13 @@ void register_get_scheduled(router& routes, const api_context& ctx) {
                if (!in.string_list("deployment_ids", ids) || !in.any("scheduled_before", scheduled_before) ||
                    !in.any("limit", limit) || !in.finish())
                  return respond(in.error());
-               if (!body->contains("deployment_ids")) return respond(validation_error("deployment_ids", "Field required", "missing"));
+               if (!body->contains("deployment_ids"))
+                 return respond(validation_error("deployment_ids", "Field required", "missing"));
                std::vector<uuid> deployments;
                for (const auto& text : ids) {
                  auto u = uuid::parse(text);
-                 if (!u) return respond(validation_error("deployment_ids", "Input should be a valid UUID", "uuid_parsing"));
+                 if (!u)
+                   return respond(validation_error("deployment_ids", "Input should be a valid UUID", "uuid_parsing"));
                  deployments.push_back(*u);
                }
                // The same query as POST /api/flow_runs/filter with these filters (and its checks of limit and
@@ -289,8 +299,10 @@ void register_get_scheduled(router& routes, const api_context& ctx) {
                if (!limit.is_null()) query["limit"] = limit;
                filters::filter_error refused;
                auto q = filters::parse_flow_run_query(query, filters::body_kind::filter, refused);
-               if (!q) return respond(refused.plain_detail ? response::detail(422, refused.message)
-                                                           : validation_error(refused.describe(), refused.message, refused.type));
+               if (!q)
+                 return respond(refused.plain_detail
+                                    ? response::detail(422, refused.message)
+                                    : validation_error(refused.describe(), refused.message, refused.type));
                persistence::read_value(
                    ctx.db,
                    [q = *q](persistence::sql_connection& c) {

@@ -56,7 +56,8 @@ void register_create(router& routes, const api_context& ctx) {
     }
     persistence::write_value(
         ctx.db,
-        [d = deployment_id{*id}, changes, now](persistence::sql_connection& c) -> result<std::vector<deployment_schedule>> {
+        [d = deployment_id{*id}, changes,
+         now](persistence::sql_connection& c) -> result<std::vector<deployment_schedule>> {
           auto existing = schedules_or_404(c, d);
           if (!existing) return existing.error();
           std::set<std::string> slugs;
@@ -109,31 +110,34 @@ void edit_schedule(const api_context& ctx, request& req, responder respond, bool
 }
 
 void register_update_delete(router& routes, const api_context& ctx) {
-  routes.add("PATCH", base + "/{schedule_id}", "Update a deployment schedule (204)", [ctx](request& req, responder respond) {
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    schedule_change change;
-    if (!fields::read_schedule(*body, "", false, ctx.time->now(), change, error)) return respond(std::move(error));
-    edit_schedule(ctx, req, std::move(respond), true,
-                  [change](persistence::sql_connection& c, deployment_schedule s,
-                           const std::vector<deployment_schedule>& all, timestamp now) -> status {
-                    if (change.slug && *change.slug != s.slug.value_or(""))
-                      for (const auto& other : all)
-                        if (other.slug == change.slug) return status(errc::conflict, slug_conflict);
-                    fields::apply_schedule_change(s, change, now);
-                    persistence::update_schedule(c, s);
-                    return status::ok();
-                  });
-  });
-  routes.add("DELETE", base + "/{schedule_id}", "Delete a deployment schedule (204)", [ctx](request& req, responder respond) {
-    edit_schedule(ctx, req, std::move(respond), false,
-                  [](persistence::sql_connection& c, const deployment_schedule& s, const std::vector<deployment_schedule>&,
-                     timestamp) -> status {
-                    persistence::delete_schedule(c, s.deployment, s.id);
-                    return status::ok();
-                  });
-  });
+  routes.add("PATCH", base + "/{schedule_id}", "Update a deployment schedule (204)",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               schedule_change change;
+               if (!fields::read_schedule(*body, "", false, ctx.time->now(), change, error))
+                 return respond(std::move(error));
+               edit_schedule(ctx, req, std::move(respond), true,
+                             [change](persistence::sql_connection& c, deployment_schedule s,
+                                      const std::vector<deployment_schedule>& all, timestamp now) -> status {
+                               if (change.slug && *change.slug != s.slug.value_or(""))
+                                 for (const auto& other : all)
+                                   if (other.slug == change.slug) return status(errc::conflict, slug_conflict);
+                               fields::apply_schedule_change(s, change, now);
+                               persistence::update_schedule(c, s);
+                               return status::ok();
+                             });
+             });
+  routes.add("DELETE", base + "/{schedule_id}", "Delete a deployment schedule (204)",
+             [ctx](request& req, responder respond) {
+               edit_schedule(ctx, req, std::move(respond), false,
+                             [](persistence::sql_connection& c, const deployment_schedule& s,
+                                const std::vector<deployment_schedule>&, timestamp) -> status {
+                               persistence::delete_schedule(c, s.deployment, s.id);
+                               return status::ok();
+                             });
+             });
 }
 
 }  // namespace

@@ -35,7 +35,8 @@ auto parse_query_body(const request& req, const responder& respond, Parse parse)
   json body = json::object();
   if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
     auto parsed = parse_json_body(req, error);
-    auto object = parsed && !parsed->is_null() ? object_body(std::move(*parsed), error) : std::optional<json>(json::object());
+    auto object =
+        parsed && !parsed->is_null() ? object_body(std::move(*parsed), error) : std::optional<json>(json::object());
     if (!parsed || !object) {
       respond(std::move(error));
       return std::nullopt;
@@ -70,11 +71,10 @@ void resolve_work_pool(persistence::sql_connection& c, const fields::body_extras
     return;
   }
   auto found = persistence::find_work_queue(c, *extras.work_pool_name, d.work_queue_name);
-  if (!found.pool_found)
-    throw refusal(errc::not_found, "Work pool \"" + *extras.work_pool_name + "\" not found.");
+  if (!found.pool_found) throw refusal(errc::not_found, "Work pool \"" + *extras.work_pool_name + "\" not found.");
   if (!found.queue)
-    throw refusal(errc::not_found, "Work queue \"" + d.work_queue_name.value_or("default") + "\" not found in work pool \"" +
-                                       *extras.work_pool_name + "\".");
+    throw refusal(errc::not_found, "Work queue \"" + d.work_queue_name.value_or("default") +
+                                       "\" not found in work pool \"" + *extras.work_pool_name + "\".");
   d.work_queue_id = found.queue->id;
   d.work_queue_name = found.queue->name;
 }
@@ -95,56 +95,60 @@ struct upserted {
 };
 
 void register_create(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/", "Create or update (same flow and name) a deployment", [ctx](request& req, responder respond) {
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    const auto now = ctx.time->now();
-    deployment probe;
-    fields::body_extras given;
-    if (!fields::apply_body(*body, true, now, probe, given, error)) return respond(std::move(error));
-    if (given.schedules && duplicate_slugs(*given.schedules))
-      return respond(response::detail(409, "Schedule slugs must be unique within a deployment."));
-    if (probe.enforce_parameter_schema && probe.parameter_openapi_schema.is_object())
-      if (auto why = check_parameters(probe.parameters, probe.parameter_openapi_schema, true))
-        return respond(validation_error("parameters", "Value error, " + *why));
-    persistence::write_value(
-        ctx.db,
-        [body = *body, now](persistence::sql_connection& c) -> result<upserted> {
-          deployment d;
-          fields::body_extras extras;
-          response ignored;
-          fields::apply_body(body, true, now, d, extras, ignored);  // checked above: cannot fail
-          if (!persistence::find_flow(c, d.flow))
-            return status(errc::not_found, "Flow with id " + d.flow.to_string() + " not found");
-          upserted out;
-          auto existing = persistence::find_deployment_by_name(c, d.flow, d.name);
-          if (existing) {
-            d = *existing;
-            fields::apply_body(body, true, now, d, extras, ignored);
-          } else {
-            d.id = deployment_id{new_uuid4()};
-            d.created = now;
-          }
-          d.updated = now;
-          resolve_work_pool(c, extras, d);
-          check_global_limit(c, d);
-          if (extras.concurrency_limit_given) persistence::sync_deployment_limit(c, d, d.concurrency_limit, now);
-          if (existing) persistence::update_deployment(c, d);
-          else persistence::insert_deployment(c, d);
-          persistence::delete_scheduled_runs(c, d.id, true, true, now);
-          persistence::delete_schedules(c, d.id);
-          write_schedules(c, d.id, extras.schedules.value_or(std::vector<schedule_change>{}), now);
-          out.created = !existing;
-          out.stored = *persistence::find_deployment(c, d.id);
-          return out;
-        },
-        [ctx, respond](result<upserted> out) {
-          if (!out) return respond(error_response(out.error()));
-          wake_scheduler(ctx);
-          respond(response::json(out->created ? 201 : 200, fields::deployment_json(out->stored).dump()));
-        });
-  });
+  routes.add("POST", base + "/", "Create or update (same flow and name) a deployment",
+             [ctx](request& req, responder respond) {
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               const auto now = ctx.time->now();
+               deployment probe;
+               fields::body_extras given;
+               if (!fields::apply_body(*body, true, now, probe, given, error)) return respond(std::move(error));
+               if (given.schedules && duplicate_slugs(*given.schedules))
+                 return respond(response::detail(409, "Schedule slugs must be unique within a deployment."));
+               if (probe.enforce_parameter_schema && probe.parameter_openapi_schema.is_object())
+                 if (auto why = check_parameters(probe.parameters, probe.parameter_openapi_schema, true))
+                   return respond(validation_error("parameters", "Value error, " + *why));
+               persistence::write_value(
+                   ctx.db,
+                   [body = *body, now](persistence::sql_connection& c) -> result<upserted> {
+                     deployment d;
+                     fields::body_extras extras;
+                     response ignored;
+                     fields::apply_body(body, true, now, d, extras, ignored);  // checked above: cannot fail
+                     if (!persistence::find_flow(c, d.flow))
+                       return status(errc::not_found, "Flow with id " + d.flow.to_string() + " not found");
+                     upserted out;
+                     auto existing = persistence::find_deployment_by_name(c, d.flow, d.name);
+                     if (existing) {
+                       d = *existing;
+                       fields::apply_body(body, true, now, d, extras, ignored);
+                     } else {
+                       d.id = deployment_id{new_uuid4()};
+                       d.created = now;
+                     }
+                     d.updated = now;
+                     resolve_work_pool(c, extras, d);
+                     check_global_limit(c, d);
+                     if (extras.concurrency_limit_given)
+                       persistence::sync_deployment_limit(c, d, d.concurrency_limit, now);
+                     if (existing)
+                       persistence::update_deployment(c, d);
+                     else
+                       persistence::insert_deployment(c, d);
+                     persistence::delete_scheduled_runs(c, d.id, true, true, now);
+                     persistence::delete_schedules(c, d.id);
+                     write_schedules(c, d.id, extras.schedules.value_or(std::vector<schedule_change>{}), now);
+                     out.created = !existing;
+                     out.stored = *persistence::find_deployment(c, d.id);
+                     return out;
+                   },
+                   [ctx, respond](result<upserted> out) {
+                     if (!out) return respond(error_response(out.error()));
+                     wake_scheduler(ctx);
+                     respond(response::json(out->created ? 201 : 200, fields::deployment_json(out->stored).dump()));
+                   });
+             });
 }
 
 void register_reads(router& routes, const api_context& ctx) {
@@ -164,8 +168,8 @@ void register_reads(router& routes, const api_context& ctx) {
              [ctx](request& req, responder respond) {
                persistence::read_value(
                    ctx.db,
-                   [flow = req.path_params["flow_name"], name = req.path_params["deployment_name"]](
-                       persistence::sql_connection& c) {
+                   [flow = req.path_params["flow_name"],
+                    name = req.path_params["deployment_name"]](persistence::sql_connection& c) {
                      return persistence::or_not_found(persistence::find_deployment_by_names(c, flow, name),
                                                       "Deployment not found");
                    },
@@ -175,7 +179,8 @@ void register_reads(router& routes, const api_context& ctx) {
              });
 }
 
-void apply_schedule_plan(persistence::sql_connection& c, const deployment& d, const schedule_plan& plan, timestamp now) {
+void apply_schedule_plan(persistence::sql_connection& c, const deployment& d, const schedule_plan& plan,
+                         timestamp now) {
   if (plan.replace_all) persistence::delete_schedules(c, d.id);
   for (const auto& [sid, change] : plan.patch)
     for (auto s : d.schedules)
@@ -246,49 +251,53 @@ bool delete_with_runs(persistence::sql_connection& c, const deployment_id& d, ti
 }
 
 void register_delete(router& routes, const api_context& ctx) {
-  routes.add("DELETE", base + "/{id}", "Delete a deployment and its scheduled runs (204)", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    persistence::write_value(
-        ctx.db,
-        [d = deployment_id{*id}, now = ctx.time->now()](persistence::sql_connection& c) -> status {
-          if (!delete_with_runs(c, d, now)) throw refusal(errc::not_found, "Deployment not found");
-          return status::ok();
-        },
-        [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
-  });
-
-  routes.add("POST", base + "/bulk_delete", "Delete up to 50 deployments matching a filter ({deleted: [ids]})",
+  routes.add("DELETE", base + "/{id}", "Delete a deployment and its scheduled runs (204)",
              [ctx](request& req, responder respond) {
-               response error;
-               auto body = object_fields::optional_body(req, error);
-               if (!body) return respond(std::move(error));
-               filters::filter_set set;
-               std::int64_t limit = 0;
-               if (!object_fields::read_bulk_selection(*body, "deployments", filters::parse_deployment_filter,
-                                                       set.deployments, limit, error))
-                 return respond(std::move(error));
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
                persistence::write_value(
                    ctx.db,
-                   [set, limit, now = ctx.time->now()](persistence::sql_connection& c) {
-                     auto where = persistence::deployment_where(c.dialect(), set);
-                     json deleted = json::array();
-                     for (const auto& d : persistence::select_deployments(
-                              c, where.sql, where.params, persistence::order_by(filters::deployment_sort::name_asc), limit, 0))
-                       if (delete_with_runs(c, d.id, now)) deleted.push_back(d.id.to_string());
-                     return deleted;
+                   [d = deployment_id{*id}, now = ctx.time->now()](persistence::sql_connection& c) -> status {
+                     if (!delete_with_runs(c, d, now)) throw refusal(errc::not_found, "Deployment not found");
+                     return status::ok();
                    },
-                   [ctx, respond](const result<json>& deleted) {
-                     if (!deleted) return respond(error_response(deleted.error()));
-                     wake_scheduler(ctx);
-                     respond(response::json(200, json{{"deleted", *deleted}}.dump()));
-                   });
+                   [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
              });
+
+  routes.add(
+      "POST", base + "/bulk_delete", "Delete up to 50 deployments matching a filter ({deleted: [ids]})",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = object_fields::optional_body(req, error);
+        if (!body) return respond(std::move(error));
+        filters::filter_set set;
+        std::int64_t limit = 0;
+        if (!object_fields::read_bulk_selection(*body, "deployments", filters::parse_deployment_filter, set.deployments,
+                                                limit, error))
+          return respond(std::move(error));
+        persistence::write_value(
+            ctx.db,
+            [set, limit, now = ctx.time->now()](persistence::sql_connection& c) {
+              auto where = persistence::deployment_where(c.dialect(), set);
+              json deleted = json::array();
+              for (const auto& d : persistence::select_deployments(
+                       c, where.sql, where.params, persistence::order_by(filters::deployment_sort::name_asc), limit, 0))
+                if (delete_with_runs(c, d.id, now)) deleted.push_back(d.id.to_string());
+              return deleted;
+            },
+            [ctx, respond](const result<json>& deleted) {
+              if (!deleted) return respond(error_response(deleted.error()));
+              wake_scheduler(ctx);
+              respond(response::json(200, json{{"deleted", *deleted}}.dump()));
+            });
+      });
 }
 
 void register_queries(router& routes, const api_context& ctx) {
   for (auto kind : {filters::body_kind::filter, filters::body_kind::count, filters::body_kind::paginate}) {
-    const char* suffix = kind == filters::body_kind::filter ? "/filter" : kind == filters::body_kind::count ? "/count" : "/paginate";
+    const char* suffix = kind == filters::body_kind::filter  ? "/filter"
+                         : kind == filters::body_kind::count ? "/count"
+                                                             : "/paginate";
     routes.add("POST", base + suffix, "Query deployments", [ctx, kind](request& req, responder respond) {
       auto q = parse_query_body(req, respond, [kind](const json& body, filters::filter_error& e) {
         return filters::parse_deployment_query(body, kind, e);
@@ -299,15 +308,19 @@ void register_queries(router& routes, const api_context& ctx) {
           [q = *q, kind](persistence::sql_connection& c) {
             auto where = persistence::deployment_where(c.dialect(), q.filters);
             json out;
-            const auto count = kind == filters::body_kind::filter ? 0 : persistence::count_deployments(c, where.sql, where.params);
+            const auto count =
+                kind == filters::body_kind::filter ? 0 : persistence::count_deployments(c, where.sql, where.params);
             if (kind == filters::body_kind::count) return json(count);
             json rows = json::array();
-            for (const auto& d : persistence::select_deployments(c, where.sql, where.params, persistence::order_by(q.sort),
-                                                                 q.window.limit, q.window.offset))
+            for (const auto& d : persistence::select_deployments(
+                     c, where.sql, where.params, persistence::order_by(q.sort), q.window.limit, q.window.offset))
               rows.push_back(fields::deployment_json(d));
             if (kind == filters::body_kind::filter) return rows;
-            return json{{"results", rows}, {"count", count}, {"limit", q.window.limit},
-                        {"pages", q.window.pages(count)}, {"page", q.window.page}};
+            return json{{"results", rows},
+                        {"count", count},
+                        {"limit", q.window.limit},
+                        {"pages", q.window.pages(count)},
+                        {"page", q.window.page}};
           },
           [respond](const result<json>& out) {
             respond(out ? response::json(200, out->dump()) : error_response(out.error()));

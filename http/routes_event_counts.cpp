@@ -37,15 +37,18 @@ void count_by(const api_context& ctx, request& req, const responder& respond) {
   if (const auto it = body->find("time_unit"); it != body->end() && !it->is_null()) {
     const auto parsed = it->is_string() ? parse_time_unit(it->get<std::string>()) : std::nullopt;
     if (!parsed)
-      return respond(validation_error("time_unit", "Input should be 'week', 'day', 'hour', 'minute' or 'second'", "enum"));
+      return respond(
+          validation_error("time_unit", "Input should be 'week', 'day', 'hour', 'minute' or 'second'", "enum"));
     unit = *parsed;
   }
   double interval = 1.0;
   if (const auto it = body->find("time_interval"); it != body->end() && !it->is_null()) {
-    if (!it->is_number()) return respond(validation_error("time_interval", "Input should be a valid number", "float_parsing"));
+    if (!it->is_number())
+      return respond(validation_error("time_interval", "Input should be a valid number", "float_parsing"));
     interval = it->get<double>();
     if (interval < 0.01)
-      return respond(validation_error("time_interval", "Input should be greater than or equal to 0.01", "greater_than_equal"));
+      return respond(
+          validation_error("time_interval", "Input should be greater than or equal to 0.01", "greater_than_equal"));
   }
   const auto now = ctx.time->now();
   auto filter = parse_event_filter((*body)["filter"], now);
@@ -57,7 +60,8 @@ void count_by(const api_context& ctx, request& req, const responder& respond) {
   if (countable == "event" || countable == "resource") {
     const auto by = countable == "event" ? persistence::event_grouping::event : persistence::event_grouping::resource;
     return persistence::read_value(
-        ctx.db, [f = std::move(*filter), by](persistence::sql_connection& c) { return persistence::group_events(c, f, by); },
+        ctx.db,
+        [f = std::move(*filter), by](persistence::sql_connection& c) { return persistence::group_events(c, f, by); },
         [respond](const result<std::vector<event_group>>& groups) {
           if (!groups) return respond(error_response(groups.error()));
           respond(response::json(200, counts_json(merge_event_groups(*groups)).dump()));
@@ -68,7 +72,8 @@ void count_by(const api_context& ctx, request& req, const responder& respond) {
   if (!empty) return respond(response::detail(422, empty.error().message()));
   persistence::read_value(
       ctx.db, [f = *filter](persistence::sql_connection& c) { return persistence::event_times(c, f); },
-      [ctx, since = filter->since, until = filter->until, unit, interval, respond](const result<std::vector<timestamp>>& times) {
+      [ctx, since = filter->since, until = filter->until, unit, interval,
+       respond](const result<std::vector<timestamp>>& times) {
         if (!times) return respond(error_response(times.error()));
         auto counts = count_events_by_time(since, until, unit, interval, *times, ctx.time->now());
         if (!counts) return respond(response::detail(422, counts.error().message()));

@@ -27,10 +27,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::int64_t interactive_page_size = 50;  ///< POST /api/events/filter: at most this many per page
-constexpr std::int64_t backfill_page_size = 250;    ///< /api/events/out backfill: events per read
+constexpr std::int64_t interactive_page_size = 50;       ///< POST /api/events/filter: at most this many per page
+constexpr std::int64_t backfill_page_size = 250;         ///< /api/events/out backfill: events per read
 constexpr auto max_backfill = std::chrono::minutes(15);  ///< how far back /api/events/out looks at most
-constexpr std::size_t max_pending_live = 10'000;  ///< live events held while a backfill runs; beyond: 1008
+constexpr std::size_t max_pending_live = 10'000;         ///< live events held while a backfill runs; beyond: 1008
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -145,8 +145,9 @@ void answer_page(const api_context& ctx, const request& req, page_cursor cursor,
         for (const auto& e : out->events) events.push_back(to_json(e));
         cursor.total = out->total;
         cursor.offset += cursor.page_size;
-        respond(response::json(
-            200, dump(json{{"events", std::move(events)}, {"total", out->total}, {"next_page", next_page_link(host, cursor)}})));
+        respond(response::json(200, dump(json{{"events", std::move(events)},
+                                              {"total", out->total},
+                                              {"next_page", next_page_link(host, cursor)}})));
       });
 }
 
@@ -168,9 +169,8 @@ void create_events(const api_context& ctx, request& req, responder respond) {
     events.push_back(std::move(*e));
   }
   for (const auto& e : events) record(ctx, e);
-  actors::publish_events(ctx.event_bus, std::move(events), [respond](const status& s) {
-    respond(s ? response::no_content() : error_response(s));
-  });
+  actors::publish_events(ctx.event_bus, std::move(events),
+                         [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
 }
 
 // ---- POST /api/events/filter, GET /api/events/filter/next ------------------------------------------------
@@ -185,9 +185,11 @@ void read_events(const api_context& ctx, request& req, responder respond) {
   }
   std::int64_t limit = interactive_page_size;
   if (const auto it = body.find("limit"); it != body.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return respond(validation_error("limit", "Input should be a valid integer", "int_type"));
+    if (!it->is_number_integer())
+      return respond(validation_error("limit", "Input should be a valid integer", "int_type"));
     limit = it->get<std::int64_t>();
-    if (limit < 0) return respond(validation_error("limit", "Input should be greater than or equal to 0", "greater_than_equal"));
+    if (limit < 0)
+      return respond(validation_error("limit", "Input should be greater than or equal to 0", "greater_than_equal"));
     if (limit > interactive_page_size)
       return respond(validation_error("limit", "Input should be less than or equal to 50", "less_than_equal"));
   }
@@ -239,52 +241,52 @@ websocket_callbacks events_in(const api_context& ctx, const request& req,
 /// One /api/events/out subscription: live events from the bus (held back while the backfill runs), backfill
 /// pages from the store, both filtered; ids already sent by the backfill are not sent again live.
 class event_stream : public std::enable_shared_from_this<event_stream> {
-public:
- event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c,
-              std::size_t max_depth, std::string peer)
-     : ctx_(std::move(ctx)),
-       conn_(std::move(conn)),
-       gate_(std::make_shared<auth_gate>(c, max_depth, ctx_.access, api_scope::read, std::move(peer))),
-       max_depth_(max_depth) {}
+ public:
+  event_stream(api_context ctx, std::weak_ptr<websocket_connection> conn, const websocket_connection& c,
+               std::size_t max_depth, std::string peer)
+      : ctx_(std::move(ctx)),
+        conn_(std::move(conn)),
+        gate_(std::make_shared<auth_gate>(c, max_depth, ctx_.access, api_scope::read, std::move(peer))),
+        max_depth_(max_depth) {}
 
- /// Call once, after construction (see auth_gate).
- void refuse_if_legacy(websocket_connection& c) const { gate_->refuse_if_legacy(c); }
+  /// Call once, after construction (see auth_gate).
+  void refuse_if_legacy(websocket_connection& c) const { gate_->refuse_if_legacy(c); }
 
- void on_message(const std::string& message) {
-   auto c = conn_.lock();
-   if (!c || !gate_->pass(message, c)) return;
-   if (subscribed_) return;  // after the filter, clients send nothing; ignore anything they do
-   const auto parsed = parse_json(message, max_depth_);
-   if (parsed.error == parsed_json::problem::too_deep)
-     return c->close(close_code::invalid_payload, "Invalid filter: " + too_deep_message(max_depth_));
-   const auto& j = parsed.value;
-   if (!j.is_object() || j.value("type", json()) != "filter")
-     return c->close(close_code::protocol_error, "Expected 'filter' message");
-   auto backfill = j.value("backfill", json(true));  // absent: true; null: false (Python's truthiness)
-   if (backfill.is_null()) backfill = false;
-   if (!backfill.is_boolean())
-     return c->close(close_code::protocol_error, "Invalid filter: backfill must be a boolean");
-   const timestamp now = ctx_.time->now();
-   auto filter = parse_event_filter(j.value("filter", json(nullptr)), now);
-   if (!filter) return c->close(close_code::protocol_error, "Invalid filter: " + filter.error().message());
-   clamp_since(*filter, now - max_backfill);
-   filter->order = event_order::ascending;
-   if (!ctx_.event_bus) return c->close(close_code::internal_error, "The event bus is not running");
+  void on_message(const std::string& message) {
+    auto c = conn_.lock();
+    if (!c || !gate_->pass(message, c)) return;
+    if (subscribed_) return;  // after the filter, clients send nothing; ignore anything they do
+    const auto parsed = parse_json(message, max_depth_);
+    if (parsed.error == parsed_json::problem::too_deep)
+      return c->close(close_code::invalid_payload, "Invalid filter: " + too_deep_message(max_depth_));
+    const auto& j = parsed.value;
+    if (!j.is_object() || j.value("type", json()) != "filter")
+      return c->close(close_code::protocol_error, "Expected 'filter' message");
+    auto backfill = j.value("backfill", json(true));  // absent: true; null: false (Python's truthiness)
+    if (backfill.is_null()) backfill = false;
+    if (!backfill.is_boolean())
+      return c->close(close_code::protocol_error, "Invalid filter: backfill must be a boolean");
+    const timestamp now = ctx_.time->now();
+    auto filter = parse_event_filter(j.value("filter", json(nullptr)), now);
+    if (!filter) return c->close(close_code::protocol_error, "Invalid filter: " + filter.error().message());
+    clamp_since(*filter, now - max_backfill);
+    filter->order = event_order::ascending;
+    if (!ctx_.event_bus) return c->close(close_code::internal_error, "The event bus is not running");
 
-   {
-     std::lock_guard lock(mutex_);
-     filter_ = std::move(*filter);
-     backfilling_ = backfill.get<bool>();
-     next_since_ = filter_.since;
-   }
-   subscribed_ = true;
-   // Subscribe first, then read the store: an event is either stored before the backfill reads or delivered
-   // after the subscription (actors/event_bus.hpp), so none falls in between.
-   std::weak_ptr<event_stream> weak = weak_from_this();
-   token_ = actors::subscribe_events(ctx_.event_bus, [weak](const actors::shared_event& e) {
-     if (auto self = weak.lock()) self->on_live(e);
-   });
-   if (backfill.get<bool>()) read_backfill_page();
+    {
+      std::lock_guard lock(mutex_);
+      filter_ = std::move(*filter);
+      backfilling_ = backfill.get<bool>();
+      next_since_ = filter_.since;
+    }
+    subscribed_ = true;
+    // Subscribe first, then read the store: an event is either stored before the backfill reads or delivered
+    // after the subscription (actors/event_bus.hpp), so none falls in between.
+    std::weak_ptr<event_stream> weak = weak_from_this();
+    token_ = actors::subscribe_events(ctx_.event_bus, [weak](const actors::shared_event& e) {
+      if (auto self = weak.lock()) self->on_live(e);
+    });
+    if (backfill.get<bool>()) read_backfill_page();
   }
 
   void on_close() {
@@ -294,13 +296,14 @@ public:
     if (subscribed_) actors::unsubscribe_events(ctx_.event_bus, token_);
   }
 
-private:
+ private:
   /// Bus thread.
   void on_live(const actors::shared_event& e) {
     std::lock_guard lock(mutex_);
     if (closed_ || !matches(filter_, *e)) return;
     if (backfilling_) {
-      if (pending_.size() >= max_pending_live) return fail(close_code::policy_violation, "Slow consumer: too many events during backfill");
+      if (pending_.size() >= max_pending_live)
+        return fail(close_code::policy_violation, "Slow consumer: too many events during backfill");
       pending_.push_back(e);
       return;
     }
@@ -380,7 +383,7 @@ private:
   const std::weak_ptr<websocket_connection> conn_;
   std::shared_ptr<auth_gate> gate_;
   const std::size_t max_depth_;  ///< of incoming messages (request::json_max_depth)
-  bool subscribed_ = false;     ///< on_message only (and on_close, which never overlaps it)
+  bool subscribed_ = false;      ///< on_message only (and on_close, which never overlaps it)
   std::uint64_t token_ = 0;
 
   std::mutex mutex_;  ///< guards what the bus, database and io threads share below

@@ -1,5 +1,5 @@
-// The filter, count and paginate routes of flows, flow runs and task runs, and POST /api/logs/filter. Each parses its body
-// with domain/filters.hpp (422 on anything Prefect would refuse), compiles it with persistence/filter_sql.hpp
+// The filter, count and paginate routes of flows, flow runs and task runs, and POST /api/logs/filter. Each parses its
+// body with domain/filters.hpp (422 on anything Prefect would refuse), compiles it with persistence/filter_sql.hpp
 // inside a read job on the connection's own dialect, and renders the rows.
 #include <utility>
 #include <nlohmann/json.hpp>
@@ -37,13 +37,13 @@ response refusal(const filters::filter_error& e) {
   json loc = json::array({"body"});
   for (const auto& part : e.location) {
     // List positions are numbers in pydantic's locations.
-    const bool index =
-        !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
+    const bool index = !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
     loc.push_back(index ? json(std::stoll(part)) : json(part));
   }
-  return response::json(422, dump_lenient({{"detail", e.describe()},
-                                           {"exception_message", "Invalid request received."},
-                                           {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}));
+  return response::json(
+      422, dump_lenient({{"detail", e.describe()},
+                         {"exception_message", "Invalid request received."},
+                         {"exception_detail", json::array({{{"loc", loc}, {"msg", e.message}, {"type", e.type}}})}}));
 }
 
 /// Parses the body with `parse(body, error)`; on failure answers and returns nullopt.
@@ -63,7 +63,10 @@ auto parsed_query(const request& req, const responder& respond, Parse parse)
 }
 
 json page_json(json results, std::int64_t count, const filters::page_window& w) {
-  return json{{"results", std::move(results)}, {"count", count}, {"limit", w.limit}, {"pages", w.pages(count)},
+  return json{{"results", std::move(results)},
+              {"count", count},
+              {"limit", w.limit},
+              {"pages", w.pages(count)},
               {"page", w.page}};
 }
 
@@ -94,12 +97,16 @@ template <class Row, class Query>
 void register_query_routes(router& routes, const api_context& ctx, const queryable<Row, Query>& q) {
   using kind = filters::body_kind;
   for (auto k : {kind::filter, kind::count, kind::paginate}) {
-    const std::string path = std::string(q.base) + (k == kind::filter ? "/filter" : k == kind::count ? "/count" : "/paginate");
-    const std::string summary = k == kind::filter  ? std::string("Read ") + q.noun + " matching a filter (sort, limit, offset)"
-                                : k == kind::count ? std::string("Count ") + q.noun + " matching a filter"
-                                                   : std::string("A page of ") + q.noun + " ({results, count, limit, pages, page})";
+    const std::string path = std::string(q.base) + (k == kind::filter  ? "/filter"
+                                                    : k == kind::count ? "/count"
+                                                                       : "/paginate");
+    const std::string summary =
+        k == kind::filter  ? std::string("Read ") + q.noun + " matching a filter (sort, limit, offset)"
+        : k == kind::count ? std::string("Count ") + q.noun + " matching a filter"
+                           : std::string("A page of ") + q.noun + " ({results, count, limit, pages, page})";
     routes.add("POST", path, summary, [ctx, k, q](request& req, responder respond) {
-      auto query = parsed_query(req, respond, [k, q](const json& b, filters::filter_error& e) { return q.parse(b, k, e); });
+      auto query =
+          parsed_query(req, respond, [k, q](const json& b, filters::filter_error& e) { return q.parse(b, k, e); });
       if (!query) return;
       const auto window = query->window;
       persistence::read_value(
@@ -156,23 +163,21 @@ void register_log_filter(router& routes, const api_context& ctx) {
 }  // namespace
 
 void register_filter_routes(router& routes, const api_context& ctx) {
-  register_query_routes(routes, ctx,
-                        queryable<flow, filters::flow_query>{"/api/flows", "flows", filters::parse_flow_query,
-                                                             persistence::flow_where, nullptr, persistence::select_flows,
-                                                             persistence::count_flows,
-                                                             [](const flow& f, timestamp) { return to_json(f); }});
   register_query_routes(
       routes, ctx,
-      queryable<flow_run, filters::flow_run_query>{"/api/flow_runs", "flow runs", filters::parse_flow_run_query,
-                                                   persistence::flow_run_where, nullptr, persistence::select_flow_runs,
-                                                   persistence::count_flow_runs,
-                                                   [](const flow_run& r, timestamp now) { return to_json(r, now); }});
+      queryable<flow, filters::flow_query>{"/api/flows", "flows", filters::parse_flow_query, persistence::flow_where,
+                                           nullptr, persistence::select_flows, persistence::count_flows,
+                                           [](const flow& f, timestamp) { return to_json(f); }});
+  register_query_routes(routes, ctx,
+                        queryable<flow_run, filters::flow_run_query>{
+                            "/api/flow_runs", "flow runs", filters::parse_flow_run_query, persistence::flow_run_where,
+                            nullptr, persistence::select_flow_runs, persistence::count_flow_runs,
+                            [](const flow_run& r, timestamp now) { return to_json(r, now); }});
   register_query_routes(
       routes, ctx,
       queryable<task_run, filters::task_run_query>{"/api/task_runs", "task runs", filters::parse_task_run_query,
                                                    persistence::task_run_where, persistence::task_run_page_where,
-                                                   persistence::select_task_runs,
-                                                   persistence::count_task_runs,
+                                                   persistence::select_task_runs, persistence::count_task_runs,
                                                    [](const task_run& t, timestamp now) { return to_json(t, now); }});
   register_log_filter(routes, ctx);
 }

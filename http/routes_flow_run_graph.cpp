@@ -50,10 +50,16 @@ ordered graph_json(const graph_data& data, timestamp since) {
   }
   ordered states = ordered::array();
   for (const auto& s : data.states)
-    states.push_back({{"id", s.id.value.to_string()}, {"timestamp", format_iso8601(s.at)}, {"type", to_string(s.type)},
+    states.push_back({{"id", s.id.value.to_string()},
+                      {"timestamp", format_iso8601(s.at)},
+                      {"type", to_string(s.type)},
                       {"name", s.name}});
-  return {{"start_time", optional_time(data.span.start)}, {"end_time", optional_time(data.span.end)},
-          {"root_node_ids", roots}, {"nodes", nodes}, {"artifacts", ordered::array()}, {"states", states}};
+  return {{"start_time", optional_time(data.span.start)},
+          {"end_time", optional_time(data.span.end)},
+          {"root_node_ids", roots},
+          {"nodes", nodes},
+          {"artifacts", ordered::array()},
+          {"states", states}};
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ bool read_create(const json& body, flow_run_input& in, response& error) {
   // `value: bytes`: pydantic takes a JSON string (its UTF-8 bytes) and nothing else.
   if (!required_text(body, "value", in.value, error, "Input should be a valid bytes", "bytes_type")) return false;
   if (auto s = body.find("sender"); s != body.end() && !s->is_null()) {
-    if (!s->is_string()) return refuse(error, validation_error("sender", "Input should be a valid string", "string_type"));
+    if (!s->is_string())
+      return refuse(error, validation_error("sender", "Input should be a valid string", "string_type"));
     in.sender = s->get<std::string>();
   }
   if (auto problem = check_flow_run_input_key(in.key)) return refuse(error, object_fields::field_refusal(*problem));
@@ -72,9 +73,11 @@ bool read_filter(const json& body, filter_query& q, response& error) {
     q.limit = whole ? static_cast<std::int64_t>(l->get<double>()) : l->get<std::int64_t>();
   }
   if (auto x = body.find("exclude_keys"); x != body.end()) {
-    if (!x->is_array()) return refuse(error, validation_error("exclude_keys", "Input should be a valid list", "list_type"));
+    if (!x->is_array())
+      return refuse(error, validation_error("exclude_keys", "Input should be a valid list", "list_type"));
     for (const auto& k : *x) {
-      if (!k.is_string()) return refuse(error, validation_error("exclude_keys", "Input should be a valid string", "string_type"));
+      if (!k.is_string())
+        return refuse(error, validation_error("exclude_keys", "Input should be a valid string", "string_type"));
       q.exclude_keys.push_back(k.get<std::string>());
     }
   }
@@ -107,26 +110,27 @@ void register_create(router& routes, const api_context& ctx) {
 }
 
 void register_filter(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/filter", "Filter a flow run's inputs by key prefix", [ctx](request& req, responder respond) {
-    auto run = object_fields::path_id(req, "id", respond);
-    if (!run) return;
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    filter_query q;
-    if (!read_filter(*body, q, error)) return respond(std::move(error));
-    persistence::read_value(
-        ctx.db,
-        [run = flow_run_id{*run}, q](persistence::sql_connection& c) {
-          return persistence::filter_flow_run_inputs(c, run, q.prefix, q.limit, q.exclude_keys);
-        },
-        [respond](const result<std::vector<flow_run_input>>& found) {
-          if (!found) return respond(error_response(found.error()));
-          json out = json::array();
-          for (const auto& in : *found) out.push_back(input_json(in));
-          respond(response::json(200, out.dump()));
-        });
-  });
+  routes.add("POST", base + "/filter", "Filter a flow run's inputs by key prefix",
+             [ctx](request& req, responder respond) {
+               auto run = object_fields::path_id(req, "id", respond);
+               if (!run) return;
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               filter_query q;
+               if (!read_filter(*body, q, error)) return respond(std::move(error));
+               persistence::read_value(
+                   ctx.db,
+                   [run = flow_run_id{*run}, q](persistence::sql_connection& c) {
+                     return persistence::filter_flow_run_inputs(c, run, q.prefix, q.limit, q.exclude_keys);
+                   },
+                   [respond](const result<std::vector<flow_run_input>>& found) {
+                     if (!found) return respond(error_response(found.error()));
+                     json out = json::array();
+                     for (const auto& in : *found) out.push_back(input_json(in));
+                     respond(response::json(200, out.dump()));
+                   });
+             });
 }
 
 void register_read_delete(router& routes, const api_context& ctx) {

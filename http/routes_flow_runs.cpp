@@ -84,12 +84,12 @@ void register_create(router& routes, const api_context& ctx) {
                const auto now = ctx.time->now();
                run.id = flow_run_id{new_uuid4()};
                run.created = run.updated = now;
-               actors::create_flow_run(ctx.flow_runs, {std::move(run), initial, client_of(req), std::move(pool_name)},
-                                       [ctx, respond](const actors::creation_outcome& out) {
-                                         if (!out.error) return respond(error_response(out.error));
-                                         respond(response::json(out.created ? 201 : 200,
-                                                                to_json(out.stored, ctx.time->now()).dump()));
-                                       });
+               actors::create_flow_run(
+                   ctx.flow_runs, {std::move(run), initial, client_of(req), std::move(pool_name)},
+                   [ctx, respond](const actors::creation_outcome& out) {
+                     if (!out.error) return respond(error_response(out.error));
+                     respond(response::json(out.created ? 201 : 200, to_json(out.stored, ctx.time->now()).dump()));
+                   });
              });
 }
 
@@ -108,7 +108,8 @@ void register_read_update_delete(router& routes, const api_context& ctx) {
     auto id = path_uuid(req, "id", respond);
     if (!id) return;
     auto found = std::make_shared<std::optional<flow_run>>();
-    ctx.db.read([rid = flow_run_id{*id}, found](persistence::sql_connection& c) { *found = persistence::find_flow_run(c, rid); },
+    ctx.db.read([rid = flow_run_id{*id},
+                 found](persistence::sql_connection& c) { *found = persistence::find_flow_run(c, rid); },
                 [ctx, found, respond, rid = *id](const status& s) {
                   if (!s) return respond(error_response(s));
                   if (!*found) return respond(run_not_found(rid));
@@ -116,36 +117,40 @@ void register_read_update_delete(router& routes, const api_context& ctx) {
                 });
   });
 
-  routes.add("PATCH", "/api/flow_runs/{id}", "Update a flow run (only the fields given)", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    body_reader in(*body);
-    std::optional<std::string> name, flow_version, pid;
-    nlohmann::json parameters, policy, job_variables;
-    std::vector<std::string> tags;
-    if (!in.optional_string("name", name) || !in.optional_string("flow_version", flow_version) ||
-        !in.object("parameters", parameters) || !in.object("empirical_policy", policy) || !in.string_list("tags", tags) ||
-        !in.optional_string("infrastructure_pid", pid) || !in.object("job_variables", job_variables) || !in.finish())
-      return respond(in.error());
-    nlohmann::json changes = nlohmann::json::object();
-    for (const char* key : {"name", "flow_version", "parameters", "tags", "infrastructure_pid", "job_variables"})
-      if (body->contains(key) && !(*body)[key].is_null()) changes[key] = (*body)[key];
-    if (body->contains("empirical_policy") && !(*body)["empirical_policy"].is_null())
-      changes["empirical_policy"] = normalize_flow_run_policy(policy);
-    edit_run(ctx, *id, {actors::flow_run_edit::kind::update, std::move(changes)}, std::move(respond));
-  });
+  routes.add(
+      "PATCH", "/api/flow_runs/{id}", "Update a flow run (only the fields given)",
+      [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        body_reader in(*body);
+        std::optional<std::string> name, flow_version, pid;
+        nlohmann::json parameters, policy, job_variables;
+        std::vector<std::string> tags;
+        if (!in.optional_string("name", name) || !in.optional_string("flow_version", flow_version) ||
+            !in.object("parameters", parameters) || !in.object("empirical_policy", policy) ||
+            !in.string_list("tags", tags) || !in.optional_string("infrastructure_pid", pid) ||
+            !in.object("job_variables", job_variables) || !in.finish())
+          return respond(in.error());
+        nlohmann::json changes = nlohmann::json::object();
+        for (const char* key : {"name", "flow_version", "parameters", "tags", "infrastructure_pid", "job_variables"})
+          if (body->contains(key) && !(*body)[key].is_null()) changes[key] = (*body)[key];
+        if (body->contains("empirical_policy") && !(*body)["empirical_policy"].is_null())
+          changes["empirical_policy"] = normalize_flow_run_policy(policy);
+        edit_run(ctx, *id, {actors::flow_run_edit::kind::update, std::move(changes)}, std::move(respond));
+      });
 
-  routes.add("PATCH", "/api/flow_runs/{id}/labels", "Merge labels into a flow run", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    edit_run(ctx, *id, {actors::flow_run_edit::kind::merge_labels, std::move(*body)}, std::move(respond));
-  });
+  routes.add("PATCH", "/api/flow_runs/{id}/labels", "Merge labels into a flow run",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               response error;
+               auto body = parse_object_body(req, error);
+               if (!body) return respond(std::move(error));
+               edit_run(ctx, *id, {actors::flow_run_edit::kind::merge_labels, std::move(*body)}, std::move(respond));
+             });
 
   routes.add("DELETE", "/api/flow_runs/{id}", "Delete a flow run", [ctx](request& req, responder respond) {
     auto id = path_uuid(req, "id", respond);
@@ -155,18 +160,19 @@ void register_read_update_delete(router& routes, const api_context& ctx) {
 }
 
 void register_set_state(router& routes, const api_context& ctx) {
-  routes.add("POST", "/api/flow_runs/{id}/set_state", "Propose a new state (orchestrated; 201 when a state was written)",
-             [ctx](request& req, responder respond) {
-               auto id = path_uuid(req, "id", respond);
-               if (!id) return;
-               response error;
-               auto request = parse_set_state_body(req, error);
-               if (!request) return respond(std::move(error));
-               actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, actors::transition_call{*request, client_of(req)},
-                                          [respond, rid = *id](const actors::transition_outcome& outcome) {
-                                            respond(transition_response(outcome, run_not_found(rid)));
-                                          });
-             });
+  routes.add(
+      "POST", "/api/flow_runs/{id}/set_state", "Propose a new state (orchestrated; 201 when a state was written)",
+      [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        response error;
+        auto request = parse_set_state_body(req, error);
+        if (!request) return respond(std::move(error));
+        actors::propose_transition(ctx.flow_runs, flow_run_id{*id}, actors::transition_call{*request, client_of(req)},
+                                   [respond, rid = *id](const actors::transition_outcome& outcome) {
+                                     respond(transition_response(outcome, run_not_found(rid)));
+                                   });
+      });
 }
 
 void register_resume(router& routes, const api_context& ctx) {
@@ -188,7 +194,8 @@ void register_resume(router& routes, const api_context& ctx) {
     call.resume = true;
     const auto rid = flow_run_id{*id};
     persistence::read_value(
-        ctx.db, [rid, run_input](persistence::sql_connection& c) { return actors::check_resume_input(c, rid, run_input); },
+        ctx.db,
+        [rid, run_input](persistence::sql_connection& c) { return actors::check_resume_input(c, rid, run_input); },
         [ctx, call, respond, rid](result<std::optional<actors::transition_call::checked_input>> checked) mutable {
           if (!checked) return respond(error_response(checked.error()));
           call.input = std::move(*checked);
@@ -209,28 +216,30 @@ void register_states(router& routes, const api_context& ctx) {
                auto id = uuid::parse(req.query["flow_run_id"]);
                if (!id) return respond(validation_error("flow_run_id", "Input should be a valid UUID", "uuid_parsing"));
                auto states = std::make_shared<std::vector<run_state>>();
-               ctx.db.read([rid = flow_run_id{*id}, states](persistence::sql_connection& c) {
-                             *states = persistence::flow_run_state_history(c, rid);
-                           },
-                           [states, respond](const status& s) {
-                             if (!s) return respond(error_response(s));
-                             nlohmann::json out = nlohmann::json::array();
-                             for (const auto& st : *states) out.push_back(to_json(st));
-                             respond(response::json(200, out.dump()));
-                           });
+               ctx.db.read(
+                   [rid = flow_run_id{*id}, states](persistence::sql_connection& c) {
+                     *states = persistence::flow_run_state_history(c, rid);
+                   },
+                   [states, respond](const status& s) {
+                     if (!s) return respond(error_response(s));
+                     nlohmann::json out = nlohmann::json::array();
+                     for (const auto& st : *states) out.push_back(to_json(st));
+                     respond(response::json(200, out.dump()));
+                   });
              });
-  routes.add("GET", "/api/flow_run_states/{id}", "One flow run state by its id", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    persistence::read_value(
-        ctx.db,
-        [sid = *id](persistence::sql_connection& c) {
-          return persistence::or_not_found(persistence::find_flow_run_state(c, sid), "Flow run state not found");
-        },
-        [respond](const result<run_state>& st) {
-          respond(st ? response::json(200, to_json(*st).dump()) : error_response(st.error()));
-        });
-  });
+  routes.add(
+      "GET", "/api/flow_run_states/{id}", "One flow run state by its id", [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        persistence::read_value(
+            ctx.db,
+            [sid = *id](persistence::sql_connection& c) {
+              return persistence::or_not_found(persistence::find_flow_run_state(c, sid), "Flow run state not found");
+            },
+            [respond](const result<run_state>& st) {
+              respond(st ? response::json(200, to_json(*st).dump()) : error_response(st.error()));
+            });
+      });
 }
 
 }  // namespace

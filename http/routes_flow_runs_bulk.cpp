@@ -38,9 +38,9 @@ void select_runs(const api_context& ctx, bulk_selection selection, const respond
       [selection = std::move(selection)](persistence::sql_connection& c) {
         auto where = persistence::flow_run_where(c.dialect(), selection.filters);
         std::vector<flow_run_id> ids;
-        for (const auto& r : persistence::select_flow_runs(c, where.sql, where.params,
-                                                           persistence::order_by(filters::flow_run_sort::id_desc),
-                                                           selection.limit, 0))
+        for (const auto& r :
+             persistence::select_flow_runs(c, where.sql, where.params,
+                                           persistence::order_by(filters::flow_run_sort::id_desc), selection.limit, 0))
           ids.push_back(r.id);
         return ids;
       },
@@ -98,7 +98,8 @@ void register_bulk_set_state(router& routes, const api_context& ctx) {
                if (!proposed) return respond(std::move(error));
                bool force = false;
                if (auto f = body->find("force"); f != body->end() && !f->is_null()) {
-                 if (!f->is_boolean()) return respond(validation_error("force", "Input should be a valid boolean", "bool_type"));
+                 if (!f->is_boolean())
+                   return respond(validation_error("force", "Input should be a valid boolean", "bool_type"));
                  force = f->get<bool>();
                }
                actors::transition_call call{transition_request{*proposed, force}, {}};
@@ -110,7 +111,8 @@ void register_bulk_set_state(router& routes, const api_context& ctx) {
                      ctx.flow_runs, std::move(ids), call,
                      [respond, order](const std::vector<actors::transition_outcome>& outcomes) {
                        nlohmann::json results = nlohmann::json::array();
-                       for (std::size_t i = 0; i < order.size(); ++i) results.push_back(run_result(order[i], outcomes[i]));
+                       for (std::size_t i = 0; i < order.size(); ++i)
+                         results.push_back(run_result(order[i], outcomes[i]));
                        respond(response::json(200, nlohmann::json{{"results", results}}.dump()));
                      });
                });

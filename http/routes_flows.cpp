@@ -143,7 +143,8 @@ void register_update(router& routes, const api_context& ctx) {
     if (body->contains("tags")) tags = std::move(given);
     persistence::write_value(
         ctx.db,
-        [fid = flow_id{*id}, tags = std::move(tags), now = ctx.time->now()](persistence::sql_connection& c) -> result<flow> {
+        [fid = flow_id{*id}, tags = std::move(tags),
+         now = ctx.time->now()](persistence::sql_connection& c) -> result<flow> {
           auto f = persistence::find_flow(c, fid);
           if (!f) return status(errc::not_found, "Flow not found");
           if (tags) f->tags = *tags;
@@ -186,77 +187,80 @@ void delete_flows(const api_context& ctx, std::vector<flow_id> ids, deleted_flow
       [ctx, done = std::move(done)](result<doomed> d) {
         if (!d) return done(d.error());
         if (d->flows.empty()) return done(std::vector<flow>{});
-        actors::remove_flow_runs(
-            ctx.flow_runs, std::move(d->runs),
-            [ctx, flows = std::move(d->flows), done](const actors::removal_outcome& removed) {
-              if (!removed.error) return done(removed.error);
-              persistence::write_value(
-                  ctx.db,
-                  [flows](persistence::sql_connection& c) {
-                    std::vector<flow> deleted;
-                    for (const auto& f : flows) {
-                      for (const auto& dep : persistence::deployment_ids_of_flow(c, f.id)) {
-                        persistence::drop_deployment_limit(c, dep);
-                        persistence::delete_deployment(c, dep);
-                      }
-                      if (persistence::delete_flow(c, f.id)) deleted.push_back(f);
-                    }
-                    return deleted;
-                  },
-                  [ctx, done](result<std::vector<flow>> deleted) {
-                    if (deleted) {
-                      std::vector<event> events;
-                      const auto now = ctx.time->now();
-                      for (const auto& f : *deleted) events.push_back(flow_lifecycle_event(lifecycle_action::deleted, f, now));
-                      actors::publish_events(ctx.event_bus, std::move(events));
-                    }
-                    done(deleted);
-                  });
-            });
+        actors::remove_flow_runs(ctx.flow_runs, std::move(d->runs),
+                                 [ctx, flows = std::move(d->flows), done](const actors::removal_outcome& removed) {
+                                   if (!removed.error) return done(removed.error);
+                                   persistence::write_value(
+                                       ctx.db,
+                                       [flows](persistence::sql_connection& c) {
+                                         std::vector<flow> deleted;
+                                         for (const auto& f : flows) {
+                                           for (const auto& dep : persistence::deployment_ids_of_flow(c, f.id)) {
+                                             persistence::drop_deployment_limit(c, dep);
+                                             persistence::delete_deployment(c, dep);
+                                           }
+                                           if (persistence::delete_flow(c, f.id)) deleted.push_back(f);
+                                         }
+                                         return deleted;
+                                       },
+                                       [ctx, done](result<std::vector<flow>> deleted) {
+                                         if (deleted) {
+                                           std::vector<event> events;
+                                           const auto now = ctx.time->now();
+                                           for (const auto& f : *deleted)
+                                             events.push_back(flow_lifecycle_event(lifecycle_action::deleted, f, now));
+                                           actors::publish_events(ctx.event_bus, std::move(events));
+                                         }
+                                         done(deleted);
+                                       });
+                                 });
       });
 }
 
 void register_delete(router& routes, const api_context& ctx) {
-  routes.add("DELETE", "/api/flows/{id}", "Delete a flow with its deployments and runs (204)", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    delete_flows(ctx, {flow_id{*id}}, [respond](const result<std::vector<flow>>& deleted) {
-      if (!deleted) return respond(error_response(deleted.error()));
-      respond(deleted->empty() ? error_response(status(errc::not_found, "Flow not found")) : response::no_content());
-    });
-  });
+  routes.add("DELETE", "/api/flows/{id}", "Delete a flow with its deployments and runs (204)",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               delete_flows(ctx, {flow_id{*id}}, [respond](const result<std::vector<flow>>& deleted) {
+                 if (!deleted) return respond(error_response(deleted.error()));
+                 respond(deleted->empty() ? error_response(status(errc::not_found, "Flow not found"))
+                                          : response::no_content());
+               });
+             });
 }
 
 void register_bulk_delete(router& routes, const api_context& ctx) {
-  routes.add("POST", "/api/flows/bulk_delete", "Delete up to 50 flows matching a filter ({deleted: [ids]})",
-             [ctx](request& req, responder respond) {
-               response error;
-               auto body = object_fields::optional_body(req, error);
-               if (!body) return respond(std::move(error));
-               filters::filter_set set;
-               std::int64_t limit = 0;
-               if (!object_fields::read_bulk_selection(*body, "flows", filters::parse_flow_filter, set.flows, limit, error))
-                 return respond(std::move(error));
-               persistence::read_value(
-                   ctx.db,
-                   [set, limit](persistence::sql_connection& c) {
-                     auto where = persistence::flow_where(c.dialect(), set);
-                     std::vector<flow_id> ids;
-                     for (const auto& f : persistence::select_flows(c, where.sql, where.params,
-                                                                    persistence::order_by(filters::flow_sort::name_asc), limit, 0))
-                       ids.push_back(f.id);
-                     return ids;
-                   },
-                   [ctx, respond](result<std::vector<flow_id>> ids) {
-                     if (!ids) return respond(error_response(ids.error()));
-                     delete_flows(ctx, std::move(*ids), [respond](const result<std::vector<flow>>& deleted) {
-                       if (!deleted) return respond(error_response(deleted.error()));
-                       nlohmann::json out = nlohmann::json::array();
-                       for (const auto& f : *deleted) out.push_back(f.id.to_string());
-                       respond(response::json(200, nlohmann::json{{"deleted", out}}.dump()));
-                     });
-                   });
-             });
+  routes.add(
+      "POST", "/api/flows/bulk_delete", "Delete up to 50 flows matching a filter ({deleted: [ids]})",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = object_fields::optional_body(req, error);
+        if (!body) return respond(std::move(error));
+        filters::filter_set set;
+        std::int64_t limit = 0;
+        if (!object_fields::read_bulk_selection(*body, "flows", filters::parse_flow_filter, set.flows, limit, error))
+          return respond(std::move(error));
+        persistence::read_value(
+            ctx.db,
+            [set, limit](persistence::sql_connection& c) {
+              auto where = persistence::flow_where(c.dialect(), set);
+              std::vector<flow_id> ids;
+              for (const auto& f : persistence::select_flows(
+                       c, where.sql, where.params, persistence::order_by(filters::flow_sort::name_asc), limit, 0))
+                ids.push_back(f.id);
+              return ids;
+            },
+            [ctx, respond](result<std::vector<flow_id>> ids) {
+              if (!ids) return respond(error_response(ids.error()));
+              delete_flows(ctx, std::move(*ids), [respond](const result<std::vector<flow>>& deleted) {
+                if (!deleted) return respond(error_response(deleted.error()));
+                nlohmann::json out = nlohmann::json::array();
+                for (const auto& f : *deleted) out.push_back(f.id.to_string());
+                respond(response::json(200, nlohmann::json{{"deleted", out}}.dump()));
+              });
+            });
+      });
 }
 
 }  // namespace

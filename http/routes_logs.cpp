@@ -100,8 +100,9 @@ void register_download(router& routes, const api_context& ctx) {
                      r.status = 200;
                      r.content_type = "text/csv; charset=utf-8";
                      r.body = std::move(file->csv);
-                     r.headers.emplace_back("Content-Disposition",
-                                            "attachment; filename=\"flow-run-logs.csv\"; filename*=UTF-8''" + file->name);
+                     r.headers.emplace_back(
+                         "Content-Disposition",
+                         "attachment; filename=\"flow-run-logs.csv\"; filename*=UTF-8''" + file->name);
                      respond(std::move(r));
                    });
              });

@@ -24,8 +24,11 @@ nlohmann::json to_json(const notification_policy& p) {
           {"message_template", p.message_template ? nlohmann::json(*p.message_template) : nlohmann::json(nullptr)},
           {"channels", p.channels},
           {"match",
-           {{"state_names", p.match.state_names}, {"state_types", p.match.state_types},
-            {"tags_any", p.match.tags_any}, {"tags_none", p.match.tags_none}, {"flows", p.match.flows},
+           {{"state_names", p.match.state_names},
+            {"state_types", p.match.state_types},
+            {"tags_any", p.match.tags_any},
+            {"tags_none", p.match.tags_none},
+            {"flows", p.match.flows},
             {"deployments", p.match.deployments}}},
           {"resolve_on", p.resolve_on},
           {"dedup_scope", p.scope == dedup_scope::deployment ? "deployment" : "flow_run"},
@@ -87,7 +90,8 @@ bool read_policy(const nlohmann::json& body, notification_policy& p, response& e
   for (auto& t : p.match.state_types) {
     for (auto& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (!parse_state_type(t)) {
-      error = validation_error("match.state_types", "Unknown state type '" + t +
+      error = validation_error("match.state_types",
+                               "Unknown state type '" + t +
                                    "' (expected SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, "
                                    "CRASHED, PAUSED or CANCELLING)");
       return false;
@@ -109,8 +113,9 @@ bool read_policy(const nlohmann::json& body, notification_policy& p, response& e
   }
   if (block && p.channels.empty()) {
     // Prefect 2 clients send a block; say what Osprey wants instead.
-    error = validation_error("channels", "Osprey sends through the channels of its config file "
-                                         "(notifications.channels), not blocks: name them in 'channels'");
+    error = validation_error("channels",
+                             "Osprey sends through the channels of its config file "
+                             "(notifications.channels), not blocks: name them in 'channels'");
     return false;
   }
   return true;
@@ -182,9 +187,8 @@ void register_delete(router& routes, const api_context& ctx) {
              [ctx](request& req, responder respond) {
                auto id = path_uuid(req, "id", respond);
                if (!id) return;
-               policies_of(ctx).remove(*id, [respond](const status& s) {
-                 respond(s ? response::no_content() : error_response(s));
-               });
+               policies_of(ctx).remove(
+                   *id, [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
              });
 }
 

@@ -116,20 +116,20 @@ void register_states(router& routes, const api_context& ctx) {
                      respond(response::json(200, out.dump()));
                    });
              });
-  routes.add("GET", "/api/task_run_states/{id}", "One task run state by its id", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    persistence::read_value(
-        ctx.db,
-        [sid = *id](persistence::sql_connection& c) {
-          return persistence::or_not_found(persistence::find_task_run_state(c, sid), "Task run state not found");
-        },
-        [respond](const result<run_state>& st) {
-          respond(st ? response::json(200, to_json(*st).dump()) : error_response(st.error()));
-        });
-  });
+  routes.add(
+      "GET", "/api/task_run_states/{id}", "One task run state by its id", [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        persistence::read_value(
+            ctx.db,
+            [sid = *id](persistence::sql_connection& c) {
+              return persistence::or_not_found(persistence::find_task_run_state(c, sid), "Task run state not found");
+            },
+            [respond](const result<run_state>& st) {
+              respond(st ? response::json(200, to_json(*st).dump()) : error_response(st.error()));
+            });
+      });
 }
-
 
 // TaskRunUpdate has one field, name; absent or null, Prefect generates one.
 void register_update_delete(router& routes, const api_context& ctx) {
@@ -144,23 +144,25 @@ void register_update_delete(router& routes, const api_context& ctx) {
     if (!in.optional_string("name", name) || !in.finish()) return respond(in.error());
     persistence::write_value(
         ctx.db,
-        [rid = *id, name = name ? *name : generate_run_name(), now = ctx.time->now()](persistence::sql_connection& c) -> status {
+        [rid = *id, name = name ? *name : generate_run_name(),
+         now = ctx.time->now()](persistence::sql_connection& c) -> status {
           if (!persistence::rename_task_run(c, rid, name, now)) return status(errc::not_found, "Task run not found");
           return status::ok();
         },
         [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
   });
-  routes.add("DELETE", "/api/task_runs/{id}", "Delete a task run with its states and logs (204)", [ctx](request& req, responder respond) {
-    auto id = path_uuid(req, "id", respond);
-    if (!id) return;
-    persistence::write_value(
-        ctx.db,
-        [rid = *id](persistence::sql_connection& c) -> status {
-          if (!persistence::delete_task_run(c, rid)) return status(errc::not_found, task_run_not_found);
-          return status::ok();
-        },
-        [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
-  });
+  routes.add("DELETE", "/api/task_runs/{id}", "Delete a task run with its states and logs (204)",
+             [ctx](request& req, responder respond) {
+               auto id = path_uuid(req, "id", respond);
+               if (!id) return;
+               persistence::write_value(
+                   ctx.db,
+                   [rid = *id](persistence::sql_connection& c) -> status {
+                     if (!persistence::delete_task_run(c, rid)) return status(errc::not_found, task_run_not_found);
+                     return status::ok();
+                   },
+                   [respond](const status& s) { respond(s ? response::no_content() : error_response(s)); });
+             });
 }
 
 }  // namespace

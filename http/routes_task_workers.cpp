@@ -73,7 +73,8 @@ websocket_callbacks scheduled_subscription(const api_context& ctx, const request
                 auto live = weak.lock();
                 if (found && !*found) return queue->ack(token);
                 // A worker that is gone, or a failed read: the run goes back to be handed out again.
-                if (!live || !found || !live->send_text(to_json(**found, time->now()).dump())) queue->unsubscribe(token);
+                if (!live || !found || !live->send_text(to_json(**found, time->now()).dump()))
+                  queue->unsubscribe(token);
               });
         });
   };
@@ -84,33 +85,39 @@ websocket_callbacks scheduled_subscription(const api_context& ctx, const request
 }
 
 void register_task_worker_filter(router& routes, const api_context& ctx) {
-  routes.add("POST", "/api/task_workers/filter", "The task workers subscribed here (task_worker_filter.task_keys)",
-             [ctx](request& req, responder respond) {
-               std::vector<std::string> keys;
-               if (!req.body.empty()) {
-                 response error;
-                 auto body = parse_object_body(req, error);
-                 if (!body) return respond(std::move(error));
-                 const auto f = body->find("task_worker_filter");
-                 if (f != body->end() && !f->is_null()) {
-                   if (!f->is_object())
-                     return respond(validation_error("task_worker_filter", "Input should be a valid dictionary or object",
-                                                     "model_attributes_type"));
-                   const auto k = f->find("task_keys");
-                   if (k == f->end()) return respond(validation_error("task_worker_filter.task_keys", "Field required", "missing"));
-                   if (!k->is_array()) return respond(validation_error("task_worker_filter.task_keys", "Input should be a valid list", "list_type"));
-                   for (const auto& key : *k) {
-                     if (!key.is_string())
-                       return respond(validation_error("task_worker_filter.task_keys", "Input should be a valid string", "string_type"));
-                     keys.push_back(key.get<std::string>());
-                   }
-                 }
-               }
-               nlohmann::json out = nlohmann::json::array();
-               for (const auto& w : ctx.background_tasks->workers(keys))
-                 out.push_back({{"identifier", w.client_id}, {"task_keys", w.task_keys}, {"timestamp", format_iso8601(w.since)}});
-               respond(response::json(200, out.dump()));
-             });
+  routes.add(
+      "POST", "/api/task_workers/filter", "The task workers subscribed here (task_worker_filter.task_keys)",
+      [ctx](request& req, responder respond) {
+        std::vector<std::string> keys;
+        if (!req.body.empty()) {
+          response error;
+          auto body = parse_object_body(req, error);
+          if (!body) return respond(std::move(error));
+          const auto f = body->find("task_worker_filter");
+          if (f != body->end() && !f->is_null()) {
+            if (!f->is_object())
+              return respond(validation_error("task_worker_filter", "Input should be a valid dictionary or object",
+                                              "model_attributes_type"));
+            const auto k = f->find("task_keys");
+            if (k == f->end())
+              return respond(validation_error("task_worker_filter.task_keys", "Field required", "missing"));
+            if (!k->is_array())
+              return respond(
+                  validation_error("task_worker_filter.task_keys", "Input should be a valid list", "list_type"));
+            for (const auto& key : *k) {
+              if (!key.is_string())
+                return respond(
+                    validation_error("task_worker_filter.task_keys", "Input should be a valid string", "string_type"));
+              keys.push_back(key.get<std::string>());
+            }
+          }
+        }
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& w : ctx.background_tasks->workers(keys))
+          out.push_back(
+              {{"identifier", w.client_id}, {"task_keys", w.task_keys}, {"timestamp", format_iso8601(w.since)}});
+        respond(response::json(200, out.dump()));
+      });
 }
 
 }  // namespace

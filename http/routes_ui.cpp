@@ -27,17 +27,23 @@ json settings_json(const request& req, const api_context& ctx) {
   const auto host = req.header("host");
   const json api_url = host.empty() ? json(nullptr) : json("http://" + host + "/api");
   const char* dialect = ctx.db.target_dialect() == persistence::dialect::postgresql ? "postgresql" : "sqlite";
-  return {{"home", nullptr},
-          {"debug_mode", false},
-          {"api", {{"url", api_url}, {"auth_string", nullptr}, {"key", nullptr}, {"tls_insecure_skip_verify", false},
-                   {"enable_http2", false}, {"request_timeout", 60.0}}},
-          {"server",
-           {{"analytics_enabled", false},
-            {"api", {{"auth_string", nullptr}, {"csrf_protection_enabled", ctx.csrf_protection}, {"default_limit", 200}}},
-            {"database", {{"connection_url", nullptr}, {"driver", nullptr}, {"dialect", dialect}, {"password", nullptr}}},
-            {"ui", {{"enabled", false}, {"api_url", api_url}}}}},
-          {"ui_url", nullptr},
-          {"x_osprey", {{"version", osprey_version}, {"prefect_compatible_version", prefect_compatible_version}}}};
+  return {
+      {"home", nullptr},
+      {"debug_mode", false},
+      {"api",
+       {{"url", api_url},
+        {"auth_string", nullptr},
+        {"key", nullptr},
+        {"tls_insecure_skip_verify", false},
+        {"enable_http2", false},
+        {"request_timeout", 60.0}}},
+      {"server",
+       {{"analytics_enabled", false},
+        {"api", {{"auth_string", nullptr}, {"csrf_protection_enabled", ctx.csrf_protection}, {"default_limit", 200}}},
+        {"database", {{"connection_url", nullptr}, {"driver", nullptr}, {"dialect", dialect}, {"password", nullptr}}},
+        {"ui", {{"enabled", false}, {"api_url", api_url}}}}},
+      {"ui_url", nullptr},
+      {"x_osprey", {{"version", osprey_version}, {"prefect_compatible_version", prefect_compatible_version}}}};
 }
 
 void register_settings(router& routes, const api_context& ctx) {
@@ -49,8 +55,8 @@ void register_collection_views(router& routes) {
   routes.add("GET", "/api/collections/views/{view}", "Integration registry views (answered empty: no network)",
              [](request& req, responder respond) {
                const auto& view = req.path_params["view"];
-               for (const char* known : {"aggregate-block-metadata", "aggregate-flow-metadata",
-                                         "aggregate-worker-metadata", "demo-flows"})
+               for (const char* known :
+                    {"aggregate-block-metadata", "aggregate-flow-metadata", "aggregate-worker-metadata", "demo-flows"})
                  if (view == known) return respond(response::json(200, "{}"));
                respond(response::detail(404, "View " + view + " not found in registry"));
              });
@@ -69,11 +75,11 @@ void register_template_validation(router& routes) {
     }
     auto problem = check_template_syntax(source);
     if (!problem) return respond(response::no_content());
-    respond(response::json(422, dump_lenient({{"error", {{"line", problem->line},
-                                                         {"message", problem->message},
-                                                         {"source", source}}}})));
+    respond(response::json(
+        422, dump_lenient({{"error", {{"line", problem->line}, {"message", problem->message}, {"source", source}}}})));
   };
-  routes.add("POST", "/api/templates/validate", "Check a Jinja template's syntax (204, or 422 with the error)", validate);
+  routes.add("POST", "/api/templates/validate", "Check a Jinja template's syntax (204, or 422 with the error)",
+             validate);
   routes.add("POST", "/api/automations/templates/validate", "Deprecated alias of /api/templates/validate", validate);
 }
 
@@ -111,49 +117,56 @@ void register_schema_validation(router& routes, const api_context& ctx) {
 }
 
 void register_observed_states(router& routes, const api_context& ctx) {
-  routes.add("GET", "/api/observed-states", "State types and names seen in run histories (?query=&order_by=&limit=)",
-             [ctx](request& req, responder respond) {
-               std::string prefix;
-               if (auto q = req.query.find("query"); q != req.query.end()) {
-                 if (q->second.size() > 100)
-                   return respond(query_validation_error("query", "String should have at most 100 characters",
-                                                         "string_too_long"));
-                 prefix = q->second;
-                 prefix.erase(0, prefix.find_first_not_of(" \t\r\n"));
-                 prefix.erase(prefix.find_last_not_of(" \t\r\n") + 1);
-               }
-               bool by_name = false;
-               if (auto o = req.query.find("order_by"); o != req.query.end()) {
-                 if (o->second == "NAME_ASC") by_name = true;
-                 else if (o->second != "LAST_SEEN_DESC")
-                   return respond(query_validation_error("order_by", "Input should be 'NAME_ASC' or 'LAST_SEEN_DESC'", "enum"));
-               }
-               std::int64_t limit = 200;
-               if (auto l = req.query.find("limit"); l != req.query.end()) {
-                 char* end = nullptr;
-                 const auto v = std::strtoll(l->second.c_str(), &end, 10);
-                 if (l->second.empty() || *end != '\0')
-                   return respond(query_validation_error("limit", "Input should be a valid integer, unable to parse string as an integer", "int_parsing"));
-                 if (v < 1 || v > 200)
-                   return respond(query_validation_error(
-                       "limit", v < 1 ? "Input should be greater than or equal to 1" : "Input should be less than or equal to 200",
-                       v < 1 ? "greater_than_equal" : "less_than_equal"));
-                 limit = v;
-               }
-               persistence::read_value(
-                   ctx.db,
-                   [prefix, by_name, limit](persistence::sql_connection& c) {
-                     return persistence::select_observed_states(c, prefix, by_name, limit);
-                   },
-                   [respond](const result<std::vector<persistence::observed_state>>& found) {
-                     if (!found) return respond(error_response(found.error()));
-                     json out = json::array();
-                     for (const auto& s : *found)
-                       out.push_back({{"state_type", s.type}, {"state_name", s.name},
-                                      {"first_seen", format_iso8601(s.first_seen)}, {"last_seen", format_iso8601(s.last_seen)}});
-                     respond(response::json(200, out.dump()));
-                   });
-             });
+  routes.add(
+      "GET", "/api/observed-states", "State types and names seen in run histories (?query=&order_by=&limit=)",
+      [ctx](request& req, responder respond) {
+        std::string prefix;
+        if (auto q = req.query.find("query"); q != req.query.end()) {
+          if (q->second.size() > 100)
+            return respond(
+                query_validation_error("query", "String should have at most 100 characters", "string_too_long"));
+          prefix = q->second;
+          prefix.erase(0, prefix.find_first_not_of(" \t\r\n"));
+          prefix.erase(prefix.find_last_not_of(" \t\r\n") + 1);
+        }
+        bool by_name = false;
+        if (auto o = req.query.find("order_by"); o != req.query.end()) {
+          if (o->second == "NAME_ASC")
+            by_name = true;
+          else if (o->second != "LAST_SEEN_DESC")
+            return respond(
+                query_validation_error("order_by", "Input should be 'NAME_ASC' or 'LAST_SEEN_DESC'", "enum"));
+        }
+        std::int64_t limit = 200;
+        if (auto l = req.query.find("limit"); l != req.query.end()) {
+          char* end = nullptr;
+          const auto v = std::strtoll(l->second.c_str(), &end, 10);
+          if (l->second.empty() || *end != '\0')
+            return respond(query_validation_error(
+                "limit", "Input should be a valid integer, unable to parse string as an integer", "int_parsing"));
+          if (v < 1 || v > 200)
+            return respond(query_validation_error(
+                "limit",
+                v < 1 ? "Input should be greater than or equal to 1" : "Input should be less than or equal to 200",
+                v < 1 ? "greater_than_equal" : "less_than_equal"));
+          limit = v;
+        }
+        persistence::read_value(
+            ctx.db,
+            [prefix, by_name, limit](persistence::sql_connection& c) {
+              return persistence::select_observed_states(c, prefix, by_name, limit);
+            },
+            [respond](const result<std::vector<persistence::observed_state>>& found) {
+              if (!found) return respond(error_response(found.error()));
+              json out = json::array();
+              for (const auto& s : *found)
+                out.push_back({{"state_type", s.type},
+                               {"state_name", s.name},
+                               {"first_seen", format_iso8601(s.first_seen)},
+                               {"last_seen", format_iso8601(s.last_seen)}});
+              respond(response::json(200, out.dump()));
+            });
+      });
 }
 
 }  // namespace

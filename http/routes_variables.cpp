@@ -55,8 +55,8 @@ bool read_create(const json& body, variable& v, response& error) {
 bool read_change(const json& body, variable_change& change, response& error) {
   using fields::refuse;
   body_reader in(body);
-  change.clears_required = (body.contains("name") && body["name"].is_null()) ||
-                           (body.contains("tags") && body["tags"].is_null());
+  change.clears_required =
+      (body.contains("name") && body["name"].is_null()) || (body.contains("tags") && body["tags"].is_null());
   json value;
   bool has_value = false;
   std::vector<std::string> tags;
@@ -137,25 +137,26 @@ void remove(const api_context& ctx, std::optional<variable_id> id, std::string n
 }
 
 void register_create(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/", "Create a variable (201; 409 when the name is taken)",
-             [ctx](request& req, responder respond) {
-               response error;
-               auto body = parse_object_body(req, error);
-               if (!body) return respond(std::move(error));
-               variable v;
-               v.id = variable_id{new_uuid4()};
-               v.created = v.updated = ctx.time->now();
-               if (!read_create(*body, v, error)) return respond(std::move(error));
-               persistence::write_value(
-                   ctx.db, [v](persistence::sql_connection& c) { persistence::insert_variable(c, v); },
-                   [v, respond, bus = ctx.event_bus](const status& s) {
-                     if (s.code() == errc::conflict)
-                       return respond(response::detail(409, "A variable with the name '" + v.name + "' already exists."));
-                     if (!s) return respond(error_response(s));
-                     announce(bus, lifecycle_action::created, v, v.updated);
-                     respond(response::json(201, fields::variable_json(v).dump()));
-                   });
-             });
+  routes.add(
+      "POST", base + "/", "Create a variable (201; 409 when the name is taken)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        variable v;
+        v.id = variable_id{new_uuid4()};
+        v.created = v.updated = ctx.time->now();
+        if (!read_create(*body, v, error)) return respond(std::move(error));
+        persistence::write_value(
+            ctx.db, [v](persistence::sql_connection& c) { persistence::insert_variable(c, v); },
+            [v, respond, bus = ctx.event_bus](const status& s) {
+              if (s.code() == errc::conflict)
+                return respond(response::detail(409, "A variable with the name '" + v.name + "' already exists."));
+              if (!s) return respond(error_response(s));
+              announce(bus, lifecycle_action::created, v, v.updated);
+              respond(response::json(201, fields::variable_json(v).dump()));
+            });
+      });
 }
 
 void register_by_id(router& routes, const api_context& ctx) {
@@ -184,25 +185,25 @@ void register_by_name(router& routes, const api_context& ctx) {
 }
 
 void register_filter(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/filter", "List variables (filter, sort, limit, offset)",
-             [ctx](request& req, responder respond) {
-               auto q = fields::parsed_query(req, respond, [](const json& body, filters::filter_error& e) {
-                 return filters::parse_variable_query(body, filters::body_kind::filter, e);
-               });
-               if (!q) return;
-               persistence::read_value(
-                   ctx.db,
-                   [q = *q](persistence::sql_connection& c) {
-                     return persistence::select_variables(c, persistence::variable_where(c.dialect(), q.variables),
-                                                          persistence::order_by(q.sort), q.window.limit, q.window.offset);
-                   },
-                   [respond](const result<std::vector<variable>>& found) {
-                     if (!found) return respond(error_response(found.error()));
-                     json out = json::array();
-                     for (const auto& v : *found) out.push_back(fields::variable_json(v));
-                     respond(response::json(200, out.dump()));
-                   });
-             });
+  routes.add(
+      "POST", base + "/filter", "List variables (filter, sort, limit, offset)", [ctx](request& req, responder respond) {
+        auto q = fields::parsed_query(req, respond, [](const json& body, filters::filter_error& e) {
+          return filters::parse_variable_query(body, filters::body_kind::filter, e);
+        });
+        if (!q) return;
+        persistence::read_value(
+            ctx.db,
+            [q = *q](persistence::sql_connection& c) {
+              return persistence::select_variables(c, persistence::variable_where(c.dialect(), q.variables),
+                                                   persistence::order_by(q.sort), q.window.limit, q.window.offset);
+            },
+            [respond](const result<std::vector<variable>>& found) {
+              if (!found) return respond(error_response(found.error()));
+              json out = json::array();
+              for (const auto& v : *found) out.push_back(fields::variable_json(v));
+              respond(response::json(200, out.dump()));
+            });
+      });
   routes.add("POST", base + "/count", "Count variables", [ctx](request& req, responder respond) {
     auto q = fields::parsed_query(req, respond, [](const json& body, filters::filter_error& e) {
       return filters::parse_variable_query(body, filters::body_kind::count, e);

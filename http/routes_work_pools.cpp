@@ -32,29 +32,31 @@ std::optional<std::int64_t> slots_if_limited(persistence::sql_connection& c, con
 }
 
 void register_create(router& routes, const api_context& ctx) {
-  routes.add("POST", base + "/", "Create a work pool and its default queue (201)", [ctx](request& req, responder respond) {
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    work_pool pool;
-    if (!fields::read_pool_create(*body, pool, error)) return respond(std::move(error));
-    if (is_reserved_pool_name(pool.name))
-      return respond(response::detail(403, "Work pools starting with 'Prefect' are reserved for internal use."));
-    pool.id = work_pool_id{new_uuid4()};
-    pool.created = pool.updated = ctx.time->now();
-    if (auto status = initial_pool_status(pool.type, pool.is_paused)) pool.status = *status;
-    persistence::write_value(
-        ctx.db,
-        [pool](persistence::sql_connection& c) mutable {
-          persistence::create_pool(c, pool);
-          return pool;
-        },
-        [respond](const result<work_pool>& created) {
-          if (!created && created.error().code() == errc::conflict)
-            return respond(response::detail(409, "A work pool with this name already exists."));
-          respond(created ? response::json(201, fields::pool_json(*created, 0).dump()) : error_response(created.error()));
-        });
-  });
+  routes.add(
+      "POST", base + "/", "Create a work pool and its default queue (201)", [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        work_pool pool;
+        if (!fields::read_pool_create(*body, pool, error)) return respond(std::move(error));
+        if (is_reserved_pool_name(pool.name))
+          return respond(response::detail(403, "Work pools starting with 'Prefect' are reserved for internal use."));
+        pool.id = work_pool_id{new_uuid4()};
+        pool.created = pool.updated = ctx.time->now();
+        if (auto status = initial_pool_status(pool.type, pool.is_paused)) pool.status = *status;
+        persistence::write_value(
+            ctx.db,
+            [pool](persistence::sql_connection& c) mutable {
+              persistence::create_pool(c, pool);
+              return pool;
+            },
+            [respond](const result<work_pool>& created) {
+              if (!created && created.error().code() == errc::conflict)
+                return respond(response::detail(409, "A work pool with this name already exists."));
+              respond(created ? response::json(201, fields::pool_json(*created, 0).dump())
+                              : error_response(created.error()));
+            });
+      });
 }
 
 void register_read(router& routes, const api_context& ctx) {
@@ -76,8 +78,8 @@ void register_filter(router& routes, const api_context& ctx) {
                response error;
                auto listing = fields::read_listing(req, "work_pools", error);
                std::optional<filters::work_pool_filter> filter;
-               if (!listing || !fields::parse_filter(listing->filter, "work_pools", filters::parse_work_pool_filter,
-                                                     filter, error))
+               if (!listing ||
+                   !fields::parse_filter(listing->filter, "work_pools", filters::parse_work_pool_filter, filter, error))
                  return respond(std::move(error));
                persistence::read_value(
                    ctx.db,
@@ -114,58 +116,63 @@ void register_count(router& routes, const api_context& ctx) {
 }
 
 void register_update(router& routes, const api_context& ctx) {
-  routes.add("PATCH", base + "/{name}", "Update a work pool; is_paused pauses it (204)", [ctx](request& req, responder respond) {
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    fields::pool_update update;
-    if (!fields::read_pool_update(*body, update, error)) return respond(std::move(error));
-    const auto name = req.path_params["name"];
-    if (is_reserved_pool_name(name) && update.touches_more_than_pause_or_limit)
-      return respond(response::detail(403, "Work pools starting with 'Prefect' are reserved for internal use and can "
-                                           "only be updated to set concurrency limits or pause."));
-    // Workers act on these; their channels get a fresh snapshot of the pool (Prefect's
-    // WORK_POOL_FIELDS_THAT_TRIGGER_SNAPSHOTS).
-    const bool workers_see_it = update.is_paused || update.concurrency_limit || update.base_job_template ||
-                                update.storage_configuration;
-    persistence::write_value(
-        ctx.db,
-        [name, update, clock = ctx.time](persistence::sql_connection& c) -> result<work_pool_id> {
-          auto p = pool_named(c, name);
-          if (!p) return p.error();
-          const auto now = clock->now();
-          fields::apply(update, *p);
-          if (update.is_paused) apply_pool_pause(*p, *update.is_paused, persistence::any_worker_online(c, p->id), now);
-          p->updated = now;
-          persistence::update_pool(c, *p);
-          return p->id;
-        },
-        [respond, channels = ctx.worker_channels, workers_see_it](const result<work_pool_id>& id) {
-          if (id && workers_see_it) channels->notify(*id, worker_channel_hub::pool_event::updated);
-          respond(id ? response::no_content() : error_response(id.error()));
-        });
-  });
+  routes.add(
+      "PATCH", base + "/{name}", "Update a work pool; is_paused pauses it (204)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        fields::pool_update update;
+        if (!fields::read_pool_update(*body, update, error)) return respond(std::move(error));
+        const auto name = req.path_params["name"];
+        if (is_reserved_pool_name(name) && update.touches_more_than_pause_or_limit)
+          return respond(response::detail(403,
+                                          "Work pools starting with 'Prefect' are reserved for internal use and can "
+                                          "only be updated to set concurrency limits or pause."));
+        // Workers act on these; their channels get a fresh snapshot of the pool (Prefect's
+        // WORK_POOL_FIELDS_THAT_TRIGGER_SNAPSHOTS).
+        const bool workers_see_it =
+            update.is_paused || update.concurrency_limit || update.base_job_template || update.storage_configuration;
+        persistence::write_value(
+            ctx.db,
+            [name, update, clock = ctx.time](persistence::sql_connection& c) -> result<work_pool_id> {
+              auto p = pool_named(c, name);
+              if (!p) return p.error();
+              const auto now = clock->now();
+              fields::apply(update, *p);
+              if (update.is_paused)
+                apply_pool_pause(*p, *update.is_paused, persistence::any_worker_online(c, p->id), now);
+              p->updated = now;
+              persistence::update_pool(c, *p);
+              return p->id;
+            },
+            [respond, channels = ctx.worker_channels, workers_see_it](const result<work_pool_id>& id) {
+              if (id && workers_see_it) channels->notify(*id, worker_channel_hub::pool_event::updated);
+              respond(id ? response::no_content() : error_response(id.error()));
+            });
+      });
 }
 
 void register_delete(router& routes, const api_context& ctx) {
-  routes.add("DELETE", base + "/{name}", "Delete a work pool, its queues and workers (204)", [ctx](request& req, responder respond) {
-    const auto name = req.path_params["name"];
-    if (is_reserved_pool_name(name))
-      return respond(response::detail(
-          403, "Work pools starting with 'Prefect' are reserved for internal use and can not be deleted."));
-    persistence::write_value(
-        ctx.db,
-        [name](persistence::sql_connection& c) -> result<work_pool_id> {
-          auto p = pool_named(c, name);
-          if (!p) return p.error();
-          persistence::delete_pool(c, p->id);
-          return p->id;
-        },
-        [respond, channels = ctx.worker_channels](const result<work_pool_id>& id) {
-          if (id) channels->notify(*id, worker_channel_hub::pool_event::deleted);  // they close
-          respond(id ? response::no_content() : error_response(id.error()));
-        });
-  });
+  routes.add("DELETE", base + "/{name}", "Delete a work pool, its queues and workers (204)",
+             [ctx](request& req, responder respond) {
+               const auto name = req.path_params["name"];
+               if (is_reserved_pool_name(name))
+                 return respond(response::detail(
+                     403, "Work pools starting with 'Prefect' are reserved for internal use and can not be deleted."));
+               persistence::write_value(
+                   ctx.db,
+                   [name](persistence::sql_connection& c) -> result<work_pool_id> {
+                     auto p = pool_named(c, name);
+                     if (!p) return p.error();
+                     persistence::delete_pool(c, p->id);
+                     return p->id;
+                   },
+                   [respond, channels = ctx.worker_channels](const result<work_pool_id>& id) {
+                     if (id) channels->notify(*id, worker_channel_hub::pool_event::deleted);  // they close
+                     respond(id ? response::no_content() : error_response(id.error()));
+                   });
+             });
 }
 
 /// The body of get_scheduled_flow_runs: work_queue_names, scheduled_before/after, limit (others ignored).
@@ -183,7 +190,8 @@ bool read_poll(const json& body, std::optional<std::vector<std::string>>& names,
       if (!n.is_string()) return refuse("work_queue_names", "Input should be a valid string", "string_type");
     if (!it->empty()) names = it->get<std::vector<std::string>>();
   }
-  for (auto [key, slot] : {std::pair{"scheduled_before", &r.scheduled_before}, std::pair{"scheduled_after", &r.scheduled_after}}) {
+  for (auto [key, slot] :
+       {std::pair{"scheduled_before", &r.scheduled_before}, std::pair{"scheduled_after", &r.scheduled_after}}) {
     auto it = body.find(key);
     if (it == body.end() || it->is_null()) continue;
     *slot = it->is_string() ? parse_iso8601(it->get<std::string>()) : std::nullopt;
@@ -220,7 +228,8 @@ void register_get_scheduled_flow_runs(router& routes, const api_context& ctx) {
                        r.queues.emplace();
                        for (const auto& n : *names) {
                          auto q = persistence::find_queue_by_name(c, pool_name, n);
-                         if (!q) return status(errc::not_found, "Work pool queue '" + pool_name + "/" + n + "' not found.");
+                         if (!q)
+                           return status(errc::not_found, "Work pool queue '" + pool_name + "/" + n + "' not found.");
                          r.queues->push_back(q->id);
                          out.queues.push_back(std::move(*q));
                        }

@@ -53,8 +53,9 @@ void register_create(router& routes, const api_context& ctx) {
         [respond](const result<json>& created) {
           // Prefect's detail is not an f-string: it says "{work_pool_name!r}" literally, and so does this one.
           if (!created && created.error().code() == errc::conflict)
-            return respond(response::detail(409, "A work queue with this name already exists in work pool "
-                                                 "{work_pool_name!r}."));
+            return respond(response::detail(409,
+                                            "A work queue with this name already exists in work pool "
+                                            "{work_pool_name!r}."));
           respond(created ? response::json(201, created->dump()) : error_response(created.error()));
         });
   });
@@ -64,7 +65,8 @@ void register_read(router& routes, const api_context& ctx) {
   routes.add("GET", base + "/{queue}", "Read a pool's queue by name", [ctx](request& req, responder respond) {
     persistence::read_value(
         ctx.db,
-        [pool = req.path_params["name"], queue = req.path_params["queue"]](persistence::sql_connection& c) -> result<json> {
+        [pool = req.path_params["name"],
+         queue = req.path_params["queue"]](persistence::sql_connection& c) -> result<json> {
           auto q = queue_named(c, pool, queue);
           if (!q) return q.error();
           return jobs::answer(c, *q, false);
@@ -97,27 +99,29 @@ void register_filter(router& routes, const api_context& ctx) {
 }
 
 void register_update(router& routes, const api_context& ctx) {
-  routes.add("PATCH", base + "/{queue}", "Update a pool's queue; is_paused pauses it (204)", [ctx](request& req, responder respond) {
-    response error;
-    auto body = parse_object_body(req, error);
-    if (!body) return respond(std::move(error));
-    fields::queue_update update;
-    if (!fields::read_queue_update(*body, update, error)) return respond(std::move(error));
-    persistence::write_value(
-        ctx.db,
-        [pool = req.path_params["name"], queue = req.path_params["queue"], update,
-         clock = ctx.time](persistence::sql_connection& c) -> status {
-          auto q = queue_named(c, pool, queue);
-          if (!q) return q.error();
-          jobs::change(c, *q, update, clock->now());
-          return status::ok();
-        },
-        [respond](const status& s) {
-          if (s.code() == errc::conflict)
-            return respond(response::detail(409, "A work queue with this name already exists in this work pool."));
-          respond(s ? response::no_content() : error_response(s));
-        });
-  });
+  routes.add(
+      "PATCH", base + "/{queue}", "Update a pool's queue; is_paused pauses it (204)",
+      [ctx](request& req, responder respond) {
+        response error;
+        auto body = parse_object_body(req, error);
+        if (!body) return respond(std::move(error));
+        fields::queue_update update;
+        if (!fields::read_queue_update(*body, update, error)) return respond(std::move(error));
+        persistence::write_value(
+            ctx.db,
+            [pool = req.path_params["name"], queue = req.path_params["queue"], update,
+             clock = ctx.time](persistence::sql_connection& c) -> status {
+              auto q = queue_named(c, pool, queue);
+              if (!q) return q.error();
+              jobs::change(c, *q, update, clock->now());
+              return status::ok();
+            },
+            [respond](const status& s) {
+              if (s.code() == errc::conflict)
+                return respond(response::detail(409, "A work queue with this name already exists in this work pool."));
+              respond(s ? response::no_content() : error_response(s));
+            });
+      });
 }
 
 void register_delete(router& routes, const api_context& ctx) {
@@ -125,7 +129,8 @@ void register_delete(router& routes, const api_context& ctx) {
              [ctx](request& req, responder respond) {
                persistence::write_value(
                    ctx.db,
-                   [pool = req.path_params["name"], queue = req.path_params["queue"]](persistence::sql_connection& c) -> status {
+                   [pool = req.path_params["name"],
+                    queue = req.path_params["queue"]](persistence::sql_connection& c) -> status {
                      auto q = queue_named(c, pool, queue);
                      if (!q) return q.error();
                      return jobs::remove(c, *q);

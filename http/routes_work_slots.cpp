@@ -27,7 +27,8 @@ std::optional<std::int64_t> bounded(const json& body, const char* key, std::int6
   }
   const auto v = it->get<std::int64_t>();
   if (v < min) {
-    error = validation_error(key, "Input should be greater than or equal to " + std::to_string(min), "greater_than_equal");
+    error =
+        validation_error(key, "Input should be greater than or equal to " + std::to_string(min), "greater_than_equal");
     return std::nullopt;
   }
   if (v > max) {
@@ -42,8 +43,7 @@ json time_or_null(const std::optional<timestamp>& t) { return t ? json(format_is
 // Prefect's FlowRunSlotSummary; time_in_current_state in seconds, as Prefect's models serialise a timedelta.
 json summary_json(const persistence::slot_holder& h, timestamp now) {
   json in_state;
-  if (h.state_timestamp)
-    in_state = std::chrono::duration<double>(now - *h.state_timestamp).count();
+  if (h.state_timestamp) in_state = std::chrono::duration<double>(now - *h.state_timestamp).count();
   return {{"id", h.id.to_string()},
           {"name", h.name},
           {"state_type", h.state_type ? json(*h.state_type) : json()},
@@ -85,14 +85,16 @@ void register_pool_status(router& routes, const api_context& ctx) {
                if (!p) return respond(std::move(error));
                persistence::read_value(
                    ctx.db,
-                   [name = req.path_params["name"], p = *p, now = ctx.time->now()](persistence::sql_connection& c) -> result<json> {
+                   [name = req.path_params["name"], p = *p,
+                    now = ctx.time->now()](persistence::sql_connection& c) -> result<json> {
                      auto pool = persistence::find_pool_by_name(c, name);
                      if (!pool) return status(errc::not_found, "Work pool '" + name + "' not found.");
                      auto all_queues = persistence::select_pool_queues(c, pool->id, persistence::sql_where{});
                      const auto count = static_cast<std::int64_t>(all_queues.size());
                      const auto offset = (p.page - 1) * p.limit;
                      std::vector<work_queue> page;
-                     for (std::int64_t i = offset; i < count && i < offset + p.limit; ++i) page.push_back(all_queues[i]);
+                     for (std::int64_t i = offset; i < count && i < offset + p.limit; ++i)
+                       page.push_back(all_queues[i]);
                      std::vector<work_queue_id> ids;
                      for (const auto& q : page) ids.push_back(q.id);
                      auto counts = persistence::pool_slot_counts_by_queue(c, pool->id);
@@ -112,13 +114,11 @@ void register_pool_status(router& routes, const api_context& ctx) {
                                          {"flow_runs", runs},
                                          {"flow_run_count", held}});
                      }
-                     return json{{"active_slots", active},
-                                 {"concurrency_limit", limit_or_null(pool->concurrency_limit)},
-                                 {"queues", queues},
-                                 {"count", count},
-                                 {"limit", p.limit},
-                                 {"pages", pages_of(count, p.limit)},
-                                 {"page", p.page}};
+                     return json{
+                         {"active_slots", active}, {"concurrency_limit", limit_or_null(pool->concurrency_limit)},
+                         {"queues", queues},       {"count", count},
+                         {"limit", p.limit},       {"pages", pages_of(count, p.limit)},
+                         {"page", p.page}};
                    },
                    [respond](const result<json>& out) {
                      respond(out ? response::json(200, out->dump()) : error_response(out.error()));
@@ -127,34 +127,32 @@ void register_pool_status(router& routes, const api_context& ctx) {
 }
 
 void register_queue_status(router& routes, const api_context& ctx) {
-  routes.add("POST", "/api/work_queues/{id}/concurrency_status", "Who holds a work queue's slots (runs paged)",
-             [ctx](request& req, responder respond) {
-               auto id = path_uuid(req, "id", respond);
-               if (!id) return;
-               response error;
-               auto p = read_paging(req, error);
-               if (!p) return respond(std::move(error));
-               persistence::read_value(
-                   ctx.db,
-                   [qid = work_queue_id{*id}, p = *p, now = ctx.time->now()](persistence::sql_connection& c) -> result<json> {
-                     auto queue = persistence::find_queue(c, qid);
-                     if (!queue) return status(errc::not_found, "Work queue not found.");
-                     const auto count = persistence::count_queue_slot_holders(c, *queue);
-                     json runs = json::array();
-                     for (const auto& h : persistence::queue_slot_holders(c, *queue, p.limit, (p.page - 1) * p.limit))
-                       runs.push_back(summary_json(h, now));
-                     return json{{"active_slots", count},
-                                 {"concurrency_limit", limit_or_null(queue->concurrency_limit)},
-                                 {"flow_runs", runs},
-                                 {"count", count},
-                                 {"limit", p.limit},
-                                 {"pages", pages_of(count, p.limit)},
-                                 {"page", p.page}};
-                   },
-                   [respond](const result<json>& out) {
-                     respond(out ? response::json(200, out->dump()) : error_response(out.error()));
-                   });
-             });
+  routes.add(
+      "POST", "/api/work_queues/{id}/concurrency_status", "Who holds a work queue's slots (runs paged)",
+      [ctx](request& req, responder respond) {
+        auto id = path_uuid(req, "id", respond);
+        if (!id) return;
+        response error;
+        auto p = read_paging(req, error);
+        if (!p) return respond(std::move(error));
+        persistence::read_value(
+            ctx.db,
+            [qid = work_queue_id{*id}, p = *p, now = ctx.time->now()](persistence::sql_connection& c) -> result<json> {
+              auto queue = persistence::find_queue(c, qid);
+              if (!queue) return status(errc::not_found, "Work queue not found.");
+              const auto count = persistence::count_queue_slot_holders(c, *queue);
+              json runs = json::array();
+              for (const auto& h : persistence::queue_slot_holders(c, *queue, p.limit, (p.page - 1) * p.limit))
+                runs.push_back(summary_json(h, now));
+              return json{{"active_slots", count}, {"concurrency_limit", limit_or_null(queue->concurrency_limit)},
+                          {"flow_runs", runs},     {"count", count},
+                          {"limit", p.limit},      {"pages", pages_of(count, p.limit)},
+                          {"page", p.page}};
+            },
+            [respond](const result<json>& out) {
+              respond(out ? response::json(200, out->dump()) : error_response(out.error()));
+            });
+      });
 }
 
 }  // namespace

@@ -133,7 +133,7 @@ result<setup> set_up(persistence::sql_connection& c, const std::string& name, co
 /// other threads, hence the mutex. It is never held while calling the database or the hub, whose callbacks may
 /// run at once on the calling thread.
 class channel : public std::enable_shared_from_this<channel> {
-public:
+ public:
   channel(const api_context& ctx, const request& req, const std::shared_ptr<websocket_connection>& conn)
       : db_(ctx.db),
         time_(ctx.time),
@@ -174,7 +174,7 @@ public:
     if (token) hub_->leave(*token);
   }
 
-private:
+ private:
   enum class phase { awaiting_hello, setting_up, open, closed };
 
   void close(wc::close_reason why) {
@@ -287,7 +287,8 @@ private:
             auto c = self->conn_.lock();
             if (!c || self->phase_ != phase::open) return;
             self->pool_updated_ = (*read)->first;
-            c->send_text(wc::snapshot_frame(self->next_sequence_++, reason, (*read)->second, self->time_->now()).dump());
+            c->send_text(
+                wc::snapshot_frame(self->next_sequence_++, reason, (*read)->second, self->time_->now()).dump());
           }
           if (again) self->send_snapshot(*again);
         });
@@ -303,11 +304,11 @@ private:
 
   std::mutex mutex_;
   phase phase_ = phase::awaiting_hello;
-  wc::hello hello_;                     ///< set with setting_up, read-only after
-  std::vector<std::string> early_;      ///< frames that came while setting up
-  work_pool_id pool_;                   ///< set with open, read-only after
-  timestamp pool_updated_{};            ///< the pool's `updated` as last sent to the worker
-  std::int64_t next_sequence_ = 2;      ///< 1 is the ready frame's snapshot
+  wc::hello hello_;                 ///< set with setting_up, read-only after
+  std::vector<std::string> early_;  ///< frames that came while setting up
+  work_pool_id pool_;               ///< set with open, read-only after
+  timestamp pool_updated_{};        ///< the pool's `updated` as last sent to the worker
+  std::int64_t next_sequence_ = 2;  ///< 1 is the ready frame's snapshot
   bool snapshot_reading_ = false;
   std::optional<std::string> snapshot_again_;
   std::optional<std::uint64_t> hub_token_;

@@ -28,24 +28,24 @@ namespace osprey::http {
 
 struct server_options {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 4200;                        ///< 0 picks a free port (see bound_port())
+  std::uint16_t port = 4200;  ///< 0 picks a free port (see bound_port())
   unsigned io_threads = 1;
-  std::size_t max_body_bytes = 16u << 20;           ///< larger bodies: 413 {"detail": ...}, connection closed
-  std::size_t max_header_bytes = 64u << 10;         ///< larger request heads (line + headers): 431
+  std::size_t max_body_bytes = 16u << 20;    ///< larger bodies: 413 {"detail": ...}, connection closed
+  std::size_t max_header_bytes = 64u << 10;  ///< larger request heads (line + headers): 431
   /// Open connections (HTTP and websocket) beyond this are answered 503 and closed at once; 0: no limit.
   std::size_t max_connections = 4096;
   /// Open websockets beyond this: the upgrade is answered 503; 0: no limit.
   std::size_t max_websockets = 1024;
   /// Handed to handlers as request::json_max_depth (bodies and websocket messages); the server parses no JSON.
   std::size_t json_max_depth = default_json_max_depth;
-  std::chrono::seconds keep_alive_timeout{5};       ///< idle connections (before a request's first byte) close after this
-  std::chrono::seconds read_timeout{30};            ///< a request must arrive completely within this; also bounds
-                                                    ///< writing a response to a client that does not read, and
-                                                    ///< a websocket's opening and closing handshakes
+  std::chrono::seconds keep_alive_timeout{5};  ///< idle connections (before a request's first byte) close after this
+  std::chrono::seconds read_timeout{30};       ///< a request must arrive completely within this; also bounds
+                                               ///< writing a response to a client that does not read, and
+                                               ///< a websocket's opening and closing handshakes
   // WebSockets (http/websocket.hpp describes the rules).
-  std::size_t websocket_max_message_bytes = 1536u << 10;  ///< larger incoming messages: close 1009 (an event
-                                                          ///< may serialise to 1 500 000 bytes)
-  std::size_t websocket_max_queued_bytes = 16u << 20;     ///< outgoing queue per connection; beyond: close 1008
+  std::size_t websocket_max_message_bytes = 1536u << 10;     ///< larger incoming messages: close 1009 (an event
+                                                             ///< may serialise to 1 500 000 bytes)
+  std::size_t websocket_max_queued_bytes = 16u << 20;        ///< outgoing queue per connection; beyond: close 1008
   std::chrono::milliseconds websocket_ping_interval{20000};  ///< ping after this much silence; drop the
                                                              ///< connection after twice this
   /// Browser origins allowed to open websockets besides the server's own (origin_policy in websocket.hpp);
@@ -54,7 +54,7 @@ struct server_options {
 };
 
 class server {
-public:
+ public:
   /// `routes` must outlive the server.
   server(server_options options, const router& routes);
   ~server();  ///< Calls stop() if needed.
@@ -76,7 +76,7 @@ public:
   /// every connection is closed. Must not be called from a handler (an io thread): it joins them.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };

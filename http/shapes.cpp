@@ -6,7 +6,9 @@
 namespace osprey::http {
 namespace {
 
-nlohmann::json optional_json(const std::optional<uuid>& u) { return u ? nlohmann::json(u->to_string()) : nlohmann::json(); }
+nlohmann::json optional_json(const std::optional<uuid>& u) {
+  return u ? nlohmann::json(u->to_string()) : nlohmann::json();
+}
 nlohmann::json optional_json(const std::optional<std::string>& s) { return s ? nlohmann::json(*s) : nlohmann::json(); }
 nlohmann::json optional_json(const std::optional<timestamp>& t) {
   return t ? nlohmann::json(format_iso8601(*t)) : nlohmann::json();
@@ -14,15 +16,24 @@ nlohmann::json optional_json(const std::optional<timestamp>& t) {
 
 // Every StateDetails key with Prefect's default, overlaid with what was stored.
 nlohmann::json full_state_details(const nlohmann::json& stored) {
-  nlohmann::json d = {{"flow_run_id", nullptr},        {"task_run_id", nullptr},
-                      {"child_flow_run_id", nullptr},  {"scheduled_time", nullptr},
-                      {"cache_key", nullptr},          {"cache_expiration", nullptr},
-                      {"deferred", false},             {"untrackable_result", false},
-                      {"pause_timeout", nullptr},      {"pause_reschedule", false},
-                      {"pause_key", nullptr},          {"run_input_keyset", nullptr},
-                      {"refresh_cache", nullptr},      {"retriable", nullptr},
-                      {"transition_id", nullptr},      {"task_parameters_id", nullptr},
-                      {"traceparent", nullptr},        {"deployment_concurrency_lease_id", nullptr}};
+  nlohmann::json d = {{"flow_run_id", nullptr},
+                      {"task_run_id", nullptr},
+                      {"child_flow_run_id", nullptr},
+                      {"scheduled_time", nullptr},
+                      {"cache_key", nullptr},
+                      {"cache_expiration", nullptr},
+                      {"deferred", false},
+                      {"untrackable_result", false},
+                      {"pause_timeout", nullptr},
+                      {"pause_reschedule", false},
+                      {"pause_key", nullptr},
+                      {"run_input_keyset", nullptr},
+                      {"refresh_cache", nullptr},
+                      {"retriable", nullptr},
+                      {"transition_id", nullptr},
+                      {"task_parameters_id", nullptr},
+                      {"traceparent", nullptr},
+                      {"deployment_concurrency_lease_id", nullptr}};
   if (stored.is_object())
     for (const auto& [k, v] : stored.items()) d[k] = v;
   return d;
@@ -115,7 +126,9 @@ nlohmann::json orchestration_result(const transition_decision& decision, const s
       details = {{"type", "wait_details"}, {"delay_seconds", decision.delay.count()}, {"reason", decision.reason}};
       break;
   }
-  return {{"state", state ? to_json(*state) : nlohmann::json()}, {"status", to_string(decision.kind)}, {"details", details}};
+  return {{"state", state ? to_json(*state) : nlohmann::json()},
+          {"status", to_string(decision.kind)},
+          {"details", details}};
 }
 
 std::optional<run_state> parse_state_create(const nlohmann::json& body, const std::string& location, response& error) {

@@ -32,7 +32,7 @@ struct text_substitution {
 };
 
 class static_site {
-public:
+ public:
   /// Reads every regular file under `dir` (symbolic links and anything else are skipped, as Starlette's
   /// StaticFiles does with follow_symlink=False), applies `substitution` and gzips what compresses.
   /// Blocking file I/O and CPU work (about half a second for Prefect's two bundles): call it before serving.
@@ -47,7 +47,7 @@ public:
 
   [[nodiscard]] std::size_t size() const { return files_->size(); }
 
-private:
+ private:
   std::shared_ptr<const std::map<std::string, static_file, std::less<>>> files_;
 };
 

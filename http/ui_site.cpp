@@ -178,13 +178,13 @@ std::string ui_site::settings_json(const request& req) const {
     api_url = "http://" + (host.empty() ? options_.listen_address : host) + "/api";
   }
   return nlohmann::ordered_json{{"api_url", api_url},
-              {"csrf_enabled", options_.csrf_enabled},
-              {"auth", options_.basic_auth ? json("BASIC") : json(nullptr)},
-              {"flags", json::array()},
-              {"default_ui", default_ui()},
-              {"available_uis", available()},
-              {"v1_base_url", v1_ ? json(v1_base_) : json(nullptr)},
-              {"v2_base_url", v2_ ? json(v2_base_) : json(nullptr)}}
+                                {"csrf_enabled", options_.csrf_enabled},
+                                {"auth", options_.basic_auth ? json("BASIC") : json(nullptr)},
+                                {"flags", json::array()},
+                                {"default_ui", default_ui()},
+                                {"available_uis", available()},
+                                {"v1_base_url", v1_ ? json(v1_base_) : json(nullptr)},
+                                {"v2_base_url", v2_ ? json(v2_base_) : json(nullptr)}}
       .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

@@ -28,21 +28,21 @@
 namespace osprey::http {
 
 struct ui_options {
-  bool enabled = true;          ///< server.ui.enabled
-  std::filesystem::path dir;    ///< holds v1/ and v2/ (scripts/prepare-ui.sh)
+  bool enabled = true;        ///< server.ui.enabled
+  std::filesystem::path dir;  ///< holds v1/ and v2/ (scripts/prepare-ui.sh)
   /// server.ui.api_url: what /ui-settings tells the browser; "" = http://<the request's Host>/api, which is
   /// Prefect's http://<host>:<port>/api when the browser came straight to the server.
   std::string api_url;
-  std::string base_path = "/";  ///< server.ui.base_path (Prefect's server.ui.serve_base)
+  std::string base_path = "/";    ///< server.ui.base_path (Prefect's server.ui.serve_base)
   std::string default_ui = "v2";  ///< server.ui.default: v2 (Prefect 3.9.1's default) or v1
-  std::string listen_address;   ///< host:port, for api_url when a request has no Host header
-  bool csrf_enabled = false;    ///< server.csrf_protection: /ui-settings says so (the UI then fetches tokens)
-  bool basic_auth = false;      ///< server.auth_string is set: /ui-settings says auth "BASIC" (the UI asks for it)
+  std::string listen_address;     ///< host:port, for api_url when a request has no Host header
+  bool csrf_enabled = false;      ///< server.csrf_protection: /ui-settings says so (the UI then fetches tokens)
+  bool basic_auth = false;        ///< server.auth_string is set: /ui-settings says auth "BASIC" (the UI asks for it)
 };
 
 /// The loaded bundles and the paths they answer under. Immutable; share it.
 class ui_site {
-public:
+ public:
   /// Loads what `options` asks for. A bundle that is missing is left out, with a line in `notes` saying why;
   /// a disabled UI loads nothing. Blocking (reads and compresses the files): call it before serving.
   static std::shared_ptr<const ui_site> load(const ui_options& options, std::vector<std::string>& notes);
@@ -59,7 +59,7 @@ public:
   /// Answers a request no API route matched (see the file comment).
   void serve(const request& req, const responder& respond) const;
 
-private:
+ private:
   const static_site* bundle(const std::string& version) const;
 
   ui_options options_;

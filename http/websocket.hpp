@@ -35,7 +35,7 @@ namespace osprey::http {
 /// Close codes (RFC 6455 §7.4.1) the server uses.
 namespace close_code {
 inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;        ///< server stopping
+inline constexpr std::uint16_t going_away = 1001;  ///< server stopping
 inline constexpr std::uint16_t protocol_error = 1002;
 inline constexpr std::uint16_t unsupported_data = 1003;  ///< binary message
 inline constexpr std::uint16_t abnormal = 1006;          ///< no close frame (reported to on_close, never sent)
@@ -49,7 +49,7 @@ inline constexpr std::uint16_t internal_error = 1011;
 /// the handle until the connection ends, so callbacks may capture it weakly. It may outlive the connection and
 /// the server: it then does nothing (send_text returns false).
 class websocket_connection {
-public:
+ public:
   virtual ~websocket_connection() = default;
 
   /// Queues a text message (sent in call order). False when the connection is closing or closed, or when
@@ -57,8 +57,8 @@ public:
   virtual bool send_text(std::string message) = 0;
 
   /// Closes with `code` and `reason` (at most 123 bytes; longer reasons are cut between characters) after the
-  /// messages already queued were sent. Later calls, and sends after it, are ignored; messages that arrive after it are dropped
-  /// (on_message is not called for them).
+  /// messages already queued were sent. Later calls, and sends after it, are ignored; messages that arrive after it are
+  /// dropped (on_message is not called for them).
   virtual void close(std::uint16_t code, std::string reason) = 0;
 
   /// Calls `callback` once, on an io thread, when the outgoing queue is next empty (so after every message
@@ -71,7 +71,7 @@ public:
 };
 
 struct websocket_callbacks {
-  std::function<void(std::string message)> on_message;                        ///< may be empty
+  std::function<void(std::string message)> on_message;                          ///< may be empty
   std::function<void(std::uint16_t code, const std::string& reason)> on_close;  ///< may be empty
 };
 
@@ -90,8 +90,8 @@ struct websocket_upgrade {
 /// Websockets are not covered by the same-origin policy, and the server has no auth: without this check any
 /// web page its user visits could stream events into (or out of) a local server.
 struct origin_policy {
-  std::string listen_host;  ///< server_options::host: "127.0.0.1", "::1" or "[::1]", "0.0.0.0", a name
-  std::uint16_t port = 0;   ///< the port the server is bound to
+  std::string listen_host;           ///< server_options::host: "127.0.0.1", "::1" or "[::1]", "0.0.0.0", a name
+  std::uint16_t port = 0;            ///< the port the server is bound to
   std::vector<std::string> allowed;  ///< further origins, e.g. "https://ui.example.com" or "http://10.0.0.5:8080"
 };
 

@@ -8,8 +8,8 @@
 namespace osprey::http::work_pool_fields {
 namespace {
 
-using nlohmann::json;
 using concurrency_fields::reader;
+using nlohmann::json;
 
 json optional_json(const std::optional<std::string>& s) { return s ? json(*s) : json(); }
 json optional_json(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); }
@@ -45,7 +45,8 @@ bool object(const json& body, const char* key, std::optional<json>& out, respons
 bool storage_configuration(const json& body, std::optional<json>& out, response& error) {
   if (!object(body, "storage_configuration", out, error)) return false;
   if (!out) return true;
-  json normalized = {{"bundle_upload_step", nullptr}, {"bundle_execution_step", nullptr},
+  json normalized = {{"bundle_upload_step", nullptr},
+                     {"bundle_execution_step", nullptr},
                      {"default_result_storage_block_id", nullptr}};
   for (const auto& [key, value] : out->items()) {
     const std::string where = "storage_configuration." + key;
@@ -115,8 +116,9 @@ bool read_pool_create(const json& body, work_pool& pool, response& error) {
   if (description) pool.description = *description;
   if (limit) pool.concurrency_limit = *limit;
   if (tpl) pool.base_job_template = *tpl;
-  pool.storage_configuration = storage.value_or(
-      json{{"bundle_upload_step", nullptr}, {"bundle_execution_step", nullptr}, {"default_result_storage_block_id", nullptr}});
+  pool.storage_configuration = storage.value_or(json{{"bundle_upload_step", nullptr},
+                                                     {"bundle_execution_step", nullptr},
+                                                     {"default_result_storage_block_id", nullptr}});
   return true;
 }
 
@@ -258,7 +260,8 @@ std::optional<listing> read_listing(const request& req, const char* filter_key, 
     if (auto it = body->find(key); it != body->end()) known[key] = *it;
   if (known.is_null()) known = json::object();
   reader in(known);
-  if (!in.integer("limit", out.limit, std::numeric_limits<std::int64_t>::min()) || !in.integer("offset", out.offset, 0)) {
+  if (!in.integer("limit", out.limit, std::numeric_limits<std::int64_t>::min()) ||
+      !in.integer("offset", out.offset, 0)) {
     error = in.error();
     return std::nullopt;
   }

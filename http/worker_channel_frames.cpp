@@ -70,10 +70,10 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
 }
 
 std::optional<hello> read_hello(const json& p) {
-  if (!only_keys(p, {"consumer_id", "worker_name", "worker_type", "heartbeat_interval_seconds",
-                     "supported_channel_versions", "requested_capabilities", "work_queue_names",
-                     "handled_cleanup_kinds", "max_cleanup_concurrency", "create_pool_if_not_found",
-                     "default_base_job_template", "worker_metadata"}))
+  if (!only_keys(
+          p, {"consumer_id", "worker_name", "worker_type", "heartbeat_interval_seconds", "supported_channel_versions",
+              "requested_capabilities", "work_queue_names", "handled_cleanup_kinds", "max_cleanup_concurrency",
+              "create_pool_if_not_found", "default_base_job_template", "worker_metadata"}))
     return std::nullopt;
   hello h;
   const auto consumer = read_uuid(field(p, "consumer_id"));
@@ -145,7 +145,9 @@ bool is_datetime(const json* v) {
 }
 
 json envelope(const char* type, timestamp now, json payload) {
-  return {{"type", type}, {"id", new_uuid7(now).to_string()}, {"sent_at", format_iso8601(now)},
+  return {{"type", type},
+          {"id", new_uuid7(now).to_string()},
+          {"sent_at", format_iso8601(now)},
           {"payload", std::move(payload)}};
 }
 

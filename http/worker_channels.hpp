@@ -15,7 +15,7 @@
 namespace osprey::http {
 
 class worker_channel_hub {
-public:
+ public:
   enum class pool_event { updated, deleted };
   /// Called on the notifying thread (a database thread), outside the hub's lock; must not block.
   using listener = std::function<void(pool_event)>;
@@ -27,7 +27,7 @@ public:
   void notify(const work_pool_id& pool, pool_event e);
   [[nodiscard]] std::size_t channels() const;
 
-private:
+ private:
   struct member {
     work_pool_id pool;
     listener on_event;

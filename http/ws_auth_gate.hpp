@@ -32,7 +32,7 @@ struct auth_gate_policy {
 /// consumes the handshake message (answering or closing) and returns false. The token may be checked on a
 /// database thread; a message arriving meanwhile closes the connection.
 class auth_gate : public std::enable_shared_from_this<auth_gate> {
-public:
+ public:
   auth_gate(const websocket_connection& conn, std::size_t max_depth, std::shared_ptr<access_guard> access,
             api_scope needed, std::string peer, auth_gate_policy policy = {});
 
@@ -43,7 +43,7 @@ public:
   /// Called with every incoming message, on the connection's io thread.
   bool pass(const std::string& message, const std::shared_ptr<websocket_connection>& conn);
 
-private:
+ private:
   enum class phase { awaiting_auth, checking, open };
   std::atomic<phase> phase_{phase::awaiting_auth};
   bool legacy_;

@@ -40,16 +40,17 @@ std::optional<policy_problem> check_api_policy(notification_policy& p, const not
     if (rules.settings.find_channel(c)) continue;
     std::string known;
     for (const auto& ch : rules.settings.channels) known += (known.empty() ? "" : ", ") + ch.name;
-    return policy_problem{"channels", {errc::invalid_argument, "Unknown channel '" + c + "' (configured: " +
-                                                                   (known.empty() ? "none" : known) + ")"}};
+    return policy_problem{
+        "channels",
+        {errc::invalid_argument, "Unknown channel '" + c + "' (configured: " + (known.empty() ? "none" : known) + ")"}};
   }
   if (p.message_template)
     if (auto s = validate_template(*p.message_template); !s)
       return policy_problem{"message_template", {errc::invalid_argument, s.message()}};
   if (p.name.empty() && p.id) p.name = "api-" + p.id->to_string().substr(0, 8);
   if (const auto* same_name = rules.find_policy(p.name); same_name && same_name->source == "file")
-    return policy_problem{"", {errc::conflict, "A policy named '" + p.name +
-                                                   "' comes from the config file; choose another name"}};
+    return policy_problem{
+        "", {errc::conflict, "A policy named '" + p.name + "' comes from the config file; choose another name"}};
   return std::nullopt;
 }
 
@@ -85,7 +86,8 @@ void policy_service::list(const policy_filter& filter,
 }
 
 void policy_service::find_editable(const uuid& id, persistence::result_callback<notification_policy> done) const {
-  persistence::read_value(db_, [id](persistence::sql_connection& c) { return editable(c, id, true); }, std::move(done));
+  persistence::read_value(
+      db_, [id](persistence::sql_connection& c) { return editable(c, id, true); }, std::move(done));
 }
 
 void policy_service::create(notification_policy policy, timestamp now,

@@ -49,7 +49,7 @@ struct policy_filter {
 
 /// The policy service. Cheap to copy (shared handles); every method returns at once and answers `done` once.
 class policy_service {
-public:
+ public:
   policy_service(persistence::database db, std::shared_ptr<policy_book> book)
       : db_(std::move(db)), book_(std::move(book)) {}
 
@@ -71,7 +71,7 @@ public:
   /// Deletes an API policy → not_found, or failed_precondition for a file policy.
   void remove(const uuid& id, persistence::completion done) const;
 
-private:
+ private:
   void change(std::function<result<notification_policy>(persistence::sql_connection&)> job,
               persistence::result_callback<notification_policy> done) const;
 

@@ -60,8 +60,8 @@ bool notification_rules::takes_resolve(const notification_policy& policy, std::s
   return configured && sends_resolve(policy, closes_alerts(configured->type));
 }
 
-std::shared_ptr<const notification_rules> notification_rules::combine(
-    config::notification_settings settings, const std::vector<notification_policy>& stored) {
+std::shared_ptr<const notification_rules> notification_rules::combine(config::notification_settings settings,
+                                                                      const std::vector<notification_policy>& stored) {
   auto rules = std::make_shared<notification_rules>();
   for (const auto& p : settings.policies)
     if (p.is_active) rules->policies.push_back(p);
@@ -72,9 +72,9 @@ std::shared_ptr<const notification_rules> notification_rules::combine(
 }
 
 std::vector<persistence::outbox_job> enqueue_notifications(persistence::sql_connection& conn,
-                                                          const notification_rules& rules,
-                                                          const notification_facts& run_facts, timestamp now,
-                                                          const std::string& owner, std::chrono::seconds lease) {
+                                                           const notification_rules& rules,
+                                                           const notification_facts& run_facts, timestamp now,
+                                                           const std::string& owner, std::chrono::seconds lease) {
   if (!rules.settings.enabled || rules.policies.empty()) return {};
   auto facts = run_facts;
   if (facts.deployment_id)

@@ -39,7 +39,7 @@ struct notification_rules {
 
 /// The current snapshot. Thread-safe.
 class policy_book {
-public:
+ public:
   explicit policy_book(std::shared_ptr<const notification_rules> rules) : rules_(std::move(rules)) {}
   [[nodiscard]] std::shared_ptr<const notification_rules> current() const {
     std::lock_guard lock(mutex_);
@@ -50,7 +50,7 @@ public:
     rules_ = std::move(rules);
   }
 
-private:
+ private:
   mutable std::mutex mutex_;
   std::shared_ptr<const notification_rules> rules_;
 };
@@ -63,8 +63,8 @@ private:
 /// inserted leased to `owner` for `lease`, so the caller can hand them straight to the dispatcher after the
 /// commit. Returns the jobs inserted (none when notifications are disabled). Throws sql_error.
 std::vector<persistence::outbox_job> enqueue_notifications(persistence::sql_connection& conn,
-                                                          const notification_rules& rules,
-                                                          const notification_facts& facts, timestamp now,
-                                                          const std::string& owner, std::chrono::seconds lease);
+                                                           const notification_rules& rules,
+                                                           const notification_facts& facts, timestamp now,
+                                                           const std::string& owner, std::chrono::seconds lease);
 
 }  // namespace osprey::notifications

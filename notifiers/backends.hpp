@@ -25,11 +25,11 @@ std::unique_ptr<notifier> make_sendgrid(const config::channel_settings& channel)
 
 /// The part every backend shares: it owns a copy of its channel.
 class channel_notifier : public notifier {
-public:
+ public:
   explicit channel_notifier(config::channel_settings channel) : channel_(std::move(channel)) {}
   [[nodiscard]] const config::channel_settings& channel() const final { return channel_; }
 
-protected:
+ protected:
   config::channel_settings channel_;
 };
 

@@ -102,10 +102,17 @@ std::string value_text(const nlohmann::json& values, std::string_view key) {
 }
 
 nlohmann::json key_values(const nlohmann::json& values, std::size_t max_chars) {
-  static constexpr std::string_view keys[] = {
-      "flow_name",           "flow_run_name",       "flow_run_id",              "flow_run_url",
-      "deployment_name",     "flow_run_state_name", "flow_run_state_type",      "flow_run_state_timestamp",
-      "flow_run_state_message", "flow_run_tags",    "policy_name"};
+  static constexpr std::string_view keys[] = {"flow_name",
+                                              "flow_run_name",
+                                              "flow_run_id",
+                                              "flow_run_url",
+                                              "deployment_name",
+                                              "flow_run_state_name",
+                                              "flow_run_state_type",
+                                              "flow_run_state_timestamp",
+                                              "flow_run_state_message",
+                                              "flow_run_tags",
+                                              "policy_name"};
   auto out = nlohmann::json::object();
   for (auto key : keys) {
     if (auto text = value_text(values, key); !text.empty()) out[std::string(key)] = truncate_chars(text, max_chars);
@@ -196,8 +203,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, ti
   std::string text(value);
   char weekday[4] = {}, month_name[4] = {};
   int d = 0, y = 0, h = 0, mi = 0, s = 0, used = 0;
-  if (std::sscanf(text.c_str(), "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", weekday, &d, month_name, &y,
-                  &h, &mi, &s, &used) != 7 ||
+  if (std::sscanf(text.c_str(), "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", weekday, &d, month_name, &y, &h,
+                  &mi, &s, &used) != 7 ||
       static_cast<std::size_t>(used) != text.size())
     return std::nullopt;
   auto m = std::find(std::begin(months), std::end(months), std::string_view(month_name));

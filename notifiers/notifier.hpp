@@ -37,7 +37,7 @@ struct notification {
   /// Every template value (domain/notification.hpp template_values): flow_run_state_name,
   /// flow_run_state_type, flow_run_url, flow_run_id, flow_name, ... for structured fields.
   nlohmann::json values = nlohmann::json::object();
-  timestamp created;      ///< when the job was enqueued (PagerDuty payload.timestamp, e-mail Date)
+  timestamp created;  ///< when the job was enqueued (PagerDuty payload.timestamp, e-mail Date)
 };
 
 struct http_request {
@@ -67,11 +67,11 @@ using request = std::variant<http_request, smtp_request>;
 
 /// What came back for one request.
 struct reply {
-  int status = 0;  ///< HTTP status, or the last SMTP reply code; 0 when no answer arrived
+  int status = 0;                              ///< HTTP status, or the last SMTP reply code; 0 when no answer arrived
   std::map<std::string, std::string> headers;  ///< lower-case names
   std::string body;                            ///< at most 2 KiB
-  int transport_error = 0;  ///< CURLcode; 0 when the exchange completed
-  std::string error;        ///< libcurl's message for transport_error (no secrets: URLs are not included)
+  int transport_error = 0;                     ///< CURLcode; 0 when the exchange completed
+  std::string error;  ///< libcurl's message for transport_error (no secrets: URLs are not included)
   /// The transport refused every address the host had: non-public, and the request did not allow private
   /// networks (transport_error is then CURLE_COULDNT_CONNECT and error names the address and range).
   bool address_refused = false;
@@ -85,7 +85,8 @@ struct classification {
 };
 
 /// The HTTP baseline: 2xx delivered; transport errors, 408, 429 and 5xx retry (honouring Retry-After);
-/// other statuses and refused addresses dead (retrying cannot help: the config or the DNS must change). The reason quotes the status and the first line of the body (≤ 200 characters).
+/// other statuses and refused addresses dead (retrying cannot help: the config or the DNS must change). The reason
+/// quotes the status and the first line of the body (≤ 200 characters).
 classification classify_http(const reply& r);
 /// The delay a Retry-After header value asks for: delta seconds, or an HTTP date (IMF-fixdate,
 /// "Sun, 06 Nov 1994 08:49:37 GMT") relative to `now` (0 when already past); capped at one hour.
@@ -96,7 +97,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, ti
 classification classify_smtp(const reply& r);
 
 class notifier {
-public:
+ public:
   virtual ~notifier() = default;
   /// The channel this notifier sends to.
   [[nodiscard]] virtual const config::channel_settings& channel() const = 0;

@@ -17,7 +17,7 @@ constexpr std::size_t max_entity_chars = 512;
 constexpr std::size_t max_detail_chars = 500;
 
 class opsgenie final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] bool resolves() const override { return true; }
@@ -37,7 +37,7 @@ public:
     return {std::move(r)};
   }
 
-private:
+ private:
   [[nodiscard]] std::string base_url() const {
     if (!channel_.api_url.empty()) return trim_base_url(channel_.api_url);
     return channel_.region == "eu" ? "https://api.eu.opsgenie.com" : "https://api.opsgenie.com";
@@ -65,11 +65,11 @@ private:
 
   [[nodiscard]] nlohmann::json alert(const notification& n) const {
     const bool test = n.kind == delivery_kind::test;
-    nlohmann::json body = {{"message", truncate_chars(headline(n), max_message_chars)},
-                           {"source", "osprey"},
-                           {"details", key_values(n.values, max_detail_chars)},
-                           {"priority", test ? std::string("P5")
-                                             : priority(value_text(n.values, "flow_run_state_name"))}};
+    nlohmann::json body = {
+        {"message", truncate_chars(headline(n), max_message_chars)},
+        {"source", "osprey"},
+        {"details", key_values(n.values, max_detail_chars)},
+        {"priority", test ? std::string("P5") : priority(value_text(n.values, "flow_run_state_name"))}};
     // Without an alias every create opens a new alert and nothing can close it.
     auto alias = test ? "osprey-test-" + n.id : n.dedup_key;
     if (!alias.empty()) body["alias"] = fit_key(alias, max_alias_bytes);

@@ -15,7 +15,7 @@ constexpr std::size_t max_detail_chars = 10000;
 constexpr std::chrono::seconds throttled_retry{30};
 
 class pagerduty final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] bool resolves() const override { return true; }
@@ -43,7 +43,7 @@ public:
     return c;
   }
 
-private:
+ private:
   [[nodiscard]] std::string base_url() const {
     if (!channel_.api_url.empty()) return trim_base_url(channel_.api_url);
     return channel_.region == "eu" ? "https://events.eu.pagerduty.com" : "https://events.pagerduty.com";

@@ -12,7 +12,7 @@ namespace {
 constexpr std::size_t max_subject_chars = 900;
 
 class sendgrid final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] std::vector<request> build(const notification& n) const override {
@@ -22,16 +22,17 @@ public:
       http_request r;
       r.url = base_url() + "/v3/mail/send";
       r.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + channel_.api_key}};
-      r.body = dump_compact({{"personalizations", {{{"to", {{{"email", to}}}}}}},
-                             {"from", {{"email", channel_.from}}},
-                             {"subject", subject.empty() ? "<no subject>" : subject},
-                             {"content", {{{"type", "text/plain"}, {"value", n.message.empty() ? subject : n.message}}}}});
+      r.body =
+          dump_compact({{"personalizations", {{{"to", {{{"email", to}}}}}}},
+                        {"from", {{"email", channel_.from}}},
+                        {"subject", subject.empty() ? "<no subject>" : subject},
+                        {"content", {{{"type", "text/plain"}, {"value", n.message.empty() ? subject : n.message}}}}});
       out.emplace_back(std::move(r));
     }
     return out;
   }
 
-private:
+ private:
   [[nodiscard]] std::string base_url() const {
     return channel_.api_url.empty() ? std::string("https://api.sendgrid.com") : trim_base_url(channel_.api_url);
   }

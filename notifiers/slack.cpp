@@ -28,7 +28,7 @@ std::string escape_mrkdwn(std::string_view text) {
 }
 
 class slack final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] std::vector<request> build(const notification& n) const override {
@@ -50,7 +50,7 @@ public:
     return c;
   }
 
-private:
+ private:
   static bool is_error_token(std::string_view body) {
     while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) body.remove_suffix(1);
     if (body.empty() || body == "ok") return false;

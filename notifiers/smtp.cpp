@@ -123,7 +123,7 @@ std::string crlf_body(std::string_view text) {
 }
 
 class smtp final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] std::vector<request> build(const notification& n) const override {
@@ -139,7 +139,7 @@ public:
     return {std::move(r)};
   }
 
-private:
+ private:
   [[nodiscard]] std::string url() const {
     std::uint16_t port = channel_.port;
     if (port == 0) {
@@ -197,8 +197,6 @@ private:
 
 }  // namespace
 
-std::unique_ptr<notifier> make_smtp(const config::channel_settings& channel) {
-  return std::make_unique<smtp>(channel);
-}
+std::unique_ptr<notifier> make_smtp(const config::channel_settings& channel) { return std::make_unique<smtp>(channel); }
 
 }  // namespace osprey::notifiers

@@ -45,7 +45,7 @@ const char* title_color(const notification& n) {
 }
 
 class teams final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] std::vector<request> build(const notification& n) const override {

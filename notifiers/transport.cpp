@@ -113,8 +113,7 @@ std::vector<std::string> secrets_of(const request& req) {
   secrets.push_back(url);
   if (CURLU* u = curl_url()) {
     if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
-      for (CURLUPart part : {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_PATH, CURLUPART_QUERY,
-                             CURLUPART_FRAGMENT}) {
+      for (CURLUPart part : {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_PATH, CURLUPART_QUERY, CURLUPART_FRAGMENT}) {
         for (unsigned flags : {0U, static_cast<unsigned>(CURLU_URLDECODE)}) {
           char* value = nullptr;
           if (curl_url_get(u, part, &value, flags) == CURLUE_OK && value != nullptr) {
@@ -254,7 +253,7 @@ std::size_t on_upload(char* buffer, std::size_t size, std::size_t count, void* u
 
 /// Sets options in order and remembers the first failure.
 class options {
-public:
+ public:
   explicit options(CURL* easy) : easy_(easy) {}
   template <class T>
   options& set(CURLoption option, T value) {
@@ -263,7 +262,7 @@ public:
   }
   [[nodiscard]] CURLcode rc() const { return rc_; }
 
-private:
+ private:
   CURL* easy_;
   CURLcode rc_ = CURLE_OK;
 };
@@ -404,8 +403,7 @@ CURLcode configure_http(exchange& ex, const http_request& r) {
   } else if (r.method == "HEAD") {
     o.set(CURLOPT_NOBODY, 1L);
   } else {
-    o.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()))
-        .set(CURLOPT_POSTFIELDS, r.body.data());
+    o.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())).set(CURLOPT_POSTFIELDS, r.body.data());
     if (r.method != "POST") o.set(CURLOPT_CUSTOMREQUEST, r.method.c_str());
   }
   bool has_expect = false;
@@ -476,7 +474,7 @@ struct pending {
 
 /// The thread, its multi handle and the queue between send() and the thread.
 class engine {
-public:
+ public:
   engine() = default;
   ~engine() {
     // Only reached after stop(): the thread has cleaned up the multi handle, or never started.
@@ -534,7 +532,7 @@ public:
 
   [[nodiscard]] std::size_t in_flight() const { return count_.load(); }
 
-private:
+ private:
   void request_stop() {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -571,8 +569,10 @@ private:
       host.waiting.push_back(std::move(p));
       return;
     }
-    if (start(std::move(p), key)) ++host.active;
-    else if (host.active == 0 && host.waiting.empty()) hosts_.erase(key);
+    if (start(std::move(p), key))
+      ++host.active;
+    else if (host.active == 0 && host.waiting.empty())
+      hosts_.erase(key);
   }
 
   /// A request to `key` ended: its slot goes to the next one waiting for that host.
@@ -694,7 +694,7 @@ private:
   bool stopping_ = false;       ///< guarded by mu_
   std::mutex join_mu_;          ///< concurrent stop() calls all return after the join
   std::thread thread_;
-  std::thread::id thread_id_;   ///< set once at start
+  std::thread::id thread_id_;  ///< set once at start
   std::atomic<std::size_t> count_{0};
   CURLM* multi_ = nullptr;
   // Transport thread only:

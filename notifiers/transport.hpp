@@ -40,7 +40,7 @@ namespace osprey::notifiers {
 using reply_callback = std::function<void(reply)>;
 
 class transport {
-public:
+ public:
   /// Starts the sending thread (libcurl's global init is done once per process).
   static result<transport> start();
 
@@ -60,7 +60,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::shared_ptr<impl> impl_;
 };
 

@@ -31,7 +31,7 @@ std::string sms_text(const notification& n) {
 }
 
 class twilio final : public channel_notifier {
-public:
+ public:
   using channel_notifier::channel_notifier;
 
   [[nodiscard]] std::vector<request> build(const notification& n) const override {

@@ -28,8 +28,8 @@ void insert_api_key(sql_connection& conn, const api_key& k) {
   conn.execute(
       "INSERT INTO api_key (id, created, updated, name, key_id, secret_hash, scope, expires) "
       "VALUES ($1, $2, $2, $3, $4, $5, $6, $7)",
-      {id(k.id), ts(k.created), text(k.name), text(k.key_id), text(k.secret_hash), text(std::string(to_string(k.scope))),
-       optional_ts(k.expires)});
+      {id(k.id), ts(k.created), text(k.name), text(k.key_id), text(k.secret_hash),
+       text(std::string(to_string(k.scope))), optional_ts(k.expires)});
 }
 
 std::vector<api_key> list_api_keys(sql_connection& conn) {
@@ -47,9 +47,9 @@ std::optional<api_key> find_api_key_by_key_id(sql_connection& conn, const std::s
 
 std::optional<api_key> revoke_api_key(sql_connection& conn, const std::string& name_or_id, timestamp now) {
   // The row id is compared as text: a name that is not a UUID must not make PostgreSQL fail the cast.
-  auto rows = conn.query(std::string("SELECT ") + columns +
-                             " FROM api_key WHERE name = $1 OR key_id = $1 OR CAST(id AS VARCHAR) = $1",
-                         {text(name_or_id)});
+  auto rows = conn.query(
+      std::string("SELECT ") + columns + " FROM api_key WHERE name = $1 OR key_id = $1 OR CAST(id AS VARCHAR) = $1",
+      {text(name_or_id)});
   if (rows.empty()) return std::nullopt;
   auto k = key_from(rows.front());
   if (!k.revoked) {

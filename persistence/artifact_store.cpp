@@ -88,8 +88,9 @@ void insert_artifact(sql_connection& conn, const artifact& a, const uuid& collec
         "ON CONFLICT (key) DO UPDATE SET latest_id = excluded.latest_id, updated = excluded.updated, "
         "type = excluded.type, description = excluded.description, data = excluded.data, "
         "metadata_ = excluded.metadata_, flow_run_id = excluded.flow_run_id, task_run_id = excluded.task_run_id",
-        {id(collection_id), ts(a.created), text(*a.key), id(a.id), optional_value(f.type), optional_value(f.description),
-         json_value(f.data), json_value(f.metadata), optional_value(f.flow_run_id), optional_value(f.task_run_id)});
+        {id(collection_id), ts(a.created), text(*a.key), id(a.id), optional_value(f.type),
+         optional_value(f.description), json_value(f.data), json_value(f.metadata), optional_value(f.flow_run_id),
+         optional_value(f.task_run_id)});
   }
   conn.execute(
       "INSERT INTO artifact (id, created, updated, key, type, description, data, metadata_, flow_run_id, task_run_id) "
@@ -131,9 +132,9 @@ bool delete_artifact(sql_connection& conn, const artifact_id& aid) {
   auto found = find_artifact(conn, aid);
   if (!found) return false;
   if (found->key) {
-    const bool latest = !conn.query("SELECT 1 FROM artifact_collection WHERE key = $1 AND latest_id = $2",
-                                    {text(*found->key), id(aid)})
-                             .empty();
+    const bool latest =
+        !conn.query("SELECT 1 FROM artifact_collection WHERE key = $1 AND latest_id = $2", {text(*found->key), id(aid)})
+             .empty();
     if (latest) {
       auto next = conn.query(std::string("SELECT ") + artifact_columns +
                                  " FROM artifact a WHERE a.key = $1 AND a.id <> $2 "

@@ -44,9 +44,10 @@ std::string automations_fingerprint(sql_connection& conn) {
 
 std::optional<trigger_bucket> find_bucket(sql_connection& conn, const automation_id& automation, const uuid& trigger,
                                           const std::vector<std::string>& key) {
-  auto rows = conn.query(std::string("SELECT ") + bucket_columns +
-                             " FROM automation_bucket WHERE automation_id = $1 AND trigger_id = $2 AND bucketing_key = $3",
-                         {id(automation), id(trigger), text(key_text(key))});
+  auto rows =
+      conn.query(std::string("SELECT ") + bucket_columns +
+                     " FROM automation_bucket WHERE automation_id = $1 AND trigger_id = $2 AND bucketing_key = $3",
+                 {id(automation), id(trigger), text(key_text(key))});
   if (rows.empty()) return std::nullopt;
   return bucket_from(rows.front());
 }
@@ -104,7 +105,8 @@ void keep_child_firing(sql_connection& conn, const automation_id& automation, co
        text(child_firing_document(f.what).dump())});
 }
 
-std::vector<child_firing> kept_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent) {
+std::vector<child_firing> kept_child_firings(sql_connection& conn, const automation_id& automation,
+                                             const uuid& parent) {
   std::vector<child_firing> out;
   for (const auto& row : conn.query("SELECT child_trigger_id, child_firing_id, child_fired_at, child_firing "
                                     "FROM composite_trigger_child_firing WHERE automation_id = $1 AND "
@@ -120,18 +122,20 @@ std::vector<child_firing> kept_child_firings(sql_connection& conn, const automat
 void forget_child_firings(sql_connection& conn, const automation_id& automation, const uuid& parent,
                           std::optional<timestamp> before) {
   if (before)
-    conn.execute("DELETE FROM composite_trigger_child_firing WHERE automation_id = $1 AND parent_trigger_id = $2 "
-                 "AND child_fired_at < $3",
-                 {id(automation), id(parent), ts(*before)});
+    conn.execute(
+        "DELETE FROM composite_trigger_child_firing WHERE automation_id = $1 AND parent_trigger_id = $2 "
+        "AND child_fired_at < $3",
+        {id(automation), id(parent), ts(*before)});
   else
     conn.execute("DELETE FROM composite_trigger_child_firing WHERE automation_id = $1 AND parent_trigger_id = $2",
                  {id(automation), id(parent)});
 }
 
 bool mark_event_evaluated(sql_connection& conn, const uuid& event, timestamp received) {
-  return conn.execute("INSERT INTO automation_evaluated_event (event_id, received) VALUES ($1, $2) "
-                      "ON CONFLICT (event_id) DO NOTHING",
-                      {id(event), ts(received)}) > 0;
+  return conn.execute(
+             "INSERT INTO automation_evaluated_event (event_id, received) VALUES ($1, $2) "
+             "ON CONFLICT (event_id) DO NOTHING",
+             {id(event), ts(received)}) > 0;
 }
 
 std::optional<timestamp> evaluation_progress(sql_connection& conn) {

@@ -25,8 +25,7 @@ std::optional<trigger_bucket> find_bucket(sql_connection& conn, const automation
 void store_bucket(sql_connection& conn, const automation_id& automation, const uuid& trigger,
                   const std::vector<std::string>& key, const std::optional<trigger_bucket>& bucket, timestamp now);
 /// Every bucket of the trigger (the periodic pass evaluates them).
-std::vector<trigger_bucket> trigger_buckets(sql_connection& conn, const automation_id& automation,
-                                            const uuid& trigger);
+std::vector<trigger_bucket> trigger_buckets(sql_connection& conn, const automation_id& automation, const uuid& trigger);
 /// Deletes every bucket whose window ended at or before `older_than` (Prefect's sweep_closed_buckets): a closed
 /// reactive window is never read again, and each for_each key would otherwise keep one for ever.
 void sweep_closed_buckets(sql_connection& conn, timestamp older_than);

@@ -69,8 +69,8 @@ bool update_automation(sql_connection& conn, const automation& a) {
 
 bool delete_automation(sql_connection& conn, const automation_id& aid) {
   // Children first, in one order for every deleter, so that concurrent deletes cannot deadlock (Prefect's order).
-  for (const char* child : {"automation_bucket", "automation_held_event", "automation_related_resource",
-                            "composite_trigger_child_firing"})
+  for (const char* child :
+       {"automation_bucket", "automation_held_event", "automation_related_resource", "composite_trigger_child_firing"})
     conn.execute(std::string("DELETE FROM ") + child + " WHERE automation_id = $1", {id(aid)});
   return conn.execute("DELETE FROM automation WHERE id = $1", {id(aid)}) > 0;
 }

@@ -37,8 +37,8 @@ block_document document_from(const sql_row& row) {
 }
 
 std::optional<block_document> find_row(sql_connection& conn, const block_document_id& doc) {
-  auto rows = conn.query(std::string("SELECT ") + document_columns + " FROM block_document bd WHERE bd.id = $1",
-                         {id(doc)});
+  auto rows =
+      conn.query(std::string("SELECT ") + document_columns + " FROM block_document bd WHERE bd.id = $1", {id(doc)});
   if (rows.empty()) return std::nullopt;
   return document_from(rows[0]);
 }
@@ -61,7 +61,7 @@ json opened(const secret_box& box, json data, const json& schema_fields) {
 
 /// Schemas looked up once per call.
 class schema_cache {
-public:
+ public:
   explicit schema_cache(sql_connection& conn) : conn_(conn) {}
   const stored_block_schema& get(const block_schema_id& s) {
     auto it = known_.find(s);
@@ -74,7 +74,7 @@ public:
     return it->second;
   }
 
-private:
+ private:
   sql_connection& conn_;
   std::map<block_schema_id, stored_block_schema> known_;
 };
@@ -165,8 +165,8 @@ void check_references(sql_connection& conn, const block_document_id& parent, con
       if (at == parent)
         throw refusal(errc::invalid_argument,
                       "Cannot create block document reference: it would introduce a cycle into the "
-                      "block_document_reference graph (parent=" + parent.to_string() + ", reference=" +
-                          r.target.to_string() + ").");
+                      "block_document_reference graph (parent=" +
+                          parent.to_string() + ", reference=" + r.target.to_string() + ").");
       if (std::find(seen.begin(), seen.end(), at) != seen.end()) continue;
       seen.push_back(at);
       for (const auto& row : conn.query("SELECT reference_block_document_id FROM block_document_reference WHERE "
@@ -194,7 +194,9 @@ std::vector<full_block_document> read_block_documents(sql_connection& conn, cons
   switch (q.sort) {
     case block_document_sort::name_asc: sql += " ORDER BY bd.name ASC, bd.id"; break;
     case block_document_sort::name_desc: sql += " ORDER BY bd.name DESC, bd.id"; break;
-    case block_document_sort::block_type_and_name_asc: sql += " ORDER BY bd.block_type_name ASC, bd.name ASC, bd.id"; break;
+    case block_document_sort::block_type_and_name_asc:
+      sql += " ORDER BY bd.block_type_name ASC, bd.name ASC, bd.id";
+      break;
   }
   if (q.limit) sql += " LIMIT " + bind(params, integer(*q.limit));
   if (q.offset > 0) {
@@ -210,8 +212,8 @@ std::vector<full_block_document> read_block_documents(sql_connection& conn, cons
 
 std::int64_t count_block_documents(sql_connection& conn, const block_document_query& q) {
   sql_params params;
-  auto rows = conn.query("SELECT COUNT(*) FROM block_document bd WHERE " + document_conditions(conn.dialect(), q, params),
-                         params);
+  auto rows = conn.query(
+      "SELECT COUNT(*) FROM block_document bd WHERE " + document_conditions(conn.dialect(), q, params), params);
   return rows.empty() ? 0 : rows[0].integer(0);
 }
 
@@ -276,9 +278,8 @@ bool update_block_document(sql_connection& conn, const secret_box& box, const bl
   std::vector<block_reference> added;
   std::vector<uuid> kept;
   for (const auto& r : split->second) {
-    auto same = std::find_if(stored.begin(), stored.end(), [&](const sql_row& row) {
-      return row.text(1) == r.name && row.id(2) == r.target.value;
-    });
+    auto same = std::find_if(stored.begin(), stored.end(),
+                             [&](const sql_row& row) { return row.text(1) == r.name && row.id(2) == r.target.value; });
     if (same == stored.end()) {
       added.push_back(r);
     } else {

@@ -76,10 +76,11 @@ std::string schema_condition(dialect d, const block_schema_filter& f, const std:
   if (f.block_type_id_any) parts.push_back(in_ids(d, a + ".block_type_id", *f.block_type_id_any, params));
   if (f.capabilities_all && !f.capabilities_all->empty()) {
     const auto p = bind(params, text(nlohmann::json(*f.capabilities_all).dump()));
-    parts.push_back(d == dialect::postgresql
-                        ? a + ".capabilities @> " + p + "::jsonb"
-                        : "NOT EXISTS (SELECT 1 FROM json_each(" + p + ") AS want WHERE want.value NOT IN "
-                          "(SELECT have.value FROM json_each(" + a + ".capabilities) AS have))");
+    parts.push_back(d == dialect::postgresql ? a + ".capabilities @> " + p + "::jsonb"
+                                             : "NOT EXISTS (SELECT 1 FROM json_each(" + p +
+                                                   ") AS want WHERE want.value NOT IN "
+                                                   "(SELECT have.value FROM json_each(" +
+                                                   a + ".capabilities) AS have))");
   }
   if (f.id_any) parts.push_back(in_ids(d, a + ".id", *f.id_any, params));
   if (f.version_any) parts.push_back(in_texts(d, a + ".version", *f.version_any, params));

@@ -82,8 +82,8 @@ std::optional<json> child_definition(const json& fields, const json& definitions
 created_block_schema create_schema(sql_connection& conn, const block_schema_input& input, timestamp now,
                                    const json& inherited_definitions);
 
-void register_reference(sql_connection& conn, const block_schema_id& parent, const std::string& name,
-                        const json& ref, const json& fields, const json& definitions, timestamp now) {
+void register_reference(sql_connection& conn, const block_schema_id& parent, const std::string& name, const json& ref,
+                        const json& fields, const json& definitions, timestamp now) {
   const auto slug = ref.value("block_type_slug", std::string());
   const auto checksum = ref.value("block_schema_checksum", std::string());
   auto type = find_block_type_by_slug(conn, slug);
@@ -251,9 +251,10 @@ void delete_block_schema(sql_connection& conn, const block_schema_id& schema) {
 }
 
 std::vector<std::string> block_capabilities(sql_connection& conn) {
-  const auto sql = conn.dialect() == dialect::postgresql
-                       ? "SELECT DISTINCT jsonb_array_elements_text(capabilities) FROM block_schema ORDER BY 1"
-                       : "SELECT DISTINCT c.value FROM block_schema, json_each(block_schema.capabilities) AS c ORDER BY 1";
+  const auto sql =
+      conn.dialect() == dialect::postgresql
+          ? "SELECT DISTINCT jsonb_array_elements_text(capabilities) FROM block_schema ORDER BY 1"
+          : "SELECT DISTINCT c.value FROM block_schema, json_each(block_schema.capabilities) AS c ORDER BY 1";
   std::vector<std::string> out;
   for (const auto& row : conn.query(sql)) out.push_back(row.text(0));
   return out;

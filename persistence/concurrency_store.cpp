@@ -128,39 +128,39 @@ void insert_limit(sql_connection& conn, const concurrency_limit& l) {
 }
 
 std::optional<concurrency_limit> find_limit(sql_connection& conn, const concurrency_limit_id& limit) {
-  auto rows = conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 WHERE id = $1",
-                         {id(limit)});
+  auto rows =
+      conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 WHERE id = $1", {id(limit)});
   if (rows.empty()) return std::nullopt;
   return limit_from(rows[0]);
 }
 
 std::optional<concurrency_limit> find_limit_by_name(sql_connection& conn, const std::string& name) {
-  auto rows = conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 WHERE name = $1",
-                         {text(name)});
+  auto rows =
+      conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 WHERE name = $1", {text(name)});
   if (rows.empty()) return std::nullopt;
   return limit_from(rows[0]);
 }
 
 std::vector<concurrency_limit> limits_named(sql_connection& conn, const std::vector<std::string>& names) {
-  return limits_from(conn.query(std::string("SELECT ") + limit_columns +
-                                    " FROM concurrency_limit_v2 WHERE name IN (" +
+  return limits_from(conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 WHERE name IN (" +
                                     unpacked_texts(conn.dialect(), "$1") + ") ORDER BY name",
                                 {text(json_list(names))}));
 }
 
 std::vector<concurrency_limit> list_limits(sql_connection& conn, std::int64_t limit, std::int64_t offset) {
-  return limits_from(conn.query(std::string("SELECT ") + limit_columns +
-                                    " FROM concurrency_limit_v2 ORDER BY name LIMIT $1 OFFSET $2",
-                                {integer(limit), integer(offset)}));
+  return limits_from(
+      conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 ORDER BY name LIMIT $1 OFFSET $2",
+                 {integer(limit), integer(offset)}));
 }
 
 bool update_limit(sql_connection& conn, const concurrency_limit& l) {
-  return conn.execute("UPDATE concurrency_limit_v2 SET updated = $2, active = $3, name = $4, \"limit\" = $5, "
-                      "active_slots = $6, denied_slots = $7, slot_decay_per_second = $8, "
-                      "avg_slot_occupancy_seconds = $9 WHERE id = $1",
-                      {id(l.id), ts(l.updated), boolean(l.active), text(l.name), integer(l.limit),
-                       integer(l.active_slots), integer(l.denied_slots), sql_value(l.slot_decay_per_second),
-                       sql_value(l.avg_slot_occupancy_seconds)}) > 0;
+  return conn.execute(
+             "UPDATE concurrency_limit_v2 SET updated = $2, active = $3, name = $4, \"limit\" = $5, "
+             "active_slots = $6, denied_slots = $7, slot_decay_per_second = $8, "
+             "avg_slot_occupancy_seconds = $9 WHERE id = $1",
+             {id(l.id), ts(l.updated), boolean(l.active), text(l.name), integer(l.limit), integer(l.active_slots),
+              integer(l.denied_slots), sql_value(l.slot_decay_per_second), sql_value(l.avg_slot_occupancy_seconds)}) >
+         0;
 }
 
 bool delete_limit(sql_connection& conn, const concurrency_limit_id& limit) {
@@ -201,10 +201,10 @@ acquire_outcome acquire_slots(sql_connection& conn, const acquire_request& reque
                               const slot_wait_caps& caps) {
   acquire_outcome out;
   // Locked in id order (PostgreSQL), decided and answered in name order.
-  out.limits = limits_from(conn.query(std::string("SELECT ") + limit_columns +
-                                          " FROM concurrency_limit_v2 WHERE name IN (" +
-                                          unpacked_texts(conn.dialect(), "$1") + ") ORDER BY id" + lock_clause(conn),
-                                      {text(json_list(request.names))}));
+  out.limits =
+      limits_from(conn.query(std::string("SELECT ") + limit_columns + " FROM concurrency_limit_v2 WHERE name IN (" +
+                                 unpacked_texts(conn.dialect(), "$1") + ") ORDER BY id" + lock_clause(conn),
+                             {text(json_list(request.names))}));
   std::sort(out.limits.begin(), out.limits.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   std::vector<concurrency_limit_id> ids;
   for (const auto& l : out.limits) ids.push_back(l.id);
@@ -225,8 +225,8 @@ acquire_outcome acquire_slots(sql_connection& conn, const acquire_request& reque
 }
 
 std::vector<concurrency_limit> release_named(sql_connection& conn, const std::vector<std::string>& names,
-                                             std::int64_t slots, std::optional<double> occupancy_seconds,
-                                             timestamp now, const slot_wait_caps& caps) {
+                                             std::int64_t slots, std::optional<double> occupancy_seconds, timestamp now,
+                                             const slot_wait_caps& caps) {
   auto limits = limits_named(conn, names);
   std::vector<concurrency_limit_id> ids;
   for (const auto& l : limits) ids.push_back(l.id);
@@ -237,12 +237,12 @@ std::vector<concurrency_limit> release_named(sql_connection& conn, const std::ve
 std::optional<concurrency_lease> release_lease(sql_connection& conn, const concurrency_lease_id& lease, timestamp now,
                                                const slot_wait_caps& caps) {
   // DELETE ... RETURNING claims the lease: of two concurrent releases (or a release and the reaper) one wins.
-  auto rows = conn.query(std::string("DELETE FROM concurrency_lease WHERE id = $1 RETURNING ") + lease_columns,
-                         {id(lease)});
+  auto rows =
+      conn.query(std::string("DELETE FROM concurrency_lease WHERE id = $1 RETURNING ") + lease_columns, {id(lease)});
   if (rows.empty()) return std::nullopt;
   auto released_lease = lease_from(rows[0]);
-  release_ids(conn, released_lease.resource_ids, released_lease.slots,
-              seconds_between(released_lease.created, now), now, caps);
+  release_ids(conn, released_lease.resource_ids, released_lease.slots, seconds_between(released_lease.created, now),
+              now, caps);
   return released_lease;
 }
 
@@ -250,7 +250,8 @@ std::size_t reap_expired_leases(sql_connection& conn, timestamp now, const slot_
   const std::string skip_locked = conn.dialect() == dialect::postgresql ? " FOR UPDATE SKIP LOCKED" : "";
   auto expired = leases_from(conn.query(
       std::string("DELETE FROM concurrency_lease WHERE id IN (SELECT id FROM concurrency_lease WHERE expiration < $1 "
-                  "ORDER BY expiration LIMIT $2") + skip_locked + ") RETURNING " + lease_columns,
+                  "ORDER BY expiration LIMIT $2") +
+          skip_locked + ") RETURNING " + lease_columns,
       {ts(now), integer(static_cast<std::int64_t>(max))}));
   for (const auto& lease : expired)
     release_ids(conn, lease.resource_ids, lease.slots, seconds_between(lease.created, now), now, caps);
@@ -312,8 +313,8 @@ tag_acquire_outcome acquire_tag_slots(sql_connection& conn, const std::vector<st
   std::vector<concurrency_limit> wanted;
   std::vector<std::string> wanted_tags;
   for (const auto& tag : tags)
-    if (const auto* l = limit_of(tag); l && l->active && std::find(wanted_tags.begin(), wanted_tags.end(), tag) ==
-                                                           wanted_tags.end()) {
+    if (const auto* l = limit_of(tag);
+        l && l->active && std::find(wanted_tags.begin(), wanted_tags.end(), tag) == wanted_tags.end()) {
       wanted.push_back(*l);
       wanted_tags.push_back(tag);
     }
@@ -338,14 +339,14 @@ std::vector<concurrency_limit> release_tag_slots(sql_connection& conn, const std
   std::vector<concurrency_lease_id> held;
   for (const auto& l : limits)
     for (const auto& lease : leases_holding(conn, l.id, now))
-      if (lease.holder && lease.holder->id == task_run &&
-          std::find(held.begin(), held.end(), lease.id) == held.end())
+      if (lease.holder && lease.holder->id == task_run && std::find(held.begin(), held.end(), lease.id) == held.end())
         held.push_back(lease.id);
   for (const auto& lease : held) release_lease(conn, lease, now, caps);
   return limits;
 }
 
-void reset_tag_limit(sql_connection& conn, const concurrency_limit& l, const std::vector<uuid>& holders, timestamp now) {
+void reset_tag_limit(sql_connection& conn, const concurrency_limit& l, const std::vector<uuid>& holders,
+                     timestamp now) {
   drop_leases_on(conn, l.id);
   auto reset = l;
   reset.active_slots = 0;

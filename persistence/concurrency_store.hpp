@@ -61,7 +61,7 @@ struct acquire_request {
 
 struct acquire_outcome {
   acquire_decision decision;
-  std::vector<concurrency_limit> limits;  ///< every stored limit named, as read (active or not), by name
+  std::vector<concurrency_limit> limits;      ///< every stored limit named, as read (active or not), by name
   std::optional<concurrency_lease_id> lease;  ///< granted with a lease on at least one limit: stored lease
 };
 
@@ -71,8 +71,8 @@ acquire_outcome acquire_slots(sql_connection& conn, const acquire_request& reque
 
 /// POST /decrement: gives `slots` back to every active limit among `names`; returns every limit named.
 std::vector<concurrency_limit> release_named(sql_connection& conn, const std::vector<std::string>& names,
-                                             std::int64_t slots, std::optional<double> occupancy_seconds,
-                                             timestamp now, const slot_wait_caps& caps);
+                                             std::int64_t slots, std::optional<double> occupancy_seconds, timestamp now,
+                                             const slot_wait_caps& caps);
 
 /// Deletes the lease and gives its slots back (occupancy = its age). Returns the lease, or nullopt when
 /// there was none (already released or reaped: nothing changes).

@@ -41,7 +41,7 @@ status run_in_transaction(sql_connection& conn, bool write, const std::function<
 
 // A queue of jobs served by one or more threads, each owning one connection.
 class job_queue {
-public:
+ public:
   void push(queued q) {
     {
       std::lock_guard lock(m_);
@@ -77,7 +77,7 @@ public:
     cv_.notify_all();
   }
 
-private:
+ private:
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<queued> jobs_;

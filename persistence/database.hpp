@@ -31,9 +31,9 @@ using completion = std::function<void(const status&)>;
 struct database_options {
   database_target target;
   connection_options connection;
-  std::size_t max_batch = 1024;                ///< jobs per transaction at most
-  std::chrono::microseconds max_delay{0};      ///< after the first job, wait this long for more (0: don't wait)
-  unsigned readers = 2;                        ///< reader threads/connections (at least 1)
+  std::size_t max_batch = 1024;            ///< jobs per transaction at most
+  std::chrono::microseconds max_delay{0};  ///< after the first job, wait this long for more (0: don't wait)
+  unsigned readers = 2;                    ///< reader threads/connections (at least 1)
 };
 
 /// Counters of the writer, for tests, benchmarks and status output.
@@ -52,7 +52,7 @@ struct writer_stats {
 /// Handle to the running database threads. Copies share them; all methods are thread-safe and, except
 /// drain_and_stop(), return at once.
 class database {
-public:
+ public:
   /// Opens the writer's and readers' connections (failing with the reason and the redacted target) and starts
   /// the threads.
   static result<database> start(const database_options& options);
@@ -76,7 +76,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::shared_ptr<impl> impl_;
 };
 

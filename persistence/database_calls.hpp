@@ -53,7 +53,7 @@ namespace osprey::persistence {
 /// read_value/write_value gets `why()` (e.g. errc::conflict "…"), not a database error. A `status` that
 /// is ok is not a refusal; it is turned into errc::internal.
 class refusal : public std::exception {
-public:
+ public:
   explicit refusal(status why)
       : why_(why.is_ok() ? status(errc::internal, "a job refused without a reason") : std::move(why)) {}
   refusal(errc code, std::string message) : refusal(status(code, std::move(message))) {}
@@ -61,7 +61,7 @@ public:
   [[nodiscard]] const status& why() const noexcept { return why_; }
   [[nodiscard]] const char* what() const noexcept override { return why_.message().c_str(); }
 
-private:
+ private:
   status why_;
 };
 

@@ -114,14 +114,33 @@ std::optional<deployment> first_with_schedules(sql_connection& conn, const std::
 }
 
 sql_params deployment_params(const deployment& d) {
-  return {id(d.id), ts(d.created), ts(d.updated), text(d.name), id(d.flow), optional_text(d.version),
-          optional_text(d.description), boolean(d.paused), optional_int(d.concurrency_limit),
-          optional_json(d.concurrency_options), optional_id(d.concurrency_limit_id), text(d.job_variables.dump()),
-          text(d.parameters.dump()), text(json(d.tags).dump()), text(d.labels.dump()), optional_text(d.work_queue_name),
-          optional_id(d.work_queue_id), optional_json(d.parameter_openapi_schema), boolean(d.enforce_parameter_schema),
-          optional_text(d.path), optional_text(d.entrypoint), optional_json(d.pull_steps),
-          optional_id(d.storage_document_id), optional_id(d.infrastructure_document_id), optional_json(d.created_by),
-          optional_json(d.updated_by), text(d.status)};
+  return {id(d.id),
+          ts(d.created),
+          ts(d.updated),
+          text(d.name),
+          id(d.flow),
+          optional_text(d.version),
+          optional_text(d.description),
+          boolean(d.paused),
+          optional_int(d.concurrency_limit),
+          optional_json(d.concurrency_options),
+          optional_id(d.concurrency_limit_id),
+          text(d.job_variables.dump()),
+          text(d.parameters.dump()),
+          text(json(d.tags).dump()),
+          text(d.labels.dump()),
+          optional_text(d.work_queue_name),
+          optional_id(d.work_queue_id),
+          optional_json(d.parameter_openapi_schema),
+          boolean(d.enforce_parameter_schema),
+          optional_text(d.path),
+          optional_text(d.entrypoint),
+          optional_json(d.pull_steps),
+          optional_id(d.storage_document_id),
+          optional_id(d.infrastructure_document_id),
+          optional_json(d.created_by),
+          optional_json(d.updated_by),
+          text(d.status)};
 }
 
 /// The id a flow run's created_by names, and a schedule's id as text, in the connection's dialect.
@@ -145,16 +164,15 @@ std::optional<deployment> find_deployment(sql_connection& conn, const deployment
 }
 
 std::optional<deployment> find_deployment_by_name(sql_connection& conn, const flow_id& flow, const std::string& name) {
-  return first_with_schedules(
-      conn, conn.query(std::string(deployment_columns) + "WHERE d.flow_id = $1 AND d.name = $2", {id(flow), text(name)}));
+  return first_with_schedules(conn, conn.query(std::string(deployment_columns) + "WHERE d.flow_id = $1 AND d.name = $2",
+                                               {id(flow), text(name)}));
 }
 
 std::optional<deployment> find_deployment_by_names(sql_connection& conn, const std::string& flow_name,
                                                    const std::string& name) {
-  return first_with_schedules(
-      conn, conn.query(std::string(deployment_columns) +
-                           "JOIN flow f ON f.id = d.flow_id WHERE f.name = $1 AND d.name = $2",
-                       {text(flow_name), text(name)}));
+  return first_with_schedules(conn, conn.query(std::string(deployment_columns) +
+                                                   "JOIN flow f ON f.id = d.flow_id WHERE f.name = $1 AND d.name = $2",
+                                               {text(flow_name), text(name)}));
 }
 
 std::vector<deployment> select_deployments(sql_connection& conn, const std::string& where, const sql_params& params,
@@ -173,7 +191,9 @@ std::int64_t count_deployments(sql_connection& conn, const std::string& where, c
   return conn.query(sql, params).front().integer(0);
 }
 
-void insert_deployment(sql_connection& conn, const deployment& d) { conn.execute(insert_deployment_sql, deployment_params(d)); }
+void insert_deployment(sql_connection& conn, const deployment& d) {
+  conn.execute(insert_deployment_sql, deployment_params(d));
+}
 
 bool update_deployment(sql_connection& conn, const deployment& d) {
   // The insert's parameters, less the columns an update keeps (id is the key; created, name, flow_id,
@@ -185,9 +205,10 @@ bool update_deployment(sql_connection& conn, const deployment& d) {
       "labels = $12, work_queue_name = $13, work_queue_id = $14, parameter_openapi_schema = $15, "
       "enforce_parameter_schema = $16, path = $17, entrypoint = $18, pull_steps = $19, storage_document_id = $20, "
       "infrastructure_document_id = $21, updated_by = $22 WHERE id = $1";
-  return conn.execute(sql, {params[0], params[2], params[5], params[6], params[7], params[8], params[9], params[10],
-                            params[11], params[12], params[13], params[14], params[15], params[16], params[17],
-                            params[18], params[19], params[20], params[21], params[22], params[23], params[25]}) > 0;
+  return conn.execute(sql,
+                      {params[0],  params[2],  params[5],  params[6],  params[7],  params[8],  params[9],  params[10],
+                       params[11], params[12], params[13], params[14], params[15], params[16], params[17], params[18],
+                       params[19], params[20], params[21], params[22], params[23], params[25]}) > 0;
 }
 
 bool delete_deployment(sql_connection& conn, const deployment_id& d) {
@@ -202,7 +223,8 @@ std::vector<deployment_id> deployment_ids_of_flow(sql_connection& conn, const fl
 }
 
 bool set_deployment_paused(sql_connection& conn, const deployment_id& d, bool paused, timestamp now) {
-  return conn.execute("UPDATE deployment SET paused = $2, updated = $3 WHERE id = $1", {id(d), boolean(paused), ts(now)}) > 0;
+  return conn.execute("UPDATE deployment SET paused = $2, updated = $3 WHERE id = $1",
+                      {id(d), boolean(paused), ts(now)}) > 0;
 }
 
 status pause_deployment(sql_connection& conn, const deployment_id& d, bool paused, timestamp now) {
@@ -242,8 +264,8 @@ void delete_schedules(sql_connection& conn, const deployment_id& d) {
 
 std::vector<deployment_schedule> schedules_of(sql_connection& conn, const deployment_id& d) {
   std::vector<deployment_schedule> out;
-  for (const auto& row : conn.query(std::string(schedule_columns) + "WHERE deployment_id = $1 ORDER BY updated DESC, id",
-                                    {id(d)}))
+  for (const auto& row :
+       conn.query(std::string(schedule_columns) + "WHERE deployment_id = $1 ORDER BY updated DESC, id", {id(d)}))
     if (auto s = schedule_from_row(row)) out.push_back(std::move(*s));
   return out;
 }
@@ -271,8 +293,11 @@ std::vector<deployment_id> deployments_to_schedule(sql_connection& conn, timesta
       created_by_id(dia) + " = " + id_text(dia, "s.id");
   std::string sql =
       "SELECT d.id FROM deployment d WHERE d.paused = false AND EXISTS (SELECT 1 FROM deployment_schedule s "
-      "WHERE s.deployment_id = d.id AND s.active = true AND ((SELECT count(*) " + runs_of_schedule + ") < $2 "
-      "OR COALESCE((SELECT max(r.next_scheduled_start_time) " + runs_of_schedule + "), $1) < $3))";
+      "WHERE s.deployment_id = d.id AND s.active = true AND ((SELECT count(*) " +
+      runs_of_schedule +
+      ") < $2 "
+      "OR COALESCE((SELECT max(r.next_scheduled_start_time) " +
+      runs_of_schedule + "), $1) < $3))";
   sql_params params{ts(now), integer(static_cast<std::int64_t>(w.min_runs)), ts(now + w.min_time)};
   if (after) {
     sql += " AND d.id > $4";
@@ -286,9 +311,10 @@ std::vector<deployment_id> deployments_to_schedule(sql_connection& conn, timesta
 
 std::vector<std::string> scheduled_run_keys(sql_connection& conn, const deployment_id& d, timestamp from) {
   std::vector<std::string> keys;
-  for (const auto& row : conn.query("SELECT idempotency_key FROM flow_run WHERE deployment_id = $1 AND auto_scheduled = true "
-                                    "AND next_scheduled_start_time >= $2 AND idempotency_key IS NOT NULL",
-                                    {id(d), ts(from)}))
+  for (const auto& row :
+       conn.query("SELECT idempotency_key FROM flow_run WHERE deployment_id = $1 AND auto_scheduled = true "
+                  "AND next_scheduled_start_time >= $2 AND idempotency_key IS NOT NULL",
+                  {id(d), ts(from)}))
     keys.push_back(row.text(0));
   return keys;
 }
@@ -301,9 +327,9 @@ work_queue_lookup find_work_queue(sql_connection& conn, const std::string& pool,
   out.pool_found = true;
   auto rows = queue ? conn.query("SELECT id, name FROM work_queue WHERE work_pool_id = $1 AND name = $2",
                                  {id(pools.front().id(0)), text(*queue)})
-                    : (pools.front().is_null(1) ? std::vector<sql_row>{}
-                                                : conn.query("SELECT id, name FROM work_queue WHERE id = $1",
-                                                             {id(pools.front().id(1))}));
+                    : (pools.front().is_null(1)
+                           ? std::vector<sql_row>{}
+                           : conn.query("SELECT id, name FROM work_queue WHERE id = $1", {id(pools.front().id(1))}));
   if (!rows.empty()) out.queue = work_queue_ref{rows.front().id(0), rows.front().text(1)};
   return out;
 }

@@ -68,8 +68,8 @@ void announce_events(sql_connection& conn, std::string_view origin, const std::v
     conn.query(notify_sql, {text(std::string(event_channel)), text(std::move(payload))});
 }
 
-result<std::unique_ptr<event_listener>> start_event_listener(const event_listener_options& options,
-                                                             std::string origin, event_listener_callbacks callbacks) {
+result<std::unique_ptr<event_listener>> start_event_listener(const event_listener_options& options, std::string origin,
+                                                             event_listener_callbacks callbacks) {
   if (options.target.dialect != dialect::postgresql)
     return status(errc::invalid_argument, "only PostgreSQL databases announce events to other servers");
   return start_postgres_listener(options, std::move(origin), std::move(callbacks));

@@ -78,7 +78,7 @@ struct event_listener_callbacks {
 
 /// Follows event_channel on a dedicated connection and thread, until stopped. Thread-safe.
 class event_listener {
-public:
+ public:
   virtual ~event_listener() = default;  ///< stops first
   /// Stops listening and joins the thread; returns at once, or within connect_timeout when a connection
   /// attempt is under way. Idempotent. The callbacks are not called after it returns.
@@ -89,7 +89,7 @@ public:
 /// LISTEN) before returning, for at most connect_timeout; when that fails it logs why once and keeps trying
 /// in the background, reporting the gap through missed_since once it listens. Refused (errc::invalid_argument)
 /// for SQLite.
-result<std::unique_ptr<event_listener>> start_event_listener(const event_listener_options& options,
-                                                             std::string origin, event_listener_callbacks callbacks);
+result<std::unique_ptr<event_listener>> start_event_listener(const event_listener_options& options, std::string origin,
+                                                             event_listener_callbacks callbacks);
 
 }  // namespace osprey::persistence

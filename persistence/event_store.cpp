@@ -42,7 +42,7 @@ constexpr const char* resource_subquery_sql =
 
 /// Builds a WHERE clause for one dialect. Parameters $1 and $2 are always the time window.
 class where_builder {
-public:
+ public:
   where_builder(dialect d, const event_filter& f) : dialect_(d) {
     param(ts(f.since));
     param(ts(f.until));
@@ -76,15 +76,18 @@ public:
     json positive = json::array();
     json negative = json::array();
     for (const auto& pattern : patterns) {
-      if (pattern.starts_with('!')) negative.push_back(translate_glob(pattern.substr(1)));
-      else positive.push_back(translate_glob(pattern));
+      if (pattern.starts_with('!'))
+        negative.push_back(translate_glob(pattern.substr(1)));
+      else
+        positive.push_back(translate_glob(pattern));
     }
     std::vector<std::string> alternatives;
     const char* op = dialect_ == dialect::sqlite ? " GLOB " : " LIKE ";
     if (!positive.empty())
       alternatives.push_back("EXISTS (SELECT 1 FROM " + elements(positive, "g") + " WHERE " + value + op + "g.v)");
     if (!negative.empty())
-      alternatives.push_back("EXISTS (SELECT 1 FROM " + elements(negative, "g") + " WHERE NOT (" + value + op + "g.v))");
+      alternatives.push_back("EXISTS (SELECT 1 FROM " + elements(negative, "g") + " WHERE NOT (" + value + op +
+                             "g.v))");
     if (alternatives.empty()) return "1 = 0";
     std::string out = "(" + value + " IS NOT NULL AND (" + alternatives[0];
     if (alternatives.size() > 1) out += " OR " + alternatives[1];
@@ -136,22 +139,25 @@ public:
     const std::string p = json_param(list);
     if (dialect_ == dialect::sqlite)
       return "EXISTS (SELECT 1 FROM json_each(" + p +
-             ") r WHERE er.resource_id = json_extract(r.value, '$[0]') AND er.resource_role = json_extract(r.value, '$[1]'))";
+             ") r WHERE er.resource_id = json_extract(r.value, '$[0]') AND er.resource_role = json_extract(r.value, "
+             "'$[1]'))";
     return "EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(" + p +
            " AS JSONB)) AS r(v) WHERE er.resource_id = r.v ->> 0 AND er.resource_role = r.v ->> 1)";
   }
 
   [[nodiscard]] sql_params& params() { return params_; }
 
-private:
+ private:
   /// A `*`/`?` glob as the dialect's pattern: SQLite GLOB (only `[` needs escaping) or PostgreSQL LIKE
   /// (backslash escapes `%`, `_` and itself). Both are case-sensitive.
   [[nodiscard]] std::string translate_glob(const std::string& glob) const {
     std::string out;
     for (const char c : glob) {
       if (dialect_ == dialect::sqlite) {
-        if (c == '[') out += "[[]";
-        else out.push_back(c);
+        if (c == '[')
+          out += "[[]";
+        else
+          out.push_back(c);
       } else if (c == '\\' || c == '%' || c == '_') {
         out.push_back('\\');
         out.push_back(c);
@@ -191,8 +197,10 @@ std::string where_clause(const event_filter& f, where_builder& b) {
   for (const auto& c : f.related) {
     std::vector<std::string> conditions;
     if (!c.ids.empty()) conditions.push_back(b.in_list("er.resource_id", c.ids));
-    if (c.roles.empty()) conditions.push_back("er.resource_role <> ''");
-    else conditions.push_back(b.in_list("er.resource_role", c.roles));
+    if (c.roles.empty())
+      conditions.push_back("er.resource_role <> ''");
+    else
+      conditions.push_back(b.in_list("er.resource_role", c.roles));
     if (!c.resources_in_roles.empty()) conditions.push_back(b.pairs(c.resources_in_roles));
     b.label_conditions(c.labels, true, conditions);
     clauses.push_back(b.resource_subquery(conditions));
@@ -275,7 +283,7 @@ void add_resource_row(sql_params& out, const event& e, const resource_labels& la
 /// The event_resources rows of the events where `include(index)` is true, as chunked statements.
 template <class Include>
 std::vector<chunk_statements::statement> resource_rows(const std::vector<event>& events, timestamp recorded,
-                                                   Include include) {
+                                                       Include include) {
   sql_params values;
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!include(i)) continue;
@@ -379,9 +387,9 @@ std::vector<event> events_stored_since(sql_connection& conn, timestamp since, st
 }
 
 std::vector<event> events_received_after(sql_connection& conn, timestamp after, std::int64_t limit) {
-  auto rows = conn.query(std::string(select_events_sql) +
-                             "events.received > $1 ORDER BY events.received, events.id LIMIT $2",
-                         {ts(after), integer(limit)});
+  auto rows =
+      conn.query(std::string(select_events_sql) + "events.received > $1 ORDER BY events.received, events.id LIMIT $2",
+                 {ts(after), integer(limit)});
   std::vector<event> out;
   out.reserve(rows.size());
   for (const auto& row : rows) out.push_back(event_from_row(row));
@@ -408,7 +416,8 @@ std::vector<event_group> group_events(sql_connection& conn, const event_filter& 
                                  : "COALESCE(json_extract(events.resource, '$.\"prefect.resource.name\"'), "
                                    "json_extract(events.resource, '$.\"prefect.name\"'), events.resource_id)";
   const std::string value = by == event_grouping::event ? "events.event" : "events.resource_id";
-  const auto sql = "SELECT " + value + ", " + label + ", count(*), min(events.occurred), max(events.occurred) FROM events WHERE " +
+  const auto sql = "SELECT " + value + ", " + label +
+                   ", count(*), min(events.occurred), max(events.occurred) FROM events WHERE " +
                    where_clause(filter, b) + " GROUP BY " + value + ", " + label;
   std::vector<event_group> out;
   for (const auto& row : conn.query(sql, b.params()))

@@ -43,7 +43,7 @@ std::string combine(op how, const std::vector<std::string>& parts) {
 /// Builds one WHERE: binds parameters in order and hands out fresh aliases for nested sub-queries (with a
 /// digit, so they never clash with the fixed outer aliases f, r, s, t, d, l).
 class compiler {
-public:
+ public:
   explicit compiler(dialect d) : d_(d) {}
 
   sql_where finish(const std::string& condition) {
@@ -83,8 +83,8 @@ public:
     if (f.state) parts.push_back(state(a, *f.state));
     // Prefect compares a run's start as COALESCE(start_time, expected_start_time); is_null_ looks at start_time.
     if (f.start_time)
-      parts.push_back(time("COALESCE(" + a + ".start_time, " + a + ".expected_start_time)", a + ".start_time",
-                           *f.start_time));
+      parts.push_back(
+          time("COALESCE(" + a + ".start_time, " + a + ".expected_start_time)", a + ".start_time", *f.start_time));
     if (f.end_time) parts.push_back(time(a + ".end_time", a + ".end_time", *f.end_time));
     if (f.expected_start_time)
       parts.push_back(time(a + ".expected_start_time", a + ".expected_start_time", *f.expected_start_time));
@@ -96,8 +96,8 @@ public:
       std::vector<std::string> sub;
       if (f.parent_flow_run_id->any) {
         const auto t = fresh("t");
-        sub.push_back("EXISTS (SELECT 1 FROM task_run " + t + " WHERE " + t + ".id = " + a + ".parent_task_run_id AND " +
-                      in_ids(t + ".flow_run_id", *f.parent_flow_run_id->any) + ")");
+        sub.push_back("EXISTS (SELECT 1 FROM task_run " + t + " WHERE " + t + ".id = " + a +
+                      ".parent_task_run_id AND " + in_ids(t + ".flow_run_id", *f.parent_flow_run_id->any) + ")");
       }
       parts.push_back(combine(f.parent_flow_run_id->combine, sub));
     }
@@ -133,9 +133,12 @@ public:
       // "has a flow run"; otherwise any_ decides.
       const auto& c = *f.flow_run_id;
       std::vector<std::string> sub;
-      if (c.is_null == true) sub.push_back(a + ".flow_run_id IS NULL");
-      else if (c.is_null == false && !c.any) sub.push_back(a + ".flow_run_id IS NOT NULL");
-      else if (c.any) sub.push_back(in_ids(a + ".flow_run_id", *c.any));
+      if (c.is_null == true)
+        sub.push_back(a + ".flow_run_id IS NULL");
+      else if (c.is_null == false && !c.any)
+        sub.push_back(a + ".flow_run_id IS NOT NULL");
+      else if (c.any)
+        sub.push_back(in_ids(a + ".flow_run_id", *c.any));
       parts.push_back(combine(c.combine, sub));
     }
     return combine(f.combine, parts);
@@ -182,7 +185,8 @@ public:
 
   std::string worker(const filters::worker_filter& f, const std::string& a) {
     std::vector<std::string> parts;
-    if (f.last_heartbeat_time) parts.push_back(time(a + ".last_heartbeat_time", a + ".last_heartbeat_time", *f.last_heartbeat_time));
+    if (f.last_heartbeat_time)
+      parts.push_back(time(a + ".last_heartbeat_time", a + ".last_heartbeat_time", *f.last_heartbeat_time));
     if (f.status) parts.push_back(text(a + ".status", *f.status));
     return combine(f.combine, parts);
   }
@@ -272,7 +276,7 @@ public:
 
   std::string fresh(const char* stem) { return std::string(stem) + std::to_string(++aliases_); }
 
-private:
+ private:
   // ---- parameters -------------------------------------------------------------------------------------------
 
   static sql_value text_value(const std::string& s) { return persistence::text(s); }
@@ -350,8 +354,7 @@ private:
   std::string text(const std::string& column, const filters::text_criterion& c) {
     std::vector<std::string> parts;
     if (c.any) parts.push_back(in_texts(column, *c.any));
-    if (c.not_any && !c.not_any->empty())
-      parts.push_back(listed(column, *c.not_any, "text", true));
+    if (c.not_any && !c.not_any->empty()) parts.push_back(listed(column, *c.not_any, "text", true));
     if (c.like && !c.like->empty()) parts.push_back(contains(column, *c.like));
     if (c.startswith) {
       std::vector<std::string> any_prefix;
@@ -382,14 +385,16 @@ private:
         parts.push_back(column + " ?| ARRAY(" + elements(nlohmann::json(*c.any), false) + ")");
       } else {
         const auto have = fresh("h");
-        parts.push_back("EXISTS (SELECT 1 FROM json_each(" + column + ") AS " + have + " WHERE " + have + ".value IN (" +
-                        elements(nlohmann::json(*c.any), false) + "))");
+        parts.push_back("EXISTS (SELECT 1 FROM json_each(" + column + ") AS " + have + " WHERE " + have +
+                        ".value IN (" + elements(nlohmann::json(*c.any), false) + "))");
       }
     }
     if (c.is_null) {
       // Prefect stores "no tags" as [] (never NULL).
-      if (d_ == dialect::postgresql) parts.push_back(column + (*c.is_null ? " = " : " <> ") + "'[]'::jsonb");
-      else parts.push_back("json_array_length(" + column + ")" + (*c.is_null ? " = 0" : " <> 0"));
+      if (d_ == dialect::postgresql)
+        parts.push_back(column + (*c.is_null ? " = " : " <> ") + "'[]'::jsonb");
+      else
+        parts.push_back("json_array_length(" + column + ")" + (*c.is_null ? " = 0" : " <> 0"));
     }
     return combine(c.combine, parts);
   }
@@ -498,7 +503,8 @@ sql_where task_runs_matching(dialect d, const filters::filter_set& fs, bool for_
     if (condition == always)
       parts.push_back("t.flow_run_id IS NOT NULL");
     else if (for_page)
-      parts.push_back("EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + r + ".id = t.flow_run_id AND " + condition + ")");
+      parts.push_back("EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + r + ".id = t.flow_run_id AND " + condition +
+                      ")");
     else
       parts.push_back("t.flow_run_id IN (SELECT " + r + ".id FROM flow_run " + r + " WHERE " + condition + ")");
   }

@@ -31,9 +31,11 @@ void insert_flow_run_input(sql_connection& conn, const flow_run_input& in) {
        in.sender ? text(*in.sender) : null_value()});
 }
 
-std::optional<flow_run_input> find_flow_run_input(sql_connection& conn, const flow_run_id& run, const std::string& key) {
-  auto rows = conn.query(std::string("SELECT ") + columns + " FROM flow_run_input i WHERE i.flow_run_id = $1 AND i.key = $2",
-                         {id(run), text(key)});
+std::optional<flow_run_input> find_flow_run_input(sql_connection& conn, const flow_run_id& run,
+                                                  const std::string& key) {
+  auto rows =
+      conn.query(std::string("SELECT ") + columns + " FROM flow_run_input i WHERE i.flow_run_id = $1 AND i.key = $2",
+                 {id(run), text(key)});
   if (rows.empty()) return std::nullopt;
   return input_from(rows.front());
 }

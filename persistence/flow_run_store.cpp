@@ -14,7 +14,8 @@ constexpr const char* select_current_state_sql =
     "FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id WHERE r.id = $1";
 
 constexpr const char* insert_state_sql =
-    "INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, message, state_details, data) "
+    "INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, message, state_details, "
+    "data) "
     "VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, $8)";
 
 constexpr const char* update_run_bookkeeping_sql =
@@ -36,7 +37,8 @@ constexpr const char* insert_full_run_sql =
     "work_queue_name, flow_version, parameters, idempotency_key, context, empirical_policy, tags, labels, "
     "parent_task_run_id, infrastructure_document_id, infrastructure_pid, created_by, job_variables, auto_scheduled, "
     "expected_start_time, next_scheduled_start_time) "
-    "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
+    "VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
+    "$23) "
     "ON CONFLICT (flow_id, idempotency_key) DO NOTHING";
 
 constexpr const char* select_run_columns =
@@ -117,16 +119,30 @@ sql_value optional_ts(const std::optional<timestamp>& t) { return t ? ts(*t) : n
 
 flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial,
                                  const run_bookkeeping& counters) {
-  const auto inserted = conn.execute(
-      insert_full_run_sql,
-      {id(run.id), ts(run.created), text(run.name), id(run.flow), optional_id(run.deployment_id),
-       optional_text(run.deployment_version), optional_id(run.work_queue_id), optional_text(run.work_queue_name),
-       optional_text(run.flow_version), text(run.parameters.dump()), optional_text(run.idempotency_key),
-       text(run.context.dump()), text(run.empirical_policy.dump()), text(nlohmann::json(run.tags).dump()),
-       text(run.labels.dump()), optional_id(run.parent_task_run_id), optional_id(run.infrastructure_document_id),
-       optional_text(run.infrastructure_pid), run.created_by.is_null() ? null_value() : text(run.created_by.dump()),
-       text(run.job_variables.dump()), boolean(run.auto_scheduled), optional_ts(run.expected_start_time),
-       optional_ts(run.next_scheduled_start_time)});
+  const auto inserted =
+      conn.execute(insert_full_run_sql, {id(run.id),
+                                         ts(run.created),
+                                         text(run.name),
+                                         id(run.flow),
+                                         optional_id(run.deployment_id),
+                                         optional_text(run.deployment_version),
+                                         optional_id(run.work_queue_id),
+                                         optional_text(run.work_queue_name),
+                                         optional_text(run.flow_version),
+                                         text(run.parameters.dump()),
+                                         optional_text(run.idempotency_key),
+                                         text(run.context.dump()),
+                                         text(run.empirical_policy.dump()),
+                                         text(nlohmann::json(run.tags).dump()),
+                                         text(run.labels.dump()),
+                                         optional_id(run.parent_task_run_id),
+                                         optional_id(run.infrastructure_document_id),
+                                         optional_text(run.infrastructure_pid),
+                                         run.created_by.is_null() ? null_value() : text(run.created_by.dump()),
+                                         text(run.job_variables.dump()),
+                                         boolean(run.auto_scheduled),
+                                         optional_ts(run.expected_start_time),
+                                         optional_ts(run.next_scheduled_start_time)});
   if (inserted == 0) {
     auto rows = conn.query(select_run_by_key_sql, {id(run.flow), optional_text(run.idempotency_key)});
     if (rows.empty()) throw sql_error(sql_error::kind::constraint, "flow run could not be created");
@@ -165,14 +181,15 @@ std::int64_t count_flow_runs(sql_connection& conn, const std::string& where, con
 bool update_flow_run(sql_connection& conn, const flow_run_id& run, const nlohmann::json& changes, timestamp now) {
   // Column names come from this fixed list, never from the request.
   static const std::vector<std::pair<const char*, bool>> columns = {
-      {"name", false},           {"flow_version", false}, {"parameters", true},    {"empirical_policy", true},
-      {"tags", true},            {"infrastructure_pid", false}, {"job_variables", true}};
+      {"name", false}, {"flow_version", false},       {"parameters", true},   {"empirical_policy", true},
+      {"tags", true},  {"infrastructure_pid", false}, {"job_variables", true}};
   std::string sql = "UPDATE flow_run SET updated = $2";
   sql_params params = {id(run), ts(now)};
   for (const auto& [column, is_json] : columns) {
     auto it = changes.find(column);
     if (it == changes.end()) continue;
-    params.push_back(it->is_null() ? null_value() : text(is_json || !it->is_string() ? it->dump() : it->get<std::string>()));
+    params.push_back(it->is_null() ? null_value()
+                                   : text(is_json || !it->is_string() ? it->dump() : it->get<std::string>()));
     sql += std::string(", ") + column + " = $" + std::to_string(params.size());
   }
   sql += " WHERE id = $1";
@@ -210,20 +227,23 @@ stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& ru
 
 void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
                            const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now) {
-  sql_params params{id(run), ts(now), integer(counters.run_count), optional_ts(counters.start_time),
+  sql_params params{id(run),
+                    ts(now),
+                    integer(counters.run_count),
+                    optional_ts(counters.start_time),
                     optional_ts(counters.end_time),
                     sql_value(run_time_seconds(counters.total_run_time)),
-                    optional_ts(counters.expected_start_time), optional_ts(counters.next_scheduled_start_time),
+                    optional_ts(counters.expected_start_time),
+                    optional_ts(counters.next_scheduled_start_time),
                     text(policy.dump())};
   if (!written) {
     conn.execute(update_run_bookkeeping_sql, params);
     return;
   }
   const auto& state = *written;
-  conn.execute(insert_state_sql,
-               {id(state.id), ts(state.at), id(run), text(to_string(state.type)), text(state.name),
-                state.message ? text(*state.message) : null_value(), text(state.details.dump()),
-                state.data.is_null() ? null_value() : text(state.data.dump())});
+  conn.execute(insert_state_sql, {id(state.id), ts(state.at), id(run), text(to_string(state.type)), text(state.name),
+                                  state.message ? text(*state.message) : null_value(), text(state.details.dump()),
+                                  state.data.is_null() ? null_value() : text(state.data.dump())});
   params.insert(params.end(), {id(state.id), text(to_string(state.type)), text(state.name), ts(state.at)});
   conn.execute(update_run_state_and_bookkeeping_sql, params);
 }
@@ -243,8 +263,8 @@ std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_r
 }
 
 std::optional<run_state> find_flow_run_state(sql_connection& conn, const uuid& state) {
-  auto rows = conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM flow_run_state WHERE id = $1",
-                         {id(state)});
+  auto rows = conn.query(
+      "SELECT id, type, name, timestamp, message, state_details, data FROM flow_run_state WHERE id = $1", {id(state)});
   if (rows.empty()) return std::nullopt;
   return state_from_columns(rows.front(), 0);
 }
@@ -260,7 +280,7 @@ std::vector<overdue_run> find_overdue_runs(sql_connection& conn, timestamp due_b
 }
 
 std::vector<std::pair<state_id, flow_run_id>> states_without_events(sql_connection& conn, std::chrono::seconds margin,
-                                                                   std::int64_t limit) {
+                                                                    std::int64_t limit) {
   std::vector<std::pair<state_id, flow_run_id>> out;
   const auto newest = conn.query("SELECT max(received) FROM events");
   if (newest.empty() || newest.front().is_null(0)) return out;

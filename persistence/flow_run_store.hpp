@@ -90,7 +90,7 @@ std::vector<run_state> flow_run_state_history(sql_connection& conn, const flow_r
 /// prefect.flow-run.* event (same id) is not stored, oldest first, at most `limit`: (state id, run). None when
 /// no event is stored.
 std::vector<std::pair<state_id, flow_run_id>> states_without_events(sql_connection& conn, std::chrono::seconds margin,
-                                                                   std::int64_t limit);
+                                                                    std::int64_t limit);
 /// One state of any flow run, by the state's id.
 std::optional<run_state> find_flow_run_state(sql_connection& conn, const uuid& state);
 

@@ -35,9 +35,9 @@ std::optional<flow> first_flow(const std::vector<sql_row>& rows) {
 }  // namespace
 
 flow_upsert upsert_flow(sql_connection& conn, const flow& candidate) {
-  const auto inserted = conn.execute(insert_flow_sql, {id(candidate.id), ts(candidate.created), ts(candidate.updated),
-                                                       text(candidate.name), text(nlohmann::json(candidate.tags).dump()),
-                                                       text(candidate.labels.dump())});
+  const auto inserted = conn.execute(
+      insert_flow_sql, {id(candidate.id), ts(candidate.created), ts(candidate.updated), text(candidate.name),
+                        text(nlohmann::json(candidate.tags).dump()), text(candidate.labels.dump())});
   auto stored = find_flow_by_name(conn, candidate.name);
   if (!stored) throw sql_error(sql_error::kind::other, "flow '" + candidate.name + "' vanished after upsert");
   return {std::move(*stored), inserted > 0};

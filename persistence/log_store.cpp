@@ -23,7 +23,8 @@ void insert_logs(sql_connection& conn, const std::vector<log_record>& logs) {
       if (i > start) sql += ", ";
       sql += "($" + std::to_string(base + 1) + ", $" + std::to_string(base + 2) + ", $" + std::to_string(base + 2) +
              ", $" + std::to_string(base + 3) + ", $" + std::to_string(base + 4) + ", $" + std::to_string(base + 5) +
-             ", $" + std::to_string(base + 6) + ", $" + std::to_string(base + 7) + ", $" + std::to_string(base + 8) + ")";
+             ", $" + std::to_string(base + 6) + ", $" + std::to_string(base + 7) + ", $" + std::to_string(base + 8) +
+             ")";
       params.insert(params.end(), {id(l.id), ts(l.created), text(l.name), integer(l.level), optional_id(l.flow_run_id),
                                    optional_id(l.task_run_id), text(l.message), ts(l.at)});
     }

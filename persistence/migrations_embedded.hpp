@@ -10,7 +10,7 @@ struct embedded_revision {
   const char* id;
   const char* slug;
   const char* message;
-  const char* up[2];    ///< [sqlite, postgresql]
+  const char* up[2];  ///< [sqlite, postgresql]
   const char* down[2];
 };
 

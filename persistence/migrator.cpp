@@ -70,14 +70,13 @@ result<const revision*> migrator::find_revision(const std::string& id_or_prefix)
   for (const auto& r : all_revisions()) {
     if (r.id == id_or_prefix) return &r;
     if (!id_or_prefix.empty() && r.id.rfind(id_or_prefix, 0) == 0) {
-      if (found)
-        return osprey::status(errc::invalid_argument, "revision prefix '" + id_or_prefix + "' is ambiguous");
+      if (found) return osprey::status(errc::invalid_argument, "revision prefix '" + id_or_prefix + "' is ambiguous");
       found = &r;
     }
   }
   if (!found)
-    return osprey::status(errc::invalid_argument, "unknown revision '" + id_or_prefix +
-                                                      "'; `osprey server database status` lists them");
+    return osprey::status(errc::invalid_argument,
+                          "unknown revision '" + id_or_prefix + "'; `osprey server database status` lists them");
   return found;
 }
 
@@ -104,9 +103,9 @@ result<std::vector<migration_step>> migrator::plan_upgrade(const std::string& ta
     if (!rev) return rev.error();
     goal = static_cast<std::size_t>(*rev - revs.data()) + 1;
     if (goal < applied)
-      return osprey::status(errc::invalid_argument, "revision " + (*rev)->id +
-                                                        " is older than the current one; use `downgrade -r " +
-                                                        (*rev)->id + "`");
+      return osprey::status(
+          errc::invalid_argument,
+          "revision " + (*rev)->id + " is older than the current one; use `downgrade -r " + (*rev)->id + "`");
   }
   std::vector<migration_step> steps;
   for (std::size_t i = applied; i < goal; ++i) steps.push_back({&revs[i], true});
@@ -140,8 +139,8 @@ result<std::vector<migration_step>> migrator::plan_downgrade(const std::string& 
     if (!rev) return rev.error();
     goal = static_cast<std::size_t>(*rev - revs.data()) + 1;
     if (goal > applied)
-      return osprey::status(errc::invalid_argument, "revision " + (*rev)->id +
-                                                        " is not applied yet; use `upgrade -r " + (*rev)->id + "`");
+      return osprey::status(errc::invalid_argument,
+                            "revision " + (*rev)->id + " is not applied yet; use `upgrade -r " + (*rev)->id + "`");
   }
   std::vector<migration_step> steps;
   for (std::size_t i = applied; i > goal; --i) steps.push_back({&revs[i - 1], false});
@@ -209,10 +208,11 @@ osprey::status migrator::ensure_extensions() {
     try {
       conn_.execute_script("CREATE EXTENSION IF NOT EXISTS pg_trgm");
     } catch (const sql_error& e) {
-      return {errc::failed_precondition,
-              "PostgreSQL extension pg_trgm is not enabled in database '" + db + "' and user '" + user +
-                  "' may not create it (" + e.what() + "). Ask a database administrator to run, connected to "
-                  "database '" + db + "': CREATE EXTENSION IF NOT EXISTS pg_trgm;"};
+      return {errc::failed_precondition, "PostgreSQL extension pg_trgm is not enabled in database '" + db +
+                                             "' and user '" + user + "' may not create it (" + e.what() +
+                                             "). Ask a database administrator to run, connected to "
+                                             "database '" +
+                                             db + "': CREATE EXTENSION IF NOT EXISTS pg_trgm;"};
     }
     return osprey::status::ok();
   } catch (const sql_error& e) {

@@ -15,10 +15,10 @@ namespace osprey::persistence {
 
 /// One revision of the schema, as compiled into the binary.
 struct revision {
-  std::string id;       ///< "4f1c2a9b7d3e"
-  std::string slug;     ///< "core_runs"
-  std::string message;  ///< one line
-  std::string up_sql[2];    ///< indexed by dialect
+  std::string id;         ///< "4f1c2a9b7d3e"
+  std::string slug;       ///< "core_runs"
+  std::string message;    ///< one line
+  std::string up_sql[2];  ///< indexed by dialect
   std::string down_sql[2];
 };
 
@@ -32,15 +32,15 @@ struct migration_step {
 };
 
 struct schema_status {
-  std::optional<std::string> current;        ///< nullopt: nothing applied ("base")
-  std::vector<const revision*> applied;      ///< oldest first
-  std::vector<const revision*> pending;      ///< oldest first
-  bool unknown_current = false;              ///< the database names a revision this binary does not know
+  std::optional<std::string> current;    ///< nullopt: nothing applied ("base")
+  std::vector<const revision*> applied;  ///< oldest first
+  std::vector<const revision*> pending;  ///< oldest first
+  bool unknown_current = false;          ///< the database names a revision this binary does not know
 };
 
 /// Works on one connection owned by the caller; not thread-safe.
 class migrator {
-public:
+ public:
   explicit migrator(sql_connection& conn) : conn_(conn) {}
 
   result<schema_status> status();
@@ -64,7 +64,7 @@ public:
   /// statement a database administrator must run. No-op on SQLite.
   osprey::status ensure_extensions();
 
-private:
+ private:
   result<std::optional<std::string>> current_revision();
   result<const revision*> find_revision(const std::string& id_or_prefix) const;
 

@@ -39,7 +39,7 @@ inline std::string values_placeholders(std::size_t rows, std::size_t columns) {
 
 /// The texts of one table's multi-row INSERT, one per chunk size (powers of two up to `max_rows`), built once.
 class chunk_statements {
-public:
+ public:
   chunk_statements(std::string_view head, std::string_view tail, std::size_t columns, std::size_t max_rows)
       : columns_(columns), max_rows_(max_rows) {
     for (std::size_t rows = 1; rows <= max_rows; rows *= 2)
@@ -63,7 +63,7 @@ public:
     return out;
   }
 
-private:
+ private:
   std::size_t columns_;
   std::size_t max_rows_;
   std::vector<std::string> texts_;

@@ -71,12 +71,16 @@ std::vector<outbox_job> jobs_from(const std::vector<sql_row>& rows) {
 }
 
 nlohmann::json policy_spec(const notification_policy& p) {
-  return {{"state_names", p.match.state_names}, {"state_types", p.match.state_types},
-          {"tags_any", p.match.tags_any},       {"tags_none", p.match.tags_none},
-          {"flows", p.match.flows},             {"deployments", p.match.deployments},
+  return {{"state_names", p.match.state_names},
+          {"state_types", p.match.state_types},
+          {"tags_any", p.match.tags_any},
+          {"tags_none", p.match.tags_none},
+          {"flows", p.match.flows},
+          {"deployments", p.match.deployments},
           {"resolve_on", p.resolve_on},
           {"dedup_scope", p.scope == dedup_scope::deployment ? "deployment" : "flow_run"},
-          {"send_resolved", p.send_resolved},   {"group_wait_ms", p.group_wait.count()}};
+          {"send_resolved", p.send_resolved},
+          {"group_wait_ms", p.group_wait.count()}};
 }
 
 std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
@@ -116,10 +120,14 @@ notification_policy policy_from(const sql_row& row) {
 constexpr const char* policy_columns = "id, name, is_active, source, match, channels, message_template";
 
 sql_params policy_params(const notification_policy& p, timestamp now) {
-  return {id(*p.id), ts(now),
-          text(p.name), boolean(p.is_active),
-          text(p.source), text(nlohmann::json(p.match.state_names).dump()),
-          text(policy_spec(p).dump()), text(nlohmann::json(p.channels).dump()),
+  return {id(*p.id),
+          ts(now),
+          text(p.name),
+          boolean(p.is_active),
+          text(p.source),
+          text(nlohmann::json(p.match.state_names).dump()),
+          text(policy_spec(p).dump()),
+          text(nlohmann::json(p.channels).dump()),
           optional_text(p.message_template)};
 }
 
@@ -157,12 +165,12 @@ std::vector<outbox_job> insert_outbox_jobs(sql_connection& conn, const std::vect
 }
 
 std::vector<outbox_job> open_alerts(sql_connection& conn, const std::string& dedup_key) {
-  return jobs_from(conn.query(
-      std::string("SELECT ") + job_columns +
-          " FROM notification_outbox t WHERE t.dedup_key = $1 AND t.kind = 'trigger' AND NOT EXISTS ("
-          "SELECT 1 FROM notification_outbox r WHERE r.dedup_key = t.dedup_key AND r.kind = 'resolve' "
-          "AND r.channel_name = t.channel_name AND r.created >= t.created) ORDER BY t.created",
-      {text(dedup_key)}));
+  return jobs_from(
+      conn.query(std::string("SELECT ") + job_columns +
+                     " FROM notification_outbox t WHERE t.dedup_key = $1 AND t.kind = 'trigger' AND NOT EXISTS ("
+                     "SELECT 1 FROM notification_outbox r WHERE r.dedup_key = t.dedup_key AND r.kind = 'resolve' "
+                     "AND r.channel_name = t.channel_name AND r.created >= t.created) ORDER BY t.created",
+                 {text(dedup_key)}));
 }
 
 std::int64_t release_all_leases(sql_connection& conn) {

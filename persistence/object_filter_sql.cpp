@@ -53,7 +53,7 @@ std::string shifted(const std::string& sql, std::size_t by) {
 }
 
 class compiler {
-public:
+ public:
   explicit compiler(dialect d) : d_(d) {}
 
   /// Appends a WHERE compiled by filter_sql (numbered from $1) as one condition.
@@ -98,8 +98,10 @@ public:
       if (d_ == dialect::postgresql) {
         parts.push_back(column + " @> " + p + "::jsonb");
       } else {
-        parts.push_back("NOT EXISTS (SELECT 1 FROM json_each(" + p + ") AS w WHERE w.value NOT IN (SELECT h.value FROM "
-                        "json_each(" + column + ") AS h))");
+        parts.push_back("NOT EXISTS (SELECT 1 FROM json_each(" + p +
+                        ") AS w WHERE w.value NOT IN (SELECT h.value FROM "
+                        "json_each(" +
+                        column + ") AS h))");
       }
     }
     if (c.any) {
@@ -110,13 +112,17 @@ public:
         if (d_ == dialect::postgresql)
           parts.push_back(column + " ?| ARRAY(SELECT jsonb_array_elements_text(" + p + "::jsonb))");
         else
-          parts.push_back("EXISTS (SELECT 1 FROM json_each(" + column + ") AS h WHERE h.value IN (SELECT w.value FROM "
-                          "json_each(" + p + ") AS w))");
+          parts.push_back("EXISTS (SELECT 1 FROM json_each(" + column +
+                          ") AS h WHERE h.value IN (SELECT w.value FROM "
+                          "json_each(" +
+                          p + ") AS w))");
       }
     }
     if (c.is_null) {
-      if (d_ == dialect::postgresql) parts.push_back(column + (*c.is_null ? " = " : " <> ") + "'[]'::jsonb");
-      else parts.push_back("json_array_length(" + column + ")" + (*c.is_null ? " = 0" : " <> 0"));
+      if (d_ == dialect::postgresql)
+        parts.push_back(column + (*c.is_null ? " = " : " <> ") + "'[]'::jsonb");
+      else
+        parts.push_back("json_array_length(" + column + ")" + (*c.is_null ? " = 0" : " <> 0"));
     }
     return combine(c.combine, parts);
   }
@@ -126,7 +132,7 @@ public:
     return column + " <= " + bind(persistence::ts(*c.before));
   }
 
-private:
+ private:
   static sql_value text_value(const std::string& s) { return persistence::text(s); }
 
   std::string bind(sql_value v) {

@@ -68,7 +68,8 @@ void clear_default_result_storage_for(sql_connection& conn, const block_schema_i
 void clear_default_result_storage_for(sql_connection& conn, const block_type_id& type) {
   auto current = default_result_storage(conn);
   if (!current) return;
-  if (!conn.query("SELECT 1 FROM block_document WHERE id = $1 AND block_type_id = $2", {id(*current), id(type)}).empty())
+  if (!conn.query("SELECT 1 FROM block_document WHERE id = $1 AND block_type_id = $2", {id(*current), id(type)})
+           .empty())
     clear_default_result_storage(conn);
 }
 

@@ -18,10 +18,10 @@ events_deleted delete_events_before(sql_connection& conn, timestamp cutoff, std:
 
 std::vector<flow_run_id> runs_ended_before(sql_connection& conn, timestamp cutoff, std::int64_t limit) {
   std::vector<flow_run_id> out;
-  for (const auto& row : conn.query(
-           "SELECT id FROM flow_run WHERE parent_task_run_id IS NULL AND end_time IS NOT NULL AND end_time < $1 "
-           "AND state_type IN ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED') ORDER BY end_time LIMIT $2",
-           {ts(cutoff), integer(limit)})) {
+  for (const auto& row :
+       conn.query("SELECT id FROM flow_run WHERE parent_task_run_id IS NULL AND end_time IS NOT NULL AND end_time < $1 "
+                  "AND state_type IN ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED') ORDER BY end_time LIMIT $2",
+                  {ts(cutoff), integer(limit)})) {
     out.push_back(flow_run_id{row.id(0)});
   }
   return out;
@@ -30,7 +30,8 @@ std::vector<flow_run_id> runs_ended_before(sql_connection& conn, timestamp cutof
 namespace {
 
 std::int64_t database_bytes(sql_connection& conn) {
-  if (conn.dialect() == dialect::postgresql) return conn.query("SELECT pg_database_size(current_database())").front().integer(0);
+  if (conn.dialect() == dialect::postgresql)
+    return conn.query("SELECT pg_database_size(current_database())").front().integer(0);
   const auto pages = conn.query("PRAGMA page_count").front().integer(0);
   return pages * conn.query("PRAGMA page_size").front().integer(0);
 }

@@ -24,7 +24,8 @@ std::optional<saved_search> first(const std::vector<sql_row>& rows) {
 }  // namespace
 
 saved_search_put put_saved_search(sql_connection& conn, const saved_search& s) {
-  auto known = first(conn.query(std::string("SELECT ") + columns + " FROM saved_search WHERE name = $1", {text(s.name)}));
+  auto known =
+      first(conn.query(std::string("SELECT ") + columns + " FROM saved_search WHERE name = $1", {text(s.name)}));
   if (!known) {
     conn.execute("INSERT INTO saved_search (id, created, updated, name, filters) VALUES ($1, $2, $3, $4, $5)",
                  {id(s.id), ts(s.created), ts(s.updated), text(s.name), text(s.filters.dump())});
@@ -42,9 +43,9 @@ std::optional<saved_search> find_saved_search(sql_connection& conn, const saved_
 
 std::vector<saved_search> list_saved_searches(sql_connection& conn, std::int64_t limit, std::int64_t offset) {
   std::vector<saved_search> out;
-  for (const auto& row : conn.query(std::string("SELECT ") + columns +
-                                        " FROM saved_search ORDER BY name LIMIT $1 OFFSET $2",
-                                    {integer(limit), integer(offset)}))
+  for (const auto& row :
+       conn.query(std::string("SELECT ") + columns + " FROM saved_search ORDER BY name LIMIT $1 OFFSET $2",
+                  {integer(limit), integer(offset)}))
     out.push_back(search_from(row));
   return out;
 }

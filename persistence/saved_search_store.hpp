@@ -12,7 +12,7 @@
 namespace osprey::persistence {
 
 struct saved_search_put {
-  saved_search stored;  ///< the row as it is now
+  saved_search stored;   ///< the row as it is now
   bool created = false;  ///< true when the name was new
 };
 

@@ -20,7 +20,8 @@ constexpr std::size_t tag_size = 16;
 
 std::string base64(const std::vector<unsigned char>& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -28,7 +29,8 @@ std::string base64(const std::vector<unsigned char>& bytes) {
 std::optional<std::vector<unsigned char>> unbase64(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   std::vector<unsigned char> out(text.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  const int n =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return std::nullopt;
   std::size_t size = static_cast<std::size_t>(n);
   // EVP_DecodeBlock counts the padding as zero bytes.
@@ -47,7 +49,8 @@ struct cipher_ctx {
 };
 
 status errno_status(const std::string& what, const std::filesystem::path& path) {
-  return {errc::failed_precondition, what + " the block secrets key file " + path.string() + ": " + std::strerror(errno)};
+  return {errc::failed_precondition,
+          what + " the block secrets key file " + path.string() + ": " + std::strerror(errno)};
 }
 
 }  // namespace

@@ -18,7 +18,7 @@
 namespace osprey::persistence {
 
 class secret_box {
-public:
+ public:
   using key_bytes = std::array<unsigned char, 32>;
   explicit secret_box(const key_bytes& key) : key_(key) {}
 
@@ -34,7 +34,7 @@ public:
   /// The value sealed in `sealed`; errc::internal when it does not open under this key.
   [[nodiscard]] result<nlohmann::json> open(const std::string& sealed) const;
 
-private:
+ private:
   key_bytes key_;
 };
 

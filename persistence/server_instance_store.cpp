@@ -4,12 +4,11 @@ namespace osprey::persistence {
 
 void beat_server_instance(sql_connection& conn, const server_instance& s) {
   const char* session = conn.dialect() == dialect::postgresql ? "pg_backend_pid()" : "NULL";
-  conn.execute(std::string("INSERT INTO server_instance (id, host, pid, version, listen, started, heartbeat, db_session) "
-                           "VALUES ($1, $2, $3, $4, $5, $6, $7, ") +
-                   session +
-                   ") ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat, db_session = excluded.db_session",
-               {text(s.id), text(s.host), integer(s.pid), text(s.version), text(s.listen), ts(s.started),
-                ts(s.heartbeat)});
+  conn.execute(
+      std::string("INSERT INTO server_instance (id, host, pid, version, listen, started, heartbeat, db_session) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, ") +
+          session + ") ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat, db_session = excluded.db_session",
+      {text(s.id), text(s.host), integer(s.pid), text(s.version), text(s.listen), ts(s.started), ts(s.heartbeat)});
 }
 
 void remove_server_instance(sql_connection& conn, const std::string& id) {
@@ -20,8 +19,8 @@ std::vector<server_instance> list_server_instances(sql_connection& conn) {
   std::vector<server_instance> out;
   for (const auto& row : conn.query("SELECT id, host, pid, version, listen, started, heartbeat, db_session "
                                     "FROM server_instance ORDER BY heartbeat DESC, id")) {
-    server_instance s{row.text(0), row.text(1), row.integer(2), row.text(3), row.text(4), row.time(5), row.time(6),
-                      std::nullopt};
+    server_instance s{row.text(0), row.text(1), row.integer(2), row.text(3),
+                      row.text(4), row.time(5), row.time(6),    std::nullopt};
     if (!row.is_null(7)) s.db_session = row.integer(7);
     out.push_back(std::move(s));
   }
@@ -31,10 +30,10 @@ std::vector<server_instance> list_server_instances(sql_connection& conn) {
 std::int64_t reap_dead_servers(sql_connection& conn, timestamp dead_before) {
   // A killed server's session ends with it (its socket closes), so PostgreSQL tells at once what a heartbeat
   // would tell only after `dead_before`.
-  const std::string session_gone =
-      conn.dialect() == dialect::postgresql
-          ? " OR (db_session IS NOT NULL AND db_session NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))"
-          : "";
+  const std::string session_gone = conn.dialect() == dialect::postgresql
+                                       ? " OR (db_session IS NOT NULL AND db_session NOT IN (SELECT pid FROM "
+                                         "pg_stat_activity WHERE pid IS NOT NULL))"
+                                       : "";
   const auto removed =
       conn.execute("DELETE FROM server_instance WHERE heartbeat < $1" + session_gone, {ts(dead_before)});
   // Owners without a row: the servers just removed, and any that died before rows existed (an older version).

@@ -18,7 +18,7 @@ namespace osprey::persistence {
 
 /// One running server, as it registered itself.
 struct server_instance {
-  std::string id;      ///< unique per process: host:pid:random; its outbox leases carry it as their owner
+  std::string id;  ///< unique per process: host:pid:random; its outbox leases carry it as their owner
   std::string host;
   std::int64_t pid = 0;
   std::string version;

@@ -136,8 +136,7 @@ result<database_target> parse_database_url(const std::string& url) {
     target.dialect = dialect::sqlite;
     target.sqlite_path = rest.substr(1);
     if (auto q = target.sqlite_path.find('?'); q != std::string::npos) target.sqlite_path.resize(q);
-    if (target.sqlite_path.empty())
-      return status(errc::invalid_argument, "SQLite URL '" + url + "' names no file");
+    if (target.sqlite_path.empty()) return status(errc::invalid_argument, "SQLite URL '" + url + "' names no file");
     return target;
   }
   if (scheme == "postgresql" || scheme == "postgres") {
@@ -145,8 +144,9 @@ result<database_target> parse_database_url(const std::string& url) {
     target.postgres_conninfo = "postgresql://" + rest;
     return target;
   }
-  return status(errc::invalid_argument, "unsupported database URL scheme '" + scheme +
-                                            "'; use sqlite:///path/to/osprey.db or postgresql://user:pass@host:5432/db");
+  return status(errc::invalid_argument,
+                "unsupported database URL scheme '" + scheme +
+                    "'; use sqlite:///path/to/osprey.db or postgresql://user:pass@host:5432/db");
 }
 
 result<std::unique_ptr<sql_connection>> open_connection(const database_target& target,

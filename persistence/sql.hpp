@@ -36,44 +36,46 @@ inline sql_value boolean(bool v) { return sql_value(v); }
 inline sql_value ts(timestamp t) { return sql_value(format_iso8601(t)); }
 inline sql_value id(const uuid& u) { return sql_value(u.to_string()); }
 template <class Tag>
-sql_value id(const typed_id<Tag>& u) { return id(u.value); }
+sql_value id(const typed_id<Tag>& u) {
+  return id(u.value);
+}
 
 using sql_params = std::vector<sql_value>;
 
 /// One result row; columns in SELECT order. Accessors throw sql_error on a type mismatch.
 class sql_row {
-public:
+ public:
   explicit sql_row(std::vector<sql_value> columns) : columns_(std::move(columns)) {}
   [[nodiscard]] std::size_t size() const { return columns_.size(); }
   [[nodiscard]] bool is_null(std::size_t i) const;
-  [[nodiscard]] std::string text(std::size_t i) const;          ///< NULL → ""
-  [[nodiscard]] std::int64_t integer(std::size_t i) const;      ///< accepts numeric text (PostgreSQL)
+  [[nodiscard]] std::string text(std::size_t i) const;      ///< NULL → ""
+  [[nodiscard]] std::int64_t integer(std::size_t i) const;  ///< accepts numeric text (PostgreSQL)
   [[nodiscard]] double real(std::size_t i) const;
-  [[nodiscard]] bool boolean(std::size_t i) const;              ///< 0/1, t/f, true/false
-  [[nodiscard]] timestamp time(std::size_t i) const;            ///< parses either dialect's text form
+  [[nodiscard]] bool boolean(std::size_t i) const;    ///< 0/1, t/f, true/false
+  [[nodiscard]] timestamp time(std::size_t i) const;  ///< parses either dialect's text form
   [[nodiscard]] std::optional<timestamp> optional_time(std::size_t i) const;
   [[nodiscard]] uuid id(std::size_t i) const;
   [[nodiscard]] const sql_value& raw(std::size_t i) const { return columns_.at(i); }
 
-private:
+ private:
   std::vector<sql_value> columns_;
 };
 
 /// Thrown by drivers only; converted to `status` at the persistence boundary.
 class sql_error : public std::runtime_error {
-public:
+ public:
   enum class kind {
-    constraint,   ///< unique / foreign key / check violated → errc::conflict
-    busy,         ///< lock timeout, serialization failure, connection lost, other lack of resources
-                  ///< (PostgreSQL class 53) → errc::unavailable
-    disk_full,    ///< no room to write: SQLite SQLITE_FULL (also past database.sqlite_max_size_mb) or an I/O
-                  ///< error with ENOSPC, PostgreSQL 53100 → errc::unavailable with disk_full_message
-    other,        ///< syntax, type, anything else → errc::internal
+    constraint,  ///< unique / foreign key / check violated → errc::conflict
+    busy,        ///< lock timeout, serialization failure, connection lost, other lack of resources
+                 ///< (PostgreSQL class 53) → errc::unavailable
+    disk_full,   ///< no room to write: SQLite SQLITE_FULL (also past database.sqlite_max_size_mb) or an I/O
+                 ///< error with ENOSPC, PostgreSQL 53100 → errc::unavailable with disk_full_message
+    other,       ///< syntax, type, anything else → errc::internal
   };
   sql_error(kind k, const std::string& message) : std::runtime_error(message), kind_(k) {}
   [[nodiscard]] kind what_kind() const noexcept { return kind_; }
 
-private:
+ private:
   kind kind_;
 };
 
@@ -90,7 +92,7 @@ bool is_disk_full(const status& s);
 
 /// One database connection. Not thread-safe: each connection is owned by one thread/actor at a time.
 class sql_connection {
-public:
+ public:
   virtual ~sql_connection() = default;
 
   [[nodiscard]] virtual persistence::dialect dialect() const noexcept = 0;
@@ -116,9 +118,9 @@ public:
 /// How to reach a database, parsed from a URL.
 struct database_target {
   persistence::dialect dialect = dialect::sqlite;
-  std::string sqlite_path;      ///< SQLite: file path or ":memory:"
+  std::string sqlite_path;        ///< SQLite: file path or ":memory:"
   std::string postgres_conninfo;  ///< PostgreSQL: libpq URL as given (postgres:// normalised)
-  std::string display;          ///< URL with the password redacted, for logs and messages
+  std::string display;            ///< URL with the password redacted, for logs and messages
 };
 
 /// Accepts sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:, postgresql://..., postgres://...

@@ -60,8 +60,13 @@ task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::opti
   std::string updates =
       "updated = excluded.updated, state_id = excluded.state_id, state_type = excluded.state_type, "
       "state_name = excluded.state_name, state_timestamp = excluded.state_timestamp";
-  sql_params params = {id(run_id), ts(now), flow_run_id ? id(*flow_run_id) : null_value(), id(state.id),
-                       text(to_string(state.type)), text(state.name), ts(state.at)};
+  sql_params params = {id(run_id),
+                       ts(now),
+                       flow_run_id ? id(*flow_run_id) : null_value(),
+                       id(state.id),
+                       text(to_string(state.type)),
+                       text(state.name),
+                       ts(state.at)};
   for (const auto& col : task_run_settable_columns()) {
     auto it = columns.find(col.name);
     if (it == columns.end()) continue;
@@ -199,7 +204,8 @@ std::optional<task_run> find_task_run(sql_connection& conn, const uuid& run_id) 
 }
 
 void lock_task_run(sql_connection& conn, const uuid& run_id) {
-  if (conn.dialect() == dialect::postgresql) conn.query("SELECT 1 FROM task_run WHERE id = $1 FOR UPDATE", {id(run_id)});
+  if (conn.dialect() == dialect::postgresql)
+    conn.query("SELECT 1 FROM task_run WHERE id = $1 FOR UPDATE", {id(run_id)});
 }
 
 std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
@@ -223,22 +229,25 @@ void write_task_transition(sql_connection& conn, const uuid& task_run, const std
                            const run_bookkeeping& counters, int flow_run_run_count, timestamp now) {
   if (written) {
     insert_state(conn, task_run, *written, now);
-    conn.execute("UPDATE task_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5 WHERE id = $1",
-                 {id(task_run), id(written->id), text(to_string(written->type)), text(written->name), ts(written->at)});
+    conn.execute(
+        "UPDATE task_run SET state_id = $2, state_type = $3, state_name = $4, state_timestamp = $5 WHERE id = $1",
+        {id(task_run), id(written->id), text(to_string(written->type)), text(written->name), ts(written->at)});
   }
   auto opt = [](const std::optional<timestamp>& t) { return t ? ts(*t) : null_value(); };
-  conn.execute("UPDATE task_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
-               "expected_start_time = $7, next_scheduled_start_time = $8, flow_run_run_count = $9 WHERE id = $1",
-               {id(task_run), ts(now), integer(counters.run_count), opt(counters.start_time), opt(counters.end_time),
-                sql_value(run_time_seconds(counters.total_run_time)),
-                opt(counters.expected_start_time), opt(counters.next_scheduled_start_time), integer(flow_run_run_count)});
+  conn.execute(
+      "UPDATE task_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
+      "expected_start_time = $7, next_scheduled_start_time = $8, flow_run_run_count = $9 WHERE id = $1",
+      {id(task_run), ts(now), integer(counters.run_count), opt(counters.start_time), opt(counters.end_time),
+       sql_value(run_time_seconds(counters.total_run_time)), opt(counters.expected_start_time),
+       opt(counters.next_scheduled_start_time), integer(flow_run_run_count)});
 }
 
 std::optional<run_state> find_cached_task_state(sql_connection& conn, const std::string& cache_key, timestamp now) {
   auto rows = conn.query(
       "SELECT s.id, s.type, s.name, s.timestamp, s.message, s.state_details, s.data FROM task_run_state_cache c "
       "JOIN task_run_state s ON s.id = c.task_run_state_id "
-      "WHERE c.cache_key = $1 AND (c.cache_expiration IS NULL OR c.cache_expiration > $2) ORDER BY c.created DESC LIMIT 1",
+      "WHERE c.cache_key = $1 AND (c.cache_expiration IS NULL OR c.cache_expiration > $2) ORDER BY c.created DESC "
+      "LIMIT 1",
       {text(cache_key), ts(now)});
   if (rows.empty()) return std::nullopt;
   return state_from_columns(rows.front(), 0);
@@ -246,22 +255,25 @@ std::optional<run_state> find_cached_task_state(sql_connection& conn, const std:
 
 void insert_task_cache_entry(sql_connection& conn, const std::string& cache_key,
                              const std::optional<timestamp>& expiration, const state_id& state, timestamp now) {
-  conn.execute("INSERT INTO task_run_state_cache (id, created, updated, cache_key, cache_expiration, task_run_state_id) "
-               "VALUES ($1, $2, $2, $3, $4, $5)",
-               {id(new_uuid4()), ts(now), text(cache_key), expiration ? ts(*expiration) : null_value(), id(state)});
+  conn.execute(
+      "INSERT INTO task_run_state_cache (id, created, updated, cache_key, cache_expiration, task_run_state_id) "
+      "VALUES ($1, $2, $2, $3, $4, $5)",
+      {id(new_uuid4()), ts(now), text(cache_key), expiration ? ts(*expiration) : null_value(), id(state)});
 }
 
 std::vector<run_state> task_run_state_history(sql_connection& conn, const uuid& task_run_id) {
   std::vector<run_state> out;
-  for (const auto& row : conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state "
-                                    "WHERE task_run_id = $1 ORDER BY timestamp",
-                                    {id(task_run_id)}))
+  for (const auto& row :
+       conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state "
+                  "WHERE task_run_id = $1 ORDER BY timestamp",
+                  {id(task_run_id)}))
     out.push_back(state_from_columns(row, 0));
   return out;
 }
 
 bool rename_task_run(sql_connection& conn, const uuid& task_run, const std::string& name, timestamp now) {
-  return conn.execute("UPDATE task_run SET name = $2, updated = $3 WHERE id = $1", {id(task_run), text(name), ts(now)}) > 0;
+  return conn.execute("UPDATE task_run SET name = $2, updated = $3 WHERE id = $1",
+                      {id(task_run), text(name), ts(now)}) > 0;
 }
 
 bool delete_task_run(sql_connection& conn, const uuid& task_run) {
@@ -271,8 +283,8 @@ bool delete_task_run(sql_connection& conn, const uuid& task_run) {
 }
 
 std::optional<run_state> find_task_run_state(sql_connection& conn, const uuid& state) {
-  auto rows = conn.query("SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state WHERE id = $1",
-                         {id(state)});
+  auto rows = conn.query(
+      "SELECT id, type, name, timestamp, message, state_details, data FROM task_run_state WHERE id = $1", {id(state)});
   if (rows.empty()) return std::nullopt;
   return state_from_columns(rows.front(), 0);
 }

@@ -18,7 +18,8 @@ constexpr const char* task_runs_by_state_sql = "SELECT t.state_type, count(*) FR
 constexpr const char* next_runs_sql =
     "SELECT r.id, r.flow_id, r.name, r.state_name, r.state_type, r.next_scheduled_start_time FROM flow_run r "
     "WHERE r.state_type = 'SCHEDULED' AND {ids} AND r.next_scheduled_start_time = "
-    "(SELECT min(n.next_scheduled_start_time) FROM flow_run n WHERE n.flow_id = r.flow_id AND n.state_type = 'SCHEDULED')";
+    "(SELECT min(n.next_scheduled_start_time) FROM flow_run n WHERE n.flow_id = r.flow_id AND n.state_type = "
+    "'SCHEDULED')";
 
 /// `column IN ids`, the ids bound as one list after `params`.
 std::string in_ids(dialect d, sql_params& params, const std::string& column, const std::vector<uuid>& ids) {
@@ -71,9 +72,8 @@ std::string lateness_sql(dialect d, const std::string& a, sql_params& params, ti
   const auto expected = micros(d, a + ".expected_start_time");
   const auto started = micros(d, a + ".start_time");
   return "CASE WHEN " + a + ".start_time IS NOT NULL THEN " + positive(d, started + " - " + expected) + " WHEN " + a +
-         ".expected_start_time < " + now_time + " AND (" + a +
-         ".state_type IS NULL OR " + a + ".state_type NOT IN " + terminal_types + ") THEN " + now_us + " - " +
-         expected + " ELSE 0 END";
+         ".expected_start_time < " + now_time + " AND (" + a + ".state_type IS NULL OR " + a + ".state_type NOT IN " +
+         terminal_types + ") THEN " + now_us + " - " + expected + " ELSE 0 END";
 }
 
 /// Prefect's estimated run time of the run `a` at `now`, in seconds (estimated_run_time_seconds).
@@ -99,11 +99,12 @@ std::vector<history_group> sum_history(sql_connection& conn, const std::string& 
                       ".expected_start_time < " + add_time_param(params, from + intervals * interval) + " AND " + a +
                       ".state_type IS NOT NULL";
   // late is never negative (lateness_sql); rt is clamped per run.
-  const auto sql = "SELECT i, state_type, state_name, count(*), sum(" + positive(d, "rt") + "), sum(late) FROM (SELECT (" +
-                   micros(d, a + ".expected_start_time") + " - " + from_us + ") / " + interval_us + " AS i, " + a +
-                   ".state_type, " + a + ".state_name, " + run_time + " AS rt, " + lateness + " AS late FROM " +
-                   table + " " + a + (where.sql.empty() ? " WHERE " : " WHERE (" + where.sql + ") AND ") +
-                   window + ") h GROUP BY i, state_type, state_name ORDER BY i, state_type, state_name";
+  const auto sql = "SELECT i, state_type, state_name, count(*), sum(" + positive(d, "rt") +
+                   "), sum(late) FROM (SELECT (" + micros(d, a + ".expected_start_time") + " - " + from_us + ") / " +
+                   interval_us + " AS i, " + a + ".state_type, " + a + ".state_name, " + run_time + " AS rt, " +
+                   lateness + " AS late FROM " + table + " " + a +
+                   (where.sql.empty() ? " WHERE " : " WHERE (" + where.sql + ") AND ") + window +
+                   ") h GROUP BY i, state_type, state_name ORDER BY i, state_type, state_name";
   std::vector<history_group> out;
   for (const auto& row : conn.query(sql, params)) {
     const auto type = parse_state_type(row.text(1));
@@ -123,16 +124,19 @@ std::map<uuid, std::int64_t> counts_by_id(sql_connection& conn, const std::strin
 }  // namespace
 
 std::vector<history_group> sum_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now) {
+                                                std::chrono::microseconds interval, std::int64_t intervals,
+                                                timestamp now) {
   return sum_history(conn, "flow_run", "r", where, from, interval, intervals, now);
 }
 
 std::vector<history_group> sum_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now) {
+                                                std::chrono::microseconds interval, std::int64_t intervals,
+                                                timestamp now) {
   return sum_history(conn, "task_run", "t", where, from, interval, intervals, now);
 }
 
-std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where, dashboard_span span) {
+std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where,
+                                                      dashboard_span span) {
   std::vector<task_run_bucket> out(dashboard_task_run_buckets);
   if (span.end <= span.start) return out;
   const auto d = conn.dialect();
@@ -144,9 +148,9 @@ std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, cons
   const auto to = add_time_param(params, span.end);
   const auto sql = "SELECT (" + micros(d, "t.start_time") + " - " + start_us + ") * " + buckets + " / " + width_us +
                    " AS b, sum(CASE WHEN t.state_type IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END), count(*) "
-                   "FROM task_run t WHERE " + (where.sql.empty() ? "" : "(" + where.sql + ") AND ") +
-                   "t.state_type IN " + terminal_types + " AND t.start_time >= " + from + " AND t.start_time < " + to +
-                   " GROUP BY b";
+                   "FROM task_run t WHERE " +
+                   (where.sql.empty() ? "" : "(" + where.sql + ") AND ") + "t.state_type IN " + terminal_types +
+                   " AND t.start_time >= " + from + " AND t.start_time < " + to + " GROUP BY b";
   for (const auto& row : conn.query(sql, params)) {
     const auto b = row.integer(0);
     if (b < 0 || b >= dashboard_task_run_buckets) continue;
@@ -179,7 +183,8 @@ std::map<uuid, std::int64_t> count_deployments_by_flow(sql_connection& conn, con
   if (flows.empty()) return {};
   sql_params params;
   const auto ids = in_ids(conn.dialect(), params, "d.flow_id", flows);
-  return counts_by_id(conn, "SELECT d.flow_id, count(*) FROM deployment d WHERE " + ids + " GROUP BY d.flow_id", params);
+  return counts_by_id(conn, "SELECT d.flow_id, count(*) FROM deployment d WHERE " + ids + " GROUP BY d.flow_id",
+                      params);
 }
 
 std::map<uuid, next_flow_run> next_runs_by_flow(sql_connection& conn, const std::vector<uuid>& flows) {
@@ -198,14 +203,16 @@ std::map<uuid, next_flow_run> next_runs_by_flow(sql_connection& conn, const std:
 lateness_sum sum_flow_run_lateness(sql_connection& conn, const sql_where& where, timestamp now) {
   sql_params params = where.params;
   const auto lateness = lateness_sql(conn.dialect(), "r", params, now);
-  const auto sql = "SELECT count(*), sum(" + lateness + ") FROM flow_run r" + (where.sql.empty() ? "" : " WHERE " + where.sql);
+  const auto sql =
+      "SELECT count(*), sum(" + lateness + ") FROM flow_run r" + (where.sql.empty() ? "" : " WHERE " + where.sql);
   const auto rows = conn.query(sql, params);
   if (rows.empty()) return {};
   return {rows.front().integer(0), rows.front().is_null(1) ? 0 : rows.front().real(1) / 1e6};
 }
 
 std::optional<run_span> find_run_span(sql_connection& conn, const uuid& flow_run) {
-  const auto rows = conn.query("SELECT start_time, expected_start_time, end_time FROM flow_run WHERE id = $1", {id(flow_run)});
+  const auto rows =
+      conn.query("SELECT start_time, expected_start_time, end_time FROM flow_run WHERE id = $1", {id(flow_run)});
   if (rows.empty()) return std::nullopt;
   const auto& row = rows.front();
   return run_span{row.is_null(0) ? row.optional_time(1) : row.optional_time(0), row.optional_time(2)};

@@ -24,13 +24,16 @@ namespace osprey::persistence {
 /// summed per interval, state type and state name with Prefect's estimates at `now` (domain run_history's rules),
 /// ordered by interval, state type and state name.
 std::vector<history_group> sum_flow_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now);
+                                                std::chrono::microseconds interval, std::int64_t intervals,
+                                                timestamp now);
 std::vector<history_group> sum_task_run_history(sql_connection& conn, const sql_where& where, timestamp from,
-                                                std::chrono::microseconds interval, std::int64_t intervals, timestamp now);
+                                                std::chrono::microseconds interval, std::int64_t intervals,
+                                                timestamp now);
 
 /// Task runs matching `where` in a terminal state that started within `span`, counted into the dashboard's buckets
 /// (domain dashboard_task_run_counts' rules).
-std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where, dashboard_span span);
+std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where,
+                                                      dashboard_span span);
 
 /// Task runs matching `where`, counted per state type ("COMPLETED" → n; types without runs are absent).
 std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& conn, const sql_where& where);

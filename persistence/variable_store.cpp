@@ -45,9 +45,9 @@ std::optional<variable> find_variable_by_name(sql_connection& conn, const std::s
 }
 
 bool update_variable(sql_connection& conn, const variable& v) {
-  return conn.execute("UPDATE variable SET updated = $2, name = $3, value = $4, tags = $5 WHERE id = $1",
-                      {id(v.id), ts(v.updated), text(v.name), text(v.value.dump()),
-                       text(nlohmann::json(v.tags).dump())}) > 0;
+  return conn.execute(
+             "UPDATE variable SET updated = $2, name = $3, value = $4, tags = $5 WHERE id = $1",
+             {id(v.id), ts(v.updated), text(v.name), text(v.value.dump()), text(nlohmann::json(v.tags).dump())}) > 0;
 }
 
 bool delete_variable(sql_connection& conn, const variable_id& vid) {

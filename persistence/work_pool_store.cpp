@@ -150,9 +150,10 @@ void delete_pool(sql_connection& conn, const work_pool_id& pool) {
 
 std::int64_t pool_active_slots(sql_connection& conn, const work_pool_id& pool) {
   return conn
-      .query("SELECT COUNT(*) FROM flow_run r JOIN work_queue wq ON wq.id = r.work_queue_id "
-             "WHERE wq.work_pool_id = $1 AND r.state_type IN ('PENDING', 'RUNNING')",
-             {id(pool)})
+      .query(
+          "SELECT COUNT(*) FROM flow_run r JOIN work_queue wq ON wq.id = r.work_queue_id "
+          "WHERE wq.work_pool_id = $1 AND r.state_type IN ('PENDING', 'RUNNING')",
+          {id(pool)})
       .at(0)
       .integer(0);
 }
@@ -181,10 +182,10 @@ std::vector<worker> select_workers(sql_connection& conn, const work_pool_id& poo
   const auto pool_param = next_param(params);
   params.push_back(id(pool));
   std::vector<worker> out;
-  for (const auto& row : conn.query(std::string("SELECT ") + worker_columns + " FROM worker w WHERE w.work_pool_id = " +
-                                        pool_param + where_clause(where, " AND ") +
-                                        " ORDER BY w.last_heartbeat_time DESC, w.id" + window(limit, offset),
-                                    params))
+  for (const auto& row : conn.query(
+           std::string("SELECT ") + worker_columns + " FROM worker w WHERE w.work_pool_id = " + pool_param +
+               where_clause(where, " AND ") + " ORDER BY w.last_heartbeat_time DESC, w.id" + window(limit, offset),
+           params))
     out.push_back(worker_from(row));
   return out;
 }
@@ -207,7 +208,8 @@ struct stale_set {
 stale_set stale_at(sql_connection& conn, timestamp now, const foreman_limits& limits) {
   stale_set out;
   std::vector<uuid> online_kept;
-  for (const auto& row : conn.query(std::string("SELECT ") + worker_columns + " FROM worker w WHERE w.status = 'ONLINE'")) {
+  for (const auto& row :
+       conn.query(std::string("SELECT ") + worker_columns + " FROM worker w WHERE w.status = 'ONLINE'")) {
     auto w = worker_from(row);
     if (worker_is_stale(w, now, limits.inactivity_heartbeat_multiple, limits.fallback_heartbeat_interval_seconds))
       out.workers.push_back(w.id);
@@ -249,9 +251,11 @@ foreman_outcome mark_stale(sql_connection& conn, timestamp now, const foreman_li
     conn.execute("UPDATE worker SET status = 'OFFLINE', updated = $2 WHERE id IN (" + ids_in(d, "$1") + ")",
                  {text(id_list(stale.workers)), ts(now)});
   if (!stale.pools.empty())
-    conn.execute("UPDATE work_pool SET status = 'NOT_READY', last_transitioned_status_at = $2, updated = $2, "
-                 "last_status_event_id = NULL WHERE status = 'READY' AND id IN (" + ids_in(d, "$1") + ")",
-                 {text(id_list(stale.pools)), ts(now)});
+    conn.execute(
+        "UPDATE work_pool SET status = 'NOT_READY', last_transitioned_status_at = $2, updated = $2, "
+        "last_status_event_id = NULL WHERE status = 'READY' AND id IN (" +
+            ids_in(d, "$1") + ")",
+        {text(id_list(stale.pools)), ts(now)});
   if (!stale.queues.empty())
     conn.execute("UPDATE work_queue SET status = 'NOT_READY', updated = $2 WHERE id IN (" + ids_in(d, "$1") + ")",
                  {text(id_list(stale.queues)), ts(now)});

@@ -92,13 +92,15 @@ std::optional<work_queue> find_queue(sql_connection& conn, const work_queue_id& 
 
 std::optional<work_queue> find_queue_by_name(sql_connection& conn, const std::string& pool_name,
                                              const std::string& queue_name) {
-  auto rows = conn.query(select_queues_sql() + " WHERE wp.name = $1 AND wq.name = $2", {text(pool_name), text(queue_name)});
+  auto rows =
+      conn.query(select_queues_sql() + " WHERE wp.name = $1 AND wq.name = $2", {text(pool_name), text(queue_name)});
   if (rows.empty()) return std::nullopt;
   return queue_from(rows.front());
 }
 
 std::optional<work_queue> find_legacy_queue_by_name(sql_connection& conn, const std::string& name) {
-  const bool agent_pool = !conn.query("SELECT 1 FROM work_pool WHERE name = $1", {text(default_agent_pool_name)}).empty();
+  const bool agent_pool =
+      !conn.query("SELECT 1 FROM work_pool WHERE name = $1", {text(default_agent_pool_name)}).empty();
   auto rows = agent_pool ? conn.query(select_queues_sql() + " WHERE wp.name = $1 AND wq.name = $2",
                                       {text(default_agent_pool_name), text(name)})
                          : conn.query(select_queues_sql() + " WHERE wq.name = $1 ORDER BY wq.created, wq.id LIMIT 1",
@@ -150,7 +152,8 @@ void delete_queue(sql_connection& conn, const work_queue_id& queue) {
 std::int64_t queue_active_slots(sql_connection& conn, const work_queue_id& queue, bool cancelling) {
   return conn
       .query(std::string("SELECT COUNT(*) FROM flow_run WHERE work_queue_id = $1 AND state_type IN ('PENDING', "
-                         "'RUNNING'") + (cancelling ? ", 'CANCELLING')" : ")"),
+                         "'RUNNING'") +
+                 (cancelling ? ", 'CANCELLING')" : ")"),
              {id(queue)})
       .at(0)
       .integer(0);
@@ -173,11 +176,11 @@ std::vector<polled_run> scheduled_runs(sql_connection& conn, const work_pool& po
   // Slots held per queue (Pending and Running runs), for the queue limits and the pool's.
   std::map<work_queue_id, std::int64_t> held;
   std::int64_t pool_held = 0;
-  for (const auto& row : conn.query(
-           "SELECT r.work_queue_id, COUNT(*) FROM flow_run r JOIN work_queue wq ON wq.id = r.work_queue_id "
-           "WHERE wq.work_pool_id = $1 AND wq.is_paused = $2 AND r.state_type IN ('PENDING', 'RUNNING') "
-           "GROUP BY r.work_queue_id",
-           {id(pool.id), boolean(false)})) {
+  for (const auto& row :
+       conn.query("SELECT r.work_queue_id, COUNT(*) FROM flow_run r JOIN work_queue wq ON wq.id = r.work_queue_id "
+                  "WHERE wq.work_pool_id = $1 AND wq.is_paused = $2 AND r.state_type IN ('PENDING', 'RUNNING') "
+                  "GROUP BY r.work_queue_id",
+                  {id(pool.id), boolean(false)})) {
     held[work_queue_id{row.id(0)}] = row.integer(1);
     pool_held += row.integer(1);
   }
@@ -216,12 +219,14 @@ void record_poll(sql_connection& conn, const std::vector<work_queue>& queues, ti
   if (queues.empty()) return;
   const auto d = conn.dialect();
   const auto ids = text(ids_json(queues));
-  conn.execute("UPDATE work_queue SET last_polled = $2, status = CASE WHEN status = 'NOT_READY' THEN 'READY' ELSE "
-               "status END WHERE id IN (" + ids_in(d, "$1") + ")",
-               {ids, ts(now)});
-  conn.execute("UPDATE deployment SET last_polled = $2, status = 'READY' WHERE work_queue_id IN (" + ids_in(d, "$1") +
-                   ")",
-               {ids, ts(now)});
+  conn.execute(
+      "UPDATE work_queue SET last_polled = $2, status = CASE WHEN status = 'NOT_READY' THEN 'READY' ELSE "
+      "status END WHERE id IN (" +
+          ids_in(d, "$1") + ")",
+      {ids, ts(now)});
+  conn.execute(
+      "UPDATE deployment SET last_polled = $2, status = 'READY' WHERE work_queue_id IN (" + ids_in(d, "$1") + ")",
+      {ids, ts(now)});
 }
 
 }  // namespace osprey::persistence

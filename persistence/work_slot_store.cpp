@@ -48,8 +48,9 @@ std::vector<slot_holder> pool_slot_holders(sql_connection& conn, const work_pool
 }
 
 std::int64_t count_queue_slot_holders(sql_connection& conn, const work_queue& queue) {
-  return conn.query(std::string("SELECT COUNT(*) FROM flow_run r WHERE ") + queue_holder_where,
-                    {id(queue.id), text(queue.name)})
+  return conn
+      .query(std::string("SELECT COUNT(*) FROM flow_run r WHERE ") + queue_holder_where,
+             {id(queue.id), text(queue.name)})
       .at(0)
       .integer(0);
 }

@@ -11,6 +11,7 @@ packages=(
   libical-dev   # RFC 5545 recurrence rules (RRule schedules)
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev   # the fuzz targets (libFuzzer and Clang's sanitizer runtimes; scripts/fuzz.sh)
+  clang-format-14   # the layout every C++ file keeps (.clang-format; the format_check test)
   postgresql postgresql-contrib
   haproxy   # the load balancer in front of several servers in the cluster test (tests/blackbox/cluster_test.cpp)
   python3 python3-venv   # the real Prefect client for the compatibility tests

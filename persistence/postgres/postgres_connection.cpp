@@ -30,7 +30,7 @@ std::string first_line(const char* what) {
 }
 
 class postgres_connection final : public sql_connection {
-public:
+ public:
   postgres_connection(const std::string& conninfo, const connection_options& options) : conn_(conninfo) {
     pqxx::nontransaction tx(conn_);
     tx.exec("SET TIME ZONE 'UTC'");
@@ -60,8 +60,10 @@ public:
       std::vector<sql_value> values;
       values.reserve(row.size());
       for (const auto& field : row) {
-        if (field.is_null()) values.emplace_back(std::monostate{});
-        else values.emplace_back(std::string(field.c_str(), field.size()));
+        if (field.is_null())
+          values.emplace_back(std::monostate{});
+        else
+          values.emplace_back(std::string(field.c_str(), field.size()));
       }
       rows.emplace_back(std::move(values));
     }
@@ -90,7 +92,7 @@ public:
     }
   }
 
-private:
+ private:
   template <class Fn>
   pqxx::result run(std::string_view sql, Fn&& fn) {
     try {
@@ -130,13 +132,17 @@ private:
       std::visit(
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::monostate>) return;
+            if constexpr (std::is_same_v<T, std::monostate>)
+              return;
             else if constexpr (std::is_same_v<T, std::string>) {
               args[i] = v.c_str();  // text is most parameters: passed as it is, not copied
               return;
-            } else if constexpr (std::is_same_v<T, bool>) storage[i] = v ? "true" : "false";
-            else if constexpr (std::is_same_v<T, double>) storage[i] = pqxx::to_string(v);
-            else storage[i] = std::to_string(v);
+            } else if constexpr (std::is_same_v<T, bool>)
+              storage[i] = v ? "true" : "false";
+            else if constexpr (std::is_same_v<T, double>)
+              storage[i] = pqxx::to_string(v);
+            else
+              storage[i] = std::to_string(v);
             args[i] = storage[i].c_str();
           },
           params[i]);

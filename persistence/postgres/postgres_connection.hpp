@@ -8,7 +8,6 @@
 
 namespace osprey::persistence {
 
-result<std::unique_ptr<sql_connection>> open_postgres(const database_target& target,
-                                                      const connection_options& options);
+result<std::unique_ptr<sql_connection>> open_postgres(const database_target& target, const connection_options& options);
 
 }  // namespace osprey::persistence

@@ -37,8 +37,8 @@ std::string first_line(const char* what) {
 std::string application_name(const std::string& origin) {
   std::string name = "osprey-events-";
   for (const char c : origin.substr(0, 48)) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                       c == '_' || c == '.';
+    const bool plain =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     name.push_back(plain ? c : '_');
   }
   return name;
@@ -47,8 +47,10 @@ std::string application_name(const std::string& origin) {
 /// The shared database's URL with the listener's own parameters (parse_database_url keeps URLs as URLs).
 std::string listener_conninfo(const std::string& url, const std::string& origin, std::chrono::seconds timeout) {
   std::string out = url;
-  if (out.find('?') == std::string::npos) out.push_back('?');
-  else if (out.back() != '?' && out.back() != '&') out.push_back('&');
+  if (out.find('?') == std::string::npos)
+    out.push_back('?');
+  else if (out.back() != '?' && out.back() != '&')
+    out.push_back('&');
   out += "application_name=" + application_name(origin) +
          "&connect_timeout=" + std::to_string(std::max<std::int64_t>(timeout.count(), 2)) + "&" + keepalive_params;
   return out;
@@ -62,7 +64,7 @@ std::string announced_origin(const std::string& origin) {
 }
 
 class postgres_listener final : public event_listener {
-public:
+ public:
   postgres_listener(const event_listener_options& options, std::string origin, event_listener_callbacks callbacks)
       : options_(options),
         conninfo_(listener_conninfo(options.target.postgres_conninfo, origin, options.connect_timeout)),
@@ -101,15 +103,15 @@ public:
     if (thread_.joinable()) thread_.join();
   }
 
-private:
+ private:
   /// Hands every notification on the channel to its listener.
   class receiver final : public pqxx::notification_receiver {
-  public:
+   public:
     receiver(pqxx::connection_base& conn, postgres_listener& owner)
         : pqxx::notification_receiver(conn, std::string(event_channel)), owner_(owner) {}
     void operator()(const std::string& payload, int) override { owner_.heard(payload); }
 
-  private:
+   private:
     postgres_listener& owner_;
   };
 
@@ -188,8 +190,10 @@ private:
         continue;
       }
       const timestamp since = gap_from_.value_or(now()) + clock_offset_ - options_.catch_up_margin;
-      log::line(log::level::info, "events", "following the events other servers store again; catching up on those"
-                " stored since ", format_iso8601(since));
+      log::line(log::level::info, "events",
+                "following the events other servers store again; catching up on those"
+                " stored since ",
+                format_iso8601(since));
       gap_from_.reset();
       outage_logged_ = false;
       if (callbacks_.missed_since) callbacks_.missed_since(since);

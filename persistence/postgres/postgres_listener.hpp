@@ -15,7 +15,6 @@ namespace osprey::persistence {
 
 /// See start_event_listener(); `options.target` must be PostgreSQL.
 result<std::unique_ptr<event_listener>> start_postgres_listener(const event_listener_options& options,
-                                                                std::string origin,
-                                                                event_listener_callbacks callbacks);
+                                                                std::string origin, event_listener_callbacks callbacks);
 
 }  // namespace osprey::persistence

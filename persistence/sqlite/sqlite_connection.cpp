@@ -34,10 +34,9 @@ sql_error convert(const SQLite::Exception& e, std::string_view sql, sqlite3* han
 }
 
 class sqlite_connection final : public sql_connection {
-public:
+ public:
   sqlite_connection(const std::string& path, const connection_options& options)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-            static_cast<int>(options.busy_timeout.count())) {
+      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, static_cast<int>(options.busy_timeout.count())) {
     if (path != ":memory:") db_.execAndGet("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA foreign_keys=ON");
     // A statement that writes several rows (a multi-row INSERT) keeps a statement journal, to undo itself alone
@@ -121,13 +120,13 @@ public:
     }
   }
 
-private:
+ private:
   // Statements are cached by their text: the hot paths run the same few queries millions of times.
   SQLite::Statement& prepare(std::string_view sql, const sql_params& params) {
     auto it = cache_.find(std::string(sql));
     if (it == cache_.end())
-      it = cache_.emplace(std::string(sql), std::make_unique<SQLite::Statement>(db_, to_sqlite_placeholders(sql)))
-               .first;
+      it =
+          cache_.emplace(std::string(sql), std::make_unique<SQLite::Statement>(db_, to_sqlite_placeholders(sql))).first;
     auto& st = *it->second;
     st.reset();
     st.clearBindings();
@@ -136,11 +135,16 @@ private:
       std::visit(
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::monostate>) st.bind(index);
-            else if constexpr (std::is_same_v<T, std::int64_t>) st.bind(index, static_cast<int64_t>(v));
-            else if constexpr (std::is_same_v<T, double>) st.bind(index, v);
-            else if constexpr (std::is_same_v<T, bool>) st.bind(index, v ? 1 : 0);
-            else st.bind(index, v);
+            if constexpr (std::is_same_v<T, std::monostate>)
+              st.bind(index);
+            else if constexpr (std::is_same_v<T, std::int64_t>)
+              st.bind(index, static_cast<int64_t>(v));
+            else if constexpr (std::is_same_v<T, double>)
+              st.bind(index, v);
+            else if constexpr (std::is_same_v<T, bool>)
+              st.bind(index, v ? 1 : 0);
+            else
+              st.bind(index, v);
           },
           params[i]);
     }
@@ -179,8 +183,7 @@ result<std::unique_ptr<sql_connection>> open_sqlite(const database_target& targe
       auto parent = std::filesystem::path(target.sqlite_path).parent_path();
       std::error_code ec;
       if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      if (ec)
-        return status(errc::unavailable, "cannot create directory '" + parent.string() + "': " + ec.message());
+      if (ec) return status(errc::unavailable, "cannot create directory '" + parent.string() + "': " + ec.message());
     }
     return std::unique_ptr<sql_connection>(std::make_unique<sqlite_connection>(target.sqlite_path, options));
   } catch (const SQLite::Exception& e) {

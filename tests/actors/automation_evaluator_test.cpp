@@ -21,8 +21,8 @@
 
 using namespace osprey;
 using namespace std::chrono_literals;
-using persistence::dialect;
 using nlohmann::json;
+using persistence::dialect;
 
 namespace {
 
@@ -38,10 +38,15 @@ automation make_automation(json trigger, json actions = json::array({{{"type", "
 }
 
 json failed_trigger(int threshold = 1, double within = 0) {
-  return {{"type", "event"},          {"match", {{"prefect.resource.id", "prefect.flow-run.*"}}},
-          {"match_related", json::object()}, {"after", json::array()},
-          {"expect", {"prefect.flow-run.Failed"}}, {"for_each", {"prefect.resource.id"}},
-          {"posture", "Reactive"},    {"threshold", threshold}, {"within", within}};
+  return {{"type", "event"},
+          {"match", {{"prefect.resource.id", "prefect.flow-run.*"}}},
+          {"match_related", json::object()},
+          {"after", json::array()},
+          {"expect", {"prefect.flow-run.Failed"}},
+          {"for_each", {"prefect.resource.id"}},
+          {"posture", "Reactive"},
+          {"threshold", threshold},
+          {"within", within}};
 }
 
 event failed_event(const std::string& run, timestamp at) {
@@ -54,7 +59,7 @@ event failed_event(const std::string& run, timestamp at) {
 }
 
 class AutomationEvaluation : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -63,7 +68,8 @@ protected:
   }
 
   void insert(const automation& a) {
-    ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) { persistence::insert_automation(c, a); }));
+    ASSERT_TRUE(
+        persistence::in_write_transaction(*conn_, "test", [&](auto& c) { persistence::insert_automation(c, a); }));
   }
 
   /// Evaluates in one transaction with the automations loaded from the database, as the evaluator's jobs do.
@@ -110,8 +116,7 @@ TEST_P(AutomationEvaluation, ThresholdCountSurvivesARestart) {
 }
 
 TEST_P(AutomationEvaluation, TheSameFiringWrittenTwiceKeepsItsActionsOnce) {
-  const auto a = make_automation(failed_trigger(),
-                                 json::array({{{"type", "do-nothing"}}, {{"type", "do-nothing"}}}));
+  const auto a = make_automation(failed_trigger(), json::array({{{"type", "do-nothing"}}, {{"type", "do-nothing"}}}));
   insert(a);
   const auto e = failed_event("1", t0_);
   auto first = evaluate(*conn_, e);
@@ -140,9 +145,15 @@ TEST_P(AutomationEvaluation, DisabledAutomationsAndOtherEventsDoNotFire) {
 }
 
 TEST_P(AutomationEvaluation, ProactiveTriggerFiresWhenTheExpectedEventDoesNotCome) {
-  json trigger = {{"type", "event"}, {"match", json::object()}, {"match_related", json::object()},
-                  {"after", {"job.started"}}, {"expect", {"job.finished"}}, {"for_each", {"prefect.resource.id"}},
-                  {"posture", "Proactive"}, {"threshold", 1}, {"within", 30}};
+  json trigger = {{"type", "event"},
+                  {"match", json::object()},
+                  {"match_related", json::object()},
+                  {"after", {"job.started"}},
+                  {"expect", {"job.finished"}},
+                  {"for_each", {"prefect.resource.id"}},
+                  {"posture", "Proactive"},
+                  {"threshold", 1},
+                  {"within", 30}};
   insert(make_automation(trigger));
   event started = failed_event("1", t0_);
   started.name = "job.started";
@@ -161,9 +172,16 @@ TEST_P(AutomationEvaluation, ProactiveTriggerFiresWhenTheExpectedEventDoesNotCom
 
 /// A reactive child trigger on one event name (no bucketing), with an id of its own.
 json child_on(const std::string& name) {
-  return {{"type", "event"},        {"id", new_uuid4().to_string()}, {"match", json::object()},
-          {"match_related", json::object()}, {"after", json::array()}, {"expect", {name}},
-          {"for_each", json::array()}, {"posture", "Reactive"},     {"threshold", 1}, {"within", 0}};
+  return {{"type", "event"},
+          {"id", new_uuid4().to_string()},
+          {"match", json::object()},
+          {"match_related", json::object()},
+          {"after", json::array()},
+          {"expect", {name}},
+          {"for_each", json::array()},
+          {"posture", "Reactive"},
+          {"threshold", 1},
+          {"within", 0}};
 }
 
 event named(const std::string& name, timestamp at) {
@@ -174,8 +192,10 @@ event named(const std::string& name, timestamp at) {
 }
 
 TEST_P(AutomationEvaluation, ACompoundTriggerFiresOnceAllItsChildrenFiredEvenAcrossARestart) {
-  insert(make_automation({{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
-                          {"require", "all"}, {"within", 3600}}));
+  insert(make_automation({{"type", "compound"},
+                          {"triggers", {child_on("a.done"), child_on("b.done")}},
+                          {"require", "all"},
+                          {"within", 3600}}));
   EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_)).jobs.empty());
   EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.empty());  // the same child again: still one of two
   auto restarted = db_.connect();
@@ -191,32 +211,37 @@ TEST_P(AutomationEvaluation, ACompoundTriggerFiresOnceAllItsChildrenFiredEvenAcr
 }
 
 TEST_P(AutomationEvaluation, ACompoundTriggerRequiringAnyFiresOnEachChild) {
-  insert(make_automation({{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
-                          {"require", "any"}, {"within", nullptr}}));
+  insert(make_automation({{"type", "compound"},
+                          {"triggers", {child_on("a.done"), child_on("b.done")}},
+                          {"require", "any"},
+                          {"within", nullptr}}));
   EXPECT_EQ(evaluate(*conn_, named("b.done", t0_)).jobs.size(), 1u);
   EXPECT_EQ(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.size(), 1u);
 }
 
 TEST_P(AutomationEvaluation, ChildFiringsOlderThanWithinNoLongerCount) {
-  insert(make_automation({{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
-                          {"require", 2}, {"within", 10}}));
+  insert(make_automation(
+      {{"type", "compound"}, {"triggers", {child_on("a.done"), child_on("b.done")}}, {"require", 2}, {"within", 10}}));
   EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_)).jobs.empty());
   EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_ + 11s)).jobs.empty());  // a's firing is too old by now
   EXPECT_EQ(evaluate(*conn_, named("a.done", t0_ + 12s)).jobs.size(), 1u);
 }
 
 TEST_P(AutomationEvaluation, ASequenceTriggerFiresOnlyWhenItsChildrenFireInOrder) {
-  insert(make_automation({{"type", "sequence"}, {"triggers", {child_on("a.done"), child_on("b.done")}},
-                          {"within", 3600}}));
+  insert(make_automation(
+      {{"type", "sequence"}, {"triggers", {child_on("a.done"), child_on("b.done")}}, {"within", 3600}}));
   EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_)).jobs.empty());
-  EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.empty());  // b before a: out of order
+  EXPECT_TRUE(evaluate(*conn_, named("a.done", t0_ + 1s)).jobs.empty());   // b before a: out of order
   EXPECT_EQ(evaluate(*conn_, named("b.done", t0_ + 2s)).jobs.size(), 1u);  // b's newest firing follows a's
   EXPECT_EQ(action_jobs(), 1);
 }
 
 TEST_P(AutomationEvaluation, ANestedCompositeFiresThroughItsParent) {
-  const json inner = {{"type", "compound"}, {"id", new_uuid4().to_string()},
-                      {"triggers", {child_on("a.done"), child_on("b.done")}}, {"require", "any"}, {"within", nullptr}};
+  const json inner = {{"type", "compound"},
+                      {"id", new_uuid4().to_string()},
+                      {"triggers", {child_on("a.done"), child_on("b.done")}},
+                      {"require", "any"},
+                      {"within", nullptr}};
   insert(make_automation({{"type", "sequence"}, {"triggers", {inner, child_on("c.done")}}, {"within", 3600}}));
   EXPECT_TRUE(evaluate(*conn_, named("c.done", t0_)).jobs.empty());
   EXPECT_TRUE(evaluate(*conn_, named("b.done", t0_ + 1s)).jobs.empty());
@@ -241,9 +266,8 @@ TEST_P(AutomationEvaluation, EventsStoredButNotEvaluatedBeforeACrashAreEvaluated
     e.received = e.occurred;
     stored.push_back(e);
   }
-  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
-    persistence::insert_events(c, stored, t0_ + 4s);
-  }));
+  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test",
+                                                [&](auto& c) { persistence::insert_events(c, stored, t0_ + 4s); }));
   EXPECT_EQ(evaluate(*conn_, stored[0]).jobs.size(), 1u);
   auto after = replay(t0_ + 10s);
   EXPECT_EQ(after.jobs.size(), 2u);  // runs 1 and 2; run 0 was evaluated already
@@ -261,9 +285,8 @@ TEST_P(AutomationEvaluation, TheProactivePassSweepsBucketsWhoseWindowClosedAMinu
   const auto trigger = *uuid::parse(a.trigger["id"].get<std::string>());
   auto buckets = [&] {
     std::size_t n = 0;
-    EXPECT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
-      n = persistence::trigger_buckets(c, a.id, trigger).size();
-    }));
+    EXPECT_TRUE(persistence::in_write_transaction(
+        *conn_, "test", [&](auto& c) { n = persistence::trigger_buckets(c, a.id, trigger).size(); }));
     return n;
   };
   EXPECT_EQ(buckets(), 1u);
@@ -271,9 +294,8 @@ TEST_P(AutomationEvaluation, TheProactivePassSweepsBucketsWhoseWindowClosedAMinu
     persistence::sweep_closed_buckets(c, t0_ + 5s);  // still open then
   }));
   EXPECT_EQ(buckets(), 1u);
-  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test", [&](auto& c) {
-    persistence::sweep_closed_buckets(c, t0_ + 11s);
-  }));
+  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "test",
+                                                [&](auto& c) { persistence::sweep_closed_buckets(c, t0_ + 11s); }));
   EXPECT_EQ(buckets(), 0u);
 }
 

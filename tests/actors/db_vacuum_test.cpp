@@ -70,8 +70,11 @@ class DbVacuum : public ::testing::TestWithParam<dialect> {
     caf::scoped_actor self{*system_};
     std::pair<std::uint64_t, std::uint64_t> out;
     self->request(service_, caf::infinite, actors::stats_atom_v)
-        .receive([&](std::uint64_t passes, std::uint64_t changed) { out = {passes, changed}; },
-                 [](const caf::error&) {});
+        .receive(
+            [&](std::uint64_t passes, std::uint64_t changed) {
+              out = {passes, changed};
+            },
+            [](const caf::error&) {});
     return out;
   }
 
@@ -114,8 +117,8 @@ class DbVacuum : public ::testing::TestWithParam<dialect> {
 
   void add_log(const flow_run_id& run) {
     auto conn = db_.connect();
-    persistence::insert_logs(*conn, {{new_uuid4(), clock_.now(), "prefect.flow_runs", 20, "hello", clock_.now(),
-                                      run.value, std::nullopt}});
+    persistence::insert_logs(
+        *conn, {{new_uuid4(), clock_.now(), "prefect.flow_runs", 20, "hello", clock_.now(), run.value, std::nullopt}});
   }
 
   void finish(const flow_run_id& run, state_type last = state_type::completed) {
@@ -171,9 +174,9 @@ TEST_P(DbVacuum, FinishedRunsPastTheirRetentionGoWithTheirTaskRunsLogsAndSubflow
   finish(subflow);
   {
     caf::scoped_actor self{*system_};
-    self->request(registry_, caf::infinite, actors::transition_atom_v, old_running,
-                  actors::transition_call{
-                      transition_request{make_server_state(state_type::running, clock_.now()), true}, {}})
+    self->request(
+            registry_, caf::infinite, actors::transition_atom_v, old_running,
+            actors::transition_call{transition_request{make_server_state(state_type::running, clock_.now()), true}, {}})
         .receive([](const actors::transition_outcome&) {}, [](const caf::error&) {});
   }
   clock_.advance(100 * day);
@@ -182,8 +185,8 @@ TEST_P(DbVacuum, FinishedRunsPastTheirRetentionGoWithTheirTaskRunsLogsAndSubflow
 
   start_vacuum(90 * day);
 
-  ASSERT_TRUE(osprey::testing::wait_until([&] { return !exists(old_done) && !exists(old_failed) && !exists(subflow); },
-                                          30s))
+  ASSERT_TRUE(
+      osprey::testing::wait_until([&] { return !exists(old_done) && !exists(old_failed) && !exists(subflow); }, 30s))
       << exists(old_done) << exists(old_failed) << exists(subflow);
   EXPECT_TRUE(exists(old_running)) << "an unfinished run is never vacuumed";
   EXPECT_TRUE(exists(recent));

@@ -54,7 +54,7 @@ struct server {
 };
 
 class EventBusPeers : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     {
@@ -138,9 +138,9 @@ protected:
   }
 
   static void terminate_listener(const server& s) {
-    EXPECT_EQ(admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-                    listener_name(s)),
-              1u);
+    EXPECT_EQ(
+        admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", listener_name(s)),
+        1u);
   }
 
   /// Publishes a last event on `from` and waits until both servers delivered it: whatever either was to

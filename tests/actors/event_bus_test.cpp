@@ -54,7 +54,7 @@ event make_event(const std::string& name) {
 }
 
 class EventBus : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     {
@@ -112,7 +112,10 @@ protected:
   }
 
   std::int64_t stored(const std::string& name) {
-    return db_.connect()->query("SELECT COUNT(*) FROM events WHERE event = $1", {persistence::text(name)}).front().integer(0);
+    return db_.connect()
+        ->query("SELECT COUNT(*) FROM events WHERE event = $1", {persistence::text(name)})
+        .front()
+        .integer(0);
   }
 
   osprey::testing::scratch_database db_{GetParam()};
@@ -199,7 +202,8 @@ TEST_P(EventBus, AnEventRefusedWhileTheDatabaseIsLockedIsDeliveredAtOnceAndStore
   });
   // Refused past the lock timeout, twice (the writer retries a failed batch job by job, then the bus retries).
   ASSERT_TRUE(refused(4)) << "the bus did not retry the refused write";
-  EXPECT_TRUE(osprey::testing::wait_until([&] { return log.size() == 1; }, 10s)) << "the live stream waits for the store";
+  EXPECT_TRUE(osprey::testing::wait_until([&] { return log.size() == 1; }, 10s))
+      << "the live stream waits for the store";
   EXPECT_EQ(*done, 0) << "a publication is done only once stored";
   locker->commit();
   ASSERT_TRUE(osprey::testing::wait_until([&] { return stored("test.locked") == 1; }, 30s));

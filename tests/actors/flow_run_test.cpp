@@ -37,7 +37,7 @@ actors::state_change_listener_actor::behavior_type recorder(
 }
 
 class FlowRunActors : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     auto conn = db_.connect();
@@ -96,8 +96,8 @@ protected:
   std::size_t live_actors() {
     caf::scoped_actor self{*system_};
     std::size_t n = 0;
-    self->request(registry_, caf::infinite, actors::count_atom_v).receive([&](std::size_t c) { n = c; },
-                                                                            [](const caf::error&) {});
+    self->request(registry_, caf::infinite, actors::count_atom_v)
+        .receive([&](std::size_t c) { n = c; }, [](const caf::error&) {});
     return n;
   }
 
@@ -139,9 +139,9 @@ TEST_P(FlowRunActors, ConcurrentTransitionsOfOneRunAreSerialisedAndPublishedInOr
     proposed.type = i % 2 == 0 ? state_type::running : state_type::pending;
     actors::propose_transition(registry_, run_, {transition_request{proposed, true}, {}},
                                [&](const actors::transition_outcome& o) {
-      EXPECT_TRUE(o.error) << o.error.message();
-      ++answered;
-    });
+                                 EXPECT_TRUE(o.error) << o.error.message();
+                                 ++answered;
+                               });
   }
   ASSERT_TRUE(osprey::testing::wait_until([&] { return answered == n; }, 60s));
   ASSERT_TRUE(osprey::testing::wait_until([&] { return published() == n; }, 30s));
@@ -225,7 +225,7 @@ TEST_P(FlowRunActors, ADeletedRunsActorStopsAndTheRunStaysDeleted) {
 // A run's first load fails for a real reason: on PostgreSQL a lock the readers time out on (busy → 503), on
 // SQLite (whose WAL readers never wait on a lock) its table briefly hidden. `lift()` removes the cause.
 class load_blocker {
-public:
+ public:
   explicit load_blocker(const osprey::testing::scratch_database& db) : conn_(db.connect()) {
     if (conn_->dialect() == dialect::postgresql) {
       conn_->begin_write();
@@ -244,7 +244,7 @@ public:
       conn_->execute_script("ALTER TABLE flow_run_hidden RENAME TO flow_run");
   }
 
-private:
+ private:
   std::unique_ptr<persistence::sql_connection> conn_;
   bool lifted_ = false;
 };
@@ -273,7 +273,7 @@ TEST_P(FlowRunActors, AnActorWhoseLoadFailedIsRebuiltOnceTheCauseIsGone) {
 // for the same run. A transition decided from a copy another server has since changed is not written: the
 // actor reloads the run and decides again.
 class SecondServer {
-public:
+ public:
   SecondServer(caf::actor_system& system, const osprey::testing::scratch_database& db, actors::event_bus_actor bus,
                const osprey::clock& time) {
     persistence::database_options options;
@@ -288,7 +288,7 @@ public:
   }
   const actors::flow_run_registry_actor& registry() const { return registry_; }
 
-private:
+ private:
   std::optional<persistence::database> database_;
   actors::flow_run_registry_actor registry_;
 };
@@ -299,7 +299,8 @@ actors::transition_outcome forced_transition(caf::actor_system& system, const ac
   actors::transition_outcome out;
   run_state proposed;
   proposed.type = type;
-  self->request(registry, caf::infinite, actors::transition_atom_v, run, actors::transition_call{transition_request{proposed, true}, {}})
+  self->request(registry, caf::infinite, actors::transition_atom_v, run,
+                actors::transition_call{transition_request{proposed, true}, {}})
       .receive([&](const actors::transition_outcome& o) { out = o; },
                [&](const caf::error& e) { out.error = status(errc::internal, caf::to_string(e)); });
   return out;

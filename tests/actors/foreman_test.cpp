@@ -15,7 +15,7 @@ using persistence::dialect;
 namespace {
 
 class Foreman : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -66,7 +66,11 @@ protected:
     caf::scoped_actor self{*system_};
     std::pair<std::uint64_t, std::uint64_t> out;
     self->request(foreman_, caf::infinite, actors::stats_atom_v)
-        .receive([&](std::uint64_t passes, std::uint64_t changed) { out = {passes, changed}; }, [](const caf::error&) {});
+        .receive(
+            [&](std::uint64_t passes, std::uint64_t changed) {
+              out = {passes, changed};
+            },
+            [](const caf::error&) {});
     return out;
   }
 

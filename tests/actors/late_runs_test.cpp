@@ -18,7 +18,7 @@ using persistence::dialect;
 namespace {
 
 class LateRuns : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     auto conn = db_.connect();

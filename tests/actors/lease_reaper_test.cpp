@@ -14,7 +14,7 @@ using persistence::dialect;
 namespace {
 
 class LeaseReaper : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -24,7 +24,8 @@ protected:
     limit_.created = limit_.updated = clock_.now();
     limit_.name = "tag:db";
     limit_.limit = 2;
-    ASSERT_TRUE(persistence::in_write_transaction(*conn_, "seed", [&](auto& c) { persistence::insert_limit(c, limit_); }));
+    ASSERT_TRUE(
+        persistence::in_write_transaction(*conn_, "seed", [&](auto& c) { persistence::insert_limit(c, limit_); }));
     persistence::database_options options;
     options.target = db_.target();
     database_ = *persistence::database::start(options);
@@ -50,7 +51,8 @@ protected:
   }
 
   concurrency_lease_id take(std::chrono::seconds lease) {
-    persistence::acquire_request r{{"tag:db"}, 1, acquire_mode::concurrency, lease, lease_holder{"task_run", new_uuid4()}};
+    persistence::acquire_request r{
+        {"tag:db"}, 1, acquire_mode::concurrency, lease, lease_holder{"task_run", new_uuid4()}};
     persistence::acquire_outcome out;
     EXPECT_TRUE(persistence::in_write_transaction(
         *conn_, "take", [&](auto& c) { out = persistence::acquire_slots(c, r, clock_.now(), {}); }));
@@ -61,8 +63,11 @@ protected:
     caf::scoped_actor self{*system_};
     std::pair<std::uint64_t, std::uint64_t> out;
     self->request(reaper_, caf::infinite, actors::stats_atom_v)
-        .receive([&](std::uint64_t passes, std::uint64_t leases) { out = {passes, leases}; },
-                 [](const caf::error&) {});
+        .receive(
+            [&](std::uint64_t passes, std::uint64_t leases) {
+              out = {passes, leases};
+            },
+            [](const caf::error&) {});
     return out;
   }
   std::uint64_t reaped() { return stats().second; }
@@ -72,9 +77,7 @@ protected:
     return osprey::testing::wait_until([&] { return reaped() >= n; }, 30s);
   }
 
-  std::int64_t active_slots() {
-    return conn_->query("SELECT active_slots FROM concurrency_limit_v2").at(0).integer(0);
-  }
+  std::int64_t active_slots() { return conn_->query("SELECT active_slots FROM concurrency_limit_v2").at(0).integer(0); }
 
   osprey::testing::scratch_database db_{GetParam()};
   manual_clock clock_{*parse_iso8601("2026-05-01T08:00:00Z")};
@@ -105,9 +108,8 @@ TEST_P(LeaseReaper, ARenewedLeaseIsNotReaped) {
   auto lease = take(60s);
   start_reaper();
   clock_.advance(50s);
-  ASSERT_TRUE(persistence::in_write_transaction(*conn_, "renew", [&](auto& c) {
-    persistence::renew_lease(c, lease, clock_.now() + 60s, clock_.now());
-  }));
+  ASSERT_TRUE(persistence::in_write_transaction(
+      *conn_, "renew", [&](auto& c) { persistence::renew_lease(c, lease, clock_.now() + 60s, clock_.now()); }));
   clock_.advance(50s);  // past the first expiration, inside the renewed one
   const auto writes = database_->stats().transactions;
   const auto passes = stats().first;

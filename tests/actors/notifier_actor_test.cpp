@@ -34,7 +34,8 @@ TEST(NotifierActor, AResolveRowEnqueuedByAnOlderVersionIsTitledRecoveredOnce) {
   // The promise travels as a spawn argument: CAF 0.17 binds a spawn without arguments through a null pointer,
   // which UBSan reports.
   auto listener = system.spawn(
-      [](std::shared_ptr<std::promise<actors::delivery_result>> promise) -> actors::delivery_listener_actor::behavior_type {
+      [](std::shared_ptr<std::promise<actors::delivery_result>> promise)
+          -> actors::delivery_listener_actor::behavior_type {
         return {[promise](actors::sent_atom, const actors::delivery_result& r) { promise->set_value(r); }};
       },
       reported);

@@ -17,7 +17,7 @@ using persistence::dialect;
 namespace {
 
 class TaskRunRecorder : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     auto conn = db_.connect();
@@ -46,8 +46,8 @@ protected:
   }
 
   // An event shaped like the Prefect engine's emit_task_run_state_change_event.
-  nlohmann::json event(const uuid& task_run, const std::string& state_type, const std::string& state_name,
-                       timestamp at, const std::string& dynamic_key = "0") {
+  nlohmann::json event(const uuid& task_run, const std::string& state_type, const std::string& state_name, timestamp at,
+                       const std::string& dynamic_key = "0") {
     return {{"id", new_uuid7(at).to_string()},
             {"occurred", format_iso8601(at)},
             {"event", "prefect.task-run." + state_name},
@@ -57,12 +57,22 @@ protected:
               {"prefect.state-type", state_type},
               {"prefect.orchestration", "client"}}},
             {"related",
-             {{{"prefect.resource.id", "prefect.flow-run." + flow_run_.to_string()}, {"prefect.resource.role", "flow-run"}}}},
+             {{{"prefect.resource.id", "prefect.flow-run." + flow_run_.to_string()},
+               {"prefect.resource.role", "flow-run"}}}},
             {"payload",
              {{"intended", {{"from", nullptr}, {"to", state_type}}},
-              {"validated_state", {{"type", state_type}, {"name", state_name}, {"message", ""}, {"state_details", nlohmann::json::object()}, {"data", nullptr}}},
-              {"task_run", {{"name", "add-0"}, {"task_key", "add-abc"}, {"dynamic_key", dynamic_key}, {"tags", {"x"}},
-                            {"run_count", state_type == "PENDING" ? 0 : 1}}}}}};
+              {"validated_state",
+               {{"type", state_type},
+                {"name", state_name},
+                {"message", ""},
+                {"state_details", nlohmann::json::object()},
+                {"data", nullptr}}},
+              {"task_run",
+               {{"name", "add-0"},
+                {"task_key", "add-abc"},
+                {"dynamic_key", dynamic_key},
+                {"tags", {"x"}},
+                {"run_count", state_type == "PENDING" ? 0 : 1}}}}}};
   }
 
   void record(const nlohmann::json& e) { caf::anon_send(recorder_, actors::record_atom_v, e); }
@@ -83,7 +93,12 @@ protected:
   }
 
   bool settled(std::uint64_t n) {
-    return osprey::testing::wait_until([&] { auto s = stats(); return s.recorded + s.rejected >= n; }, 30s);
+    return osprey::testing::wait_until(
+        [&] {
+          auto s = stats();
+          return s.recorded + s.rejected >= n;
+        },
+        30s);
   }
 
   osprey::testing::scratch_database db_{GetParam()};

@@ -16,14 +16,16 @@ using nlohmann::json;
 using persistence::dialect;
 
 class ArtifactRoutes : public daemon_test {
-protected:
+ protected:
   json create(const json& body) {
     auto r = api("POST", "/artifacts/", body);
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body);
   }
   json latest(const std::string& key) { return json::parse(api("GET", "/artifacts/" + key + "/latest").body); }
-  json list(const std::string& path, const json& body) { return json::parse(api("POST", "/artifacts" + path, body).body); }
+  json list(const std::string& path, const json& body) {
+    return json::parse(api("POST", "/artifacts" + path, body).body);
+  }
   std::int64_t count(const std::string& path, const json& body = json::object()) {
     return std::stoll(api("POST", "/artifacts" + path, body).body);
   }
@@ -55,7 +57,8 @@ TEST_P(ArtifactRoutes, EveryKindTheClientCreatesIsStoredAndReadBack) {
 
 TEST_P(ArtifactRoutes, TheLatestOfAKeyFollowsCreateUpdateAndDelete) {
   const auto first = create({{"key", "k"}, {"type", "markdown"}, {"data", "v1"}})["id"].get<std::string>();
-  const auto second = create({{"key", "k"}, {"type", "table"}, {"data", "v2"}, {"description", "d2"}})["id"].get<std::string>();
+  const auto second =
+      create({{"key", "k"}, {"type", "table"}, {"data", "v2"}, {"description", "d2"}})["id"].get<std::string>();
   auto now = latest("k");
   EXPECT_EQ((json{now["data"], now["type"], now["description"]}), (json{"v2", "table", "d2"}));
   EXPECT_FALSE(now.contains("latest_id"));  // read through Prefect's Artifact shape
@@ -91,14 +94,16 @@ TEST_P(ArtifactRoutes, FiltersOnOwnFieldsAndOnTheirRuns) {
             json::array({"adhoc-table", "nightly-report"}));
   EXPECT_EQ(count("/count", {{"artifacts", {{"key", {{"exists_", false}}}}}}), 1);
   EXPECT_EQ(keys("/filter", {{"artifacts", {{"key", {{"like_", "NIGHTLY"}}}}}}), json::array({"nightly-report"}));
-  EXPECT_EQ(keys("/filter", {{"artifacts", {{"type", {{"not_any_", {"markdown", "result"}}}}}}}), json::array({"adhoc-table"}));
+  EXPECT_EQ(keys("/filter", {{"artifacts", {{"type", {{"not_any_", {"markdown", "result"}}}}}}}),
+            json::array({"adhoc-table"}));
   EXPECT_EQ(keys("/filter", {{"artifacts", {{"flow_run_id", {{"any_", {run}}}}}}}), json::array({"nightly-report"}));
   EXPECT_EQ(keys("/filter", {{"flow_runs", {{"tags", {{"all_", {"nightly"}}}}}}}), json::array({"nightly-report"}));
   EXPECT_EQ(keys("/filter", {{"flows", {{"name", {{"any_", {"artifact-flow"}}}}}}}), json::array({"nightly-report"}));
   EXPECT_EQ(count("/count", {{"flows", {{"name", {{"any_", {"other"}}}}}}}), 0);
   EXPECT_EQ(keys("/latest/filter", {{"artifacts", {{"latest_id", {{"any_", {in_run}}}}}}}),
             json::array({"nightly-report"}));
-  EXPECT_EQ(count("/latest/count", {{"flow_runs", {{"id", {{"any_", {run}}}}}}, {"artifacts", {{"type", {{"any_", {"markdown"}}}}}}}),
+  EXPECT_EQ(count("/latest/count",
+                  {{"flow_runs", {{"id", {{"any_", {run}}}}}}, {"artifacts", {{"type", {{"any_", {"markdown"}}}}}}}),
             1);
   EXPECT_EQ(keys("/latest/filter", {{"sort", "KEY_DESC"}, {"limit", 1}}), json::array({"nightly-report"}));
   EXPECT_EQ(keys("/latest/filter", {{"sort", "KEY_DESC"}, {"offset", 1}}), json::array({"adhoc-table"}));
@@ -112,17 +117,18 @@ TEST_P(ArtifactRoutes, FiltersOnOwnFieldsAndOnTheirRuns) {
 }
 
 TEST_P(ArtifactRoutes, BadInputIs4xxAndChangesNothing) {
-  const auto id = create({{"key", "keep"}, {"data", "original"}, {"metadata_", {{"long", std::string(600, 'm')}}}})["id"]
-                      .get<std::string>();
+  const auto id =
+      create({{"key", "keep"}, {"data", "original"}, {"metadata_", {{"long", std::string(600, 'm')}}}})["id"]
+          .get<std::string>();
   // Prefect cuts metadata values after 500 characters.
   EXPECT_EQ(latest("keep")["metadata_"]["long"], std::string(500, 'm') + "...");
   auto bad_key = api("POST", "/artifacts/", {{"key", "Bad Key"}});
   EXPECT_EQ(bad_key.status, 422);
   EXPECT_EQ(json::parse(bad_key.body)["detail"],
             "Value error, Artifact key must only contain lowercase letters, numbers, and dashes.");
-  for (const json& body : {json{{"flow_run_id", "nope"}}, json{{"task_run_id", 5}}, json{{"type", 5}},
-                           json{{"metadata_", {{"n", 1}}}}, json{{"metadata_", "x"}}, json{{"extra", 1}},
-                           json{{"key", "k"}, {"latest_id", "x"}}})
+  for (const json& body :
+       {json{{"flow_run_id", "nope"}}, json{{"task_run_id", 5}}, json{{"type", 5}}, json{{"metadata_", {{"n", 1}}}},
+        json{{"metadata_", "x"}}, json{{"extra", 1}}, json{{"key", "k"}, {"latest_id", "x"}}})
     EXPECT_EQ(api("POST", "/artifacts/", body).status, 422) << body.dump();
   EXPECT_EQ(http_request("POST", daemon_->base_url() + "/api/artifacts/", "[1,").status, 422);
 

@@ -20,13 +20,15 @@ std::string automation_yaml(const std::string& description) {
   return "notifications:\n"
          "  automations:\n"
          "    - name: nightly-watch\n"
-         "      description: " + description + "\n"
+         "      description: " +
+         description +
+         "\n"
          "      trigger: {type: event, expect: [nightly.failed], posture: Reactive, threshold: 1, within: 0}\n"
          "      actions: [{type: do-nothing}]\n";
 }
 
 class AutomationConfigTest : public daemon_test {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // each test starts the daemon with its config file
 
   std::string write_config(const std::string& yaml) {

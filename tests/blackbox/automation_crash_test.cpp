@@ -24,7 +24,7 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class AutomationCrashTest : public daemon_test {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // the test starts the daemon, and again after the kill
 
   json call(const std::string& method, const std::string& path, const json& body = nullptr) {
@@ -36,8 +36,8 @@ protected:
   /// The deployment's runs, by the idempotency key the automation gave each.
   std::map<std::string, int> runs_by_key(const std::string& deployment) {
     std::map<std::string, int> keys;
-    const auto runs = call("POST", "/api/flow_runs/filter",
-                           {{"deployments", {{"id", {{"any_", {deployment}}}}}}, {"limit", 200}});
+    const auto runs =
+        call("POST", "/api/flow_runs/filter", {{"deployments", {{"id", {{"any_", {deployment}}}}}}, {"limit", 200}});
     for (const auto& r : runs) ++keys[r.value("idempotency_key", "")];
     return keys;
   }
@@ -64,7 +64,8 @@ TEST_P(AutomationCrashTest, EveryFailureStartsExactlyOneRunAcrossKillNine) {
 
   std::set<std::string> failed;
   for (int i = 0; i < 20; ++i) {
-    const std::string run = call("POST", "/api/flow_runs/", {{"flow_id", failing_flow}, {"name", "r" + std::to_string(i)}})["id"];
+    const std::string run =
+        call("POST", "/api/flow_runs/", {{"flow_id", failing_flow}, {"name", "r" + std::to_string(i)}})["id"];
     call("POST", "/api/flow_runs/" + run + "/set_state", {{"state", {{"type", "RUNNING"}}}});
     const auto done = call("POST", "/api/flow_runs/" + run + "/set_state", {{"state", {{"type", "FAILED"}}}});
     ASSERT_EQ(done.value("status", ""), "ACCEPT") << done;
@@ -77,15 +78,20 @@ TEST_P(AutomationCrashTest, EveryFailureStartsExactlyOneRunAcrossKillNine) {
 
   start();
   ASSERT_TRUE(wait_until([&] { return runs_by_key(deployment).size() >= failed.size(); }, 60s))
-      << runs_by_key(deployment).size() << " runs\n" << before << "\n--- after the restart ---\n" << daemon_->output();
+      << runs_by_key(deployment).size() << " runs\n"
+      << before << "\n--- after the restart ---\n"
+      << daemon_->output();
   // Every action the restart found pending has ended: nothing is left to create a second run.
-  ASSERT_TRUE(wait_until([&] {
-    const auto jobs = call("GET", "/api/notifications/outbox?limit=10000&status=pending");
-    return jobs.is_array() && jobs.empty();
-  }, 60s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto jobs = call("GET", "/api/notifications/outbox?limit=10000&status=pending");
+        return jobs.is_array() && jobs.empty();
+      },
+      60s));
   const auto keys = runs_by_key(deployment);
   EXPECT_EQ(keys.size(), failed.size()) << daemon_->output();
-  if (std::getenv("OSPREY_TEST_SHOW_OUTPUT")) std::cout << before << "\n--- after the restart ---\n" << daemon_->output();
+  if (std::getenv("OSPREY_TEST_SHOW_OUTPUT"))
+    std::cout << before << "\n--- after the restart ---\n" << daemon_->output();
   for (const auto& [key, count] : keys) {
     EXPECT_EQ(count, 1) << key;
     EXPECT_EQ(key.rfind("automation ", 0), 0u) << key;

@@ -19,7 +19,7 @@ const std::string deployment = "11111111-1111-1111-1111-111111111111";
 const std::string unknown = "22222222-2222-2222-2222-222222222222";
 
 class AutomationRoutes : public daemon_test {
-protected:
+ protected:
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
     return api(method, "/automations" + path, body);
   }

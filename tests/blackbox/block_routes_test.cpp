@@ -21,7 +21,7 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class BlockRoutes : public daemon_test {
-protected:
+ protected:
   json ok(const std::string& method, const std::string& path, const json& body = nullptr) {
     auto r = api(method, path, body);
     EXPECT_TRUE(r.status == 200 || r.status == 201) << method << " " << path << " -> " << r.status << " " << r.body;
@@ -41,11 +41,12 @@ protected:
     auto type = ok("POST", "/block_types/", {{"name", "Weather"}, {"slug", "weather"}, {"description", "a < b"}});
     auto schema = ok("POST", "/block_schemas/",
                      {{"block_type_id", type["id"]},
-                      {"fields", {{"title", "Weather"},
-                                  {"type", "object"},
-                                  {"properties", {{"city", {{"type", "string"}}}, {"api_key", {{"type", "string"}}}}},
-                                  {"secret_fields", {"api_key", "headers.*"}},
-                                  {"block_schema_references", json::object()}}}});
+                      {"fields",
+                       {{"title", "Weather"},
+                        {"type", "object"},
+                        {"properties", {{"city", {{"type", "string"}}}, {"api_key", {{"type", "string"}}}}},
+                        {"secret_fields", {"api_key", "headers.*"}},
+                        {"block_schema_references", json::object()}}}});
     return {type["id"], schema["id"]};
   }
 };
@@ -63,12 +64,15 @@ TEST_P(BlockRoutes, SystemTypesAreRegisteredAtStartAndOnlyOnce) {
   EXPECT_EQ(count("block_schema"), schemas);
   EXPECT_EQ(ok("GET", "/block_types/slug/secret")["id"], secret["id"]);
   EXPECT_EQ(api("DELETE", "/block_types/" + secret["id"].get<std::string>()).status, 403);
-  auto schema = ok("POST", "/block_schemas/filter", {{"block_schemas", {{"block_type_id", {{"any_", {secret["id"]}}}}}}});
+  auto schema =
+      ok("POST", "/block_schemas/filter", {{"block_schemas", {{"block_type_id", {{"any_", {secret["id"]}}}}}}});
   ASSERT_EQ(schema.size(), 1u);
   EXPECT_EQ(api("DELETE", "/block_schemas/" + schema[0]["id"].get<std::string>()).status, 403);
-  auto by_checksum = ok("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=3.9.1");
+  auto by_checksum =
+      ok("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=3.9.1");
   EXPECT_EQ(by_checksum["id"], schema[0]["id"]);
-  EXPECT_EQ(api("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=0").status, 404);
+  EXPECT_EQ(api("GET", "/block_schemas/checksum/" + schema[0]["checksum"].get<std::string>() + "?version=0").status,
+            404);
   const auto capabilities = ok("GET", "/block_capabilities/");
   EXPECT_NE(std::find(capabilities.begin(), capabilities.end(), "write-path"), capabilities.end()) << capabilities;
 }
@@ -87,16 +91,20 @@ TEST_P(BlockRoutes, TypesAndSchemasRefuseBadInputAndChangeNothing) {
 
   auto [type, schema] = weather_type();
   EXPECT_EQ(ok("GET", "/block_types/" + type)["description"], "a &lt; b");  // escaped as Prefect stores it
-  auto again = api("POST", "/block_schemas/", {{"block_type_id", type}, {"fields", ok("GET", "/block_schemas/" + schema)["fields"]}});
+  auto again = api("POST", "/block_schemas/",
+                   {{"block_type_id", type}, {"fields", ok("GET", "/block_schemas/" + schema)["fields"]}});
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(json::parse(again.body)["id"], schema);
   const auto schemas = count("block_schema");
-  auto unknown = api("POST", "/block_schemas/", {{"block_type_id", "00000000-0000-4000-8000-000000000001"}, {"fields", json::object()}});
+  auto unknown = api("POST", "/block_schemas/",
+                     {{"block_type_id", "00000000-0000-4000-8000-000000000001"}, {"fields", json::object()}});
   EXPECT_EQ(unknown.status, 404) << unknown.body;
-  auto missing_ref = api("POST", "/block_schemas/",
-                          {{"block_type_id", type},
-                           {"fields", {{"title", "W2"}, {"block_schema_references",
-                                                          {{"x", {{"block_type_slug", "nope"}, {"block_schema_checksum", "sha256:0"}}}}}}}});
+  auto missing_ref = api(
+      "POST", "/block_schemas/",
+      {{"block_type_id", type},
+       {"fields",
+        {{"title", "W2"},
+         {"block_schema_references", {{"x", {{"block_type_slug", "nope"}, {"block_schema_checksum", "sha256:0"}}}}}}}});
   EXPECT_EQ(missing_ref.status, 409) << missing_ref.body;
   EXPECT_EQ(count("block_schema"), schemas);
   EXPECT_EQ(api("PATCH", "/block_types/" + type, {{"documentation_url", "https://x"}}).status, 204);
@@ -107,7 +115,9 @@ TEST_P(BlockRoutes, TypesAndSchemasRefuseBadInputAndChangeNothing) {
 
 TEST_P(BlockRoutes, DocumentsHideAndEncryptSecretsAndRefuseBadInput) {
   auto [type, schema] = weather_type();
-  json create = {{"name", "oslo"}, {"block_type_id", type}, {"block_schema_id", schema},
+  json create = {{"name", "oslo"},
+                 {"block_type_id", type},
+                 {"block_schema_id", schema},
                  {"data", {{"city", "Oslo"}, {"api_key", "k-plaintext-1"}, {"headers", {{"auth", "h-plaintext-2"}}}}}};
   auto created = ok("POST", "/block_documents/", create);
   EXPECT_EQ(created["data"], json({{"city", "Oslo"}, {"api_key", "********"}, {"headers", {{"auth", "********"}}}}));
@@ -145,25 +155,39 @@ TEST_P(BlockRoutes, DocumentsHideAndEncryptSecretsAndRefuseBadInput) {
 
   // What a client read back (stars) keeps the stored secrets; a merge changes only what it names.
   EXPECT_EQ(api("PATCH", "/block_documents/" + id,
-                 {{"data", {{"api_key", "********"}, {"headers", {{"auth", "********"}}}, {"city", "Bergen"}}}})
+                {{"data", {{"api_key", "********"}, {"headers", {{"auth", "********"}}}, {"city", "Bergen"}}}})
                 .status,
             204);
   auto updated = ok("GET", "/block_documents/" + id + "?include_secrets=true")["data"];
-  EXPECT_EQ(updated, json({{"city", "Bergen"}, {"api_key", "k-plaintext-1"}, {"headers", {{"auth", "h-plaintext-2"}}}}));
-  EXPECT_EQ(api("PATCH", "/block_documents/" + id, {{"data", {{"api_key", "k-new"}}}, {"merge_existing_data", false}}).status, 204);
+  EXPECT_EQ(updated,
+            json({{"city", "Bergen"}, {"api_key", "k-plaintext-1"}, {"headers", {{"auth", "h-plaintext-2"}}}}));
+  EXPECT_EQ(
+      api("PATCH", "/block_documents/" + id, {{"data", {{"api_key", "k-new"}}}, {"merge_existing_data", false}}).status,
+      204);
   EXPECT_EQ(ok("GET", "/block_documents/" + id + "?include_secrets=true")["data"], json({{"api_key", "k-new"}}));
-  EXPECT_EQ(api("PATCH", "/block_documents/00000000-0000-4000-8000-000000000005", {{"data", json::object()}}).status, 404);
-  EXPECT_EQ(api("PATCH", "/block_documents/" + id, {{"block_schema_id", ok("GET", "/block_types/slug/secret")["id"]}, {"data", json::object()}}).status, 400);
+  EXPECT_EQ(api("PATCH", "/block_documents/00000000-0000-4000-8000-000000000005", {{"data", json::object()}}).status,
+            404);
+  EXPECT_EQ(api("PATCH", "/block_documents/" + id,
+                {{"block_schema_id", ok("GET", "/block_types/slug/secret")["id"]}, {"data", json::object()}})
+                .status,
+            400);
   EXPECT_EQ(count("block_document"), docs);
 }
 
 TEST_P(BlockRoutes, ReferencesNestAnonymousDocumentsHideAndCountsFollow) {
   auto [type, schema] = weather_type();
-  auto secret_schema = ok("POST", "/block_schemas/filter", {{"block_schemas", {{"block_type_id", {{"any_", {ok("GET", "/block_types/slug/secret")["id"]}}}}}}})[0];
-  auto child = ok("POST", "/block_documents/", {{"name", "token"}, {"block_type_id", secret_schema["block_type_id"]},
-                                                {"block_schema_id", secret_schema["id"]}, {"data", {{"value", "tok-9"}}}});
+  auto secret_schema =
+      ok("POST", "/block_schemas/filter",
+         {{"block_schemas", {{"block_type_id", {{"any_", {ok("GET", "/block_types/slug/secret")["id"]}}}}}}})[0];
+  auto child = ok("POST", "/block_documents/",
+                  {{"name", "token"},
+                   {"block_type_id", secret_schema["block_type_id"]},
+                   {"block_schema_id", secret_schema["id"]},
+                   {"data", {{"value", "tok-9"}}}});
   auto parent = ok("POST", "/block_documents/",
-                   {{"is_anonymous", true}, {"block_type_id", type}, {"block_schema_id", schema},
+                   {{"is_anonymous", true},
+                    {"block_type_id", type},
+                    {"block_schema_id", schema},
                     {"data", {{"city", "Oslo"}, {"token", {{"$ref", {{"block_document_id", child["id"]}}}}}}}});
   EXPECT_TRUE(parent["name"].get<std::string>().starts_with("anonymous-"));
   EXPECT_EQ(parent["data"]["token"], json({{"value", "********"}}));
@@ -172,8 +196,9 @@ TEST_P(BlockRoutes, ReferencesNestAnonymousDocumentsHideAndCountsFollow) {
   EXPECT_EQ(revealed["data"]["token"]["value"], "tok-9");
   EXPECT_EQ(ok("POST", "/block_documents/filter", json::object()).size(), 1u);  // anonymous hidden by default
   EXPECT_EQ(ok("POST", "/block_documents/count", {{"block_documents", {{"is_anonymous", nullptr}}}}), 2);
-  EXPECT_EQ(ok("POST", "/block_documents/filter", {{"block_types", {{"slug", {{"any_", {"weather"}}}}}},
-                                                   {"block_documents", {{"is_anonymous", {{"eq_", true}}}}}})
+  EXPECT_EQ(ok("POST", "/block_documents/filter",
+               {{"block_types", {{"slug", {{"any_", {"weather"}}}}}},
+                {"block_documents", {{"is_anonymous", {{"eq_", true}}}}}})
                 .size(),
             1u);
   EXPECT_EQ(ok("GET", "/block_types/slug/secret/block_documents").size(), 1u);

@@ -16,7 +16,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class BulkRoutes : public daemon_test {
-protected:
+ protected:
   std::string create(const std::string& path, const json& body) {
     auto r = api("POST", path, body);
     EXPECT_TRUE(r.status == 200 || r.status == 201) << path << " " << r.body;
@@ -46,8 +46,12 @@ TEST_P(BulkRoutes, DeletingAFlowTakesItsRunsLogsAndDeploymentsAndAWarmRunStaysGo
   const auto kept = flow("kept");
   const auto warm = run(f), cold = run(f), other = run(kept);
   ASSERT_EQ(set_state(warm, "RUNNING"), 201);  // its actor now holds a copy of the run
-  ASSERT_EQ(api("POST", "/logs/", json::array({{{"name", "x"}, {"level", 20}, {"message", "hello"},
-                                                 {"timestamp", "2026-12-06T00:00:00Z"}, {"flow_run_id", warm}}}))
+  ASSERT_EQ(api("POST", "/logs/",
+                json::array({{{"name", "x"},
+                              {"level", 20},
+                              {"message", "hello"},
+                              {"timestamp", "2026-12-06T00:00:00Z"},
+                              {"flow_run_id", warm}}}))
                 .status,
             201);
   const auto dep = create("/deployments/", {{"name", "nightly"}, {"flow_id", f}});
@@ -162,7 +166,8 @@ TEST_P(BulkRoutes, ScheduleBackfillsAWindowOnceAndOnlyOnce) {
   const auto f = flow("backfilled");
   const json hourly = {{"schedule", {{"interval", 3600}, {"anchor_date", "2026-01-01T00:00:00Z"}}}};
   const auto dep = create("/deployments/", {{"name", "hourly"}, {"flow_id", f}, {"schedules", {hourly}}});
-  const json window = {{"start_time", "2026-01-01T00:00:00Z"}, {"end_time", "2026-01-01T05:00:00Z"}, {"min_time", 18000}};
+  const json window = {
+      {"start_time", "2026-01-01T00:00:00Z"}, {"end_time", "2026-01-01T05:00:00Z"}, {"min_time", 18000}};
   const json past = {{"deployments", {{"id", {{"any_", {dep}}}}}},
                      {"flow_runs", {{"expected_start_time", {{"before_", "2026-02-01T00:00:00Z"}}}}}};
   auto r = api("POST", "/deployments/" + dep + "/schedule", window);

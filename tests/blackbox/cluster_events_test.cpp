@@ -36,7 +36,7 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
 }
 
 class ClusterEventsTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     const std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()},
@@ -77,9 +77,10 @@ protected:
     EXPECT_TRUE(admin);
     if (!admin) return 0;
     return (*admin)
-        ->query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'osprey-events-%' "
-                "AND query LIKE 'LISTEN%'",
-                {persistence::text(url.substr(url.rfind('/') + 1))})
+        ->query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'osprey-events-%' "
+            "AND query LIKE 'LISTEN%'",
+            {persistence::text(url.substr(url.rfind('/') + 1))})
         .size();
   }
 

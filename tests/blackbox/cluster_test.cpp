@@ -34,14 +34,16 @@ const char* const haproxy_binary = "/usr/sbin/haproxy";
 
 /// HAProxy in the foreground, round robin over `backends`, health-checked; stopped with the object.
 class load_balancer {
-public:
+ public:
   load_balancer(const scratch_dir& dir, const std::vector<int>& backends) : port_(unused_port()) {
     const auto config = (dir.path() / "haproxy.cfg").string();
     std::ofstream out(config);
     out << "global\n  maxconn 2000\n"
            "defaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n"
            "  retries 3\n  option redispatch\n"
-           "frontend api\n  bind 127.0.0.1:" << port_ << "\n  default_backend osprey\n"
+           "frontend api\n  bind 127.0.0.1:"
+        << port_
+        << "\n  default_backend osprey\n"
            "backend osprey\n  balance roundrobin\n  option httpchk GET /api/health\n"
            "  default-server inter 300ms fall 1 rise 1\n";
     for (std::size_t i = 0; i < backends.size(); ++i)
@@ -64,16 +66,16 @@ public:
   [[nodiscard]] bool running() const { return pid_ > 0; }
   [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-private:
+ private:
   std::uint16_t port_;
   pid_t pid_ = -1;
 };
 
 struct acknowledged {
   std::mutex mutex;
-  std::set<std::string> created;  ///< flow run ids answered 201
+  std::set<std::string> created;              ///< flow run ids answered 201
   std::map<std::string, std::string> failed;  ///< id -> name of runs whose Failed was accepted
-  std::set<std::string> logs;     ///< messages of log batches answered 201
+  std::set<std::string> logs;                 ///< messages of log batches answered 201
 };
 
 bool accepted(const http_reply& r) { return r.status == 201 && json::parse(r.body).value("status", "") == "ACCEPT"; }
@@ -83,8 +85,9 @@ void write(const std::string& base, const std::string& flow_id, int writer, cons
            acknowledged& acked) {
   for (int i = 0; !stop; ++i) {
     const auto name = "w" + std::to_string(writer) + "-" + std::to_string(i);
-    const auto created = http_request("POST", base + "/api/flow_runs/",
-                                      json{{"flow_id", flow_id}, {"name", name}, {"state", {{"type", "PENDING"}}}}.dump());
+    const auto created =
+        http_request("POST", base + "/api/flow_runs/",
+                     json{{"flow_id", flow_id}, {"name", name}, {"state", {{"type", "PENDING"}}}}.dump());
     if (created.status != 201) continue;
     const auto id = json::parse(created.body)["id"].get<std::string>();
     {
@@ -92,13 +95,18 @@ void write(const std::string& base, const std::string& flow_id, int writer, cons
       acked.created.insert(id);
     }
     const auto set_state = [&](const char* type) {
-      return http_request("POST", base + "/api/flow_runs/" + id + "/set_state", json{{"state", {{"type", type}}}}.dump());
+      return http_request("POST", base + "/api/flow_runs/" + id + "/set_state",
+                          json{{"state", {{"type", type}}}}.dump());
     };
     if (!accepted(set_state("RUNNING"))) continue;
     json logs = json::array();
     for (int n = 0; n < 3; ++n)
-      logs.push_back({{"name", "cluster"}, {"level", 20}, {"message", name + "/" + std::to_string(n)},
-                      {"timestamp", "2026-01-01T00:00:00Z"}, {"flow_run_id", id}, {"task_run_id", nullptr}});
+      logs.push_back({{"name", "cluster"},
+                      {"level", 20},
+                      {"message", name + "/" + std::to_string(n)},
+                      {"timestamp", "2026-01-01T00:00:00Z"},
+                      {"flow_run_id", id},
+                      {"task_run_id", nullptr}});
     if (http_request("POST", base + "/api/logs/", logs.dump()).status == 201) {
       std::lock_guard lock(acked.mutex);
       for (const auto& l : logs) acked.logs.insert(l["message"].get<std::string>());
@@ -123,20 +131,22 @@ int leaders(const std::vector<std::string>& bases) {
 }
 
 class ClusterTest : public ::testing::Test {
-protected:
+ protected:
   // The channel's rate limit (per server) is below the rate of failures, so each server holds a queue of
   // alerts it leased and has not sent yet: the killed server dies with some, which the survivors must take
   // over (else they would wait out the 5-minute lease).
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     if (access(haproxy_binary, X_OK) != 0) {
-      if (std::getenv("OSPREY_REQUIRE_POSTGRES")) FAIL() << haproxy_binary << " is missing: scripts/install-deps.sh installs it";
+      if (std::getenv("OSPREY_REQUIRE_POSTGRES"))
+        FAIL() << haproxy_binary << " is missing: scripts/install-deps.sh installs it";
       GTEST_SKIP() << "haproxy is not installed";
     }
     config_ = (home_.path() / "osprey.yaml").string();
     std::ofstream(config_) << "notifications:\n  channels:\n"
                               "    - {name: chat, type: slack, allow_private_network: true, url: \""
-                           << slack_.base_url() << "/services/T0/B0/X\", rate_limit: {per_second: 40, burst: 5}}\n"
+                           << slack_.base_url()
+                           << "/services/T0/B0/X\", rate_limit: {per_second: 40, burst: 5}}\n"
                               "  policies:\n    - {name: failures, match: {state_names: [Failed]}, channels: [chat]}\n";
   }
 
@@ -183,7 +193,8 @@ TEST_F(ClusterTest, KillingOneOfThreeServersLosesNoWriteAndNoAlertAndNoServiceRu
         "POST", lb.base_url() + "/api/flow_runs/",
         json{{"flow_id", flow_id},
              {"name", "overdue-" + std::to_string(i)},
-             {"state", {{"type", "SCHEDULED"}, {"state_details", {{"scheduled_time", "2026-01-01T00:00:00Z"}}}}}}.dump());
+             {"state", {{"type", "SCHEDULED"}, {"state_details", {{"scheduled_time", "2026-01-01T00:00:00Z"}}}}}}
+            .dump());
     ASSERT_EQ(r.status, 201) << r.body;
     overdue.push_back(json::parse(r.body)["id"].get<std::string>());
   }
@@ -198,7 +209,8 @@ TEST_F(ClusterTest, KillingOneOfThreeServersLosesNoWriteAndNoAlertAndNoServiceRu
       if (!killed) alive.push_back(bases[1]);
       int n = leaders(alive);
       int seen = most_leaders.load();
-      while (n > seen && !most_leaders.compare_exchange_weak(seen, n)) {}
+      while (n > seen && !most_leaders.compare_exchange_weak(seen, n)) {
+      }
       std::this_thread::sleep_for(100ms);  // sampling period of the observer, not synchronisation
     }
   });
@@ -264,19 +276,21 @@ TEST_F(ClusterTest, KillingOneOfThreeServersLosesNoWriteAndNoAlertAndNoServiceRu
   EXPECT_LE(most_leaders.load(), 1);
   EXPECT_TRUE(wait_until([&] { return leaders({bases[0], bases[2]}) == 1; }, 15s));
   // The dead server is gone from the membership, the survivors are there.
-  EXPECT_TRUE(wait_until(
-      [&] { return conn->query("SELECT count(*) FROM server_instance").front().integer(0) == 2; }, 15s));
+  EXPECT_TRUE(
+      wait_until([&] { return conn->query("SELECT count(*) FROM server_instance").front().integer(0) == 2; }, 15s));
 
   // Each overdue run became Late exactly once, whichever server marked it.
   for (const auto& id : overdue) {
     ASSERT_TRUE(wait_until(
         [&] {
-          return conn->query("SELECT state_name FROM flow_run WHERE id = $1", {persistence::text(id)}).front().text(0) == "Late";
+          return conn->query("SELECT state_name FROM flow_run WHERE id = $1", {persistence::text(id)})
+                     .front()
+                     .text(0) == "Late";
         },
         30s))
         << id;
-    const auto lates =
-        conn->query("SELECT count(*) FROM flow_run_state WHERE flow_run_id = $1 AND name = 'Late'", {persistence::text(id)});
+    const auto lates = conn->query("SELECT count(*) FROM flow_run_state WHERE flow_run_id = $1 AND name = 'Late'",
+                                   {persistence::text(id)});
     EXPECT_EQ(lates.front().integer(0), 1) << id;
   }
 }

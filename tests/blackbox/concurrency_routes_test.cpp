@@ -20,7 +20,7 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class ConcurrencyRoutes : public daemon_test {
-protected:
+ protected:
   std::map<std::string, std::string> environment() const override {
     return {{"OSPREY_SERVICES_CONCURRENCY_LEASE_REAPER_INTERVAL_SECONDS", "1"}};
   }
@@ -34,7 +34,10 @@ protected:
   std::int64_t leases() { return db_.connect()->query("SELECT COUNT(*) FROM concurrency_lease").at(0).integer(0); }
 
   static json take(const std::string& name, int slots = 1) {
-    return {{"names", {name}}, {"slots", slots}, {"mode", "concurrency"}, {"lease_duration", 60},
+    return {{"names", {name}},
+            {"slots", slots},
+            {"mode", "concurrency"},
+            {"lease_duration", 60},
             {"holder", {{"type", "task_run"}, {"id", "5f6c2a4e-0000-4000-8000-0000000000cc"}}}};
   }
 };
@@ -177,8 +180,7 @@ TEST_P(ConcurrencyRoutes, V1TagRoutesWorkOnTagLimits) {
   auto shown = json::parse(http_request("GET", v1 + "/tag/etl").body);
   EXPECT_EQ(shown["active_slots"], json::array({run}));
   EXPECT_EQ(json::parse(http_request("POST", v1 + "/filter", "{}").body).size(), 1u);
-  ASSERT_EQ(http_request("POST", v1 + "/decrement", json{{"names", {"etl"}}, {"task_run_id", run}}.dump()).status,
-            200);
+  ASSERT_EQ(http_request("POST", v1 + "/decrement", json{{"names", {"etl"}}, {"task_run_id", run}}.dump()).status, 200);
   EXPECT_EQ(limit("tag:etl")["active_slots"], 0);
   EXPECT_EQ(http_request("POST", v1 + "/tag/etl/reset", json{{"slot_override", {run}}}.dump()).status, 200);
   EXPECT_EQ(limit("tag:etl")["active_slots"], 1);
@@ -201,8 +203,8 @@ TEST_P(ConcurrencyRoutes, CreateUpdateAndDeleteEmitPrefectsLifecycleEvents) {
   json page;
   EXPECT_TRUE(wait_until(
       [&] {
-        page = json::parse(http_request("POST", daemon_->base_url() + "/api/events/filter", query.dump()).body,
-                           nullptr, false);
+        page = json::parse(http_request("POST", daemon_->base_url() + "/api/events/filter", query.dump()).body, nullptr,
+                           false);
         return page.is_object() && page.value("total", 0) >= 3;
       },
       10s))

@@ -25,7 +25,8 @@ std::string line_for(const std::string& out, const std::string& key) {
   const std::string line = line_for(out, key);
   std::smatch m;
   static const std::regex shape(R"(^(\S+)\s+= (.*?)\s+# (.*)$)");
-  if (!std::regex_match(line, m, shape)) return ::testing::AssertionFailure() << "no line for " << key << " in\n" << out;
+  if (!std::regex_match(line, m, shape))
+    return ::testing::AssertionFailure() << "no line for " << key << " in\n" << out;
   if (m[2] != value || m[3] != source)
     return ::testing::AssertionFailure() << "expected '" << key << " = " << value << "  # " << source << "', got '"
                                          << line << "'";
@@ -33,7 +34,7 @@ std::string line_for(const std::string& out, const std::string& key) {
 }
 
 class ConfigCliTest : public ::testing::Test {
-protected:
+ protected:
   std::string write_config(const std::string& text) {
     const auto path = home_.path() / "osprey.yaml";
     std::ofstream(path) << text;
@@ -105,7 +106,8 @@ TEST(CliHelp, UnknownCommandExits2) { EXPECT_EQ(run_osprey({"frobnicate"}).exit_
 
 TEST_F(ConfigCliTest, ServicesLsShowsEachServiceAsConfigured) {
   const auto file = write_config("services:\n  late_runs:\n    loop_seconds: 9\n  foreman:\n    enabled: false\n");
-  auto r = run_osprey({"server", "services", "ls", "--config", file}, env({{"OSPREY_SERVICES_SCHEDULER_ENABLED", "false"}}));
+  auto r =
+      run_osprey({"server", "services", "ls", "--config", file}, env({{"OSPREY_SERVICES_SCHEDULER_ENABLED", "false"}}));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nscheduler\s+no\s+60s\s)"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nlate_runs\s+yes\s+9s\s+marks runs Late 15s)"))) << r.out;

@@ -30,7 +30,7 @@ struct acknowledged {
 };
 
 class CrashDurabilityTest : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   std::unique_ptr<daemon> start() {
@@ -45,24 +45,29 @@ protected:
                     acknowledged& acked) {
     for (int i = 0; !stop; ++i) {
       const auto name = "w" + std::to_string(writer) + "-" + std::to_string(i);
-      const auto created = http_request("POST", base + "/api/flow_runs/",
-                                        json{{"flow_id", flow_id}, {"name", name}, {"state", {{"type", "PENDING"}}}}.dump());
+      const auto created =
+          http_request("POST", base + "/api/flow_runs/",
+                       json{{"flow_id", flow_id}, {"name", name}, {"state", {{"type", "PENDING"}}}}.dump());
       if (created.status != 201) continue;
       const auto id = json::parse(created.body)["id"].get<std::string>();
       {
         std::lock_guard lock(acked.mutex);
         acked.created.insert(id);
       }
-      const auto moved =
-          http_request("POST", base + "/api/flow_runs/" + id + "/set_state", json{{"state", {{"type", "RUNNING"}}}}.dump());
+      const auto moved = http_request("POST", base + "/api/flow_runs/" + id + "/set_state",
+                                      json{{"state", {{"type", "RUNNING"}}}}.dump());
       if (moved.status == 201 && json::parse(moved.body).value("status", "") == "ACCEPT") {
         std::lock_guard lock(acked.mutex);
         acked.running.insert(id);
       }
       json logs = json::array();
       for (int n = 0; n < 5; ++n)
-        logs.push_back({{"name", "crash"}, {"level", 20}, {"message", name + "/" + std::to_string(n)},
-                        {"timestamp", "2026-01-01T00:00:00Z"}, {"flow_run_id", id}, {"task_run_id", nullptr}});
+        logs.push_back({{"name", "crash"},
+                        {"level", 20},
+                        {"message", name + "/" + std::to_string(n)},
+                        {"timestamp", "2026-01-01T00:00:00Z"},
+                        {"flow_run_id", id},
+                        {"task_run_id", nullptr}});
       if (http_request("POST", base + "/api/logs/", logs.dump()).status == 201) {
         std::lock_guard lock(acked.mutex);
         for (const auto& l : logs) acked.logs.insert(l["message"].get<std::string>());
@@ -84,8 +89,7 @@ TEST_P(CrashDurabilityTest, EverythingAcknowledgedSurvivesKillNine) {
   acknowledged acked;
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
-  for (int w = 0; w < 8; ++w)
-    writers.emplace_back([&, w] { write(first->base_url(), flow_id, w, stop, acked); });
+  for (int w = 0; w < 8; ++w) writers.emplace_back([&, w] { write(first->base_url(), flow_id, w, stop, acked); });
   const bool busy = wait_until(
       [&] {
         std::lock_guard lock(acked.mutex);

@@ -17,7 +17,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class CsrfProtection : public daemon_test {
-protected:
+ protected:
   std::map<std::string, std::string> environment() const override {
     return {{"OSPREY_SERVER_CSRF_PROTECTION", "true"}};
   }

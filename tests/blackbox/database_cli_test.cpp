@@ -24,7 +24,7 @@ const std::string& head_id() { return revs().back().id; }
 }
 
 class DatabaseCli : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   command_result osprey(std::vector<std::string> args) {

@@ -17,7 +17,7 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class DeploymentRoutes : public daemon_test {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     ASSERT_NO_FATAL_FAILURE(start());
@@ -43,7 +43,8 @@ protected:
 
 TEST_P(DeploymentRoutes, UpsertKeepsTheIdAndReplacesUnnamedSchedules) {
   auto first = create({{"name", "nightly"}, {"schedules", {hourly}}, {"tags", {"a"}}});
-  auto again = api("POST", "/deployments/", {{"name", "nightly"}, {"flow_id", flow_id_}, {"schedules", {hourly, hourly}}});
+  auto again =
+      api("POST", "/deployments/", {{"name", "nightly"}, {"flow_id", flow_id_}, {"schedules", {hourly, hourly}}});
   ASSERT_EQ(again.status, 200) << again.body;
   auto second = json::parse(again.body);
   EXPECT_EQ(second["id"], first["id"]);
@@ -92,21 +93,23 @@ TEST_P(DeploymentRoutes, TheSchedulerCreatesEachDateOnceAndNoneForAPausedDeploym
   ASSERT_EQ(api("POST", "/deployments/" + id + "/resume_deployment").status, 200);
   ASSERT_TRUE(wait_until([&] { return count(where) == 6; }, 20s)) << count(where);
   auto polled = api("POST", "/deployments/get_scheduled_flow_runs",
-                     {{"deployment_ids", {id}}, {"scheduled_before", "2100-01-01T00:00:00Z"}, {"limit", 4}});
+                    {{"deployment_ids", {id}}, {"scheduled_before", "2100-01-01T00:00:00Z"}, {"limit", 4}});
   ASSERT_EQ(polled.status, 200) << polled.body;
   EXPECT_EQ(json::parse(polled.body).size(), 4u);
   EXPECT_TRUE(wait_until([&] { return json::parse(api("GET", "/deployments/" + id).body)["status"] == "READY"; }, 10s));
 }
 
 TEST_P(DeploymentRoutes, AnRRuleScheduleIsStoredAsGivenAndScheduled) {
-  const json weekdays = {{"schedule", {{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"},
-                                       {"timezone", "Europe/Oslo"}}}};
+  const json weekdays = {
+      {"schedule",
+       {{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"}, {"timezone", "Europe/Oslo"}}}};
   auto d = create({{"name", "weekdays"}, {"schedules", {weekdays}}});
   const std::string id = d["id"];
   auto stored = json::parse(api("GET", "/deployments/" + id + "/schedules").body);
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0]["schedule"], weekdays["schedule"]);
-  const std::string where = "SELECT COUNT(*) FROM flow_run WHERE auto_scheduled = true AND deployment_id = '" + id + "'";
+  const std::string where =
+      "SELECT COUNT(*) FROM flow_run WHERE auto_scheduled = true AND deployment_id = '" + id + "'";
   ASSERT_TRUE(wait_until([&] { return count(where) == 3; }, 20s)) << count(where);  // min_runs, days apart
   auto runs = json::parse(api("POST", "/flow_runs/filter", {{"deployments", {{"id", {{"any_", {id}}}}}}}).body);
   for (const auto& r : runs) {
@@ -118,11 +121,13 @@ TEST_P(DeploymentRoutes, AnRRuleScheduleIsStoredAsGivenAndScheduled) {
 }
 
 TEST_P(DeploymentRoutes, CreateFlowRunMergesDefaultsAndChecksTheSchema) {
-  auto d = create({{"name", "manual"}, {"parameters", {{"x", 1}, {"y", "a"}}}, {"parameter_openapi_schema", schema},
+  auto d = create({{"name", "manual"},
+                   {"parameters", {{"x", 1}, {"y", "a"}}},
+                   {"parameter_openapi_schema", schema},
                    {"tags", {"dep"}}});
   const std::string id = d["id"];
   auto r = api("POST", "/deployments/" + id + "/create_flow_run",
-                {{"parameters", {{"y", "b"}}}, {"tags", {"run"}}, {"idempotency_key", "k1"}});
+               {{"parameters", {{"y", "b"}}}, {"tags", {"run"}}, {"idempotency_key", "k1"}});
   ASSERT_EQ(r.status, 201) << r.body;
   auto run = json::parse(r.body);
   EXPECT_EQ(run["parameters"], json({{"x", 1}, {"y", "b"}}));
@@ -202,9 +207,9 @@ TEST_P(DeploymentRoutes, AConcurrencyLimitIsTheDeploymentsOwnGlobalLimit) {
   ASSERT_EQ(api("DELETE", "/deployments/" + id).status, 204);
   EXPECT_EQ(count("SELECT COUNT(*) FROM concurrency_limit_v2"), 0) << "the deployment's limit goes with it";
   auto bad = api("POST", "/deployments/",
-                  {{"name", "bad"},
-                   {"flow_id", flow_id_},
-                   {"concurrency_options", {{"collision_strategy", "ENQUEUE"}, {"grace_period_seconds", 5}}}});
+                 {{"name", "bad"},
+                  {"flow_id", flow_id_},
+                  {"concurrency_options", {{"collision_strategy", "ENQUEUE"}, {"grace_period_seconds", 5}}}});
   EXPECT_EQ(bad.status, 422) << bad.body;
 }
 

@@ -21,7 +21,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr std::string_view refused_detail = "The database is out of disk space; writes are refused until space is freed";
+constexpr std::string_view refused_detail =
+    "The database is out of disk space; writes are refused until space is freed";
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -33,20 +34,25 @@ std::size_t count(const std::string& text, const std::string& needle) {
 json log_batch() {
   json logs = json::array();
   for (int i = 0; i < 20; ++i)
-    logs.push_back({{"name", "filler"}, {"level", 20}, {"message", std::string(10'000, 'x')},
-                    {"timestamp", "2026-01-01T00:00:00Z"}, {"flow_run_id", nullptr}, {"task_run_id", nullptr}});
+    logs.push_back({{"name", "filler"},
+                    {"level", 20},
+                    {"message", std::string(10'000, 'x')},
+                    {"timestamp", "2026-01-01T00:00:00Z"},
+                    {"flow_run_id", nullptr},
+                    {"task_run_id", nullptr}});
   return logs;
 }
 
 class DiskFullTest : public ::testing::Test {
-protected:
+ protected:
   /// A daemon whose database file may grow by one to two MiB beyond its migrated schema: a few log batches fit.
   void start() {
     const std::map<std::string, std::string> env = {{"OSPREY_HOME", home_.path().string()},
                                                     {"OSPREY_DATABASE_URL", db_.url()}};
     ASSERT_EQ(run_osprey({"server", "database", "upgrade", "-y"}, env).exit_code, 0);
     auto conn = db_.connect();
-    const auto bytes = conn->query("PRAGMA page_count").at(0).integer(0) * conn->query("PRAGMA page_size").at(0).integer(0);
+    const auto bytes =
+        conn->query("PRAGMA page_count").at(0).integer(0) * conn->query("PRAGMA page_size").at(0).integer(0);
     auto capped = env;
     capped["OSPREY_DATABASE_SQLITE_MAX_SIZE_MB"] = std::to_string(bytes / (1 << 20) + 2);
     daemon_ = std::make_unique<daemon>(capped);
@@ -87,9 +93,10 @@ TEST_F(DiskFullTest, WritesGet503NamingTheCauseReadinessFailsAndTheLogSaysItOnce
 
   for (int i = 0; i < 20; ++i) {  // the condition lasts: every write is refused the same way
     EXPECT_EQ(post("/api/logs/", log_batch()).status, 503);
-    EXPECT_EQ(post("/api/flows/", {{"name", "flow-" + std::to_string(i)}, {"labels", {{"big", std::string(200'000, 'n')}}}})
-                  .status,
-              503);
+    EXPECT_EQ(
+        post("/api/flows/", {{"name", "flow-" + std::to_string(i)}, {"labels", {{"big", std::string(200'000, 'n')}}}})
+            .status,
+        503);
   }
   ASSERT_TRUE(output_has("database: The database is out of disk space"));
   EXPECT_EQ(count(daemon_->output(), "out of disk space"), 1u) << daemon_->output();
@@ -107,7 +114,7 @@ TEST_F(DiskFullTest, WritesGet503NamingTheCauseReadinessFailsAndTheLogSaysItOnce
 // The same on a genuinely full file system: a small tmpfs (mounting needs root, as in CI; elsewhere the test
 // says why it skips). SQLite then fails with ENOSPC on its WAL, not on a page cap.
 class TmpfsDiskFullTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     mount_point_ = home_.path() / "small-disk";
     std::filesystem::create_directories(mount_point_);
@@ -125,7 +132,8 @@ protected:
     const auto space = std::filesystem::space(mount_point_);
     std::ofstream filler(mount_point_ / "filler", std::ios::binary);
     const std::string chunk(64 * 1024, 'f');
-    for (std::uintmax_t written = 0; space.available > left && written < space.available - left; written += chunk.size())
+    for (std::uintmax_t written = 0; space.available > left && written < space.available - left;
+         written += chunk.size())
       filler.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
   }
 
@@ -141,7 +149,8 @@ protected:
 
 TEST_F(TmpfsDiskFullTest, AFullFileSystemGets503AndWritesResumeWhenSpaceIsFreed) {
   daemon_ = std::make_unique<daemon>(std::map<std::string, std::string>{
-      {"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", "sqlite:///" + (mount_point_ / "osprey.db").string()}});
+      {"OSPREY_HOME", home_.path().string()},
+      {"OSPREY_DATABASE_URL", "sqlite:///" + (mount_point_ / "osprey.db").string()}});
   ASSERT_TRUE(daemon_->started()) << daemon_->output();
   fill_leaving(1 << 20);
   http_reply refused;
@@ -152,7 +161,8 @@ TEST_F(TmpfsDiskFullTest, AFullFileSystemGets503AndWritesResumeWhenSpaceIsFreed)
     accepted += refused.status == 201;
   }
   ASSERT_EQ(refused.status, 503) << "the file system never filled up";
-  EXPECT_TRUE(json::parse(refused.body, nullptr, false).value("detail", "").starts_with(refused_detail)) << refused.body;
+  EXPECT_TRUE(json::parse(refused.body, nullptr, false).value("detail", "").starts_with(refused_detail))
+      << refused.body;
   EXPECT_EQ(http_request("GET", daemon_->base_url() + "/api/ready").status, 503);
   EXPECT_EQ(http_request("GET", daemon_->base_url() + "/api/health").status, 200);  // alive, just full
 

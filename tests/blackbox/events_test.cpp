@@ -33,7 +33,7 @@ json make_event(const std::string& name, const std::string& resource_id, std::st
 }
 
 class EventsTest : public daemon_test {
-protected:
+ protected:
   http_reply post(const std::string& path, const json& body) {
     return http_request("POST", daemon_->base_url() + path, body.dump());
   }
@@ -99,7 +99,8 @@ TEST_P(EventsTest, DuplicatesByIdAreStoredOnce) {
   ASSERT_TRUE(stored(resource, 2));
   auto conn = db_.connect();
   EXPECT_EQ(conn->query("SELECT COUNT(*) FROM events WHERE event = 'blackbox.dup'").front().integer(0), 1);
-  const auto resources = conn->query("SELECT COUNT(*) FROM event_resources WHERE resource_id = $1", {persistence::text(resource)});
+  const auto resources =
+      conn->query("SELECT COUNT(*) FROM event_resources WHERE resource_id = $1", {persistence::text(resource)});
   EXPECT_EQ(resources.front().integer(0), 2);  // the primary resource of the two distinct events
 }
 
@@ -152,7 +153,8 @@ TEST_P(EventsTest, SubscribersGetLiveEventsAndBackfill) {
   // Backfill first, oldest first.
   std::set<std::string> backfilled;
   for (int i = 0; i < 2; ++i) backfilled.insert(next_event(*out).value("id", ""));
-  EXPECT_EQ(backfilled, (std::set<std::string>{early_one["id"].get<std::string>(), early_two["id"].get<std::string>()}));
+  EXPECT_EQ(backfilled,
+            (std::set<std::string>{early_one["id"].get<std::string>(), early_two["id"].get<std::string>()}));
 
   auto in = websocket("/api/events/in");
   ASSERT_TRUE(in->send(make_event("blackbox.unwanted", resource).dump()));
@@ -265,7 +267,8 @@ TEST_P(EventsTest, GarbageGetsACloseCodeAndTheServerStaysHealthy) {
   EXPECT_TRUE(stored(resource, 1));
 }
 
-INSTANTIATE_TEST_SUITE_P(D, EventsTest, ::testing::ValuesIn(all_dialects()), dialect_test_name<::testing::TestParamInfo<dialect>>);
+INSTANTIATE_TEST_SUITE_P(D, EventsTest, ::testing::ValuesIn(all_dialects()),
+                         dialect_test_name<::testing::TestParamInfo<dialect>>);
 
 }  // namespace
 }  // namespace osprey::testing

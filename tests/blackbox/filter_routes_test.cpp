@@ -19,7 +19,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class FilterRoutes : public daemon_test {
-protected:
+ protected:
   http_reply post(const std::string& path, const std::string& body) {
     return http_request("POST", daemon_->base_url() + path, body);
   }
@@ -33,8 +33,8 @@ protected:
     return post_json("/api/flows/", {{"name", name}, {"tags", tags}}, 201)["id"].get<std::string>();
   }
   std::string run(const std::string& flow_id, const std::string& name, const json& tags, const char* state) {
-    return post_json("/api/flow_runs/", {{"flow_id", flow_id}, {"name", name}, {"tags", tags}, {"state", {{"type", state}}}},
-                     201)["id"]
+    return post_json("/api/flow_runs/",
+                     {{"flow_id", flow_id}, {"name", name}, {"tags", tags}, {"state", {{"type", state}}}}, 201)["id"]
         .get<std::string>();
   }
 
@@ -61,8 +61,9 @@ TEST_P(FilterRoutes, FindsCountsAndPagesFlowsAndRuns) {
   EXPECT_EQ(flow_page["count"], 2);
   EXPECT_EQ(flow_page["pages"], 2);
 
-  auto finished = post_json("/api/flow_runs/filter",
-                            {{"flow_runs", {{"state", {{"type", {{"any_", {"COMPLETED", "FAILED"}}}}}}}}, {"sort", "NAME_ASC"}});
+  auto finished =
+      post_json("/api/flow_runs/filter",
+                {{"flow_runs", {{"state", {{"type", {{"any_", {"COMPLETED", "FAILED"}}}}}}}}, {"sort", "NAME_ASC"}});
   EXPECT_EQ(names(finished), (std::vector<std::string>{"alpha", "beta"}));
   ASSERT_EQ(finished.size(), 2U);
   EXPECT_EQ(finished[0]["state"]["type"], "COMPLETED");  // full FlowRunResponse rows
@@ -91,8 +92,11 @@ TEST_P(FilterRoutes, FiltersLogs) {
   json logs = json::array();
   int minute = 0;
   for (auto [level, message] : {std::pair{20, "starting"}, std::pair{40, "connection timeout"}, std::pair{10, "debug"}})
-    logs.push_back({{"name", "prefect.flow_runs"}, {"level", level}, {"message", message},
-                    {"timestamp", "2026-01-01T00:0" + std::to_string(minute++) + ":00Z"}, {"flow_run_id", alpha}});
+    logs.push_back({{"name", "prefect.flow_runs"},
+                    {"level", level},
+                    {"message", message},
+                    {"timestamp", "2026-01-01T00:0" + std::to_string(minute++) + ":00Z"},
+                    {"flow_run_id", alpha}});
   EXPECT_EQ(post("/api/logs/", logs.dump()).status, 201);
 
   auto messages = [](const json& rows) {
@@ -103,7 +107,8 @@ TEST_P(FilterRoutes, FiltersLogs) {
   auto found = post_json("/api/logs/filter", {{"logs", {{"flow_run_id", {{"any_", {alpha}}}}}}});
   EXPECT_EQ(messages(found), (std::vector<std::string>{"starting", "connection timeout", "debug"}));
   ASSERT_EQ(found.size(), 3U);
-  for (const char* key : {"id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id"})
+  for (const char* key :
+       {"id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id"})
     EXPECT_TRUE(found[0].contains(key)) << key;
   EXPECT_EQ(found[0]["timestamp"], "2026-01-01T00:00:00.000000Z");
 
@@ -111,7 +116,8 @@ TEST_P(FilterRoutes, FiltersLogs) {
             (std::vector<std::string>{"connection timeout", "starting"}));
   EXPECT_EQ(messages(post_json("/api/logs/filter", {{"logs", {{"text", {{"query", "timeout"}}}}}})),
             std::vector<std::string>{"connection timeout"});
-  EXPECT_EQ(messages(post_json("/api/logs/filter", {{"limit", 1}, {"offset", 1}})), std::vector<std::string>{"connection timeout"});
+  EXPECT_EQ(messages(post_json("/api/logs/filter", {{"limit", 1}, {"offset", 1}})),
+            std::vector<std::string>{"connection timeout"});
 }
 
 TEST_P(FilterRoutes, BadBodiesAre422NeverA5xx) {

@@ -17,7 +17,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class FlowRoutes : public daemon_test {
-protected:
+ protected:
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
     return api(method, path, body);
   }
@@ -25,9 +25,9 @@ protected:
 
   /// The flow's lifecycle events by name, once `n` of them are stored (or what there is at the deadline).
   std::map<std::string, std::vector<json>> events_of(const std::string& id, int n) {
-    const json query = {{"filter", {{"event", {{"prefix", {"prefect.flow."}}}},
-                                    {"resource", {{"id", {"prefect.flow." + id}}}}}},
-                        {"limit", 50}};
+    const json query = {
+        {"filter", {{"event", {{"prefix", {"prefect.flow."}}}}, {"resource", {{"id", {"prefect.flow." + id}}}}}},
+        {"limit", 50}};
     json page;
     wait_until(
         [&] {
@@ -50,7 +50,8 @@ TEST_P(FlowRoutes, PatchReplacesTagsAndRefusalsChangeNothing) {
   EXPECT_EQ(flow(id)["tags"], json::array({"b", "c"}));
   EXPECT_EQ(call("PATCH", "/flows/" + id, json::object()).status, 204);  // no tags given: unchanged
   EXPECT_EQ(flow(id)["tags"], json::array({"b", "c"}));
-  for (const auto& bad : {json{{"name", "renamed"}}, json{{"tags", nullptr}}, json{{"tags", {1}}}, json{{"tags", "x"}}}) {
+  for (const auto& bad :
+       {json{{"name", "renamed"}}, json{{"tags", nullptr}}, json{{"tags", {1}}}, json{{"tags", "x"}}}) {
     EXPECT_EQ(call("PATCH", "/flows/" + id, bad).status, 422) << bad.dump();
   }
   EXPECT_EQ(flow(id)["tags"], json::array({"b", "c"}));
@@ -62,8 +63,9 @@ TEST_P(FlowRoutes, PatchReplacesTagsAndRefusalsChangeNothing) {
 }
 
 TEST_P(FlowRoutes, ANewFlowIsAnnouncedOnceAndEachUpdateAfterIt) {
-  const auto id = json::parse(call("POST", "/flows/", {{"name", "announced"}, {"labels", {{"team", "data"}}}}).body)["id"]
-                      .get<std::string>();
+  const auto id =
+      json::parse(call("POST", "/flows/", {{"name", "announced"}, {"labels", {{"team", "data"}}}}).body)["id"]
+          .get<std::string>();
   EXPECT_EQ(call("POST", "/flows/", {{"name", "announced"}}).status, 200);  // existing: not created again
   EXPECT_EQ(call("PATCH", "/flows/" + id, {{"tags", {"nightly"}}}).status, 204);
   auto events = events_of(id, 2);

@@ -19,18 +19,20 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class FlowRunWrites : public daemon_test {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     const auto config_file = (home_.path() / "osprey-config.yaml").string();
     // The policy matches the tag the PATCH gives: only an actor that saw the PATCH alerts.
     std::ofstream(config_file) << "notifications:\n"
                                   "  channels:\n"
-                                  "    - {name: chat, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/X\"}\n"
-                                  "  policies:\n"
-                                  "    - name: after-completed\n"
-                                  "      match: {state_names: [Completed], tags_any: [after]}\n"
-                                  "      channels: [chat]\n";
+                                  "    - {name: chat, type: slack, allow_private_network: true, url: \"" +
+                                      slack_.base_url() +
+                                      "/services/T0/B0/X\"}\n"
+                                      "  policies:\n"
+                                      "    - name: after-completed\n"
+                                      "      match: {state_names: [Completed], tags_any: [after]}\n"
+                                      "      channels: [chat]\n";
     start({}, {"--config", config_file});
   }
 
@@ -42,8 +44,8 @@ protected:
   std::string warm_run(const std::string& name, const std::vector<std::string>& tags) {
     auto flow = request("POST", "/api/flows/", {{"name", "etl"}});
     EXPECT_LT(flow.status, 300) << flow.body;
-    auto run = request("POST", "/api/flow_runs/",
-                       {{"flow_id", json::parse(flow.body)["id"]}, {"name", name}, {"tags", tags}});
+    auto run =
+        request("POST", "/api/flow_runs/", {{"flow_id", json::parse(flow.body)["id"]}, {"name", name}, {"tags", tags}});
     EXPECT_EQ(run.status, 201) << run.body;
     const std::string id = json::parse(run.body)["id"];
     EXPECT_EQ(set_state(id, "RUNNING").status, 201);
@@ -63,8 +65,9 @@ protected:
   /// The stored prefect.flow-run.<state> event of `run` (null until it is stored).
   json state_event(const std::string& run, const std::string& state) {
     auto r = request("POST", "/api/events/filter",
-                     {{"filter", {{"resource", {{"id", {"prefect.flow-run." + run}}}},
-                                  {"event", {{"name", {"prefect.flow-run." + state}}}}}}});
+                     {{"filter",
+                       {{"resource", {{"id", {"prefect.flow-run." + run}}}},
+                        {"event", {{"name", {"prefect.flow-run." + state}}}}}}});
     EXPECT_EQ(r.status, 200) << r.body;
     auto events = json::parse(r.body, nullptr, false)["events"];
     return events.is_array() && !events.empty() ? events[0] : json(nullptr);
@@ -90,8 +93,9 @@ std::vector<std::string> tags_of(const json& event) {
 
 TEST_P(FlowRunWrites, APatchOfAWarmRunSurvivesTheNextTransitionAndNamesItsEventAndAlert) {
   const auto run = warm_run("old-name", {"before"});
-  auto patched = request("PATCH", "/api/flow_runs/" + run,
-                         {{"name", "new-name"}, {"tags", {"after"}}, {"empirical_policy", {{"retries", 2}, {"retry_delay", 5}}}});
+  auto patched =
+      request("PATCH", "/api/flow_runs/" + run,
+              {{"name", "new-name"}, {"tags", {"after"}}, {"empirical_policy", {{"retries", 2}, {"retry_delay", 5}}}});
   ASSERT_EQ(patched.status, 204) << patched.body;
   ASSERT_EQ(set_state(run, "COMPLETED").status, 201);
 

@@ -20,7 +20,7 @@ using persistence::dialect;
 std::string nested_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 class HostileInputTest : public daemon_test {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // each test starts the daemon with its settings
 
   http_reply send(const std::string& method, const std::string& path, const std::string& body,
@@ -119,7 +119,8 @@ TEST_P(HostileInputTest, TheNestingLimitIsASetting) {
   EXPECT_EQ(fits.status, 200) << fits.body;
   const auto deeper = send("POST", "/api/flows/filter", R"({"flows": {"name": {"any_": [["x"]]}}})");
   EXPECT_EQ(deeper.status, 422) << deeper.body;
-  EXPECT_EQ(parsed(deeper)["detail"], "Request body is not valid JSON: JSON nested deeper than 4 levels is not accepted");
+  EXPECT_EQ(parsed(deeper)["detail"],
+            "Request body is not valid JSON: JSON nested deeper than 4 levels is not accepted");
 }
 
 // Names had no length limit: a megabyte flow name was stored, indexed and sent to every client listing flows.
@@ -137,10 +138,12 @@ TEST_P(HostileInputTest, OverlongNamesKeysAndTagsGet422AndStoreNothing) {
   for (int i = 0; i < 64; ++i) accented += "\u00e9";
   EXPECT_EQ(send("POST", "/api/flows/", json{{"name", accented}}.dump()).status, 201);
   EXPECT_EQ(send("POST", "/api/flows/", json{{"name", fits}}.dump()).status, 201);
-  EXPECT_EQ(send("POST", "/api/variables/", json{{"name", "v"}, {"value", 1}, {"tags", {"ok", long_name}}}.dump()).status,
-            422);
-  EXPECT_EQ(send("POST", "/api/artifacts/", json{{"key", long_name}, {"type", "markdown"}, {"data", "x"}}.dump()).status,
-            422);
+  EXPECT_EQ(
+      send("POST", "/api/variables/", json{{"name", "v"}, {"value", 1}, {"tags", {"ok", long_name}}}.dump()).status,
+      422);
+  EXPECT_EQ(
+      send("POST", "/api/artifacts/", json{{"key", long_name}, {"type", "markdown"}, {"data", "x"}}.dump()).status,
+      422);
   EXPECT_TRUE(healthy());
 }
 
@@ -179,9 +182,9 @@ TEST_P(HostileInputTest, EventWebsocketsRefuseForeignBrowserOrigins) {
       EXPECT_FALSE(ws.connect(port(), path)) << path << " " << origin;
       EXPECT_EQ(ws.handshake_status(), 403u) << path << " " << origin;
     }
-    for (const std::string& origin : std::vector<std::string>{"" /* the Prefect client sends none */,
-                                                              "http://127.0.0.1:" + std::to_string(port()),
-                                                              "https://ui.example.com"}) {
+    for (const std::string& origin :
+         std::vector<std::string>{"" /* the Prefect client sends none */, "http://127.0.0.1:" + std::to_string(port()),
+                                  "https://ui.example.com"}) {
       ws_client ws;
       ws.set_origin(origin);
       ASSERT_TRUE(ws.connect(port(), path)) << path << " " << origin;
@@ -203,7 +206,8 @@ TEST_P(HostileInputTest, NonAsciiKeysComeBackWholeInErrors) {
   EXPECT_EQ(detail["msg"], "Extra inputs are not permitted");
   EXPECT_EQ(detail["type"], "extra_forbidden");
 
-  for (const std::string path : {"/api/flows/", "/api/flow_runs/filter", "/api/flows/filter", "/api/task_runs/filter"}) {
+  for (const std::string path :
+       {"/api/flows/", "/api/flow_runs/filter", "/api/flows/filter", "/api/task_runs/filter"}) {
     const auto r = send("POST", path, R"({"\u00e9:\u20ac:\ud83d\ude00": 1})");
     EXPECT_EQ(r.status, 422) << path << " -> " << r.body;
     EXPECT_NE(r.body.find("\u00e9:\u20ac:\U0001F600"), std::string::npos) << path << " -> " << r.body;

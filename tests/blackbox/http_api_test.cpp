@@ -23,7 +23,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class HttpApiTest : public daemon_test {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }  // each test starts the daemon with its settings
 
   http_reply get(const std::string& path, const std::vector<std::string>& headers = {}) {
@@ -66,8 +66,9 @@ TEST_P(HttpApiTest, AnswersWhatThePrefectClientProbes) {
   EXPECT_TRUE(paths.contains("/api/health")) << paths;
   // Path parameters are declared (ids as UUIDs) and writes take a JSON body: what schemathesis fuzzes.
   const auto& read = paths["/api/flows/{id}"]["get"];
-  EXPECT_EQ(read["parameters"][0], (json{{"name", "id"}, {"in", "path"}, {"required", true},
-                                          {"schema", {{"type", "string"}, {"format", "uuid"}}}}));
+  EXPECT_EQ(
+      read["parameters"][0],
+      (json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}, {"format", "uuid"}}}}));
   EXPECT_TRUE(paths["/api/flows/"]["post"].contains("requestBody"));
   EXPECT_FALSE(read.contains("requestBody"));
 }
@@ -122,15 +123,15 @@ TEST_P(HttpApiTest, BadInputIsRefusedWithoutA5xxAndChangesNothing) {
     long expected;
   };
   const std::vector<bad_post> bad_posts = {
-      {R"({"name": "x",)", 422},                         // malformed JSON
-      {R"(["name", "x"])", 422},                         // not an object
-      {R"({"tags": ["a"]})", 422},                       // name missing
-      {R"({"name": "a/b"})", 422},                       // '/' in the name
-      {R"({"name": 7})", 422},                           // name not a string
-      {R"({"name": "x", "colour": "blue"})", 422},      // unknown key
-      {R"({"name": "x", "tags": "a"})", 422},            // tags not a list
+      {R"({"name": "x",)", 422},                                // malformed JSON
+      {R"(["name", "x"])", 422},                                // not an object
+      {R"({"tags": ["a"]})", 422},                              // name missing
+      {R"({"name": "a/b"})", 422},                              // '/' in the name
+      {R"({"name": 7})", 422},                                  // name not a string
+      {R"({"name": "x", "colour": "blue"})", 422},              // unknown key
+      {R"({"name": "x", "tags": "a"})", 422},                   // tags not a list
       {R"({"name": ")" + std::string(4000, 'x') + "\"}", 413},  // above server.max_body_bytes
-      {"", 422},                                         // no body at all
+      {"", 422},                                                // no body at all
   };
   for (const auto& bad : bad_posts) {
     auto r = post("/api/flows/", bad.body);
@@ -143,9 +144,13 @@ TEST_P(HttpApiTest, BadInputIsRefusedWithoutA5xxAndChangesNothing) {
   EXPECT_TRUE(parsed(unknown_route).contains("detail")) << unknown_route.body;
   EXPECT_EQ(http_request("DELETE", daemon_->base_url() + "/api/health").status, 405);
   EXPECT_EQ(post("/api/flows/", R"({"name": "versioned"})",
-                 {"Content-Type: application/json", "X-PREFECT-API-VERSION: garbage"}).status, 400);
+                 {"Content-Type: application/json", "X-PREFECT-API-VERSION: garbage"})
+                .status,
+            400);
   EXPECT_EQ(post("/api/flows/", R"({"name": "versioned"})",
-                 {"Content-Type: application/json", "X-PREFECT-API-VERSION: 0.7.0"}).status, 400);
+                 {"Content-Type: application/json", "X-PREFECT-API-VERSION: 0.7.0"})
+                .status,
+            400);
   EXPECT_EQ(get("/api/health", {"X-PREFECT-API-VERSION: 0.8.4"}).status, 200);
 
   EXPECT_EQ(flow_rows(), before);
@@ -158,9 +163,9 @@ TEST_P(HttpApiTest, BadInputIsRefusedWithoutA5xxAndChangesNothing) {
 TEST_P(HttpApiTest, NulCharactersAreRefusedRatherThanCutShortOrA500) {
   start();
   ASSERT_EQ(post_flow({{"name", "etl"}}).status, 201);
-  for (const std::string body : {R"({"name": "etl\u0000x"})", R"({"name": "x", "tags": ["a\u0000"]})",
-                                 R"({"name": "x", "labels": {"k\u0000": "v"}})",
-                                 R"({"name": "x", "labels": {"k": "v\u0000"}})"}) {
+  for (const std::string body :
+       {R"({"name": "etl\u0000x"})", R"({"name": "x", "tags": ["a\u0000"]})",
+        R"({"name": "x", "labels": {"k\u0000": "v"}})", R"({"name": "x", "labels": {"k": "v\u0000"}})"}) {
     auto r = post("/api/flows/", body);
     EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
   }
@@ -203,8 +208,10 @@ TEST_P(HttpApiTest, ConcurrentCreatesOfDistinctNamesAllSucceed) {
         for (int i = 0; i < per_thread; ++i) {
           const std::string name = "flow-" + std::to_string(t) + "-" + std::to_string(i);
           auto r = post_flow({{"name", name}});
-          if (r.status == 201) ++created;
-          else failures[t].push_back(name + " -> " + std::to_string(r.status) + " " + r.body);
+          if (r.status == 201)
+            ++created;
+          else
+            failures[t].push_back(name + " -> " + std::to_string(r.status) + " " + r.body);
         }
       });
     }
@@ -241,7 +248,8 @@ TEST_P(HttpApiTest, ConcurrentCreatesOfOneNameMakeOneFlow) {
   EXPECT_EQ(flow_rows(), names);
 }
 
-INSTANTIATE_TEST_SUITE_P(D, HttpApiTest, ::testing::ValuesIn(all_dialects()), dialect_test_name<::testing::TestParamInfo<dialect>>);
+INSTANTIATE_TEST_SUITE_P(D, HttpApiTest, ::testing::ValuesIn(all_dialects()),
+                         dialect_test_name<::testing::TestParamInfo<dialect>>);
 
 }  // namespace
 }  // namespace osprey::testing

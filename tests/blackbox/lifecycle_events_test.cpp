@@ -17,7 +17,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class LifecycleEvents : public daemon_test {
-protected:
+ protected:
   json ok(const std::string& method, const std::string& path, const json& body = nullptr) {
     auto r = api(method, path, body);
     EXPECT_TRUE(r.status >= 200 && r.status < 300) << method << " " << path << " " << r.status << " " << r.body;
@@ -26,9 +26,9 @@ protected:
 
   /// The events whose name starts with `prefix` for `resource`, oldest first, once `n` are stored.
   std::vector<json> events(const std::string& prefix, const std::string& resource, std::size_t n) {
-    const json query = {{"filter", {{"event", {{"prefix", {prefix}}}}, {"resource", {{"id", {resource}}}},
-                                    {"order", "ASC"}}},
-                        {"limit", 50}};
+    const json query = {
+        {"filter", {{"event", {{"prefix", {prefix}}}}, {"resource", {{"id", {resource}}}}, {"order", "ASC"}}},
+        {"limit", 50}};
     json page;
     wait_until(
         [&] {
@@ -57,8 +57,11 @@ TEST_P(LifecycleEvents, BlockTypesAndDocumentsAreAnnouncedWithoutTheirSecrets) {
   const auto schema = ok("POST", "/block_schemas/",
                          {{"block_type_id", type}, {"fields", fields}, {"capabilities", {"read-path"}}})["id"]
                           .get<std::string>();
-  const auto doc = ok("POST", "/block_documents/", {{"name", "prod"}, {"block_type_id", type}, {"block_schema_id", schema},
-                                                  {"data", {{"url", "https://vault"}, {"token", "s3cr3t"}}}})["id"]
+  const auto doc = ok("POST", "/block_documents/",
+                      {{"name", "prod"},
+                       {"block_type_id", type},
+                       {"block_schema_id", schema},
+                       {"data", {{"url", "https://vault"}, {"token", "s3cr3t"}}}})["id"]
                        .get<std::string>();
   ASSERT_EQ(api("PATCH", "/block_documents/" + doc, {{"data", {{"url", "https://vault2"}}}}).status, 204);
   ASSERT_EQ(api("DELETE", "/block_documents/" + doc).status, 204);
@@ -95,9 +98,9 @@ TEST_P(LifecycleEvents, AnArtifactKeysCollectionIsCreatedUpdatedAndDeleted) {
 
   // The collection row (and its id) stays the key's for its whole life.
   auto mine = events("prefect.artifact-collection.", "prefect.artifact-collection." + collection, 3);
-  ASSERT_EQ(names(mine), (std::vector<std::string>{"prefect.artifact-collection.created",
-                                                   "prefect.artifact-collection.updated",
-                                                   "prefect.artifact-collection.deleted"}));
+  ASSERT_EQ(names(mine),
+            (std::vector<std::string>{"prefect.artifact-collection.created", "prefect.artifact-collection.updated",
+                                      "prefect.artifact-collection.deleted"}));
   EXPECT_EQ(mine[0]["payload"]["data"], "# one");
   EXPECT_EQ(mine[1]["payload"]["data"], "# two");
   EXPECT_EQ(mine[1]["related"][0]["prefect.resource.id"], "prefect.artifact." + second.get<std::string>());
@@ -105,12 +108,14 @@ TEST_P(LifecycleEvents, AnArtifactKeysCollectionIsCreatedUpdatedAndDeleted) {
 }
 
 TEST_P(LifecycleEvents, TagLimitsAreAnnouncedAsTheGlobalLimitsTheyAre) {
-  const auto id = ok("POST", "/concurrency_limits/", {{"tag", "db"}, {"concurrency_limit", 3}})["id"].get<std::string>();
+  const auto id =
+      ok("POST", "/concurrency_limits/", {{"tag", "db"}, {"concurrency_limit", 3}})["id"].get<std::string>();
   ok("POST", "/concurrency_limits/", {{"tag", "db"}, {"concurrency_limit", 5}});
   ASSERT_EQ(api("DELETE", "/concurrency_limits/tag/db").status, 200);
   auto es = events("prefect.concurrency-limit.", "prefect.concurrency-limit." + id, 3);
-  ASSERT_EQ(names(es), (std::vector<std::string>{"prefect.concurrency-limit.created", "prefect.concurrency-limit.updated",
-                                                 "prefect.concurrency-limit.deleted"}));
+  ASSERT_EQ(names(es),
+            (std::vector<std::string>{"prefect.concurrency-limit.created", "prefect.concurrency-limit.updated",
+                                      "prefect.concurrency-limit.deleted"}));
   EXPECT_EQ(es[0]["payload"]["name"], "tag:db");
   EXPECT_EQ(es[0]["payload"]["limit"], 3);
   EXPECT_EQ(es[1]["payload"]["limit"], 5);

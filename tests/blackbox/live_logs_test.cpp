@@ -21,7 +21,7 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class LiveLogsTest : public daemon_test {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     ASSERT_NO_FATAL_FAILURE(start());
@@ -39,9 +39,9 @@ protected:
   }
 
   json log(const std::string& message, const std::string& run, int level = 20, json task_run = nullptr) const {
-    return {{"name", "blackbox"},         {"level", level},    {"message", message},
-            {"timestamp", format_iso8601(system_clock::instance().now())},
-            {"flow_run_id", run},          {"task_run_id", std::move(task_run)}};
+    return {{"name", "blackbox"}, {"level", level},
+            {"message", message}, {"timestamp", format_iso8601(system_clock::instance().now())},
+            {"flow_run_id", run}, {"task_run_id", std::move(task_run)}};
   }
 
   /// The subscription has no answer, and a read that times out ends the connection: another thread posts
@@ -62,8 +62,10 @@ protected:
     prober.join();
     if (!first.starts_with("probe ")) return false;
     for (auto at = std::stoi(first.substr(6)); at + 1 < posted;)
-      if (const auto m = next_message(ws); m.starts_with("probe ")) at = std::stoi(m.substr(6));
-      else return false;
+      if (const auto m = next_message(ws); m.starts_with("probe "))
+        at = std::stoi(m.substr(6));
+      else
+        return false;
     return true;
   }
 
@@ -83,15 +85,13 @@ protected:
 TEST_P(LiveLogsTest, ASubscriberGetsTheCommittedLogsItsFilterMatchesInOrder) {
   ASSERT_EQ(post("/api/logs/", json::array({log("before the subscription", run_)})).status, 201);
   auto out = websocket("/api/logs/out");
-  const json filter = {{"flow_run_id", {{"any_", {run_}}}},
-                       {"level", {{"ge_", 20}}},
-                       {"task_run_id", {{"is_null_", true}}}};
+  const json filter = {
+      {"flow_run_id", {{"any_", {run_}}}}, {"level", {{"ge_", 20}}}, {"task_run_id", {{"is_null_", true}}}};
   ASSERT_TRUE(out->send(json{{"type", "filter"}, {"filter", filter}}.dump()));
   ASSERT_TRUE(synchronised(*out));
   const auto task_run = new_uuid4().to_string();
-  ASSERT_EQ(post("/api/logs/", json::array({log("first", run_), log("other run", other_run_),
-                                            log("debug", run_, 10), log("from a task", run_, 20, task_run),
-                                            log("second", run_, 40)}))
+  ASSERT_EQ(post("/api/logs/", json::array({log("first", run_), log("other run", other_run_), log("debug", run_, 10),
+                                            log("from a task", run_, 20, task_run), log("second", run_, 40)}))
                 .status,
             201);
   ASSERT_EQ(post("/api/logs/", json::array({log("third", run_)})).status, 201);
@@ -109,8 +109,8 @@ TEST_P(LiveLogsTest, StreamedLogsHavePrefectsLogShape) {
   ASSERT_TRUE(text.has_value());
   const json streamed = json::parse(*text)["log"];
   EXPECT_EQ(streamed["message"], "shaped");
-  for (const char* key : {"id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id",
-                          "task_run_id"})
+  for (const char* key :
+       {"id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id"})
     EXPECT_TRUE(streamed.contains(key)) << key << " missing from " << streamed;
   EXPECT_EQ(streamed["level"], 30);
   EXPECT_EQ(streamed["flow_run_id"], run_);

@@ -62,9 +62,16 @@ const std::map<std::string, std::string> six_secrets = {
 };
 
 /// Pieces of the secrets above that must not appear either (a webhook's path and query are its secret).
-const std::vector<std::string> secret_fragments = {
-    "SlackSecretToken42", "T0SLACK/B0SLACK", "/services/", "f00dcafe", "TeamsSignatureSecret42", "sig=",
-    "R0utingKeySecret", "0psgenieKeySecret", "TwilioAuthTokenSecret42", "SmtpPasswordSecret42"};
+const std::vector<std::string> secret_fragments = {"SlackSecretToken42",
+                                                   "T0SLACK/B0SLACK",
+                                                   "/services/",
+                                                   "f00dcafe",
+                                                   "TeamsSignatureSecret42",
+                                                   "sig=",
+                                                   "R0utingKeySecret",
+                                                   "0psgenieKeySecret",
+                                                   "TwilioAuthTokenSecret42",
+                                                   "SmtpPasswordSecret42"};
 
 ::testing::AssertionResult leaks_nothing(const std::string& out) {
   for (const auto& [var, secret] : six_secrets)
@@ -77,7 +84,7 @@ const std::vector<std::string> secret_fragments = {
 }
 
 class NotificationsCli : public ::testing::Test {
-protected:
+ protected:
   std::string write_file(const std::string& name, const std::string& text) {
     const auto path = home_.path() / name;
     std::ofstream(path) << text;
@@ -89,16 +96,18 @@ protected:
   }
   /// A config with one Slack channel posting to `url`.
   std::string slack_config(const std::string& url) {
-    return write_file("osprey.yaml", "notifications:\n  channels:\n    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" +
-                                         url + "\"}\n");
+    return write_file(
+        "osprey.yaml",
+        "notifications:\n  channels:\n    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + url +
+            "\"}\n");
   }
   /// Checks the summary of the six channels and the policy (whatever way the secrets came in).
   static void expect_six_channel_summary(const command_result& r) {
     ASSERT_EQ(r.exit_code, 0) << described(r);
     const std::vector<std::pair<std::string, std::string>> channels = {
-        {"slack-ops", "hooks.slack.com"},      {"teams-ops", "prod-42.westus.logic.azure.com"},
-        {"pager", "events.pagerduty.com"},     {"genie", "api.opsgenie.com"},
-        {"sms", "api.twilio.com"},             {"mail", "smtp.example.com:587 starttls"}};
+        {"slack-ops", "hooks.slack.com"},  {"teams-ops", "prod-42.westus.logic.azure.com"},
+        {"pager", "events.pagerduty.com"}, {"genie", "api.opsgenie.com"},
+        {"sms", "api.twilio.com"},         {"mail", "smtp.example.com:587 starttls"}};
     for (const auto& [name, target] : channels) {
       const auto line = line_with(r.out, "  " + name + " ");
       EXPECT_NE(line, "") << name << " missing:\n" << r.out;
@@ -143,8 +152,8 @@ TEST_F(NotificationsCli, CheckSummarisesChannelsWhoseSecretsComeFromFiles) {
   from_file("auth_token", "TWILIO_TOKEN");
   from_file("password", "SMTP_PASSWORD");
   const auto file = write_file("osprey.yaml", yaml);
-  auto r = run_osprey({"notifications", "check", "--config", file},
-                      env({{"TWILIO_SID", six_secrets.at("TWILIO_SID")}}));
+  auto r =
+      run_osprey({"notifications", "check", "--config", file}, env({{"TWILIO_SID", six_secrets.at("TWILIO_SID")}}));
   expect_six_channel_summary(r);
 }
 
@@ -184,8 +193,9 @@ TEST_F(NotificationsCli, TestPostsToTheChannelAndShowsTheAnswer) {
   EXPECT_EQ(request.target, "/services/T000/B000/SECRETSECRET");
   const auto body = nlohmann::json::parse(request.body, nullptr, false);
   ASSERT_TRUE(body.is_object()) << request.body;
-  EXPECT_TRUE(mentions(body.dump(), "This is a test notification from Osprey. If you can read it, channel "
-                                    "'slack-ops' works."));
+  EXPECT_TRUE(mentions(body.dump(),
+                       "This is a test notification from Osprey. If you can read it, channel "
+                       "'slack-ops' works."));
 
   EXPECT_TRUE(mentions(r.out, "answer:  HTTP 200: ok"));
   EXPECT_TRUE(mentions(r.out, "verdict: delivered"));
@@ -221,7 +231,7 @@ TEST_F(NotificationsCli, TestOfAnUnknownChannelListsTheConfiguredOnesAndExits2) 
 // ---- outbox ------------------------------------------------------------------------------------------------
 
 class NotificationsOutboxCli : public ::testing::TestWithParam<persistence::dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     // The pager channel's key shows up in a stored error below: the listing must hide it.
@@ -275,8 +285,8 @@ TEST_P(NotificationsOutboxCli, ListsDeadJobsWithTheirReasonAndRetryRequeuesThem)
   {
     auto conn = db_.connect();
     const auto now = system_clock::instance().now();
-    persistence::mark_dead(*conn, dead, 7,
-                           "HTTP 400 Invalid routing key R0utingKeySecret4242 (check the integration)", now);
+    persistence::mark_dead(*conn, dead, 7, "HTTP 400 Invalid routing key R0utingKeySecret4242 (check the integration)",
+                           now);
     persistence::mark_delivered(*conn, delivered, 1, now);
   }
 

@@ -15,7 +15,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class RunDetailRoutes : public daemon_test {
-protected:
+ protected:
   json ok(const std::string& method, const std::string& path, const json& body = nullptr) {
     auto r = api(method, path, body);
     EXPECT_TRUE(r.status >= 200 && r.status < 300) << method << " " << path << " " << r.status << " " << r.body;
@@ -32,7 +32,8 @@ protected:
   }
   std::string block_document(const std::string& slug, const std::string& name, const json& data) {
     const auto type = ok("GET", "/block_types/slug/" + slug)["id"].get<std::string>();
-    const auto schema = ok("POST", "/block_schemas/filter", {{"block_schemas", {{"block_type_id", {{"any_", {type}}}}}}});
+    const auto schema =
+        ok("POST", "/block_schemas/filter", {{"block_schemas", {{"block_type_id", {{"any_", {type}}}}}}});
     return ok("POST", "/block_documents/",
               {{"name", name}, {"block_type_id", type}, {"block_schema_id", schema[0]["id"]}, {"data", data}})["id"];
   }
@@ -62,8 +63,13 @@ TEST_P(RunDetailRoutes, TaskRunsAreRenamedAndDeletedWithTheirLogs) {
   EXPECT_EQ(ok("GET", "/task_runs/" + task)["name"], "renamed");
   EXPECT_EQ(api("PATCH", "/task_runs/00000000-0000-4000-8000-000000000000", {{"name", "x"}}).status, 404);
 
-  ok("POST", "/logs/", json::array({{{"name", "t"}, {"level", 20}, {"message", "from the task"},
-                                     {"timestamp", "2026-12-06T00:00:00Z"}, {"flow_run_id", run}, {"task_run_id", task}}}));
+  ok("POST", "/logs/",
+     json::array({{{"name", "t"},
+                   {"level", 20},
+                   {"message", "from the task"},
+                   {"timestamp", "2026-12-06T00:00:00Z"},
+                   {"flow_run_id", run},
+                   {"task_run_id", task}}}));
   EXPECT_EQ(api("DELETE", "/task_runs/" + task).status, 204);
   EXPECT_EQ(api("GET", "/task_runs/" + task).status, 404);
   EXPECT_EQ(api("DELETE", "/task_runs/" + task).status, 404);
@@ -73,18 +79,29 @@ TEST_P(RunDetailRoutes, TaskRunsAreRenamedAndDeletedWithTheirLogs) {
 
 TEST_P(RunDetailRoutes, LogsDownloadAsCsvOldestFirst) {
   const auto run = flow_run("csv run");
-  ok("POST", "/logs/", json::array({{{"name", "a"}, {"level", 40}, {"message", "second, \"quoted\""},
-                                     {"timestamp", "2026-12-06T00:00:02.5Z"}, {"flow_run_id", run}},
-                                    {{"name", "a"}, {"level", 20}, {"message", "first"},
-                                     {"timestamp", "2026-12-06T00:00:01Z"}, {"flow_run_id", run}}}));
+  ok("POST", "/logs/",
+     json::array({{{"name", "a"},
+                   {"level", 40},
+                   {"message", "second, \"quoted\""},
+                   {"timestamp", "2026-12-06T00:00:02.5Z"},
+                   {"flow_run_id", run}},
+                  {{"name", "a"},
+                   {"level", 20},
+                   {"message", "first"},
+                   {"timestamp", "2026-12-06T00:00:01Z"},
+                   {"flow_run_id", run}}}));
   auto r = api("GET", "/flow_runs/" + run + "/logs/download");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["content-type"], "text/csv; charset=utf-8");
   EXPECT_NE(r.headers["content-disposition"].find("filename*=UTF-8''csv%20run-logs.csv"), std::string::npos)
       << r.headers["content-disposition"];
-  EXPECT_EQ(r.body, "timestamp,level,flow_run_id,task_run_id,message\r\n"
-                    "2026-12-06 00:00:01+00:00,20," + run + ",,first\r\n"
-                    "2026-12-06 00:00:02.500000+00:00,40," + run + ",,\"second, \"\"quoted\"\"\"\r\n");
+  EXPECT_EQ(r.body,
+            "timestamp,level,flow_run_id,task_run_id,message\r\n"
+            "2026-12-06 00:00:01+00:00,20," +
+                run +
+                ",,first\r\n"
+                "2026-12-06 00:00:02.500000+00:00,40," +
+                run + ",,\"second, \"\"quoted\"\"\"\r\n");
   EXPECT_EQ(api("GET", "/flow_runs/00000000-0000-4000-8000-000000000000/logs/download").status, 404);
 }
 
@@ -114,13 +131,16 @@ TEST_P(RunDetailRoutes, TheDefaultResultStorageMustWritePathsAndGoesWithItsBlock
   auto refused = api("PUT", "/admin/storage", {{"default_result_storage_block_id", secret}});
   EXPECT_EQ(refused.status, 422);
   EXPECT_EQ(json::parse(refused.body)["detail"], "Block document " + secret + " cannot be used for result storage.");
-  EXPECT_EQ(api("PUT", "/admin/storage", {{"default_result_storage_block_id", "00000000-0000-4000-8000-000000000000"}}).status,
+  EXPECT_EQ(api("PUT", "/admin/storage", {{"default_result_storage_block_id", "00000000-0000-4000-8000-000000000000"}})
+                .status,
             404);
   EXPECT_EQ(api("PUT", "/admin/storage", json::object()).status, 422);
   EXPECT_EQ(ok("GET", "/admin/storage"), unset);
 
   const auto local = block_document("local-file-system", "results", {{"basepath", "/tmp/osprey-results"}});
-  EXPECT_EQ(ok("PUT", "/admin/storage", {{"default_result_storage_block_id", local}})["default_result_storage_block_id"], local);
+  EXPECT_EQ(
+      ok("PUT", "/admin/storage", {{"default_result_storage_block_id", local}})["default_result_storage_block_id"],
+      local);
   start();  // kept across restarts
   EXPECT_EQ(ok("GET", "/admin/storage")["default_result_storage_block_id"], local);
   EXPECT_EQ(api("DELETE", "/admin/storage").status, 204);
@@ -134,7 +154,8 @@ TEST_P(RunDetailRoutes, TheDefaultResultStorageMustWritePathsAndGoesWithItsBlock
 TEST_P(RunDetailRoutes, SlotHoldersOfPoolsAndQueues) {
   ok("POST", "/work_pools/", {{"name", "slots"}, {"type", "process"}, {"concurrency_limit", 3}});
   const auto flow = ok("POST", "/flows/", {{"name", "slotted"}})["id"].get<std::string>();
-  const auto running = ok("POST", "/flow_runs/", {{"flow_id", flow}, {"work_pool_name", "slots"}})["id"].get<std::string>();
+  const auto running =
+      ok("POST", "/flow_runs/", {{"flow_id", flow}, {"work_pool_name", "slots"}})["id"].get<std::string>();
   ok("POST", "/flow_runs/" + running + "/set_state", {{"state", {{"type", "RUNNING"}}}});
   ok("POST", "/flow_runs/", {{"flow_id", flow}, {"work_pool_name", "slots"}, {"state", {{"type", "SCHEDULED"}}}});
 
@@ -151,7 +172,8 @@ TEST_P(RunDetailRoutes, SlotHoldersOfPoolsAndQueues) {
   EXPECT_EQ(queue["flow_runs"][0]["id"], running);
   EXPECT_EQ(queue["flow_runs"][0]["state_type"], "RUNNING");
   EXPECT_TRUE(queue["flow_runs"][0]["time_in_current_state"].is_number());
-  EXPECT_TRUE(ok("POST", "/work_pools/slots/concurrency_status", {{"flow_run_limit", 0}})["queues"][0]["flow_runs"].empty());
+  EXPECT_TRUE(
+      ok("POST", "/work_pools/slots/concurrency_status", {{"flow_run_limit", 0}})["queues"][0]["flow_runs"].empty());
 
   auto by_queue = ok("POST", "/work_queues/" + queue["queue_id"].get<std::string>() + "/concurrency_status");
   EXPECT_EQ(by_queue["active_slots"], 1);

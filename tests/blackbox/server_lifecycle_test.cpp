@@ -29,7 +29,7 @@ using persistence::dialect;
 
 /// A TCP socket bound to 127.0.0.1 (port 0: any free one); closed on destruction.
 class bound_socket {
-public:
+ public:
   explicit bound_socket(int port = 0) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -48,7 +48,7 @@ public:
   [[nodiscard]] bool ok() const { return ok_; }
   [[nodiscard]] int port() const { return port_; }
 
-private:
+ private:
   int fd_;
   int port_ = 0;
   bool ok_ = false;
@@ -56,7 +56,7 @@ private:
 
 /// Removes a variable from this process's environment (inherited by spawned daemons) for one scope.
 class without_env {
-public:
+ public:
   explicit without_env(const char* name) : name_(name) {
     if (const char* v = std::getenv(name)) saved_ = v;
     unsetenv(name);
@@ -67,14 +67,14 @@ public:
   without_env(const without_env&) = delete;
   without_env& operator=(const without_env&) = delete;
 
-private:
+ private:
   const char* name_;
   std::optional<std::string> saved_;
 };
 
 /// A plain TCP connection to 127.0.0.1:port, for clients that misbehave on purpose.
 class raw_connection {
-public:
+ public:
   explicit raw_connection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -96,7 +96,7 @@ public:
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
   }
 
-private:
+ private:
   int fd_;
   bool connected_ = false;
 };
@@ -110,7 +110,7 @@ bool listens_at(const std::string& host, int port) {
 // ---- on each dialect ----
 
 class ServerLifecycleTest : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
   std::map<std::string, std::string> env() const {
     return {{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
@@ -152,8 +152,8 @@ TEST_P(ServerLifecycleTest, ASecondServerOnTheDatabaseIsRefusedOnSqliteAndJoinsO
   } else {
     ASSERT_TRUE(second.started()) << second.output();
     auto conn = db_.connect();
-    EXPECT_TRUE(wait_until([&] { return conn->query("SELECT count(*) FROM server_instance").front().integer(0) == 2; },
-                           15s));
+    EXPECT_TRUE(
+        wait_until([&] { return conn->query("SELECT count(*) FROM server_instance").front().integer(0) == 2; }, 15s));
     second.send_signal(SIGTERM);
     EXPECT_EQ(second.wait_exit(30s), 0) << second.output();
     EXPECT_EQ(conn->query("SELECT count(*) FROM server_instance").front().integer(0), 1) << "a clean stop leaves";
@@ -361,8 +361,10 @@ TEST(ServerLifecycle, TakesHostAndPortFromFlagOverEnvironmentOverFile) {
   const std::vector<attempt> attempts = {
       {base, {"--config", config.string()}, "127.0.0.2", file_port},
       {with_env, {"--config", config.string()}, "127.0.0.3", env_port},
-      {with_env, {"--config", config.string(), "--host", "127.0.0.1", "--port", std::to_string(flag_port)},
-       "127.0.0.1", flag_port},
+      {with_env,
+       {"--config", config.string(), "--host", "127.0.0.1", "--port", std::to_string(flag_port)},
+       "127.0.0.1",
+       flag_port},
   };
   for (const auto& a : attempts) {
     daemon d(a.env, a.args, /*free_port=*/false);

@@ -28,7 +28,7 @@ json with(json body, const std::string& key, json value) {
 }
 
 class UiAggregates : public daemon_test {
-protected:
+ protected:
   json post(const std::string& path, const json& body, long expected = 200) {
     auto reply = http_request("POST", daemon_->base_url() + "/api" + path, body.dump());
     EXPECT_EQ(reply.status, expected) << path << " " << body << " → " << reply.body;
@@ -39,7 +39,8 @@ protected:
     return post("/flow_runs/", {{"flow_id", flow_id}, {"state", state}}, 201)["id"];
   }
   std::string task(const std::string& run_id, const std::string& key, const json& state) {
-    return post("/task_runs/", {{"flow_run_id", run_id}, {"task_key", key}, {"dynamic_key", "0"}, {"state", state}}, 201)["id"];
+    return post("/task_runs/", {{"flow_run_id", run_id}, {"task_key", key}, {"dynamic_key", "0"}, {"state", state}},
+                201)["id"];
   }
 };
 
@@ -48,7 +49,8 @@ TEST_P(UiAggregates, HistoriesCountRunsPerIntervalAndState) {
   run(etl, {{"type", "COMPLETED"}});
   run(etl, {{"type", "COMPLETED"}});
   run(etl, {{"type", "FAILED"}, {"name", "Failed"}});
-  const json window = {{"history_start", iso(std::chrono::hours(-1))}, {"history_end", iso(std::chrono::hours(1))},
+  const json window = {{"history_start", iso(std::chrono::hours(-1))},
+                       {"history_end", iso(std::chrono::hours(1))},
                        {"history_interval_seconds", 600}};
   auto history = post("/flow_runs/history", window);
   ASSERT_EQ(history.size(), 12u);
@@ -59,7 +61,8 @@ TEST_P(UiAggregates, HistoriesCountRunsPerIntervalAndState) {
   EXPECT_TRUE(history[0]["states"].empty());
   EXPECT_TRUE(history[0].contains("interval_start") && history[0].contains("interval_end"));
 
-  auto only_failed = post("/flow_runs/history", with(window, "flow_runs", {{"state", {{"type", {{"any_", {"FAILED"}}}}}}}));
+  auto only_failed =
+      post("/flow_runs/history", with(window, "flow_runs", {{"state", {{"type", {{"any_", {"FAILED"}}}}}}}));
   std::int64_t failed = 0;
   for (const auto& interval : only_failed)
     for (const auto& s : interval["states"]) failed += s["count_runs"].get<std::int64_t>();
@@ -67,8 +70,9 @@ TEST_P(UiAggregates, HistoriesCountRunsPerIntervalAndState) {
   EXPECT_EQ(post("/task_runs/history", window).size(), 12u);
   EXPECT_EQ(post("/flow_runs/history", with(window, "history_interval_seconds", 0.5), 422)["detail"],
             "History interval must not be less than 1 second.");
-  EXPECT_EQ(post("/flow_runs/history", {{"history_start", iso(std::chrono::hours(-1))}}, 422)["exception_detail"][0]["loc"],
-            json({"body", "history_end"}));
+  EXPECT_EQ(
+      post("/flow_runs/history", {{"history_start", iso(std::chrono::hours(-1))}}, 422)["exception_detail"][0]["loc"],
+      json({"body", "history_end"}));
 }
 
 TEST_P(UiAggregates, TheScatterPlotHasOnePointPerRun) {
@@ -91,10 +95,12 @@ TEST_P(UiAggregates, PerIdCountsAndNextRuns) {
   task(parent, "a", {{"type", "COMPLETED"}});
   task(parent, "b", {{"type", "FAILED"}});
   post("/deployments/", {{"flow_id", etl}, {"name", "nightly"}}, 201);
-  const auto later = run(etl, {{"type", "SCHEDULED"}, {"state_details", {{"scheduled_time", iso(std::chrono::hours(2))}}}});
+  const auto later =
+      run(etl, {{"type", "SCHEDULED"}, {"state_details", {{"scheduled_time", iso(std::chrono::hours(2))}}}});
   run(etl, {{"type", "SCHEDULED"}, {"state_details", {{"scheduled_time", iso(std::chrono::hours(5))}}}});
 
-  EXPECT_EQ(post("/ui/flow_runs/count-task-runs", {{"flow_run_ids", {parent, later}}}), json({{parent, 2}, {later, 0}}));
+  EXPECT_EQ(post("/ui/flow_runs/count-task-runs", {{"flow_run_ids", {parent, later}}}),
+            json({{parent, 2}, {later, 0}}));
   EXPECT_EQ(post("/ui/flows/count-deployments", {{"flow_ids", {etl, idle}}}), json({{etl, 1}, {idle, 0}}));
   auto next = post("/ui/flows/next-runs", {{"flow_ids", {etl, idle}}});
   EXPECT_EQ(next[idle], nullptr);
@@ -113,8 +119,15 @@ TEST_P(UiAggregates, TheDashboardCountsFinishedTaskRunsAndStates) {
   task(parent, "b", {{"type", "FAILED"}});
   task(parent, "c", {{"type", "RUNNING"}});
   auto counts = post("/ui/task_runs/count", json::object());
-  EXPECT_EQ(counts, json({{"COMPLETED", 1}, {"PENDING", 0}, {"RUNNING", 1}, {"FAILED", 1}, {"CANCELLED", 0},
-                          {"CRASHED", 0}, {"PAUSED", 0}, {"CANCELLING", 0}, {"SCHEDULED", 0}}));
+  EXPECT_EQ(counts, json({{"COMPLETED", 1},
+                          {"PENDING", 0},
+                          {"RUNNING", 1},
+                          {"FAILED", 1},
+                          {"CANCELLED", 0},
+                          {"CRASHED", 0},
+                          {"PAUSED", 0},
+                          {"CANCELLING", 0},
+                          {"SCHEDULED", 0}}));
   const auto raw = http_request("POST", daemon_->base_url() + "/api/ui/task_runs/count", "{}").body;
   EXPECT_EQ(raw.find("COMPLETED"), 2u);  // Prefect's field order
 
@@ -141,8 +154,9 @@ TEST_P(UiAggregates, EventsAreCountedByNameResourceAndTime) {
     events.push_back({{"id", "0b7c3a1e-0000-4000-8000-00000000000" + std::to_string(i)},
                       {"occurred", at},
                       {"event", i < 2 ? "prefect.flow-run.Completed" : "prefect.flow-run.Failed"},
-                      {"resource", {{"prefect.resource.id", "prefect.flow-run.r" + std::to_string(i % 2)},
-                                    {"prefect.resource.name", "run-" + std::to_string(i % 2)}}}});
+                      {"resource",
+                       {{"prefect.resource.id", "prefect.flow-run.r" + std::to_string(i % 2)},
+                        {"prefect.resource.name", "run-" + std::to_string(i % 2)}}}});
   auto stored = http_request("POST", daemon_->base_url() + "/api/events", events.dump());
   ASSERT_LT(stored.status, 300) << stored.body;
   const json filter = {{"occurred", {{"since", iso(std::chrono::hours(-1))}, {"until", iso(std::chrono::hours(1))}}}};
@@ -168,7 +182,8 @@ TEST_P(UiAggregates, EventsAreCountedByNameResourceAndTime) {
   }
   EXPECT_EQ(total, 3);
   EXPECT_TRUE(by_time[0]["label"].get<std::string>().ends_with("+00:00"));
-  post("/events/count-by/time", {{"filter", filter}, {"time_unit", "second"}, {"time_interval", 1}}, 422);  // 7200 spans
+  post("/events/count-by/time", {{"filter", filter}, {"time_unit", "second"}, {"time_interval", 1}},
+       422);  // 7200 spans
   post("/events/count-by/nothing", {{"filter", filter}}, 422);
   post("/events/count-by/event", json::object(), 422);
 }

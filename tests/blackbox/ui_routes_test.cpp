@@ -15,13 +15,14 @@ using nlohmann::json;
 using persistence::dialect;
 
 class UiRoutes : public daemon_test {
-protected:
+ protected:
   http_reply call(const std::string& method, const std::string& path, const std::string& body = "") {
     return http_request(method, daemon_->base_url() + "/api" + path, body);
   }
   http_reply put(const json& body) { return call("PUT", "/saved_searches/", body.dump()); }
   static json filter(const std::string& value) {
-    return {{"object", "flow_run"}, {"property", "state"}, {"type", "string"}, {"operation", "equals"}, {"value", value}};
+    return {
+        {"object", "flow_run"}, {"property", "state"}, {"type", "string"}, {"operation", "equals"}, {"value", value}};
   }
 };
 
@@ -91,10 +92,11 @@ TEST_P(UiRoutes, CollectionViewsAndTemplateValidation) {
 }
 
 TEST_P(UiRoutes, SchemaValidationReportsEveryFailureAndHydratesWorkspaceVariables) {
-  const json schema = {{"type", "object"},
-                       {"properties", {{"count", {{"type", "integer"}}}, {"name", {{"type", "string"}}},
-                                       {"data", {{"type", "object"}}}}},
-                       {"required", {"count", "name"}}};
+  const json schema = {
+      {"type", "object"},
+      {"properties",
+       {{"count", {{"type", "integer"}}}, {"name", {{"type", "string"}}}, {"data", {{"type", "object"}}}}},
+      {"required", {"count", "name"}}};
   const auto validate = [&](const json& values) {
     const auto r = call("POST", "/ui/schemas/validate", json{{"schema", schema}, {"values", values}}.dump());
     EXPECT_EQ(r.status, 200) << r.body;

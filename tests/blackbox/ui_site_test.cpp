@@ -25,11 +25,13 @@ void write(const std::filesystem::path& file, const std::string& content) {
 }
 
 class UiSite : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     for (const std::string v : {"v1", "v2"}) {
-      write(ui_ / v / "index.html", "<html>" + v + " <script src=\"" + placeholder + "/assets/app-1a2b.js\"></script></html>");
-      write(ui_ / v / "assets" / "app-1a2b.js", "console.log('" + v + "');\n" + std::string(4000, ' ') + "// " + placeholder);
+      write(ui_ / v / "index.html",
+            "<html>" + v + " <script src=\"" + placeholder + "/assets/app-1a2b.js\"></script></html>");
+      write(ui_ / v / "assets" / "app-1a2b.js",
+            "console.log('" + v + "');\n" + std::string(4000, ' ') + "// " + placeholder);
       write(ui_ / v / "ico" / "favicon.png", std::string("\x89PNG", 4));
     }
     write(home_.path() / "secret.txt", "not for the browser");
@@ -41,7 +43,8 @@ protected:
     daemon_ = std::make_unique<daemon>(env);
     ASSERT_TRUE(daemon_->started()) << daemon_->output();
   }
-  http_reply get(const std::string& path, const std::vector<std::string>& headers = {}, const std::string& method = "GET") {
+  http_reply get(const std::string& path, const std::vector<std::string>& headers = {},
+                 const std::string& method = "GET") {
     return http_request(method, daemon_->base_url() + path, "", headers);
   }
 
@@ -117,8 +120,9 @@ TEST_F(UiSite, UnknownPathsGetTheAppOnlyWhenTheBrowserAsksForAPage) {
 
 TEST_F(UiSite, NothingOutsideTheBundlesIsEverServed) {
   start();
-  for (const std::string path : {"/../secret.txt", "/v2/../../secret.txt", "/%2e%2e/secret.txt", "/v2/%2e%2e/%2e%2e/secret.txt",
-                                 "/assets/..%2f..%2f..%2fsecret.txt", "/../bundles/v1/index.html"}) {
+  for (const std::string path :
+       {"/../secret.txt", "/v2/../../secret.txt", "/%2e%2e/secret.txt", "/v2/%2e%2e/%2e%2e/secret.txt",
+        "/assets/..%2f..%2f..%2fsecret.txt", "/../bundles/v1/index.html"}) {
     auto r = get(path);
     EXPECT_NE(r.status, 200) << path;
     EXPECT_EQ(r.body.find("not for the browser"), std::string::npos) << path;
@@ -131,13 +135,13 @@ TEST_F(UiSite, UiSettingsHavePrefectsShape) {
   auto r = get("/ui-settings");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body, nlohmann::ordered_json({{"api_url", daemon_->base_url() + "/api"},
-                          {"csrf_enabled", false},
-                          {"auth", nullptr},
-                          {"flags", json::array()},
-                          {"default_ui", "v2"},
-                          {"available_uis", {"v1", "v2"}},
-                          {"v1_base_url", "/"},
-                          {"v2_base_url", "/v2"}})
+                                            {"csrf_enabled", false},
+                                            {"auth", nullptr},
+                                            {"flags", json::array()},
+                                            {"default_ui", "v2"},
+                                            {"available_uis", {"v1", "v2"}},
+                                            {"v1_base_url", "/"},
+                                            {"v2_base_url", "/v2"}})
                         .dump());
 }
 

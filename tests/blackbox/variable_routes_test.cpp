@@ -16,7 +16,7 @@ using nlohmann::json;
 using persistence::dialect;
 
 class VariableRoutes : public daemon_test {
-protected:
+ protected:
   http_reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
     return api(method, "/variables" + path, body);
   }
@@ -183,7 +183,8 @@ TEST_P(VariableRoutes, CreateUpdateAndDeleteEmitPrefectsLifecycleEvents) {
     EXPECT_EQ(e["resource"]["prefect.resource.id"], "prefect.variable." + id) << name;
     EXPECT_EQ(e["resource"]["prefect.resource.name"], "region") << name;
   }
-  EXPECT_EQ(by_name["prefect.variable.created"]["payload"], (json{{"name", "region"}, {"value", "eu"}, {"tags", {"geo"}}}));
+  EXPECT_EQ(by_name["prefect.variable.created"]["payload"],
+            (json{{"name", "region"}, {"value", "eu"}, {"tags", {"geo"}}}));
   EXPECT_EQ(by_name["prefect.variable.updated"]["payload"]["value"], "us");
   EXPECT_EQ(by_name["prefect.variable.deleted"]["payload"]["value"], "us");
 }

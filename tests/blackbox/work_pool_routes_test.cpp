@@ -18,7 +18,7 @@ using persistence::dialect;
 using namespace std::chrono_literals;
 
 class WorkPoolRoutes : public daemon_test {
-protected:
+ protected:
   std::map<std::string, std::string> environment() const override {
     return {{"OSPREY_SERVICES_FOREMAN_INTERVAL_SECONDS", "1"}};
   }
@@ -35,13 +35,17 @@ protected:
   /// A flow run in `queue` of `pool`, Scheduled at `when`.
   std::string scheduled_run(const std::string& pool, const std::string& queue, const std::string& when) {
     if (flow_.empty()) flow_ = ok("POST", "/flows/", {{"name", "f"}})["id"];
-    json body = {{"flow_id", flow_}, {"work_pool_name", pool}, {"work_queue_name", queue},
-                 {"state", {{"type", "SCHEDULED"}, {"name", "Scheduled"}, {"state_details", {{"scheduled_time", when}}}}}};
+    json body = {
+        {"flow_id", flow_},
+        {"work_pool_name", pool},
+        {"work_queue_name", queue},
+        {"state", {{"type", "SCHEDULED"}, {"name", "Scheduled"}, {"state_details", {{"scheduled_time", when}}}}}};
     return ok("POST", "/flow_runs/", body)["id"];
   }
   std::vector<std::string> polled(const std::string& pool, const json& body = json::object()) {
     std::vector<std::string> ids;
-    for (const auto& r : ok("POST", "/work_pools/" + pool + "/get_scheduled_flow_runs", body)) ids.push_back(r["flow_run"]["id"]);
+    for (const auto& r : ok("POST", "/work_pools/" + pool + "/get_scheduled_flow_runs", body))
+      ids.push_back(r["flow_run"]["id"]);
     return ids;
   }
   std::string flow_;
@@ -87,8 +91,10 @@ TEST_P(WorkPoolRoutes, BadInputIsRefusedAsPrefectDoesAndWritesNothing) {
   EXPECT_EQ(api("POST", "/work_pools/", {{"name", "  "}}).status, 422);
   EXPECT_EQ(api("POST", "/work_pools/", {{"name", "x"}, {"concurrency_limit", -1}}).status, 422);
   EXPECT_EQ(api("POST", "/work_pools/", {{"name", "x"}, {"bogus", 1}}).status, 422);
-  EXPECT_EQ(api("POST", "/work_pools/", {{"name", "x"}, {"base_job_template", {{"job_configuration", {{"a", "{{ b }}"}}},
-                                                                                 {"variables", {{"properties", json::object()}}}}}})
+  EXPECT_EQ(api("POST", "/work_pools/",
+                {{"name", "x"},
+                 {"base_job_template",
+                  {{"job_configuration", {{"a", "{{ b }}"}}}, {"variables", {{"properties", json::object()}}}}}})
                 .status,
             422);
   EXPECT_EQ(api("POST", "/work_pools/filter", {{"limit", 201}}).status, 422);
@@ -112,7 +118,9 @@ TEST_P(WorkPoolRoutes, BadInputIsRefusedAsPrefectDoesAndWritesNothing) {
   EXPECT_EQ(api("GET", "/work_queues/5f6c2a4e-0000-4000-8000-000000000001/status").status, 404);
   if (flow_.empty()) flow_ = ok("POST", "/flows/", {{"name", "f"}})["id"];
   EXPECT_EQ(api("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "nope"}}).status, 404);
-  EXPECT_EQ(api("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "P"}, {"work_queue_name", "nope"}}).status, 404);
+  EXPECT_EQ(
+      api("POST", "/flow_runs/", {{"flow_id", flow_}, {"work_pool_name", "P"}, {"work_queue_name", "nope"}}).status,
+      404);
   EXPECT_EQ(rows("work_pool"), pools);
   EXPECT_EQ(rows("work_queue"), queues);
   EXPECT_EQ(rows("flow_run"), 0);
@@ -125,7 +133,8 @@ TEST_P(WorkPoolRoutes, QueuePrioritiesShiftAsPrefectShiftsThem) {
   ok("POST", "/work_pools/P/queues", {{"name", "a"}, {"priority", 1}});  // default and b move down
   auto names = [&] {
     std::vector<std::pair<std::string, int>> out;
-    for (const auto& q : ok("POST", "/work_pools/P/queues/filter", json::object())) out.emplace_back(q["name"], q["priority"]);
+    for (const auto& q : ok("POST", "/work_pools/P/queues/filter", json::object()))
+      out.emplace_back(q["name"], q["priority"]);
     return out;
   };
   EXPECT_EQ(names(), (std::vector<std::pair<std::string, int>>{{"a", 1}, {"default", 2}, {"b", 3}}));
@@ -149,7 +158,8 @@ TEST_P(WorkPoolRoutes, APollHonoursPriorityLimitsPauseAndTheTimeWindow) {
   EXPECT_EQ(polled("P", {{"scheduled_after", "2026-01-01T00:01:00Z"}}), std::vector<std::string>{u1});
   EXPECT_EQ(polled("P", {{"scheduled_before", "2026-01-01T00:01:00Z"}}), std::vector<std::string>{late});
   // A Running run holds urgent's one slot.
-  ok("POST", "/flow_runs/" + u1 + "/set_state", {{"state", {{"type", "RUNNING"}, {"name", "Running"}}}, {"force", true}});
+  ok("POST", "/flow_runs/" + u1 + "/set_state",
+     {{"state", {{"type", "RUNNING"}, {"name", "Running"}}}, {"force", true}});
   EXPECT_EQ(polled("P"), std::vector<std::string>{late});
   ok("PATCH", "/work_pools/P", {{"concurrency_limit", 1}});  // the pool's one slot is taken too
   EXPECT_EQ(polled("P"), std::vector<std::string>{});
@@ -176,7 +186,7 @@ TEST_P(WorkPoolRoutes, APollHonoursPriorityLimitsPauseAndTheTimeWindow) {
 TEST_P(WorkPoolRoutes, AHeartbeatMakesThePoolReadyAndTheForemanTakesItBack) {
   ok("POST", "/work_pools/", {{"name", "P"}, {"type", "process"}});
   EXPECT_EQ(api("POST", "/work_pools/P/workers/heartbeat",
-                 {{"name", "w1"}, {"heartbeat_interval_seconds", 1}, {"return_id", true}})
+                {{"name", "w1"}, {"heartbeat_interval_seconds", 1}, {"return_id", true}})
                 .status,
             204);
   EXPECT_EQ(ok("GET", "/work_pools/P")["status"], "READY");

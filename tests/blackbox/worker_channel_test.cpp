@@ -21,12 +21,13 @@ using namespace std::chrono_literals;
 const std::string consumer = "0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
 json frame(const std::string& type, json payload) {
-  return {{"type", type}, {"id", new_uuid4().to_string()},
-          {"sent_at", format_iso8601(system_clock::instance().now())}, {"payload", std::move(payload)}};
+  return {{"type", type},
+          {"id", new_uuid4().to_string()},
+          {"sent_at", format_iso8601(system_clock::instance().now())},
+          {"payload", std::move(payload)}};
 }
 
-json hello(const std::string& worker, bool create = false, json queues = json::array(),
-           json tpl = json::object()) {
+json hello(const std::string& worker, bool create = false, json queues = json::array(), json tpl = json::object()) {
   return frame("worker.hello.v1", {{"consumer_id", consumer},
                                    {"worker_name", worker},
                                    {"worker_type", "process"},
@@ -48,11 +49,12 @@ const json process_template = json::parse(R"({"job_configuration": {"command": "
                                               "variables": {"properties": {"command": {"type": "string"}}}})");
 
 class WorkerChannel : public daemon_test {
-protected:
+ protected:
   /// A channel to `pool`, past the auth handshake.
   std::unique_ptr<ws_client> channel(const std::string& pool) {
     auto ws = std::make_unique<ws_client>();
-    EXPECT_TRUE(ws->connect(static_cast<std::uint16_t>(daemon_->port()), "/api/work_pools/" + pool + "/workers/connect"));
+    EXPECT_TRUE(
+        ws->connect(static_cast<std::uint16_t>(daemon_->port()), "/api/work_pools/" + pool + "/workers/connect"));
     EXPECT_TRUE(ws->send(R"({"type":"auth","token":null})"));
     EXPECT_EQ(ws->read(), R"({"type":"auth_success"})");
     return ws;
@@ -215,8 +217,12 @@ TEST_P(WorkerChannel, APoolWithoutATemplateTakesTheHellosAndSaysSoInASnapshot) {
 
 TEST_P(WorkerChannel, MalformedOrOutOfTurnFramesCloseAsProtocolErrors) {
   create_pool("wc-bad");
-  const std::vector<std::string> firsts{"{not json", "[]", "null", heartbeat("w").dump(),
-                                       frame("worker.ready.v1", json::object()).dump(), R"({"type":"worker.hello.v1"})"};
+  const std::vector<std::string> firsts{"{not json",
+                                        "[]",
+                                        "null",
+                                        heartbeat("w").dump(),
+                                        frame("worker.ready.v1", json::object()).dump(),
+                                        R"({"type":"worker.hello.v1"})"};
   for (const auto& first : firsts) {
     auto ws = channel("wc-bad");
     const auto closed = closed_after(*ws, first);
@@ -267,7 +273,8 @@ TEST_P(WorkerChannel, DeletingThePoolClosesItsChannels) {
 TEST_P(WorkerChannel, TheHandshakeNeedsThePrefectSubprotocolAndAnAuthMessage) {
   create_pool("wc-auth");
   ws_client legacy;
-  ASSERT_TRUE(legacy.connect(static_cast<std::uint16_t>(daemon_->port()), "/api/work_pools/wc-auth/workers/connect", ""));
+  ASSERT_TRUE(
+      legacy.connect(static_cast<std::uint16_t>(daemon_->port()), "/api/work_pools/wc-auth/workers/connect", ""));
   auto closed = legacy.wait_closed();
   EXPECT_EQ(closed.code, 1008);
   EXPECT_EQ(closed.reason, "authentication_failed");

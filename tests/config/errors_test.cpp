@@ -38,8 +38,9 @@ TEST_F(config_test, word_for_a_boolean) {
 }
 
 TEST_F(config_test, out_of_range_and_unknown_values) {
-  use_file("server:\n  port: 70000\n  io_threads: 0\nlogging:\n  level: loud\n"
-           "database:\n  url: mysql://u:hunter2@db/x\n  sqlite_synchronous: OFF\n");
+  use_file(
+      "server:\n  port: 70000\n  io_threads: 0\nlogging:\n  level: loud\n"
+      "database:\n  url: mysql://u:hunter2@db/x\n  sqlite_synchronous: OFF\n");
   const auto errors = load_errors();
   EXPECT_TRUE(has_error(errors, ":2: server.port: expected an integer between 0 and 65535, got '70000'"));
   EXPECT_TRUE(has_error(errors, ":3: server.io_threads: expected an integer between 1 and 64, got '0'"));
@@ -137,7 +138,8 @@ TEST_F(config_test, a_foreman_interval_of_zero_is_refused) {
 
 TEST_F(config_test, a_lease_reaper_interval_of_zero_is_refused) {
   request.environment["OSPREY_SERVICES_CONCURRENCY_LEASE_REAPER_INTERVAL_SECONDS"] = "0";
-  EXPECT_TRUE(has_error(load_errors(), "services.concurrency_lease_reaper.interval_seconds: expected an integer between 1"));
+  EXPECT_TRUE(
+      has_error(load_errors(), "services.concurrency_lease_reaper.interval_seconds: expected an integer between 1"));
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 namespace osprey::config::test {
 
 class config_test : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::random_device random;
@@ -72,8 +72,6 @@ inline ::testing::AssertionResult has_error(const std::vector<std::string>& erro
   return ::testing::AssertionFailure() << "no error contains '" << text << "'; errors:" << all;
 }
 
-inline bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace osprey::config::test

@@ -49,7 +49,8 @@ TEST_F(config_test, allowed_origins_are_a_yaml_list_or_comma_separated) {
             (std::vector<std::string>{"https://ui.example.com", "http://10.0.0.5:8080"}));
   request.environment["OSPREY_SERVER_ALLOWED_ORIGINS"] = " https://a.example ,http://b.example:81,";
   const auto loaded = load_ok();
-  EXPECT_EQ(loaded.values.server.allowed_origins, (std::vector<std::string>{"https://a.example", "http://b.example:81"}));
+  EXPECT_EQ(loaded.values.server.allowed_origins,
+            (std::vector<std::string>{"https://a.example", "http://b.example:81"}));
   request.environment["OSPREY_SERVER_ALLOWED_ORIGINS"] = "";
   EXPECT_TRUE(load_ok().values.server.allowed_origins.empty());
 }
@@ -86,9 +87,14 @@ TEST_F(config_test, flag_without_a_name_is_shown_with_the_prefix) {
 }
 
 TEST_F(config_test, booleans_accept_common_spellings) {
-  for (const auto& [text, expected] : std::map<std::string, bool>{
-           {"true", true}, {"Yes", true}, {"ON", true}, {"1", true},
-           {"false", false}, {"no", false}, {"Off", false}, {"0", false}}) {
+  for (const auto& [text, expected] : std::map<std::string, bool>{{"true", true},
+                                                                  {"Yes", true},
+                                                                  {"ON", true},
+                                                                  {"1", true},
+                                                                  {"false", false},
+                                                                  {"no", false},
+                                                                  {"Off", false},
+                                                                  {"0", false}}) {
     request.environment["OSPREY_DATABASE_MIGRATE_ON_START"] = text;
     EXPECT_EQ(load_ok().values.database.migrate_on_start, expected) << text;
   }
@@ -102,8 +108,9 @@ TEST_F(config_test, choices_are_case_insensitive_and_stored_canonically) {
 }
 
 TEST_F(config_test, durations_are_read_in_the_unit_their_key_names) {
-  use_file("server:\n  request_timeout_seconds: 9\ndatabase:\n  timeout_ms: 250\n"
-           "  group_commit:\n    max_delay_us: 75\n");
+  use_file(
+      "server:\n  request_timeout_seconds: 9\ndatabase:\n  timeout_ms: 250\n"
+      "  group_commit:\n    max_delay_us: 75\n");
   const auto loaded = load_ok();
   EXPECT_EQ(loaded.values.server.request_timeout, std::chrono::seconds(9));
   EXPECT_EQ(loaded.values.database.busy_timeout, std::chrono::milliseconds(250));

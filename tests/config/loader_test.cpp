@@ -99,8 +99,9 @@ TEST_F(config_test, empty_file_sets_nothing) {
 }
 
 TEST_F(config_test, notifications_section_loads_beside_other_settings) {
-  use_file("notifications:\n  channels:\n    - {name: s, type: slack, url: https://hooks.example/x}\n"
-           "server:\n  port: 1\n");
+  use_file(
+      "notifications:\n  channels:\n    - {name: s, type: slack, url: https://hooks.example/x}\n"
+      "server:\n  port: 1\n");
   const auto loaded = load_ok();
   EXPECT_EQ(loaded.values.server.port, 1);
   ASSERT_EQ(loaded.values.notifications.channels.size(), 1u);
@@ -117,9 +118,10 @@ TEST_F(config_test, environment_from_process_matches_getenv) {
 TEST_F(config_test, a_dead_after_shorter_than_three_heartbeats_is_an_error_naming_both_settings) {
   request.environment["OSPREY_SERVICES_CLUSTER_HEARTBEAT_SECONDS"] = "10";
   request.environment["OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS"] = "20";
-  EXPECT_TRUE(has_error(load_errors(), "environment OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS: "
-                                       "services.cluster.dead_after_seconds: must be at least 3 × "
-                                       "services.cluster.heartbeat_seconds (10 s)"));
+  EXPECT_TRUE(has_error(load_errors(),
+                        "environment OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS: "
+                        "services.cluster.dead_after_seconds: must be at least 3 × "
+                        "services.cluster.heartbeat_seconds (10 s)"));
   request.environment["OSPREY_SERVICES_CLUSTER_DEAD_AFTER_SECONDS"] = "30";
   EXPECT_EQ(load_ok().values.services.cluster_dead_after, std::chrono::seconds(30));
 }

@@ -39,7 +39,7 @@ const std::map<std::string, std::string> example_secrets = {
 };
 
 class notifications_test : public config_test {
-protected:
+ protected:
   void SetUp() override {
     config_test::SetUp();
     for (const auto& [name, value] : example_secrets) request.environment[name] = value;
@@ -188,8 +188,8 @@ TEST_F(notifications_test, section_from_another_file_with_or_without_the_wrapper
   for (const std::string prefix : {"notifications:\n", ""}) {
     const std::string indent = prefix.empty() ? "" : "  ";
     write("conf.d/notify.yaml", prefix + indent + "channels:\n" + indent +
-                                    "  - {name: s, type: slack, url: https://h.example/x}\n" + indent +
-                                    "policies:\n" + indent + "  - {name: p, channels: [s]}\n");
+                                    "  - {name: s, type: slack, url: https://h.example/x}\n" + indent + "policies:\n" +
+                                    indent + "  - {name: p, channels: [s]}\n");
     use_file("notifications:\n  file: conf.d/notify.yaml\n");
     const auto n = load_ok().values.notifications;
     ASSERT_EQ(n.channels.size(), 1u) << prefix;
@@ -223,7 +223,8 @@ TEST_F(notifications_test, secrets_from_files) {
   use_file(R"(notifications:
   channels:
     - {name: pd, type: pagerduty, routing_key_file: secrets/pd}
-    - {name: s, type: slack, url_file: )" + (dir / "secrets/hook").string() + R"(}
+    - {name: s, type: slack, url_file: )" +
+           (dir / "secrets/hook").string() + R"(}
 )");
   const auto n = load_ok().values.notifications;
   EXPECT_EQ(n.find_channel("pd")->routing_key, "PDFROMFILE");
@@ -237,8 +238,9 @@ TEST_F(notifications_test, secret_file_errors) {
     - {name: og, type: opsgenie, api_key: x, api_key_file: /nonexistent/og}
     - {name: s, type: slack, url: "${UNSET_HOOK}"}
 )");
-  EXPECT_TRUE(has_error(errors, ":3: notifications.channels[0].routing_key_file: cannot read secret file "
-                                "'/nonexistent/pd-key'"));
+  EXPECT_TRUE(has_error(errors,
+                        ":3: notifications.channels[0].routing_key_file: cannot read secret file "
+                        "'/nonexistent/pd-key'"));
   EXPECT_TRUE(has_error(errors, ":4: notifications.channels[1].api_key_file: give either api_key or api_key_file"));
   EXPECT_TRUE(has_error(errors, ":5: notifications.channels[2].url: environment variable UNSET_HOOK is not set"));
 }
@@ -384,7 +386,7 @@ server:
 
 TEST_F(notifications_test, secrets_never_appear_in_errors) {
   // Every secret field holds a recognisable value, and every channel has some other mistake.
-  request.environment["SLACK_WEBHOOK_URL"] = "http://hooks.example/SLACKSECRET1";   // plain http: an error
+  request.environment["SLACK_WEBHOOK_URL"] = "http://hooks.example/SLACKSECRET1";  // plain http: an error
   request.environment["TEAMS_WORKFLOW_URL"] = "ftp://teams.example/TEAMSSECRET2";  // not http(s)
   write("pd-key", "PDSECRET3\n");
   const auto errors = errors_of(R"(notifications:
@@ -494,8 +496,9 @@ TEST_F(notifications_test, a_refused_automation_names_its_field_and_line) {
       trigger: {type: event, posture: Reactive}
       actions: []
 )");
-  EXPECT_TRUE(has_error(errors, ":3: notifications.automations[0].trigger.EventTrigger.posture: Input should be "
-                                "Posture.Reactive or Posture.Proactive"));
+  EXPECT_TRUE(has_error(errors,
+                        ":3: notifications.automations[0].trigger.EventTrigger.posture: Input should be "
+                        "Posture.Reactive or Posture.Proactive"));
   EXPECT_TRUE(has_error(errors, ":9: notifications.automations[2].name: duplicate automation name 'twice'"));
 }
 

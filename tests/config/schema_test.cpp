@@ -31,7 +31,8 @@ TEST(schema, parse_bool_rejects_other_words) {
 TEST(schema, sections_and_children) {
   EXPECT_TRUE(is_section("database.group_commit"));
   EXPECT_FALSE(is_section("server.port"));
-  EXPECT_EQ(children(""), (std::vector<std::string>{"server", "database", "logging", "concurrency", "services", "encryption"}));
+  EXPECT_EQ(children(""),
+            (std::vector<std::string>{"server", "database", "logging", "concurrency", "services", "encryption"}));
 }
 
 TEST(schema, every_field_round_trips_its_default) {

@@ -27,9 +27,9 @@ TEST(ApiKey, TextsOfAnotherShapeAreNotKeys) {
   const std::string good = "osp_0123456789ab_" + std::string(48, 'a');
   EXPECT_TRUE(api_key_id_of(good));
   for (const std::string& bad : {std::string(""), std::string("osp_"), "osq_0123456789ab_" + std::string(48, 'a'),
-                                "osp_0123456789aB_" + std::string(48, 'a'), "osp_0123456789ab-" + std::string(48, 'a'),
-                                "osp_0123456789ab_" + std::string(47, 'a'), "osp_0123456789ab_" + std::string(49, 'a'),
-                                "osp_0123456789ab_" + std::string(47, 'a') + "g"})
+                                 "osp_0123456789aB_" + std::string(48, 'a'), "osp_0123456789ab-" + std::string(48, 'a'),
+                                 "osp_0123456789ab_" + std::string(47, 'a'), "osp_0123456789ab_" + std::string(49, 'a'),
+                                 "osp_0123456789ab_" + std::string(47, 'a') + "g"})
     EXPECT_FALSE(api_key_id_of(bad)) << bad;
 }
 

@@ -24,11 +24,16 @@ event ev(std::string name, timestamp at, resource_labels resource = {{"prefect.r
 }
 
 event_trigger_rules rules(json overrides) {
-  json doc = {{"type", "event"},       {"id", "5f6c2a4e-0000-4000-8000-000000000001"},
-              {"match", json::object()}, {"match_related", json::object()},
-              {"after", json::array()},  {"expect", json::array()},
-              {"for_each", json::array()}, {"posture", "Reactive"},
-              {"threshold", 1},          {"within", 0}};
+  json doc = {{"type", "event"},
+              {"id", "5f6c2a4e-0000-4000-8000-000000000001"},
+              {"match", json::object()},
+              {"match_related", json::object()},
+              {"after", json::array()},
+              {"expect", json::array()},
+              {"for_each", json::array()},
+              {"posture", "Reactive"},
+              {"threshold", 1},
+              {"within", 0}};
   doc.update(overrides);
   auto r = read_event_trigger_rules(doc);
   EXPECT_TRUE(r) << (r ? "" : r.error().message());
@@ -42,11 +47,16 @@ TEST(AutomationMatch, LabelPatterns) {
     const std::string* value;
     bool expected;
   } rows[] = {
-      {"prefect.flow-run.abc", &flow_run, true},  {"prefect.flow-run.*", &flow_run, true},
-      {"prefect.flow-run.ab?", &flow_run, true},  {"prefect.flow-run.ab", &flow_run, false},
-      {"!prefect.flow-run.*", &flow_run, false},  {"!prefect.deployment.*", &flow_run, true},
-      {"*", nullptr, false},                      {"!anything", nullptr, false},
-      {"prefect.*.abc", &flow_run, true},         {"Prefect.flow-run.abc", &flow_run, false},
+      {"prefect.flow-run.abc", &flow_run, true},
+      {"prefect.flow-run.*", &flow_run, true},
+      {"prefect.flow-run.ab?", &flow_run, true},
+      {"prefect.flow-run.ab", &flow_run, false},
+      {"!prefect.flow-run.*", &flow_run, false},
+      {"!prefect.deployment.*", &flow_run, true},
+      {"*", nullptr, false},
+      {"!anything", nullptr, false},
+      {"prefect.*.abc", &flow_run, true},
+      {"Prefect.flow-run.abc", &flow_run, false},
   };
   for (const auto& r : rows) EXPECT_EQ(label_pattern_matches(r.pattern, r.value), r.expected) << r.pattern;
 }
@@ -89,8 +99,8 @@ TEST(AutomationMatch, BucketingKeyReadsSortedLabelsAndRelatedRoles) {
   const auto t = rules({{"for_each", {"related:flow:prefect.resource.id", "prefect.resource.id", "related:x:y"}}});
   const auto e = ev("e", t0, {{"prefect.resource.id", "prefect.flow-run.1"}},
                     {{{"prefect.resource.id", "prefect.flow.9"}, {"prefect.resource.role", "flow"}}});
-  EXPECT_EQ(t.for_each, (std::vector<std::string>{"prefect.resource.id", "related:flow:prefect.resource.id",
-                                                  "related:x:y"}));
+  EXPECT_EQ(t.for_each,
+            (std::vector<std::string>{"prefect.resource.id", "related:flow:prefect.resource.id", "related:x:y"}));
   EXPECT_EQ(bucketing_key(t, e), (std::vector<std::string>{"prefect.flow-run.1", "prefect.flow.9", ""}));
 }
 
@@ -146,8 +156,10 @@ TEST(AutomationReactive, ForEachKeepsOneBucketPerResource) {
     std::optional<trigger_bucket> stored;
     if (auto it = buckets.find(key); it != buckets.end()) stored = it->second;
     auto step = react(t, stored, e);
-    if (step.bucket) buckets[key] = *step.bucket;
-    else buckets.erase(key);
+    if (step.bucket)
+      buckets[key] = *step.bucket;
+    else
+      buckets.erase(key);
     for (auto& f : step.firings) firings.push_back(f);
   }
   ASSERT_EQ(firings.size(), 1u);
@@ -219,12 +231,13 @@ TEST(AutomationProactive, WithoutAfterWindowsFollowOneAnother) {
 namespace {
 
 TEST(AutomationTemplate, RendersPathsAndRefusesWhatItCannotRender) {
-  const json context = {{"automation", {{"name", "On failure"}, {"description", ""}}},
-                        {"event", {{"event", "prefect.flow-run.Failed"},
-                                   {"resource", {{"prefect.resource.id", "prefect.flow-run.1"},
-                                                 {"prefect.resource.name", "brave-fox"}}}}},
-                        {"labels", {{"prefect.resource.id", "prefect.flow-run.1"}}},
-                        {"flag", true}};
+  const json context = {
+      {"automation", {{"name", "On failure"}, {"description", ""}}},
+      {"event",
+       {{"event", "prefect.flow-run.Failed"},
+        {"resource", {{"prefect.resource.id", "prefect.flow-run.1"}, {"prefect.resource.name", "brave-fox"}}}}},
+      {"labels", {{"prefect.resource.id", "prefect.flow-run.1"}}},
+      {"flag", true}};
   struct row {
     const char* source;
     const char* rendered;  ///< nullptr: refused

@@ -23,8 +23,11 @@ json payload(json action, json event = nullptr, json labels = json::object()) {
 }
 
 json event_with(json resource, json related = json::array()) {
-  return {{"id", "6f1b2c3d-0000-4000-8000-0000000000ee"}, {"event", "thing.happened"}, {"resource", resource},
-          {"related", related}, {"payload", {{"n", 41}, {"who", "ada"}}}};
+  return {{"id", "6f1b2c3d-0000-4000-8000-0000000000ee"},
+          {"event", "thing.happened"},
+          {"resource", resource},
+          {"related", related},
+          {"payload", {{"n", 41}, {"who", "ada"}}}};
 }
 
 TEST(AutomationTargets, ASelectedTargetIsTheActionsOwnId) {
@@ -42,7 +45,8 @@ TEST(AutomationTargets, AnInferredTargetIsTheEventsFirstResourceOfItsKindResourc
   auto found = target_id(payload(action, event), target_kind::work_pool);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->to_string(), pool);
-  auto none = target_id(payload({{"type", "pause-work-queue"}, {"source", "inferred"}}, event), target_kind::work_queue);
+  auto none =
+      target_id(payload({{"type", "pause-work-queue"}, {"source", "inferred"}}, event), target_kind::work_queue);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), errc::failed_precondition);
   EXPECT_EQ(none.error().message(), "No work queue could be inferred");
@@ -81,24 +85,28 @@ TEST(AutomationTargets, FlowRunActionsProposePrefectsStates) {
   EXPECT_EQ(suspend.proposed.details["pause_timeout"], "2026-12-07T11:00:00.000000Z");
   EXPECT_EQ(suspend.proposed.details["pause_reschedule"], true);
 
-  auto change = flow_run_proposal(
-      payload({{"type", "change-flow-run-state"}, {"state", "FAILED"}, {"name", nullptr}, {"message", nullptr},
-               {"force", true}}),
-      now);
+  auto change = flow_run_proposal(payload({{"type", "change-flow-run-state"},
+                                           {"state", "FAILED"},
+                                           {"name", nullptr},
+                                           {"message", nullptr},
+                                           {"force", true}}),
+                                  now);
   EXPECT_EQ(change.proposed.type, state_type::failed);
   EXPECT_EQ(change.proposed.name, "Failed");
   EXPECT_EQ(change.proposed.message, "State changed by Automation 6f1b2c3d-0000-4000-8000-0000000000aa");
   EXPECT_TRUE(change.force);
   auto named = flow_run_proposal(
-      payload({{"type", "change-flow-run-state"}, {"state", "CANCELLED"}, {"name", "Stopped"}, {"message", "why"}}), now);
+      payload({{"type", "change-flow-run-state"}, {"state", "CANCELLED"}, {"name", "Stopped"}, {"message", "why"}}),
+      now);
   EXPECT_EQ(named.proposed.name, "Stopped");
   EXPECT_EQ(named.proposed.message, "why");
 }
 
 TEST(AutomationTargets, RunDeploymentHasAKeyPerJobAndStartsAfterItsDelay) {
   const auto job = *uuid::parse("6f1b2c3d-0000-4000-8000-0000000000bb");
-  EXPECT_EQ(idempotency_key(payload({}), job),
-            "automation 6f1b2c3d-0000-4000-8000-0000000000aa, action 2, invocation 6f1b2c3d-0000-4000-8000-0000000000bb");
+  EXPECT_EQ(
+      idempotency_key(payload({}), job),
+      "automation 6f1b2c3d-0000-4000-8000-0000000000aa, action 2, invocation 6f1b2c3d-0000-4000-8000-0000000000bb");
   const auto now = *parse_iso8601("2026-12-07T10:00:00Z");
   auto later = scheduled_run_state({{"schedule_after", 90.5}}, now);
   EXPECT_EQ(later.type, state_type::scheduled);

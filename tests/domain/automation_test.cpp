@@ -102,8 +102,9 @@ TEST(AutomationBody, CompoundAndSequenceTriggersNestWithIdsParentFirst) {
   json compound = {{"type", "compound"},
                    {"require", "any"},
                    {"within", 60},
-                   {"triggers", {{{"posture", "Reactive"}, {"expect", {"a"}}},
-                                 {{"type", "sequence"}, {"within", nullptr}, {"triggers", {reactive()}}}}}};
+                   {"triggers",
+                    {{{"posture", "Reactive"}, {"expect", {"a"}}},
+                     {{"type", "sequence"}, {"within", nullptr}, {"triggers", {reactive()}}}}}};
   auto b = read(body_with(compound), p);
   ASSERT_TRUE(b) << p.describe();
   const auto& t = b->fields.trigger;
@@ -143,11 +144,18 @@ TEST(AutomationBody, EveryActionTypeGetsItsDefaults) {
   const auto& a = b->fields.actions;
   ASSERT_EQ(a.size(), actions.size());
   EXPECT_EQ(a[0], json({{"type", "do-nothing"}}));
-  EXPECT_EQ(a[1], (json{{"type", "run-deployment"}, {"source", "selected"}, {"deployment_id", some_id},
-                        {"parameters", nullptr}, {"job_variables", nullptr}, {"schedule_after", 0.0}}));
+  EXPECT_EQ(a[1], (json{{"type", "run-deployment"},
+                        {"source", "selected"},
+                        {"deployment_id", some_id},
+                        {"parameters", nullptr},
+                        {"job_variables", nullptr},
+                        {"schedule_after", 0.0}}));
   EXPECT_EQ(a[2], (json{{"type", "pause-deployment"}, {"source", "inferred"}, {"deployment_id", nullptr}}));
-  EXPECT_EQ(a[6], (json{{"type", "change-flow-run-state"}, {"name", nullptr}, {"state", "FAILED"},
-                        {"message", nullptr}, {"force", false}}));
+  EXPECT_EQ(a[6], (json{{"type", "change-flow-run-state"},
+                        {"name", nullptr},
+                        {"state", "FAILED"},
+                        {"message", nullptr},
+                        {"force", false}}));
   EXPECT_EQ(a[9]["subject"], "Prefect automated notification");
   EXPECT_EQ(a[10]["payload"], "{\n  \"a\": 1\n}");
   EXPECT_EQ(a[16], (json{{"type", "resume-work-pool"}, {"source", "inferred"}, {"work_pool_id", nullptr}}));
@@ -178,13 +186,15 @@ TEST(AutomationBody, RefusalsNameTheFieldAsPydanticDoes) {
        "require must be at least 1|value_error"},
       {body_with({{"type", "sequence"}, {"triggers", json::array()}}),
        "trigger.SequenceTrigger.within|Field required|missing"},
-      {body_with(reactive(), {{{"type", "run-deployment"}}}), run + "|Value error, deployment_id is required|value_error"},
+      {body_with(reactive(), {{{"type", "run-deployment"}}}),
+       run + "|Value error, deployment_id is required|value_error"},
       {body_with(reactive(), {{{"type", "run-deployment"}, {"source", "inferred"}, {"deployment_id", some_id}}}),
        run + "|Value error, deployment_id is not allowed|value_error"},
       {body_with(reactive(), {{{"type", "pause-work-pool"}}}),
        "actions.0.function-after[selected_work_pool_requires_id(), PauseWorkPool]|Value error, work_pool_id is "
        "required|value_error"},
-      {body_with(reactive(), {{{"type", "nope"}}}), "actions.0.DoNothing.type|Input should be 'do-nothing'|literal_error"},
+      {body_with(reactive(), {{{"type", "nope"}}}),
+       "actions.0.DoNothing.type|Input should be 'do-nothing'|literal_error"},
       {body_with(reactive(), {{{"type", "change-flow-run-state"}, {"state", "DONE"}}}),
        "actions.0.ChangeFlowRunState.state|Input should be 'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', "
        "'CANCELLED', 'CRASHED', 'PAUSED' or 'CANCELLING'|enum"},
@@ -214,8 +224,8 @@ TEST(AutomationBody, OwnerResourceIsForCreateOnly) {
 }
 
 TEST(AutomationBody, TemplatesThatDoNotParseAreRefused) {
-  auto r = refusal(body_with(reactive(), {{{"type", "send-notification"}, {"block_document_id", some_id},
-                                           {"body", "{{ flow_run.name "}}}));
+  auto r = refusal(body_with(
+      reactive(), {{{"type", "send-notification"}, {"block_document_id", some_id}, {"body", "{{ flow_run.name "}}}));
   EXPECT_EQ(r.rfind("actions.0.SendNotification.body|Value error, 'body' is not a valid template: ", 0), 0u) << r;
 }
 

@@ -10,11 +10,13 @@ using namespace osprey;
 using nlohmann::json;
 
 TEST(BlockSecrets, NamedLeavesAndWildcardSubtreesAreObfuscated) {
-  const json data = {{"url", "https://hook"}, {"headers", {{"a", "1"}, {"b", {{"c", 2}}}}}, {"plain", "x"},
-                     {"nothing", nullptr}};
+  const json data = {
+      {"url", "https://hook"}, {"headers", {{"a", "1"}, {"b", {{"c", 2}}}}}, {"plain", "x"}, {"nothing", nullptr}};
   const auto shown = obfuscate_secrets(data, {"url", "headers.*", "nothing", "absent.path"});
-  EXPECT_EQ(shown, json({{"url", "********"}, {"headers", {{"a", "********"}, {"b", {{"c", "********"}}}}},
-                         {"plain", "x"}, {"nothing", nullptr}}));
+  EXPECT_EQ(shown, json({{"url", "********"},
+                         {"headers", {{"a", "********"}, {"b", {{"c", "********"}}}}},
+                         {"plain", "x"},
+                         {"nothing", nullptr}}));
 }
 
 TEST(BlockSecrets, AnObjectAtAPlainSecretPathStaysVisibleAsInPrefect) {
@@ -52,7 +54,8 @@ TEST(BlockChecksum, PythonJsonTextMatchesJsonDumpsSortKeys) {
 }
 
 TEST(BlockChecksum, SecretFieldsAndBlockDefinitionsDoNotCount) {
-  const json base = {{"title", "X"}, {"properties", {{"a", {{"$ref", "#/definitions/Inner"}}}}},
+  const json base = {{"title", "X"},
+                     {"properties", {{"a", {{"$ref", "#/definitions/Inner"}}}}},
                      {"definitions", {{"Inner", {{"type", "object"}}}}}};
   auto with_secrets = base;
   with_secrets["secret_fields"] = {"a"};
@@ -76,7 +79,8 @@ TEST(BlockNames, FollowPrefectsPatterns) {
 }
 
 TEST(BlockReferences, OnlyTopLevelRefsAreSplitOffAndNeedADocumentId) {
-  auto split = split_references({{"x", 1}, {"child", {{"$ref", {{"block_document_id", "5f6c2a4e-0000-4000-8000-0000000000cc"}}}}},
+  auto split = split_references({{"x", 1},
+                                 {"child", {{"$ref", {{"block_document_id", "5f6c2a4e-0000-4000-8000-0000000000cc"}}}}},
                                  {"deep", {{"inner", {{"$ref", "kept"}}}}}});
   ASSERT_TRUE(split);
   EXPECT_EQ(split->first, json({{"x", 1}, {"deep", {{"inner", {{"$ref", "kept"}}}}}}));

@@ -28,10 +28,10 @@ concurrency_limit limit(std::string name, std::int64_t max, std::int64_t active 
 TEST(ConcurrencyDecay, ActiveSlotsDecayInWholeSlotsAtTheLimitsRate) {
   auto l = limit("api", 10, 5, 0.5);
   EXPECT_EQ(active_slots_after_decay(l, t0), 5);
-  EXPECT_EQ(active_slots_after_decay(l, t0 + 1s), 5);    // floor(0.5)
+  EXPECT_EQ(active_slots_after_decay(l, t0 + 1s), 5);  // floor(0.5)
   EXPECT_EQ(active_slots_after_decay(l, t0 + 2s), 4);
-  EXPECT_EQ(active_slots_after_decay(l, t0 + 60s), 0);   // never below zero
-  EXPECT_EQ(active_slots_after_decay(l, t0 - 10s), 5);   // an older clock reading decays nothing
+  EXPECT_EQ(active_slots_after_decay(l, t0 + 60s), 0);  // never below zero
+  EXPECT_EQ(active_slots_after_decay(l, t0 - 10s), 5);  // an older clock reading decays nothing
 }
 
 TEST(ConcurrencyDecay, ActiveSlotsWithoutDecayStayUntilReleased) {
@@ -43,11 +43,11 @@ TEST(ConcurrencyDecay, DeniedSlotsDecayAtOnePerAverageOccupancyCappedByTheWaitCa
   l.denied_slots = 10;
   l.avg_slot_occupancy_seconds = 2.0;
   EXPECT_EQ(denied_slots_after_decay(l, t0 + 4s, caps), 8);
-  l.avg_slot_occupancy_seconds = 300;                        // capped at 30 s for a plain limit
+  l.avg_slot_occupancy_seconds = 300;  // capped at 30 s for a plain limit
   EXPECT_EQ(denied_slots_after_decay(l, t0 + 60s, caps), 8);
-  l.name = "tag:db";                                         // tag limits are capped at 10 s
+  l.name = "tag:db";  // tag limits are capped at 10 s
   EXPECT_EQ(denied_slots_after_decay(l, t0 + 60s, caps), 4);
-  l.avg_slot_occupancy_seconds = 0.01;                       // at least 0.1 s per slot
+  l.avg_slot_occupancy_seconds = 0.01;  // at least 0.1 s per slot
   EXPECT_EQ(denied_slots_after_decay(l, t0 + 500ms, caps), 5);
 }
 
@@ -105,8 +105,7 @@ TEST(ConcurrencyAcquire, MoreSlotsThanTheLimitIs422) {
 }
 
 TEST(ConcurrencyAcquire, RateLimitingNeedsSlotDecayOnEveryActiveLimit) {
-  auto d = decide_acquire({limit("a", 2), limit("b", 2, 0, 1.0), limit("c", 2)}, 1, acquire_mode::rate_limit, t0,
-                          caps);
+  auto d = decide_acquire({limit("a", 2), limit("b", 2, 0, 1.0), limit("c", 2)}, 1, acquire_mode::rate_limit, t0, caps);
   EXPECT_EQ(d.verdict, acquire_verdict::needs_decay);
   EXPECT_EQ(d.detail,
             "Only concurrency limits with slot decay can be used for rate limiting. The following limits do not "

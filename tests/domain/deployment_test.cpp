@@ -93,7 +93,8 @@ TEST(ParameterSchema, AcceptsMatchingParameters) {
 }
 
 TEST(ParameterSchema, RefusesWithPrefectsMessages) {
-  EXPECT_EQ(*check_parameters(json::object(), schema), "Validation failed. Failure reason: 'name' is a required property");
+  EXPECT_EQ(*check_parameters(json::object(), schema),
+            "Validation failed. Failure reason: 'name' is a required property");
   EXPECT_EQ(*check_parameters({{"name", "a"}, {"count", "two"}}, schema),
             "Validation failed for field 'count'. Failure reason: 'two' is not of type 'integer'");
   EXPECT_TRUE(check_parameters({{"name", "a"}, {"count", true}}, schema));
@@ -121,9 +122,9 @@ TEST(ParameterSchema, ASelfReferringAnyOfIsCheckedInBoundedTime) {
 
 TEST(ParameterSchema, QuotesLongValuesInPart) {
   const json integer_name = {{"properties", {{"name", {{"type", "integer"}}}}}};
-  EXPECT_EQ(*check_parameters({{"name", std::string(2000, 'n')}}, integer_name),
-            "Validation failed for field 'name'. Failure reason: '" + std::string(999, 'n') +
-                "... is not of type 'integer'");
+  EXPECT_EQ(
+      *check_parameters({{"name", std::string(2000, 'n')}}, integer_name),
+      "Validation failed for field 'name'. Failure reason: '" + std::string(999, 'n') + "... is not of type 'integer'");
 }
 
 }  // namespace

@@ -166,15 +166,19 @@ TEST(EventFilterParse, DefaultsToTheLast180DaysUntilNowNewestFirst) {
 
 TEST(EventFilterParse, ReadsWhatThePrefectClientDumps) {
   // PrefectEventSubscriber sends its whole model, nulls included.
-  const json client = {{"occurred", {{"since", "2026-03-01T11:59:00+00:00"}, {"until", "2027-03-01T12:00:00+00:00"}}},
-                       {"event", {{"prefix", nullptr}, {"exclude_prefix", nullptr},
-                                  {"name", {"prefect.flow-run.Cancelling"}}, {"exclude_name", nullptr}}},
-                       {"resource", nullptr},
-                       {"related", nullptr},
-                       {"any_resource", {{"id", {"prefect.work-pool.p1"}}, {"id_prefix", nullptr}, {"labels", nullptr}}},
-                       {"id", {{"id", json::array()}}},
-                       {"text", nullptr},
-                       {"order", "DESC"}};
+  const json client = {
+      {"occurred", {{"since", "2026-03-01T11:59:00+00:00"}, {"until", "2027-03-01T12:00:00+00:00"}}},
+      {"event",
+       {{"prefix", nullptr},
+        {"exclude_prefix", nullptr},
+        {"name", {"prefect.flow-run.Cancelling"}},
+        {"exclude_name", nullptr}}},
+      {"resource", nullptr},
+      {"related", nullptr},
+      {"any_resource", {{"id", {"prefect.work-pool.p1"}}, {"id_prefix", nullptr}, {"labels", nullptr}}},
+      {"id", {{"id", json::array()}}},
+      {"text", nullptr},
+      {"order", "DESC"}};
   const auto f = filter(client);
   EXPECT_EQ(f.since, t0 - 1min);
   EXPECT_EQ(f.names, std::vector<std::string>{"prefect.flow-run.Cancelling"});
@@ -191,23 +195,27 @@ TEST(EventFilterParse, RefusesUnknownKeysAndBadValues) {
   EXPECT_EQ(error({{"colour", "red"}}), "filter.colour: Extra inputs are not permitted");
   EXPECT_EQ(error({{"event", {{"names", {"x"}}}}}), "filter.event.names: Extra inputs are not permitted");
   EXPECT_EQ(error({{"event", {{"name", "x"}}}}), "filter.event.name: Input should be a valid list of strings");
-  EXPECT_EQ(error({{"occurred", {{"since", "soon"}}}}), "filter.occurred.since: Input should be a valid datetime, got 'soon'");
+  EXPECT_EQ(error({{"occurred", {{"since", "soon"}}}}),
+            "filter.occurred.since: Input should be a valid datetime, got 'soon'");
   EXPECT_EQ(error({{"order", "SIDEWAYS"}}), "filter.order: Input should be 'ASC' or 'DESC'");
   EXPECT_EQ(error({{"id", {{"id", {"nope"}}}}}), "filter.id.id: Input should be a valid UUID, got 'nope'");
-  EXPECT_EQ(error({{"resource", {{"labels", {{"a", 1}}}}}}), "filter.resource.labels.a: Input should be a string or a list of strings");
+  EXPECT_EQ(error({{"resource", {{"labels", {{"a", 1}}}}}}),
+            "filter.resource.labels.a: Input should be a string or a list of strings");
   EXPECT_EQ(error({{"text", {{"query", "error"}}}}), "filter.text.query: text search is not supported by this server");
-  EXPECT_EQ(error({{"resource", {{"distinct", true}}}}), "filter.resource.distinct: distinct resources are not supported by this server");
+  EXPECT_EQ(error({{"resource", {{"distinct", true}}}}),
+            "filter.resource.distinct: distinct resources are not supported by this server");
   EXPECT_EQ(error(json::array()), "filter: Input should be an object");
 }
 
 TEST(EventFilterJson, RoundTrips) {
-  const auto f = filter({{"occurred", {{"since", "2026-03-01T00:00:00Z"}, {"until", "2026-03-02T00:00:00Z"}}},
-                         {"event", {{"prefix", {"prefect."}}, {"exclude_name", {"prefect.flow-run.Late"}}}},
-                         {"resource", {{"id_prefix", {"prefect.flow-run."}}, {"labels", {{"prefect.resource.name", "etl-*"}}}}},
-                         {"related", {{{"role", {"tag"}}, {"resources_in_roles", pairs({"prefect.flow.1", "flow"})}}}},
-                         {"any_resource", {{"labels", {{"prefect.resource.id", {"a*", "!b"}}}}}},
-                         {"id", {{"id", {"0194f0c6-3f49-7d3a-9a57-0b2d4c6f1e21"}}}},
-                         {"order", "ASC"}});
+  const auto f =
+      filter({{"occurred", {{"since", "2026-03-01T00:00:00Z"}, {"until", "2026-03-02T00:00:00Z"}}},
+              {"event", {{"prefix", {"prefect."}}, {"exclude_name", {"prefect.flow-run.Late"}}}},
+              {"resource", {{"id_prefix", {"prefect.flow-run."}}, {"labels", {{"prefect.resource.name", "etl-*"}}}}},
+              {"related", {{{"role", {"tag"}}, {"resources_in_roles", pairs({"prefect.flow.1", "flow"})}}}},
+              {"any_resource", {{"labels", {{"prefect.resource.id", {"a*", "!b"}}}}}},
+              {"id", {{"id", {"0194f0c6-3f49-7d3a-9a57-0b2d4c6f1e21"}}}},
+              {"order", "ASC"}});
   const auto back = filter(to_json(f));
   EXPECT_EQ(to_json(back), to_json(f));
   EXPECT_EQ(back.order, event_order::ascending);
@@ -265,8 +273,9 @@ TEST(EventFilterMatch, RelatedResources) {
   EXPECT_FALSE(matches(filter({{"related", {{"role", {"deployment"}}}}}), e));
   EXPECT_TRUE(matches(filter({{"related", {{"resources_in_roles", pairs({"prefect.tag.nightly", "tag"})}}}}), e));
   EXPECT_FALSE(matches(filter({{"related", {{"resources_in_roles", pairs({"prefect.tag.nightly", "flow-run"})}}}}), e));
-  EXPECT_TRUE(matches(filter({{"related", {{"labels", {{"prefect.resource.id", "prefect.tag.*"},
-                                                        {"prefect.resource.role", "tag"}}}}}}), e));
+  EXPECT_TRUE(matches(
+      filter({{"related", {{"labels", {{"prefect.resource.id", "prefect.tag.*"}, {"prefect.resource.role", "tag"}}}}}}),
+      e));
   // A list: every entry must match (possibly different resources).
   EXPECT_TRUE(matches(filter({{"related", {{{"role", {"tag"}}}, {{"role", {"flow-run"}}}}}}), e));
   EXPECT_FALSE(matches(filter({{"related", {{{"role", {"tag"}}}, {{"role", {"flow"}}}}}}), e));
@@ -332,9 +341,10 @@ TEST(FlowRunStateEvent, FollowsPrefectsShape) {
   EXPECT_EQ(e.related[0].at("prefect.resource.name"), "etl");
   EXPECT_EQ(e.related[1].at("prefect.resource.id"), "prefect.tag.a");
   EXPECT_EQ(e.related[2].at("prefect.resource.id"), "prefect.tag.b");
-  EXPECT_EQ(e.payload, (json{{"intended", {{"from", "PENDING"}, {"to", "RUNNING"}}},
-                             {"initial_state", {{"type", "PENDING"}, {"name", "Pending"}}},
-                             {"validated_state", {{"type", "RUNNING"}, {"name", "Running"}, {"message", "off we go"}}}}));
+  EXPECT_EQ(e.payload,
+            (json{{"intended", {{"from", "PENDING"}, {"to", "RUNNING"}}},
+                  {"initial_state", {{"type", "PENDING"}, {"name", "Pending"}}},
+                  {"validated_state", {{"type", "RUNNING"}, {"name", "Running"}, {"message", "off we go"}}}}));
   ASSERT_TRUE(e.follows);
   EXPECT_EQ(*e.follows, change.previous->id.value);
   EXPECT_TRUE(parse_event(to_json(e)));  // a valid event by the rules clients must follow

@@ -51,7 +51,8 @@ TEST(Filters, EmptyBodiesTakePrefectsDefaults) {
 }
 
 TEST(Filters, NullMeansAbsentAsFastApiReadsIt) {
-  auto r = runs({{"flows", nullptr}, {"flow_runs", nullptr}, {"sort", nullptr}, {"limit", nullptr}, {"offset", nullptr}});
+  auto r =
+      runs({{"flows", nullptr}, {"flow_runs", nullptr}, {"sort", nullptr}, {"limit", nullptr}, {"offset", nullptr}});
   EXPECT_FALSE(r.filters.flows);
   EXPECT_FALSE(r.filters.flow_runs);
   EXPECT_EQ(r.sort, flow_run_sort::id_desc);
@@ -61,16 +62,17 @@ TEST(Filters, NullMeansAbsentAsFastApiReadsIt) {
 
 TEST(Filters, AcceptsWhatThePrefectClientSends) {
   // FlowFilter.model_dump(mode="json") and the extra "work_queues" key of read_flows().
-  json body = {{"flows", {{"id", nullptr}, {"name", {{"any_", {"etl"}}, {"like_", nullptr}}}, {"tags", nullptr},
-                          {"operator", "and_"}}},
-               {"flow_runs", nullptr},
-               {"task_runs", {{"id", nullptr}, {"flow_run_id", {{"any_", nullptr}, {"is_null_", false}, {"operator", "and_"}}}}},
-               {"deployments", {{"concurrency_limit", nullptr}, {"work_queue_name", nullptr}}},
-               {"work_pools", nullptr},
-               {"work_queues", nullptr},
-               {"sort", "NAME_DESC"},
-               {"limit", nullptr},
-               {"offset", 0}};
+  json body = {
+      {"flows",
+       {{"id", nullptr}, {"name", {{"any_", {"etl"}}, {"like_", nullptr}}}, {"tags", nullptr}, {"operator", "and_"}}},
+      {"flow_runs", nullptr},
+      {"task_runs", {{"id", nullptr}, {"flow_run_id", {{"any_", nullptr}, {"is_null_", false}, {"operator", "and_"}}}}},
+      {"deployments", {{"concurrency_limit", nullptr}, {"work_queue_name", nullptr}}},
+      {"work_pools", nullptr},
+      {"work_queues", nullptr},
+      {"sort", "NAME_DESC"},
+      {"limit", nullptr},
+      {"offset", 0}};
   auto f = flows(body);
   ASSERT_TRUE(f.filters.flows && f.filters.flows->name && f.filters.flows->name->any);
   EXPECT_EQ(*f.filters.flows->name->any, std::vector<std::string>{"etl"});
@@ -83,26 +85,28 @@ TEST(Filters, AcceptsWhatThePrefectClientSends) {
 
 TEST(Filters, ParsesEveryFlowRunCriterion) {
   const std::string id = "9b7c8f3e-2f7a-4c61-9d1a-0c5a3f1e2b4d";
-  json body = {{"flow_runs",
-                {{"operator", "or_"},
-                 {"id", {{"any_", {id}}, {"not_any_", json::array()}}},
-                 {"name", {{"any_", {"a"}}, {"like_", "10%_off"}}},
-                 {"tags", {{"all_", {"x", "y"}}, {"any_", {"z"}}, {"is_null_", false}, {"operator", "or_"}}},
-                 {"deployment_id", {{"any_", {id}}, {"is_null_", true}, {"operator", "or_"}}},
-                 {"work_queue_name", {{"any_", {"default"}}, {"is_null_", false}}},
-                 {"state", {{"type", {{"any_", {"COMPLETED", "FAILED"}}, {"not_any_", {"CRASHED"}}}},
-                            {"name", {{"any_", {"Late"}}, {"not_any_", nullptr}}},
-                            {"operator", "and_"}}},
-                 {"flow_version", {{"any_", {"1.0"}}}},
-                 {"start_time", {{"before_", "2026-08-21 11:27:33.123456+00:00"}, {"after_", "2026-08-20T00:00:00Z"},
-                                 {"is_null_", false}}},
-                 {"end_time", {{"is_null_", true}}},
-                 {"expected_start_time", {{"before_", "2026-08-21"}}},
-                 {"next_scheduled_start_time", {{"after_", "2026-08-21T10:00:00+02:00"}}},
-                 {"parent_flow_run_id", {{"any_", {id}}}},
-                 {"parent_task_run_id", {{"is_null_", true}}},
-                 {"idempotency_key", {{"any_", {"k"}}, {"not_any_", {"j"}}}},
-                 {"created_by", {{"id_", {id}}, {"type_", {"DEPLOYMENT"}}, {"is_null_", false}}}}}};
+  json body = {
+      {"flow_runs",
+       {{"operator", "or_"},
+        {"id", {{"any_", {id}}, {"not_any_", json::array()}}},
+        {"name", {{"any_", {"a"}}, {"like_", "10%_off"}}},
+        {"tags", {{"all_", {"x", "y"}}, {"any_", {"z"}}, {"is_null_", false}, {"operator", "or_"}}},
+        {"deployment_id", {{"any_", {id}}, {"is_null_", true}, {"operator", "or_"}}},
+        {"work_queue_name", {{"any_", {"default"}}, {"is_null_", false}}},
+        {"state",
+         {{"type", {{"any_", {"COMPLETED", "FAILED"}}, {"not_any_", {"CRASHED"}}}},
+          {"name", {{"any_", {"Late"}}, {"not_any_", nullptr}}},
+          {"operator", "and_"}}},
+        {"flow_version", {{"any_", {"1.0"}}}},
+        {"start_time",
+         {{"before_", "2026-08-21 11:27:33.123456+00:00"}, {"after_", "2026-08-20T00:00:00Z"}, {"is_null_", false}}},
+        {"end_time", {{"is_null_", true}}},
+        {"expected_start_time", {{"before_", "2026-08-21"}}},
+        {"next_scheduled_start_time", {{"after_", "2026-08-21T10:00:00+02:00"}}},
+        {"parent_flow_run_id", {{"any_", {id}}}},
+        {"parent_task_run_id", {{"is_null_", true}}},
+        {"idempotency_key", {{"any_", {"k"}}, {"not_any_", {"j"}}}},
+        {"created_by", {{"id_", {id}}, {"type_", {"DEPLOYMENT"}}, {"is_null_", false}}}}}};
   auto r = runs(body);
   ASSERT_TRUE(r.filters.flow_runs);
   const auto& f = *r.filters.flow_runs;
@@ -220,29 +224,53 @@ TEST(Filters, RefusesWhatPrefectRefuses) {
       {route::task_runs, {{"work_pools", json::object()}}, {"work_pools"}, "extra_forbidden"},
       {route::flows, {{"work_pool_queues", json::object()}}, {"work_pool_queues"}, "extra_forbidden"},
       {route::logs, {{"flows", json::object()}}, {"flows"}, "extra_forbidden"},
-      {route::flows, {{"flows", {{"name", {{"startswith_", {"a"}}}}}}}, {"flows", "name", "startswith_"}, "extra_forbidden"},
+      {route::flows,
+       {{"flows", {{"name", {{"startswith_", {"a"}}}}}}},
+       {"flows", "name", "startswith_"},
+       "extra_forbidden"},
       {route::flows, {{"flows", {{"tags", {{"any_", {"a"}}}}}}}, {"flows", "tags", "any_"}, "extra_forbidden"},
       {route::flows, {{"flows", {{"id", {{"operator", "or_"}}}}}}, {"flows", "id", "operator"}, "extra_forbidden"},
-      {route::task_runs, {{"task_runs", {{"state", {{"type", {{"not_any_", {"FAILED"}}}}}}}}},
-       {"task_runs", "state", "type", "not_any_"}, "extra_forbidden"},
+      {route::task_runs,
+       {{"task_runs", {{"state", {{"type", {{"not_any_", {"FAILED"}}}}}}}}},
+       {"task_runs", "state", "type", "not_any_"},
+       "extra_forbidden"},
       {route::logs, {{"logs", {{"name", {{"any_", {"x"}}}}}}}, {"logs", "name"}, "extra_forbidden"},
       {route::flow_runs, {{"flow_runs", "all"}}, {"flow_runs"}, "model_type"},
       {route::flow_runs, {{"flow_runs", {{"id", {{"any_", id}}}}}}, {"flow_runs", "id", "any_"}, "list_type"},
-      {route::flow_runs, {{"flow_runs", {{"id", {{"any_", {id, "nope"}}}}}}}, {"flow_runs", "id", "any_", "1"}, "uuid_parsing"},
+      {route::flow_runs,
+       {{"flow_runs", {{"id", {{"any_", {id, "nope"}}}}}}},
+       {"flow_runs", "id", "any_", "1"},
+       "uuid_parsing"},
       {route::flow_runs, {{"flow_runs", {{"id", {{"any_", {42}}}}}}}, {"flow_runs", "id", "any_", "0"}, "uuid_type"},
       {route::flow_runs, {{"flow_runs", {{"name", {{"like_", 5}}}}}}, {"flow_runs", "name", "like_"}, "string_type"},
-      {route::flow_runs, {{"flow_runs", {{"tags", {{"all_", {"a", 1}}}}}}}, {"flow_runs", "tags", "all_", "1"}, "string_type"},
-      {route::flow_runs, {{"flow_runs", {{"tags", {{"is_null_", "yes"}}}}}}, {"flow_runs", "tags", "is_null_"}, "bool_type"},
-      {route::flow_runs, {{"flow_runs", {{"start_time", {{"before_", "yesterday"}}}}}}, {"flow_runs", "start_time", "before_"},
+      {route::flow_runs,
+       {{"flow_runs", {{"tags", {{"all_", {"a", 1}}}}}}},
+       {"flow_runs", "tags", "all_", "1"},
+       "string_type"},
+      {route::flow_runs,
+       {{"flow_runs", {{"tags", {{"is_null_", "yes"}}}}}},
+       {"flow_runs", "tags", "is_null_"},
+       "bool_type"},
+      {route::flow_runs,
+       {{"flow_runs", {{"start_time", {{"before_", "yesterday"}}}}}},
+       {"flow_runs", "start_time", "before_"},
        "datetime_parsing"},
-      {route::flow_runs, {{"flow_runs", {{"start_time", {{"after_", "0000-01-01T00:00:00Z"}}}}}},
-       {"flow_runs", "start_time", "after_"}, "datetime_parsing"},
-      {route::flow_runs, {{"flow_runs", {{"expected_start_time", {{"is_null_", true}}}}}},
-       {"flow_runs", "expected_start_time", "is_null_"}, "extra_forbidden"},
-      {route::flow_runs, {{"flow_runs", {{"state", {{"type", {{"any_", {"LATE"}}}}}}}}}, {"flow_runs", "state", "type", "any_", "0"},
+      {route::flow_runs,
+       {{"flow_runs", {{"start_time", {{"after_", "0000-01-01T00:00:00Z"}}}}}},
+       {"flow_runs", "start_time", "after_"},
+       "datetime_parsing"},
+      {route::flow_runs,
+       {{"flow_runs", {{"expected_start_time", {{"is_null_", true}}}}}},
+       {"flow_runs", "expected_start_time", "is_null_"},
+       "extra_forbidden"},
+      {route::flow_runs,
+       {{"flow_runs", {{"state", {{"type", {{"any_", {"LATE"}}}}}}}}},
+       {"flow_runs", "state", "type", "any_", "0"},
        "enum"},
-      {route::flow_runs, {{"flow_runs", {{"state", {{"type", {{"any_", {"completed"}}}}}}}}},
-       {"flow_runs", "state", "type", "any_", "0"}, "enum"},
+      {route::flow_runs,
+       {{"flow_runs", {{"state", {{"type", {{"any_", {"completed"}}}}}}}}},
+       {"flow_runs", "state", "type", "any_", "0"},
+       "enum"},
       {route::flow_runs, {{"flow_runs", {{"operator", "xor_"}}}}, {"flow_runs", "operator"}, "enum"},
       {route::flow_runs, {{"sort", "NAME"}}, {"sort"}, "enum"},
       {route::flows, {{"sort", "ID_DESC"}}, {"sort"}, "enum"},
@@ -252,7 +280,10 @@ TEST(Filters, RefusesWhatPrefectRefuses) {
       {route::flow_runs_page, {{"page", 0}}, {"page"}, "greater_than_equal"},
       {route::logs, {{"logs", {{"level", {{"ge_", "high"}}}}}}, {"logs", "level", "ge_"}, "int_parsing"},
       {route::logs, {{"logs", {{"text", json::object()}}}}, {"logs", "text", "query"}, "missing"},
-      {route::logs, {{"logs", {{"text", {{"query", std::string(201, 'x')}}}}}}, {"logs", "text", "query"}, "string_too_long"},
+      {route::logs,
+       {{"logs", {{"text", {{"query", std::string(201, 'x')}}}}}},
+       {"logs", "text", "query"},
+       "string_too_long"},
       {route::logs, {{"sort", "TIMESTAMP"}}, {"sort"}, "enum"},
   };
   for (const auto& r : table) {

@@ -16,7 +16,8 @@ const std::string approval_schema = R"({"properties": {"approver": {"title": "Ap
   "type": "object"})";
 
 TEST(FlowRunInputKey, LowercaseLettersDigitsAndDashesOnly) {
-  for (const std::string ok : {"paused-1-schema", "numberdata-auto-0f3c", "", "x"}) EXPECT_FALSE(check_flow_run_input_key(ok)) << ok;
+  for (const std::string ok : {"paused-1-schema", "numberdata-auto-0f3c", "", "x"})
+    EXPECT_FALSE(check_flow_run_input_key(ok)) << ok;
   for (const std::string bad : {"A", "a_b", "a b", "a.b", "caf\xc3\xa9"}) {
     auto p = check_flow_run_input_key(bad);
     ASSERT_TRUE(p) << bad;
@@ -46,10 +47,12 @@ TEST(Hydration, JsonPlaceholdersAreParsedAndEmptyOnesDropped) {
 }
 
 TEST(Hydration, NoneIsAPassThroughAndUnknownKindsGiveTheirValue) {
-  EXPECT_EQ(*hydrate_run_input({{"x", {{"__prefect_kind", "none"}, {"value", {{"__prefect_kind", "json"}, {"value", "5"}}}}}},
-                               no_variables),
-            json({{"x", 5}}));
-  EXPECT_EQ(*hydrate_run_input({{"x", {{"__prefect_kind", "other"}, {"value", "raw"}}}}, no_variables), json({{"x", "raw"}}));
+  EXPECT_EQ(
+      *hydrate_run_input({{"x", {{"__prefect_kind", "none"}, {"value", {{"__prefect_kind", "json"}, {"value", "5"}}}}}},
+                         no_variables),
+      json({{"x", 5}}));
+  EXPECT_EQ(*hydrate_run_input({{"x", {{"__prefect_kind", "other"}, {"value", "raw"}}}}, no_variables),
+            json({{"x", "raw"}}));
   EXPECT_EQ(hydrate_run_input({{"x", {{"__prefect_kind", "none"}}}}, no_variables).error().message(),
             "Missing 'value' key in __prefect object");
 }
@@ -93,8 +96,8 @@ TEST(ResumeInput, RefusalsInPrefectsOrderAndWords) {
   EXPECT_EQ(*check_run_input({{"approver", "ada"}}, std::string("{not json"), no_variables).refusal,
             "Run input schema is not valid JSON.");
   // Hydration comes first: a bad placeholder is reported even without a schema.
-  EXPECT_EQ(check_run_input({{"a", {{"__prefect_kind", "none"}}}}, std::nullopt, no_variables).refusal->rfind(
-                "Error hydrating run input: Missing 'value' key", 0),
+  EXPECT_EQ(check_run_input({{"a", {{"__prefect_kind", "none"}}}}, std::nullopt, no_variables)
+                .refusal->rfind("Error hydrating run input: Missing 'value' key", 0),
             0u);
 }
 

@@ -23,18 +23,30 @@ void check(const std::vector<row>& rows) {
 
 TEST(GlobMatch, StarIsAnyRunQuestionMarkIsOneCharacter) {
   check({
-      {"", "", true},           {"", "a", false},           {"*", "", true},
-      {"*", "anything", true},  {"**a", "bba", true},       {"?", "", false},
-      {"a?c", "abc", true},     {"a?c", "ac", false},       {"a*b*c", "aXbYc", true},
-      {"a*b*c", "aXbY", false}, {"exact", "exact", true},   {"exact", "Exact", false},
+      {"", "", true},
+      {"", "a", false},
+      {"*", "", true},
+      {"*", "anything", true},
+      {"**a", "bba", true},
+      {"?", "", false},
+      {"a?c", "abc", true},
+      {"a?c", "ac", false},
+      {"a*b*c", "aXbYc", true},
+      {"a*b*c", "aXbY", false},
+      {"exact", "exact", true},
+      {"exact", "Exact", false},
       {"abc", "abcd", false},
   });
 }
 
 TEST(GlobMatch, NotificationPolicyFlowAndDeploymentNames) {
   check({
-      {"etl-*", "etl-daily", true}, {"etl-*", "xetl-daily", false}, {"etl-?", "etl-1", true},
-      {"etl-?", "etl-12", false},   {"*/prod", "etl/prod", true},   {"*/prod", "etl/dev", false},
+      {"etl-*", "etl-daily", true},
+      {"etl-*", "xetl-daily", false},
+      {"etl-?", "etl-1", true},
+      {"etl-?", "etl-12", false},
+      {"*/prod", "etl/prod", true},
+      {"*/prod", "etl/dev", false},
       {"etl-daily/*", "etl-daily/prod", true},
   });
 }

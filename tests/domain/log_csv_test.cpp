@@ -19,9 +19,10 @@ log_record record(const std::string& when, std::string message) {
 TEST(LogCsv, PlainRowsAreWrittenAsPythonPrintsThem) {
   std::string out = log_csv_header();
   append_log_csv_row(out, record("2026-12-06T04:10:00.123456Z", "Finished in state Completed()"));
-  EXPECT_EQ(out,
-            "timestamp,level,flow_run_id,task_run_id,message\r\n"
-            "2026-12-06 04:10:00.123456+00:00,20,0b7e3a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c,,Finished in state Completed()\r\n");
+  EXPECT_EQ(
+      out,
+      "timestamp,level,flow_run_id,task_run_id,message\r\n"
+      "2026-12-06 04:10:00.123456+00:00,20,0b7e3a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c,,Finished in state Completed()\r\n");
 }
 
 TEST(LogCsv, WholeSecondsHaveNoFraction) {
@@ -35,8 +36,9 @@ TEST(LogCsv, CommasQuotesAndLineBreaksAreQuoted) {
   auto l = record("2026-12-06T04:10:00.5Z", "a, \"b\"\nc");
   l.task_run_id = *uuid::parse("11111111-2222-4333-8444-555555555555");
   append_log_csv_row(out, l);
-  EXPECT_EQ(out, "2026-12-06 04:10:00.500000+00:00,20,0b7e3a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c,"
-                 "11111111-2222-4333-8444-555555555555,\"a, \"\"b\"\"\nc\"\r\n");
+  EXPECT_EQ(out,
+            "2026-12-06 04:10:00.500000+00:00,20,0b7e3a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c,"
+            "11111111-2222-4333-8444-555555555555,\"a, \"\"b\"\"\nc\"\r\n");
 }
 
 TEST(LogCsv, FileNamesArePercentEncodedLikeUrllibQuote) {

@@ -44,9 +44,15 @@ TEST(LogMatch, EachCriterionAsPrefectsStreamChecksIt) {
       {"level ge_ below", {{"level", {{"ge_", 20}}}}, make_log(10, t, run, std::nullopt), false},
       {"level ge_ equal", {{"level", {{"ge_", 20}}}}, make_log(20, t, run, std::nullopt), true},
       {"level le_ above", {{"level", {{"le_", 20}}}}, make_log(30, t, run, std::nullopt), false},
-      {"timestamp before_ later", {{"timestamp", {{"before_", "2026-12-07T09:59:59Z"}}}}, make_log(20, t, run, {}), false},
+      {"timestamp before_ later",
+       {{"timestamp", {{"before_", "2026-12-07T09:59:59Z"}}}},
+       make_log(20, t, run, {}),
+       false},
       {"timestamp before_ equal", {{"timestamp", {{"before_", t}}}}, make_log(20, t, run, {}), true},
-      {"timestamp after_ earlier", {{"timestamp", {{"after_", "2026-12-07T10:00:01Z"}}}}, make_log(20, t, run, {}), false},
+      {"timestamp after_ earlier",
+       {{"timestamp", {{"after_", "2026-12-07T10:00:01Z"}}}},
+       make_log(20, t, run, {}),
+       false},
       {"flow run listed", {{"flow_run_id", {{"any_", {run.to_string()}}}}}, make_log(20, t, run, {}), true},
       {"flow run not listed", {{"flow_run_id", {{"any_", {run.to_string()}}}}}, make_log(20, t, other_run, {}), false},
       {"no flow run, one asked", {{"flow_run_id", {{"any_", {run.to_string()}}}}}, make_log(20, t, {}, {}), false},
@@ -58,7 +64,8 @@ TEST(LogMatch, EachCriterionAsPrefectsStreamChecksIt) {
       {"text is not checked", {{"text", {{"query", "absent"}}}}, make_log(20, t, run, {}), true},
       {"or_ still needs every criterion",
        {{"operator", "or_"}, {"level", {{"ge_", 40}}}, {"flow_run_id", {{"any_", {run.to_string()}}}}},
-       make_log(20, t, run, {}), false},
+       make_log(20, t, run, {}),
+       false},
   };
   for (const auto& row : rows) EXPECT_EQ(matches_live(filter_of(row.filter), row.log), row.matches) << row.what;
 }

@@ -59,8 +59,12 @@ TEST(ArtifactMetadata, LongValuesAreCutAt500CharactersNeverInsideOne) {
 }
 
 TEST(SavedSearchFilters, NeedsFourStringsAndAValueAndDropsOtherKeys) {
-  json f = json::array({{{"object", "flow"}, {"property", "name"}, {"type", "string"}, {"operation", "equals"},
-                         {"value", nullptr}, {"extra", 1}}});
+  json f = json::array({{{"object", "flow"},
+                         {"property", "name"},
+                         {"type", "string"},
+                         {"operation", "equals"},
+                         {"value", nullptr},
+                         {"extra", 1}}});
   EXPECT_FALSE(normalise_saved_search_filters(f));
   EXPECT_FALSE(f[0].contains("extra"));
   json missing = json::array({{{"object", "flow"}}});
@@ -103,8 +107,11 @@ TEST(TemplateSyntax, RefusesWhatJinjaRefusesWithItsMessage) {
 
 TEST(ObjectFilters, VariableBodiesIgnoreUnknownTopLevelKeysButNotUnknownFilterKeys) {
   filters::filter_error e;
-  auto q = filters::parse_variable_query({{"variables", {{"name", {{"like_", "db"}}}}}, {"sort", "NAME_DESC"},
-                                          {"limit", 5}, {"offset", 2}, {"unknown", 1}},
+  auto q = filters::parse_variable_query({{"variables", {{"name", {{"like_", "db"}}}}},
+                                          {"sort", "NAME_DESC"},
+                                          {"limit", 5},
+                                          {"offset", 2},
+                                          {"unknown", 1}},
                                          filters::body_kind::filter, e);
   ASSERT_TRUE(q) << e.describe();
   EXPECT_EQ(q->variables->name->like, "db");
@@ -119,9 +126,9 @@ TEST(ObjectFilters, VariableBodiesIgnoreUnknownTopLevelKeysButNotUnknownFilterKe
 
 TEST(ObjectFilters, ArtifactKeyExistsIsKeptAsIsNullAndEachRouteKnowsItsIdField) {
   filters::filter_error e;
-  auto q = filters::parse_artifact_query({{"artifacts", {{"key", {{"exists_", true}}}}},
-                                          {"flow_runs", {{"tags", {{"all_", {"a"}}}}}}},
-                                         filters::body_kind::count, false, e);
+  auto q = filters::parse_artifact_query(
+      {{"artifacts", {{"key", {{"exists_", true}}}}}, {"flow_runs", {{"tags", {{"all_", {"a"}}}}}}},
+      filters::body_kind::count, false, e);
   ASSERT_TRUE(q) << e.describe();
   EXPECT_EQ(q->artifacts->key->is_null, false);
   EXPECT_TRUE(q->runs.flow_runs);

@@ -71,8 +71,11 @@ TEST(StateSet, MembershipIncludesNoState) {
 
 TEST(StateDetails, TypedAccessorsTreatNullAsAbsent) {
   auto s = state(state_type::scheduled, {},
-                 {{"scheduled_time", "2026-01-01 00:00:05+00:00"}, {"pause_key", nullptr}, {"retriable", false},
-                  {"pause_reschedule", true}, {"cache_key", 7}});
+                 {{"scheduled_time", "2026-01-01 00:00:05+00:00"},
+                  {"pause_key", nullptr},
+                  {"retriable", false},
+                  {"pause_reschedule", true},
+                  {"cache_key", 7}});
   EXPECT_EQ(detail_time(s, "scheduled_time"), t0 + 5s);
   EXPECT_FALSE(detail_string(s, "pause_key"));
   EXPECT_FALSE(detail_string(s, "cache_key"));  // not a string
@@ -176,17 +179,17 @@ TEST(Govern, EnterInOrderExitInReverse) {
 
 TEST(Govern, LaterRuleChangingTheTypeFizzlesEarlierOnes) {
   orchestration_context ctx(std::nullopt, state(state_type::running), t0);
-  auto calls = govern(
-      state(state_type::running), state(state_type::failed),
-      {toy_rule{"a", state_set::all(), state_set::all(), HOOK("a.before"), HOOK("a.after"), HOOK("a.cleanup")},
-       toy_rule{"b", state_set::all(), state_set::all(),
-                [](orchestration_context& c, trace& t) {
-                  t.calls.push_back("b.before");
-                  c.reject(state(state_type::scheduled, "AwaitingRetry"), "Retrying");
-                },
-                HOOK("b.after"), HOOK("b.cleanup")},
-       toy_rule{"c", state_set::all(), state_set::all(), HOOK("c.before"), HOOK("c.after"), HOOK("c.cleanup")}},
-      &ctx);
+  auto calls =
+      govern(state(state_type::running), state(state_type::failed),
+             {toy_rule{"a", state_set::all(), state_set::all(), HOOK("a.before"), HOOK("a.after"), HOOK("a.cleanup")},
+              toy_rule{"b", state_set::all(), state_set::all(),
+                       [](orchestration_context& c, trace& t) {
+                         t.calls.push_back("b.before");
+                         c.reject(state(state_type::scheduled, "AwaitingRetry"), "Retrying");
+                       },
+                       HOOK("b.after"), HOOK("b.cleanup")},
+              toy_rule{"c", state_set::all(), state_set::all(), HOOK("c.before"), HOOK("c.after"), HOOK("c.cleanup")}},
+             &ctx);
   // c is skipped (the proposal is no longer FAILED); b's own change does not fizzle b; a fizzles.
   EXPECT_EQ(calls, (std::vector<std::string>{"a.before", "b.before", "validate", "b.after", "a.cleanup"}));
   EXPECT_EQ(ctx.decision().kind, decision_kind::reject);
@@ -196,42 +199,47 @@ TEST(Govern, LaterRuleChangingTheTypeFizzlesEarlierOnes) {
 TEST(Govern, RuleDroppingTheProposalOutsideItsToSetGetsNoAfterHook) {
   // Like HandlePausingFlows: TO = {PAUSED}, so after its own reject(None) it is "invalid" on exit.
   auto calls = govern(state(state_type::pending), state(state_type::paused),
-                      {toy_rule{"p", state_set::all(), {state_type::paused},
+                      {toy_rule{"p",
+                                state_set::all(),
+                                {state_type::paused},
                                 [](orchestration_context& c, trace& t) {
                                   t.calls.push_back("p.before");
                                   c.reject(std::nullopt, "not running");
                                 },
-                                HOOK("p.after"), HOOK("p.cleanup")}});
+                                HOOK("p.after"),
+                                HOOK("p.cleanup")}});
   EXPECT_EQ(calls, (std::vector<std::string>{"p.before", "validate"}));
 }
 
 TEST(Govern, RuleDroppingTheProposalInsideItsToSetStillGetsAfter) {
   // Like HandleResumingPausedFlows: TO = all (including "no state").
   auto calls = govern(state(state_type::paused), state(state_type::pending),
-                      {toy_rule{"r", {state_type::paused}, state_set::all(),
+                      {toy_rule{"r",
+                                {state_type::paused},
+                                state_set::all(),
                                 [](orchestration_context& c, trace& t) {
                                   t.calls.push_back("r.before");
                                   c.reject(std::nullopt, "no");
                                 },
-                                HOOK("r.after"), HOOK("r.cleanup")}});
+                                HOOK("r.after"),
+                                HOOK("r.cleanup")}});
   EXPECT_EQ(calls, (std::vector<std::string>{"r.before", "validate", "r.after"}));
 }
 
 TEST(Govern, UniversalTransformsAlwaysFire) {
-  auto calls = govern(state(state_type::running), state(state_type::completed),
-                      {toy_rule{"drop", state_set::all(), state_set::all(),
-                                [](orchestration_context& c, trace&) { c.abort("stop"); }},
-                       toy_rule{"u", {}, {}, HOOK("u.before"), HOOK("u.after"), nullptr, true}});
+  auto calls = govern(
+      state(state_type::running), state(state_type::completed),
+      {toy_rule{"drop", state_set::all(), state_set::all(), [](orchestration_context& c, trace&) { c.abort("stop"); }},
+       toy_rule{"u", {}, {}, HOOK("u.before"), HOOK("u.after"), nullptr, true}});
   EXPECT_EQ(calls, (std::vector<std::string>{"u.before", "validate", "u.after"}));
 }
 
 TEST(Govern, SameTypeReplacementKeepsLaterRulesValid) {
-  auto calls = govern(state(state_type::running), state(state_type::completed),
-                      {toy_rule{"a", state_set::all(), state_set::all(),
-                                [](orchestration_context& c, trace&) {
-                                  c.reject(state(state_type::completed, "Other"), "same type");
-                                }},
-                       toy_rule{"b", state_set::all(), state_set::all(), HOOK("b.before")}});
+  auto calls = govern(
+      state(state_type::running), state(state_type::completed),
+      {toy_rule{"a", state_set::all(), state_set::all(),
+                [](orchestration_context& c, trace&) { c.reject(state(state_type::completed, "Other"), "same type"); }},
+       toy_rule{"b", state_set::all(), state_set::all(), HOOK("b.before")}});
   EXPECT_EQ(calls, (std::vector<std::string>{"b.before", "validate"}));
 }
 
@@ -246,8 +254,8 @@ TEST(ScheduledDelay, RoundsLikePrefect) {
            {10s, 10s},
            {2400ms, 2s},
            {2600ms, 3s},
-           {500ms, 0s},      // round half to even
-           {1500ms, 1s},     // floor(1.5) + round(0.5) = 1 + 0
+           {500ms, 0s},   // round half to even
+           {1500ms, 1s},  // floor(1.5) + round(0.5) = 1 + 0
            {1500001us, 2s},
            {-300ms, 0s},
            {-5s, -5s},
@@ -314,9 +322,8 @@ TEST(SharedRules, PreventPendingTransitions) {
 TEST(SharedRules, PendingSubStateCarriesSchedulingAndLease) {
   auto pending = state(state_type::pending, {},
                        {{"scheduled_time", format_iso8601(t0)}, {"deployment_concurrency_lease_id", "lease-1"}});
-  orchestration_context ctx(pending,
-                            state(state_type::pending, "Submitting", {{"deployment_concurrency_lease_id", nullptr}}),
-                            t0);
+  orchestration_context ctx(
+      pending, state(state_type::pending, "Submitting", {{"deployment_concurrency_lease_id", nullptr}}), t0);
   prevent_pending_transitions(ctx);
   EXPECT_EQ(detail_time(*ctx.proposed(), "scheduled_time"), t0);
   EXPECT_EQ(detail_string(*ctx.proposed(), "deployment_concurrency_lease_id"), "lease-1");
@@ -333,9 +340,9 @@ TEST(ClientVersion, ParsesPrefectUserAgents) {
   EXPECT_EQ(v->text, "3.9.1");
   EXPECT_EQ(parse_prefect_user_agent("prefect/3.0.0rc20 (API 0.8.4)")->text, "3.0.0rc20");
   EXPECT_TRUE(parse_prefect_user_agent("prefect/3.4.12.dev3+g1a2b3c (API 0.8.4)"));
-  for (const char* bad : {"", "curl/8.0", "prefect/3.9.1", "prefect/3.9 (API 0.8.4)", "prefect/3.9.1 (API )",
-                          "prefect/3.9.1 (API 0.8.4) extra", "Prefect/3.9.1 (API 0.8.4)",
-                          "prefect/3.9.1-RC1 (API 0.8.4)"})
+  for (const char* bad :
+       {"", "curl/8.0", "prefect/3.9.1", "prefect/3.9 (API 0.8.4)", "prefect/3.9.1 (API )",
+        "prefect/3.9.1 (API 0.8.4) extra", "Prefect/3.9.1 (API 0.8.4)", "prefect/3.9.1-RC1 (API 0.8.4)"})
     EXPECT_FALSE(parse_prefect_user_agent(bad)) << bad;
 }
 

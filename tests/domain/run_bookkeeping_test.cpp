@@ -108,12 +108,16 @@ TEST(RunBookkeeping, BookkeepingOfATaskRunFromItsColumnsTable) {
   const std::vector<row> rows = {
       {"no columns: nothing run", nlohmann::json::object(), {}},
       {"every column",
-       {{"run_count", 2}, {"start_time", format_iso8601(t0 + 1s)}, {"end_time", format_iso8601(t0 + 9s)},
-        {"total_run_time", 7.000001}, {"expected_start_time", format_iso8601(t0)},
+       {{"run_count", 2},
+        {"start_time", format_iso8601(t0 + 1s)},
+        {"end_time", format_iso8601(t0 + 9s)},
+        {"total_run_time", 7.000001},
+        {"expected_start_time", format_iso8601(t0)},
         {"next_scheduled_start_time", format_iso8601(t0 + 60s)}},
        {2, t0 + 1s, t0 + 9s, 7'000'001us, t0, t0 + 60s}},
       {"mistyped or null columns read as none",
-       {{"run_count", "two"}, {"start_time", 5}, {"end_time", nullptr}, {"total_run_time", "long"}}, {}},
+       {{"run_count", "two"}, {"start_time", 5}, {"end_time", nullptr}, {"total_run_time", "long"}},
+       {}},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.label);
@@ -137,11 +141,19 @@ TEST(RunBookkeeping, SnapshotOfARunTable) {
        [](auto& s) { s.parent_task_run_id = task_run_id{parent_task}; }},
       {"infrastructure pid as stored", [](flow_run& r) { r.infrastructure_pid = "4242"; },
        [](auto& s) { s.infrastructure_pid = "4242"; }},
-      {"bookkeeping columns become counters", [](flow_run& r) { r.run_count = 3; r.total_run_time = 2.5; },
-       [](auto& s) { s.counters.run_count = 3; s.counters.total_run_time = 2'500'000us; }},
+      {"bookkeeping columns become counters",
+       [](flow_run& r) {
+         r.run_count = 3;
+         r.total_run_time = 2.5;
+       },
+       [](auto& s) {
+         s.counters.run_count = 3;
+         s.counters.total_run_time = 2'500'000us;
+       }},
       {"a policy that is not an object reads as the defaults",
        [](flow_run& r) { r.empirical_policy = nlohmann::json::array(); }, [](auto& s) { s.policy = {}; }},
-      {"pause keys and resuming are read", [](flow_run& r) {
+      {"pause keys and resuming are read",
+       [](flow_run& r) {
          r.empirical_policy["pause_keys"] = {"b", "a"};
          r.empirical_policy["resuming"] = true;
        },
@@ -179,17 +191,29 @@ TEST(RunBookkeeping, ChangesOfADecidedTransitionTable) {
     return j;
   };
   const std::vector<row> rows = {
-      {"a written state becomes current; the counters move", running, {1, t0 + 2s, {}, 0us, t0, {}},
+      {"a written state becomes current; the counters move",
+       running,
+       {1, t0 + 2s, {}, 0us, t0, {}},
        {2, 10.0, {}, false, {}},
-       with({{"retries", 2}, {"retry_delay", 10}, {"pause_keys", nlohmann::json::array()}, {"resuming", false},
+       with({{"retries", 2},
+             {"retry_delay", 10},
+             {"pause_keys", nlohmann::json::array()},
+             {"resuming", false},
              {"retry_type", nullptr}})},
-      {"nothing written: only the policy changes (a rejected resume sets resuming)", std::nullopt, {},
+      {"nothing written: only the policy changes (a rejected resume sets resuming)",
+       std::nullopt,
+       {},
        {2, 10.0, {"k1"}, true, {}},
-       with({{"retries", 2}, {"retry_delay", 10}, {"pause_keys", {"k1"}}, {"resuming", true},
-             {"retry_type", nullptr}})},
-      {"pause keys are stored sorted; a fractional delay stays a float", std::nullopt, {},
+       with(
+           {{"retries", 2}, {"retry_delay", 10}, {"pause_keys", {"k1"}}, {"resuming", true}, {"retry_type", nullptr}})},
+      {"pause keys are stored sorted; a fractional delay stays a float",
+       std::nullopt,
+       {},
        {std::nullopt, 0.5, {"b", "a"}, false, "in_process"},
-       with({{"retries", nullptr}, {"retry_delay", 0.5}, {"pause_keys", {"a", "b"}}, {"resuming", false},
+       with({{"retries", nullptr},
+             {"retry_delay", 0.5},
+             {"pause_keys", {"a", "b"}},
+             {"resuming", false},
              {"retry_type", "in_process"}})},
   };
   for (const auto& r : rows) {
@@ -214,7 +238,7 @@ TEST(RunBookkeeping, ChangesOfADecidedTransitionTable) {
     EXPECT_EQ(run.state->id, (r.written ? *r.written : *before.state).id);  // written: current; else unchanged
     EXPECT_EQ(run.empirical_policy, r.expected_policy);
     expect_bookkeeping_eq(bookkeeping_of(run), r.counters);
-    EXPECT_EQ(run.name, before.name);        // other columns stay
+    EXPECT_EQ(run.name, before.name);  // other columns stay
     EXPECT_EQ(run.updated, before.updated);
     EXPECT_EQ(snapshot_of(run).policy, r.policy);  // what is stored reads back as what was decided
   }
@@ -227,21 +251,52 @@ TEST(RunBookkeeping, NormalizedPolicyFillsDefaultsAndDeprecatedMirrorsTable) {
     nlohmann::json expected;
   };
   const std::vector<row> rows = {
-      {"empty", nlohmann::json::object(),
-       {{"retries", nullptr}, {"retry_delay", nullptr}, {"max_retries", 0}, {"retry_delay_seconds", 0},
-        {"pause_keys", nlohmann::json::array()}, {"resuming", false}, {"retry_type", nullptr}}},
-      {"not an object counts as empty", nullptr,
-       {{"retries", nullptr}, {"retry_delay", nullptr}, {"max_retries", 0}, {"retry_delay_seconds", 0},
-        {"pause_keys", nlohmann::json::array()}, {"resuming", false}, {"retry_type", nullptr}}},
-      {"retries and retry_delay are mirrored", {{"retries", 3}, {"retry_delay", 5}},
-       {{"retries", 3}, {"retry_delay", 5}, {"max_retries", 3}, {"retry_delay_seconds", 5},
-        {"pause_keys", nlohmann::json::array()}, {"resuming", false}, {"retry_type", nullptr}}},
-      {"the deprecated fields fill the new ones", {{"max_retries", 1}, {"retry_delay_seconds", 2}},
-       {{"retries", 1}, {"retry_delay", 2}, {"max_retries", 1}, {"retry_delay_seconds", 2},
-        {"pause_keys", nlohmann::json::array()}, {"resuming", false}, {"retry_type", nullptr}}},
-      {"the new fields win", {{"retries", 4}, {"max_retries", 1}, {"extra", true}},
-       {{"retries", 4}, {"retry_delay", nullptr}, {"max_retries", 4}, {"retry_delay_seconds", 0},
-        {"pause_keys", nlohmann::json::array()}, {"resuming", false}, {"retry_type", nullptr}, {"extra", true}}},
+      {"empty",
+       nlohmann::json::object(),
+       {{"retries", nullptr},
+        {"retry_delay", nullptr},
+        {"max_retries", 0},
+        {"retry_delay_seconds", 0},
+        {"pause_keys", nlohmann::json::array()},
+        {"resuming", false},
+        {"retry_type", nullptr}}},
+      {"not an object counts as empty",
+       nullptr,
+       {{"retries", nullptr},
+        {"retry_delay", nullptr},
+        {"max_retries", 0},
+        {"retry_delay_seconds", 0},
+        {"pause_keys", nlohmann::json::array()},
+        {"resuming", false},
+        {"retry_type", nullptr}}},
+      {"retries and retry_delay are mirrored",
+       {{"retries", 3}, {"retry_delay", 5}},
+       {{"retries", 3},
+        {"retry_delay", 5},
+        {"max_retries", 3},
+        {"retry_delay_seconds", 5},
+        {"pause_keys", nlohmann::json::array()},
+        {"resuming", false},
+        {"retry_type", nullptr}}},
+      {"the deprecated fields fill the new ones",
+       {{"max_retries", 1}, {"retry_delay_seconds", 2}},
+       {{"retries", 1},
+        {"retry_delay", 2},
+        {"max_retries", 1},
+        {"retry_delay_seconds", 2},
+        {"pause_keys", nlohmann::json::array()},
+        {"resuming", false},
+        {"retry_type", nullptr}}},
+      {"the new fields win",
+       {{"retries", 4}, {"max_retries", 1}, {"extra", true}},
+       {{"retries", 4},
+        {"retry_delay", nullptr},
+        {"max_retries", 4},
+        {"retry_delay_seconds", 0},
+        {"pause_keys", nlohmann::json::array()},
+        {"resuming", false},
+        {"retry_type", nullptr},
+        {"extra", true}}},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.label);
@@ -250,8 +305,9 @@ TEST(RunBookkeeping, NormalizedPolicyFillsDefaultsAndDeprecatedMirrorsTable) {
 }
 
 TEST(FlowRunPolicyJson, RoundTripsAndKeepsUnknownKeys) {
-  nlohmann::json stored = {{"max_retries", 0}, {"retry_delay_seconds", 0.0}, {"retries", 2}, {"retry_delay", 10},
-                           {"pause_keys", {"b", "a"}}, {"resuming", false}, {"retry_type", nullptr}};
+  nlohmann::json stored = {{"max_retries", 0},     {"retry_delay_seconds", 0.0}, {"retries", 2},
+                           {"retry_delay", 10},    {"pause_keys", {"b", "a"}},   {"resuming", false},
+                           {"retry_type", nullptr}};
   auto p = parse_flow_run_policy(stored);
   EXPECT_EQ(p.retries, 2);
   EXPECT_EQ(p.retry_delay, 10.0);

@@ -13,9 +13,8 @@ timestamp at(const char* iso) { return *parse_iso8601(iso); }
 
 schedule parsed(const nlohmann::json& j, timestamp now = at("2026-01-01T00:00:00Z")) {
   auto s = parse_schedule(j, now);
-  EXPECT_TRUE(std::holds_alternative<schedule>(s)) << (std::holds_alternative<field_problem>(s)
-                                                           ? std::get<field_problem>(s).message
-                                                           : "");
+  EXPECT_TRUE(std::holds_alternative<schedule>(s))
+      << (std::holds_alternative<field_problem>(s) ? std::get<field_problem>(s).message : "");
   return std::get<schedule>(s);
 }
 
@@ -140,8 +139,8 @@ TEST(SchedulingWindow, StopsOnceMinRunsAndMinTimeAreBothMet) {
 TEST(RRule, DailyAtNineKeepsTheLocalClockAcrossDst) {
   auto s = parsed({{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY"}, {"timezone", "America/New_York"}});
   EXPECT_STREQ(schedule_kind(s), "RRuleSchedule");
-  EXPECT_EQ(to_json(s), (nlohmann::json{{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY"},
-                                        {"timezone", "America/New_York"}}));
+  EXPECT_EQ(to_json(s),
+            (nlohmann::json{{"rrule", "DTSTART:20260101T090000\nRRULE:FREQ=DAILY"}, {"timezone", "America/New_York"}}));
   EXPECT_EQ(iso(schedule_dates(s, at("2026-03-07T00:00:00Z"), at("2026-03-10T00:00:00Z"), 10)),
             (std::vector<std::string>{"2026-03-07T14:00:00.000000Z", "2026-03-08T13:00:00.000000Z",
                                       "2026-03-09T13:00:00.000000Z"}));
@@ -149,8 +148,8 @@ TEST(RRule, DailyAtNineKeepsTheLocalClockAcrossDst) {
 
 TEST(RRule, DateTimesAreWallClockTimesOfTheSchedulesZoneWhateverTheyCarry) {
   // As Prefect replaces each date's zone with the schedule's: the TZID and the Z are not read.
-  for (const char* text : {"DTSTART;TZID=Europe/Paris:20260601T090000 RRULE:FREQ=DAILY",
-                           "dtstart:20260601T090000Z\nrrule:freq=daily"}) {
+  for (const char* text :
+       {"DTSTART;TZID=Europe/Paris:20260601T090000 RRULE:FREQ=DAILY", "dtstart:20260601T090000Z\nrrule:freq=daily"}) {
     auto s = parsed({{"rrule", text}, {"timezone", "Asia/Tokyo"}});
     EXPECT_EQ(iso(schedule_dates(s, at("2026-06-01T00:00:00Z"), at("2026-06-02T23:00:00Z"), 5)),
               (std::vector<std::string>{"2026-06-01T00:00:00.000000Z", "2026-06-02T00:00:00.000000Z"}))
@@ -159,8 +158,9 @@ TEST(RRule, DateTimesAreWallClockTimesOfTheSchedulesZoneWhateverTheyCarry) {
 }
 
 TEST(RRule, ExdatesRdatesCountAndUntilShapeTheSet) {
-  auto s = parsed({{"rrule", "DTSTART:20260105T080000\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=5\n"
-                             "EXDATE:20260107T080000\nRDATE:20260110T120000,20260111"}});
+  auto s = parsed({{"rrule",
+                    "DTSTART:20260105T080000\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=5\n"
+                    "EXDATE:20260107T080000\nRDATE:20260110T120000,20260111"}});
   EXPECT_EQ(iso(schedule_dates(s, at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z"), 20)),
             (std::vector<std::string>{"2026-01-05T08:00:00.000000Z", "2026-01-10T12:00:00.000000Z",
                                       "2026-01-11T00:00:00.000000Z", "2026-01-12T08:00:00.000000Z",
@@ -184,8 +184,9 @@ TEST(RRule, ASubDailyRuleAnchoredYearsAgoKeepsItsPhaseAndCostsLittle) {
 }
 
 TEST(RRule, MalformedSetsAreRefusedWithTheReason) {
-  for (const char* text : {"", "FREQ=FORTNIGHTLY", "DTSTART:2026 RRULE:FREQ=DAILY", "X-FOO:1 RRULE:FREQ=DAILY",
-                           "RRULE;X=1:FREQ=DAILY", "DTSTART:20260101T000000", "DTSTART:20261301T000000 RRULE:FREQ=DAILY"}) {
+  for (const char* text :
+       {"", "FREQ=FORTNIGHTLY", "DTSTART:2026 RRULE:FREQ=DAILY", "X-FOO:1 RRULE:FREQ=DAILY", "RRULE;X=1:FREQ=DAILY",
+        "DTSTART:20260101T000000", "DTSTART:20261301T000000 RRULE:FREQ=DAILY"}) {
     auto p = refused({{"rrule", text}});
     EXPECT_EQ(p.field, "rrule") << text;
     EXPECT_NE(p.message.find("Invalid RRule string"), std::string::npos) << text << ": " << p.message;

@@ -86,8 +86,9 @@ TEST(SchemaValidation, BlockDefinitionsAlsoAcceptAReference) {
     "type": "object", "properties": {"creds": {"$ref": "#/definitions/Secret"}}, "required": ["creds"],
     "definitions": {"Secret": {"title": "Secret", "block_type_slug": "secret", "type": "object",
                                "properties": {"value": {"type": "string"}}, "required": ["value"]}}})");
-  EXPECT_EQ(report({{"creds", {{"$ref", {{"block_document_id", "0b7e3a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c"}}}}}}, s)["valid"],
-            true);
+  EXPECT_EQ(
+      report({{"creds", {{"$ref", {{"block_document_id", "0b7e3a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c"}}}}}}, s)["valid"],
+      true);
   EXPECT_EQ(report({{"creds", {{"value", "s3cret"}}}}, s)["valid"], true);
   EXPECT_EQ(report({{"creds", 5}}, s)["valid"], false);
 }

@@ -112,14 +112,42 @@ TEST(CacheRetrieval, LookupKeyOnlyWhenTheRuleApplies) {
 TEST(HandleTaskTerminalStateTransitions, Decisions) {
   const char* rule = "HandleTaskTerminalStateTransitions";
   check({
-      {"completed -> crashed", rule, st(S::completed), st(S::crashed), {}, aborted, "Run is already COMPLETED.",
-       std::nullopt, ""},
-      {"failed -> cancelling", rule, st(S::failed), st(S::cancelling), {}, aborted, "Run is already FAILED.",
-       std::nullopt, ""},
-      {"completed(persisted) -> running", rule, st(S::completed, {}, {}, persisted), st(S::running), {}, rejected,
-       "This run is already completed.", std::nullopt, ""},
-      {"completed(unpersisted) -> running", rule, st(S::completed, {}, {}, {{"type", "unpersisted"}}), st(S::running),
-       {}, accepted, "", S::running, "Running"},
+      {"completed -> crashed",
+       rule,
+       st(S::completed),
+       st(S::crashed),
+       {},
+       aborted,
+       "Run is already COMPLETED.",
+       std::nullopt,
+       ""},
+      {"failed -> cancelling",
+       rule,
+       st(S::failed),
+       st(S::cancelling),
+       {},
+       aborted,
+       "Run is already FAILED.",
+       std::nullopt,
+       ""},
+      {"completed(persisted) -> running",
+       rule,
+       st(S::completed, {}, {}, persisted),
+       st(S::running),
+       {},
+       rejected,
+       "This run is already completed.",
+       std::nullopt,
+       ""},
+      {"completed(unpersisted) -> running",
+       rule,
+       st(S::completed, {}, {}, {{"type", "unpersisted"}}),
+       st(S::running),
+       {},
+       accepted,
+       "",
+       S::running,
+       "Running"},
       {"failed -> running during a flow retry", rule, st(S::failed), st(S::running),
        [](task_transition_input& in) { in.flow_run->run_count = 2; }, accepted, "", S::running, "Retrying"},
   });
@@ -143,9 +171,7 @@ TEST(HandleTaskTerminalStateTransitions, RerunsResetTheRunCountUnlessALaterRuleR
 TEST(PreventRunningTasksFromStoppedFlows, Decisions) {
   const char* rule = "PreventRunningTasksFromStoppedFlows";
   const char* must_run = "The enclosing flow must be running to begin task execution.";
-  auto flow_in = [](std::optional<run_state> s) {
-    return [s](task_transition_input& in) { in.flow_run->state = s; };
-  };
+  auto flow_in = [](std::optional<run_state> s) { return [s](task_transition_input& in) { in.flow_run->state = s; }; };
   check({
       {"flow running", rule, st(S::pending), st(S::running), {}, accepted, "", S::running, "Running"},
       {"flow has no state", rule, st(S::pending), st(S::running), flow_in(std::nullopt), aborted, must_run,
@@ -215,8 +241,7 @@ TEST(RetryFailedTasks, Decisions) {
     };
   };
   check({
-      {"retry", rule, st(S::running), st(S::failed), policy(1, 1), rejected, "Retrying", S::scheduled,
-       "AwaitingRetry"},
+      {"retry", rule, st(S::running), st(S::failed), policy(1, 1), rejected, "Retrying", S::scheduled, "AwaitingRetry"},
       {"exhausted", rule, st(S::running), st(S::failed), policy(1, 2), accepted, "", S::failed, "Failed"},
       {"not retriable", rule, st(S::running), st(S::failed, {}, {{"retriable", false}}), policy(3, 1), accepted, "",
        S::failed, "Failed"},
@@ -286,8 +311,8 @@ TEST(UpdateFlowRunTrackerOnTasks, RecordsTheFlowAttempt) {
 }
 
 TEST(CacheInsertion, CachesCompletedStatesWithAKey) {
-  auto in = input(st(S::running), st(S::completed, {}, {{"cache_key", "k1"},
-                                                          {"cache_expiration", format_iso8601(t0 + 3600s)}}));
+  auto in = input(st(S::running),
+                  st(S::completed, {}, {{"cache_key", "k1"}, {"cache_expiration", format_iso8601(t0 + 3600s)}}));
   auto r = only("CacheInsertion", in);
   ASSERT_TRUE(r.effects.insert_cache);
   EXPECT_EQ(r.effects.insert_cache->cache_key, "k1");
@@ -329,10 +354,9 @@ TEST(BackgroundTaskPolicy, DeferredTasksAreQueued) {
   EXPECT_EQ(r.decision.kind, decision_kind::abort);
 
   // Parameters travel from Scheduled to Pending.
-  r = orchestrate_task_transition(
-      input(st(S::scheduled, {},
-               {{"deferred", true}, {"task_parameters_id", "p-1"}, {"scheduled_time", format_iso8601(t0)}}),
-            st(S::pending, {}, {{"deferred", true}})));
+  r = orchestrate_task_transition(input(
+      st(S::scheduled, {}, {{"deferred", true}, {"task_parameters_id", "p-1"}, {"scheduled_time", format_iso8601(t0)}}),
+      st(S::pending, {}, {{"deferred", true}})));
   EXPECT_EQ(detail_string(*r.written, "task_parameters_id"), "p-1");
 }
 
@@ -349,8 +373,8 @@ TEST(TaskSequence, ServerSideRetries) {
   auto r = orchestrate_task_transition(in);
   ASSERT_TRUE(r.written);
   auto step = [&](run_state proposed, timestamp now) {
-    task_transition_input next{r.written ? r.written : in.current, {std::move(proposed), false}, r.run, now,
-                               in.flow_run, {}, {}, 0.5, 2000};
+    task_transition_input next{
+        r.written ? r.written : in.current, {std::move(proposed), false}, r.run, now, in.flow_run, {}, {}, 0.5, 2000};
     auto out = orchestrate_task_transition(next);
     if (!out.written) out.written = next.current;
     r = out;

@@ -15,9 +15,11 @@ timestamp at(const char* iso) { return *parse_iso8601(iso); }
 
 TEST(RunHistory, BucketsRunsByExpectedStartWithRunTimeAndLateness) {
   const auto start = at("2026-01-01T00:00:00Z");
-  history_run late_done{at("2026-01-01T00:10:00Z"), at("2026-01-01T00:12:00Z"), state_type::completed, "Completed",
+  history_run late_done{at("2026-01-01T00:10:00Z"), at("2026-01-01T00:12:00Z"),
+                        state_type::completed,      "Completed",
                         at("2026-01-01T00:13:00Z"), 60};
-  history_run running{at("2026-01-01T00:20:00Z"), at("2026-01-01T00:20:00Z"), state_type::running, "Running",
+  history_run running{at("2026-01-01T00:20:00Z"), at("2026-01-01T00:20:00Z"),
+                      state_type::running,        "Running",
                       at("2026-01-01T00:50:00Z"), 5};
   history_run outside{at("2026-01-01T02:00:00Z"), std::nullopt, state_type::scheduled, "Scheduled", std::nullopt, 0};
   const auto now = at("2026-01-01T01:00:00Z");
@@ -54,9 +56,9 @@ TEST(DashboardTaskRunCounts, TwentyBucketsFromTheMinuteOfAfter) {
 }
 
 TEST(EventCounts, TimeSpansStartAtThePivotGridAndRefuseTooMany) {
-  const auto counts = count_events_by_time(at("2026-01-01T00:30:00Z"), at("2026-01-01T02:00:00Z"), time_unit::hour, 1,
-                                           {at("2026-01-01T00:45:00Z"), at("2026-01-01T01:05:00Z")},
-                                           at("2026-02-01T00:00:00Z"));
+  const auto counts =
+      count_events_by_time(at("2026-01-01T00:30:00Z"), at("2026-01-01T02:00:00Z"), time_unit::hour, 1,
+                           {at("2026-01-01T00:45:00Z"), at("2026-01-01T01:05:00Z")}, at("2026-02-01T00:00:00Z"));
   ASSERT_TRUE(counts);
   ASSERT_EQ(counts->size(), 2u);
   EXPECT_EQ((*counts)[0].label, "2026-01-01T00:00:00+00:00");
@@ -81,11 +83,32 @@ TEST(FlowRunGraph, TaskInputsMakeEdgesAndSubflowsStandForTheirTask) {
   const auto a = *uuid::parse("00000000-0000-4000-8000-00000000000a");
   const auto b = *uuid::parse("00000000-0000-4000-8000-00000000000b");
   const auto sub = *uuid::parse("00000000-0000-4000-8000-0000000000cc");
-  graph_row first{a, "extract", state_type::completed, at("2026-01-01T00:00:00Z"), std::nullopt,
-                  at("2026-01-01T00:01:00Z"), nlohmann::json::object(), std::nullopt, "", {}, {}, {}, {}};
-  graph_row second{b, "load", state_type::completed, at("2026-01-01T00:02:00Z"), std::nullopt, at("2026-01-01T00:03:00Z"),
-                   {{"rows", {{{"input_type", "task_run"}, {"id", a.to_string()}}}}}, sub, "child / run-1",
-                   state_type::completed, at("2026-01-01T00:02:05Z"), std::nullopt, at("2026-01-01T00:02:50Z")};
+  graph_row first{a,
+                  "extract",
+                  state_type::completed,
+                  at("2026-01-01T00:00:00Z"),
+                  std::nullopt,
+                  at("2026-01-01T00:01:00Z"),
+                  nlohmann::json::object(),
+                  std::nullopt,
+                  "",
+                  {},
+                  {},
+                  {},
+                  {}};
+  graph_row second{b,
+                   "load",
+                   state_type::completed,
+                   at("2026-01-01T00:02:00Z"),
+                   std::nullopt,
+                   at("2026-01-01T00:03:00Z"),
+                   {{"rows", {{{"input_type", "task_run"}, {"id", a.to_string()}}}}},
+                   sub,
+                   "child / run-1",
+                   state_type::completed,
+                   at("2026-01-01T00:02:05Z"),
+                   std::nullopt,
+                   at("2026-01-01T00:02:50Z")};
   const auto nodes = flow_run_graph_nodes({second, first}, timestamp{});
   ASSERT_EQ(nodes.size(), 2u);
   EXPECT_EQ(nodes[0].id, a);

@@ -10,11 +10,10 @@ namespace {
 
 /// Records which route answered; each route responds with its own name as the body.
 class RouterTest : public ::testing::Test {
-protected:
+ protected:
   void add(const std::string& method, const std::string& path_template) {
-    routes_.add(method, path_template, "summary", [name = method + " " + path_template](request&, responder r) {
-      r(response::json(200, name));
-    });
+    routes_.add(method, path_template, "summary",
+                [name = method + " " + path_template](request&, responder r) { r(response::json(200, name)); });
   }
 
   response dispatch(const std::string& method, const std::string& path) {

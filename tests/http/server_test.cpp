@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 
 /// Where the /park route leaves its responders, for a test to answer them later from another thread.
 class parking {
-public:
+ public:
   void park(responder r) {
     std::lock_guard lock(mutex_);
     waiting_.push_back(std::move(r));
@@ -40,18 +40,18 @@ public:
     return r;
   }
 
-private:
+ private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<responder> waiting_;
 };
 
 class ServerTest : public ::testing::Test {
-protected:
+ protected:
   ServerTest() {
     const auto echo = [](request& req, responder respond) {
-      json j = {{"method", req.method}, {"path", req.path},       {"params", req.path_params},
-                {"query", req.query},   {"x_test", req.header("x-test")}, {"body", req.body}};
+      json j = {{"method", req.method},           {"path", req.path}, {"params", req.path_params}, {"query", req.query},
+                {"x_test", req.header("x-test")}, {"body", req.body}};
       respond(response::json(200, j.dump()));
     };
     routes_.add("GET", "/echo/{name}", "echo", echo);
@@ -70,7 +70,8 @@ protected:
       respond(std::move(r));
     });
     routes_.add("DELETE", "/empty", "204", [](request&, responder respond) { respond(response::no_content()); });
-    routes_.add("GET", "/park", "answered later", [this](request&, responder respond) { parked_.park(std::move(respond)); });
+    routes_.add("GET", "/park", "answered later",
+                [this](request&, responder respond) { parked_.park(std::move(respond)); });
   }
 
   void start(server_options options = {}) {

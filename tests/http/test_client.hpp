@@ -33,7 +33,7 @@ struct reply {
 };
 
 class client {
-public:
+ public:
   static constexpr auto default_deadline = std::chrono::seconds(5);
 
   explicit client(std::uint16_t port, const std::string& host = "127.0.0.1") {
@@ -142,7 +142,7 @@ public:
     }
   }
 
-private:
+ private:
   int wait_readable(std::chrono::steady_clock::time_point until) const {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() <= 0) return 0;

@@ -37,63 +37,65 @@ struct observed {
 };
 
 class WebSocketTest : public ::testing::Test {
-protected:
+ protected:
   WebSocketTest() {
     // /ws/echo: echoes text; "close <code> <reason>" closes; "flood <n> <bytes>" queues n messages at once;
     // "drain" sends three messages and then "drained" once they are written.
-    routes_.add_websocket("/ws/echo", "echo", [this](const request&, const std::shared_ptr<websocket_connection>& conn) {
-      {
-        std::lock_guard lock(seen_.mutex);
-        seen_.last = conn;
-      }
-      websocket_callbacks cb;
-      std::weak_ptr<websocket_connection> weak = conn;
-      cb.on_message = [this, weak](std::string message) {
-        {
-          std::lock_guard lock(seen_.mutex);
-          seen_.messages.push_back(message);
-        }
-        auto c = weak.lock();
-        if (!c) return;
-        if (message.starts_with("close ")) {
-          const auto space = message.find(' ', 6);
-          c->close(static_cast<std::uint16_t>(std::stoi(message.substr(6, space - 6))), message.substr(space + 1));
-        } else if (message.starts_with("flood ")) {
-          const auto space = message.find(' ', 6);
-          const int n = std::stoi(message.substr(6, space - 6));
-          const std::string chunk(std::stoul(message.substr(space + 1)), 'x');
-          for (int i = 0; i < n; ++i) c->send_text(chunk);
-        } else if (message == "drain") {
-          for (const char* m : {"one", "two", "three"}) c->send_text(m);
-          c->when_drained([weak] {
-            if (auto again = weak.lock()) again->send_text("drained");
-          });
-        } else {
-          c->send_text(std::move(message));
-        }
-      };
-      cb.on_close = [this](std::uint16_t code, const std::string& reason) {
-        std::lock_guard lock(seen_.mutex);
-        seen_.closes.emplace_back(code, reason);
-      };
-      return cb;
-    });
+    routes_.add_websocket(
+        "/ws/echo", "echo", [this](const request&, const std::shared_ptr<websocket_connection>& conn) {
+          {
+            std::lock_guard lock(seen_.mutex);
+            seen_.last = conn;
+          }
+          websocket_callbacks cb;
+          std::weak_ptr<websocket_connection> weak = conn;
+          cb.on_message = [this, weak](std::string message) {
+            {
+              std::lock_guard lock(seen_.mutex);
+              seen_.messages.push_back(message);
+            }
+            auto c = weak.lock();
+            if (!c) return;
+            if (message.starts_with("close ")) {
+              const auto space = message.find(' ', 6);
+              c->close(static_cast<std::uint16_t>(std::stoi(message.substr(6, space - 6))), message.substr(space + 1));
+            } else if (message.starts_with("flood ")) {
+              const auto space = message.find(' ', 6);
+              const int n = std::stoi(message.substr(6, space - 6));
+              const std::string chunk(std::stoul(message.substr(space + 1)), 'x');
+              for (int i = 0; i < n; ++i) c->send_text(chunk);
+            } else if (message == "drain") {
+              for (const char* m : {"one", "two", "three"}) c->send_text(m);
+              c->when_drained([weak] {
+                if (auto again = weak.lock()) again->send_text("drained");
+              });
+            } else {
+              c->send_text(std::move(message));
+            }
+          };
+          cb.on_close = [this](std::uint16_t code, const std::string& reason) {
+            std::lock_guard lock(seen_.mutex);
+            seen_.closes.emplace_back(code, reason);
+          };
+          return cb;
+        });
     // /ws/rooms/{room}: greets with the path parameter and the selected subprotocol.
-    routes_.add_websocket("/ws/rooms/{room}", "greeting",
-                          [](const request& req, const std::shared_ptr<websocket_connection>& conn) {
-                            conn->send_text("room " + req.path_params.at("room") + " subprotocol '" +
-                                            conn->subprotocol() + "'");
-                            return websocket_callbacks{};
-                          },
-                          {"prefect", "other"});
+    routes_.add_websocket(
+        "/ws/rooms/{room}", "greeting",
+        [](const request& req, const std::shared_ptr<websocket_connection>& conn) {
+          conn->send_text("room " + req.path_params.at("room") + " subprotocol '" + conn->subprotocol() + "'");
+          return websocket_callbacks{};
+        },
+        {"prefect", "other"});
     // /ws/weak: holds its handle only weakly (regression: the server must keep it alive while open).
-    routes_.add_websocket("/ws/weak", "weak echo", [](const request&, const std::shared_ptr<websocket_connection>& conn) {
-      websocket_callbacks cb;
-      cb.on_message = [weak = std::weak_ptr<websocket_connection>(conn)](std::string message) {
-        if (auto c = weak.lock()) c->send_text("weak: " + message);
-      };
-      return cb;
-    });
+    routes_.add_websocket("/ws/weak", "weak echo",
+                          [](const request&, const std::shared_ptr<websocket_connection>& conn) {
+                            websocket_callbacks cb;
+                            cb.on_message = [weak = std::weak_ptr<websocket_connection>(conn)](std::string message) {
+                              if (auto c = weak.lock()) c->send_text("weak: " + message);
+                            };
+                            return cb;
+                          });
     routes_.add("GET", "/plain", "plain", [](request&, responder respond) { respond(response::json(200, "{}")); });
   }
 
@@ -323,7 +325,7 @@ TEST_F(WebSocketTest, ServerPingsIdleClients) {
   // The client answers pings while it reads; the connection survives several intervals.
   ASSERT_TRUE(ws.send("hello"));
   EXPECT_EQ(ws.read(), "hello");
-  EXPECT_FALSE(ws.read(500ms));  // nothing to read: the deadline passes...
+  EXPECT_FALSE(ws.read(500ms));                             // nothing to read: the deadline passes...
   EXPECT_EQ(ws.closed().reason, "client deadline passed");  // ...and the server never gave up on it
   EXPECT_GE(ws.pings_received(), 2u);
 }

@@ -13,25 +13,26 @@ const timestamp t0 = *parse_iso8601("2026-05-01T08:00:00Z");
 const std::string consumer = "0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
 json envelope(const std::string& type, json payload) {
-  return {{"type", type}, {"id", "0195a1b2-c3d4-7e5f-8a9b-000000000001"}, {"sent_at", "2026-05-01T08:00:00Z"},
+  return {{"type", type},
+          {"id", "0195a1b2-c3d4-7e5f-8a9b-000000000001"},
+          {"sent_at", "2026-05-01T08:00:00Z"},
           {"payload", std::move(payload)}};
 }
 
 /// The hello a `prefect worker start --pool p --type process` sends, give or take its template and metadata.
 json worker_hello() {
-  return envelope("worker.hello.v1",
-                  {{"consumer_id", consumer},
-                   {"worker_name", "ProcessWorker 1"},
-                   {"worker_type", "process"},
-                   {"heartbeat_interval_seconds", 30},
-                   {"supported_channel_versions", json::array({channel_version})},
-                   {"requested_capabilities", {"worker_heartbeat.v1", "work_pool_snapshot.v1"}},
-                   {"work_queue_names", json::array()},
-                   {"handled_cleanup_kinds", json::array()},
-                   {"max_cleanup_concurrency", 0},
-                   {"create_pool_if_not_found", true},
-                   {"default_base_job_template", {{"job_configuration", json::object()}}},
-                   {"worker_metadata", nullptr}});
+  return envelope("worker.hello.v1", {{"consumer_id", consumer},
+                                      {"worker_name", "ProcessWorker 1"},
+                                      {"worker_type", "process"},
+                                      {"heartbeat_interval_seconds", 30},
+                                      {"supported_channel_versions", json::array({channel_version})},
+                                      {"requested_capabilities", {"worker_heartbeat.v1", "work_pool_snapshot.v1"}},
+                                      {"work_queue_names", json::array()},
+                                      {"handled_cleanup_kinds", json::array()},
+                                      {"max_cleanup_concurrency", 0},
+                                      {"create_pool_if_not_found", true},
+                                      {"default_base_job_template", {{"job_configuration", json::object()}}},
+                                      {"worker_metadata", nullptr}});
 }
 
 std::optional<frame> read(const json& j) { return read_frame(j.dump(), 64); }
@@ -91,14 +92,12 @@ TEST(WorkerChannelFrames, AHelloWithoutTheVersionIsReadButNotSupported) {
 }
 
 TEST(WorkerChannelFrames, HeartbeatsAndCleanupOperationsRead) {
-  const auto beat = read(envelope("worker.heartbeat.v1", {{"consumer_id", consumer},
-                                                          {"worker_name", "w"},
-                                                          {"heartbeat_interval_seconds", 5}}));
+  const auto beat = read(envelope(
+      "worker.heartbeat.v1", {{"consumer_id", consumer}, {"worker_name", "w"}, {"heartbeat_interval_seconds", 5}}));
   ASSERT_TRUE(beat);
   EXPECT_EQ(std::get<heartbeat>(*beat).heartbeat_interval_seconds, 5);
-  const auto release = read(envelope("cleanup.release.v1", {{"message_id", consumer},
-                                                            {"reservation_token", "t"},
-                                                            {"reason", "busy"}}));
+  const auto release =
+      read(envelope("cleanup.release.v1", {{"message_id", consumer}, {"reservation_token", "t"}, {"reason", "busy"}}));
   ASSERT_TRUE(release);
   EXPECT_EQ(std::get<cleanup_operation>(*release).operation, "release");
   EXPECT_FALSE(read(envelope("cleanup.ack.v1", {{"message_id", consumer}, {"reservation_token", ""}})));

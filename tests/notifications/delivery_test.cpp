@@ -29,32 +29,43 @@ constexpr const char* twilio_token = "TWILIOTOKEN0005";
 constexpr const char* smtp_password = "SMTPPASSWORD0006";
 
 class NotificationDelivery : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   std::string config(const std::string& policies_yaml, const std::string& retry = "{initial: 200ms, max: 1s}") {
     std::string yaml =
         "notifications:\n"
         "  ui_url: http://127.0.0.1:4200\n"
-        "  retry: " + retry + "\n"
+        "  retry: " +
+        retry +
+        "\n"
         "  channels:\n"
-        "    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/" + slack_secret + "\"}\n"
-        "    - {name: teams-ops, type: teams, allow_private_network: true, url: \"" + teams_.base_url() +
-        "/workflows/1/triggers/manual/paths/invoke?sig=" + teams_secret + "\"}\n"
-        "    - {name: pager, type: pagerduty, allow_private_network: true, routing_key: \"" + pd_key + "\", api_url: \"" + pagerduty_.base_url() +
+        "    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" +
+        slack_.base_url() + "/services/T0/B0/" + slack_secret +
         "\"}\n"
-        "    - {name: genie, type: opsgenie, allow_private_network: true, api_key: \"" + genie_key + "\", region: us, api_url: \"" +
-        opsgenie_.base_url() + "\"}\n"
-        "    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, auth_token: \"" + twilio_token +
-        "\", from: \"+15005550006\", to: [\"+15551234567\"], api_url: \"" + twilio_.base_url() + "\"}\n"
-        "    - {name: mail, type: smtp, allow_private_network: true, host: 127.0.0.1, port: " + std::to_string(smtp_.port()) +
-        ", tls: none, username: alerts, password: \"" + smtp_password +
+        "    - {name: teams-ops, type: teams, allow_private_network: true, url: \"" +
+        teams_.base_url() + "/workflows/1/triggers/manual/paths/invoke?sig=" + teams_secret +
+        "\"}\n"
+        "    - {name: pager, type: pagerduty, allow_private_network: true, routing_key: \"" +
+        pd_key + "\", api_url: \"" + pagerduty_.base_url() +
+        "\"}\n"
+        "    - {name: genie, type: opsgenie, allow_private_network: true, api_key: \"" +
+        genie_key + "\", region: us, api_url: \"" + opsgenie_.base_url() +
+        "\"}\n"
+        "    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, "
+        "auth_token: \"" +
+        twilio_token + "\", from: \"+15005550006\", to: [\"+15551234567\"], api_url: \"" + twilio_.base_url() +
+        "\"}\n"
+        "    - {name: mail, type: smtp, allow_private_network: true, host: 127.0.0.1, port: " +
+        std::to_string(smtp_.port()) + ", tls: none, username: alerts, password: \"" + smtp_password +
         "\", from: \"osprey@example.com\", to: [\"oncall@example.com\"]}\n"
         // 2130706433 is 127.0.0.1 spelled as one number: no literal the config can judge, so only the
         // transport's check of the resolved address stands between this channel and the Slack receiver.
-        "    - {name: inside, type: slack, url: \"https://2130706433:" + std::to_string(slack_.port()) +
+        "    - {name: inside, type: slack, url: \"https://2130706433:" +
+        std::to_string(slack_.port()) +
         "/services/T0/B0/INSIDE\"}\n"
-        "  policies:\n" + policies_yaml;
+        "  policies:\n" +
+        policies_yaml;
     const auto path = home_.path() / "config.yaml";
     std::ofstream(path) << yaml;
     return path.string();
@@ -67,8 +78,7 @@ protected:
   }
 
   daemon& start(const std::string& config_file) {
-    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()},
-                                           {"OSPREY_DATABASE_URL", db_.url()}};
+    std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
     daemon_ = std::make_unique<daemon>(env, std::vector<std::string>{"--config", config_file});
     EXPECT_TRUE(daemon_->started()) << daemon_->output();
     return *daemon_;
@@ -125,7 +135,7 @@ TEST_P(NotificationDelivery, AFailedProdRunAlertsEveryChannelAndOthersAlertNone)
   teams_.set_default({202, {}, ""});
   start(config(all_channels_policy()));
 
-  failing_run({"dev"});               // no prod tag: no alert
+  failing_run({"dev"});                // no prod tag: no alert
   failing_run({"prod"}, "COMPLETED");  // wrong state: no alert
   const auto failed = failing_run({"prod", "etl"});
 
@@ -180,9 +190,10 @@ TEST_P(NotificationDelivery, AFailedProdRunAlertsEveryChannelAndOthersAlertNone)
 TEST_P(NotificationDelivery, RecoveryResolvesPagerDutyAndClosesOpsgenie) {
   pagerduty_.set_default({202, {}, R"({"status":"success"})"});
   opsgenie_.set_default({202, {}, R"({"result":"Request will be processed"})"});
-  start(config("    - name: pages\n"
-               "      match: {state_types: [FAILED]}\n"
-               "      channels: [pager, genie, slack-ops]\n"));
+  start(
+      config("    - name: pages\n"
+             "      match: {state_types: [FAILED]}\n"
+             "      channels: [pager, genie, slack-ops]\n"));
   const auto run = failing_run({});
   ASSERT_TRUE(pagerduty_.wait_for(1, 20s));
   ASSERT_TRUE(opsgenie_.wait_for(1, 20s));
@@ -227,10 +238,11 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 TEST_P(NotificationDelivery, RecoveryMessagesToChatMailAndSmsAreTitledRecoveredOnce) {
   teams_.set_default({202, {}, ""});
   twilio_.set_default({201, {}, R"({"sid":"SM1","status":"queued"})"});
-  start(config("    - name: recoveries\n"
-               "      match: {state_types: [FAILED]}\n"
-               "      send_resolved: true\n"
-               "      channels: [slack-ops, teams-ops, sms, mail]\n"));
+  start(
+      config("    - name: recoveries\n"
+             "      match: {state_types: [FAILED]}\n"
+             "      send_resolved: true\n"
+             "      channels: [slack-ops, teams-ops, sms, mail]\n"));
   const auto run = failing_run({});
   for (auto* r : {&slack_, &teams_, &twilio_}) ASSERT_TRUE(r->wait_for(1, 20s));
   ASSERT_TRUE(smtp_.wait_for(1, 20s));
@@ -264,9 +276,10 @@ TEST_P(NotificationDelivery, RetriesHonourRetryAfterAndPermanentFailuresGoToDead
   pagerduty_.script({500, {}, "upstream error"});
   pagerduty_.set_default({202, {}, R"({"status":"success"})"});
   slack_.set_default({404, {}, "no_service"});
-  start(config("    - name: p\n"
-               "      match: {state_names: [Failed]}\n"
-               "      channels: [pager, slack-ops]\n"));
+  start(
+      config("    - name: p\n"
+             "      match: {state_names: [Failed]}\n"
+             "      channels: [pager, slack-ops]\n"));
   failing_run({});
   ASSERT_TRUE(pagerduty_.wait_for(3, 30s));
   ASSERT_TRUE(wait_until([&] { return outbox_settled(2); }, 30s)) << outbox().dump(1);
@@ -292,9 +305,10 @@ TEST_P(NotificationDelivery, RetriesHonourRetryAfterAndPermanentFailuresGoToDead
 }
 
 TEST_P(NotificationDelivery, AChannelWhoseHostResolvesToAPrivateAddressIsRefusedAndDeadLettered) {
-  start(config("    - name: p\n"
-               "      match: {state_names: [Failed]}\n"
-               "      channels: [inside, slack-ops]\n"));
+  start(
+      config("    - name: p\n"
+             "      match: {state_names: [Failed]}\n"
+             "      channels: [inside, slack-ops]\n"));
   failing_run({});
   ASSERT_TRUE(wait_until([&] { return outbox_settled(2); }, 30s)) << outbox().dump(1);
 
@@ -344,9 +358,10 @@ TEST_P(NotificationDelivery, ASendgridChannelSendsOneMailPerRecipient) {
 TEST_P(NotificationDelivery, JobsPendingWhenTheServerIsKilledAreDeliveredAfterRestart) {
   // Every answer takes 3 s, so deliveries are in flight when the daemon is killed.
   pagerduty_.set_default({202, {}, R"({"status":"success"})", 3000ms});
-  const auto cfg = config("    - name: crash\n"
-                          "      match: {state_names: [Failed]}\n"
-                          "      channels: [pager]\n");
+  const auto cfg = config(
+      "    - name: crash\n"
+      "      match: {state_names: [Failed]}\n"
+      "      channels: [pager]\n");
   start(cfg);
   std::set<std::string> expected;
   for (int i = 0; i < 20; ++i) expected.insert("osprey/crash/" + failing_run({}));
@@ -364,7 +379,8 @@ TEST_P(NotificationDelivery, JobsPendingWhenTheServerIsKilledAreDeliveredAfterRe
   EXPECT_EQ(received, expected);  // none lost; repeats carry the same dedup key, so PagerDuty folds them
 }
 
-INSTANTIATE_TEST_SUITE_P(D, NotificationDelivery, ::testing::ValuesIn(all_dialects()), dialect_test_name<::testing::TestParamInfo<dialect>>);
+INSTANTIATE_TEST_SUITE_P(D, NotificationDelivery, ::testing::ValuesIn(all_dialects()),
+                         dialect_test_name<::testing::TestParamInfo<dialect>>);
 
 }  // namespace
 }  // namespace osprey::testing

@@ -21,22 +21,25 @@ using namespace std::chrono_literals;
 constexpr const char* policies_path = "/api/flow_run_notification_policies/";
 
 class NotificationPolicies : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     pagerduty_.set_default({202, {}, R"({"status":"success"})"});
     config_file_ = (home_.path() / "osprey-config.yaml").string();
-    std::ofstream(config_file_)
-        << "notifications:\n"
-           "  retry: {initial: 200ms, max: 1s}\n"
-           "  channels:\n"
-           "    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/X\"}\n"
-           "    - {name: pager, type: pagerduty, allow_private_network: true, routing_key: \"PDKEY00000000000000000000000001\", api_url: \"" +
-               pagerduty_.base_url() + "\"}\n"
-           "  policies:\n"
-           "    - name: from-file\n"
-           "      match: {state_names: [Crashed]}\n"
-           "      channels: [slack-ops]\n";
+    std::ofstream(config_file_) << "notifications:\n"
+                                   "  retry: {initial: 200ms, max: 1s}\n"
+                                   "  channels:\n"
+                                   "    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" +
+                                       slack_.base_url() +
+                                       "/services/T0/B0/X\"}\n"
+                                       "    - {name: pager, type: pagerduty, allow_private_network: true, routing_key: "
+                                       "\"PDKEY00000000000000000000000001\", api_url: \"" +
+                                       pagerduty_.base_url() +
+                                       "\"}\n"
+                                       "  policies:\n"
+                                       "    - name: from-file\n"
+                                       "      match: {state_names: [Crashed]}\n"
+                                       "      channels: [slack-ops]\n";
     std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
     daemon_ = std::make_unique<daemon>(env, std::vector<std::string>{"--config", config_file_});
     ASSERT_TRUE(daemon_->started()) << daemon_->output();
@@ -57,7 +60,9 @@ protected:
     return json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
   }
 
-  json policies(const json& filter = json::object()) { return call("POST", std::string(policies_path) + "filter", filter); }
+  json policies(const json& filter = json::object()) {
+    return call("POST", std::string(policies_path) + "filter", filter);
+  }
 
   std::vector<std::string> policy_names(const json& filter = json::object()) {
     std::vector<std::string> names;
@@ -96,8 +101,11 @@ protected:
 TEST_P(NotificationPolicies, AnApiPolicyAlertsAtOnceAndCanBeReadPausedFilteredAndDeleted) {
   // Create: 201 with the policy as stored.
   auto created = raw("POST", policies_path,
-                     json{{"name", "api-failures"}, {"state_names", {"Failed"}}, {"tags", json::array()},
-                          {"channels", {"pager"}}, {"message_template", "Run {flow_run_name} is {flow_run_state_name}"}}
+                     json{{"name", "api-failures"},
+                          {"state_names", {"Failed"}},
+                          {"tags", json::array()},
+                          {"channels", {"pager"}},
+                          {"message_template", "Run {flow_run_name} is {flow_run_state_name}"}}
                          .dump());
   ASSERT_EQ(created.status, 201) << created.body;
   const auto policy = json::parse(created.body);
@@ -116,10 +124,13 @@ TEST_P(NotificationPolicies, AnApiPolicyAlertsAtOnceAndCanBeReadPausedFilteredAn
   const auto event = json::parse(pagerduty_.requests().at(0).body);
   EXPECT_EQ(event["event_action"], "trigger");
   EXPECT_EQ(event["dedup_key"], "osprey/api-failures/" + first);
-  ASSERT_TRUE(wait_until([&] {
-    auto jobs = jobs_of(first);
-    return jobs.size() == 1 && jobs[0]["status"] == "delivered";
-  }, 20s)) << jobs_of(first).dump(1);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto jobs = jobs_of(first);
+        return jobs.size() == 1 && jobs[0]["status"] == "delivered";
+      },
+      20s))
+      << jobs_of(first).dump(1);
   EXPECT_EQ(jobs_of(first)[0]["policy_name"], "api-failures");
   EXPECT_EQ(jobs_of(first)[0]["channel_name"], "pager");
 
@@ -171,18 +182,19 @@ TEST_P(NotificationPolicies, AnApiPolicyAlertsAtOnceAndCanBeReadPausedFilteredAn
 }
 
 TEST_P(NotificationPolicies, EveryFieldRoundTrips) {
-  const json body = {{"name", "everything"},
-                     {"is_active", true},
-                     {"state_names", {"Failed", "Crashed"}},
-                     {"tags", {"prod"}},
-                     {"channels", {"pager", "slack-ops"}},
-                     {"message_template", "{flow_name}: {flow_run_state_name}"},
-                     {"match", {{"state_types", {"failed"}}, {"tags_none", {"canary"}}, {"flows", {"etl"}},
-                                {"deployments", {"nightly"}}}},
-                     {"resolve_on", {"Completed"}},
-                     {"dedup_scope", "deployment"},
-                     {"send_resolved", true},
-                     {"group_wait_seconds", 1.5}};
+  const json body = {
+      {"name", "everything"},
+      {"is_active", true},
+      {"state_names", {"Failed", "Crashed"}},
+      {"tags", {"prod"}},
+      {"channels", {"pager", "slack-ops"}},
+      {"message_template", "{flow_name}: {flow_run_state_name}"},
+      {"match",
+       {{"state_types", {"failed"}}, {"tags_none", {"canary"}}, {"flows", {"etl"}}, {"deployments", {"nightly"}}}},
+      {"resolve_on", {"Completed"}},
+      {"dedup_scope", "deployment"},
+      {"send_resolved", true},
+      {"group_wait_seconds", 1.5}};
   auto created = raw("POST", policies_path, body.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   const auto policy = json::parse(created.body);
@@ -273,8 +285,8 @@ TEST_P(NotificationPolicies, BadBodiesAre422AndStoreNothing) {
       {"group_wait negative", R"({"name": "a", "channels": ["pager"], "group_wait_seconds": -1})"},
       {"bad dedup_scope", R"({"name": "a", "channels": ["pager"], "dedup_scope": "forever"})"},
       {"bad block id", R"({"name": "a", "channels": ["pager"], "block_document_id": "not-a-uuid"})"},
-      {"block without channels", R"({"name": "a", "state_names": ["Failed"], "block_document_id": ")" + some_uuid +
-                                     R"("})"},
+      {"block without channels",
+       R"({"name": "a", "state_names": ["Failed"], "block_document_id": ")" + some_uuid + R"("})"},
       {"no channels", R"({"name": "a", "state_names": ["Failed"]})"},
       {"empty channels", R"({"name": "a", "channels": []})"},
       {"not an object", R"(["pager"])"},
@@ -346,8 +358,8 @@ TEST_P(NotificationPolicies, BadBodiesAre422AndStoreNothing) {
 
   // Bad filters are 422 as well.
   for (const auto& body : {R"({"flow_run_notification_policy_filter": {"is_active": {"eq_": "yes"}}})",
-                           R"({"flow_run_notification_policy_filter": {"name": {"any_": ["x"]}}})",
-                           R"({"limit": -1})", R"({"limit": "ten"})", "[]"}) {
+                           R"({"flow_run_notification_policy_filter": {"name": {"any_": ["x"]}}})", R"({"limit": -1})",
+                           R"({"limit": "ten"})", "[]"}) {
     auto r = raw("POST", std::string(policies_path) + "filter", body);
     EXPECT_EQ(r.status, 422) << body << ": " << r.body;
   }

@@ -41,7 +41,7 @@ notification_policy api_policy(const std::string& name, std::vector<std::string>
 /// One callback's answer.
 template <class Answer>
 class awaited {
-public:
+ public:
   auto callback() {
     return [p = promise_](Answer a) { p->set_value(std::move(a)); };
   }
@@ -50,7 +50,7 @@ public:
     return future_.get();
   }
 
-private:
+ private:
   std::shared_ptr<std::promise<Answer>> promise_ = std::make_shared<std::promise<Answer>>();
   std::future<Answer> future_ = promise_->get_future();
 };
@@ -97,7 +97,7 @@ TEST(CheckApiPolicy, AFilePolicysNameIsAConflict) {
 }
 
 class PolicyService : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(scratch_);
     auto conn = scratch_.connect();

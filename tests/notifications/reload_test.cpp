@@ -28,19 +28,20 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 }
 
 class NotificationReload : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   static std::string slack_channel(const std::string& name, const http_receiver& r) {
-    return "    - {name: " + name + ", type: slack, allow_private_network: true, url: \"" + r.base_url() + "/services/" + name + "\"}\n";
+    return "    - {name: " + name + ", type: slack, allow_private_network: true, url: \"" + r.base_url() +
+           "/services/" + name + "\"}\n";
   }
 
   /// Writes the config file: `channels_yaml` and `policies_yaml` are the list items.
   void write_config(const std::string& channels_yaml, const std::string& policies_yaml) {
     std::ofstream(config_file()) << "notifications:\n"
                                     "  retry: {initial: 200ms, max: 1s}\n"
-                                    "  channels:\n" + channels_yaml +
-                                        "  policies:\n" + policies_yaml;
+                                    "  channels:\n" +
+                                        channels_yaml + "  policies:\n" + policies_yaml;
   }
 
   [[nodiscard]] std::string config_file() const { return (home_.path() / "config.yaml").string(); }
@@ -57,7 +58,8 @@ protected:
   static std::string policy_to(const std::string& channel) {
     return "    - name: failures\n"
            "      match: {state_names: [Failed]}\n"
-           "      channels: [" + channel + "]\n";
+           "      channels: [" +
+           channel + "]\n";
   }
 
   void start() {
@@ -100,11 +102,14 @@ protected:
   /// Waits until every job of `run` left pending; returns them.
   json settled_jobs_of(const std::string& run, std::size_t expected) {
     json jobs;
-    EXPECT_TRUE(wait_until([&] {
-      jobs = jobs_of(run);
-      return jobs.size() == expected &&
-             std::none_of(jobs.begin(), jobs.end(), [](const json& j) { return j["status"] == "pending"; });
-    }, 20s)) << jobs.dump(1);
+    EXPECT_TRUE(wait_until(
+        [&] {
+          jobs = jobs_of(run);
+          return jobs.size() == expected &&
+                 std::none_of(jobs.begin(), jobs.end(), [](const json& j) { return j["status"] == "pending"; });
+        },
+        20s))
+        << jobs.dump(1);
     return jobs;
   }
 
@@ -182,12 +187,15 @@ TEST_P(NotificationReload, APendingJobWhoseChannelWasRemovedGoesDeadNamingIt) {
   const auto run = failing_run();
   ASSERT_TRUE(c_.wait_for(1, 20s)) << daemon_->output();
   json job;
-  ASSERT_TRUE(wait_until([&] {
-    auto jobs = jobs_of(run);
-    if (jobs.size() != 1) return false;
-    job = jobs[0];
-    return job["status"] == "pending" && job["attempts"] == 1;
-  }, 20s)) << jobs_of(run).dump(1);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto jobs = jobs_of(run);
+        if (jobs.size() != 1) return false;
+        job = jobs[0];
+        return job["status"] == "pending" && job["attempts"] == 1;
+      },
+      20s))
+      << jobs_of(run).dump(1);
   EXPECT_NE(job["last_error"].get<std::string>().find("503"), std::string::npos) << job;
 
   // The reload removes chan-c (and the policy now names chan-b).
@@ -198,10 +206,13 @@ TEST_P(NotificationReload, APendingJobWhoseChannelWasRemovedGoesDeadNamingIt) {
   const std::string id = job["id"];
   auto r = http_request("POST", daemon_->base_url() + "/api/notifications/outbox/" + id + "/retry");
   ASSERT_EQ(r.status, 204) << r.body;
-  ASSERT_TRUE(wait_until([&] {
-    auto jobs = jobs_of(run);
-    return jobs.size() == 1 && jobs[0]["status"] == "dead";
-  }, 20s)) << jobs_of(run).dump(1);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto jobs = jobs_of(run);
+        return jobs.size() == 1 && jobs[0]["status"] == "dead";
+      },
+      20s))
+      << jobs_of(run).dump(1);
   job = jobs_of(run)[0];
   const auto reason = job["last_error"].get<std::string>();
   EXPECT_NE(reason.find("chan-c"), std::string::npos) << reason;

@@ -22,7 +22,7 @@ config::channel_settings channel(const std::string& name, config::channel_type t
 }
 
 class NotificationRules : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -53,7 +53,7 @@ protected:
   }
 
   std::vector<persistence::outbox_job> enqueue(const notification_facts& f, bool send_resolved = false,
-                                              dedup_scope scope = dedup_scope::flow_run, bool enabled = true) {
+                                               dedup_scope scope = dedup_scope::flow_run, bool enabled = true) {
     auto s = settings_;
     s.enabled = enabled;
     auto p = policy_;

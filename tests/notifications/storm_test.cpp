@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 using seconds_d = std::chrono::duration<double>;
 
 class NotificationStorm : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   void start(const std::string& channels_yaml, const std::string& policies_yaml) {
@@ -31,8 +31,8 @@ protected:
     std::ofstream(path) << "notifications:\n"
                            "  ui_url: http://127.0.0.1:4200\n"
                            "  retry: {initial: 200ms, max: 1s}\n"
-                           "  channels:\n" + channels_yaml +
-                               "  policies:\n" + policies_yaml;
+                           "  channels:\n" +
+                               channels_yaml + "  policies:\n" + policies_yaml;
     std::map<std::string, std::string> env{{"OSPREY_HOME", home_.path().string()}, {"OSPREY_DATABASE_URL", db_.url()}};
     daemon_ = std::make_unique<daemon>(env, std::vector<std::string>{"--config", path});
     ASSERT_TRUE(daemon_->started()) << daemon_->output();
@@ -61,11 +61,13 @@ protected:
 
   /// Waits until the outbox holds `expected` jobs and none is pending.
   bool outbox_settled(std::size_t expected) {
-    return wait_until([&] {
-      auto all = outbox();
-      return all.size() == expected &&
-             std::none_of(all.begin(), all.end(), [](const json& j) { return j["status"] == "pending"; });
-    }, 30s);
+    return wait_until(
+        [&] {
+          auto all = outbox();
+          return all.size() == expected &&
+                 std::none_of(all.begin(), all.end(), [](const json& j) { return j["status"] == "pending"; });
+        },
+        30s);
   }
 
   scratch_database db_{GetParam()};
@@ -76,14 +78,17 @@ protected:
 };
 
 TEST_P(NotificationStorm, ARateLimitedChannelSpacesItsMessages) {
-  start("    - name: slow-slack\n"
-        "      type: slack\n"
-        "      allow_private_network: true\n"
-        "      url: \"" + slack_.base_url() + "/services/T0/B0/SLOW\"\n"
-        "      rate_limit: {per_second: 2, burst: 1}\n",
-        "    - name: failures\n"
-        "      match: {state_names: [Failed]}\n"
-        "      channels: [slow-slack]\n");
+  start(
+      "    - name: slow-slack\n"
+      "      type: slack\n"
+      "      allow_private_network: true\n"
+      "      url: \"" +
+          slack_.base_url() +
+          "/services/T0/B0/SLOW\"\n"
+          "      rate_limit: {per_second: 2, burst: 1}\n",
+      "    - name: failures\n"
+      "      match: {state_names: [Failed]}\n"
+      "      channels: [slow-slack]\n");
   std::vector<std::string> runs;
   for (int i = 0; i < 6; ++i) runs.push_back(running_run("run-" + std::to_string(i)));
   for (const auto& run : runs) set_state(run, "FAILED");
@@ -110,7 +115,8 @@ TEST_P(NotificationStorm, ARateLimitedChannelSpacesItsMessages) {
 }
 
 TEST_P(NotificationStorm, GroupWaitFoldsABurstIntoOneMessage) {
-  start("    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() + "/services/T0/B0/OPS\"}\n",
+  start("    - {name: slack-ops, type: slack, allow_private_network: true, url: \"" + slack_.base_url() +
+            "/services/T0/B0/OPS\"}\n",
         "    - name: burst\n"
         "      match: {state_names: [Failed]}\n"
         "      channels: [slack-ops]\n"
@@ -145,11 +151,14 @@ TEST_P(NotificationStorm, ATwilioRetryDoesNotResendPartsAlreadyDelivered) {
   twilio_.set_default({201, {}, R"({"sid":"SM1","status":"queued"})"});
   // The first request to arrive (one of the two recipients) fails with a retryable 500; everything else is 201.
   twilio_.script({500, {}, R"({"code":20500,"message":"Internal Server Error"})"});
-  start("    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
-        "from: \"+15005550006\", to: [\"" + one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
-        "    - name: pages\n"
-        "      match: {state_names: [Failed]}\n"
-        "      channels: [sms]\n");
+  start(
+      "    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, "
+      "auth_token: TOKEN0008, "
+      "from: \"+15005550006\", to: [\"" +
+          one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
+      "    - name: pages\n"
+      "      match: {state_names: [Failed]}\n"
+      "      channels: [sms]\n");
   const auto run = running_run("texted");
   set_state(run, "FAILED");
 
@@ -195,11 +204,14 @@ TEST_P(NotificationStorm, AJobLeftPendingByThePreviousVersionSendsOnlyItsUndeliv
          persistence::text(R"({"title":"Flow run etl/left entered state Failed","message":"left behind",)"
                            R"("values":{},"group_wait_ms":0,"parts_done":[0]})")});
   }
-  start("    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, auth_token: TOKEN0008, "
-        "from: \"+15005550006\", to: [\"" + one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
-        "    - name: pages\n"
-        "      match: {state_names: [Failed]}\n"
-        "      channels: [sms]\n");
+  start(
+      "    - {name: sms, type: twilio, allow_private_network: true, account_sid: AC0000000000000000000000000000007, "
+      "auth_token: TOKEN0008, "
+      "from: \"+15005550006\", to: [\"" +
+          one + "\", \"" + two + "\"], api_url: \"" + twilio_.base_url() + "\"}\n",
+      "    - name: pages\n"
+      "      match: {state_names: [Failed]}\n"
+      "      channels: [sms]\n");
   ASSERT_TRUE(outbox_settled(1)) << outbox().dump(1) << daemon_->output();
   const auto job = outbox().at(0);
   EXPECT_EQ(job["status"], "delivered") << job;

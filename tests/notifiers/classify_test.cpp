@@ -208,7 +208,7 @@ TEST(SecretLeak, NoBackendQuotesASecretInItsReason) {
         http(500, R"({"error":"no such hook )" + escaped + R"("})"),
         http(404, "not found: " + encoded),
         http(200, "ok " + all),
-        http(403, std::string(190, '.') + first),               // the 200-character cut would halve it
+        http(403, std::string(190, '.') + first),                    // the 200-character cut would halve it
         http(400, "cut: " + first.substr(0, first.size() / 2 + 4)),  // the transport's 2 KiB cap halved it
         failed_transport(CURLE_COULDNT_CONNECT, "Failed to connect to " + all),
     };

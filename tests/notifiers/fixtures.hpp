@@ -120,9 +120,9 @@ inline nlohmann::json values_for(const std::string& state, const std::string& ty
 inline std::string message_for(const nlohmann::json& v) {
   auto s = [&v](const char* key) { return v.at(key).get<std::string>(); };
   return "Flow run " + s("flow_name") + "/" + s("flow_run_name") + " entered state `" + s("flow_run_state_name") +
-         "` at " + s("flow_run_state_timestamp") + ".\n\nFlow ID: " + s("flow_id") + "\nFlow run ID: " +
-         s("flow_run_id") + "\nFlow run URL: " + s("flow_run_url") + "\nState message: " +
-         s("flow_run_state_message");
+         "` at " + s("flow_run_state_timestamp") + ".\n\nFlow ID: " + s("flow_id") +
+         "\nFlow run ID: " + s("flow_run_id") + "\nFlow run URL: " + s("flow_run_url") +
+         "\nState message: " + s("flow_run_state_message");
 }
 
 inline timestamp at(const char* iso) { return *parse_iso8601(iso); }

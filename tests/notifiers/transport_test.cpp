@@ -28,7 +28,7 @@ using testing::smtp_receiver;
 constexpr auto reply_deadline = 20s;
 
 class TransportTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     auto started = transport::start();
     ASSERT_TRUE(started) << started.error().message();

@@ -44,7 +44,7 @@ TEST(SecretKeyFile, IsCreatedOwnerOnlyAndReadBack) {
 }
 
 class BlockStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -101,9 +101,8 @@ TEST_P(BlockStore, SecretValuesAreNotStoredInPlainText) {
     conn_ = db_.connect();
   }
   std::optional<persistence::full_block_document> read;
-  auto s = persistence::in_transaction(*conn_, persistence::transaction_kind::read, "test", [&](auto& c) {
-    read = persistence::find_block_document(c, box_, id, true);
-  });
+  auto s = persistence::in_transaction(*conn_, persistence::transaction_kind::read, "test",
+                                       [&](auto& c) { read = persistence::find_block_document(c, box_, id, true); });
   ASSERT_TRUE(s) << s.message();
   ASSERT_TRUE(read);
   EXPECT_EQ(read->doc.data, json({{"value", "plain-text-secret-4711"}}));

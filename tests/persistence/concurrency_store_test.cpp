@@ -21,7 +21,7 @@ namespace {
 const slot_wait_caps caps{};
 
 class ConcurrencyStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -232,9 +232,12 @@ TEST_P(ConcurrencyStore, ConcurrentAcquisitionsThroughGroupCommitNeverExceedTheL
         persistence::acquire_request r{{"tag:db"}, 1, acquire_mode::concurrency, 60s, std::nullopt};
         database->write([out, r, now = now_](auto& c) { *out = persistence::acquire_slots(c, r, now, caps); },
                         [&, out](const status& s) {
-                          if (!s) failed++;
-                          else if (out->decision.verdict == acquire_verdict::granted) granted++;
-                          else locked++;
+                          if (!s)
+                            failed++;
+                          else if (out->decision.verdict == acquire_verdict::granted)
+                            granted++;
+                          else
+                            locked++;
                         });
       }
     });

@@ -22,7 +22,7 @@ namespace {
 /// One callback's answer; the callback may be called once only (a second call throws on the database thread).
 template <class Answer>
 class awaited {
-public:
+ public:
   auto callback() {
     return [p = promise_](Answer a) { p->set_value(std::move(a)); };
   }
@@ -31,7 +31,7 @@ public:
     return future_.get();
   }
 
-private:
+ private:
   std::shared_ptr<std::promise<Answer>> promise_ = std::make_shared<std::promise<Answer>>();
   std::future<Answer> future_ = promise_->get_future();
 };
@@ -45,7 +45,7 @@ flow named(const std::string& name) {
 }
 
 class DatabaseCalls : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(scratch_);
     auto conn = scratch_.connect();
@@ -79,8 +79,8 @@ protected:
 TEST_P(DatabaseCalls, AWriteAnswersWithTheJobsValueAfterCommit) {
   auto& db = start();
   awaited<result<persistence::flow_upsert>> written;
-  persistence::write_value(db, [f = named("etl")](sql_connection& c) { return persistence::upsert_flow(c, f); },
-                           written.callback());
+  persistence::write_value(
+      db, [f = named("etl")](sql_connection& c) { return persistence::upsert_flow(c, f); }, written.callback());
   auto out = written.get();
   ASSERT_TRUE(out) << out.error().message();
   EXPECT_TRUE(out->created);
@@ -88,8 +88,8 @@ TEST_P(DatabaseCalls, AWriteAnswersWithTheJobsValueAfterCommit) {
   EXPECT_TRUE(stored("etl"));
 
   awaited<result<std::optional<flow>>> read;
-  persistence::read_value(db, [](sql_connection& c) { return persistence::find_flow_by_name(c, "etl"); },
-                          read.callback());
+  persistence::read_value(
+      db, [](sql_connection& c) { return persistence::find_flow_by_name(c, "etl"); }, read.callback());
   auto found = read.get();
   ASSERT_TRUE(found) << found.error().message();
   ASSERT_TRUE(found->has_value());
@@ -145,8 +145,8 @@ TEST_P(DatabaseCalls, AThrownRefusalRollsTheJobBackAndArrivesAsItsStatus) {
   EXPECT_FALSE(stored("undone"));
 
   awaited<status> read;  // a read job may refuse the same way
-  persistence::read_value(db, [](sql_connection&) { throw persistence::refusal(errc::not_found, "nothing here"); },
-                          read.callback());
+  persistence::read_value(
+      db, [](sql_connection&) { throw persistence::refusal(errc::not_found, "nothing here"); }, read.callback());
   auto refused = read.get();
   EXPECT_EQ(refused.code(), errc::not_found);
   EXPECT_EQ(refused.message(), "nothing here");
@@ -205,7 +205,8 @@ TEST_P(DatabaseCalls, ADatabaseFailureArrivesAsTheDatabasesStatus) {
 
   db.drain_and_stop();
   awaited<status> late;
-  persistence::write_value(db, [](sql_connection&) {}, late.callback());
+  persistence::write_value(
+      db, [](sql_connection&) {}, late.callback());
   EXPECT_EQ(late.get().code(), errc::unavailable);
 }
 

@@ -18,7 +18,7 @@ using persistence::dialect;
 namespace {
 
 class DiskFull : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     db_.connect()->execute_script("CREATE TABLE filler (data TEXT NOT NULL)");
@@ -59,13 +59,14 @@ TEST_P(DiskFull, AFullDiskRefusesWritesWith503UntilOneCommitsAgain) {
     for (int i = 0; i < 50 && !persistence::is_disk_full(refused); ++i) refused = write(row);
   } else {
     start();
-    refused = write("DO $$ BEGIN RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device' "
-                    "USING ERRCODE = 'disk_full'; END $$");
+    refused = write(
+        "DO $$ BEGIN RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device' "
+        "USING ERRCODE = 'disk_full'; END $$");
   }
   ASSERT_TRUE(persistence::is_disk_full(refused)) << refused.message();
   EXPECT_EQ(refused.code(), errc::unavailable);
-  EXPECT_TRUE(refused.message().starts_with(
-      "The database is out of disk space; writes are refused until space is freed ("))
+  EXPECT_TRUE(
+      refused.message().starts_with("The database is out of disk space; writes are refused until space is freed ("))
       << refused.message();
   EXPECT_TRUE(database_->disk_full());
 

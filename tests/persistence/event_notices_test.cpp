@@ -71,7 +71,7 @@ TEST(EventNoticePayloads, SomeoneElsesNotificationIsNotANotice) {
 }
 
 class EventListener : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override { OSPREY_SKIP_IF_UNAVAILABLE(db_); }
 
   std::unique_ptr<persistence::event_listener> listen(const std::string& origin, heard_log& log) {

@@ -39,21 +39,28 @@ resource_labels rel(const std::string& id, const std::string& role, resource_lab
 /// A small, varied history: flow-run and task-run events, tags, a work pool, odd label values.
 std::vector<event> history() {
   return {
-      make_event(0, "prefect.flow-run.Scheduled", {{"prefect.resource.id", "prefect.flow-run.a"}, {"prefect.resource.name", "etl-nightly"}},
-                 {rel("prefect.flow.f1", "flow", {{"prefect.resource.name", "etl"}}), rel("prefect.tag.nightly", "tag")}),
-      make_event(1, "prefect.flow-run.Running", {{"prefect.resource.id", "prefect.flow-run.a"}, {"prefect.resource.name", "etl-nightly"}},
-                 {rel("prefect.flow.f1", "flow"), rel("prefect.work-pool.p1", "work-pool", {{"prefect.work-pool.type", "process"}})}),
-      make_event(2, "prefect.task-run.Running", {{"prefect.resource.id", "prefect.task-run.t1"}, {"prefect.resource.name", "load_1"}},
+      make_event(
+          0, "prefect.flow-run.Scheduled",
+          {{"prefect.resource.id", "prefect.flow-run.a"}, {"prefect.resource.name", "etl-nightly"}},
+          {rel("prefect.flow.f1", "flow", {{"prefect.resource.name", "etl"}}), rel("prefect.tag.nightly", "tag")}),
+      make_event(1, "prefect.flow-run.Running",
+                 {{"prefect.resource.id", "prefect.flow-run.a"}, {"prefect.resource.name", "etl-nightly"}},
+                 {rel("prefect.flow.f1", "flow"),
+                  rel("prefect.work-pool.p1", "work-pool", {{"prefect.work-pool.type", "process"}})}),
+      make_event(2, "prefect.task-run.Running",
+                 {{"prefect.resource.id", "prefect.task-run.t1"}, {"prefect.resource.name", "load_1"}},
                  {rel("prefect.flow-run.a", "flow-run"), rel("prefect.tag.nightly", "tag")}),
-      make_event(3, "prefect.flow-run.Cancelling", {{"prefect.resource.id", "prefect.flow-run.b"}, {"prefect.resource.name", "adhoc%_[x]"}},
+      make_event(3, "prefect.flow-run.Cancelling",
+                 {{"prefect.resource.id", "prefect.flow-run.b"}, {"prefect.resource.name", "adhoc%_[x]"}},
                  {rel("prefect.work-pool.p2", "work-pool")}),
-      make_event(4, "prefect.task-run.Completed", {{"prefect.resource.id", "prefect.task-run.t1"}, {"prefect.resource.name", "LOAD_1"}}),
+      make_event(4, "prefect.task-run.Completed",
+                 {{"prefect.resource.id", "prefect.task-run.t1"}, {"prefect.resource.name", "LOAD_1"}}),
       make_event(5, "custom.Event", {{"prefect.resource.id", "my.thing"}, {"colour", "red"}}),
   };
 }
 
 class EventStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect_at_head();
@@ -92,7 +99,7 @@ TEST_P(EventStore, StoresEachEventOnceByItsId) {
   auto events = history();
   EXPECT_EQ(insert(events), std::vector<bool>(events.size(), true));
   auto again = events;
-  again.push_back(events[0]);                      // a repeat inside one batch, too
+  again.push_back(events[0]);  // a repeat inside one batch, too
   again.push_back(make_event(9, "late.one", {{"prefect.resource.id", "x"}}));
   auto inserted = insert(again);
   EXPECT_EQ(std::count(inserted.begin(), inserted.end(), true), 1);
@@ -131,7 +138,8 @@ TEST_P(EventStore, ReadsBackWhatWasWritten) {
   auto events = history();
   events[0].follows = new_uuid4();
   insert(events);
-  const auto stored = persistence::query_events(*conn_, parse_filter({{"id", {{"id", {events[0].id.to_string()}}}}}), 10, 0);
+  const auto stored =
+      persistence::query_events(*conn_, parse_filter({{"id", {{"id", {events[0].id.to_string()}}}}}), 10, 0);
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(to_json(stored[0]), to_json(events[0]));
 }
@@ -166,14 +174,15 @@ TEST_P(EventStore, SqlSelectsWhatTheMatcherAccepts) {
       {{"resource", {{"id", {"prefect.flow-run.a"}}}}},
       {{"resource", {{"id_prefix", {"prefect.task-run."}}}}},
       {{"resource", {{"labels", {{"prefect.resource.name", "etl-*"}}}}}},
-      {{"resource", {{"labels", {{"prefect.resource.name", "load_?"}}}}}},  // case-sensitive
+      {{"resource", {{"labels", {{"prefect.resource.name", "load_?"}}}}}},      // case-sensitive
       {{"resource", {{"labels", {{"prefect.resource.name", "adhoc%_[x]"}}}}}},  // SQL wildcards are literal
       {{"resource", {{"labels", {{"prefect.resource.name", "!etl-*"}}}}}},
       {{"resource", {{"labels", {{"prefect.resource.id", {"prefect.flow-run.*", "my.*"}}}}}}},
       {{"resource", {{"labels", {{"colour", "red"}}}}}},
       {{"resource", {{"labels", {{"colour", json::array()}}}}}},
       {{"resource", {{"labels", {{"prefect.resource.id", json::array()}}}}}},
-      {{"any_resource", {{"labels", {{"prefect.resource.role", json::array()}, {"prefect.resource.id", "prefect.tag.*"}}}}}},
+      {{"any_resource",
+        {{"labels", {{"prefect.resource.role", json::array()}, {"prefect.resource.id", "prefect.tag.*"}}}}}},
       {{"related", {{"role", {"tag"}}}}},
       {{"related", {{"id", {"prefect.flow.f1"}}}}},
       {{"related", {{"id", {"prefect.flow-run.a"}}}}},  // primary resources are not related ones

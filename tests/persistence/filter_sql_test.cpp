@@ -15,8 +15,8 @@
 #include "tests/support/scratch.hpp"
 
 using namespace osprey;
-using persistence::dialect;
 using nlohmann::json;
+using persistence::dialect;
 using names = std::vector<std::string>;
 using osprey::testing::scratch_database;
 
@@ -38,7 +38,7 @@ names sorted(names v) {
 }
 
 class FilterSql : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect_at_head();
@@ -165,23 +165,50 @@ protected:
     add_deployment("report-weekly", "Report_Builder", true, json::array(), "high", a_high);
     creator_ = new_uuid4();
 
-    add_run({.name = "alpha", .flow = "etl", .tags = {"prod", "nightly"}, .type = state_type::completed,
-             .start = hour(1), .end = hour(2), .expected = hour(1), .deployment = ids_.at("etl-daily"),
-             .queue = a_default, .queue_name = "default", .version = "1.0", .key = "k1",
+    add_run({.name = "alpha",
+             .flow = "etl",
+             .tags = {"prod", "nightly"},
+             .type = state_type::completed,
+             .start = hour(1),
+             .end = hour(2),
+             .expected = hour(1),
+             .deployment = ids_.at("etl-daily"),
+             .queue = a_default,
+             .queue_name = "default",
+             .version = "1.0",
+             .key = "k1",
              .created_by = {{"id", creator_.to_string()}, {"type", "DEPLOYMENT"}}});
-    add_run({.name = "beta_100%", .flow = "etl", .tags = {"prod"}, .type = state_type::failed, .start = hour(2),
-             .end = hour(3), .expected = hour(2), .version = "2.0"});
-    add_run({.name = "gamma", .flow = "Report_Builder", .tags = {}, .type = state_type::scheduled,
-             .state_name = "Late", .expected = hour(5), .next_scheduled = hour(5),
-             .deployment = ids_.at("report-weekly"), .queue = a_high, .queue_name = "high",
+    add_run({.name = "beta_100%",
+             .flow = "etl",
+             .tags = {"prod"},
+             .type = state_type::failed,
+             .start = hour(2),
+             .end = hour(3),
+             .expected = hour(2),
+             .version = "2.0"});
+    add_run({.name = "gamma",
+             .flow = "Report_Builder",
+             .tags = {},
+             .type = state_type::scheduled,
+             .state_name = "Late",
+             .expected = hour(5),
+             .next_scheduled = hour(5),
+             .deployment = ids_.at("report-weekly"),
+             .queue = a_high,
+             .queue_name = "high",
              .created_by = {{"type", "AUTOMATION"}}});
     add_task_run("parent-task", "alpha", {"io"}, state_type::completed, hour(1));
     add_task_run("load-task", "beta_100%", json::array(), state_type::failed, hour(2));
     add_task_run("orphan-task", std::nullopt, json::array(), state_type::running, std::nullopt);
-    add_run({.name = "delta", .flow = "ml-train", .tags = {"nightly"}, .type = state_type::running,
-             .start = hour(3), .expected = hour(3), .parent_task = ids_.at("parent-task")});
-    add_run({.name = "betaX100", .flow = "ml-train", .tags = {"dev"}, .type = state_type::pending,
-             .expected = hour(4)});
+    add_run({.name = "delta",
+             .flow = "ml-train",
+             .tags = {"nightly"},
+             .type = state_type::running,
+             .start = hour(3),
+             .expected = hour(3),
+             .parent_task = ids_.at("parent-task")});
+    add_run(
+        {.name = "betaX100", .flow = "ml-train", .tags = {"dev"}, .type = state_type::pending, .expected = hour(4)});
 
     add_log("debug connection pool", "prefect.flow_runs", 10, 1, "alpha", std::nullopt);
     add_log("Task started", "prefect.task_runs", 20, 2, "alpha", "parent-task");
@@ -203,9 +230,9 @@ protected:
                   std::int64_t limit = 200, std::int64_t offset = 0) {
     const auto where = persistence::flow_run_where(GetParam(), filter_set(body));
     names out;
-    for (const auto& r : persistence::select_flow_runs(*conn_, where.sql, where.params,
-                                                       persistence::order_by(sort.value_or(filters::flow_run_sort::name_asc)),
-                                                       limit, offset))
+    for (const auto& r : persistence::select_flow_runs(
+             *conn_, where.sql, where.params, persistence::order_by(sort.value_or(filters::flow_run_sort::name_asc)),
+             limit, offset))
       out.push_back(r.name);
     if (limit == 200 && offset == 0) {
       EXPECT_EQ(persistence::count_flow_runs(*conn_, where.sql, where.params), static_cast<std::int64_t>(out.size()))
@@ -222,9 +249,9 @@ protected:
                    std::int64_t limit = 200, std::int64_t offset = 0) {
     const auto where = persistence::flow_where(GetParam(), filter_set(body));
     names out;
-    for (const auto& f : persistence::select_flows(*conn_, where.sql, where.params,
-                                                   persistence::order_by(sort.value_or(filters::flow_sort::name_asc)),
-                                                   limit, offset))
+    for (const auto& f :
+         persistence::select_flows(*conn_, where.sql, where.params,
+                                   persistence::order_by(sort.value_or(filters::flow_sort::name_asc)), limit, offset))
       out.push_back(f.name);
     if (limit == 200 && offset == 0) {
       EXPECT_EQ(persistence::count_flows(*conn_, where.sql, where.params), static_cast<std::int64_t>(out.size()))
@@ -263,8 +290,8 @@ protected:
     if (!q) return {};
     const auto where = persistence::log_where(GetParam(), q->logs);
     names out;
-    for (const auto& l : persistence::select_logs(*conn_, where.sql, where.params, persistence::order_by(sort), limit,
-                                                  offset))
+    for (const auto& l :
+         persistence::select_logs(*conn_, where.sql, where.params, persistence::order_by(sort), limit, offset))
       out.push_back(l.message);
     return out;
   }
@@ -289,9 +316,11 @@ TEST_P(FilterSql, NoFilterSelectsEverything) {
 
 TEST_P(FilterSql, FlowRunIdsNamesAndLike) {
   const std::vector<criterion_case> cases = {
-      {R"({"flow_runs": {"id": {"any_": [")" + id_of("alpha") + R"(", ")" + id_of("gamma") + R"("]}}})", {"alpha", "gamma"}},
+      {R"({"flow_runs": {"id": {"any_": [")" + id_of("alpha") + R"(", ")" + id_of("gamma") + R"("]}}})",
+       {"alpha", "gamma"}},
       {R"({"flow_runs": {"id": {"any_": []}}})", {}},
-      {R"({"flow_runs": {"id": {"not_any_": [")" + id_of("alpha") + R"("]}}})", {"beta_100%", "betaX100", "delta", "gamma"}},
+      {R"({"flow_runs": {"id": {"not_any_": [")" + id_of("alpha") + R"("]}}})",
+       {"beta_100%", "betaX100", "delta", "gamma"}},
       {R"({"flow_runs": {"id": {"not_any_": []}}})", all_runs},
       {R"({"flow_runs": {"name": {"any_": ["alpha", "nope"]}}})", {"alpha"}},
       {R"({"flow_runs": {"name": {"like_": "BETA"}}})", {"beta_100%", "betaX100"}},
@@ -361,8 +390,8 @@ TEST_P(FilterSql, TimeBoundsAreInclusive) {
       {R"({"flow_runs": {"end_time": {"is_null_": true}}})", {"betaX100", "delta", "gamma"}},
       {R"({"flow_runs": {"expected_start_time": {"before_": ")" + iso(1) + R"("}}})", {"alpha"}},
       {R"({"flow_runs": {"next_scheduled_start_time": {"before_": ")" + iso(5) + R"("}}})", {"gamma"}},
-      {R"({"flow_runs": {"next_scheduled_start_time": {"before_": ")" + format_iso8601(hour(5) - std::chrono::microseconds(1)) +
-           R"("}}})",
+      {R"({"flow_runs": {"next_scheduled_start_time": {"before_": ")" +
+           format_iso8601(hour(5) - std::chrono::microseconds(1)) + R"("}}})",
        {}},
       // The client's str(datetime) form, with a space and an offset.
       {R"({"flow_runs": {"expected_start_time": {"after_": "2026-01-01 06:00:00+02:00"}}})", {"betaX100", "gamma"}},
@@ -374,7 +403,8 @@ TEST_P(FilterSql, OperatorOrCombinesCriteria) {
   const std::vector<criterion_case> cases = {
       {R"({"flow_runs": {"operator": "or_", "name": {"any_": ["alpha"]}, "state": {"type": {"any_": ["RUNNING"]}}}})",
        {"alpha", "delta"}},
-      {R"({"flow_runs": {"operator": "and_", "name": {"any_": ["alpha"]}, "state": {"type": {"any_": ["RUNNING"]}}}})", {}},
+      {R"({"flow_runs": {"operator": "and_", "name": {"any_": ["alpha"]}, "state": {"type": {"any_": ["RUNNING"]}}}})",
+       {}},
       // An empty criterion is true, so under or_ everything matches (Prefect's sa.true()).
       {R"({"flow_runs": {"operator": "or_", "name": {}, "tags": {"any_": ["dev"]}}})", all_runs},
       {R"({"flow_runs": {"operator": "or_", "id": {"any_": []}, "tags": {"any_": ["dev"]}}})", {"betaX100"}},
@@ -398,12 +428,14 @@ TEST_P(FilterSql, FlowRunsThroughOtherEntities) {
       {R"({"work_pools": {"type": {"any_": ["process"]}}})", {"alpha", "gamma"}},
       {R"({"work_pools": {"name": {"any_": ["pool-b"]}}})", {}},
       {R"({"work_pool_queues": {"name": {"startswith_": ["HI"]}}})", {"gamma"}},
-      {R"({"work_pool_queues": {"name": {"any_": ["default"]}}, "work_pools": {"name": {"any_": ["pool-a"]}}})", {"alpha"}},
+      {R"({"work_pool_queues": {"name": {"any_": ["default"]}}, "work_pools": {"name": {"any_": ["pool-a"]}}})",
+       {"alpha"}},
       {R"({"task_runs": {"name": {"any_": ["load-task"]}}})", {"beta_100%"}},
       {R"({"task_runs": {"subflow_runs": {"exists_": true}}})", {"alpha"}},
       {R"({"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})", {"alpha"}},
       {R"({"task_runs": {}})", {"alpha", "beta_100%"}},
-      {R"({"flows": {"name": {"any_": ["etl"]}}, "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}}})", {"beta_100%"}},
+      {R"({"flows": {"name": {"any_": ["etl"]}}, "flow_runs": {"state": {"type": {"any_": ["FAILED"]}}}})",
+       {"beta_100%"}},
       {R"({"flows": {"name": {"any_": ["etl"]}}, "task_runs": {"tags": {"all_": ["io"]}}})", {"alpha"}},
   };
   expect_runs(cases);
@@ -422,7 +454,8 @@ TEST_P(FilterSql, FlowsByTheirOwnFieldsAndThroughOtherEntities) {
       {R"({"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}})", {"ml-train"}},
       {R"({"flow_runs": {"state": {"type": {"any_": ["CANCELLED"]}}}})", {}},
       {R"({"task_runs": {"name": {"any_": ["parent-task"]}}})", {"etl"}},
-      {R"({"flow_runs": {"tags": {"any_": ["prod"]}}, "task_runs": {"state": {"type": {"any_": ["FAILED"]}}}})", {"etl"}},
+      {R"({"flow_runs": {"tags": {"any_": ["prod"]}}, "task_runs": {"state": {"type": {"any_": ["FAILED"]}}}})",
+       {"etl"}},
       {R"({"deployments": {"paused": {"eq_": true}}})", {"Report_Builder"}},
       {R"({"work_pools": {"name": {"any_": ["pool-a"]}}})", {"Report_Builder", "etl"}},
       {R"({"work_pool_queues": {"name": {"any_": ["high"]}}})", {"Report_Builder"}},
@@ -517,8 +550,10 @@ TEST_P(FilterSql, SortOrders) {
   using f = filters::flow_sort;
   EXPECT_EQ(flow_names("{}", f::created_desc), (names{"ml-train", "Report_Builder", "etl"}));
   EXPECT_EQ(flow_names("{}", f::updated_desc), (names{"ml-train", "Report_Builder", "etl"}));
-  EXPECT_EQ(flow_names(R"({"flows": {"name": {"any_": ["etl", "ml-train"]}}})", f::name_desc), (names{"ml-train", "etl"}));
-  EXPECT_EQ(flow_names(R"({"flows": {"name": {"any_": ["etl", "ml-train"]}}})", f::name_asc), (names{"etl", "ml-train"}));
+  EXPECT_EQ(flow_names(R"({"flows": {"name": {"any_": ["etl", "ml-train"]}}})", f::name_desc),
+            (names{"ml-train", "etl"}));
+  EXPECT_EQ(flow_names(R"({"flows": {"name": {"any_": ["etl", "ml-train"]}}})", f::name_asc),
+            (names{"etl", "ml-train"}));
   EXPECT_EQ(flow_names("{}", f::created_desc, 1, 1), (names{"Report_Builder"}));
 }
 

@@ -15,7 +15,7 @@ using persistence::dialect;
 namespace {
 
 class FlowRunInputStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -38,8 +38,10 @@ protected:
   }
 
   status insert(const std::string& key, std::chrono::seconds later = 0s) {
-    flow_run_input in{flow_run_input_id{new_uuid4()}, now_ + later, now_ + later, run_, key, "\"" + key + "\"", "tester"};
-    return persistence::in_write_transaction(*conn_, "test", [&](auto& c) { persistence::insert_flow_run_input(c, in); });
+    flow_run_input in{
+        flow_run_input_id{new_uuid4()}, now_ + later, now_ + later, run_, key, "\"" + key + "\"", "tester"};
+    return persistence::in_write_transaction(*conn_, "test",
+                                             [&](auto& c) { persistence::insert_flow_run_input(c, in); });
   }
 
   std::vector<std::string> keys(const std::string& prefix, std::int64_t limit, std::vector<std::string> exclude = {}) {

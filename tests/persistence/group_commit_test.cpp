@@ -22,7 +22,7 @@ using persistence::dialect;
 namespace {
 
 class GroupCommit : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     auto conn = db_.connect();
@@ -38,8 +38,8 @@ protected:
   }
 
   persistence::database& start(std::size_t max_batch = 1024,
-                                std::chrono::microseconds max_delay = std::chrono::microseconds(0),
-                                std::chrono::milliseconds busy_timeout = 60s) {
+                               std::chrono::microseconds max_delay = std::chrono::microseconds(0),
+                               std::chrono::milliseconds busy_timeout = 60s) {
     persistence::database_options options;
     options.target = db_.target();
     options.max_batch = max_batch;
@@ -124,8 +124,10 @@ TEST_P(GroupCommit, AFailingWriteDoesNotSinkItsBatch) {
                    persistence::text("dup-b")});
       };
     database.write(std::move(job), [&](const status& s) {
-      if (s) ++ok;
-      else if (s.code() == errc::conflict || s.code() == errc::internal) ++conflicts;
+      if (s)
+        ++ok;
+      else if (s.code() == errc::conflict || s.code() == errc::internal)
+        ++conflicts;
       ++done;
     });
   }
@@ -207,7 +209,8 @@ TEST_P(GroupCommit, SqliteCheckpointsRunBesideTheWriterAndAStopLeavesAnEmptyWal)
   if (GetParam() != dialect::sqlite) GTEST_SKIP() << "PostgreSQL checkpoints on its own";
   auto& database = start();
   std::atomic<int> ok{0};
-  for (int i = 0; i < 2000; ++i) database.write(insert_flow("ckpt-" + std::to_string(i)), [&](const status& s) { ok += s ? 1 : 0; });
+  for (int i = 0; i < 2000; ++i)
+    database.write(insert_flow("ckpt-" + std::to_string(i)), [&](const status& s) { ok += s ? 1 : 0; });
   ASSERT_TRUE(osprey::testing::wait_until([&] { return ok == 2000; }, 60s));
   EXPECT_TRUE(osprey::testing::wait_until([&] { return stats().checkpoints > 0; }, 10s))
       << "no checkpoint ran within 10 s of the commits";

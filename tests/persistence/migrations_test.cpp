@@ -49,10 +49,12 @@ std::string schema_fingerprint(persistence::sql_connection& conn) {
               "SELECT table_name::text, ordinal_position::text, column_name::text, data_type::text, "
               "is_nullable::text, coalesce(column_default::text, '') FROM information_schema.columns "
               "WHERE table_schema = 'public' ORDER BY 1, 2") +
-         dump(conn, "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes "
-                    "WHERE schemaname = 'public' ORDER BY 1, 2") +
-         dump(conn, "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2");
+         dump(conn,
+              "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes "
+              "WHERE schemaname = 'public' ORDER BY 1, 2") +
+         dump(conn,
+              "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) FROM pg_constraint "
+              "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2");
 }
 
 std::set<std::string> table_names(persistence::sql_connection& conn) {
@@ -65,7 +67,7 @@ std::set<std::string> table_names(persistence::sql_connection& conn) {
 }
 
 class Migrations : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();
@@ -83,8 +85,7 @@ protected:
 
   ::testing::AssertionResult downgrade(const std::string& target) {
     auto plan = m().plan_downgrade(target);
-    if (!plan)
-      return ::testing::AssertionFailure() << "plan_downgrade(" << target << "): " << plan.error().message();
+    if (!plan) return ::testing::AssertionFailure() << "plan_downgrade(" << target << "): " << plan.error().message();
     return applied(m().apply(*plan), "downgrade to " + target);
   }
 
@@ -285,7 +286,7 @@ std::string with_user(const std::string& url, const std::string& user) {
 // A login role that may use the scratch database and its public schema but may not create in the
 // database itself, so it cannot create extensions (pg_trgm is trusted: CREATE on the database would do).
 class limited_role {
-public:
+ public:
   limited_role(persistence::sql_connection& admin, const std::string& database)
       : admin_(admin), name_("osprey_limited_" + random_hex(8)) {
     admin_.execute_script("CREATE ROLE " + name_ + " LOGIN");
@@ -305,13 +306,13 @@ public:
   limited_role& operator=(const limited_role&) = delete;
   [[nodiscard]] const std::string& name() const { return name_; }
 
-private:
+ private:
   persistence::sql_connection& admin_;
   std::string name_;
 };
 
 class PostgresExtensions : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     admin_ = db_.connect();

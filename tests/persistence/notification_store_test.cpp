@@ -13,7 +13,7 @@ using persistence::dialect;
 namespace {
 
 class NotificationStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect();

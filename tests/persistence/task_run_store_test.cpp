@@ -51,7 +51,7 @@ std::vector<task_run_event> batch(const uuid& other_id_run) {
 }
 
 class TaskRunStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   std::unique_ptr<persistence::sql_connection> open(const osprey::testing::scratch_database& db) {
     auto conn = db.connect();
     persistence::migrator m(*conn);
@@ -72,12 +72,12 @@ protected:
     std::vector<std::string> out;
     for (const auto& r : c.query("SELECT id, state_id, state_type, state_name, state_timestamp, task_key, name, tags "
                                  "FROM task_run ORDER BY id"))
-      out.push_back(r.text(0) + " " + r.text(1) + " " + r.text(2) + " " + r.text(3) + " " +
-                    format_iso8601(r.time(4)) + " " + r.text(5) + " " + r.text(6) + " " + r.text(7));
+      out.push_back(r.text(0) + " " + r.text(1) + " " + r.text(2) + " " + r.text(3) + " " + format_iso8601(r.time(4)) +
+                    " " + r.text(5) + " " + r.text(6) + " " + r.text(7));
     for (const auto& r : c.query("SELECT id, task_run_id, type, name, timestamp, state_details FROM task_run_state "
                                  "ORDER BY id"))
-      out.push_back(r.text(0) + " " + r.text(1) + " " + r.text(2) + " " + r.text(3) + " " +
-                    format_iso8601(r.time(4)) + " " + nlohmann::json::parse(r.text(5)).dump());
+      out.push_back(r.text(0) + " " + r.text(1) + " " + r.text(2) + " " + r.text(3) + " " + format_iso8601(r.time(4)) +
+                    " " + nlohmann::json::parse(r.text(5)).dump());
     return out;
   }
 
@@ -105,8 +105,10 @@ TEST_P(TaskRunStore, BatchedWriteStoresWhatOneByOneStores) {
   for (int run = 0; run < 2; ++run) {  // a rolled-back batch is written again from the same rows
     b->begin_write();
     persistence::record_prepared_task_run_events(*b, events, rows);
-    if (run == 0) b->rollback();
-    else b->commit();
+    if (run == 0)
+      b->rollback();
+    else
+      b->commit();
   }
 
   const auto expected = dump(*a);

@@ -20,7 +20,7 @@ namespace {
 const timestamp start = *parse_iso8601("2026-03-01T12:00:00Z");
 const auto interval = std::chrono::microseconds(15min);
 constexpr std::int64_t intervals = 8;  // two hours
-const timestamp now = start + 100min;   // inside the window: some runs are still due, some in the future
+const timestamp now = start + 100min;  // inside the window: some runs are still due, some in the future
 const uuid flow_id = new_uuid4();
 
 struct state_kind {
@@ -41,14 +41,17 @@ std::vector<history_run> make_runs() {
     history_run r;
     const auto edge = static_cast<std::int64_t>(random() % (intervals + 2)) - 1;
     const auto offset = i % 4 == 0 ? std::chrono::microseconds(0)
-                                    : std::chrono::microseconds(static_cast<std::int64_t>(random() % interval.count()));
+                                   : std::chrono::microseconds(static_cast<std::int64_t>(random() % interval.count()));
     r.expected_start_time = start + edge * interval + offset;
     const auto& kind = kinds[random() % std::size(kinds)];
     r.type = kind.type;
     r.state_name = kind.name;
     const bool started = kind.type != state_type::scheduled && kind.type != state_type::pending;
-    if (started) r.start_time = *r.expected_start_time + std::chrono::microseconds(static_cast<std::int64_t>(random() % 600'000'000)) - 120s;
-    r.state_timestamp = *r.expected_start_time + std::chrono::microseconds(static_cast<std::int64_t>(random() % 300'000'000));
+    if (started)
+      r.start_time =
+          *r.expected_start_time + std::chrono::microseconds(static_cast<std::int64_t>(random() % 600'000'000)) - 120s;
+    r.state_timestamp =
+        *r.expected_start_time + std::chrono::microseconds(static_cast<std::int64_t>(random() % 300'000'000));
     r.total_run_time = started ? static_cast<double>(random() % 100'000) / 1000.0 : 0;
     if (i % 50 == 0) r.expected_start_time.reset();  // never had one: not in any history
     out.push_back(std::move(r));
@@ -61,7 +64,7 @@ persistence::sql_value optional_ts(const std::optional<timestamp>& t) {
 }
 
 class UiStore : public ::testing::TestWithParam<dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     conn_ = db_.connect_at_head();
@@ -74,20 +77,23 @@ protected:
     conn_->begin_write();
     for (const auto& r : runs_) {
       const persistence::sql_params columns{
-          persistence::id(new_uuid4()), persistence::text("run-" + std::to_string(n++)), optional_ts(r.expected_start_time),
-          optional_ts(r.start_time), persistence::text(to_string(*r.type)), persistence::text(r.state_name),
-          optional_ts(r.state_timestamp), r.total_run_time};
+          persistence::id(new_uuid4()),          persistence::text("run-" + std::to_string(n++)),
+          optional_ts(r.expected_start_time),    optional_ts(r.start_time),
+          persistence::text(to_string(*r.type)), persistence::text(r.state_name),
+          optional_ts(r.state_timestamp),        r.total_run_time};
       auto flow_run = columns;
       flow_run.push_back(persistence::id(flow_id));
-      conn_->execute("INSERT INTO flow_run (id, name, expected_start_time, start_time, state_type, state_name, "
-                     "state_timestamp, total_run_time, flow_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                     flow_run);
+      conn_->execute(
+          "INSERT INTO flow_run (id, name, expected_start_time, start_time, state_type, state_name, "
+          "state_timestamp, total_run_time, flow_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          flow_run);
       auto task_run = columns;
       task_run.push_back(persistence::id(parent));
-      conn_->execute("INSERT INTO task_run (id, name, expected_start_time, start_time, state_type, state_name, "
-                     "state_timestamp, total_run_time, flow_run_id, task_key, dynamic_key) "
-                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'k', $2)",
-                     task_run);
+      conn_->execute(
+          "INSERT INTO task_run (id, name, expected_start_time, start_time, state_type, state_name, "
+          "state_timestamp, total_run_time, flow_run_id, task_key, dynamic_key) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'k', $2)",
+          task_run);
     }
     conn_->commit();
   }
@@ -154,7 +160,7 @@ TEST_P(UiStore, LatenessSumsWhatTheReferenceSums) {
 }
 
 TEST_P(UiStore, DashboardTaskRunCountsCountWhatTheReferenceCounts) {
-  const auto after = start + 10min + 17s;  // seconds are dropped
+  const auto after = start + 10min + 17s;   // seconds are dropped
   const auto before = start + 95min + 30s;  // to the end of that minute
   std::vector<finished_task_run> finished;
   for (const auto& r : runs_)

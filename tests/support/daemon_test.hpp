@@ -36,7 +36,7 @@
 namespace osprey::testing {
 
 class daemon_test : public ::testing::TestWithParam<persistence::dialect> {
-protected:
+ protected:
   void SetUp() override {
     OSPREY_SKIP_IF_UNAVAILABLE(db_);
     start();

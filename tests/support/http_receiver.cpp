@@ -83,13 +83,13 @@ struct state {
 };
 
 class session : public std::enable_shared_from_this<session> {
-public:
+ public:
   session(tcp::socket socket, std::shared_ptr<state> st)
       : stream_(std::move(socket)), timer_(stream_.get_executor()), state_(std::move(st)) {}
 
   void start() { read(); }
 
-private:
+ private:
   void read() {
     parser_.emplace();
     parser_->body_limit(max_request_body);
@@ -214,8 +214,8 @@ void http_receiver::script(scripted_response r) {
 void http_receiver::script_for(std::string target_prefix, scripted_response r) {
   std::lock_guard lock(impl_->st->mu);
   auto& by_prefix = impl_->st->by_prefix;
-  auto found = std::find_if(by_prefix.begin(), by_prefix.end(),
-                            [&](const auto& entry) { return entry.first == target_prefix; });
+  auto found =
+      std::find_if(by_prefix.begin(), by_prefix.end(), [&](const auto& entry) { return entry.first == target_prefix; });
   if (found == by_prefix.end()) {
     by_prefix.emplace_back(std::move(target_prefix), std::deque<scripted_response>{});
     found = std::prev(by_prefix.end());

@@ -18,7 +18,7 @@ namespace osprey::testing {
 
 struct recorded_request {
   std::string method;
-  std::string target;  ///< path and query, as sent
+  std::string target;                          ///< path and query, as sent
   std::map<std::string, std::string> headers;  ///< lower-case names; repeated headers joined with ", "
   std::string body;
   std::chrono::steady_clock::time_point received;
@@ -32,7 +32,7 @@ struct scripted_response {
 };
 
 class http_receiver {
-public:
+ public:
   /// Listens on an ephemeral port; answers 200 "ok" until told otherwise.
   http_receiver();
   ~http_receiver();
@@ -63,7 +63,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::unique_ptr<impl> impl_;
 };
 

@@ -16,14 +16,14 @@ namespace osprey::testing {
 
 /// A fresh directory under /tmp, removed with its contents on destruction.
 class scratch_dir {
-public:
+ public:
   scratch_dir();
   ~scratch_dir();
   scratch_dir(const scratch_dir&) = delete;
   scratch_dir& operator=(const scratch_dir&) = delete;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
-private:
+ private:
   std::filesystem::path path_;
 };
 
@@ -35,7 +35,7 @@ bool postgres_required();
 /// An empty database of one dialect: a new SQLite file, or a new PostgreSQL database created on the test
 /// server (dropped on destruction). `available()` is false when PostgreSQL is not configured.
 class scratch_database {
-public:
+ public:
   explicit scratch_database(persistence::dialect d);
   ~scratch_database();
   scratch_database(const scratch_database&) = delete;
@@ -49,7 +49,7 @@ public:
   /// connect(), with the schema first upgraded to the newest revision (asserting success).
   [[nodiscard]] std::unique_ptr<persistence::sql_connection> connect_at_head() const;
 
-private:
+ private:
   persistence::dialect dialect_;
   scratch_dir dir_;
   std::string url_;
@@ -57,12 +57,12 @@ private:
 };
 
 /// Skips the current test when the dialect's server is not available (fails instead under CI).
-#define OSPREY_SKIP_IF_UNAVAILABLE(db)                                                         \
-  do {                                                                                         \
-    if (!(db).available()) {                                                                   \
+#define OSPREY_SKIP_IF_UNAVAILABLE(db)                                                                   \
+  do {                                                                                                   \
+    if (!(db).available()) {                                                                             \
       if (::osprey::testing::postgres_required()) FAIL() << "PostgreSQL is required but not configured"; \
-      GTEST_SKIP() << "PostgreSQL not configured (set OSPREY_TEST_POSTGRES_URL)";              \
-    }                                                                                          \
+      GTEST_SKIP() << "PostgreSQL not configured (set OSPREY_TEST_POSTGRES_URL)";                        \
+    }                                                                                                    \
   } while (0)
 
 /// Names parameterised tests after the dialect: INSTANTIATE_TEST_SUITE_P(D, T, all_dialects(), dialect_test_name).
@@ -96,7 +96,7 @@ command_result run_osprey(const std::vector<std::string>& args, const std::map<s
 
 /// A running `osprey server start` with its own OSPREY_HOME, on a free port.
 class daemon {
-public:
+ public:
   /// Starts and waits until it prints where it listens (or exits). `extra_args` follow `server start --port 0`;
   /// with `free_port` false they follow `server start` alone (the port then comes from them, env or file).
   daemon(std::map<std::string, std::string> env, std::vector<std::string> extra_args = {}, bool free_port = true);
@@ -114,7 +114,7 @@ public:
   /// Waits for the process to exit; returns its exit code, or -1 on timeout.
   int wait_exit(std::chrono::milliseconds deadline);
 
-private:
+ private:
   void pump(std::chrono::milliseconds wait);
   int pid_ = -1;
   int out_fd_ = -1;

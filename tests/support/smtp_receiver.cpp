@@ -96,13 +96,13 @@ std::string address_in(std::string_view arg) {
 std::string line_of(int code, const std::string& text) { return std::to_string(code) + " " + text + "\r\n"; }
 
 class smtp_session : public std::enable_shared_from_this<smtp_session> {
-public:
+ public:
   smtp_session(tcp::socket socket, std::shared_ptr<smtp_state> st)
       : socket_(std::move(socket)), state_(std::move(st)) {}
 
   void start() { send("220 osprey-test ESMTP ready\r\n"); }
 
-private:
+ private:
   enum class mode { command, data, auth_plain, auth_login_user, auth_login_password };
 
   void send(std::string text, bool then_close = false) {

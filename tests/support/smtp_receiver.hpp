@@ -17,16 +17,16 @@ namespace osprey::testing {
 
 /// One mail the server accepted (250 after DATA).
 struct recorded_mail {
-  std::string mail_from;              ///< the envelope sender, without <>
-  std::vector<std::string> rcpt_to;   ///< accepted recipients, without <>
-  std::string data;                   ///< the message, dot-unstuffed, up to (and with) the CRLF before "."
-  std::string auth_user;              ///< "" when the session did not authenticate
+  std::string mail_from;             ///< the envelope sender, without <>
+  std::vector<std::string> rcpt_to;  ///< accepted recipients, without <>
+  std::string data;                  ///< the message, dot-unstuffed, up to (and with) the CRLF before "."
+  std::string auth_user;             ///< "" when the session did not authenticate
   std::string auth_password;
-  std::string auth_mechanism;         ///< "PLAIN", "LOGIN" or ""
+  std::string auth_mechanism;  ///< "PLAIN", "LOGIN" or ""
 };
 
 class smtp_receiver {
-public:
+ public:
   /// Listens on an ephemeral port; accepts everything (no AUTH required) until told otherwise.
   smtp_receiver();
   ~smtp_receiver();
@@ -58,7 +58,7 @@ public:
 
   struct impl;
 
-private:
+ private:
   std::unique_ptr<impl> impl_;
 };
 

@@ -78,8 +78,8 @@ bool ws_client::connect(std::uint16_t port, const std::string& target, const std
     });
   });
   if (!done || ec) return false;
-  c.ws.set_option(beast::websocket::stream_base::decorator(
-      [subprotocols, origin = c.origin](beast::websocket::request_type& req) {
+  c.ws.set_option(
+      beast::websocket::stream_base::decorator([subprotocols, origin = c.origin](beast::websocket::request_type& req) {
         if (!subprotocols.empty()) req.set(beast::http::field::sec_websocket_protocol, subprotocols);
         if (!origin.empty()) req.set(beast::http::field::origin, origin);
       }));

@@ -12,13 +12,13 @@
 namespace osprey::testing {
 
 class ws_client {
-public:
+ public:
   static constexpr std::chrono::milliseconds default_deadline{5000};
 
   /// How the connection ended, as seen by the client.
   struct close_info {
-    bool closed = false;       ///< the connection is over
-    std::uint16_t code = 0;    ///< the server's close code (1006 when it sent none)
+    bool closed = false;     ///< the connection is over
+    std::uint16_t code = 0;  ///< the server's close code (1006 when it sent none)
     std::string reason;
   };
 
@@ -54,7 +54,7 @@ public:
   bool close(std::uint16_t code = 1000, const std::string& reason = "",
              std::chrono::milliseconds deadline = default_deadline);
 
-private:
+ private:
   struct connection;
   std::unique_ptr<connection> impl_;
 };
