@@ -1,5 +1,6 @@
 #include "http/openapi/document.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 
@@ -15,6 +16,38 @@ json component_schemas() {
   add_deployment_schemas(schemas);
   add_block_schemas(schemas);
   add_other_schemas(schemas);
+  // Prefect serializes these answers whole (Pydantic writes every field, null or not), and clients read fields
+  // without checking they exist: every property listed is required.
+  for (const char* name : {"Flow",
+                           "FlowRun",
+                           "TaskRun",
+                           "UITaskRun",
+                           "State",
+                           "StateDetails",
+                           "Log",
+                           "DeploymentResponse",
+                           "DeploymentSchedule",
+                           "WorkPool",
+                           "WorkQueue",
+                           "Worker",
+                           "BlockType",
+                           "BlockSchema",
+                           "BlockDocument",
+                           "Variable",
+                           "Artifact",
+                           "ArtifactCollection",
+                           "ConcurrencyLimit",
+                           "GlobalConcurrencyLimitResponse",
+                           "ConcurrencyLimitV2",
+                           "SavedSearch",
+                           "Automation",
+                           "ReceivedEvent",
+                           "FlowRunInput",
+                           "WorkQueueStatusDetail"}) {
+    json& schema = schemas[name];
+    schema["required"] = json::array();
+    for (const auto& [property, ignored] : schema["properties"].items()) schema["required"].push_back(property);
+  }
   return schemas;
 }
 
@@ -88,6 +121,43 @@ json describe_operation(const router::route& r) {
   return op;
 }
 
+/// The field of a created object that fills `capture` in the routes under its collection.
+std::string_view field_for(std::string_view capture) {
+  if (capture == "id" || capture == "id_or_name") return "id";
+  if (capture == "name" || capture == "queue" || capture == "worker_name") return "name";
+  if (capture == "key") return "key";
+  return {};
+}
+
+/// OpenAPI links from a route that creates an object (POST or PUT on a collection, answering one component) to
+/// the routes under that collection, whose first capture the created object's field fills (the rest of the
+/// creating route's own captures carry over): how schemathesis's stateful phase reads, updates and deletes
+/// what it created instead of guessing ids.
+json links_of(const router& routes, const router::route& creator) {
+  json links = json::object();
+  const operation_doc* doc = find_operation(creator.method, creator.path_template);
+  if ((creator.method != "POST" && creator.method != "PUT") || doc == nullptr || doc->response.empty() ||
+      doc->response.find_first_of("[?/") != std::string_view::npos || !std::isupper(doc->response.front()))
+    return links;
+  const auto& base = creator.segments;
+  for (const auto& r : routes.routes()) {
+    if (r.segments.size() <= base.size() || !std::equal(base.begin(), base.end(), r.segments.begin())) continue;
+    const std::string& first = r.segments[base.size()];
+    if (first.size() < 3 || first.front() != '{') continue;
+    const auto field = field_for(std::string_view(first).substr(1, first.size() - 2));
+    if (field.empty()) continue;
+    json parameters = {{first.substr(1, first.size() - 2), "$response.body#/" + std::string(field)}};
+    for (const auto& segment : base)
+      if (segment.size() > 2 && segment.front() == '{')
+        parameters[segment.substr(1, segment.size() - 2)] = "$request.path." + segment.substr(1, segment.size() - 2);
+    std::string name = r.method + r.path_template;
+    for (auto& ch : name)
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    links[name] = {{"operationId", r.method + " " + r.path_template}, {"parameters", std::move(parameters)}};
+  }
+  return links;
+}
+
 }  // namespace
 
 json describe(const router& routes) {
@@ -95,7 +165,11 @@ json describe(const router& routes) {
   for (const auto& r : routes.routes()) {
     std::string method = r.method;
     for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    paths[r.path_template][method] = describe_operation(r);
+    json op = describe_operation(r);
+    if (json links = links_of(routes, r); !links.empty())
+      for (const auto status : {"201", "200"})
+        if (op["responses"].contains(status)) op["responses"][status]["links"] = links;
+    paths[r.path_template][method] = std::move(op);
   }
   return {{"openapi", "3.1.0"},
           {"info", {{"title", "Osprey"}, {"version", osprey_version}, {"x-prefect-api-version", prefect_api_version}}},
