@@ -16,10 +16,16 @@
 namespace osprey::http::openapi {
 namespace {
 
-/// The whole API as the daemon registers it (handlers are never called, so no database or actor is needed).
+/// The whole API as the daemon registers it (handlers are never called, so no database or actor is needed;
+/// the notification routes exist only with a policy book).
 class OpenApiTest : public ::testing::Test {
  protected:
-  OpenApiTest() { register_api(routes_, api_context{}); }
+  OpenApiTest() {
+    api_context ctx;
+    ctx.notifications =
+        std::make_shared<notifications::policy_book>(std::make_shared<const notifications::notification_rules>());
+    register_api(routes_, ctx);
+  }
 
   router routes_;
 };
