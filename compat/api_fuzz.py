@@ -115,7 +115,7 @@ def main() -> int:
                  "--hypothesis-seed", os.environ.get("OSPREY_API_FUZZ_SEED", "4200"),
                  "--hypothesis-deadline", "None", "--hypothesis-suppress-health-check", "all",
                  "--hypothesis-database", "none",
-                 "--request-timeout", "20000", "--workers", "2", "--no-color", "--show-trace"],
+                 "--request-timeout", "20000", "--workers", "1", "--no-color", "--show-trace"],
                 env={k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HTTP_PROXY", "HTTPS_PROXY",
                                                                                "http_proxy", "https_proxy"))},
                 stdin=subprocess.DEVNULL, cwd=home, timeout=1200)
