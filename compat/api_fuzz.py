@@ -1,9 +1,12 @@
 """Schemathesis against a fresh Osprey: every operation of /api/openapi.json gets generated requests; a 5xx, a
-crash or a request that outlives its timeout fails the run.
+crash, a request that outlives its timeout, a status the document does not list, or a success body that does not
+match the documented schema (content type included) fails the run.
 
-Osprey's document declares path parameters and takes any JSON body. Where Prefect 3.9.1 (the pinned package)
-has the same operation, its query parameters and request body schema are grafted on, so most requests get
-past the shape checks and reach the domain rules and the database, as a real client's would.
+Osprey's document (http/openapi/) declares each route's parameters, body and answers. Its request bodies are
+documented at their top level; where Prefect 3.9.1 (the pinned package) has the same operation, Prefect's exact
+request body schema and any query parameter ours lacks are grafted on for generation only, so most requests get
+past the shape checks and reach the domain rules and the database, as a real client's would. Responses are always
+checked against Osprey's own schemas: Prefect's components are grafted under a "Prefect_" prefix.
 
   .venv/bin/python compat/api_fuzz.py            # SQLite in a temporary OSPREY_HOME
   compat/run_on_postgres.sh .venv/bin/python compat/api_fuzz.py   # on a fresh PostgreSQL database
@@ -54,9 +57,23 @@ def refers_to_itself(schema, components: dict) -> bool:
     return any(cyclic(name, frozenset()) for name in set(refs(schema)))
 
 
+def prefixed(node, prefix: str):
+    """`node` with every components $ref renamed to prefix + name."""
+    if isinstance(node, dict):
+        out = {k: prefixed(v, prefix) for k, v in node.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            out["$ref"] = "#/components/schemas/" + prefix + ref.rsplit("/", 1)[-1]
+        return out
+    if isinstance(node, list):
+        return [prefixed(v, prefix) for v in node]
+    return node
+
+
 def graft(ours: dict, theirs: dict) -> dict:
-    """Our document with Prefect's query parameters and body schemas on the operations both have (a recursive
-    body schema is left out: those operations keep Osprey's any-JSON body)."""
+    """Our document with Prefect's request body schemas and extra query parameters on the operations both have
+    (a recursive body schema is left out: those operations keep Osprey's body schema). Prefect's components join
+    ours renamed, so our response schemas stay ours."""
     grafted = 0
     components = theirs.get("components", {}).get("schemas", {})
     for path, operations in ours["paths"].items():
@@ -65,13 +82,16 @@ def graft(ours: dict, theirs: dict) -> dict:
             their = their_ops.get(method)
             if not their:
                 continue
-            query = [p for p in their.get("parameters", []) if p.get("in") == "query"]
-            op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") == "path"] + query
+            have = {p["name"] for p in op.get("parameters", [])}
+            extra = [p for p in their.get("parameters", []) if p.get("in") == "query" and p["name"] not in have]
+            if extra:
+                op["parameters"] = op.get("parameters", []) + prefixed(extra, "Prefect_")
             if "requestBody" in their and not refers_to_itself(their["requestBody"], components):
-                op["requestBody"] = their["requestBody"]
+                op["requestBody"] = prefixed(their["requestBody"], "Prefect_")
             grafted += 1
-    ours.setdefault("components", {}).setdefault("schemas", {}).update(theirs.get("components", {}).get("schemas", {}))
-    print(f"api_fuzz: {grafted} operations carry Prefect's parameters and body schemas")
+    schemas = ours.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update({"Prefect_" + name: prefixed(schema, "Prefect_") for name, schema in components.items()})
+    print(f"api_fuzz: {grafted} operations carry Prefect's request bodies")
     return ours
 
 
@@ -90,12 +110,12 @@ def main() -> int:
             document.write_text(json.dumps(graft(ours, prefect_document())))
             run = subprocess.run(
                 [str(st), "run", str(document), "--base-url", daemon.url,
-                 "--checks", "not_a_server_error", "--experimental", "openapi-3.1",
+                 "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance", "--experimental", "openapi-3.1",
                  "--hypothesis-max-examples", os.environ.get("OSPREY_API_FUZZ_EXAMPLES", "10"),
                  "--hypothesis-seed", os.environ.get("OSPREY_API_FUZZ_SEED", "4200"),
                  "--hypothesis-deadline", "None", "--hypothesis-suppress-health-check", "all",
                  "--hypothesis-database", "none",
-                 "--request-timeout", "20000", "--workers", "2", "--no-color", "--show-trace"],
+                 "--request-timeout", "20000", "--workers", "1", "--no-color", "--show-trace"],
                 env={k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HTTP_PROXY", "HTTPS_PROXY",
                                                                                "http_proxy", "https_proxy"))},
                 stdin=subprocess.DEVNULL, cwd=home, timeout=1200)

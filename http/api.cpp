@@ -4,9 +4,9 @@
 
 #include "domain/api_key.hpp"
 #include "domain/json_text.hpp"
-#include "domain/version.hpp"
 #include "http/access_guard.hpp"
 #include "http/live_logs.hpp"
+#include "http/openapi/document.hpp"
 #include "http/api_support.hpp"
 #include "http/csrf.hpp"
 #include "http/routes.hpp"
@@ -81,61 +81,15 @@ std::optional<response> check_name_lengths(const request& req, std::size_t limit
   return std::nullopt;
 }
 
-// A path parameter's schema: ids are UUIDs (Prefect's routes declare them so), the rest strings.
-nlohmann::json path_parameter(const std::string& name) {
-  nlohmann::json schema = {{"type", "string"}};
-  if (name == "id" || name.ends_with("_id")) schema["format"] = "uuid";
-  return {{"name", name}, {"in", "path"}, {"required", true}, {"schema", schema}};
-}
-
-// The operation of one route: its path parameters, a JSON body for the methods that take one (any JSON: each
-// handler checks its own shape and answers 422 with Prefect's detail), and the error shape every route shares.
-nlohmann::json describe_operation(const router::route& r) {
-  nlohmann::json op = {{"summary", r.summary}, {"operationId", r.method + " " + r.path_template}};
-  nlohmann::json parameters = nlohmann::json::array();
-  for (const auto& segment : r.segments)
-    if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}')
-      parameters.push_back(path_parameter(segment.substr(1, segment.size() - 2)));
-  if (!parameters.empty()) op["parameters"] = parameters;
-  if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH")
-    op["requestBody"] = {{"required", false},
-                         {"content", {{"application/json", {{"schema", nlohmann::json::object()}}}}}};
-  const nlohmann::json error_body = {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}};
-  op["responses"] = {
-      {"2XX", {{"description", "Success"}}},
-      {"4XX", {{"description", "Refused: the detail says why"}, {"content", error_body}}},
-      {"5XX", {{"description", "The server could not answer (503: database unavailable)"}, {"content", error_body}}}};
-  return op;
-}
-
-void describe_routes(const router& routes, request&, responder respond) {
-  nlohmann::json paths = nlohmann::json::object();
-  for (const auto& r : routes.routes()) {
-    std::string method = r.method;
-    for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    paths[r.path_template][method] = describe_operation(r);
-  }
-  nlohmann::json error = {{"type", "object"},
-                          {"properties",
-                           {{"detail", nlohmann::json::object()},
-                            {"exception_message", {{"type", "string"}}},
-                            {"exception_detail", {{"type", "array"}}}}}};
-  nlohmann::json doc = {
-      {"openapi", "3.1.0"},
-      {"info", {{"title", "Osprey"}, {"version", osprey_version}, {"x-prefect-api-version", prefect_api_version}}},
-      {"paths", paths},
-      {"components", {{"schemas", {{"Error", error}}}}}};
-  respond(response::json(200, doc.dump()));
-}
-
 }  // namespace
 
 void register_openapi_route(router& routes, std::shared_ptr<access_guard> access) {
   routes.add("GET", "/api/openapi.json", "This document", [&routes, access](request& req, responder respond) {
     if (access)
-      return access->admit(req, api_scope::read, std::move(respond),
-                           [&routes](request& r, responder done) { describe_routes(routes, r, std::move(done)); });
-    describe_routes(routes, req, std::move(respond));
+      return access->admit(req, api_scope::read, std::move(respond), [&routes](request&, responder done) {
+        done(response::json(200, openapi::describe(routes).dump()));
+      });
+    respond(response::json(200, openapi::describe(routes).dump()));
   });
 }
 
