@@ -16,7 +16,8 @@ using persistence::dialect;
 
 namespace {
 
-constexpr const char* day = R"("expected_start_time": {"after_": "2026-12-06T03:53:00Z", "before_": "2026-12-07T03:53:00Z"})";
+constexpr const char* day =
+    R"("expected_start_time": {"after_": "2026-12-06T03:53:00Z", "before_": "2026-12-07T03:53:00Z"})";
 constexpr const char* some_id = "00000001-0000-4000-8000-000000000049";
 
 class RunWindowPlan : public ::testing::Test {
@@ -29,8 +30,8 @@ class RunWindowPlan : public ::testing::Test {
     if (!q) return {};
     const auto where = persistence::flow_run_where(dialect::sqlite, q->filters);
     std::string plan;
-    for (const auto& row : conn_->query("EXPLAIN QUERY PLAN SELECT count(*) FROM flow_run r WHERE " + where.sql,
-                                        where.params))
+    for (const auto& row :
+         conn_->query("EXPLAIN QUERY PLAN SELECT count(*) FROM flow_run r WHERE " + where.sql, where.params))
       plan += row.text(3) + "\n";
     return plan;
   }
