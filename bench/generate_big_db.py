@@ -24,6 +24,7 @@ arithmetic and a rerun makes the same database.
 
     bench/generate_big_db.py --sqlite /tmp/osprey-big.db
     bench/generate_big_db.py --postgres postgresql://postgres@127.0.0.1:55432/osprey_big --scale 0.1
+    bench/generate_big_db.py --target prefect --sqlite /tmp/prefect-big.db --scale 0.1   # the same rows, Prefect's schema
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ K_FLOW, K_RUN, K_RUN_STATE, K_TASK, K_TASK_STATE, K_LOG, K_DEPLOYMENT, K_POOL, K
 
 
 class Dialect:
-    """The few expressions that differ between SQLite and PostgreSQL."""
+    """The few expressions that differ between SQLite and PostgreSQL, and between Osprey's schema and Prefect's."""
 
-    def __init__(self, pg: bool):
+    def __init__(self, pg: bool, prefect: bool = False):
         self.pg = pg
+        self.prefect = prefect
 
     def uuid(self, kind: int, n: str) -> str:
         if self.pg:
@@ -62,7 +64,21 @@ class Dialect:
         """A timestamp column value from unix seconds (the 27-character text Osprey writes on SQLite)."""
         if self.pg:
             return f"to_timestamp({epoch})"
+        if self.prefect:  # SQLAlchemy's SQLite DATETIME: naive UTC, a space, six digits of fraction
+            return f"(strftime('%Y-%m-%d %H:%M:%f', {epoch}, 'unixepoch') || '000')"
         return f"(strftime('%Y-%m-%dT%H:%M:%f', {epoch}, 'unixepoch') || '000Z')"
+
+    def interval(self, seconds: str) -> str:
+        """A run's total_run_time: seconds in Osprey; an interval in Prefect (on SQLite a DATETIME past the epoch)."""
+        if not self.prefect:
+            return seconds
+        if self.pg:
+            return f"(({seconds}) * interval '1 second')"
+        return self.ts(seconds)
+
+    def state_type(self, expr: str) -> str:
+        """Prefect's PostgreSQL schema types state columns as the enum state_type."""
+        return f"({expr})::state_type" if self.pg and self.prefect else expr
 
     def seq(self, count: int) -> str:
         """A row source `s(n)` with n = 0 .. count-1."""
@@ -108,12 +124,21 @@ def migrate(osprey: str, url: str) -> None:
         os.unlink(config.name)
 
 
+def migrate_prefect(prefect: str, url: str) -> None:
+    """Prefect's own schema, made by `prefect server database upgrade` (its Alembic chain) in a scratch PREFECT_HOME."""
+    with tempfile.TemporaryDirectory(prefix="prefect-home-") as home:
+        env = dict(os.environ, PREFECT_HOME=home, PREFECT_API_DATABASE_CONNECTION_URL=url)
+        subprocess.run([prefect, "server", "database", "upgrade", "--yes"], check=True, env=env)
+
+
 def secondary_indexes(target, d: Dialect) -> list[tuple[str, str]]:
     """(name, CREATE statement) of every index on the big tables except the primary keys."""
     tables = ", ".join(f"'{t}'" for t in BIG_TABLES)
     if d.pg:
+        # Indexes behind constraints (primary keys, Prefect's unique constraints) stay: DROP INDEX cannot drop them.
         rows = query(target, d, f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                                f"AND tablename IN ({tables}) AND indexname NOT LIKE 'pk\\_%'")
+                                f"AND tablename IN ({tables}) AND indexname NOT LIKE 'pk\\_%' "
+                                f"AND indexname NOT IN (SELECT conname FROM pg_constraint)")
     else:
         rows = query(target, d, f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({tables}) "
                                 f"AND sql IS NOT NULL")
@@ -180,19 +205,19 @@ BEGIN;
 INSERT INTO flow_run (id, created, updated, name, state_type, state_name, state_timestamp, run_count,
   expected_start_time, next_scheduled_start_time, start_time, end_time, total_run_time, flow_id, deployment_id,
   work_queue_name, work_queue_id, parameters, tags, auto_scheduled, state_id, empirical_policy)
-SELECT {u(K_RUN, 'n')}, {d.ts('expected - 3600')}, {d.ts(cur_at)}, 'bench-run-' || n, {final_type}, {final_name},
+SELECT {u(K_RUN, 'n')}, {d.ts('expected - 3600')}, {d.ts(cur_at)}, 'bench-run-' || n, {d.state_type(final_type)}, {final_name},
   {d.ts(cur_at)}, CASE WHEN kind IN ('SCHED', 'LATE', 'PENDING') THEN 0 ELSE 1 END,
   {d.ts('expected')}, CASE WHEN kind IN ('SCHED', 'LATE') THEN {d.ts('expected')} END,
   CASE WHEN kind IN ('SCHED', 'LATE', 'PENDING') THEN NULL ELSE {d.ts('start')} END,
   CASE WHEN {terminal} THEN {d.ts('finish')} END,
-  CASE WHEN {terminal} THEN finish - start ELSE 0 END, {u(K_FLOW, 'flow')},
+  {d.interval(f"CASE WHEN {terminal} THEN finish - start ELSE 0 END")}, {u(K_FLOW, 'flow')},
   CASE WHEN {has_dep} THEN {u(K_DEPLOYMENT, 'flow')} END, CASE WHEN {has_dep} THEN 'default' END,
   CASE WHEN {has_dep} THEN {u(K_QUEUE, 'flow % 5')} END, '{{"x": 1}}',
   {d.json(f"CASE WHEN n % 3 = 0 THEN '[{q}bench{q}, {q}env:prod{q}]' ELSE '[{q}bench{q}]' END")}, (kind = 'SCHED' AND {has_dep}),
   {u(K_RUN_STATE, f'n * 4 + {cur}')}, '{{}}'
 FROM g_run ORDER BY n;
 INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, state_details)
-SELECT {u(K_RUN_STATE, 'n * 4 + seq')}, {d.ts('at')}, {d.ts('at')}, {u(K_RUN, 'n')}, type, {d.ts('at')}, name, '{{}}' FROM (
+SELECT {u(K_RUN_STATE, 'n * 4 + seq')}, {d.ts('at')}, {d.ts('at')}, {u(K_RUN, 'n')}, {d.state_type('type')}, {d.ts('at')}, name, '{{}}' FROM (
   SELECT n, 0 AS seq, 'SCHEDULED' AS type, 'Scheduled' AS name, expected - 3600 AS at FROM g_run
   UNION ALL SELECT n, 1, 'PENDING', 'Pending', expected + 1 FROM g_run WHERE kind NOT IN ('SCHED', 'LATE')
   UNION ALL SELECT n, 2, 'RUNNING', 'Running', start FROM g_run WHERE kind NOT IN ('SCHED', 'LATE', 'PENDING')
@@ -218,13 +243,13 @@ INSERT INTO task_run (id, created, updated, name, state_type, state_name, state_
   expected_start_time, start_time, end_time, total_run_time, flow_run_id, task_key, dynamic_key, flow_run_run_count,
   empirical_policy, task_inputs, tags, state_id)
 SELECT {u(K_TASK, 'tn')}, {d.ts('t_start - 1')}, {d.ts(f'coalesce({task_end}, t_start)')}, 'task-' || j || '-' || tn,
-  task_kind, {t_name}, {d.ts(f'coalesce({task_end}, t_start)')}, 1, {d.ts('t_start - 1')}, {d.ts('t_start')},
+  {d.state_type('task_kind')}, {t_name}, {d.ts(f'coalesce({task_end}, t_start)')}, 1, {d.ts('t_start - 1')}, {d.ts('t_start')},
   CASE WHEN task_kind = 'RUNNING' THEN NULL ELSE {d.ts('t_start + 1.5')} END,
-  CASE WHEN task_kind = 'RUNNING' THEN 0 ELSE 1.5 END, {u(K_RUN, 'run')}, 'bench.task_' || j, '0', 1, '{{}}',
+  {d.interval("CASE WHEN task_kind = 'RUNNING' THEN 0 ELSE 1.5 END")}, {u(K_RUN, 'run')}, 'bench.task_' || j, '0', 1, '{{}}',
   '{{}}', '[]', {u(K_TASK_STATE, f'tn * 3 + {t_cur}')}
 FROM {tasks_src} ORDER BY tn;
 INSERT INTO task_run_state (id, created, updated, task_run_id, type, timestamp, name, state_details)
-SELECT {u(K_TASK_STATE, 'tn * 3 + seq')}, {d.ts('at')}, {d.ts('at')}, {u(K_TASK, 'tn')}, type, {d.ts('at')}, name, '{{}}' FROM (
+SELECT {u(K_TASK_STATE, 'tn * 3 + seq')}, {d.ts('at')}, {d.ts('at')}, {u(K_TASK, 'tn')}, {d.state_type('type')}, {d.ts('at')}, name, '{{}}' FROM (
   SELECT tn, 0 AS seq, 'PENDING' AS type, 'Pending' AS name, t_start - 1 AS at FROM {tasks_src}
   UNION ALL SELECT tn, 1, 'RUNNING', 'Running', t_start FROM {tasks_src}
   UNION ALL SELECT tn, 2, task_kind, {t_name}, t_start + 1.5 FROM {tasks_src} WHERE task_kind <> 'RUNNING') states
@@ -258,24 +283,34 @@ def main() -> int:
     p.add_argument("--flows", type=int, default=100)
     p.add_argument("--deployments", type=int, default=50, help="flows 0..N-1 each get one deployment")
     p.add_argument("--osprey", default=str(ROOT / "build" / "osprey"), help="the osprey binary that migrates the schema")
+    p.add_argument("--target", choices=["osprey", "prefect"], default="osprey",
+                   help="whose schema to fill: Osprey's, or the real Prefect server's (for the side-by-side)")
+    p.add_argument("--prefect", default=str(ROOT / ".venv" / "bin" / "prefect"), help="the prefect CLI (--target prefect)")
     a = p.parse_args()
     a.flow_runs, a.task_runs, a.logs = (int(x * a.scale) for x in (1_000_000, 5_000_000, 20_000_000))
     a.deployments = min(a.deployments, a.flows)
     started = time.monotonic()
+    prefect = a.target == "prefect"
     if a.sqlite:
         if Path(a.sqlite).exists():
             sys.exit(f"{a.sqlite} exists: the generator fills a new database only")
-        migrate(a.osprey, f"sqlite:///{Path(a.sqlite).resolve()}")
+        if prefect:
+            migrate_prefect(a.prefect, f"sqlite+aiosqlite:///{Path(a.sqlite).resolve()}")
+        else:
+            migrate(a.osprey, f"sqlite:///{Path(a.sqlite).resolve()}")
         conn = sqlite3.connect(a.sqlite, isolation_level=None)
         # Speed over durability while loading: a crash means running the generator again.
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000000; "
                            "PRAGMA temp_store=FILE; PRAGMA foreign_keys=OFF;")
-        generate(conn, Dialect(False), a)
+        generate(conn, Dialect(False, prefect), a)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.close()
     else:
-        migrate(a.osprey, a.postgres)
-        generate(a.postgres, Dialect(True), a)
+        if prefect:
+            migrate_prefect(a.prefect, "postgresql+asyncpg://" + a.postgres.split("://", 1)[1])
+        else:
+            migrate(a.osprey, a.postgres)
+        generate(a.postgres, Dialect(True, prefect), a)
     print(f"generated {a.flow_runs:,} flow runs, {a.task_runs:,} task runs, {a.logs:,} logs "
           f"in {time.monotonic() - started:.0f}s", flush=True)
     return 0

@@ -483,6 +483,13 @@ sql_where flow_run_where(dialect d, const filters::filter_set& fs) {
 
 namespace {
 
+/// True when `fs` names its flow runs by id (flow_runs.id.any_, and-ed with the rest): a page of their task runs
+/// is best found through the task runs' flow_run_id index, not by walking the sort's index of every task run.
+bool names_flow_runs(const filters::filter_set& fs) {
+  return fs.flow_runs && fs.flow_runs->combine == op::and_ && fs.flow_runs->id && fs.flow_runs->id->any &&
+         fs.flow_runs->id->combine == op::and_;
+}
+
 /// task_run_where and task_run_page_where: they differ only in how a task run's flow run is matched.
 sql_where task_runs_matching(dialect d, const filters::filter_set& fs, bool for_page) {
   compiler c(d);
@@ -502,7 +509,7 @@ sql_where task_runs_matching(dialect d, const filters::filter_set& fs, bool for_
     // key makes that a non-null id, which needs no list of every run's id.
     if (condition == always)
       parts.push_back("t.flow_run_id IS NOT NULL");
-    else if (for_page)
+    else if (for_page && !names_flow_runs(fs))
       parts.push_back("EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + r + ".id = t.flow_run_id AND " + condition +
                       ")");
     else

@@ -49,7 +49,9 @@ sql_where task_run_where(dialect d, const filters::filter_set& filters);
 /// The same task runs, for a query that reads a sorted page of them (ORDER BY ... LIMIT): the flow run is
 /// matched per task run (a correlated EXISTS on its primary key), so SQLite walks the sort's index and stops at
 /// the page's end. task_run_where's IN list suits counts, which visit every match anyway: for a page of the
-/// task runs of a week's 233,000 flow runs, the IN made SQLite collect and sort 1.2 M task runs (6 s).
+/// task runs of a week's 233,000 flow runs, the IN made SQLite collect and sort 1.2 M task runs (6 s). Flow runs
+/// named by id (the flow-run page: flow_runs.id.any_) keep the IN: their few task runs come from the flow_run_id
+/// index, where the EXISTS walked all 500,000 task runs of a 100,000-run file to fill a page it never filled (3 s).
 sql_where task_run_page_where(dialect d, const filters::filter_set& filters);
 
 /// Deployments (alias `d`) matching `filters.deployments`, whose flow matches `flows`, having a flow run
