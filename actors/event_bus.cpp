@@ -82,11 +82,16 @@ bool remember(event_bus_state& st, const uuid& id) {
   return true;
 }
 
-void deliver(bus_actor self, const event_batch& events) {
+/// Delivers the events of `events` (those `only` marks, when given) that were not delivered recently. Each
+/// subscriber gets a pointer into the batch, which it keeps alive: events are not copied.
+void deliver(bus_actor self, const std::shared_ptr<const event_batch>& events,
+             const std::vector<bool>* only = nullptr) {
   auto& st = self->state;
-  for (const auto& e : events) {
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    if (only && (i >= only->size() || !(*only)[i])) continue;
+    const auto& e = (*events)[i];
     if (!remember(st, e.id)) continue;
-    const auto shared = std::make_shared<const event>(e);
+    const shared_event shared(events, &e);
     // A sink may unsubscribe another (or itself) only through a message, so iterating here is safe.
     for (const auto& [token, sink] : st.sinks) {
       try {
@@ -166,7 +171,7 @@ void refused(bus_actor self, std::vector<unstored> group, const status& s) {
   std::size_t events = 0;
   unsigned failures = 0;
   for (auto& u : group) {
-    if (!u.delivered) deliver(self, *u.events);
+    if (!u.delivered) deliver(self, u.events);
     u.delivered = true;
     failures = std::max(failures, ++u.failures);
     events += u.events->size();
@@ -212,12 +217,7 @@ void on_stored(bus_actor self, std::uint64_t number, const status& s) {
   bool retried = false;
   for (const auto& u : group) {
     retried = retried || u.failures > 0;
-    if (u.delivered) continue;
-    event_batch fresh;
-    const auto& inserted = *u.inserted;
-    for (std::size_t i = 0; i < u.events->size() && i < inserted.size(); ++i)
-      if (inserted[i]) fresh.push_back((*u.events)[i]);
-    deliver(self, fresh);
+    if (!u.delivered) deliver(self, u.events, u.inserted.get());
   }
   if (retried && !holds_refused(st)) {
     log::line(log::level::warning, "events", "storing events works again; every refused event is stored");
@@ -233,7 +233,7 @@ void store_and_deliver(bus_actor self, event_batch events, publish_callback done
   for (auto& e : events)
     if (!e.received) e.received = now;
   if (!st.options.db) {
-    deliver(self, events);
+    deliver(self, std::make_shared<const event_batch>(std::move(events)));
     if (done) done(status::ok());
     return;
   }
@@ -285,7 +285,7 @@ void fetch_later(bus_actor self, fetch f) {
   fetch_next(self);
 }
 
-void on_fetched(bus_actor self, const event_batch& events) {
+void on_fetched(bus_actor self, event_batch events) {
   auto& st = self->state;
   st.fetching = false;
   if (!st.fetches.empty()) st.fetches.pop_front();
@@ -293,7 +293,7 @@ void on_fetched(bus_actor self, const event_batch& events) {
     log::line(log::level::info, "events", "reading the events other servers stored works again");
     st.fetch_failing = false;
   }
-  deliver(self, events);
+  deliver(self, std::make_shared<const event_batch>(std::move(events)));
   fetch_next(self);
 }
 
@@ -365,7 +365,7 @@ event_bus_with_internals::behavior_type event_bus(bus_actor self, event_bus_opti
       [self](peer_atom, const peer_gap& gap) {
         fetch_later(self, fetch{{}, gap.since});
       },
-      [self](fetched_atom, const event_batch& events) { on_fetched(self, events); },
+      [self](fetched_atom, event_batch& events) { on_fetched(self, std::move(events)); },
       [self](fetched_atom, const status& s) { on_fetch_failed(self, s); },
       [self](fetch_atom) { fetch_next(self); },
       [self](subscribe_atom, std::uint64_t token, const event_sink& sink) {

@@ -1,4 +1,5 @@
 #include "actors/task_run_recorder.hpp"
+#include "actors/task_run_record_message.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -104,6 +105,16 @@ void recorded(recorder_actor* self, const status& s, const std::vector<task_run_
   }
 }
 
+/// Queues `event` for the next write.
+void hold(recorder_actor* self, task_run_event event) {
+  self->state.pending.push_back(std::move(event));
+  if (!self->state.flush_scheduled) {
+    // Every event already in the mailbox arrives before this message: they share one write.
+    self->state.flush_scheduled = true;
+    self->send(self, tick_atom_v);
+  }
+}
+
 caf::behavior task_run_recorder(recorder_actor* self, persistence::database db, const clock* time, write_retry retry) {
   self->state.db = db;
   self->state.time = time;
@@ -123,13 +134,9 @@ caf::behavior task_run_recorder(recorder_actor* self, persistence::database db, 
           log::line(log::level::warning, "task_runs", parsed.error().message());
           return;
         }
-        self->state.pending.push_back(std::move(*parsed));
-        if (!self->state.flush_scheduled) {
-          // Every event already in the mailbox arrives before this message: they share one write.
-          self->state.flush_scheduled = true;
-          self->send(self, tick_atom_v);
-        }
+        hold(self, std::move(*parsed));
       },
+      [self](record_atom, task_run_event& event) { hold(self, std::move(event)); },
       [self](tick_atom) { flush(self); },
       [self](flush_atom) {
         flush(self);

@@ -30,3 +30,22 @@ if(OSPREY_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()
+
+# The osprey executable's allocator. Its HTTP, actor and database threads allocate and free across each other
+# thousands of times per request batch; glibc's malloc took about a fifth of the server's instructions per flow
+# run (docs/benchmarks.md, issue 12) and tcmalloc (libgoogle-perftools-dev) about a quarter of that. "system"
+# keeps glibc's. The sanitizer and fuzz builds always keep the system allocator: they replace it themselves.
+set(OSPREY_MALLOC "tcmalloc" CACHE STRING "Allocator linked into the osprey executable: tcmalloc or system")
+set_property(CACHE OSPREY_MALLOC PROPERTY STRINGS tcmalloc system)
+set(OSPREY_MALLOC_LIBRARY "")
+if(OSPREY_MALLOC STREQUAL "tcmalloc" AND NOT OSPREY_SANITIZE AND NOT OSPREY_BUILD_FUZZ)
+  find_library(OSPREY_TCMALLOC_LIBRARY tcmalloc_minimal)
+  if(OSPREY_TCMALLOC_LIBRARY)
+    set(OSPREY_MALLOC_LIBRARY ${OSPREY_TCMALLOC_LIBRARY})
+  else()
+    message(WARNING "tcmalloc_minimal not found (scripts/install-deps.sh installs libgoogle-perftools-dev): "
+                    "the osprey executable uses glibc's malloc")
+  endif()
+elseif(NOT OSPREY_MALLOC STREQUAL "system" AND NOT OSPREY_MALLOC STREQUAL "tcmalloc")
+  message(FATAL_ERROR "OSPREY_MALLOC must be tcmalloc or system, not ${OSPREY_MALLOC}")
+endif()

@@ -60,7 +60,9 @@ status read_labels(const json& v, const std::string& where, bool related, resour
   return status::ok();
 }
 
-result<event> read_event(const json& j, bool with_received) {
+/// `owned`, when the caller gives it, is `j` itself, which the caller no longer needs: the payload is moved
+/// out of it instead of copied.
+result<event> read_event(const json& j, bool with_received, json* owned = nullptr) {
   if (!j.is_object()) return status(errc::invalid_argument, "event: Input should be a JSON object");
   if (holds_nul(j))
     return status(errc::invalid_argument, "event: Strings must not contain the NUL character (\\u0000)");
@@ -96,7 +98,10 @@ result<event> read_event(const json& j, bool with_received) {
   }
   if (const json* payload = field("payload")) {
     if (!payload->is_object()) return invalid("payload", "Input should be a valid dictionary");
-    e.payload = *payload;
+    if (owned)
+      e.payload = std::move((*owned)["payload"]);
+    else
+      e.payload = *payload;
   }
   if (const json* follows = field("follows")) {
     uuid f;
@@ -340,7 +345,7 @@ result<event> parse_event_text(std::string_view text, std::size_t max_depth) {
   if (parsed.error == parsed_json::problem::too_deep)
     return status(errc::invalid_argument, "event: " + too_deep_message(max_depth));
   if (!parsed.ok()) return status(errc::invalid_argument, "event: not valid JSON");
-  return read_event(parsed.value, false);
+  return read_event(parsed.value, false, &parsed.value);
 }
 
 result<event> parse_received_event(const nlohmann::json& j) { return read_event(j, true); }

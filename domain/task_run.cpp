@@ -1,4 +1,5 @@
 #include "domain/task_run.hpp"
+#include "domain/task_run_event.hpp"
 
 #include <algorithm>
 
@@ -101,49 +102,91 @@ bool is_recordable_task_run_event(const nlohmann::json& event) {
   return orchestration != resource->end() && *orchestration == "client";
 }
 
-result<task_run_event> task_run_event_from_json(const nlohmann::json& event) {
+bool is_recordable_task_run_event(const event& e) {
+  if (e.name.rfind(task_run_prefix, 0) != 0) return false;
+  const auto orchestration = e.resource.find("prefect.orchestration");
+  return orchestration != e.resource.end() && orchestration->second == "client";
+}
+
+namespace {
+
+/// `object`'s member `key`, or null when there is none (or `object` is not an object); never copies.
+const nlohmann::json& member(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json none;
+  if (!object.is_object()) return none;
+  const auto it = object.find(key);
+  return it == object.end() ? none : *it;
+}
+
+/// What both forms of an event share once their ids are read, checked in the order the messages are given.
+result<task_run_event> task_run_event_from_parts(const std::optional<uuid>& task_id,
+                                                 const std::optional<uuid>& flow_run, const std::optional<uuid>& id,
+                                                 const std::optional<timestamp>& occurred,
+                                                 const nlohmann::json& payload) {
   auto bad = [](const std::string& why) { return status(errc::invalid_argument, "task-run event: " + why); };
   task_run_event out;
-  auto task_id = object_id(event.value("resource", nlohmann::json()), task_run_prefix);
   if (!task_id) return bad("resource is not prefect.task-run.<uuid>");
   out.task_run_id = *task_id;
-  if (auto related = event.find("related"); related != event.end() && related->is_array())
-    for (const auto& r : *related)
-      if (r.is_object() && r.value("prefect.resource.role", "") == "flow-run")
-        out.flow_run_id = object_id(r, flow_run_prefix);
-  auto id =
-      event.contains("id") && event["id"].is_string() ? uuid::parse(event["id"].get<std::string>()) : std::nullopt;
+  out.flow_run_id = flow_run;
   if (!id) return bad("id is not a UUID");
-  auto occurred = event.contains("occurred") && event["occurred"].is_string()
-                      ? parse_iso8601(event["occurred"].get<std::string>())
-                      : std::nullopt;
   if (!occurred) return bad("occurred is not a datetime");
-  const auto& payload = event.value("payload", nlohmann::json::object());
-  const auto validated = payload.value("validated_state", nlohmann::json());
+  const auto& validated = member(payload, "validated_state");
   if (!validated.is_object()) return bad("payload.validated_state is missing");
-  auto type = validated.contains("type") && validated["type"].is_string()
-                  ? parse_state_type(validated["type"].get<std::string>())
-                  : std::nullopt;
+  const auto& type_text = member(validated, "type");
+  auto type = type_text.is_string() ? parse_state_type(type_text.get_ref<const std::string&>()) : std::nullopt;
   if (!type) return bad("payload.validated_state.type is not a state type");
   out.state.id = state_id{*id};
   out.state.at = *occurred;
   out.state.type = *type;
-  out.state.name = validated.value("name", nlohmann::json()).is_string() ? validated["name"].get<std::string>()
-                                                                         : default_state_name(*type);
-  if (validated.contains("message") && validated["message"].is_string())
-    out.state.message = validated["message"].get<std::string>();
-  out.state.details = validated.value("state_details", nlohmann::json::object());
-  if (!out.state.details.is_object()) out.state.details = nlohmann::json::object();
+  const auto& name = member(validated, "name");
+  out.state.name = name.is_string() ? name.get<std::string>() : default_state_name(*type);
+  if (const auto& message = member(validated, "message"); message.is_string())
+    out.state.message = message.get<std::string>();
+  const auto& details = member(validated, "state_details");
+  out.state.details = details.is_object() ? details : nlohmann::json::object();
   out.state.details["task_run_id"] = out.task_run_id.to_string();
   out.state.details["flow_run_id"] = out.flow_run_id ? nlohmann::json(out.flow_run_id->to_string()) : nlohmann::json();
-  out.state.data = validated.value("data", nlohmann::json());
-  if (auto problem =
-          normalize_task_run_columns(payload.value("task_run", nlohmann::json::object()), false, out.columns))
+  out.state.data = member(validated, "data");
+  static const nlohmann::json no_fields = nlohmann::json::object();
+  const auto& fields = payload.is_object() && payload.contains("task_run") ? payload["task_run"] : no_fields;
+  if (auto problem = normalize_task_run_columns(fields, false, out.columns))
     return bad("payload.task_run" + (problem->field.empty() ? "" : "." + problem->field) + ": " + problem->message);
   for (const char* required : {"name", "task_key", "dynamic_key"})
     if (!out.columns.contains(required) || !out.columns[required].is_string())
       return bad(std::string("payload.task_run.") + required + " is missing");
   return out;
+}
+
+/// The uuid after `prefix` in a resource's prefect.resource.id label.
+std::optional<uuid> label_id(const resource_labels& labels, std::string_view prefix) {
+  const auto it = labels.find(std::string(resource_id_label));
+  if (it == labels.end() || it->second.rfind(prefix, 0) != 0) return std::nullopt;
+  return uuid::parse(std::string_view(it->second).substr(prefix.size()));
+}
+
+}  // namespace
+
+result<task_run_event> task_run_event_from_json(const nlohmann::json& event) {
+  const auto task_id = object_id(member(event, "resource"), task_run_prefix);
+  std::optional<uuid> flow_run;
+  if (const auto& related = member(event, "related"); related.is_array())
+    for (const auto& r : related)
+      if (r.is_object() && r.value("prefect.resource.role", "") == "flow-run") flow_run = object_id(r, flow_run_prefix);
+  const auto& id_text = member(event, "id");
+  const auto id = id_text.is_string() ? uuid::parse(id_text.get_ref<const std::string&>()) : std::nullopt;
+  const auto& occurred_text = member(event, "occurred");
+  const auto occurred =
+      occurred_text.is_string() ? parse_iso8601(occurred_text.get_ref<const std::string&>()) : std::nullopt;
+  return task_run_event_from_parts(task_id, flow_run, id, occurred, member(event, "payload"));
+}
+
+result<task_run_event> task_run_event_from_event(const event& e) {
+  std::optional<uuid> flow_run;
+  for (const auto& r : e.related) {
+    const auto role = r.find(std::string(resource_role_label));
+    if (role != r.end() && role->second == "flow-run") flow_run = label_id(r, flow_run_prefix);
+  }
+  return task_run_event_from_parts(label_id(e.resource, task_run_prefix), flow_run, e.id, e.occurred, e.payload);
 }
 
 }  // namespace osprey

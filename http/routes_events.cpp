@@ -14,6 +14,8 @@
 
 #include "actors/event_bus.hpp"
 #include "actors/task_run_recorder.hpp"
+#include "actors/task_run_record_message.hpp"
+#include "domain/task_run_event.hpp"
 #include "http/access_guard.hpp"
 #include "http/api_support.hpp"
 #include "http/routes.hpp"
@@ -36,9 +38,14 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 std::string event_message(const event& e) { return dump(json{{"type", "event"}, {"event", to_json(e)}}); }
 
-/// Sends a received event to the task-run recorder (it ignores all but client task-run events).
+/// Sends a received client task-run event to the task-run recorder, already extracted: turning the event back
+/// into JSON for the recorder to read was a visible part of an event's CPU. One that cannot be extracted goes
+/// as JSON, so that the recorder counts and logs its refusal as for any other.
 void record(const api_context& ctx, const event& e) {
-  if (ctx.task_run_recorder && e.name.starts_with("prefect.task-run."))
+  if (!ctx.task_run_recorder || !is_recordable_task_run_event(e)) return;
+  if (auto extracted = task_run_event_from_event(e))
+    caf::anon_send(ctx.task_run_recorder, actors::record_atom_v, std::move(*extracted));
+  else
     caf::anon_send(ctx.task_run_recorder, actors::record_atom_v, to_json(e));
 }
 

@@ -1,5 +1,8 @@
 #include "persistence/task_run_store.hpp"
 
+#include <cstdint>
+#include <unordered_map>
+
 #include "domain/run_bookkeeping.hpp"
 #include "persistence/state_columns.hpp"
 
@@ -53,13 +56,28 @@ std::optional<uuid> id_by_natural_key(sql_connection& conn, const uuid& flow_run
 
 // INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE stored state is older. The conflict target is the id because
 // the natural key was already resolved to the canonical id.
-task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::optional<uuid>& flow_run_id,
-                                             const nlohmann::json& columns, const run_state& state, timestamp now) {
+/// The upsert's text for the settable columns `present` marks (bit i: task_run_settable_columns()[i]).
+std::string upsert_sql(std::uint32_t present) {
   std::string names = "id, created, updated, flow_run_id, state_id, state_type, state_name, state_timestamp";
   std::string values = "$1, $2, $2, $3, $4, $5, $6, $7";
   std::string updates =
       "updated = excluded.updated, state_id = excluded.state_id, state_type = excluded.state_type, "
       "state_name = excluded.state_name, state_timestamp = excluded.state_timestamp";
+  std::size_t placeholders = 7;
+  const auto& columns = task_run_settable_columns();
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (!(present & (1u << i))) continue;
+    const std::string name = columns[i].name;
+    names += ", " + name;
+    values += ", " + placeholder(++placeholders);
+    updates += ", " + name + " = excluded." + name;
+  }
+  return "INSERT INTO task_run (" + names + ") VALUES (" + values + ") ON CONFLICT (id) DO UPDATE SET " + updates +
+         " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp";
+}
+
+task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::optional<uuid>& flow_run_id,
+                                             const nlohmann::json& columns, const run_state& state, timestamp now) {
   sql_params params = {id(run_id),
                        ts(now),
                        flow_run_id ? id(*flow_run_id) : null_value(),
@@ -67,17 +85,20 @@ task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::opti
                        text(to_string(state.type)),
                        text(state.name),
                        ts(state.at)};
-  for (const auto& col : task_run_settable_columns()) {
-    auto it = columns.find(col.name);
+  std::uint32_t present = 0;
+  const auto& settable = task_run_settable_columns();
+  static_assert(sizeof(present) * 8 >= 17, "a bit per settable column");
+  for (std::size_t i = 0; i < settable.size(); ++i) {
+    auto it = columns.find(settable[i].name);
     if (it == columns.end()) continue;
-    params.push_back(column_value(col, *it));
-    names += std::string(", ") + col.name;
-    values += ", " + placeholder(params.size());
-    updates += std::string(", ") + col.name + " = excluded." + col.name;
+    params.push_back(column_value(settable[i], *it));
+    present |= 1u << i;
   }
-  return {"INSERT INTO task_run (" + names + ") VALUES (" + values + ") ON CONFLICT (id) DO UPDATE SET " + updates +
-              " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp",
-          std::move(params)};
+  // The texts are few (engines send the same fields every time): built once per thread and set of columns.
+  thread_local std::unordered_map<std::uint32_t, std::string> texts;
+  auto text_of = texts.find(present);
+  if (text_of == texts.end()) text_of = texts.emplace(present, upsert_sql(present)).first;
+  return {text_of->second, std::move(params)};
 }
 
 void upsert_row(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,

@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev
   libhowardhinnant-date-dev tzdata   # time zones for deployment schedules
   libical-dev   # RFC 5545 recurrence rules (RRule schedules)
+  libgoogle-perftools-dev   # tcmalloc, the osprey executable's allocator (OSPREY_MALLOC in cmake/Dependencies.cmake)
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev   # the fuzz targets (libFuzzer and Clang's sanitizer runtimes; scripts/fuzz.sh)
   clang-format-14   # the layout every C++ file keeps (.clang-format; the format_check test)

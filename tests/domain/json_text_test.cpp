@@ -5,6 +5,7 @@
 #include <string>
 
 #include "domain/event.hpp"
+#include "domain/json_string.hpp"
 #include "domain/json_text.hpp"
 
 using namespace osprey;
@@ -34,6 +35,22 @@ TEST(ParseJson, SyntaxErrorsAreTellable) {
   EXPECT_EQ(parse_json("{\"a\": ", 8).error, parsed_json::problem::syntax);
   EXPECT_EQ(parse_json("", 8).error, parsed_json::problem::syntax);
   EXPECT_EQ(too_deep_message(64), "JSON nested deeper than 64 levels is not accepted");
+}
+
+// Brackets inside strings nest nothing, also after escaped quotes and backslashes.
+TEST(ParseJson, BracketsInStringsDoNotCount) {
+  const auto parsed = parse_json(R"({"a": "[[[{{{", "b\\\"[[": "\\", "c": ["]]]\"[[["]})", 2);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed.value["a"], "[[[{{{");
+  EXPECT_EQ(parsed.value["c"][0], "]]]\"[[[");
+  EXPECT_EQ(parse_json(R"(["\\", [[]]])", 2).error, parsed_json::problem::too_deep);
+}
+
+// Which problem comes first decides the answer, as when the depth is checked while parsing.
+TEST(ParseJson, TheFirstProblemInTheTextIsTheOneReported) {
+  EXPECT_EQ(parse_json("[1 2, [[[[]]]]]", 3).error, parsed_json::problem::syntax);
+  EXPECT_EQ(parse_json("[[[[]]]], 1 2", 3).error, parsed_json::problem::too_deep);
+  EXPECT_EQ(parse_json("[[[]]] x", 3).error, parsed_json::problem::syntax);
 }
 
 // The crash: 20 000 levels inside an object body blew the stack (in the recursive NUL check, or in any copy,
@@ -75,4 +92,19 @@ TEST(Utf8Prefix, CutsBetweenCharacters) {
   EXPECT_EQ(utf8_prefix(text, 2), "a");
   EXPECT_EQ(utf8_prefix(text, 1), "a");
   EXPECT_EQ(utf8_prefix(text, 0), "");
+}
+
+// The event store writes labels with append_json_string instead of json(...).dump(): the text must not change.
+TEST(AppendJsonString, WritesWhatDumpWrites) {
+  std::string all_bytes;
+  for (int c = 1; c < 0x80; ++c) all_bytes.push_back(static_cast<char>(c));
+  for (const std::string& text :
+       {std::string(), std::string("plain"), std::string("q\"uo\\te/"), std::string("\b\f\n\r\t\x01\x1f\x7f"),
+        std::string("caf\xc3\xa9 \xe2\x82\xac"), std::string("nul\0in", 6), all_bytes}) {
+    std::string out = "x";
+    append_json_string(out, text);
+    EXPECT_EQ(out, "x" + nlohmann::json(text).dump()) << text;
+  }
+  std::string out;
+  EXPECT_THROW(append_json_string(out, "\xff"), nlohmann::json::type_error);
 }
