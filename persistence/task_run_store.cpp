@@ -1,6 +1,9 @@
 #include "persistence/task_run_store.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "domain/run_bookkeeping.hpp"
@@ -21,8 +24,6 @@ sql_value column_value(const task_run_column& col, const nlohmann::json& v) {
   }
   return null_value();
 }
-
-std::string placeholder(std::size_t n) { return "$" + std::to_string(n); }
 
 /// A state row's values: (id, created, updated, task_run_id, type, timestamp, name, message, state_details, data).
 void add_state_values(sql_params& out, const uuid& task_run, const run_state& s, timestamp now) {
@@ -54,38 +55,15 @@ std::optional<uuid> id_by_natural_key(sql_connection& conn, const uuid& flow_run
   return rows.front().id(0);
 }
 
-// INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE stored state is older. The conflict target is the id because
-// the natural key was already resolved to the canonical id.
-/// The upsert's text for the settable columns `present` marks (bit i: task_run_settable_columns()[i]).
-std::string upsert_sql(std::uint32_t present) {
-  std::string names = "id, created, updated, flow_run_id, state_id, state_type, state_name, state_timestamp";
-  std::string values = "$1, $2, $2, $3, $4, $5, $6, $7";
-  std::string updates =
-      "updated = excluded.updated, state_id = excluded.state_id, state_type = excluded.state_type, "
-      "state_name = excluded.state_name, state_timestamp = excluded.state_timestamp";
-  std::size_t placeholders = 7;
-  const auto& columns = task_run_settable_columns();
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (!(present & (1u << i))) continue;
-    const std::string name = columns[i].name;
-    names += ", " + name;
-    values += ", " + placeholder(++placeholders);
-    updates += ", " + name + " = excluded." + name;
-  }
-  return "INSERT INTO task_run (" + names + ") VALUES (" + values + ") ON CONFLICT (id) DO UPDATE SET " + updates +
-         " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp";
-}
-
-task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::optional<uuid>& flow_run_id,
-                                             const nlohmann::json& columns, const run_state& state, timestamp now) {
-  sql_params params = {id(run_id),
-                       ts(now),
-                       flow_run_id ? id(*flow_run_id) : null_value(),
-                       id(state.id),
-                       text(to_string(state.type)),
-                       text(state.name),
-                       ts(state.at)};
-  std::uint32_t present = 0;
+/// The upsert's values for one run, in upsert_statements' column order (`created` and `updated` apart: a
+/// multi-row statement cannot share one placeholder between rows); `present` gets its set of columns.
+sql_params upsert_values(const uuid& run_id, const std::optional<uuid>& flow_run_id, const nlohmann::json& columns,
+                         const run_state& state, timestamp now, std::uint32_t& present) {
+  sql_params params = {id(run_id),       ts(now),
+                       ts(now),          flow_run_id ? id(*flow_run_id) : null_value(),
+                       id(state.id),     text(to_string(state.type)),
+                       text(state.name), ts(state.at)};
+  present = 0;
   const auto& settable = task_run_settable_columns();
   static_assert(sizeof(present) * 8 >= 17, "a bit per settable column");
   for (std::size_t i = 0; i < settable.size(); ++i) {
@@ -94,17 +72,84 @@ task_run_event_rows::upsert upsert_statement(const uuid& run_id, const std::opti
     params.push_back(column_value(settable[i], *it));
     present |= 1u << i;
   }
-  // The texts are few (engines send the same fields every time): built once per thread and set of columns.
-  thread_local std::unordered_map<std::uint32_t, std::string> texts;
-  auto text_of = texts.find(present);
-  if (text_of == texts.end()) text_of = texts.emplace(present, upsert_sql(present)).first;
-  return {text_of->second, std::move(params)};
+  return params;
+}
+
+constexpr std::size_t upsert_fixed_values = 8;
+constexpr std::size_t max_upsert_rows = 64;
+
+/// INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE the stored state is older, for one set of columns, one text per
+/// chunk size; built once per set for the process (engines send few sets). The conflict target is the id because
+/// the natural key was already resolved to the canonical id.
+const chunk_statements& upsert_statements(std::uint32_t present) {
+  static std::mutex guard;
+  static std::unordered_map<std::uint32_t, std::unique_ptr<const chunk_statements>> texts;
+  const std::lock_guard lock(guard);
+  auto& slot = texts[present];
+  if (!slot) {
+    std::string names = "id, created, updated, flow_run_id, state_id, state_type, state_name, state_timestamp";
+    std::string updates =
+        "updated = excluded.updated, state_id = excluded.state_id, state_type = excluded.state_type, "
+        "state_name = excluded.state_name, state_timestamp = excluded.state_timestamp";
+    std::size_t count = upsert_fixed_values;
+    const auto& columns = task_run_settable_columns();
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (!(present & (1u << i))) continue;
+      const std::string name = columns[i].name;
+      names += ", " + name;
+      updates += ", " + name + " = excluded." + name;
+      ++count;
+    }
+    slot = std::make_unique<const chunk_statements>(
+        "INSERT INTO task_run (" + names + ") VALUES ",
+        " ON CONFLICT (id) DO UPDATE SET " + updates +
+            " WHERE task_run.state_timestamp IS NULL OR task_run.state_timestamp < excluded.state_timestamp",
+        count, max_upsert_rows);
+  }
+  return *slot;
 }
 
 void upsert_row(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,
                 const nlohmann::json& columns, const run_state& state, timestamp now) {
-  const auto st = upsert_statement(run_id, flow_run_id, columns, state, now);
-  conn.execute(st.sql, st.params);
+  std::uint32_t present = 0;
+  auto values = upsert_values(run_id, flow_run_id, columns, state, now, present);
+  for (const auto& st : upsert_statements(present).chunked(std::move(values))) conn.execute(st.sql, st.params);
+}
+
+/// "flow run id, task key, dynamic key" as one string, for matching a run to its stored row.
+std::string natural_key(const uuid& flow_run_id, const std::string& task_key, const std::string& dynamic_key) {
+  return flow_run_id.to_string() + '\n' + task_key + '\n' + dynamic_key;
+}
+std::string natural_key(const uuid& flow_run_id, const nlohmann::json& columns) {
+  return natural_key(flow_run_id, columns.value("task_key", ""), columns.value("dynamic_key", ""));
+}
+
+/// The ids the runs' natural keys are stored under, one query per 64 runs (runs without a flow run have none).
+std::unordered_map<std::string, uuid> stored_ids(sql_connection& conn, const std::vector<task_run_event>& events,
+                                                 const task_run_event_rows& rows) {
+  // SQLite scans the table for a row-value IN (VALUES ...) but looks each key up in the unique index when
+  // joined; PostgreSQL types a bare row list from the columns (a VALUES list's would be text, not uuid).
+  static const chunk_statements sqlite_texts(
+      "SELECT t.id, t.flow_run_id, t.task_key, t.dynamic_key FROM (VALUES ",
+      ") v JOIN task_run t ON t.flow_run_id = v.column1 AND t.task_key = v.column2 AND t.dynamic_key = v.column3", 3,
+      64);
+  static const chunk_statements postgres_texts(
+      "SELECT id, flow_run_id, task_key, dynamic_key FROM task_run WHERE (flow_run_id, task_key, dynamic_key) IN (",
+      ")", 3, 64);
+  sql_params keys;
+  for (const auto& run : rows.runs) {
+    const auto& e = events[run.first_event];
+    if (!e.flow_run_id) continue;
+    keys.insert(keys.end(),
+                {id(*e.flow_run_id), text(e.columns.value("task_key", "")), text(e.columns.value("dynamic_key", ""))});
+  }
+  std::unordered_map<std::string, uuid> out;
+  if (keys.empty()) return out;
+  const auto& texts = conn.dialect() == dialect::postgresql ? postgres_texts : sqlite_texts;
+  for (const auto& st : texts.chunked(std::move(keys)))
+    for (const auto& row : conn.query(st.sql, st.params))
+      out.emplace(natural_key(row.id(1), row.text(2), row.text(3)), row.id(0));
+  return out;
 }
 
 constexpr const char* select_columns_head =
@@ -163,23 +208,78 @@ uuid record_task_run_event(sql_connection& conn, const task_run_event& event, ti
 task_run_event_rows prepare_task_run_events(const std::vector<task_run_event>& events, timestamp now) {
   task_run_event_rows out;
   out.now = now;
-  out.upserts.reserve(events.size());
+  out.run_of.reserve(events.size());
+  // Per run: the events one-by-one recording would apply, i.e. each newer than every earlier one of its run.
+  std::vector<std::vector<std::size_t>> applied;
+  std::unordered_map<uuid, std::size_t> run_index;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto [it, first] = run_index.try_emplace(events[i].task_run_id, applied.size());
+    if (first)
+      applied.push_back({i});
+    else if (events[applied[it->second].back()].state.at < events[i].state.at)
+      applied[it->second].push_back(i);
+    out.run_of.push_back(it->second);
+  }
+  out.runs.reserve(applied.size());
+  for (const auto& run : applied) {
+    const auto& first = events[run.front()];
+    const auto& newest = events[run.back()];
+    task_run_event_rows::run r;
+    r.first_event = run.front();
+    if (run.size() == 1) {
+      r.values = upsert_values(newest.task_run_id, first.flow_run_id, newest.columns, newest.state, now, r.columns);
+    } else {
+      nlohmann::json columns = first.columns;
+      for (std::size_t k = 1; k < run.size(); ++k) columns.update(events[run[k]].columns);
+      r.values = upsert_values(newest.task_run_id, first.flow_run_id, columns, newest.state, now, r.columns);
+    }
+    out.runs.push_back(std::move(r));
+  }
   sql_params states;
   states.reserve(events.size() * state_columns);
-  for (const auto& e : events) {
-    out.upserts.push_back(upsert_statement(e.task_run_id, e.flow_run_id, e.columns, e.state, now));
-    add_state_values(states, e.task_run_id, e.state, now);
-  }
+  for (const auto& e : events) add_state_values(states, e.task_run_id, e.state, now);
   out.states = state_statements().chunked(std::move(states));
   return out;
 }
 
 void record_prepared_task_run_events(sql_connection& conn, const std::vector<task_run_event>& events,
                                      const task_run_event_rows& rows) {
-  // State rows go in after the upserts of their runs, in event order; a run stored under another id breaks the
-  // batch so that its state keeps its place in that order (a state is unique per run and timestamp).
+  // Which runs are stored under another id: found so by their natural key, or a run earlier in the batch holds
+  // that key under its own id (its upsert goes first).
+  const auto stored = stored_ids(conn, events, rows);
+  std::unordered_map<std::string, uuid> claimed;
+  std::vector<bool> elsewhere(rows.runs.size(), false);
+  for (std::size_t r = 0; r < rows.runs.size(); ++r) {
+    const auto& e = events[rows.runs[r].first_event];
+    if (!e.flow_run_id) continue;
+    auto key = natural_key(*e.flow_run_id, e.columns);
+    if (auto it = stored.find(key); it != stored.end())
+      elsewhere[r] = !(it->second == e.task_run_id);
+    else if (auto [held, fresh] = claimed.try_emplace(std::move(key), e.task_run_id); !fresh)
+      elsewhere[r] = !(held->second == e.task_run_id);
+  }
+
+  // The other runs' upserts, before any state row (a state needs its run), one statement per set of columns and
+  // chunk.
+  std::vector<std::uint32_t> column_sets;
+  for (std::size_t r = 0; r < rows.runs.size(); ++r)
+    if (!elsewhere[r] && std::find(column_sets.begin(), column_sets.end(), rows.runs[r].columns) == column_sets.end())
+      column_sets.push_back(rows.runs[r].columns);
+  for (const auto set : column_sets) {
+    sql_params values;
+    for (std::size_t r = 0; r < rows.runs.size(); ++r)
+      if (!elsewhere[r] && rows.runs[r].columns == set)
+        values.insert(values.end(), rows.runs[r].values.begin(), rows.runs[r].values.end());
+    for (const auto& st : upsert_statements(set).chunked(std::move(values))) conn.execute(st.sql, st.params);
+  }
+
+  // State rows in event order; a run stored under another id breaks the batch so that its states keep their place
+  // in that order (a state is unique per run and timestamp).
+  if (std::find(elsewhere.begin(), elsewhere.end(), true) == elsewhere.end()) {
+    for (const auto& st : rows.states) conn.execute(st.sql, st.params);
+    return;
+  }
   std::size_t unwritten_states = 0;  // events before this one have their state row written
-  bool prepared_states = true;       // rows.states still describes the unwritten state rows
   auto write_states = [&](std::size_t end) {
     sql_params states;
     for (std::size_t i = unwritten_states; i < end; ++i)
@@ -188,20 +288,12 @@ void record_prepared_task_run_events(sql_connection& conn, const std::vector<tas
     unwritten_states = end;
   };
   for (std::size_t i = 0; i < events.size(); ++i) {
-    const auto& e = events[i];
-    std::optional<uuid> existing;
-    if (e.flow_run_id) existing = id_by_natural_key(conn, *e.flow_run_id, e.columns);
-    if (existing && !(*existing == e.task_run_id)) {  // rare: recorded the slow way
-      write_states(i);
-      prepared_states = false;
-      record_task_run_event(conn, e, rows.now);
-      unwritten_states = i + 1;
-      continue;
-    }
-    conn.execute(rows.upserts[i].sql, rows.upserts[i].params);
+    if (!elsewhere[rows.run_of[i]]) continue;
+    write_states(i);
+    record_task_run_event(conn, events[i], rows.now);  // rare: the slow way
+    unwritten_states = i + 1;
   }
-  if (!prepared_states) return write_states(events.size());
-  for (const auto& st : rows.states) conn.execute(st.sql, st.params);
+  write_states(events.size());
 }
 
 task_run_created create_task_run(sql_connection& conn, const uuid& run_id, const std::optional<uuid>& flow_run_id,

@@ -18,17 +18,25 @@ namespace osprey::persistence {
 /// Returns the id the run is stored under.
 uuid record_task_run_event(sql_connection& conn, const task_run_event& event, timestamp now);
 
-/// record_task_run_event for a batch (oldest first), split so that its CPU work — each upsert's statement and
-/// parameters, each state row, JSON serialised — is done before the write, off the writer thread. The write
-/// then resolves each event's natural key, runs the prepared upserts in order and the state rows as multi-row
-/// INSERTs; an event whose run is stored under another id is recorded the slow way. It may run more than once
-/// (a rolled-back batch is retried); it only reads `rows`.
+/// record_task_run_event for a batch (oldest first), split so that its CPU work (each run's upsert values, each
+/// state row, JSON serialised) is done before the write, off the writer thread. The events of one task run are
+/// folded into one upsert: its state is the newest (the first of equal times, as one-by-one recording keeps),
+/// its columns those of every event that would have moved the row, later ones winning. So a run's Pending,
+/// Running and Completed in one batch rewrite its row and indexes once, not three times; every state still joins
+/// the history. (One-by-one recording differs only when the stored row is newer than some of the batch's events
+/// and older than others, and those older events carried a column the newer ones lack; Prefect's engines send
+/// the whole task run in every event.) The write looks up every run's natural key in one query per 64 runs,
+/// upserts the runs stored under their own id as multi-row statements (one per set of columns and chunk), then
+/// the state rows as multi-row INSERTs; a run stored under another id is recorded the slow way, event by event,
+/// in its place. It may run more than once (a rolled-back batch is retried); it only reads `rows`.
 struct task_run_event_rows {
-  struct upsert {
-    std::string sql;
-    sql_params params;  ///< $1 is the event's own task-run id
+  struct run {
+    std::size_t first_event = 0;  ///< index of the run's first event in the batch
+    std::uint32_t columns = 0;    ///< the settable columns its upsert sets (bit i: task_run_settable_columns()[i])
+    sql_params values;            ///< the upsert's row: id, created, updated, flow_run_id, state..., columns
   };
-  std::vector<upsert> upserts;  ///< per event
+  std::vector<run> runs;            ///< in order of each run's first event
+  std::vector<std::size_t> run_of;  ///< per event: the index of its run
   /// Every event's state row, for when every run is stored under the event's own id.
   std::vector<chunk_statements::statement> states;
   timestamp now{};

@@ -31,8 +31,9 @@ task_run_event make_event(const uuid& task_run, const std::string& key, state_ty
 }
 
 /// 50 runs × Pending, Running, Completed (more state rows than one statement holds), oldest first, with an
-/// event in the middle for a run already stored under another id (same natural key).
-std::vector<task_run_event> batch(const uuid& other_id_run) {
+/// event in the middle for a run already stored under another id (same natural key), a run with two events at the
+/// same time (the first one wins), and a run stored with a state newer than its first event in the batch.
+std::vector<task_run_event> batch(const uuid& other_id_run, const uuid& newer_stored_run) {
   std::vector<task_run_event> out;
   std::vector<uuid> runs;
   for (int i = 0; i < 50; ++i) runs.push_back(new_uuid4());
@@ -46,7 +47,17 @@ std::vector<task_run_event> batch(const uuid& other_id_run) {
       if (tick == 70)
         out.push_back(make_event(other_id_run, "stored-elsewhere", state_type::running, "Running",
                                  t0 + std::chrono::milliseconds(tick)));
+      if (tick == 5)
+        out.push_back(make_event(newer_stored_run, "newer-stored", state_type::pending, "Pending",
+                                 t0 + std::chrono::milliseconds(tick)));
+      if (tick == 120)
+        out.push_back(make_event(newer_stored_run, "newer-stored", state_type::completed, "Completed",
+                                 t0 + std::chrono::milliseconds(tick)));
     }
+  const uuid same_time = new_uuid4();
+  out.push_back(make_event(same_time, "same-time", state_type::running, "Running", t0 + 1s));
+  out.push_back(make_event(same_time, "same-time", state_type::running, "AwaitingRetry", t0 + 1s));
+  out.back().columns["name"] = "renamed-by-the-second";
   return out;
 }
 
@@ -64,6 +75,7 @@ class TaskRunStore : public ::testing::TestWithParam<dialect> {
     // The run the odd event's natural key finds, under an id of its own.
     conn->begin_write();
     persistence::record_task_run_event(*conn, stored_, t0);
+    persistence::record_task_run_event(*conn, newer_, t0);
     conn->commit();
     return conn;
   }
@@ -83,6 +95,9 @@ class TaskRunStore : public ::testing::TestWithParam<dialect> {
 
   uuid stored_id_ = new_uuid4();
   task_run_event stored_ = make_event(stored_id_, "stored-elsewhere", state_type::pending, "Pending", t0);
+  uuid newer_id_ = new_uuid4();
+  task_run_event newer_ =
+      make_event(newer_id_, "newer-stored", state_type::running, "Running", t0 + std::chrono::milliseconds(60));
   osprey::testing::scratch_database one_by_one_{GetParam()};
   osprey::testing::scratch_database batched_{GetParam()};
 };
@@ -92,7 +107,7 @@ class TaskRunStore : public ::testing::TestWithParam<dialect> {
 TEST_P(TaskRunStore, BatchedWriteStoresWhatOneByOneStores) {
   OSPREY_SKIP_IF_UNAVAILABLE(one_by_one_);
   OSPREY_SKIP_IF_UNAVAILABLE(batched_);
-  const auto events = batch(new_uuid4());
+  const auto events = batch(new_uuid4(), newer_id_);
   const timestamp now = t0 + 1h;
 
   auto a = open(one_by_one_);
@@ -112,8 +127,17 @@ TEST_P(TaskRunStore, BatchedWriteStoresWhatOneByOneStores) {
   }
 
   const auto expected = dump(*a);
-  EXPECT_EQ(expected.size(), 51u + 1u + 150u + 1u);  // runs, then states (the odd one filed under the stored id)
+  // Runs (50, the stored pair, the same-time one), then states (the odd one filed under the stored id; the newer
+  // stored run's three; one of the two at the same time).
+  EXPECT_EQ(expected.size(), 53u + 150u + 2u + 3u + 1u);
   EXPECT_EQ(dump(*b), expected);
+  EXPECT_EQ(rows.runs.size(), 53u);  // one upsert per run of the batch, not one per event
+  const auto same_time = b->query("SELECT state_name, name FROM task_run WHERE task_key = 'same-time'");
+  ASSERT_EQ(same_time.size(), 1u);
+  EXPECT_EQ(same_time.front().text(0), "Running");
+  EXPECT_EQ(same_time.front().text(1), "same-time-name");
+  EXPECT_EQ(b->query("SELECT state_name FROM task_run WHERE id = $1", {persistence::id(newer_id_)}).front().text(0),
+            "Completed");
   EXPECT_EQ(b->query("SELECT COUNT(*) FROM task_run_state WHERE task_run_id = $1", {persistence::id(stored_id_)})
                 .front()
                 .integer(0),
