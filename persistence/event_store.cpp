@@ -17,14 +17,15 @@ using nlohmann::json;
 
 constexpr const char* insert_event_head =
     "INSERT INTO events (id, occurred, event, resource_id, resource, related_resource_ids, related, payload, "
-    "received, recorded, follows) VALUES ";
+    "received, recorded, follows, created, updated) VALUES ";
 constexpr const char* insert_event_tail = " ON CONFLICT (id) DO NOTHING RETURNING id";
-constexpr std::size_t event_columns = 11;
+constexpr std::size_t event_columns = 13;
 constexpr std::size_t max_event_rows = 64;
 constexpr const char* insert_event_resource_head =
-    "INSERT INTO event_resources (id, occurred, resource_id, resource_role, resource, event_id) VALUES ";
-constexpr std::size_t resource_columns = 6;
-constexpr std::size_t max_resource_rows = 128;  // 768 parameters: far below SQLite's 32766 and libpq's 65535
+    "INSERT INTO event_resources (id, occurred, resource_id, resource_role, resource, event_id, created, updated) "
+    "VALUES ";
+constexpr std::size_t resource_columns = 8;
+constexpr std::size_t max_resource_rows = 128;  // 1,024 parameters: far below SQLite's 32766 and libpq's 65535
 constexpr const char* select_events_sql =
     "SELECT events.id, events.occurred, events.event, events.resource, events.related, events.payload, "
     "events.received, events.follows FROM events WHERE ";
@@ -287,15 +288,19 @@ const chunk_statements& resource_statements() {
 // index instead of on a random page of it (an event has a row per resource, so these are most of the rows the
 // writer inserts under load).
 /// One event_resources row; `occurred` and `event_id` are the event's, already as bound values (the same for
-/// each of its resources, so formatted once).
+/// each of its resources, so formatted once), `recorded_at` the batch's time for created and updated (given, not
+/// left to the columns' defaults: SQLite would format the time twice per row).
 void add_resource_row(sql_params& out, const sql_value& occurred, const sql_value& event_id,
-                      const resource_labels& labels, const std::string& role, timestamp recorded) {
+                      const resource_labels& labels, const std::string& role, timestamp recorded,
+                      const sql_value& recorded_at) {
   out.push_back(id(new_uuid7(recorded)));
   out.push_back(occurred);
   out.push_back(text(labels.at(std::string(resource_id_label))));
   out.push_back(text(role));
   out.push_back(text(labels_text(labels, /*stored=*/true)));
   out.push_back(event_id);
+  out.push_back(recorded_at);
+  out.push_back(recorded_at);
 }
 
 /// The event_resources rows of the events where `include(index)` is true, as chunked statements.
@@ -303,14 +308,15 @@ template <class Include>
 std::vector<chunk_statements::statement> resource_rows(const std::vector<event>& events, timestamp recorded,
                                                        Include include) {
   sql_params values;
+  const sql_value recorded_at = ts(recorded);
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!include(i)) continue;
     const auto& e = events[i];
     const sql_value occurred = ts(e.occurred);
     const sql_value event_id = id(e.id);
-    add_resource_row(values, occurred, event_id, e.resource, "", recorded);
+    add_resource_row(values, occurred, event_id, e.resource, "", recorded, recorded_at);
     for (const auto& r : e.related)
-      add_resource_row(values, occurred, event_id, r, r.at(std::string(resource_role_label)), recorded);
+      add_resource_row(values, occurred, event_id, r, r.at(std::string(resource_role_label)), recorded, recorded_at);
   }
   return resource_statements().chunked(std::move(values));
 }
@@ -323,6 +329,7 @@ event_insert prepare_event_insert(const std::vector<event>& events, timestamp re
   out.ids.reserve(events.size());
   sql_params values;
   values.reserve(events.size() * event_columns);
+  const sql_value recorded_at = ts(recorded);
   for (const auto& e : events) {
     out.ids.push_back(e.id);
     std::string related = "[";
@@ -337,10 +344,10 @@ event_insert prepare_event_insert(const std::vector<event>& events, timestamp re
     }
     related.push_back(']');
     related_ids.push_back(']');
-    values.insert(values.end(),
-                  {id(e.id), ts(e.occurred), text(e.name), text(e.resource_id()), text(labels_text(e.resource)),
-                   text(std::move(related_ids)), text(std::move(related)), text(e.payload.dump()),
-                   ts(e.received.value_or(recorded)), ts(recorded), e.follows ? id(*e.follows) : null_value()});
+    values.insert(values.end(), {id(e.id), ts(e.occurred), text(e.name), text(e.resource_id()),
+                                 text(labels_text(e.resource)), text(std::move(related_ids)), text(std::move(related)),
+                                 text(e.payload.dump()), e.received ? ts(*e.received) : recorded_at, recorded_at,
+                                 e.follows ? id(*e.follows) : null_value(), recorded_at, recorded_at});
   }
   out.events = event_statements().chunked(std::move(values));
   out.resources = resource_rows(events, recorded, [](std::size_t) { return true; });
