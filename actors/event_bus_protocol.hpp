@@ -88,8 +88,9 @@ using event_bus_actor = caf::typed_actor<
     caf::reacts_to<subscribe_atom, std::uint64_t, event_sink>,
     /// Removes the sink under `token` (it may still see events the bus was already delivering). No reply.
     caf::reacts_to<unsubscribe_atom, std::uint64_t>,
-    /// Hands every refused event waiting for a retry to the writer now (shutdown). The empty reply says
-    /// they are handed over (not yet committed: the writer drains after this).
+    /// Hands every event not written yet (queued behind the write in flight, or refused and waiting for a
+    /// retry) to the writer now (shutdown). The empty reply says they are handed over (not yet committed: the
+    /// writer drains after this).
     caf::reacts_to<flush_atom>>;
 
 /// The bus's own handle: the public messages plus those it sends itself (from database threads, timers and

@@ -18,6 +18,9 @@ struct recorder_state {
   write_retry retry;
   std::vector<task_run_event> pending;
   bool flush_scheduled = false;
+  /// A batch's first write is in flight: what arrives meanwhile waits and goes in the next one, so under load a
+  /// write carries everything that arrived during the last (one upsert per run, few statements per batch).
+  bool writing = false;
   /// Refused writes to try again, oldest first, with how often each was refused.
   std::deque<std::pair<std::vector<task_run_event>, std::uint32_t>> waiting;
   bool retry_scheduled = false;
@@ -42,14 +45,17 @@ void write(recorder_actor* self, std::vector<task_run_event> events, std::uint32
       });
 }
 
-void flush(recorder_actor* self) {
+/// Writes the pending events, unless a batch is being written and `now` is false (then the answer of that write
+/// brings them).
+void flush(recorder_actor* self, bool now = false) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.pending.empty()) return;
+  if (st.pending.empty() || (st.writing && !now)) return;
   std::vector<task_run_event> batch;
   batch.swap(st.pending);
   // Oldest first, so that within a batch the newest state of each run is written last.
   std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.state.at < b.state.at; });
+  st.writing = true;
   write(self, std::move(batch));
 }
 
@@ -73,6 +79,10 @@ void retry_waiting(recorder_actor* self) {
 void recorded(recorder_actor* self, const status& s, const std::vector<task_run_event>& events,
               std::uint32_t failures) {
   auto& st = self->state;
+  if (failures == 0) {  // a batch's first write: what waited behind it goes now
+    st.writing = false;
+    flush(self);
+  }
   if (s) {
     st.stats.recorded += events.size();
     if (failures > 0 && st.refusing && st.waiting.empty()) {
@@ -121,7 +131,7 @@ caf::behavior task_run_recorder(recorder_actor* self, persistence::database db, 
   self->state.retry = retry;
   // Everything still held goes to the writer before the recorder stops; the writer drains after this.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    flush(self);
+    flush(self, true);
     retry_waiting(self);
     self->quit(msg.reason);
   });
@@ -139,7 +149,7 @@ caf::behavior task_run_recorder(recorder_actor* self, persistence::database db, 
       [self](record_atom, task_run_event& event) { hold(self, std::move(event)); },
       [self](tick_atom) { flush(self); },
       [self](flush_atom) {
-        flush(self);
+        flush(self, true);
         retry_waiting(self);
       },
       [self](retry_atom) {

@@ -305,13 +305,12 @@ void add_resource_row(sql_params& out, const sql_value& occurred, const sql_valu
 
 /// The event_resources rows of the events where `include(index)` is true, as chunked statements.
 template <class Include>
-std::vector<chunk_statements::statement> resource_rows(const std::vector<event>& events, timestamp recorded,
-                                                       Include include) {
+std::vector<chunk_statements::statement> resource_rows(const event_refs& events, timestamp recorded, Include include) {
   sql_params values;
   const sql_value recorded_at = ts(recorded);
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!include(i)) continue;
-    const auto& e = events[i];
+    const auto& e = *events[i];
     const sql_value occurred = ts(e.occurred);
     const sql_value event_id = id(e.id);
     add_resource_row(values, occurred, event_id, e.resource, "", recorded, recorded_at);
@@ -321,16 +320,33 @@ std::vector<chunk_statements::statement> resource_rows(const std::vector<event>&
   return resource_statements().chunked(std::move(values));
 }
 
+event_refs refs_to(const std::vector<event>& events) {
+  event_refs out;
+  out.reserve(events.size());
+  for (const auto& e : events) out.push_back(&e);
+  return out;
+}
+
 }  // namespace
 
 event_insert prepare_event_insert(const std::vector<event>& events, timestamp recorded) {
+  return prepare_event_insert(refs_to(events), recorded);
+}
+
+std::vector<bool> insert_prepared_events(sql_connection& conn, const std::vector<event>& events,
+                                         const event_insert& prepared) {
+  return insert_prepared_events(conn, refs_to(events), prepared);
+}
+
+event_insert prepare_event_insert(const event_refs& events, timestamp recorded) {
   event_insert out;
   out.recorded = recorded;
   out.ids.reserve(events.size());
   sql_params values;
   values.reserve(events.size() * event_columns);
   const sql_value recorded_at = ts(recorded);
-  for (const auto& e : events) {
+  for (const auto* event : events) {
+    const auto& e = *event;
     out.ids.push_back(e.id);
     std::string related = "[";
     std::string related_ids = "[";
@@ -354,8 +370,7 @@ event_insert prepare_event_insert(const std::vector<event>& events, timestamp re
   return out;
 }
 
-std::vector<bool> insert_prepared_events(sql_connection& conn, const std::vector<event>& events,
-                                         const event_insert& prepared) {
+std::vector<bool> insert_prepared_events(sql_connection& conn, const event_refs& events, const event_insert& prepared) {
   std::unordered_set<uuid> fresh;  // RETURNING names the rows inserted
   for (const auto& st : prepared.events)
     for (const auto& row : conn.query(st.sql, st.params)) fresh.insert(row.id(0));

@@ -37,6 +37,11 @@ event_insert prepare_event_insert(const std::vector<event>& events, timestamp re
 /// Writes `prepared`, made from these `events`; returns what insert_events returns.
 std::vector<bool> insert_prepared_events(sql_connection& conn, const std::vector<event>& events,
                                          const event_insert& prepared);
+/// The same for events held in several batches (the event bus writes the publications that wait together as
+/// one insert): pointers into them, in order; they must outlive the call.
+using event_refs = std::vector<const event*>;
+event_insert prepare_event_insert(const event_refs& events, timestamp recorded);
+std::vector<bool> insert_prepared_events(sql_connection& conn, const event_refs& events, const event_insert& prepared);
 
 /// Events matching `filter` in its order (occurred, then id, both ascending or both descending), at most
 /// `limit` of them after skipping `offset`.
