@@ -40,11 +40,12 @@ std::string with_where(std::string sql, const sql_where& where, const std::strin
 }
 
 /// `column` as whole microseconds since the epoch (NULL stays NULL), exactly: the bucket a run falls in and the
-/// lateness sums must not move with floating-point rounding. SQLite holds format_iso8601's fixed-width text.
+/// lateness sums must not move with floating-point rounding. SQLite holds format_iso8601's fixed-width text, read
+/// by the driver's osprey_micros (persistence/sqlite): a fifth of the history's CPU time less than unixepoch plus
+/// the fraction's digits, itself a third of strftime('%s')'s.
 std::string micros(dialect d, const std::string& column) {
   if (d == dialect::postgresql) return "CAST(EXTRACT(EPOCH FROM " + column + ") * 1000000 AS BIGINT)";
-  // unixepoch (whole seconds, no text made on the way) is a third of strftime('%s')'s cost per row.
-  return "(unixepoch(" + column + ") * 1000000 + CAST(substr(" + column + ", 21, 6) AS INTEGER))";
+  return "osprey_micros(" + column + ")";
 }
 
 /// `value` when positive, else 0: each run's estimate counts when positive. One evaluation of `value`, where a
