@@ -88,7 +88,9 @@ struct queryable {
   persistence::sql_where (*page_where)(persistence::dialect, const filters::filter_set&);
   std::vector<Row> (*select)(persistence::sql_connection&, const std::string&, const persistence::sql_params&,
                              const std::string&, std::int64_t, std::int64_t);
-  std::int64_t (*count)(persistence::sql_connection&, const std::string&, const persistence::sql_params&);
+  /// For the count read by count and paginate, when it should differ from `where` (nullptr: the same).
+  persistence::sql_where (*count_where)(persistence::dialect, const filters::filter_set&);
+  std::int64_t (*count)(persistence::sql_connection&, const persistence::sql_where&);
   json (*render)(const Row&, timestamp now);
 };
 
@@ -119,8 +121,8 @@ void register_query_routes(router& routes, const api_context& ctx, const queryab
                                   query.window.offset);
             }
             if (k != kind::filter) {
-              const auto where = q.where(c.dialect(), query.filters);
-              out.count = q.count(c, where.sql, where.params);
+              const auto where = (q.count_where ? q.count_where : q.where)(c.dialect(), query.filters);
+              out.count = q.count(c, where);
             }
             return out;
           },
@@ -163,21 +165,29 @@ void register_log_filter(router& routes, const api_context& ctx) {
 }  // namespace
 
 void register_filter_routes(router& routes, const api_context& ctx) {
+  using persistence::sql_connection;
+  using persistence::sql_where;
   register_query_routes(
       routes, ctx,
-      queryable<flow, filters::flow_query>{"/api/flows", "flows", filters::parse_flow_query, persistence::flow_where,
-                                           nullptr, persistence::select_flows, persistence::count_flows,
-                                           [](const flow& f, timestamp) { return to_json(f); }});
-  register_query_routes(routes, ctx,
-                        queryable<flow_run, filters::flow_run_query>{
-                            "/api/flow_runs", "flow runs", filters::parse_flow_run_query, persistence::flow_run_where,
-                            nullptr, persistence::select_flow_runs, persistence::count_flow_runs,
-                            [](const flow_run& r, timestamp now) { return to_json(r, now); }});
+      queryable<flow, filters::flow_query>{
+          "/api/flows", "flows", filters::parse_flow_query, persistence::flow_where, nullptr, persistence::select_flows,
+          nullptr, [](sql_connection& c, const sql_where& w) { return persistence::count_flows(c, w.sql, w.params); },
+          [](const flow& f, timestamp) { return to_json(f); }});
+  register_query_routes(
+      routes, ctx,
+      queryable<flow_run, filters::flow_run_query>{
+          "/api/flow_runs", "flow runs", filters::parse_flow_run_query, persistence::flow_run_where, nullptr,
+          persistence::select_flow_runs, nullptr,
+          [](sql_connection& c, const sql_where& w) { return persistence::count_flow_runs(c, w.sql, w.params); },
+          [](const flow_run& r, timestamp now) { return to_json(r, now); }});
   register_query_routes(
       routes, ctx,
       queryable<task_run, filters::task_run_query>{"/api/task_runs", "task runs", filters::parse_task_run_query,
                                                    persistence::task_run_where, persistence::task_run_page_where,
-                                                   persistence::select_task_runs, persistence::count_task_runs,
+                                                   persistence::select_task_runs, persistence::task_run_count_where,
+                                                   [](sql_connection& c, const sql_where& w) {
+                                                     return persistence::count_task_runs(c, w.sql, w.params, w.joins);
+                                                   },
                                                    [](const task_run& t, timestamp now) { return to_json(t, now); }});
   register_log_filter(routes, ctx);
 }

@@ -323,7 +323,8 @@ void register_task_run_counts(router& routes, const api_context& ctx) {
                persistence::read_value(
                    ctx.db,
                    [set = *set](persistence::sql_connection& c) {
-                     return persistence::count_task_runs_by_state(c, persistence::task_run_where(c.dialect(), set));
+                     return persistence::count_task_runs_by_state(c,
+                                                                  persistence::task_run_count_where(c.dialect(), set));
                    },
                    [respond](const result<std::map<std::string, std::int64_t>>& counts) {
                      if (!counts) return respond(error_response(counts.error()));

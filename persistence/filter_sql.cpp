@@ -92,12 +92,14 @@ class compiler {
       parts.push_back(
           time(a + ".next_scheduled_start_time", a + ".next_scheduled_start_time", *f.next_scheduled_start_time));
     if (f.parent_flow_run_id) {
-      // Subflows of the given runs: the parent task run belongs to one of them.
+      // Subflows of the given runs: the parent task run belongs to one of them. Uncorrelated, as an IN: the given
+      // runs' task runs are listed once and the runs' parent_task_run_id index finds their subflows, where a
+      // correlated EXISTS visited every flow run (the flow-run page's count of subflows: 188 ms on 1 M runs).
       std::vector<std::string> sub;
       if (f.parent_flow_run_id->any) {
         const auto t = fresh("t");
-        sub.push_back("EXISTS (SELECT 1 FROM task_run " + t + " WHERE " + t + ".id = " + a +
-                      ".parent_task_run_id AND " + in_ids(t + ".flow_run_id", *f.parent_flow_run_id->any) + ")");
+        sub.push_back(a + ".parent_task_run_id IN (SELECT " + t + ".id FROM task_run " + t + " WHERE " +
+                      in_ids(t + ".flow_run_id", *f.parent_flow_run_id->any) + ")");
       }
       parts.push_back(combine(f.parent_flow_run_id->combine, sub));
     }
@@ -490,10 +492,19 @@ bool names_flow_runs(const filters::filter_set& fs) {
          fs.flow_runs->id->combine == op::and_;
 }
 
-/// task_run_where and task_run_page_where: they differ only in how a task run's flow run is matched.
-sql_where task_runs_matching(dialect d, const filters::filter_set& fs, bool for_page) {
+/// How task_runs_matching matches a task run's flow run.
+enum class task_run_form {
+  in_list,  ///< task_run_where: `t.flow_run_id IN (SELECT ...)`
+  page,     ///< task_run_page_where: a correlated EXISTS, unless the flow runs are named by id
+  count,    ///< task_run_count_where: on SQLite a join to the flow run, else as in_list
+};
+
+/// task_run_where, task_run_page_where and task_run_count_where: they differ only in how a task run's flow run
+/// is matched.
+sql_where task_runs_matching(dialect d, const filters::filter_set& fs, task_run_form form) {
   compiler c(d);
   std::vector<std::string> parts;
+  std::string joins;
   if (fs.task_runs) parts.push_back(c.task_run(*fs.task_runs, "t"));
   if (fs.flows || fs.flow_runs || fs.deployments || fs.work_pools || fs.work_queues) {
     // The task runs of the matching flow runs, as an IN (see queue_in): 5,000,000 task runs are not scanned
@@ -507,22 +518,40 @@ sql_where task_runs_matching(dialect d, const filters::filter_set& fs, bool for_
     const auto condition = combine(op::and_, run);
     // An empty filter (the dashboard sends `flow_runs: {operator: and_}`) only asks for a flow run: the foreign
     // key makes that a non-null id, which needs no list of every run's id.
-    if (condition == always)
+    if (condition == always) {
       parts.push_back("t.flow_run_id IS NOT NULL");
-    else if (for_page && !names_flow_runs(fs))
+    } else if (form == task_run_form::page && !names_flow_runs(fs)) {
       parts.push_back("EXISTS (SELECT 1 FROM flow_run " + r + " WHERE " + r + ".id = t.flow_run_id AND " + condition +
                       ")");
-    else
+    } else if (form == task_run_form::count && d == dialect::sqlite) {
+      // SQLite answers an IN (SELECT ...) by first copying every id the sub-query returns into a temporary
+      // index: for a week's 233,000 flow runs that copy was 130 ms of a 320 ms count. Joined on the flow run's
+      // primary key (so each task run counts once), it looks up each run's task runs as it finds the run.
+      // PostgreSQL plans the IN as a semi-join already.
+      joins = "JOIN flow_run " + r + " ON " + r + ".id = t.flow_run_id";
+      parts.push_back(condition);
+    } else {
       parts.push_back("t.flow_run_id IN (SELECT " + r + ".id FROM flow_run " + r + " WHERE " + condition + ")");
+    }
   }
-  return c.finish(combine(op::and_, parts));
+  auto out = c.finish(combine(op::and_, parts));
+  out.joins = std::move(joins);
+  return out;
 }
 
 }  // namespace
 
-sql_where task_run_where(dialect d, const filters::filter_set& fs) { return task_runs_matching(d, fs, false); }
+sql_where task_run_where(dialect d, const filters::filter_set& fs) {
+  return task_runs_matching(d, fs, task_run_form::in_list);
+}
 
-sql_where task_run_page_where(dialect d, const filters::filter_set& fs) { return task_runs_matching(d, fs, true); }
+sql_where task_run_page_where(dialect d, const filters::filter_set& fs) {
+  return task_runs_matching(d, fs, task_run_form::page);
+}
+
+sql_where task_run_count_where(dialect d, const filters::filter_set& fs) {
+  return task_runs_matching(d, fs, task_run_form::count);
+}
 
 sql_where deployment_where(dialect d, const filters::filter_set& fs) {
   compiler c(d);

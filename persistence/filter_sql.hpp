@@ -30,6 +30,9 @@ namespace osprey::persistence {
 struct sql_where {
   std::string sql;
   sql_params params;
+  /// Tables joined to the main one (`JOIN flow_run r1 ON ...`), which `sql` may name; only task_run_count_where
+  /// sets it, and only count_task_runs reads it.
+  std::string joins{};
 };
 
 /// Flows (alias `f`, as select_flows/count_flows use) matching `filters.flows`, having a deployment matching
@@ -53,6 +56,12 @@ sql_where task_run_where(dialect d, const filters::filter_set& filters);
 /// named by id (the flow-run page: flow_runs.id.any_) keep the IN: their few task runs come from the flow_run_id
 /// index, where the EXISTS walked all 500,000 task runs of a 100,000-run file to fill a page it never filled (3 s).
 sql_where task_run_page_where(dialect d, const filters::filter_set& filters);
+
+/// The same task runs, for count_task_runs (`joins` may be set). On SQLite a condition on their flow runs joins
+/// the flow run by its primary key: an IN list made SQLite copy every matching flow run's id into a temporary
+/// index before counting (the runs page's count of a week's 1.1 M task runs: 320 ms, 130 ms with the join and the
+/// id-carrying expected_start_time index). PostgreSQL keeps task_run_where's IN, which it plans as a semi-join.
+sql_where task_run_count_where(dialect d, const filters::filter_set& filters);
 
 /// Deployments (alias `d`) matching `filters.deployments`, whose flow matches `flows`, having a flow run
 /// matching `flow_runs` (with a task run matching `task_runs`), whose work queue and pool match.

@@ -331,9 +331,11 @@ std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& 
   return out;
 }
 
-std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params) {
+std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
+                             const std::string& joins) {
   // No join to the state table (see count_flow_runs): 5,000,000 probes of the state index otherwise.
   std::string sql = "SELECT count(*) FROM task_run t";
+  if (!joins.empty()) sql += " " + joins;
   if (!where.empty()) sql += " WHERE " + where;
   return conn.query(sql, params).front().integer(0);
 }

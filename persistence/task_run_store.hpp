@@ -65,7 +65,9 @@ void lock_task_run(sql_connection& conn, const uuid& id);
 /// Task runs matching `where` (alias `t` for task_run, `s` for its current state).
 std::vector<task_run> select_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
                                        const std::string& order_by, std::int64_t limit, std::int64_t offset);
-std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params);
+/// `joins` (from task_run_count_where) go after `task_run t`.
+std::int64_t count_task_runs(sql_connection& conn, const std::string& where, const sql_params& params,
+                             const std::string& joins = {});
 
 /// Stores an orchestrated task transition: `written` (if any) joins the history and becomes current; the
 /// bookkeeping columns and flow_run_run_count are set.

@@ -40,11 +40,12 @@ std::string with_where(std::string sql, const sql_where& where, const std::strin
 }
 
 /// `column` as whole microseconds since the epoch (NULL stays NULL), exactly: the bucket a run falls in and the
-/// lateness sums must not move with floating-point rounding. SQLite holds format_iso8601's fixed-width text.
+/// lateness sums must not move with floating-point rounding. SQLite holds format_iso8601's fixed-width text, read
+/// by the driver's osprey_micros (persistence/sqlite): a fifth of the history's CPU time less than unixepoch plus
+/// the fraction's digits, itself a third of strftime('%s')'s.
 std::string micros(dialect d, const std::string& column) {
   if (d == dialect::postgresql) return "CAST(EXTRACT(EPOCH FROM " + column + ") * 1000000 AS BIGINT)";
-  // unixepoch (whole seconds, no text made on the way) is a third of strftime('%s')'s cost per row.
-  return "(unixepoch(" + column + ") * 1000000 + CAST(substr(" + column + ", 21, 6) AS INTEGER))";
+  return "osprey_micros(" + column + ")";
 }
 
 /// `value` when positive, else 0: each run's estimate counts when positive. One evaluation of `value`, where a
@@ -165,7 +166,9 @@ std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, cons
 
 std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& conn, const sql_where& where) {
   std::map<std::string, std::int64_t> out;
-  for (const auto& row : conn.query(with_where(task_runs_by_state_sql, where) + " GROUP BY t.state_type", where.params))
+  const auto from = where.joins.empty() ? std::string(task_runs_by_state_sql)
+                                        : std::string(task_runs_by_state_sql) + " " + where.joins;
+  for (const auto& row : conn.query(with_where(from, where) + " GROUP BY t.state_type", where.params))
     if (!row.is_null(0)) out[row.text(0)] = row.integer(1);
   return out;
 }

@@ -35,7 +35,8 @@ std::vector<history_group> sum_task_run_history(sql_connection& conn, const sql_
 std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, const sql_where& where,
                                                       dashboard_span span);
 
-/// Task runs matching `where`, counted per state type ("COMPLETED" → n; types without runs are absent).
+/// Task runs matching `where` (task_run_count_where: its `joins` are used), counted per state type ("COMPLETED" →
+/// n; types without runs are absent).
 std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& conn, const sql_where& where);
 
 /// Per flow run id: its task runs that are not the parent task of a subflow run (absent: none).

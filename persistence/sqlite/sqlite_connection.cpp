@@ -1,6 +1,7 @@
 #include "persistence/sqlite/sqlite_connection.hpp"
 
 #include "domain/json_text.hpp"
+#include "domain/time.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
@@ -49,6 +50,19 @@ int open_flags() {
   return SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX;
 }
 
+/// osprey_micros(text): a stored timestamp as whole microseconds since the epoch (domain parse_iso8601; NULL for
+/// NULL and for text it cannot read). The UI's histories evaluate it several times per run over a day's 156,000
+/// task runs; the SQL it replaces, `unixepoch(x) * 1000000 + CAST(substr(x, 21, 6) AS INTEGER)`, went through
+/// SQLite's general date parser and two more functions each time: a third of the history's CPU time, 100 ms of
+/// 275, where this costs 40.
+void micros_function(sqlite3_context* context, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  if (text == nullptr) return;
+  const auto parsed = parse_iso8601(std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
+  if (parsed) sqlite3_result_int64(context, parsed->time_since_epoch().count());
+}
+
 class sqlite_connection final : public sql_connection {
  public:
   sqlite_connection(const std::string& path, const connection_options& options)
@@ -59,6 +73,10 @@ class sqlite_connection final : public sql_connection {
     // on an error; past 64 KiB SQLite spills it to a temporary file, one pwrite per page. Keep it in memory.
     db_.exec("PRAGMA temp_store=MEMORY");
     db_.exec("PRAGMA synchronous=" + options.sqlite_synchronous);
+    if (sqlite3_create_function_v2(db_.getHandle(), "osprey_micros", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr, &micros_function,
+                                   nullptr, nullptr, nullptr) != SQLITE_OK)
+      throw sql_error(sql_error::kind::other, std::string("osprey_micros: ") + sqlite3_errmsg(db_.getHandle()));
     if (options.sqlite_max_size_mb > 0) {
       const auto page_size = static_cast<std::uint64_t>(db_.execAndGet("PRAGMA page_size").getInt64());
       const auto pages = (options.sqlite_max_size_mb << 20) / std::max<std::uint64_t>(page_size, 512);

@@ -12,6 +12,8 @@
 #include "persistence/flow_run_store.hpp"
 #include "persistence/flow_store.hpp"
 #include "persistence/log_store.hpp"
+#include "persistence/task_run_store.hpp"
+#include "persistence/ui_store.hpp"
 #include "tests/support/scratch.hpp"
 
 using namespace osprey;
@@ -269,12 +271,20 @@ class FilterSql : public ::testing::TestWithParam<dialect> {
     return out;
   }
 
-  /// Also checks that the page form of the filter (task_run_page_where) selects the same task runs.
+  /// Also checks that the page form of the filter (task_run_page_where) selects the same task runs, and that the
+  /// count form (task_run_count_where, a join on SQLite) counts them, alone and per state.
   names task_names(const std::string& body) {
     const auto order = persistence::order_by(filters::task_run_sort::name_asc);
     auto found = column("task_run t", persistence::task_run_where(GetParam(), filter_set(body)), order);
     EXPECT_EQ(column("task_run t", persistence::task_run_page_where(GetParam(), filter_set(body)), order), found)
         << body;
+    const auto counted = persistence::task_run_count_where(GetParam(), filter_set(body));
+    EXPECT_EQ(persistence::count_task_runs(*conn_, counted.sql, counted.params, counted.joins),
+              static_cast<std::int64_t>(found.size()))
+        << body;
+    std::int64_t by_state = 0;
+    for (const auto& [type, n] : persistence::count_task_runs_by_state(*conn_, counted)) by_state += n;
+    EXPECT_EQ(by_state, static_cast<std::int64_t>(found.size())) << body;
     return found;
   }
 
@@ -482,6 +492,13 @@ TEST_P(FilterSql, TaskRunsAndDeploymentsCompileToo) {
   EXPECT_EQ(task_names(R"({"work_pools": {"type": {"any_": ["process"]}}})"), (names{"parent-task"}));
   // The dashboard's empty flow-run filter: every task run that has a flow run (compiled without a list of runs).
   EXPECT_EQ(task_names(R"({"flow_runs": {"operator": "and_"}})"), (names{"load-task", "parent-task"}));
+  // A window of flow runs (the runs page) and flow runs named by id (the flow-run page), with task-run criteria.
+  EXPECT_EQ(task_names(R"({"flow_runs": {"expected_start_time": {"after_": ")" + iso(1) + R"(", "before_": ")" +
+                       iso(2) + R"("}}})"),
+            (names{"load-task", "parent-task"}));
+  EXPECT_EQ(task_names(R"({"flow_runs": {"id": {"any_": [")" + id_of("alpha") + R"(", ")" + id_of("gamma") +
+                       R"("]}}, "task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})"),
+            (names{"parent-task"}));
   // Several run-side filters land in one sub-select over the same run.
   EXPECT_EQ(task_names(R"({"flow_runs": {"name": {"any_": ["alpha"]}}, "flows": {"name": {"any_": ["etl"]}}})"),
             (names{"parent-task"}));
@@ -555,6 +572,28 @@ TEST_P(FilterSql, SortOrders) {
   EXPECT_EQ(flow_names(R"({"flows": {"name": {"any_": ["etl", "ml-train"]}}})", f::name_asc),
             (names{"etl", "ml-train"}));
   EXPECT_EQ(flow_names("{}", f::created_desc, 1, 1), (names{"Report_Builder"}));
+}
+
+TEST_P(FilterSql, APageOfRunsIsChosenThenJoinedToItsStateQueueAndPool) {
+  using s = filters::flow_run_sort;
+  // The flows page: a flow's runs that started, newest first, a page at a time.
+  const std::string etl = R"({"flows": {"name": {"any_": ["etl"]}}, "flow_runs": {"start_time": {"is_null_": false}}})";
+  EXPECT_EQ(run_names(etl, s::start_time_desc, 1), (names{"beta_100%"}));
+  EXPECT_EQ(run_names(etl, s::start_time_desc, 1, 1), (names{"alpha"}));
+  EXPECT_EQ(run_names(etl, s::start_time_desc, 5, 2), (names{}));
+  EXPECT_EQ(run_names("{}", s::expected_start_time_desc, 2, 1), (names{"betaX100", "delta"}));
+  const auto where = persistence::flow_run_where(GetParam(), filter_set(etl));
+  const auto runs =
+      persistence::select_flow_runs(*conn_, where.sql, where.params, persistence::order_by(s::start_time_asc), 10, 0);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].name, "alpha");
+  ASSERT_TRUE(runs[0].state);
+  EXPECT_EQ(runs[0].state->type, state_type::completed);
+  EXPECT_EQ(runs[0].work_queue_name.value_or(""), "default");
+  EXPECT_EQ(runs[0].work_pool_name.value_or(""), "pool-a");
+  ASSERT_TRUE(runs[1].state);
+  EXPECT_EQ(runs[1].state->type, state_type::failed);
+  EXPECT_FALSE(runs[1].work_pool_name);
 }
 
 TEST_P(FilterSql, UserTextNeverBecomesSql) {
