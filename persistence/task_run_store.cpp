@@ -138,7 +138,7 @@ std::unordered_map<std::string, uuid> stored_ids(sql_connection& conn, const std
       ")", 3, 64);
   sql_params keys;
   for (const auto& run : rows.runs) {
-    const auto& e = events[run.first_event];
+    const auto& e = events[run.applied.front()];
     if (!e.flow_run_id) continue;
     keys.insert(keys.end(),
                 {id(*e.flow_run_id), text(e.columns.value("task_key", "")), text(e.columns.value("dynamic_key", ""))});
@@ -205,36 +205,55 @@ uuid record_task_run_event(sql_connection& conn, const task_run_event& event, ti
   return canonical;
 }
 
+namespace {
+
+/// A run's folded upsert values: the newest applied event's state, the columns of every applied event (later ones
+/// winning), the flow run of its first event; `present` gets its set of columns.
+sql_params run_upsert_values(const std::vector<task_run_event>& events, const task_run_event_rows::run& run,
+                             timestamp now, std::uint32_t& present) {
+  const auto& first = events[run.applied.front()];
+  const auto& newest = events[run.applied.back()];
+  if (run.applied.size() == 1)
+    return upsert_values(newest.task_run_id, first.flow_run_id, newest.columns, newest.state, now, present);
+  nlohmann::json columns = first.columns;
+  for (std::size_t k = 1; k < run.applied.size(); ++k) columns.update(events[run.applied[k]].columns);
+  return upsert_values(newest.task_run_id, first.flow_run_id, columns, newest.state, now, present);
+}
+
+/// The upserts of the runs `include(run index)` accepts, one multi-row statement per set of columns and chunk.
+template <class Include>
+std::vector<chunk_statements::statement> upsert_rows(const std::vector<task_run_event>& events,
+                                                     const task_run_event_rows& rows, Include include) {
+  std::vector<std::pair<std::uint32_t, sql_params>> by_columns;  // few sets: engines send the same fields
+  for (std::size_t r = 0; r < rows.runs.size(); ++r) {
+    if (!include(r)) continue;
+    std::uint32_t present = 0;
+    auto values = run_upsert_values(events, rows.runs[r], rows.now, present);
+    auto set = std::find_if(by_columns.begin(), by_columns.end(), [&](const auto& s) { return s.first == present; });
+    if (set == by_columns.end()) set = by_columns.insert(by_columns.end(), {present, {}});
+    set->second.insert(set->second.end(), std::make_move_iterator(values.begin()),
+                       std::make_move_iterator(values.end()));
+  }
+  std::vector<chunk_statements::statement> out;
+  for (auto& [present, values] : by_columns)
+    for (auto& st : upsert_statements(present).chunked(std::move(values))) out.push_back(std::move(st));
+  return out;
+}
+
+}  // namespace
+
 task_run_event_rows prepare_task_run_events(const std::vector<task_run_event>& events, timestamp now) {
   task_run_event_rows out;
   out.now = now;
   out.run_of.reserve(events.size());
-  // Per run: the events one-by-one recording would apply, i.e. each newer than every earlier one of its run.
-  std::vector<std::vector<std::size_t>> applied;
   std::unordered_map<uuid, std::size_t> run_index;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    const auto [it, first] = run_index.try_emplace(events[i].task_run_id, applied.size());
-    if (first)
-      applied.push_back({i});
-    else if (events[applied[it->second].back()].state.at < events[i].state.at)
-      applied[it->second].push_back(i);
+    const auto [it, first] = run_index.try_emplace(events[i].task_run_id, out.runs.size());
+    auto& applied = first ? out.runs.emplace_back().applied : out.runs[it->second].applied;
+    if (applied.empty() || events[applied.back()].state.at < events[i].state.at) applied.push_back(i);
     out.run_of.push_back(it->second);
   }
-  out.runs.reserve(applied.size());
-  for (const auto& run : applied) {
-    const auto& first = events[run.front()];
-    const auto& newest = events[run.back()];
-    task_run_event_rows::run r;
-    r.first_event = run.front();
-    if (run.size() == 1) {
-      r.values = upsert_values(newest.task_run_id, first.flow_run_id, newest.columns, newest.state, now, r.columns);
-    } else {
-      nlohmann::json columns = first.columns;
-      for (std::size_t k = 1; k < run.size(); ++k) columns.update(events[run[k]].columns);
-      r.values = upsert_values(newest.task_run_id, first.flow_run_id, columns, newest.state, now, r.columns);
-    }
-    out.runs.push_back(std::move(r));
-  }
+  out.upserts = upsert_rows(events, out, [](std::size_t) { return true; });
   sql_params states;
   states.reserve(events.size() * state_columns);
   for (const auto& e : events) add_state_values(states, e.task_run_id, e.state, now);
@@ -250,7 +269,7 @@ void record_prepared_task_run_events(sql_connection& conn, const std::vector<tas
   std::unordered_map<std::string, uuid> claimed;
   std::vector<bool> elsewhere(rows.runs.size(), false);
   for (std::size_t r = 0; r < rows.runs.size(); ++r) {
-    const auto& e = events[rows.runs[r].first_event];
+    const auto& e = events[rows.runs[r].applied.front()];
     if (!e.flow_run_id) continue;
     auto key = natural_key(*e.flow_run_id, e.columns);
     if (auto it = stored.find(key); it != stored.end())
@@ -259,23 +278,18 @@ void record_prepared_task_run_events(sql_connection& conn, const std::vector<tas
       elsewhere[r] = !(held->second == e.task_run_id);
   }
 
-  // The other runs' upserts, before any state row (a state needs its run), one statement per set of columns and
-  // chunk.
-  std::vector<std::uint32_t> column_sets;
-  for (std::size_t r = 0; r < rows.runs.size(); ++r)
-    if (!elsewhere[r] && std::find(column_sets.begin(), column_sets.end(), rows.runs[r].columns) == column_sets.end())
-      column_sets.push_back(rows.runs[r].columns);
-  for (const auto set : column_sets) {
-    sql_params values;
-    for (std::size_t r = 0; r < rows.runs.size(); ++r)
-      if (!elsewhere[r] && rows.runs[r].columns == set)
-        values.insert(values.end(), rows.runs[r].values.begin(), rows.runs[r].values.end());
-    for (const auto& st : upsert_statements(set).chunked(std::move(values))) conn.execute(st.sql, st.params);
+  // The upserts, before any state row (a state needs its run); prepared unless a run is stored elsewhere.
+  const bool any_elsewhere = std::find(elsewhere.begin(), elsewhere.end(), true) != elsewhere.end();
+  if (!any_elsewhere) {
+    for (const auto& st : rows.upserts) conn.execute(st.sql, st.params);
+  } else {
+    for (const auto& st : upsert_rows(events, rows, [&](std::size_t r) { return !elsewhere[r]; }))
+      conn.execute(st.sql, st.params);
   }
 
   // State rows in event order; a run stored under another id breaks the batch so that its states keep their place
   // in that order (a state is unique per run and timestamp).
-  if (std::find(elsewhere.begin(), elsewhere.end(), true) == elsewhere.end()) {
+  if (!any_elsewhere) {
     for (const auto& st : rows.states) conn.execute(st.sql, st.params);
     return;
   }

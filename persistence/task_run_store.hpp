@@ -31,12 +31,14 @@ uuid record_task_run_event(sql_connection& conn, const task_run_event& event, ti
 /// in its place. It may run more than once (a rolled-back batch is retried); it only reads `rows`.
 struct task_run_event_rows {
   struct run {
-    std::size_t first_event = 0;  ///< index of the run's first event in the batch
-    std::uint32_t columns = 0;    ///< the settable columns its upsert sets (bit i: task_run_settable_columns()[i])
-    sql_params values;            ///< the upsert's row: id, created, updated, flow_run_id, state..., columns
+    /// The run's events one-by-one recording would apply (each newer than every earlier one), oldest first; the
+    /// first is the run's first event in the batch. Its upsert folds them.
+    std::vector<std::size_t> applied;
   };
   std::vector<run> runs;            ///< in order of each run's first event
   std::vector<std::size_t> run_of;  ///< per event: the index of its run
+  /// Every run's upsert, for when every run is stored under its own id.
+  std::vector<chunk_statements::statement> upserts;
   /// Every event's state row, for when every run is stored under the event's own id.
   std::vector<chunk_statements::statement> states;
   timestamp now{};
