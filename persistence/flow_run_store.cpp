@@ -47,13 +47,15 @@ constexpr const char* select_run_columns =
     "r.labels, r.parent_task_run_id, r.run_count, r.expected_start_time, r.next_scheduled_start_time, r.start_time, "
     "r.end_time, r.total_run_time, r.auto_scheduled, r.infrastructure_document_id, r.infrastructure_pid, "
     "r.created_by, r.job_variables, s.id, s.type, s.name, s.timestamp, s.message, s.state_details, s.data, "
-    "rq.name, rp.id, rp.name "
-    "FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id "
+    "rq.name, rp.id, rp.name ";
+/// What a run row is read with: its current state, its queue and that queue's pool.
+constexpr const char* run_joins =
+    "LEFT JOIN flow_run_state s ON s.id = r.state_id "
     "LEFT JOIN work_queue rq ON rq.id = r.work_queue_id LEFT JOIN work_pool rp ON rp.id = rq.work_pool_id ";
 
-const std::string select_run_by_id_sql = std::string(select_run_columns) + "WHERE r.id = $1";
-const std::string select_run_by_key_sql =
-    std::string(select_run_columns) + "WHERE r.flow_id = $1 AND r.idempotency_key = $2";
+const std::string select_run_sql = std::string(select_run_columns) + "FROM flow_run r " + run_joins;
+const std::string select_run_by_id_sql = select_run_sql + "WHERE r.id = $1";
+const std::string select_run_by_key_sql = select_run_sql + "WHERE r.flow_id = $1 AND r.idempotency_key = $2";
 
 constexpr std::size_t run_state_first_column = 28;
 constexpr std::size_t run_queue_first_column = 35;  ///< the run's queue name, its pool's id and name
@@ -168,9 +170,8 @@ std::vector<flow_run> select_flow_runs(sql_connection& conn, const std::string& 
   std::string page = "SELECT r.id FROM flow_run r ";
   if (!where.empty()) page += "WHERE " + where;
   page += " ORDER BY " + order_by + " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
-  std::string sql = select_run_columns;
-  sql.replace(sql.find("FROM flow_run r "), 16, "FROM (" + page + ") chosen JOIN flow_run r ON r.id = chosen.id ");
-  sql += "ORDER BY " + order_by;
+  std::string sql = std::string(select_run_columns) + "FROM (" + page +
+                    ") chosen JOIN flow_run r ON r.id = chosen.id " + run_joins + "ORDER BY " + order_by;
   std::vector<flow_run> out;
   for (const auto& row : conn.query(sql, params)) out.push_back(run_from_row(row));
   return out;

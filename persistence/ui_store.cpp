@@ -166,8 +166,7 @@ std::vector<task_run_bucket> count_finished_task_runs(sql_connection& conn, cons
 
 std::map<std::string, std::int64_t> count_task_runs_by_state(sql_connection& conn, const sql_where& where) {
   std::map<std::string, std::int64_t> out;
-  const auto from = where.joins.empty() ? std::string(task_runs_by_state_sql)
-                                        : std::string(task_runs_by_state_sql) + " " + where.joins;
+  const auto from = std::string(task_runs_by_state_sql) + (where.joins.empty() ? "" : " " + where.joins);
   for (const auto& row : conn.query(with_where(from, where) + " GROUP BY t.state_type", where.params))
     if (!row.is_null(0)) out[row.text(0)] = row.integer(1);
   return out;
