@@ -136,7 +136,7 @@ void run_deployment_action(runner self, persistence::outbox_job job) {
   // The run as the deployment makes it, with the action's rendered parameters and job variables; the key
   // makes a retried job find the run its earlier attempt created.
   deployment_run_request request;
-  request.run.id = flow_run_id{new_uuid4()};
+  request.run.id = flow_run_id{new_uuid7(now)};
   request.run.name = generate_run_name();
   request.run.created = request.run.updated = now;
   request.run.idempotency_key = targets::idempotency_key(job.payload, job.id);

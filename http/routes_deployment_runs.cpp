@@ -94,7 +94,7 @@ void register_create_flow_run(router& routes, const api_context& ctx) {
         run_request r;
         const auto now = ctx.time->now();
         if (!read_run_request(*body, now, r, error)) return respond(std::move(error));
-        r.run.id = flow_run_id{new_uuid4()};
+        r.run.id = flow_run_id{new_uuid7(now)};
         r.run.created = r.run.updated = now;
         const auto initial = r.initial;
         persistence::read_value(
@@ -149,7 +149,7 @@ void register_create_flow_run_bulk(router& routes, const api_context& ctx) {
           if (!item.is_object())
             return respond(validation_error(std::to_string(i), "Input should be a valid dictionary", "model_type"));
           if (!read_run_request(item, now, requests[i], error)) return respond(std::move(error));
-          requests[i].run.id = flow_run_id{new_uuid4()};
+          requests[i].run.id = flow_run_id{new_uuid7(now)};
           requests[i].run.created = requests[i].run.updated = now;
         }
         persistence::read_value(

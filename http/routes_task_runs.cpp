@@ -46,7 +46,7 @@ void register_create(router& routes, const api_context& ctx) {
                  initial.name = default_state_name(state_type::pending);
                }
                const auto now = ctx.time->now();
-               const uuid id = given_id.value_or(new_uuid4());
+               const uuid id = given_id.value_or(new_uuid7(now));
                initial.id = state_id{new_uuid7(now)};
                initial.at = now;
                initial.details["task_run_id"] = id.to_string();
