@@ -234,9 +234,9 @@ void handle_transition(run_actor self, const transition_call& call) {
        response_input, decided_from = st.record->updated,
        owner = st.options.notification_owner](persistence::sql_connection& c) {
         enqueued->clear();  // a job may run twice (batch retry): only the last run's outputs count
-        *stale = !persistence::claim_flow_run_version(c, run, decided_from);
+        *stale = !persistence::write_flow_transition_if_current(c, run, decided_from, changes.written, changes.counters,
+                                                                changes.empirical_policy, now);
         if (*stale) return;
-        persistence::write_flow_transition(c, run, changes.written, changes.counters, changes.empirical_policy, now);
         // A key already taken fails the job (constraint → conflict): the resume is rolled back, as in Prefect.
         if (response_input) persistence::insert_flow_run_input(c, *response_input);
         if (result.effects.parent_task_state && result.run.parent_task_run_id)

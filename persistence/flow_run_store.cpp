@@ -28,6 +28,21 @@ constexpr const char* update_run_state_and_bookkeeping_sql =
     "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9, state_id = $10, "
     "state_type = $11, state_name = $12, state_timestamp = $13 WHERE id = $1";
 
+// PostgreSQL: the version check of claim_flow_run_version folded into the transition's statements, so a
+// transition is one round trip, not three. The run's UPDATE (which takes its row lock) runs only on the version
+// read; the state is inserted only when it did (the foreign key from state_id is checked at the statement's end,
+// after both). Parameters as in update_run_state_and_bookkeeping_sql, then the version, message, details, data.
+constexpr const char* write_transition_if_current_sql =
+    "WITH claimed AS (UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, "
+    "total_run_time = $6, expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9, "
+    "state_id = $10, state_type = $11, state_name = $12, state_timestamp = $13 WHERE id = $1 AND updated = $14 "
+    "RETURNING id) "
+    "INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, message, state_details, "
+    "data) SELECT $10, $13, $13, claimed.id, $11, $13, $12, $15, CAST($16 AS JSONB), CAST($17 AS JSONB) FROM claimed";
+constexpr const char* update_bookkeeping_if_current_sql =
+    "UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
+    "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9 WHERE id = $1 AND updated = $10";
+
 constexpr const char* select_history_sql =
     "SELECT id, id, type, name, timestamp, message, state_details, data FROM flow_run_state "
     "WHERE flow_run_id = $1 ORDER BY timestamp";
@@ -253,6 +268,34 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
                                   state.data.is_null() ? null_value() : text(state.data.dump())});
   params.insert(params.end(), {id(state.id), text(to_string(state.type)), text(state.name), ts(state.at)});
   conn.execute(update_run_state_and_bookkeeping_sql, params);
+}
+
+bool write_flow_transition_if_current(sql_connection& conn, const flow_run_id& run, timestamp decided_from,
+                                      const std::optional<run_state>& written, const run_bookkeeping& counters,
+                                      const nlohmann::json& policy, timestamp now) {
+  if (conn.dialect() != dialect::postgresql) {
+    write_flow_transition(conn, run, written, counters, policy, now);
+    return true;
+  }
+  sql_params params{id(run),
+                    ts(now),
+                    integer(counters.run_count),
+                    optional_ts(counters.start_time),
+                    optional_ts(counters.end_time),
+                    sql_value(run_time_seconds(counters.total_run_time)),
+                    optional_ts(counters.expected_start_time),
+                    optional_ts(counters.next_scheduled_start_time),
+                    text(policy.dump())};
+  if (!written) {
+    params.push_back(ts(decided_from));
+    return conn.execute(update_bookkeeping_if_current_sql, params) == 1;
+  }
+  const auto& state = *written;
+  params.insert(params.end(),
+                {id(state.id), text(to_string(state.type)), text(state.name), ts(state.at), ts(decided_from),
+                 state.message ? text(*state.message) : null_value(), text(state.details.dump()),
+                 state.data.is_null() ? null_value() : text(state.data.dump())});
+  return conn.execute(write_transition_if_current_sql, params) == 1;
 }
 
 bool claim_flow_run_version(sql_connection& conn, const flow_run_id& run, timestamp decided_from) {

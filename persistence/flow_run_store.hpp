@@ -75,6 +75,14 @@ void write_flow_transition(sql_connection& conn, const flow_run_id& run, const s
 /// server owns the file and its writer thread serialises every write: always true, no statement.
 [[nodiscard]] bool claim_flow_run_version(sql_connection& conn, const flow_run_id& run, timestamp decided_from);
 
+/// claim_flow_run_version and then write_flow_transition, in one job: true when written, false when the run is
+/// no longer the version read at `decided_from` (nothing written). On PostgreSQL one statement does both (one
+/// round trip where there were three); on SQLite it is write_flow_transition.
+[[nodiscard]] bool write_flow_transition_if_current(sql_connection& conn, const flow_run_id& run,
+                                                    timestamp decided_from, const std::optional<run_state>& written,
+                                                    const run_bookkeeping& counters, const nlohmann::json& policy,
+                                                    timestamp now);
+
 /// The run's whole history, oldest first.
 /// A Scheduled run that did not start on time (the late-runs service's candidates).
 struct overdue_run {
