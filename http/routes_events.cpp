@@ -240,7 +240,9 @@ websocket_callbacks events_in(const api_context& ctx, const request& req,
     }
     e->received = ctx.time->now();
     record(ctx, *e);
-    actors::publish_events(ctx.event_bus, {std::move(*e)});
+    actors::event_batch batch;  // not {std::move(*e)}: an initializer list would copy the event
+    batch.push_back(std::move(*e));
+    actors::publish_events(ctx.event_bus, std::move(batch));
   };
   return cb;
 }
