@@ -2,6 +2,7 @@
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED)               # Boost::headers (Beast, Asio, UUID)
 find_package(nlohmann_json 3.10 REQUIRED)
+find_package(simdjson 3 REQUIRED)               # simdjson::simdjson: the fast path of parse_json (domain/json_text.cpp)
 find_package(SQLiteCpp REQUIRED)                # target SQLiteCpp
 find_package(yaml-cpp REQUIRED)                 # target yaml-cpp (0.7 has no namespaced alias)
 find_package(CURL REQUIRED)

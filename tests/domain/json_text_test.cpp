@@ -31,6 +31,59 @@ TEST(ParseJson, RefusesOneLevelMore) {
   EXPECT_TRUE(parse_json(nested_arrays(129), 128).value.is_discarded());
 }
 
+// The fast path (simdjson) must build exactly what nlohmann's own parser builds, number kinds included; what it
+// refuses goes to nlohmann's parser, so the answers for bad text stay nlohmann's.
+TEST(ParseJson, BuildsWhatNlohmannBuilds) {
+  const char* documents[] = {
+      "0",
+      "-0",
+      "7",
+      "-7",
+      "1.0",
+      "1e2",
+      "-1.5E-3",
+      "9223372036854775807",
+      "9223372036854775808",
+      "18446744073709551615",
+      "18446744073709551616",
+      "-9223372036854775808",
+      "\"\"",
+      "true",
+      "null",
+      R"("caf\u00e9 \ud83d\ude00 \n\t\"\\ \/")",
+      R"({"a": 1, "a": 2})",
+      R"({"b": [], "a": {}, "": null})",
+      R"([1, -1, 1.5, "x", [true, false, null], {"k": {"l": [0]}}])",
+      "  [ 1 ,\n 2 ]  ",
+      "\"\\u0000\"",
+      R"({"task_run": {"id": "0193", "run_count": 1, "total_run_time": 0.000305, "tags": ["a"]}})"};
+  for (const char* text : documents) {
+    const auto expected = nlohmann::json::parse(text);
+    const auto parsed = parse_json(text, default_json_max_depth);
+    ASSERT_TRUE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.value.dump(), expected.dump()) << text;
+    // "-0" is the one difference: simdjson gives no sign for a zero, so it is an unsigned 0 where nlohmann
+    // makes a signed one (same value, same text; every reader of integers treats them alike).
+    if (std::string_view(text) != "-0") {
+      EXPECT_EQ(parsed.value.type(), expected.type()) << text;
+    }
+    if (!expected.is_array()) continue;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      EXPECT_EQ(parsed.value[i].type(), expected[i].type()) << text << " item " << i;
+  }
+  for (const char* bad : {"[1,]", "{\"a\" 1}", "01", "[1] 2", "\"\xff\"", "nul", "{\"a\": 1", "\"\\ud800\"", "1e400"})
+    EXPECT_EQ(parse_json(bad, default_json_max_depth).error, parsed_json::problem::syntax) << bad;
+}
+
+TEST(ParseJson, TheLimitHoldsWhateverItWasBefore) {
+  // One thread's parser is reused; a smaller limit after a larger one must still bind.
+  EXPECT_TRUE(parse_json(nested_arrays(100), 128).ok());
+  EXPECT_EQ(parse_json(nested_arrays(6), 5).error, parsed_json::problem::too_deep);
+  EXPECT_TRUE(parse_json(nested_arrays(5), 5).ok());
+  EXPECT_EQ(parse_json(nested_arrays(1000), 999).error, parsed_json::problem::too_deep);
+  EXPECT_TRUE(parse_json(nested_arrays(1000), 1000).ok());
+}
+
 TEST(ParseJson, SyntaxErrorsAreTellable) {
   EXPECT_EQ(parse_json("{\"a\": ", 8).error, parsed_json::problem::syntax);
   EXPECT_EQ(parse_json("", 8).error, parsed_json::problem::syntax);
