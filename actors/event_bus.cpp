@@ -156,8 +156,8 @@ std::uint64_t store(bus_actor self, std::vector<unstored> group) {
     if (origin) persistence::announce_events(c, *origin, fresh);
   };
   st.writing.emplace(number, std::move(group));
-  st.options.db->write(std::move(job),
-                       [bus, number](const status& s) { caf::anon_send(bus, stored_atom_v, number, s); });
+  st.options.db->write_bulk(std::move(job),
+                            [bus, number](const status& s) { caf::anon_send(bus, stored_atom_v, number, s); });
   return number;
 }
 

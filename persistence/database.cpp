@@ -89,11 +89,14 @@ class job_queue {
 struct database::impl {
   database_options options;
   job_queue writes;
+  job_queue bulk_writes;  ///< PostgreSQL with bulk_writer only
   job_queue reads;
   std::unique_ptr<sql_connection> writer_conn;
+  std::unique_ptr<sql_connection> bulk_conn;  ///< PostgreSQL with bulk_writer only
   std::vector<std::unique_ptr<sql_connection>> reader_conns;
   std::unique_ptr<wal_checkpointer> checkpointer;  ///< SQLite files only
   std::thread writer;
+  std::thread bulk_writer;
   std::vector<std::thread> readers;
   mutable std::mutex stats_mutex;
   writer_stats stats;
@@ -116,8 +119,10 @@ struct database::impl {
   void stop() {
     std::call_once(stopped, [this] {
       writes.stop();
+      bulk_writes.stop();
       reads.stop();
       if (writer.joinable()) writer.join();
+      if (bulk_writer.joinable()) bulk_writer.join();
       for (auto& r : readers)
         if (r.joinable()) r.join();
       if (checkpointer) checkpointer->stop();
@@ -134,8 +139,7 @@ struct database::impl {
   // rolled back and each job runs alone, so one bad job fails only itself. If the database itself refused
   // (busy, locked, out of space, connection lost), every job would meet the same refusal one transaction at a
   // time, each waiting out the busy timeout: the whole batch gets that answer at once instead.
-  void commit_batch(std::vector<queued>& batch) {
-    auto& conn = *writer_conn;
+  void commit_batch(sql_connection& conn, std::vector<queued>& batch) {
     bool ok = false;
     std::optional<status> refused_by_database;
     try {
@@ -185,11 +189,11 @@ struct database::impl {
     stats.largest_batch = std::max<std::uint64_t>(stats.largest_batch, batch.size());
   }
 
-  void writer_loop() {
+  void writer_loop(job_queue& jobs, sql_connection& conn) {
     while (true) {
-      auto batch = writes.take(options.max_batch, options.max_delay);
+      auto batch = jobs.take(options.max_batch, options.max_delay);
       if (batch.empty()) return;  // stopping, and everything queued is committed
-      commit_batch(batch);
+      commit_batch(conn, batch);
     }
   }
 
@@ -222,13 +226,19 @@ result<database> database::start(const database_options& options) {
     if (!c) return c.error();
     state->checkpointer = std::make_unique<wal_checkpointer>(std::move(*c), std::chrono::milliseconds(200));
   }
+  if (options.bulk_writer && options.target.dialect == dialect::postgresql) {
+    auto c = open_connection(options.target, options.connection);
+    if (!c) return c.error();
+    state->bulk_conn = std::move(*c);
+  }
   for (unsigned i = 0; i < std::max(1u, options.readers); ++i) {
     auto c = open_connection(options.target, options.connection);
     if (!c) return c.error();
     state->reader_conns.push_back(std::move(*c));
   }
   auto* raw = state.get();
-  state->writer = std::thread([raw] { raw->writer_loop(); });
+  state->writer = std::thread([raw] { raw->writer_loop(raw->writes, *raw->writer_conn); });
+  if (raw->bulk_conn) state->bulk_writer = std::thread([raw] { raw->writer_loop(raw->bulk_writes, *raw->bulk_conn); });
   for (auto& c : state->reader_conns) state->readers.emplace_back([raw, conn = c.get()] { raw->reader_loop(*conn); });
   database db;
   db.impl_ = std::move(state);
@@ -236,6 +246,11 @@ result<database> database::start(const database_options& options) {
 }
 
 void database::write(write_job job, completion done) const { impl_->writes.push({std::move(job), std::move(done)}); }
+
+void database::write_bulk(write_job job, completion done) const {
+  auto& jobs = impl_->bulk_conn ? impl_->bulk_writes : impl_->writes;
+  jobs.push({std::move(job), std::move(done)});
+}
 
 void database::read(read_job job, completion done) const { impl_->reads.push({std::move(job), std::move(done)}); }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -107,6 +108,42 @@ TEST_P(GroupCommit, CallersAreAnsweredOnlyAfterCommit) {
   }
   ASSERT_TRUE(osprey::testing::wait_until([&] { return answered == 200; }, 60s));
   EXPECT_EQ(visible, 200);
+}
+
+// Bulk records (events, task-run records) do not wait behind run transitions on PostgreSQL: they have a writer
+// of their own. On SQLite one connection writes the file, so they queue behind the held write, in order.
+TEST_P(GroupCommit, BulkWritesHaveTheirOwnWriterOnPostgresql) {
+  auto& database = start();
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<bool> held_committed{false}, bulk_committed{false};
+  std::atomic<bool> bulk_before_held{false};
+  database.write(
+      [released](persistence::sql_connection& c) {
+        released.wait();  // the main writer is busy with this job until the test lets it go
+        insert_flow("held")(c);
+      },
+      [&](const status& s) {
+        EXPECT_TRUE(s) << s.message();
+        held_committed = true;
+      });
+  database.write_bulk(insert_flow("bulk"), [&](const status& s) {
+    EXPECT_TRUE(s) << s.message();
+    bulk_before_held = !held_committed;
+    bulk_committed = true;
+  });
+  if (GetParam() == dialect::postgresql) {
+    EXPECT_TRUE(osprey::testing::wait_until([&] { return bulk_committed.load(); }, 30s))
+        << "the bulk write waited for the main writer";
+    release.set_value();
+    ASSERT_TRUE(osprey::testing::wait_until([&] { return held_committed.load(); }, 30s));
+    EXPECT_TRUE(bulk_before_held);
+  } else {
+    release.set_value();
+    ASSERT_TRUE(osprey::testing::wait_until([&] { return bulk_committed && held_committed; }, 30s));
+    EXPECT_FALSE(bulk_before_held) << "SQLite has one writer: the bulk write follows the held one";
+  }
+  EXPECT_EQ(count_flows(), 2);
 }
 
 TEST_P(GroupCommit, AFailingWriteDoesNotSinkItsBatch) {
