@@ -37,7 +37,7 @@ void write(recorder_actor* self, std::vector<task_run_event> events, std::uint32
   auto rows = std::make_shared<const persistence::task_run_event_rows>(
       persistence::prepare_task_run_events(events, self->state.time->now()));
   auto held = std::make_shared<std::vector<task_run_event>>(std::move(events));
-  self->state.db.write_bulk(
+  self->state.db.write(
       [held, rows](persistence::sql_connection& c) { persistence::record_prepared_task_run_events(c, *held, *rows); },
       // Called once, after the job's last run: the events move into the answer instead of being copied.
       [handle, held, failures](const status& s) {

@@ -35,9 +35,9 @@ struct database_options {
   std::size_t max_batch = 1024;            ///< jobs per transaction at most
   std::chrono::microseconds max_delay{0};  ///< after the first job, wait this long for more (0: don't wait)
   unsigned readers = 2;                    ///< reader threads/connections (at least 1)
-  /// PostgreSQL: write_bulk's jobs get a writer of their own (connection, thread, group commit), so streams of
-  /// events and task-run records do not queue behind run transitions on one connection. Ignored on SQLite,
-  /// where one connection writes a file at a time anyway.
+  /// PostgreSQL: write_bulk's jobs get a writer of their own (connection, thread, group commit), so the stream
+  /// of events does not queue behind run transitions on one connection. Ignored on SQLite, where one connection
+  /// writes a file at a time anyway.
   bool bulk_writer = true;
 };
 
@@ -65,9 +65,9 @@ class database {
   /// Queues `job` for the next group commit; `done` follows its COMMIT (or its failure). After
   /// drain_and_stop() began, `done` gets errc::unavailable at once.
   void write(write_job job, completion done) const;
-  /// write() for records that need no order with other writes beyond what their callers already awaited
-  /// (events, task-run records): on PostgreSQL with bulk_writer, the second writer takes them, in transactions
-  /// of their own; otherwise the one writer. Same guarantees: `done` follows the COMMIT.
+  /// write() for records that need no order with other writes beyond what their callers already awaited (the
+  /// event bus's events): on PostgreSQL with bulk_writer, the second writer takes them, in transactions of their
+  /// own; otherwise the one writer. Same guarantees: `done` follows the COMMIT.
   void write_bulk(write_job job, completion done) const;
   /// Runs `job` on the first free reader; `done` follows.
   void read(read_job job, completion done) const;
