@@ -132,6 +132,20 @@ flow_run run_from_row(const sql_row& row) {
 
 sql_value optional_ts(const std::optional<timestamp>& t) { return t ? ts(*t) : null_value(); }
 
+/// $1 to $9 of the run's UPDATEs: the run, the time of the change, the bookkeeping columns and empirical_policy.
+sql_params bookkeeping_params(const flow_run_id& run, const run_bookkeeping& counters, const nlohmann::json& policy,
+                              timestamp now) {
+  return {id(run),
+          ts(now),
+          integer(counters.run_count),
+          optional_ts(counters.start_time),
+          optional_ts(counters.end_time),
+          sql_value(run_time_seconds(counters.total_run_time)),
+          optional_ts(counters.expected_start_time),
+          optional_ts(counters.next_scheduled_start_time),
+          text(policy.dump())};
+}
+
 }  // namespace
 
 flow_run_created create_flow_run(sql_connection& conn, const flow_run& run, const run_state& initial,
@@ -249,15 +263,7 @@ stored_run_state load_flow_run_state(sql_connection& conn, const flow_run_id& ru
 
 void write_flow_transition(sql_connection& conn, const flow_run_id& run, const std::optional<run_state>& written,
                            const run_bookkeeping& counters, const nlohmann::json& policy, timestamp now) {
-  sql_params params{id(run),
-                    ts(now),
-                    integer(counters.run_count),
-                    optional_ts(counters.start_time),
-                    optional_ts(counters.end_time),
-                    sql_value(run_time_seconds(counters.total_run_time)),
-                    optional_ts(counters.expected_start_time),
-                    optional_ts(counters.next_scheduled_start_time),
-                    text(policy.dump())};
+  sql_params params = bookkeeping_params(run, counters, policy, now);
   if (!written) {
     conn.execute(update_run_bookkeeping_sql, params);
     return;
@@ -277,15 +283,7 @@ bool write_flow_transition_if_current(sql_connection& conn, const flow_run_id& r
     write_flow_transition(conn, run, written, counters, policy, now);
     return true;
   }
-  sql_params params{id(run),
-                    ts(now),
-                    integer(counters.run_count),
-                    optional_ts(counters.start_time),
-                    optional_ts(counters.end_time),
-                    sql_value(run_time_seconds(counters.total_run_time)),
-                    optional_ts(counters.expected_start_time),
-                    optional_ts(counters.next_scheduled_start_time),
-                    text(policy.dump())};
+  sql_params params = bookkeeping_params(run, counters, policy, now);
   if (!written) {
     params.push_back(ts(decided_from));
     return conn.execute(update_bookkeeping_if_current_sql, params) == 1;
