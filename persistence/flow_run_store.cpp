@@ -18,30 +18,29 @@ constexpr const char* insert_state_sql =
     "data) "
     "VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, $8)";
 
-constexpr const char* update_run_bookkeeping_sql =
+/// The run's UPDATE: $1 the run, $2 the time of the change, $3 to $9 the bookkeeping columns and empirical_policy
+/// (bookkeeping_params), then with a new current state $10 to $13 (state_id, type, name, timestamp).
+constexpr const char* set_bookkeeping =
     "UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
-    "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9 WHERE id = $1";
+    "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9";
+constexpr const char* and_set_state = ", state_id = $10, state_type = $11, state_name = $12, state_timestamp = $13";
+
+const std::string update_run_bookkeeping_sql = std::string(set_bookkeeping) + " WHERE id = $1";
 // The same with the new current state, so a transition costs one UPDATE of the run (one round trip less on
 // PostgreSQL).
-constexpr const char* update_run_state_and_bookkeeping_sql =
-    "UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
-    "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9, state_id = $10, "
-    "state_type = $11, state_name = $12, state_timestamp = $13 WHERE id = $1";
+const std::string update_run_state_and_bookkeeping_sql =
+    std::string(set_bookkeeping) + and_set_state + " WHERE id = $1";
 
 // PostgreSQL: the version check of claim_flow_run_version folded into the transition's statements, so a
 // transition is one round trip, not three. The run's UPDATE (which takes its row lock) runs only on the version
 // read; the state is inserted only when it did (the foreign key from state_id is checked at the statement's end,
 // after both). Parameters as in update_run_state_and_bookkeeping_sql, then the version, message, details, data.
-constexpr const char* write_transition_if_current_sql =
-    "WITH claimed AS (UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, "
-    "total_run_time = $6, expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9, "
-    "state_id = $10, state_type = $11, state_name = $12, state_timestamp = $13 WHERE id = $1 AND updated = $14 "
-    "RETURNING id) "
+const std::string write_transition_if_current_sql =
+    "WITH claimed AS (" + std::string(set_bookkeeping) + and_set_state +
+    " WHERE id = $1 AND updated = $14 RETURNING id) "
     "INSERT INTO flow_run_state (id, created, updated, flow_run_id, type, timestamp, name, message, state_details, "
     "data) SELECT $10, $13, $13, claimed.id, $11, $13, $12, $15, CAST($16 AS JSONB), CAST($17 AS JSONB) FROM claimed";
-constexpr const char* update_bookkeeping_if_current_sql =
-    "UPDATE flow_run SET updated = $2, run_count = $3, start_time = $4, end_time = $5, total_run_time = $6, "
-    "expected_start_time = $7, next_scheduled_start_time = $8, empirical_policy = $9 WHERE id = $1 AND updated = $10";
+const std::string update_bookkeeping_if_current_sql = std::string(set_bookkeeping) + " WHERE id = $1 AND updated = $10";
 
 constexpr const char* select_history_sql =
     "SELECT id, id, type, name, timestamp, message, state_details, data FROM flow_run_state "
