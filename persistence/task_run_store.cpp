@@ -125,54 +125,66 @@ std::string natural_key(const uuid& flow_run_id, const nlohmann::json& columns) 
   return natural_key(flow_run_id, columns.value("task_key", ""), columns.value("dynamic_key", ""));
 }
 
-/// The ids the runs' natural keys are stored under (runs without a flow run have none).
-std::unordered_map<std::string, uuid> stored_ids(sql_connection& conn, const std::vector<task_run_event>& events,
-                                                 const task_run_event_rows& rows) {
-  // SQLite scans the table for a row-value IN (VALUES ...) but looks each key up in the unique index when
-  // joined, one statement per 64 runs. PostgreSQL gets the keys as one JSON parameter and joins them: one
-  // statement text for any number of keys, and an index probe per key even before the table has statistics
-  // (a row-value IN list was planned as a sequential scan of task_run on a new database, 10 ms per batch).
-  static const chunk_statements sqlite_texts(
+using stored_id_map = std::unordered_map<std::string, uuid>;
+
+void remember_stored_id(stored_id_map& out, const sql_row& row) {
+  out.emplace(natural_key(row.id(1), row.text(2), row.text(3)), row.id(0));
+}
+
+// SQLite scans the table for a row-value IN (VALUES ...) but looks each key up in the unique index when joined:
+// a join with a VALUES list, one statement per 64 runs.
+stored_id_map stored_ids_sqlite(sql_connection& conn, const std::vector<task_run_event>& events,
+                                const task_run_event_rows& rows) {
+  static const chunk_statements texts(
       "SELECT t.id, t.flow_run_id, t.task_key, t.dynamic_key FROM (VALUES ",
       ") v JOIN task_run t ON t.flow_run_id = v.column1 AND t.task_key = v.column2 AND t.dynamic_key = v.column3", 3,
       64);
-  constexpr const char* postgres_sql =
-      "SELECT t.id, t.flow_run_id, t.task_key, t.dynamic_key "
-      "FROM jsonb_to_recordset(CAST($1 AS JSONB)) AS k(f UUID, tk TEXT, dk TEXT) "
-      "JOIN task_run t ON t.flow_run_id = k.f AND t.task_key = k.tk AND t.dynamic_key = k.dk";
-  const bool postgres = conn.dialect() == dialect::postgresql;
   sql_params keys;
-  std::string key_list = "[";
   for (const auto& run : rows.runs) {
     const auto& e = events[run.applied.front()];
     if (!e.flow_run_id) continue;
-    const std::string task_key = e.columns.value("task_key", "");
-    const std::string dynamic_key = e.columns.value("dynamic_key", "");
-    if (!postgres) {
-      keys.insert(keys.end(), {id(*e.flow_run_id), text(task_key), text(dynamic_key)});
-      continue;
-    }
-    if (key_list.size() > 1) key_list.push_back(',');
-    key_list += "{\"f\":\"" + e.flow_run_id->to_string() + "\",\"tk\":";
-    append_json_string(key_list, task_key);
-    key_list += ",\"dk\":";
-    append_json_string(key_list, dynamic_key);
-    key_list.push_back('}');
+    keys.insert(keys.end(),
+                {id(*e.flow_run_id), text(e.columns.value("task_key", "")), text(e.columns.value("dynamic_key", ""))});
   }
-  key_list.push_back(']');
-  std::unordered_map<std::string, uuid> out;
-  const auto remember = [&out](const sql_row& row) {
-    out.emplace(natural_key(row.id(1), row.text(2), row.text(3)), row.id(0));
-  };
-  if (postgres) {
-    if (key_list.size() > 2)
-      for (const auto& row : conn.query(postgres_sql, {text(std::move(key_list))})) remember(row);
-    return out;
-  }
+  stored_id_map out;
   if (keys.empty()) return out;
-  for (const auto& st : sqlite_texts.chunked(std::move(keys)))
-    for (const auto& row : conn.query(st.sql, st.params)) remember(row);
+  for (const auto& st : texts.chunked(std::move(keys)))
+    for (const auto& row : conn.query(st.sql, st.params)) remember_stored_id(out, row);
   return out;
+}
+
+// PostgreSQL gets the keys as one JSON parameter joined to the unique index: one statement text for any number of
+// keys, and an index probe per key even before the table has statistics (a row-value IN list was planned as a
+// sequential scan of task_run on a new database, 10 ms per batch).
+stored_id_map stored_ids_postgres(sql_connection& conn, const std::vector<task_run_event>& events,
+                                  const task_run_event_rows& rows) {
+  constexpr const char* sql =
+      "SELECT t.id, t.flow_run_id, t.task_key, t.dynamic_key "
+      "FROM jsonb_to_recordset(CAST($1 AS JSONB)) AS k(f UUID, tk TEXT, dk TEXT) "
+      "JOIN task_run t ON t.flow_run_id = k.f AND t.task_key = k.tk AND t.dynamic_key = k.dk";
+  std::string keys = "[";
+  for (const auto& run : rows.runs) {
+    const auto& e = events[run.applied.front()];
+    if (!e.flow_run_id) continue;
+    if (keys.size() > 1) keys.push_back(',');
+    keys += "{\"f\":\"" + e.flow_run_id->to_string() + "\",\"tk\":";
+    append_json_string(keys, e.columns.value("task_key", ""));
+    keys += ",\"dk\":";
+    append_json_string(keys, e.columns.value("dynamic_key", ""));
+    keys.push_back('}');
+  }
+  stored_id_map out;
+  if (keys.size() == 1) return out;
+  keys.push_back(']');
+  for (const auto& row : conn.query(sql, {text(std::move(keys))})) remember_stored_id(out, row);
+  return out;
+}
+
+/// The ids the runs' natural keys are stored under (runs without a flow run have none).
+stored_id_map stored_ids(sql_connection& conn, const std::vector<task_run_event>& events,
+                         const task_run_event_rows& rows) {
+  return conn.dialect() == dialect::postgresql ? stored_ids_postgres(conn, events, rows)
+                                               : stored_ids_sqlite(conn, events, rows);
 }
 
 constexpr const char* select_columns_head =
