@@ -7,6 +7,7 @@
 // `sql_error` and hand on a `status` (see to_status()).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -103,6 +104,13 @@ class sql_connection {
   virtual std::int64_t execute(std::string_view sql, const sql_params& params = {}) = 0;
   /// Runs one statement and returns all its rows.
   virtual std::vector<sql_row> query(std::string_view sql, const sql_params& params = {}) = 0;
+  /// Runs one statement and hands each row to `each` as it is read: for results the caller sums that are too many
+  /// rows to hold at once (a day of the UI's task-run history, 156,000 rows). A row lives for its call only. This
+  /// default reads them all first; SQLite's driver reads them one at a time.
+  virtual void for_each_row(std::string_view sql, const sql_params& params,
+                            const std::function<void(const sql_row&)>& each) {
+    for (const auto& row : query(sql, params)) each(row);
+  }
 
   /// Explicit transactions. `begin_write` takes the write lock up front on SQLite (BEGIN IMMEDIATE) so a
   /// writer never fails half-way on a lock upgrade.

@@ -1,6 +1,9 @@
 #include "persistence/ui_store.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <string_view>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -87,26 +90,32 @@ std::string run_time_sql(dialect d, const std::string& a, sql_params& params, ti
          ") / 1000000.0 ELSE 0 END";
 }
 
-/// The runs of `table` (alias `a`, the alias `where` was built for) in the history's window, summed per interval,
-/// state type and state name.
-std::vector<history_group> sum_history(sql_connection& conn, const std::string& table, const std::string& a,
-                                       const sql_where& where, timestamp from, std::chrono::microseconds interval,
-                                       std::int64_t intervals, timestamp now) {
+/// The runs of `table` (alias `a`, the alias `where` was built for) in the history's window.
+std::string history_window(const std::string& a, const sql_where& where, sql_params& params, timestamp from,
+                           std::chrono::microseconds interval, std::int64_t intervals) {
+  return (where.sql.empty() ? " WHERE " : " WHERE (" + where.sql + ") AND ") + a +
+         ".expected_start_time >= " + add_time_param(params, from) + " AND " + a + ".expected_start_time < " +
+         add_time_param(params, from + intervals * interval) + " AND " + a + ".state_type IS NOT NULL";
+}
+
+/// The window's runs summed per interval, state type and state name by the database (PostgreSQL's hash
+/// aggregate), in that order.
+std::vector<history_group> sum_history_in_sql(sql_connection& conn, const std::string& table, const std::string& a,
+                                              const sql_where& where, timestamp from,
+                                              std::chrono::microseconds interval, std::int64_t intervals,
+                                              timestamp now) {
   const auto d = conn.dialect();
   sql_params params = where.params;
   const auto from_us = add_bigint_param(params, micros_of(from));
   const auto interval_us = add_bigint_param(params, interval.count());
   const auto run_time = run_time_sql(d, a, params, now);
   const auto lateness = lateness_sql(d, a, params, now);
-  const auto window = a + ".expected_start_time >= " + add_time_param(params, from) + " AND " + a +
-                      ".expected_start_time < " + add_time_param(params, from + intervals * interval) + " AND " + a +
-                      ".state_type IS NOT NULL";
+  const auto window = history_window(a, where, params, from, interval, intervals);
   // late is never negative (lateness_sql); rt is clamped per run.
   const auto sql = "SELECT i, state_type, state_name, count(*), sum(" + positive(d, "rt") +
                    "), sum(late) FROM (SELECT (" + micros(d, a + ".expected_start_time") + " - " + from_us + ") / " +
                    interval_us + " AS i, " + a + ".state_type, " + a + ".state_name, " + run_time + " AS rt, " +
-                   lateness + " AS late FROM " + table + " " + a +
-                   (where.sql.empty() ? " WHERE " : " WHERE (" + where.sql + ") AND ") + window +
+                   lateness + " AS late FROM " + table + " " + a + window +
                    ") h GROUP BY i, state_type, state_name ORDER BY i, state_type, state_name";
   std::vector<history_group> out;
   for (const auto& row : conn.query(sql, params)) {
@@ -116,6 +125,64 @@ std::vector<history_group> sum_history(sql_connection& conn, const std::string& 
                    row.is_null(5) ? 0 : row.real(5) / 1e6});
   }
   return out;
+}
+
+/// The same summed here as SQLite reads the runs, by domain/run_history's own estimates. SQLite groups by sorting
+/// every run (it has no hash aggregate): 110 ms of a day's 156,000 task runs, whose reading takes 55 ms from the
+/// covering index. The groups are few: at most 500 intervals, a few states in each.
+std::vector<history_group> sum_history_as_read(sql_connection& conn, const std::string& table, const std::string& a,
+                                               const sql_where& where, timestamp from,
+                                               std::chrono::microseconds interval, std::int64_t intervals,
+                                               timestamp now) {
+  sql_params params = where.params;
+  const auto window = history_window(a, where, params, from, interval, intervals);
+  // Only a RUNNING run's state timestamp counts (estimated_run_time_seconds): the others' are not parsed.
+  const auto sql = "SELECT " + micros(dialect::sqlite, a + ".expected_start_time") + ", " +
+                   micros(dialect::sqlite, a + ".start_time") + ", " + a + ".state_type, " + a +
+                   ".state_name, CASE WHEN " + a + ".state_type = 'RUNNING' THEN " +
+                   micros(dialect::sqlite, a + ".state_timestamp") + " END, " + a + ".total_run_time FROM " + table +
+                   " " + a + window;
+  const auto at = [](const sql_row& row, std::size_t i) -> std::optional<timestamp> {
+    if (row.is_null(i)) return std::nullopt;
+    return timestamp(std::chrono::microseconds(row.integer(i)));
+  };
+  std::vector<std::vector<history_group>> groups(static_cast<std::size_t>(std::max<std::int64_t>(intervals, 0)));
+  conn.for_each_row(sql, params, [&](const sql_row& row) {
+    history_run run;
+    run.expected_start_time = at(row, 0);
+    run.start_time = at(row, 1);
+    run.type = parse_state_type(std::get<std::string>(row.raw(2)));
+    run.state_timestamp = at(row, 4);
+    run.total_run_time = row.is_null(5) ? 0 : row.real(5);
+    const auto i = (*run.expected_start_time - from) / interval;
+    if (!run.type || i < 0 || i >= intervals) return;
+    const auto* name = std::get_if<std::string>(&row.raw(3));
+    auto& seen = groups[static_cast<std::size_t>(i)];
+    auto g = std::find_if(seen.begin(), seen.end(), [&](const history_group& x) {
+      return x.type == *run.type && (name ? x.name == *name : x.name.empty());
+    });
+    if (g == seen.end()) g = seen.insert(seen.end(), history_group{i, *run.type, name ? *name : std::string()});
+    ++g->count;
+    g->sum_estimated_run_time += std::max(0.0, estimated_run_time_seconds(run, now));
+    g->sum_estimated_lateness += std::max(0.0, estimated_lateness_seconds(run, now));
+  });
+  std::vector<history_group> out;
+  for (auto& seen : groups) {
+    // The order of the SQL's GROUP BY: state type as text, then name.
+    const auto key = [](const history_group& g) { return std::pair(std::string_view(to_string(g.type)), g.name); };
+    std::sort(seen.begin(), seen.end(), [&key](const auto& x, const auto& y) { return key(x) < key(y); });
+    for (auto& g : seen) out.push_back(std::move(g));
+  }
+  return out;
+}
+
+/// The runs of `table` in the history's window, summed per interval, state type and state name.
+std::vector<history_group> sum_history(sql_connection& conn, const std::string& table, const std::string& a,
+                                       const sql_where& where, timestamp from, std::chrono::microseconds interval,
+                                       std::int64_t intervals, timestamp now) {
+  if (conn.dialect() == dialect::sqlite)
+    return sum_history_as_read(conn, table, a, where, from, interval, intervals, now);
+  return sum_history_in_sql(conn, table, a, where, from, interval, intervals, now);
 }
 
 std::map<uuid, std::int64_t> counts_by_id(sql_connection& conn, const std::string& sql, const sql_params& params) {

@@ -108,30 +108,14 @@ class sqlite_connection final : public sql_connection {
   }
 
   std::vector<sql_row> query(std::string_view sql, const sql_params& params) override {
-    try {
-      auto& st = prepare(sql, params);
-      std::vector<sql_row> rows;
-      const int columns = st.getColumnCount();
-      while (st.executeStep()) {
-        std::vector<sql_value> values;
-        values.reserve(static_cast<std::size_t>(columns));
-        for (int c = 0; c < columns; ++c) {
-          auto col = st.getColumn(c);
-          switch (col.getType()) {
-            case SQLITE_INTEGER: values.emplace_back(static_cast<std::int64_t>(col.getInt64())); break;
-            case SQLITE_FLOAT: values.emplace_back(col.getDouble()); break;
-            case SQLITE_NULL: values.emplace_back(std::monostate{}); break;
-            default: values.emplace_back(col.getString()); break;
-          }
-        }
-        rows.emplace_back(std::move(values));
-      }
-      st.reset();
-      return rows;
-    } catch (const SQLite::Exception& e) {
-      discard(sql);
-      throw convert(e, sql, db_.getHandle());
-    }
+    std::vector<sql_row> rows;
+    read_rows(sql, params, [&rows](std::vector<sql_value>&& values) { rows.emplace_back(std::move(values)); });
+    return rows;
+  }
+
+  void for_each_row(std::string_view sql, const sql_params& params,
+                    const std::function<void(const sql_row&)>& each) override {
+    read_rows(sql, params, [&each](std::vector<sql_value>&& values) { each(sql_row(std::move(values))); });
   }
 
   void begin_write() override { execute_script("BEGIN IMMEDIATE"); }
@@ -158,6 +142,33 @@ class sqlite_connection final : public sql_connection {
   // Statements are cached by their text: the hot paths run the same few queries millions of times.
   // Text is bound without a copy: `params` outlives every step of the statement (execute and query step it to
   // the end before they return), and the next use clears the bindings before it binds again.
+  /// Steps the statement to its end, handing each row's values to `take`.
+  template <class Take>
+  void read_rows(std::string_view sql, const sql_params& params, Take&& take) {
+    try {
+      auto& st = prepare(sql, params);
+      const int columns = st.getColumnCount();
+      while (st.executeStep()) {
+        std::vector<sql_value> values;
+        values.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) {
+          auto col = st.getColumn(c);
+          switch (col.getType()) {
+            case SQLITE_INTEGER: values.emplace_back(static_cast<std::int64_t>(col.getInt64())); break;
+            case SQLITE_FLOAT: values.emplace_back(col.getDouble()); break;
+            case SQLITE_NULL: values.emplace_back(std::monostate{}); break;
+            default: values.emplace_back(col.getString()); break;
+          }
+        }
+        take(std::move(values));
+      }
+      st.reset();
+    } catch (const SQLite::Exception& e) {
+      discard(sql);
+      throw convert(e, sql, db_.getHandle());
+    }
+  }
+
   SQLite::Statement& prepare(std::string_view sql, const sql_params& params) {
     auto it = cache_.find(sql);  // no key copy: a multi-row INSERT's text runs to kilobytes
     if (it == cache_.end())
