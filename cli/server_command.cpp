@@ -33,6 +33,7 @@
 #include "logging/log.hpp"
 #include "persistence/block_store.hpp"
 #include "persistence/migrator.hpp"
+#include "persistence/planner_statistics.hpp"
 #include "persistence/system_blocks.hpp"
 
 namespace osprey::cli {
@@ -62,6 +63,16 @@ void migrate_or_fail(const persistence::database_target& target, const persisten
     std::cout << "  applying " << step.rev->id << "  " << step.rev->message << "\n";
   });
   if (!s) fail(s.message());
+}
+
+/// SQLite: the query planner's fixed statistics for the big tables (persistence/planner_statistics.hpp), written
+/// before any reader connection opens, so that every connection plans by them.
+void install_planner_statistics_or_fail(const persistence::database_target& target,
+                                        const persistence::connection_options& options) {
+  if (target.dialect != persistence::dialect::sqlite) return;
+  auto conn = persistence::open_connection(target, options);
+  if (!conn) fail(conn.error().message());
+  if (auto s = persistence::install_planner_statistics(**conn); !s) fail(s.message());
 }
 
 /// Registers the system block types and schemas (idempotent: what is stored is skipped), before the server
@@ -149,6 +160,7 @@ void run_server(const config::loaded_settings& loaded, const common_options& opt
   migrate_or_fail(*target, conn_options, cfg.database.migrate_on_start);
   refuse_second_sqlite_server(*target, conn_options, cfg.services.cluster_dead_after);
   register_system_blocks_or_fail(*target, conn_options);
+  install_planner_statistics_or_fail(*target, conn_options);
   auto block_secrets = persistence::secret_box::load_or_create(cfg.effective_encryption_key_file());
   if (!block_secrets) fail(block_secrets.error().message());
 
