@@ -8,6 +8,7 @@
 // tests (tests/persistence/run_window_plan_test.cpp) check the plans under the same figures.
 
 #include <array>
+#include <span>
 #include <string_view>
 
 #include "domain/status.hpp"
@@ -29,7 +30,7 @@ inline constexpr std::array<std::string_view, 5> planned_tables = {"flow_run", "
                                                                    "task_run_state", "log"};
 
 /// The fixed statistics of planned_tables.
-const std::array<planner_statistic, 48>& planner_statistics();
+std::span<const planner_statistic> planner_statistics();
 
 /// SQLite: replaces sqlite_stat1's rows of planned_tables with planner_statistics() (creating the table if
 /// missing), in one write transaction. Connections opened afterwards plan by them. PostgreSQL: nothing (its

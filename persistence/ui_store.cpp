@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string_view>
-#include <tuple>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -120,8 +120,8 @@ std::string history_window(const std::string& a, const sql_where& where, sql_par
          add_time_param(params, from + intervals * interval) + " AND " + a + ".state_type IS NOT NULL";
 }
 
-/// The window's runs summed per interval, state type and state name by the database (PostgreSQL's hash
-/// aggregate), in that order.
+/// The window's runs summed per interval, state type and state name by the database (PostgreSQL), in that
+/// order.
 std::vector<history_group> sum_history_in_sql(sql_connection& conn, const std::string& table, const std::string& a,
                                               const sql_where& where, timestamp from,
                                               std::chrono::microseconds interval, std::int64_t intervals,
@@ -190,7 +190,9 @@ std::vector<history_group> sum_history_as_read(sql_connection& conn, const std::
   std::vector<history_group> out;
   for (auto& seen : groups) {
     // The order of the SQL's GROUP BY: state type as text, then name.
-    const auto key = [](const history_group& g) { return std::pair(std::string_view(to_string(g.type)), g.name); };
+    const auto key = [](const history_group& g) {
+      return std::pair(std::string_view(to_string(g.type)), std::string_view(g.name));
+    };
     std::sort(seen.begin(), seen.end(), [&key](const auto& x, const auto& y) { return key(x) < key(y); });
     for (auto& g : seen) out.push_back(std::move(g));
   }

@@ -139,9 +139,6 @@ class sqlite_connection final : public sql_connection {
   }
 
  private:
-  // Statements are cached by their text: the hot paths run the same few queries millions of times.
-  // Text is bound without a copy: `params` outlives every step of the statement (execute and query step it to
-  // the end before they return), and the next use clears the bindings before it binds again.
   /// Steps the statement to its end, handing each row's values to `take`.
   template <class Take>
   void read_rows(std::string_view sql, const sql_params& params, Take&& take) {
@@ -169,6 +166,9 @@ class sqlite_connection final : public sql_connection {
     }
   }
 
+  // Statements are cached by their text: the hot paths run the same few queries millions of times.
+  // Text is bound without a copy: `params` outlives every step of the statement (execute and query step it to
+  // the end before they return), and the next use clears the bindings before it binds again.
   SQLite::Statement& prepare(std::string_view sql, const sql_params& params) {
     auto it = cache_.find(sql);  // no key copy: a multi-row INSERT's text runs to kilobytes
     if (it == cache_.end())
